@@ -1,0 +1,354 @@
+//! `CommitLogWriter`: the only code that writes the commit log (RocketMQ's `CommitLog.asyncPutMessage`
+//! under its put lock — here the actor's mailbox is the lock).
+//!
+//! Owns the file table, the write offset and every topic-queue's next queue offset. Receives `Append`
+//! (one message or a whole batch, already encoded by the SendProcessor); patches queue offset,
+//! physical offset and store timestamp in, copies the bytes into the mapped file, publishes the new
+//! write offset, and calls the append's completion at once (async flush) or hands it to the `Flusher`
+//! to call once the bytes are durable (sync flush). Talks to the `FileAllocator` for the next files
+//! (asked for as soon as a file is started, so a roll finds them ready) and to the `Flusher`.
+//! Runs on the system arbiter beside the connections: the hot send path crosses no thread.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use bytes::BytesMut;
+use tracing::{error, info, warn};
+
+use super::file_allocator::{Allocate, FileAllocator};
+use super::flusher::{FilesChanged, Flusher, WaitFlush};
+use actormq::store::commit_log::{QueueOffsets, RecoveredLog};
+use actormq::store::mapped_file::MappedFile;
+use actormq::store::message::{patch_offsets, write_blank};
+use actormq::store::paths;
+
+/// RocketMQ's `END_FILE_MIN_BLANK_LENGTH`: room always kept for the end-of-file marker.
+const BLANK_MARKER_LEN: u64 = 8;
+/// Appends slower than this are logged, like RocketMQ's "putMessage in lock cost time".
+const SLOW_APPEND: Duration = Duration::from_millis(100);
+
+/// Where one append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Commit-log offset of the first record.
+    pub physical_offset: i64,
+    /// Queue offset of the first record; the others follow consecutively.
+    pub queue_offset: i64,
+    /// Bytes written (all records).
+    pub bytes: u64,
+    pub store_timestamp: i64,
+}
+
+/// Why an append did not happen, or did but is not durable yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendError {
+    /// The next file could not be created (disk full, permissions). Nothing was written.
+    CreateMappedFileFailed(String),
+    /// The batch is larger than one commit-log file.
+    TooLarge { bytes: u64, file_size: u64 },
+    /// The store is shutting down.
+    Sealed,
+    /// The writer's mailbox is full: flow control (`SYSTEM_BUSY`).
+    Busy,
+    /// Stored, but not flushed within `flush.sync_timeout_ms`.
+    FlushTimeout(Appended),
+}
+
+pub type AppendDone = Box<dyn FnOnce(Result<Appended, AppendError>) + Send>;
+
+/// Append encoded records (one, or a batch for one topic-queue) and call `done` with the outcome.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Append {
+    pub topic: String,
+    pub queue_id: i32,
+    /// Encoded records back to back; each begins with its TOTALSIZE.
+    pub records: BytesMut,
+    pub count: u32,
+    pub done: AppendDone,
+}
+
+pub struct CommitLogWriter {
+    dir: PathBuf,
+    file_size: u64,
+    files: Vec<Arc<MappedFile>>,
+    write_offset: u64,
+    queue_offsets: QueueOffsets,
+    /// Files the allocator has ready, in offset order.
+    prepared: VecDeque<Arc<MappedFile>>,
+    /// Start offset of the furthest file asked of the allocator.
+    requested_upto: Option<u64>,
+    allocator: Option<Addr<FileAllocator>>,
+    warm: bool,
+    flusher: Addr<Flusher>,
+    /// `Some(timeout)` in sync-flush mode.
+    sync_flush: Option<Duration>,
+    /// The write offset as published to readers and the flusher.
+    written: Arc<AtomicU64>,
+    sealed: bool,
+}
+
+/// How the writer is set up.
+pub struct WriterOptions {
+    pub dir: PathBuf,
+    pub file_size: u64,
+    pub allocator: Option<Addr<FileAllocator>>,
+    pub warm: bool,
+    pub sync_flush: Option<Duration>,
+}
+
+impl CommitLogWriter {
+    pub fn new(
+        log: RecoveredLog,
+        options: WriterOptions,
+        flusher: Addr<Flusher>,
+        written: Arc<AtomicU64>,
+    ) -> Self {
+        written.store(log.write_offset, Ordering::Release);
+        CommitLogWriter {
+            dir: options.dir,
+            file_size: options.file_size,
+            files: log.files,
+            write_offset: log.write_offset,
+            queue_offsets: log.queue_offsets,
+            prepared: VecDeque::new(),
+            requested_upto: None,
+            allocator: options.allocator,
+            warm: options.warm,
+            flusher,
+            sync_flush: options.sync_flush,
+            written,
+            sealed: false,
+        }
+    }
+
+    /// The file that `write_offset` falls in, if it exists yet.
+    fn active_file(&self) -> Option<&Arc<MappedFile>> {
+        self.files
+            .last()
+            .filter(|f| self.write_offset < f.start_offset() + self.file_size)
+    }
+
+    /// Takes the file starting at `start`: the allocator's if ready, else created here (on-demand
+    /// mode, or the allocator fell behind).
+    fn take_file(&mut self, start: u64) -> Result<Arc<MappedFile>, AppendError> {
+        while let Some(f) = self.prepared.pop_front() {
+            if f.start_offset() == start {
+                return Ok(f);
+            }
+        }
+        let path = self.dir.join(paths::file_name(start));
+        let began = Instant::now();
+        let created = if path.exists() {
+            // The allocator made it but its answer has not arrived yet.
+            MappedFile::open(&path, start, self.file_size)
+        } else {
+            MappedFile::create(&path, start, self.file_size)
+        };
+        match created {
+            Ok(f) => {
+                if self.allocator.is_some() {
+                    warn!(path = %path.display(), "allocator fell behind; file created inline");
+                }
+                info!(
+                    path = %path.display(),
+                    elapsed_ms = began.elapsed().as_secs_f64() * 1e3,
+                    "created commit-log file"
+                );
+                Ok(Arc::new(f))
+            }
+            Err(e) => {
+                error!(path = %path.display(), error = %e, "create mapped file failed");
+                Err(AppendError::CreateMappedFileFailed(e.to_string()))
+            }
+        }
+    }
+
+    /// Moves to a new file at `start` and asks the allocator for the ones after it.
+    fn roll_to(&mut self, start: u64, ctx: &mut Context<Self>) -> Result<(), AppendError> {
+        let file = self.take_file(start)?;
+        info!(file = %file.path().display(), "commit log rolled to a new file");
+        self.files.push(file);
+        self.flusher.do_send(FilesChanged(Arc::new(self.files.clone())));
+        self.request_ahead(ctx);
+        Ok(())
+    }
+
+    /// Keeps the next file and the one after it on order with the allocator.
+    fn request_ahead(&mut self, ctx: &mut Context<Self>) {
+        let Some(allocator) = self.allocator.clone() else {
+            return;
+        };
+        // The next file the writer will need, and the one after it.
+        let next = match self.files.last() {
+            Some(f) => f.start_offset() + self.file_size,
+            None => self.write_offset - self.write_offset % self.file_size,
+        };
+        for ahead in 0..2 {
+            let start = next + ahead * self.file_size;
+            if self.requested_upto.is_some_and(|r| r >= start) {
+                continue;
+            }
+            self.requested_upto = Some(start);
+            let request = Allocate {
+                path: self.dir.join(paths::file_name(start)),
+                start_offset: start,
+                size: self.file_size,
+                warm: self.warm,
+            };
+            allocator
+                .send(request)
+                .into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(Ok(file)) => {
+                        let in_use = act.files.last().is_some_and(|f| f.start_offset() >= start);
+                        if !in_use {
+                            act.prepared.push_back(file);
+                        }
+                    }
+                    Ok(Err(_)) | Err(_) => {
+                        // Logged by the allocator; the roll will try inline and report the error.
+                        act.requested_upto = start.checked_sub(act.file_size);
+                    }
+                })
+                .spawn(ctx);
+        }
+    }
+
+    fn append(&mut self, msg: &mut Append, ctx: &mut Context<Self>) -> Result<Appended, AppendError> {
+        if self.sealed {
+            return Err(AppendError::Sealed);
+        }
+        let len = msg.records.len() as u64;
+        if len + BLANK_MARKER_LEN > self.file_size {
+            return Err(AppendError::TooLarge {
+                bytes: len,
+                file_size: self.file_size,
+            });
+        }
+        match self.active_file() {
+            Some(file) => {
+                let pos = self.write_offset - file.start_offset();
+                let room = self.file_size - pos;
+                if len + BLANK_MARKER_LEN > room {
+                    // Get the next file first: if that fails, nothing has been written.
+                    let file = file.clone();
+                    self.roll_to(file.start_offset() + self.file_size, ctx)?;
+                    let mut marker = [0u8; BLANK_MARKER_LEN as usize];
+                    write_blank(&mut marker, room as i32);
+                    file.write(pos as usize, &marker);
+                    self.write_offset += room;
+                }
+            }
+            None => {
+                let start = self.write_offset - self.write_offset % self.file_size;
+                self.roll_to(start, ctx)?;
+            }
+        }
+        let file = self.files.last().expect("a file was just ensured").clone();
+        let store_timestamp = now_ms();
+        let queue_offset = self.next_queue_offsets(&msg.topic, msg.queue_id, msg.count);
+        let mut physical = self.write_offset as i64;
+        let mut queue = queue_offset;
+        let mut at = 0usize;
+        while at + 4 <= msg.records.len() {
+            let size = i32::from_be_bytes(msg.records[at..at + 4].try_into().expect("4 bytes")) as usize;
+            patch_offsets(&mut msg.records[at..at + size], queue, physical, store_timestamp);
+            at += size;
+            physical += size as i64;
+            queue += 1;
+        }
+        let pos = (self.write_offset - file.start_offset()) as usize;
+        file.write(pos, &msg.records);
+        let appended = Appended {
+            physical_offset: self.write_offset as i64,
+            queue_offset,
+            bytes: len,
+            store_timestamp,
+        };
+        self.write_offset += len;
+        self.written.store(self.write_offset, Ordering::Release);
+        Ok(appended)
+    }
+
+    /// Reserves `count` consecutive queue offsets and returns the first.
+    fn next_queue_offsets(&mut self, topic: &str, queue_id: i32, count: u32) -> i64 {
+        let queues = match self.queue_offsets.get_mut(topic) {
+            Some(q) => q,
+            None => self.queue_offsets.entry(topic.to_string()).or_default(),
+        };
+        let next = queues.entry(queue_id).or_insert(0);
+        let first = *next;
+        *next += count as i64;
+        first
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Actor for CommitLogWriter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        info!(
+            write_offset = self.write_offset,
+            files = self.files.len(),
+            "commit-log writer started"
+        );
+        self.request_ahead(ctx);
+    }
+}
+
+impl Handler<Append> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, mut msg: Append, ctx: &mut Context<Self>) {
+        let began = Instant::now();
+        let result = self.append(&mut msg, ctx);
+        let elapsed = began.elapsed();
+        if elapsed > SLOW_APPEND {
+            warn!(elapsed_ms = elapsed.as_millis() as u64, "slow commit-log append");
+        }
+        match (result, self.sync_flush) {
+            (Ok(appended), Some(timeout)) => {
+                let done = msg.done;
+                self.flusher.do_send(WaitFlush {
+                    until: appended.physical_offset as u64 + appended.bytes,
+                    deadline: Instant::now() + timeout,
+                    done: Box::new(move |flushed| {
+                        done(if flushed {
+                            Ok(appended)
+                        } else {
+                            Err(AppendError::FlushTimeout(appended))
+                        })
+                    }),
+                });
+            }
+            (result, _) => (msg.done)(result),
+        }
+    }
+}
+
+/// Shutdown: refuse further appends and report the final write offset.
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct Seal;
+
+impl Handler<Seal> for CommitLogWriter {
+    type Result = u64;
+
+    fn handle(&mut self, _: Seal, _ctx: &mut Context<Self>) -> u64 {
+        self.sealed = true;
+        info!(write_offset = self.write_offset, "commit-log writer sealed");
+        self.write_offset
+    }
+}

@@ -1,0 +1,13 @@
+//! The broker's actors, one file each (see `docs/architecture.md` for the map).
+//!
+//! This folder is compiled only into the broker binary (`src/bin/broker.rs` includes it with
+//! `#[path]`), so the library in `src/` cannot name an actor type: dependencies point one way,
+//! actors -> store/protocol/config.
+
+pub mod commit_log_writer;
+pub mod connection;
+pub mod file_allocator;
+pub mod flusher;
+pub mod processor_registry;
+pub mod send_processor;
+pub mod server;

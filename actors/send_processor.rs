@@ -1,0 +1,325 @@
+//! `SendProcessor`: the send side (RocketMQ's `SendMessageProcessor`) for `SEND_MESSAGE` (10),
+//! `SEND_MESSAGE_V2` (310) and `SEND_BATCH_MESSAGE` (320).
+//!
+//! Owns the topic table (auto-creating topics and persisting `config/topics.json`), the queue choice
+//! for `queueId < 0`, the broker-added properties (`UNIQ_KEY` when absent, `CLUSTER`) and the record
+//! encoding, so the writer only patches three fields and copies. Receives `Request`s from
+//! connections; sends `Append` to the `CommitLogWriter` with a completion that builds the response
+//! and hands it straight to the connection. Rejected input is answered here and never stored.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use actix::prelude::*;
+use bytes::BytesMut;
+use tracing::{info, warn};
+
+use super::commit_log_writer::{Append, AppendError, Appended, CommitLogWriter};
+use super::connection::Request;
+use actormq::config::BrokerIdentity;
+use actormq::protocol::header::{send_response, SendMessageRequestHeader};
+use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::store::message::{
+    decode_batch, encode, offset_msg_id, parse_properties, property, MessageToStore,
+    UniqIdGenerator,
+};
+use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
+
+/// RocketMQ's limit on the encoded properties (an i16 length on disk).
+const MAX_PROPERTIES_LEN: usize = 32767;
+
+pub struct SendProcessor {
+    writer: Addr<CommitLogWriter>,
+    topics: TopicTable,
+    topics_path: PathBuf,
+    broker: BrokerIdentity,
+    uniq_ids: UniqIdGenerator,
+    round_robin: u32,
+    mailbox: usize,
+}
+
+/// A request turned into records, ready for the writer.
+struct Prepared {
+    topic: String,
+    queue_id: i32,
+    records: BytesMut,
+    sizes: Vec<u32>,
+    uniq_keys: Vec<String>,
+}
+
+/// A refusal: response code and remark.
+type Refusal = (i32, String);
+
+impl SendProcessor {
+    pub fn new(
+        writer: Addr<CommitLogWriter>,
+        topics: TopicTable,
+        topics_path: PathBuf,
+        broker: BrokerIdentity,
+        store_ip: std::net::IpAddr,
+        mailbox: usize,
+    ) -> Self {
+        SendProcessor {
+            writer,
+            topics,
+            topics_path,
+            broker,
+            uniq_ids: UniqIdGenerator::new(store_ip),
+            round_robin: 0,
+            mailbox,
+        }
+    }
+
+    fn prepare(&mut self, req: &Request) -> Result<Prepared, Refusal> {
+        let cmd = &req.cmd;
+        let header = match cmd.code {
+            request_code::SEND_MESSAGE => SendMessageRequestHeader::from_ext_v1(&cmd.ext_fields),
+            _ => SendMessageRequestHeader::from_ext_v2(&cmd.ext_fields),
+        }
+        .map_err(|e| (response_code::INVALID_PARAMETER, e.to_string()))?;
+        validate_topic_name(&header.topic).map_err(|e| (response_code::INVALID_PARAMETER, e))?;
+        let topic = self.topic_for_send(&header)?;
+        let queue_id = if header.queue_id < 0 {
+            self.round_robin = self.round_robin.wrapping_add(1);
+            (self.round_robin % topic.write_queue_nums as u32) as i32
+        } else if header.queue_id >= topic.write_queue_nums {
+            return Err((
+                response_code::INVALID_PARAMETER,
+                format!(
+                    "request queueId[{}] is illegal, topic {} has {} write queues",
+                    header.queue_id, header.topic, topic.write_queue_nums
+                ),
+            ));
+        } else {
+            header.queue_id
+        };
+
+        let mut prepared = Prepared {
+            topic: header.topic.clone(),
+            queue_id,
+            records: BytesMut::new(),
+            sizes: Vec::new(),
+            uniq_keys: Vec::new(),
+        };
+        let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
+        if batch {
+            let entries = decode_batch(&cmd.body).map_err(|e| {
+                (response_code::MESSAGE_ILLEGAL, format!("bad batch body: {e:?}"))
+            })?;
+            if entries.is_empty() {
+                return Err((response_code::MESSAGE_ILLEGAL, "empty batch".into()));
+            }
+            for entry in entries {
+                self.add_record(&mut prepared, &header, entry.flag, entry.body, entry.properties, req)?;
+            }
+        } else {
+            let props = header.properties.as_deref().unwrap_or("");
+            self.add_record(&mut prepared, &header, header.flag, &cmd.body, props, req)?;
+        }
+        Ok(prepared)
+    }
+
+    /// The topic's config, created on first use when `auto_create_topic` is on.
+    fn topic_for_send(&mut self, header: &SendMessageRequestHeader) -> Result<TopicConfig, Refusal> {
+        if let Some(t) = self.topics.get(&header.topic) {
+            if !t.writable() {
+                return Err((
+                    response_code::NO_PERMISSION,
+                    format!("the topic[{}] sending message is forbidden", header.topic),
+                ));
+            }
+            return Ok(t.clone());
+        }
+        if !self.broker.auto_create_topic {
+            return Err((
+                response_code::TOPIC_NOT_EXIST,
+                format!("topic[{}] not exist, apply first please!", header.topic),
+            ));
+        }
+        let cap = self.broker.default_topic_queue_nums as i32;
+        let queues = match header.default_topic_queue_nums {
+            n if n > 0 => n.min(cap),
+            _ => cap,
+        };
+        let config = TopicConfig::new(&header.topic, queues);
+        self.topics.insert(config.clone());
+        if let Err(e) = self.topics.save(&self.topics_path) {
+            warn!(error = %e, "persisting the topic table failed");
+        }
+        info!(topic = %header.topic, queues, "topic auto-created");
+        Ok(config)
+    }
+
+    fn add_record(
+        &mut self,
+        prepared: &mut Prepared,
+        header: &SendMessageRequestHeader,
+        flag: i32,
+        body: &[u8],
+        client_props: &str,
+        req: &Request,
+    ) -> Result<(), Refusal> {
+        if body.is_empty() {
+            return Err((response_code::MESSAGE_ILLEGAL, "the message body is empty".into()));
+        }
+        if body.len() > self.broker.max_message_bytes {
+            return Err((
+                response_code::MESSAGE_ILLEGAL,
+                format!(
+                    "the message body size {} exceeds the maximum {}",
+                    body.len(),
+                    self.broker.max_message_bytes
+                ),
+            ));
+        }
+        let mut props = String::with_capacity(client_props.len() + 80);
+        props.push_str(client_props);
+        let uniq = parse_properties(client_props)
+            .into_iter()
+            .find(|(k, _)| *k == property::UNIQ_KEY)
+            .map(|(_, v)| v.to_string());
+        let uniq = match uniq {
+            Some(u) => u,
+            None => {
+                let id = self.uniq_ids.next_id();
+                push_property(&mut props, property::UNIQ_KEY, &id);
+                id
+            }
+        };
+        push_property(&mut props, property::CLUSTER, &self.broker.cluster);
+        if props.len() > MAX_PROPERTIES_LEN {
+            return Err((
+                response_code::MESSAGE_ILLEGAL,
+                format!(
+                    "the message properties size {} exceeds the maximum {MAX_PROPERTIES_LEN}",
+                    props.len()
+                ),
+            ));
+        }
+        let message = MessageToStore {
+            topic: header.topic.clone(),
+            queue_id: prepared.queue_id,
+            flag,
+            body: bytes::Bytes::copy_from_slice(body),
+            properties: props,
+            sys_flag: header.sys_flag,
+            born_timestamp: header.born_timestamp,
+            born_host: req.peer,
+            store_host: req.local,
+            reconsume_times: header.reconsume_times,
+            prepared_transaction_offset: 0,
+        };
+        let before = prepared.records.len();
+        encode(&message, &mut prepared.records)
+            .map_err(|e| (response_code::MESSAGE_ILLEGAL, e.to_string()))?;
+        prepared.sizes.push((prepared.records.len() - before) as u32);
+        prepared.uniq_keys.push(uniq);
+        Ok(())
+    }
+}
+
+fn push_property(props: &mut String, key: &str, value: &str) {
+    props.push_str(key);
+    props.push('\u{1}');
+    props.push_str(value);
+    props.push('\u{2}');
+}
+
+/// The SEND response for an append outcome (`SendMessageProcessor.handlePutMessageResult`).
+fn send_response(
+    mut response: RemotingCommand,
+    outcome: Result<Appended, AppendError>,
+    store_host: SocketAddr,
+    queue_id: i32,
+    sizes: &[u32],
+    uniq_keys: &[String],
+) -> RemotingCommand {
+    let appended = match outcome {
+        Ok(a) => a,
+        Err(AppendError::FlushTimeout(a)) => {
+            response.code = response_code::FLUSH_DISK_TIMEOUT;
+            response.remark = Some("flush disk timeout; the message is stored".into());
+            a
+        }
+        Err(e) => {
+            let (code, remark) = match e {
+                AppendError::CreateMappedFileFailed(why) => (
+                    response_code::SYSTEM_ERROR,
+                    format!("create mapped file failed, server is busy or broken. ({why})"),
+                ),
+                AppendError::TooLarge { bytes, file_size } => (
+                    response_code::MESSAGE_ILLEGAL,
+                    format!("the batch of {bytes} bytes does not fit a {file_size}-byte commit-log file"),
+                ),
+                AppendError::Sealed => (
+                    response_code::SERVICE_NOT_AVAILABLE,
+                    "the broker is shutting down".into(),
+                ),
+                AppendError::Busy => (
+                    response_code::SYSTEM_BUSY,
+                    "[OVERLOAD]system busy, start flow control for a while".into(),
+                ),
+                AppendError::FlushTimeout(_) => unreachable!("handled above"),
+            };
+            response.code = code;
+            response.remark = Some(remark);
+            return response;
+        }
+    };
+    let mut offset = appended.physical_offset;
+    let mut ids = String::with_capacity(sizes.len() * 33);
+    for (i, size) in sizes.iter().enumerate() {
+        if i > 0 {
+            ids.push(',');
+        }
+        ids.push_str(&offset_msg_id(store_host, offset));
+        offset += *size as i64;
+    }
+    let ext = &mut response.ext_fields;
+    ext.insert(send_response::MSG_ID.into(), ids);
+    ext.insert(send_response::QUEUE_ID.into(), queue_id.to_string());
+    ext.insert(send_response::QUEUE_OFFSET.into(), appended.queue_offset.to_string());
+    ext.insert(send_response::TRANSACTION_ID.into(), uniq_keys.join(","));
+    ext.insert(send_response::MSG_REGION.into(), "DefaultRegion".into());
+    ext.insert(send_response::TRACE_ON.into(), "true".into());
+    response
+}
+
+impl Actor for SendProcessor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.mailbox);
+    }
+}
+
+impl Handler<Request> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+        let prepared = match self.prepare(&req) {
+            Ok(p) => p,
+            Err((code, remark)) => {
+                let response = req.cmd.response_to(code, Some(remark));
+                req.reply.send(response);
+                return;
+            }
+        };
+        let response = req.cmd.response_to(response_code::SUCCESS, None);
+        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.queue_id);
+        let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
+        let count = sizes.len() as u32;
+        let append = Append {
+            topic: prepared.topic,
+            queue_id,
+            records: prepared.records,
+            count,
+            done: Box::new(move |outcome| {
+                reply.send(send_response(response, outcome, store_host, queue_id, &sizes, &uniq_keys))
+            }),
+        };
+        if let Err(SendError::Full(append) | SendError::Closed(append)) = self.writer.try_send(append) {
+            (append.done)(Err(AppendError::Busy));
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `Server`: owns the listening socket (RocketMQ's `NettyRemotingServer` acceptor).
+//!
+//! Receives accepted sockets as a stream; for each it takes the registry's current processor table
+//! and starts a `Connection` on this arbiter. Keeps the connections' addresses so `Shutdown` can stop
+//! accepting and drain every connection before the store is sealed.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+
+use actix::prelude::*;
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{info, warn};
+
+use super::connection::{Connection, Drain};
+use super::processor_registry::{ProcessorRegistry, Snapshot};
+
+pub struct Server {
+    registry: Addr<ProcessorRegistry>,
+    connections: HashMap<u64, Addr<Connection>>,
+    next_id: u64,
+    max_frame: usize,
+    max_inflight: usize,
+    accepting: Option<SpawnHandle>,
+}
+
+impl Server {
+    pub fn start(
+        listener: TcpListener,
+        registry: Addr<ProcessorRegistry>,
+        max_frame: usize,
+        max_inflight: usize,
+    ) -> Addr<Server> {
+        Server::create(move |ctx| {
+            let accepts = futures_util::stream::unfold(listener, |listener| async move {
+                let accepted = listener.accept().await;
+                Some((Accepted(accepted), listener))
+            });
+            let handle = ctx.add_stream(accepts);
+            Server {
+                registry,
+                connections: HashMap::new(),
+                next_id: 0,
+                max_frame,
+                max_inflight,
+                accepting: Some(handle),
+            }
+        })
+    }
+}
+
+impl Actor for Server {
+    type Context = Context<Self>;
+}
+
+/// One result of `accept()`.
+pub struct Accepted(io::Result<(TcpStream, SocketAddr)>);
+
+impl StreamHandler<Accepted> for Server {
+    fn handle(&mut self, Accepted(result): Accepted, ctx: &mut Context<Self>) {
+        let (stream, peer) = match result {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: keep the listener, the next accept may succeed.
+                warn!(error = %e, "accept failed");
+                return;
+            }
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let (max_frame, max_inflight) = (self.max_frame, self.max_inflight);
+        self.registry
+            .send(Snapshot)
+            .into_actor(self)
+            .map(move |table, act, _| match table {
+                Ok(table) => {
+                    let addr = Connection::start(stream, peer, table, max_frame, max_inflight);
+                    act.connections.retain(|_, c| c.connected());
+                    act.connections.insert(id, addr);
+                }
+                Err(e) => warn!(%peer, error = %e, "registry unavailable; dropping connection"),
+            })
+            .spawn(ctx);
+    }
+
+    fn finished(&mut self, _ctx: &mut Self::Context) {}
+}
+
+/// Stop accepting and drain every connection; resolves when all of them have closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Server {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(handle) = self.accepting.take() {
+            ctx.cancel_future(handle);
+        }
+        let open: Vec<_> = self.connections.drain().map(|(_, c)| c).collect();
+        info!(connections = open.len(), "stopped accepting; draining connections");
+        let drained = async move {
+            for c in &open {
+                let _ = c.send(Drain).await;
+            }
+            // A connection stops once its last reply is written; wait for that, bounded.
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+            while open.iter().any(|c| c.connected()) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        };
+        Box::pin(drained.into_actor(self))
+    }
+}

@@ -1,0 +1,238 @@
+//! `actormq-broker --config broker.toml`: starts the broker and runs until SIGINT/SIGTERM.
+//!
+//! Start-up order: config -> store lock -> `abort` marker (found = the last run crashed) -> commit-log
+//! recovery -> actors (flusher, allocator, writer, processors, registry) -> bind -> print
+//! `actormq listening on <addr>` (a contract the tests and scripts wait for). Shutdown runs the same
+//! chain the other way: stop accepting and drain connections, seal the writer, flush, write the
+//! checkpoint, and delete `abort` last, since its presence means "crashed".
+
+#[path = "../../actors/mod.rs"]
+mod actors;
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use clap::Parser;
+use tracing::{info, warn};
+
+use actormq::config::{BrokerConfig, FlushMode};
+use actormq::protocol::request_code;
+use actormq::store::checkpoint::Checkpoint;
+use actormq::store::{commit_log, paths};
+use actormq::topic::TopicTable;
+use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
+use actors::file_allocator::FileAllocator;
+use actors::flusher::{FlushAll, Flusher};
+use actors::processor_registry::{ProcessorRegistry, Register};
+use actors::send_processor::SendProcessor;
+use actors::server::{Server, Shutdown};
+
+#[derive(Parser)]
+#[command(name = "actormq-broker", version, about = "The actormq broker")]
+struct Args {
+    /// Path of the broker configuration file.
+    #[arg(long, short, default_value = "broker.toml")]
+    config: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match BrokerConfig::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("actormq-broker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log.level);
+    let system = System::new();
+    let result = system.block_on(run(config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("actormq-broker: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Holds `<root>/lock` for the life of the process: one broker per store.
+fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
+    let path = paths::lock_path(root);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "the store {} is locked by another running broker ({})",
+            root.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+    let root = config.store.root.clone();
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let _lock = lock_store(&root)?;
+    let abort = paths::abort_path(&root);
+    let crashed = abort.exists();
+    std::fs::write(&abort, std::process::id().to_string())
+        .with_context(|| format!("writing {}", abort.display()))?;
+
+    let file_size = config.store.commitlog_file_bytes;
+    let check_crc = crashed && config.store.check_crc_on_recover;
+    let log = commit_log::recover(&paths::commitlog_dir(&root), file_size, check_crc)
+        .with_context(|| format!("recovering the commit log in {}", root.display()))?;
+    if crashed {
+        warn!(
+            records = log.records,
+            write_offset = log.write_offset,
+            "abort marker found: the previous run did not shut down cleanly; recovered with CRC checks"
+        );
+    }
+    if let Some((offset, why)) = &log.truncated {
+        warn!(offset, reason = %why, removed_files = log.removed_files, "commit log truncated at the last valid record");
+    }
+    info!(
+        files = log.files.len(),
+        records = log.records,
+        write_offset = log.write_offset,
+        "commit log loaded"
+    );
+
+    let written = Arc::new(AtomicU64::new(log.write_offset));
+    let flusher_arbiter = Arbiter::new();
+    let flusher = {
+        let (files, written, flush) = (Arc::new(log.files.clone()), written.clone(), config.flush.clone());
+        Flusher::start_in_arbiter(&flusher_arbiter.handle(), move |_| {
+            Flusher::new(files, written, flush)
+        })
+    };
+    let allocator = config
+        .store
+        .preallocate
+        .then(|| SyncArbiter::start(1, || FileAllocator));
+    let writer = {
+        let options = WriterOptions {
+            dir: paths::commitlog_dir(&root),
+            file_size,
+            allocator,
+            warm: config.store.warm_mapped_file,
+            sync_flush: (config.flush.mode == FlushMode::Sync)
+                .then(|| Duration::from_millis(config.flush.sync_timeout_ms)),
+        };
+        let writer = CommitLogWriter::new(log, options, flusher.clone(), written.clone());
+        let capacity = config.store.writer_mailbox;
+        CommitLogWriter::create(move |ctx| {
+            ctx.set_mailbox_capacity(capacity);
+            writer
+        })
+    };
+
+    let topics_path = paths::topics_json(&root);
+    let topics = TopicTable::load(&topics_path)?;
+    let store_ip = match config.server.listen.ip() {
+        ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        ip => ip,
+    };
+    let send = SendProcessor::new(
+        writer.clone(),
+        topics,
+        topics_path,
+        config.broker.clone(),
+        store_ip,
+        config.server.processor_mailbox,
+    )
+    .start();
+
+    let registry = ProcessorRegistry::default().start();
+    for code in [
+        request_code::SEND_MESSAGE,
+        request_code::SEND_MESSAGE_V2,
+        request_code::SEND_BATCH_MESSAGE,
+    ] {
+        registry
+            .send(Register {
+                code,
+                processor: send.clone().recipient(),
+            })
+            .await?;
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let server = Server::start(
+        listener,
+        registry,
+        config.server.max_frame_bytes,
+        config.server.max_inflight_per_connection,
+    );
+    info!(%addr, store = %root.display(), flush = ?config.flush.mode, "broker started");
+    println!("actormq listening on {addr}");
+    std::io::stdout().flush().ok();
+
+    wait_for_signal().await;
+    info!("shutting down");
+    server.send(Shutdown).await?;
+    let write_offset = writer.send(Seal).await?;
+    let flushed = flusher.send(FlushAll).await?;
+    let checkpoint = Checkpoint {
+        physic_msg_timestamp: now_ms(),
+        confirm_phy_offset: flushed as i64,
+        master_flushed_offset: flushed as i64,
+        ..Default::default()
+    };
+    checkpoint.store(&paths::checkpoint_path(&root))?;
+    if flushed >= write_offset {
+        std::fs::remove_file(&abort).with_context(|| format!("removing {}", abort.display()))?;
+    } else {
+        warn!(flushed, write_offset, "not everything was flushed; leaving the abort marker for recovery");
+    }
+    flusher_arbiter.stop();
+    info!(write_offset, "broker stopped");
+    System::current().stop();
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,138 @@
+//! `actormq bench produce`: drives the broker with `SEND_MESSAGE_V2` from C connections with W
+//! requests in flight on each, and reports throughput and latency percentiles (hdrhistogram).
+//!
+//! Runs on the CLI's single-threaded runtime so the load generator takes one core, leaving the other
+//! to the broker on a 2-core machine. Each in-flight slot keeps its own histogram; they are merged
+//! at the end, so recording costs no shared state.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Subcommand;
+use hdrhistogram::Histogram;
+
+use actormq::client::{producer_request, Client, OutgoingMessage};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Send as fast as the broker answers.
+    Produce(ProduceArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ProduceArgs {
+    #[arg(long, default_value = "BenchTopic")]
+    topic: String,
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Requests in flight per connection.
+    #[arg(long, default_value_t = 64)]
+    inflight: usize,
+    /// Body size in bytes.
+    #[arg(long, default_value_t = 128)]
+    size: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(broker: &str, cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Produce(args) => produce(broker, args).await,
+    }
+}
+
+async fn produce(broker: &str, args: ProduceArgs) -> anyhow::Result<()> {
+    let msg = OutgoingMessage::new(args.topic.clone(), Bytes::from(vec![b'x'; args.size]));
+    let mut clients = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        clients.push(Arc::new(Client::connect(broker).await?));
+    }
+    // Warm up: creates the topic and faults in the first pages outside the measurement.
+    for _ in 0..100 {
+        clients[0].send(&msg).await?;
+    }
+    let request = producer_request(&msg);
+    let sent = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration);
+    let mut tasks = Vec::new();
+    for client in &clients {
+        for _ in 0..args.inflight.max(1) {
+            let (client, request) = (client.clone(), request.clone());
+            let (sent, errors) = (sent.clone(), errors.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    match client.request(request.clone()).await {
+                        Ok(resp) if resp.code == 0 => {
+                            let _ = hist.record(t0.elapsed().as_micros().max(1) as u64);
+                            sent.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                hist
+            }));
+        }
+    }
+    let progress = {
+        let sent = sent.clone();
+        let quiet = args.json;
+        tokio::spawn(async move {
+            let mut last = 0;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let now = sent.load(Ordering::Relaxed);
+                if !quiet {
+                    eprint!("\r{:>8.0} msgs/s  ({} sent)   ", (now - last) as f64, now);
+                    let _ = std::io::stderr().flush();
+                }
+                last = now;
+            }
+        })
+    };
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for t in tasks {
+        hist.add(t.await?)?;
+    }
+    progress.abort();
+    let elapsed = started.elapsed().as_secs_f64();
+    let count = sent.load(Ordering::Relaxed);
+    let rate = count as f64 / elapsed;
+    let mbps = rate * args.size as f64 / 1e6;
+    let errors = errors.load(Ordering::Relaxed);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "connections": args.connections, "inflight": args.inflight, "size": args.size,
+                "seconds": elapsed, "messages": count, "errors": errors,
+                "msgs_per_sec": rate, "mb_per_sec": mbps,
+                "p50_us": hist.value_at_quantile(0.50), "p99_us": hist.value_at_quantile(0.99),
+                "p999_us": hist.value_at_quantile(0.999), "max_us": hist.max(),
+            })
+        );
+    } else {
+        eprintln!();
+        println!(
+            "{count} msgs in {elapsed:.1}s: {rate:.0} msgs/s, {mbps:.1} MB/s, errors {errors}\n\
+             latency us: p50 {} p99 {} p99.9 {} max {}",
+            hist.value_at_quantile(0.50),
+            hist.value_at_quantile(0.99),
+            hist.value_at_quantile(0.999),
+            hist.max()
+        );
+    }
+    Ok(())
+}

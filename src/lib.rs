@@ -1,0 +1,25 @@
+//! actormq: an actor-based message broker that speaks Apache RocketMQ's remoting protocol and stores
+//! messages in a RocketMQ-format commit log of memory-mapped files.
+//!
+//! # Layout
+//!
+//! This library holds everything that is *not* an actor, so it can be tested without an actor
+//! system and shared by the broker, the CLI and the tests:
+//!
+//! - [`config`]: `broker.toml` -> typed, validated configuration with one-line errors.
+//! - [`protocol`]: RocketMQ remoting frames: codes, `RemotingCommand`, the tokio-util codec, and
+//!   typed views of request headers.
+//! - [`store`]: on-disk formats: the stored-message record, mapped files, consume-queue entries,
+//!   the checkpoint, and start-up recovery. Pure and synchronous.
+//! - [`topic`]: topic configurations and the persisted topic table.
+//! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
+//!   `opaque`), used by the `actormq` CLI, its benchmark and the integration tests.
+//!
+//! The actors live in `actors/` at the repository root and are compiled into the broker binary only,
+//! so nothing here can depend on them.
+
+pub mod client;
+pub mod config;
+pub mod protocol;
+pub mod store;
+pub mod topic;

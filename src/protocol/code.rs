@@ -1,0 +1,345 @@
+//! Numeric vocabulary of the RocketMQ remoting protocol: request codes, response codes,
+//! the client `LanguageCode` and the header `SerializeType`.
+//!
+//! The numbers are fixed by Apache RocketMQ (`RequestCode.java`, `ResponseCode.java`,
+//! `LanguageCode.java`, `SerializeType.java`; `rocketmq-reference.md` §1.2 and §2), so
+//! they live in one place and every other module names them instead of repeating them.
+//! Codes stay plain `i32` constants rather than enums because peers may send codes we do
+//! not know, and those must still round-trip (to answer `REQUEST_CODE_NOT_SUPPORTED`).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Request codes (`RequestCode.java`) that actormq handles or names in metrics.
+pub mod request_code {
+    pub const SEND_MESSAGE: i32 = 10;
+    pub const PULL_MESSAGE: i32 = 11;
+    pub const QUERY_MESSAGE: i32 = 12;
+    pub const QUERY_CONSUMER_OFFSET: i32 = 14;
+    pub const UPDATE_CONSUMER_OFFSET: i32 = 15;
+    pub const UPDATE_AND_CREATE_TOPIC: i32 = 17;
+    pub const GET_ALL_TOPIC_CONFIG: i32 = 21;
+    pub const GET_BROKER_CONFIG: i32 = 26;
+    pub const GET_BROKER_RUNTIME_INFO: i32 = 28;
+    pub const SEARCH_OFFSET_BY_TIMESTAMP: i32 = 29;
+    pub const GET_MAX_OFFSET: i32 = 30;
+    pub const GET_MIN_OFFSET: i32 = 31;
+    pub const GET_EARLIEST_MSG_STORETIME: i32 = 32;
+    pub const VIEW_MESSAGE_BY_ID: i32 = 33;
+    pub const HEART_BEAT: i32 = 34;
+    pub const UNREGISTER_CLIENT: i32 = 35;
+    pub const CONSUMER_SEND_MSG_BACK: i32 = 36;
+    pub const GET_CONSUMER_LIST_BY_GROUP: i32 = 38;
+    pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
+    pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+    pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
+    pub const DELETE_TOPIC_IN_BROKER: i32 = 215;
+    pub const SEND_MESSAGE_V2: i32 = 310;
+    pub const SEND_BATCH_MESSAGE: i32 = 320;
+    pub const LITE_PULL_MESSAGE: i32 = 361;
+
+    /// The RocketMQ name of a request code (e.g. `"SEND_MESSAGE_V2"`), or `"UNKNOWN"`.
+    /// Used as the bounded `code` label of `actormq_requests_total`.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            SEND_MESSAGE => "SEND_MESSAGE",
+            PULL_MESSAGE => "PULL_MESSAGE",
+            QUERY_MESSAGE => "QUERY_MESSAGE",
+            QUERY_CONSUMER_OFFSET => "QUERY_CONSUMER_OFFSET",
+            UPDATE_CONSUMER_OFFSET => "UPDATE_CONSUMER_OFFSET",
+            UPDATE_AND_CREATE_TOPIC => "UPDATE_AND_CREATE_TOPIC",
+            GET_ALL_TOPIC_CONFIG => "GET_ALL_TOPIC_CONFIG",
+            GET_BROKER_CONFIG => "GET_BROKER_CONFIG",
+            GET_BROKER_RUNTIME_INFO => "GET_BROKER_RUNTIME_INFO",
+            SEARCH_OFFSET_BY_TIMESTAMP => "SEARCH_OFFSET_BY_TIMESTAMP",
+            GET_MAX_OFFSET => "GET_MAX_OFFSET",
+            GET_MIN_OFFSET => "GET_MIN_OFFSET",
+            GET_EARLIEST_MSG_STORETIME => "GET_EARLIEST_MSG_STORETIME",
+            VIEW_MESSAGE_BY_ID => "VIEW_MESSAGE_BY_ID",
+            HEART_BEAT => "HEART_BEAT",
+            UNREGISTER_CLIENT => "UNREGISTER_CLIENT",
+            CONSUMER_SEND_MSG_BACK => "CONSUMER_SEND_MSG_BACK",
+            GET_CONSUMER_LIST_BY_GROUP => "GET_CONSUMER_LIST_BY_GROUP",
+            GET_ROUTEINFO_BY_TOPIC => "GET_ROUTEINFO_BY_TOPIC",
+            GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
+            GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
+            DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",
+            SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
+            SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
+            LITE_PULL_MESSAGE => "LITE_PULL_MESSAGE",
+            _ => "UNKNOWN",
+        }
+    }
+}
+
+/// Response codes (`ResponseCode.java`, `RemotingSysResponseCode.java`).
+pub mod response_code {
+    pub const SUCCESS: i32 = 0;
+    pub const SYSTEM_ERROR: i32 = 1;
+    pub const SYSTEM_BUSY: i32 = 2;
+    pub const REQUEST_CODE_NOT_SUPPORTED: i32 = 3;
+    pub const TRANSACTION_FAILED: i32 = 4;
+    pub const FLUSH_DISK_TIMEOUT: i32 = 10;
+    pub const SLAVE_NOT_AVAILABLE: i32 = 11;
+    pub const FLUSH_SLAVE_TIMEOUT: i32 = 12;
+    pub const MESSAGE_ILLEGAL: i32 = 13;
+    pub const SERVICE_NOT_AVAILABLE: i32 = 14;
+    pub const VERSION_NOT_SUPPORTED: i32 = 15;
+    pub const NO_PERMISSION: i32 = 16;
+    pub const TOPIC_NOT_EXIST: i32 = 17;
+    pub const TOPIC_EXIST_ALREADY: i32 = 18;
+    pub const PULL_NOT_FOUND: i32 = 19;
+    pub const PULL_RETRY_IMMEDIATELY: i32 = 20;
+    pub const PULL_OFFSET_MOVED: i32 = 21;
+    pub const QUERY_NOT_FOUND: i32 = 22;
+    pub const SUBSCRIPTION_PARSE_FAILED: i32 = 23;
+    pub const SUBSCRIPTION_NOT_EXIST: i32 = 24;
+    pub const SUBSCRIPTION_NOT_LATEST: i32 = 25;
+    pub const SUBSCRIPTION_GROUP_NOT_EXIST: i32 = 26;
+    pub const INVALID_PARAMETER: i32 = 29;
+    pub const FLOW_CONTROL: i32 = 215;
+    pub const GO_AWAY: i32 = 1500;
+
+    /// The RocketMQ name of a response code (e.g. `"SYSTEM_BUSY"`), or `"UNKNOWN"`.
+    /// Used as the bounded `result` label of `actormq_requests_total`.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            SUCCESS => "SUCCESS",
+            SYSTEM_ERROR => "SYSTEM_ERROR",
+            SYSTEM_BUSY => "SYSTEM_BUSY",
+            REQUEST_CODE_NOT_SUPPORTED => "REQUEST_CODE_NOT_SUPPORTED",
+            TRANSACTION_FAILED => "TRANSACTION_FAILED",
+            FLUSH_DISK_TIMEOUT => "FLUSH_DISK_TIMEOUT",
+            SLAVE_NOT_AVAILABLE => "SLAVE_NOT_AVAILABLE",
+            FLUSH_SLAVE_TIMEOUT => "FLUSH_SLAVE_TIMEOUT",
+            MESSAGE_ILLEGAL => "MESSAGE_ILLEGAL",
+            SERVICE_NOT_AVAILABLE => "SERVICE_NOT_AVAILABLE",
+            VERSION_NOT_SUPPORTED => "VERSION_NOT_SUPPORTED",
+            NO_PERMISSION => "NO_PERMISSION",
+            TOPIC_NOT_EXIST => "TOPIC_NOT_EXIST",
+            TOPIC_EXIST_ALREADY => "TOPIC_EXIST_ALREADY",
+            PULL_NOT_FOUND => "PULL_NOT_FOUND",
+            PULL_RETRY_IMMEDIATELY => "PULL_RETRY_IMMEDIATELY",
+            PULL_OFFSET_MOVED => "PULL_OFFSET_MOVED",
+            QUERY_NOT_FOUND => "QUERY_NOT_FOUND",
+            SUBSCRIPTION_PARSE_FAILED => "SUBSCRIPTION_PARSE_FAILED",
+            SUBSCRIPTION_NOT_EXIST => "SUBSCRIPTION_NOT_EXIST",
+            SUBSCRIPTION_NOT_LATEST => "SUBSCRIPTION_NOT_LATEST",
+            SUBSCRIPTION_GROUP_NOT_EXIST => "SUBSCRIPTION_GROUP_NOT_EXIST",
+            INVALID_PARAMETER => "INVALID_PARAMETER",
+            FLOW_CONTROL => "FLOW_CONTROL",
+            GO_AWAY => "GO_AWAY",
+            _ => "UNKNOWN",
+        }
+    }
+}
+
+/// The peer's implementation language (`LanguageCode.java`).
+///
+/// JSON headers carry it by name (`"JAVA"`), binary headers by number. Unknown names or
+/// numbers decode as [`LanguageCode::Other`] instead of failing: the field is purely
+/// informational and new clients keep adding languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LanguageCode {
+    #[default]
+    Java,
+    Cpp,
+    DotNet,
+    Python,
+    Delphi,
+    Erlang,
+    Ruby,
+    Other,
+    Http,
+    Go,
+    Php,
+    Oms,
+    Rust,
+    NodeJs,
+}
+
+impl LanguageCode {
+    /// All variants, in wire-number order (index == number).
+    pub const ALL: [LanguageCode; 14] = [
+        LanguageCode::Java,
+        LanguageCode::Cpp,
+        LanguageCode::DotNet,
+        LanguageCode::Python,
+        LanguageCode::Delphi,
+        LanguageCode::Erlang,
+        LanguageCode::Ruby,
+        LanguageCode::Other,
+        LanguageCode::Http,
+        LanguageCode::Go,
+        LanguageCode::Php,
+        LanguageCode::Oms,
+        LanguageCode::Rust,
+        LanguageCode::NodeJs,
+    ];
+
+    /// The number used in the ROCKETMQ binary header.
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    /// Maps a binary-header number back; unknown numbers become `Other`.
+    pub fn from_u8(n: u8) -> Self {
+        Self::ALL
+            .get(usize::from(n))
+            .copied()
+            .unwrap_or(LanguageCode::Other)
+    }
+
+    /// The Java enum name used in JSON headers (`"JAVA"`, `"NODE_JS"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LanguageCode::Java => "JAVA",
+            LanguageCode::Cpp => "CPP",
+            LanguageCode::DotNet => "DOTNET",
+            LanguageCode::Python => "PYTHON",
+            LanguageCode::Delphi => "DELPHI",
+            LanguageCode::Erlang => "ERLANG",
+            LanguageCode::Ruby => "RUBY",
+            LanguageCode::Other => "OTHER",
+            LanguageCode::Http => "HTTP",
+            LanguageCode::Go => "GO",
+            LanguageCode::Php => "PHP",
+            LanguageCode::Oms => "OMS",
+            LanguageCode::Rust => "RUST",
+            LanguageCode::NodeJs => "NODE_JS",
+        }
+    }
+
+    /// Maps a Java enum name back; unknown names become `Other`.
+    pub fn from_name(name: &str) -> Self {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|l| l.name() == name)
+            .unwrap_or(LanguageCode::Other)
+    }
+}
+
+impl fmt::Display for LanguageCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for LanguageCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for LanguageCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LanguageVisitor;
+        impl Visitor<'_> for LanguageVisitor {
+            type Value = LanguageCode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a language name such as \"JAVA\" or its number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LanguageCode, E> {
+                Ok(LanguageCode::from_name(v))
+            }
+            // Lenient: some serializers write enums by ordinal.
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LanguageCode, E> {
+                Ok(u8::try_from(v).map_or(LanguageCode::Other, LanguageCode::from_u8))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LanguageCode, E> {
+                Ok(u8::try_from(v).map_or(LanguageCode::Other, LanguageCode::from_u8))
+            }
+        }
+        d.deserialize_any(LanguageVisitor)
+    }
+}
+
+/// How a frame's header is encoded: the top byte of the header-length word (§1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SerializeType {
+    /// fastjson-style JSON (§1.3); what Java servers send by default.
+    #[default]
+    Json = 0,
+    /// The compact ROCKETMQ binary layout (§1.4).
+    RocketMq = 1,
+}
+
+impl SerializeType {
+    /// The header-word type byte.
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    /// Parses the header-word type byte; `None` for anything but 0 and 1.
+    pub fn from_u8(n: u8) -> Option<Self> {
+        match n {
+            0 => Some(SerializeType::Json),
+            1 => Some(SerializeType::RocketMq),
+            _ => None,
+        }
+    }
+
+    /// The Java enum name, as written in `serializeTypeCurrentRPC`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SerializeType::Json => "JSON",
+            SerializeType::RocketMq => "ROCKETMQ",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_names() {
+        assert_eq!(request_code::name(310), "SEND_MESSAGE_V2");
+        assert_eq!(request_code::name(361), "LITE_PULL_MESSAGE");
+        assert_eq!(request_code::name(9999), "UNKNOWN");
+        assert_eq!(response_code::name(2), "SYSTEM_BUSY");
+        assert_eq!(response_code::name(1500), "GO_AWAY");
+        assert_eq!(response_code::name(-1), "UNKNOWN");
+    }
+
+    #[test]
+    fn language_numbers_and_names() {
+        for (i, l) in LanguageCode::ALL.iter().enumerate() {
+            assert_eq!(usize::from(l.as_u8()), i);
+            assert_eq!(LanguageCode::from_u8(l.as_u8()), *l);
+            assert_eq!(LanguageCode::from_name(l.name()), *l);
+        }
+        assert_eq!(LanguageCode::Rust.as_u8(), 12);
+        assert_eq!(LanguageCode::NodeJs.name(), "NODE_JS");
+        assert_eq!(LanguageCode::from_u8(14), LanguageCode::Other);
+        assert_eq!(LanguageCode::from_u8(255), LanguageCode::Other);
+        assert_eq!(LanguageCode::from_name("COBOL"), LanguageCode::Other);
+    }
+
+    #[test]
+    fn language_serde_by_name() {
+        assert_eq!(
+            serde_json::to_string(&LanguageCode::DotNet).unwrap(),
+            "\"DOTNET\""
+        );
+        let l: LanguageCode = serde_json::from_str("\"GO\"").unwrap();
+        assert_eq!(l, LanguageCode::Go);
+        let l: LanguageCode = serde_json::from_str("\"KOTLIN\"").unwrap();
+        assert_eq!(l, LanguageCode::Other);
+        let l: LanguageCode = serde_json::from_str("12").unwrap();
+        assert_eq!(l, LanguageCode::Rust);
+        let l: LanguageCode = serde_json::from_str("-3").unwrap();
+        assert_eq!(l, LanguageCode::Other);
+    }
+
+    #[test]
+    fn serialize_type_bytes() {
+        assert_eq!(SerializeType::from_u8(0), Some(SerializeType::Json));
+        assert_eq!(SerializeType::from_u8(1), Some(SerializeType::RocketMq));
+        assert_eq!(SerializeType::from_u8(2), None);
+        assert_eq!(SerializeType::RocketMq.name(), "ROCKETMQ");
+    }
+}

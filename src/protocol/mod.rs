@@ -1,0 +1,17 @@
+//! RocketMQ remoting protocol: request/response codes, the `RemotingCommand` every
+//! request and response travels as, and the length-prefixed frame codec shared by the
+//! broker connections and the client.
+//!
+//! It is split so that nothing here knows about actors or sockets: `code` holds the
+//! numeric vocabulary from `rocketmq-reference.md` §1.2 and §2, `command` the in-memory
+//! command, and `codec` the byte layout (§1.1, §1.3, §1.4), which is the only place that
+//! touches wire bytes.
+
+pub mod code;
+pub mod codec;
+pub mod command;
+pub mod header;
+
+pub use code::{request_code, response_code, LanguageCode, SerializeType};
+pub use codec::{ProtocolError, RemotingCodec, DEFAULT_MAX_FRAME_LEN};
+pub use command::*;
