@@ -173,7 +173,8 @@ impl CommitLogWriter {
         let file = self.take_file(start)?;
         info!(file = %file.path().display(), "commit log rolled to a new file");
         self.files.push(file);
-        self.flusher.do_send(FilesChanged(Arc::new(self.files.clone())));
+        self.flusher
+            .do_send(FilesChanged(Arc::new(self.files.clone())));
         self.request_ahead(ctx);
         Ok(())
     }
@@ -219,7 +220,11 @@ impl CommitLogWriter {
         }
     }
 
-    fn append(&mut self, msg: &mut Append, ctx: &mut Context<Self>) -> Result<Appended, AppendError> {
+    fn append(
+        &mut self,
+        msg: &mut Append,
+        ctx: &mut Context<Self>,
+    ) -> Result<Appended, AppendError> {
         if self.sealed {
             return Err(AppendError::Sealed);
         }
@@ -256,8 +261,14 @@ impl CommitLogWriter {
         let mut queue = queue_offset;
         let mut at = 0usize;
         while at + 4 <= msg.records.len() {
-            let size = i32::from_be_bytes(msg.records[at..at + 4].try_into().expect("4 bytes")) as usize;
-            patch_offsets(&mut msg.records[at..at + size], queue, physical, store_timestamp);
+            let size =
+                i32::from_be_bytes(msg.records[at..at + 4].try_into().expect("4 bytes")) as usize;
+            patch_offsets(
+                &mut msg.records[at..at + size],
+                queue,
+                physical,
+                store_timestamp,
+            );
             at += size;
             physical += size as i64;
             queue += 1;
@@ -316,7 +327,10 @@ impl Handler<Append> for CommitLogWriter {
         let result = self.append(&mut msg, ctx);
         let elapsed = began.elapsed();
         if elapsed > SLOW_APPEND {
-            warn!(elapsed_ms = elapsed.as_millis() as u64, "slow commit-log append");
+            warn!(
+                elapsed_ms = elapsed.as_millis() as u64,
+                "slow commit-log append"
+            );
         }
         match (result, self.sync_flush) {
             (Ok(appended), Some(timeout)) => {

@@ -75,7 +75,11 @@ impl Flusher {
     }
 
     fn release_waiters(&mut self) {
-        while self.waiters.front().is_some_and(|w| w.until <= self.flushed) {
+        while self
+            .waiters
+            .front()
+            .is_some_and(|w| w.until <= self.flushed)
+        {
             let w = self.waiters.pop_front().expect("checked");
             (w.done)(true);
         }

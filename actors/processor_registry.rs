@@ -42,7 +42,11 @@ impl Handler<Register> for ProcessorRegistry {
         let mut table: HashMap<i32, Recipient<Request>> = (*self.table).clone();
         table.insert(msg.code, msg.processor);
         self.table = Arc::new(table);
-        info!(code = msg.code, name = request_code::name(msg.code), "processor registered");
+        info!(
+            code = msg.code,
+            name = request_code::name(msg.code),
+            "processor registered"
+        );
     }
 }
 

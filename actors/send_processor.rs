@@ -104,13 +104,23 @@ impl SendProcessor {
         let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
         if batch {
             let entries = decode_batch(&cmd.body).map_err(|e| {
-                (response_code::MESSAGE_ILLEGAL, format!("bad batch body: {e:?}"))
+                (
+                    response_code::MESSAGE_ILLEGAL,
+                    format!("bad batch body: {e:?}"),
+                )
             })?;
             if entries.is_empty() {
                 return Err((response_code::MESSAGE_ILLEGAL, "empty batch".into()));
             }
             for entry in entries {
-                self.add_record(&mut prepared, &header, entry.flag, entry.body, entry.properties, req)?;
+                self.add_record(
+                    &mut prepared,
+                    &header,
+                    entry.flag,
+                    entry.body,
+                    entry.properties,
+                    req,
+                )?;
             }
         } else {
             let props = header.properties.as_deref().unwrap_or("");
@@ -120,7 +130,10 @@ impl SendProcessor {
     }
 
     /// The topic's config, created on first use when `auto_create_topic` is on.
-    fn topic_for_send(&mut self, header: &SendMessageRequestHeader) -> Result<TopicConfig, Refusal> {
+    fn topic_for_send(
+        &mut self,
+        header: &SendMessageRequestHeader,
+    ) -> Result<TopicConfig, Refusal> {
         if let Some(t) = self.topics.get(&header.topic) {
             if !t.writable() {
                 return Err((
@@ -160,7 +173,10 @@ impl SendProcessor {
         req: &Request,
     ) -> Result<(), Refusal> {
         if body.is_empty() {
-            return Err((response_code::MESSAGE_ILLEGAL, "the message body is empty".into()));
+            return Err((
+                response_code::MESSAGE_ILLEGAL,
+                "the message body is empty".into(),
+            ));
         }
         if body.len() > self.broker.max_message_bytes {
             return Err((
@@ -212,7 +228,9 @@ impl SendProcessor {
         let before = prepared.records.len();
         encode(&message, &mut prepared.records)
             .map_err(|e| (response_code::MESSAGE_ILLEGAL, e.to_string()))?;
-        prepared.sizes.push((prepared.records.len() - before) as u32);
+        prepared
+            .sizes
+            .push((prepared.records.len() - before) as u32);
         prepared.uniq_keys.push(uniq);
         Ok(())
     }
@@ -278,7 +296,10 @@ fn send_response(
     let ext = &mut response.ext_fields;
     ext.insert(send_response::MSG_ID.into(), ids);
     ext.insert(send_response::QUEUE_ID.into(), queue_id.to_string());
-    ext.insert(send_response::QUEUE_OFFSET.into(), appended.queue_offset.to_string());
+    ext.insert(
+        send_response::QUEUE_OFFSET.into(),
+        appended.queue_offset.to_string(),
+    );
     ext.insert(send_response::TRANSACTION_ID.into(), uniq_keys.join(","));
     ext.insert(send_response::MSG_REGION.into(), "DefaultRegion".into());
     ext.insert(send_response::TRACE_ON.into(), "true".into());
@@ -315,10 +336,14 @@ impl Handler<Request> for SendProcessor {
             records: prepared.records,
             count,
             done: Box::new(move |outcome| {
-                reply.send(send_response(response, outcome, store_host, queue_id, &sizes, &uniq_keys))
+                reply.send(send_response(
+                    response, outcome, store_host, queue_id, &sizes, &uniq_keys,
+                ))
             }),
         };
-        if let Err(SendError::Full(append) | SendError::Closed(append)) = self.writer.try_send(append) {
+        if let Err(SendError::Full(append) | SendError::Closed(append)) =
+            self.writer.try_send(append)
+        {
             (append.done)(Err(AppendError::Busy));
         }
     }

@@ -99,7 +99,10 @@ impl Handler<Shutdown> for Server {
             ctx.cancel_future(handle);
         }
         let open: Vec<_> = self.connections.drain().map(|(_, c)| c).collect();
-        info!(connections = open.len(), "stopped accepting; draining connections");
+        info!(
+            connections = open.len(),
+            "stopped accepting; draining connections"
+        );
         let drained = async move {
             for c in &open {
                 let _ = c.send(Drain).await;

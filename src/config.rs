@@ -157,7 +157,9 @@ impl Default for FlushConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into() }
+        LogConfig {
+            level: "info".into(),
+        }
     }
 }
 
@@ -243,7 +245,11 @@ impl BrokerConfig {
             ));
         }
         if self.broker.max_message_bytes == 0 {
-            return Err(invalid("broker.max_message_bytes", "0".into(), "must be positive"));
+            return Err(invalid(
+                "broker.max_message_bytes",
+                "0".into(),
+                "must be positive",
+            ));
         }
         if self.server.max_frame_bytes < 1024 {
             return Err(invalid(
@@ -253,7 +259,10 @@ impl BrokerConfig {
             ));
         }
         for (key, v) in [
-            ("server.max_inflight_per_connection", self.server.max_inflight_per_connection),
+            (
+                "server.max_inflight_per_connection",
+                self.server.max_inflight_per_connection,
+            ),
             ("server.processor_mailbox", self.server.processor_mailbox),
             ("store.writer_mailbox", s.writer_mailbox),
         ] {
@@ -261,7 +270,8 @@ impl BrokerConfig {
                 return Err(invalid(key, "0".into(), "must be positive"));
             }
         }
-        if self.broker.default_topic_queue_nums == 0 || self.broker.default_topic_queue_nums > 1024 {
+        if self.broker.default_topic_queue_nums == 0 || self.broker.default_topic_queue_nums > 1024
+        {
             return Err(invalid(
                 "broker.default_topic_queue_nums",
                 self.broker.default_topic_queue_nums.to_string(),
@@ -273,7 +283,10 @@ impl BrokerConfig {
         }
         for (key, v) in [
             ("flush.interval_ms", self.flush.interval_ms),
-            ("flush.thorough_interval_ms", self.flush.thorough_interval_ms),
+            (
+                "flush.thorough_interval_ms",
+                self.flush.thorough_interval_ms,
+            ),
             ("flush.sync_timeout_ms", self.flush.sync_timeout_ms),
         ] {
             if v == 0 {
@@ -281,7 +294,11 @@ impl BrokerConfig {
             }
         }
         if let Err(e) = check_writable(&s.root) {
-            return Err(invalid("store.root", format!("{:?}", s.root.display().to_string()), &e));
+            return Err(invalid(
+                "store.root",
+                format!("{:?}", s.root.display().to_string()),
+                &e,
+            ));
         }
         Ok(())
     }
@@ -308,7 +325,10 @@ fn locate(text: &str, offset: usize) -> (usize, String) {
             break;
         }
         if trimmed.starts_with('[') {
-            section = trimmed.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            section = trimmed
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string();
             key.clear();
         } else if i + 1 == line_no {
             key = trimmed.split('=').next().unwrap_or("").trim().to_string();
@@ -346,13 +366,17 @@ mod tests {
 
     #[test]
     fn wrong_type_names_the_key() {
-        let msg = parse("[store]\ncommitlog_file_bytes = \"big\"\n").unwrap_err().to_string();
+        let msg = parse("[store]\ncommitlog_file_bytes = \"big\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("store.commitlog_file_bytes"), "{msg}");
     }
 
     #[test]
     fn port_out_of_range_is_a_parse_error() {
-        let msg = parse("[server]\nlisten = \"127.0.0.1:70000\"\n").unwrap_err().to_string();
+        let msg = parse("[server]\nlisten = \"127.0.0.1:70000\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("server.listen"), "{msg}");
     }
 
@@ -363,7 +387,10 @@ mod tests {
         c.store.root = dir.path().to_path_buf();
         c.store.commitlog_file_bytes = 0;
         let msg = c.validate(Path::new("b.toml")).unwrap_err().to_string();
-        assert!(msg.starts_with("b.toml: store.commitlog_file_bytes = 0:"), "{msg}");
+        assert!(
+            msg.starts_with("b.toml: store.commitlog_file_bytes = 0:"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -373,6 +400,10 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let mut c = BrokerConfig::default();
         c.store.root = file.join("sub");
-        assert!(c.validate(Path::new("b.toml")).unwrap_err().to_string().contains("store.root"));
+        assert!(c
+            .validate(Path::new("b.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("store.root"));
     }
 }

@@ -103,7 +103,8 @@ impl TopicTable {
     }
 
     pub fn insert(&mut self, config: TopicConfig) {
-        self.topic_config_table.insert(config.topic_name.clone(), config);
+        self.topic_config_table
+            .insert(config.topic_name.clone(), config);
         self.data_version.counter += 1;
         self.data_version.timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -128,7 +128,11 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let written = Arc::new(AtomicU64::new(log.write_offset));
     let flusher_arbiter = Arbiter::new();
     let flusher = {
-        let (files, written, flush) = (Arc::new(log.files.clone()), written.clone(), config.flush.clone());
+        let (files, written, flush) = (
+            Arc::new(log.files.clone()),
+            written.clone(),
+            config.flush.clone(),
+        );
         Flusher::start_in_arbiter(&flusher_arbiter.handle(), move |_| {
             Flusher::new(files, written, flush)
         })
@@ -213,7 +217,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if flushed >= write_offset {
         std::fs::remove_file(&abort).with_context(|| format!("removing {}", abort.display()))?;
     } else {
-        warn!(flushed, write_offset, "not everything was flushed; leaving the abort marker for recovery");
+        warn!(
+            flushed,
+            write_offset, "not everything was flushed; leaving the abort marker for recovery"
+        );
     }
     flusher_arbiter.stop();
     info!(write_offset, "broker stopped");

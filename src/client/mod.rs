@@ -7,7 +7,9 @@
 
 mod producer;
 
-pub use producer::{parse_send_response, send_request as producer_request, OutgoingMessage, SendResult};
+pub use producer::{
+    parse_send_response, send_request as producer_request, OutgoingMessage, SendResult,
+};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -86,7 +88,10 @@ impl Client {
             source,
         })?;
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(run_connection(Framed::new(stream, RemotingCodec::default()), rx));
+        tokio::spawn(run_connection(
+            Framed::new(stream, RemotingCodec::default()),
+            rx,
+        ));
         Ok(Client {
             tx,
             next_opaque: AtomicI32::new(1),

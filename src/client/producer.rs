@@ -57,7 +57,13 @@ pub struct SendResult {
     pub transaction_id: String,
 }
 
-fn header(topic: &str, queue_id: i32, flag: i32, properties: Option<String>, batch: bool) -> SendMessageRequestHeader {
+fn header(
+    topic: &str,
+    queue_id: i32,
+    flag: i32,
+    properties: Option<String>,
+    batch: bool,
+) -> SendMessageRequestHeader {
     SendMessageRequestHeader {
         producer_group: "actormq-cli".into(),
         topic: topic.to_string(),
@@ -78,7 +84,13 @@ fn header(topic: &str, queue_id: i32, flag: i32, properties: Option<String>, bat
 
 /// The `SEND_MESSAGE_V2` request for one message.
 pub fn send_request(msg: &OutgoingMessage) -> RemotingCommand {
-    let h = header(&msg.topic, msg.queue_id, msg.flag, Some(msg.properties()), false);
+    let h = header(
+        &msg.topic,
+        msg.queue_id,
+        msg.flag,
+        Some(msg.properties()),
+        false,
+    );
     let mut cmd = RemotingCommand::request(request_code::SEND_MESSAGE_V2, 0);
     cmd.ext_fields = h.to_ext_v2();
     cmd.with_body(msg.body.clone())
@@ -94,16 +106,19 @@ pub fn parse_send_response(resp: &RemotingCommand) -> Result<SendResult, ClientE
             .ok_or_else(|| ClientError::BadResponse(format!("send response lacks {k}")))
     };
     let num = |k: &str| -> Result<i64, ClientError> {
-        field(k)?
-            .parse()
-            .map_err(|_| ClientError::BadResponse(format!("send response field {k} is not a number")))
+        field(k)?.parse().map_err(|_| {
+            ClientError::BadResponse(format!("send response field {k} is not a number"))
+        })
     };
     Ok(SendResult {
         code: resp.code,
         msg_id: field(send_response::MSG_ID)?.to_string(),
         queue_id: num(send_response::QUEUE_ID)? as i32,
         queue_offset: num(send_response::QUEUE_OFFSET)?,
-        transaction_id: resp.ext(send_response::TRANSACTION_ID).unwrap_or("").to_string(),
+        transaction_id: resp
+            .ext(send_response::TRANSACTION_ID)
+            .unwrap_or("")
+            .to_string(),
     })
 }
 

@@ -26,7 +26,10 @@ pub struct ExtReader<'a>(pub &'a HashMap<String, String>);
 
 impl<'a> ExtReader<'a> {
     pub fn str(&self, key: &'static str) -> Result<&'a str, HeaderError> {
-        self.0.get(key).map(String::as_str).ok_or(HeaderError::Missing(key))
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .ok_or(HeaderError::Missing(key))
     }
 
     pub fn opt_str(&self, key: &str) -> Option<&'a str> {
@@ -169,7 +172,10 @@ mod tests {
     use super::*;
 
     fn ext(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -194,7 +200,10 @@ mod tests {
         assert_eq!(h.queue_id, 1);
         assert_eq!(h.born_timestamp, 1_700_000_000_000);
         assert_eq!(h.broker_name.as_deref(), Some("broker-a"));
-        assert_eq!(SendMessageRequestHeader::from_ext_v2(&h.to_ext_v2()).unwrap(), h);
+        assert_eq!(
+            SendMessageRequestHeader::from_ext_v2(&h.to_ext_v2()).unwrap(),
+            h
+        );
     }
 
     #[test]
@@ -206,7 +215,9 @@ mod tests {
         );
         let mut e = SendMessageRequestHeader::default().to_ext_v2();
         e.insert("e".into(), "x".into());
-        let err = SendMessageRequestHeader::from_ext_v2(&e).unwrap_err().to_string();
+        let err = SendMessageRequestHeader::from_ext_v2(&e)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"x\""), "{err}");
     }
 
@@ -224,6 +235,9 @@ mod tests {
                 (name.to_string(), v)
             })
             .collect();
-        assert_eq!(SendMessageRequestHeader::from_ext_v1(&v1).unwrap().topic, "T");
+        assert_eq!(
+            SendMessageRequestHeader::from_ext_v1(&v1).unwrap().topic,
+            "T"
+        );
     }
 }

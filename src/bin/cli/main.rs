@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 use actormq::client::{Client, OutgoingMessage};
 
 #[derive(Parser)]
-#[command(name = "actormq", version, about = "Command-line client for the actormq broker")]
+#[command(
+    name = "actormq",
+    version,
+    about = "Command-line client for the actormq broker"
+)]
 struct Cli {
     /// Broker address.
     #[arg(long, global = true, default_value = "127.0.0.1:10911")]
@@ -79,9 +83,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn send(broker: &str, args: SendArgs) -> anyhow::Result<()> {
     let body = match (&args.file, &args.body) {
-        (Some(path), _) => Bytes::from(
-            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-        ),
+        (Some(path), _) => {
+            Bytes::from(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+        }
         (None, Some(text)) => Bytes::from(text.clone().into_bytes()),
         (None, None) => unreachable!("clap requires one"),
     };

@@ -1,0 +1,175 @@
+//! A real broker process for integration tests: a temp store, a free port, and the
+//! `actormq listening on <addr>` line on stdout as the readiness signal (no fixed sleeps).
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+pub struct TestBroker {
+    pub dir: TempDir,
+    pub addr: String,
+    extra_config: String,
+    child: Option<Child>,
+}
+
+/// Extra TOML merged into the test config's sections, e.g. `flush_mode("sync")`.
+pub fn config_text(root: &Path, extra: &str) -> String {
+    // Small files so rolls happen in tests; everything else is the default unless `extra` says so.
+    let mut sections: Vec<(String, Vec<String>)> = vec![
+        ("server".into(), vec!["listen = \"127.0.0.1:0\"".into()]),
+        (
+            "store".into(),
+            vec![
+                format!("root = {:?}", root.display().to_string()),
+                "commitlog_file_bytes = 1048576".into(),
+            ],
+        ),
+        ("broker".into(), vec!["max_message_bytes = 262144".into()]),
+        ("log".into(), vec!["level = \"info\"".into()]),
+    ];
+    let mut current = String::new();
+    for line in extra.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with('[') {
+            current = line.trim_matches(|c| c == '[' || c == ']').to_string();
+            if !sections.iter().any(|(s, _)| *s == current) {
+                sections.push((current.clone(), vec![]));
+            }
+            continue;
+        }
+        let key = line.split('=').next().unwrap().trim();
+        let section = &mut sections.iter_mut().find(|(s, _)| *s == current).unwrap().1;
+        section.retain(|l| l.split('=').next().unwrap().trim() != key);
+        section.push(line.to_string());
+    }
+    sections
+        .into_iter()
+        .map(|(s, lines)| format!("[{s}]\n{}\n", lines.join("\n")))
+        .collect()
+}
+
+impl TestBroker {
+    pub fn start() -> TestBroker {
+        Self::start_with("")
+    }
+
+    pub fn start_with(extra_config: &str) -> TestBroker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut b = TestBroker {
+            dir,
+            addr: String::new(),
+            extra_config: extra_config.to_string(),
+            child: None,
+        };
+        b.launch();
+        b
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("broker.toml")
+    }
+
+    fn launch(&mut self) {
+        std::fs::write(
+            self.config_path(),
+            config_text(&self.root(), &self.extra_config),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_actormq-broker"))
+            .arg("--config")
+            .arg(self.config_path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn broker");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("actormq listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        // Keep the pipe drained; echo to the test's stderr so failures show the broker's log.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[broker] {line}");
+            }
+        });
+        self.addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("broker did not print its listening line within 30 s");
+        self.child = Some(child);
+    }
+
+    /// Graceful stop (SIGTERM); returns the exit status code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// Crash: SIGKILL, no shutdown work at all.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same store (after `stop` or `kill9`).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the broker first");
+        self.launch();
+    }
+
+    pub async fn client(&self) -> actormq::client::Client {
+        actormq::client::Client::connect(&self.addr)
+            .await
+            .expect("connect")
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Polls `probe` until it returns true or `limit` passes; panics with `what` on timeout.
+pub async fn wait_until<F: FnMut() -> bool>(limit: Duration, what: &str, mut probe: F) {
+    let deadline = std::time::Instant::now() + limit;
+    while !probe() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs the broker binary with a config and returns (exit code, stderr).
+pub fn run_broker_expecting_failure(config: &Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_actormq-broker"))
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run broker");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,293 @@
+//! Sending: every send code stores RocketMQ-format records and answers with the right header;
+//! bad input is refused with a remark and nothing is stored.
+
+mod common;
+
+use std::collections::HashMap;
+
+use actormq::client::{producer_request, ClientError, OutgoingMessage};
+use actormq::protocol::{request_code, response_code};
+use actormq::store::message::{decode, decode_offset_msg_id, Decoded};
+use actormq::store::paths;
+use common::TestBroker;
+
+/// Reads every record of a stopped broker's commit log: (physical offset, topic, queue, queue offset, body, properties).
+fn read_log(root: &std::path::Path) -> Vec<(i64, String, i32, i64, Vec<u8>, String)> {
+    let mut out = Vec::new();
+    for (start, path) in paths::list_files(&paths::commitlog_dir(root)).unwrap() {
+        let bytes = std::fs::read(path).unwrap();
+        let mut at = 0;
+        loop {
+            match decode(&bytes[at..], true).unwrap() {
+                Decoded::Record(r) => {
+                    assert_eq!(r.physical_offset, (start as usize + at) as i64);
+                    out.push((
+                        r.physical_offset,
+                        r.topic.to_string(),
+                        r.queue_id,
+                        r.queue_offset,
+                        r.body.to_vec(),
+                        r.properties.to_string(),
+                    ));
+                    at += r.total_size as usize;
+                }
+                Decoded::Blank { .. } | Decoded::End | Decoded::Incomplete => break,
+            }
+        }
+    }
+    out
+}
+
+/// SEND_MESSAGE_V2 assigns consecutive queue offsets, returns the offset msgId, and the stored
+/// record carries the body, tags and broker-added properties.
+#[tokio::test]
+async fn v2_send_stores_rocketmq_records() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let mut results = Vec::new();
+    for i in 0..3 {
+        let msg = OutgoingMessage {
+            tags: Some("TagA".into()),
+            keys: Some("k1 k2".into()),
+            queue_id: 0,
+            ..OutgoingMessage::new("TopicTest", format!("hello {i}"))
+        };
+        results.push(client.send(&msg).await.unwrap());
+    }
+    assert_eq!(
+        results.iter().map(|r| r.queue_offset).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert!(results
+        .iter()
+        .all(|r| r.queue_id == 0 && r.code == response_code::SUCCESS));
+    let (_, first_offset) = decode_offset_msg_id(&results[0].msg_id).unwrap();
+    assert_eq!(first_offset, 0);
+    assert_eq!(results[0].msg_id.len(), 32);
+    assert_eq!(broker.stop(), Some(0));
+
+    let log = read_log(&broker.root());
+    assert_eq!(log.len(), 3);
+    for (i, (phys, topic, queue, qoff, body, props)) in log.iter().enumerate() {
+        assert_eq!(decode_offset_msg_id(&results[i].msg_id).unwrap().1, *phys);
+        assert_eq!((topic.as_str(), *queue, *qoff), ("TopicTest", 0, i as i64));
+        assert_eq!(body, format!("hello {i}").as_bytes());
+        assert!(props.contains("TAGS\u{1}TagA\u{2}"), "{props:?}");
+        assert!(props.contains("KEYS\u{1}k1 k2\u{2}"), "{props:?}");
+        assert!(
+            props.contains("CLUSTER\u{1}DefaultCluster\u{2}"),
+            "{props:?}"
+        );
+        let uniq = format!("UNIQ_KEY\u{1}{}\u{2}", results[i].transaction_id);
+        assert!(props.contains(&uniq), "{props:?}");
+    }
+}
+
+/// SEND_MESSAGE (10, long header names) is served by the same processor.
+#[tokio::test]
+async fn v1_send_is_served() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let mut cmd = producer_request(&OutgoingMessage::new("V1Topic", "body"));
+    let names: HashMap<&str, &str> = [
+        ("a", "producerGroup"),
+        ("b", "topic"),
+        ("c", "defaultTopic"),
+        ("d", "defaultTopicQueueNums"),
+        ("e", "queueId"),
+        ("f", "sysFlag"),
+        ("g", "bornTimestamp"),
+        ("h", "flag"),
+        ("i", "properties"),
+        ("j", "reconsumeTimes"),
+        ("k", "unitMode"),
+        ("l", "maxReconsumeTimes"),
+        ("m", "batch"),
+        ("n", "brokerName"),
+    ]
+    .into();
+    cmd.code = request_code::SEND_MESSAGE;
+    cmd.ext_fields = cmd
+        .ext_fields
+        .into_iter()
+        .map(|(k, v)| (names[k.as_str()].to_string(), v))
+        .collect();
+    let resp = client.request(cmd).await.unwrap();
+    assert_eq!(resp.code, response_code::SUCCESS, "{:?}", resp.remark);
+    assert_eq!(resp.ext("queueOffset"), Some("0"));
+}
+
+/// A batch gets consecutive queue offsets and one msgId per message.
+#[tokio::test]
+async fn batch_send_assigns_consecutive_offsets() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let msgs: Vec<_> = (0..5)
+        .map(|i| OutgoingMessage {
+            queue_id: 1,
+            ..OutgoingMessage::new("Batch", format!("m{i}"))
+        })
+        .collect();
+    let first = client.send_batch(&msgs).await.unwrap();
+    let second = client.send_batch(&msgs[..2]).await.unwrap();
+    assert_eq!((first.queue_id, first.queue_offset), (1, 0));
+    assert_eq!(second.queue_offset, 5);
+    let ids: Vec<_> = first.msg_id.split(',').collect();
+    assert_eq!(ids.len(), 5);
+    broker.stop();
+    let log = read_log(&broker.root());
+    assert_eq!(log.len(), 7);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(decode_offset_msg_id(id).unwrap().1, log[i].0);
+        assert_eq!(log[i].3, i as i64);
+        assert_eq!(log[i].4, format!("m{i}").as_bytes());
+    }
+}
+
+/// A oneway send is stored and never answered; later requests on the connection still are.
+#[tokio::test]
+async fn oneway_send_is_stored_without_reply() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let msg = OutgoingMessage {
+        queue_id: 2,
+        ..OutgoingMessage::new("Oneway", "x")
+    };
+    client.oneway(producer_request(&msg)).await.unwrap();
+    client.oneway(producer_request(&msg)).await.unwrap();
+    // Same connection, processed in order: this one is the third message of the queue.
+    let r = client.send(&msg).await.unwrap();
+    assert_eq!(r.queue_offset, 2);
+}
+
+fn refused(result: Result<actormq::client::SendResult, ClientError>) -> (i32, String) {
+    match result {
+        Err(ClientError::Broker { code, remark, .. }) => (code, remark),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Bad input is answered with MESSAGE_ILLEGAL / INVALID_PARAMETER and a remark; nothing is stored.
+#[tokio::test]
+async fn invalid_sends_are_refused_and_not_stored() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let (code, remark) = refused(client.send(&OutgoingMessage::new("T", "")).await);
+    assert_eq!(code, response_code::MESSAGE_ILLEGAL, "{remark}");
+    let big = vec![0u8; 262_145];
+    let (code, remark) = refused(client.send(&OutgoingMessage::new("T", big)).await);
+    assert_eq!(code, response_code::MESSAGE_ILLEGAL);
+    assert!(remark.contains("262145"), "{remark}");
+    let (code, _) = refused(client.send(&OutgoingMessage::new("bad topic", "x")).await);
+    assert_eq!(code, response_code::INVALID_PARAMETER);
+    let (code, _) = refused(
+        client
+            .send(&OutgoingMessage::new("x".repeat(128), "x"))
+            .await,
+    );
+    assert_eq!(code, response_code::INVALID_PARAMETER);
+    let huge_key = "k".repeat(40_000);
+    let msg = OutgoingMessage {
+        keys: Some(huge_key),
+        ..OutgoingMessage::new("T", "x")
+    };
+    let (code, remark) = refused(client.send(&msg).await);
+    assert_eq!(code, response_code::MESSAGE_ILLEGAL);
+    assert!(remark.contains("properties"), "{remark}");
+    let msg = OutgoingMessage {
+        queue_id: 99,
+        ..OutgoingMessage::new("T", "x")
+    };
+    let (code, _) = refused(client.send(&msg).await);
+    assert_eq!(code, response_code::INVALID_PARAMETER);
+    let mut missing = producer_request(&OutgoingMessage::new("T", "x"));
+    missing.ext_fields.remove("b");
+    let resp = client.request(missing).await.unwrap();
+    assert_eq!(resp.code, response_code::INVALID_PARAMETER);
+    assert!(resp.remark.unwrap().contains(" b "));
+
+    let ok = client
+        .send(&OutgoingMessage {
+            queue_id: 0,
+            ..OutgoingMessage::new("T", "x")
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        decode_offset_msg_id(&ok.msg_id).unwrap().1,
+        0,
+        "refused sends wrote nothing"
+    );
+    broker.stop();
+    assert_eq!(read_log(&broker.root()).len(), 1);
+}
+
+/// With auto_create_topic off, unknown topics get TOPIC_NOT_EXIST.
+#[tokio::test]
+async fn unknown_topic_without_auto_create() {
+    let broker = TestBroker::start_with("[broker]\nauto_create_topic = false");
+    let client = broker.client().await;
+    let (code, remark) = refused(client.send(&OutgoingMessage::new("Nope", "x")).await);
+    assert_eq!(code, response_code::TOPIC_NOT_EXIST);
+    assert!(remark.contains("Nope"));
+}
+
+/// Auto-created topics are capped by default_topic_queue_nums and survive a restart.
+#[tokio::test]
+async fn auto_created_topic_is_persisted() {
+    let mut broker = TestBroker::start_with("[broker]\ndefault_topic_queue_nums = 2");
+    let client = broker.client().await;
+    let mut queues = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        queues.insert(
+            client
+                .send(&OutgoingMessage::new("Auto", "x"))
+                .await
+                .unwrap()
+                .queue_id,
+        );
+    }
+    assert_eq!(queues.into_iter().collect::<Vec<_>>(), [0, 1]);
+    broker.stop();
+    let table = actormq::topic::TopicTable::load(&paths::topics_json(&broker.root())).unwrap();
+    assert_eq!(table.get("Auto").unwrap().write_queue_nums, 2);
+}
+
+/// Records never span files: with 1 MiB files, 3 MiB of messages roll twice, each file ends with
+/// a blank marker, and every message is readable in order.
+#[tokio::test]
+async fn commit_log_rolls_files_with_blank_markers() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let body = vec![b'z'; 100_000];
+    for _ in 0..30 {
+        client
+            .send(&OutgoingMessage {
+                queue_id: 0,
+                ..OutgoingMessage::new("Roll", body.clone())
+            })
+            .await
+            .unwrap();
+    }
+    broker.stop();
+    let log = read_log(&broker.root());
+    assert_eq!(log.len(), 30);
+    assert!(log
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r.3 == i as i64 && r.4 == body));
+    let files = paths::list_files(&paths::commitlog_dir(&broker.root())).unwrap();
+    assert!(files.len() >= 3, "{files:?}");
+    let first = std::fs::read(&files[0].1).unwrap();
+    let last_in_first = log.iter().filter(|r| r.0 < 1_048_576).last().unwrap();
+    let blank_at = last_in_first.0 as usize + {
+        let Decoded::Record(r) = decode(&first[last_in_first.0 as usize..], true).unwrap() else {
+            panic!()
+        };
+        r.total_size as usize
+    };
+    assert!(matches!(
+        decode(&first[blank_at..], true).unwrap(),
+        Decoded::Blank { .. }
+    ));
+}
