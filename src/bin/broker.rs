@@ -34,6 +34,11 @@ use actors::processor_registry::{ProcessorRegistry, Register};
 use actors::send_processor::SendProcessor;
 use actors::server::{Server, Shutdown};
 
+/// The per-message path allocates small, short-lived buffers (header maps, records, responses);
+/// mimalloc serves those markedly cheaper than glibc malloc (measured in `docs/benchmarks.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "actormq-broker", version, about = "The actormq broker")]
 struct Args {
