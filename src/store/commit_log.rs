@@ -1,0 +1,140 @@
+//! Loading and recovering the commit log's files at start-up (synchronous, before any actor runs).
+//!
+//! The writer needs three facts to resume: the files, the write offset and each topic-queue's next
+//! queue offset. Until the consume queues exist the queue offsets can only come from the records
+//! themselves, so every file is scanned. After a crash (`abnormal`) each record's body CRC is also
+//! checked; the first torn or corrupt record ends the log: the rest of its file is zeroed and later
+//! files are removed, so no offset is ever handed out twice for different data
+//! (`rocketmq-reference.md` §10).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::mapped_file::MappedFile;
+use super::paths;
+use super::recovery::{scan, StopReason};
+use super::{Result, StoreError};
+
+/// Next queue offset per topic and queue id.
+pub type QueueOffsets = HashMap<String, HashMap<i32, i64>>;
+
+/// What recovery found.
+pub struct RecoveredLog {
+    pub files: Vec<Arc<MappedFile>>,
+    /// Absolute offset where the next record goes.
+    pub write_offset: u64,
+    pub queue_offsets: QueueOffsets,
+    /// Records found.
+    pub records: u64,
+    /// Set when a torn or corrupt tail was cut off: (offset, why).
+    pub truncated: Option<(u64, String)>,
+    /// Files after the end of the log that were removed.
+    pub removed_files: usize,
+}
+
+/// Opens every commit-log file under `dir` (creating `dir`), scans them in order and cuts the log at
+/// the first record that does not verify.
+pub fn recover(dir: &Path, file_size: u64, check_crc: bool) -> Result<RecoveredLog> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut listed = paths::list_files(dir)?;
+    // A 0-byte last file is a creation that never finished (RocketMQ deletes it too).
+    if let Some((_, path)) = listed.last() {
+        if std::fs::metadata(path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false)
+        {
+            remove(path)?;
+            listed.pop();
+        }
+    }
+    let mut files = Vec::with_capacity(listed.len());
+    for (start, path) in &listed {
+        if start % file_size != 0 {
+            return Err(StoreError::Invalid(format!(
+                "{}: start offset {start} is not a multiple of the file size {file_size} \
+                 (was store.commitlog_file_bytes changed?)",
+                path.display()
+            )));
+        }
+        if let Some(prev) = files.last().map(|f: &Arc<MappedFile>| f.start_offset()) {
+            if *start != prev + file_size {
+                return Err(StoreError::Corruption(format!(
+                    "{}: commit-log files are not contiguous (previous starts at {prev})",
+                    path.display()
+                )));
+            }
+        }
+        files.push(Arc::new(MappedFile::open(path, *start, file_size)?));
+    }
+
+    let mut log = RecoveredLog {
+        write_offset: files.first().map(|f| f.start_offset()).unwrap_or(0),
+        files: Vec::new(),
+        queue_offsets: HashMap::new(),
+        records: 0,
+        truncated: None,
+        removed_files: 0,
+    };
+    let mut end_index = files.len();
+    for (i, file) in files.iter().enumerate() {
+        let bytes = file.read(0, file_size as usize);
+        let result = scan(bytes, file.start_offset(), check_crc);
+        for r in &result.records {
+            log.records += 1;
+            let tx = r.sys_flag & 0xC;
+            if tx == 0x4 || tx == 0xC {
+                continue; // prepared / rolled back: never given a queue offset
+            }
+            let next = log
+                .queue_offsets
+                .entry(r.topic.clone())
+                .or_default()
+                .entry(r.queue_id)
+                .or_insert(0);
+            *next = (*next).max(r.queue_offset + 1);
+        }
+        log.write_offset = file.start_offset() + result.valid_len as u64;
+        match result.stop {
+            StopReason::Blank | StopReason::FileFull => {
+                log.write_offset = file.start_offset() + file_size;
+                continue;
+            }
+            StopReason::End => {
+                end_index = i + 1;
+                break;
+            }
+            StopReason::Incomplete | StopReason::Corrupt(_) => {
+                let why = match &result.stop {
+                    StopReason::Corrupt(e) => format!("{e:?}"),
+                    _ => "half-written record".to_string(),
+                };
+                file.zero_from(result.valid_len);
+                file.flush_range(0, file_size as usize)?;
+                log.truncated = Some((log.write_offset, why));
+                end_index = i + 1;
+                break;
+            }
+        }
+    }
+    // Files after the one that holds the write offset are unused pre-allocations or data past a
+    // cut: drop them (the writer asks the allocator for fresh ones).
+    for file in files.drain(end_index..) {
+        let path = file.path().to_path_buf();
+        drop(file);
+        remove(&path)?;
+        log.removed_files += 1;
+    }
+    log.files = files;
+    Ok(log)
+}
+
+fn remove(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

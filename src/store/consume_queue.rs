@@ -1,0 +1,440 @@
+//! Consume queues: the per topic-queue index into the commit log.
+//!
+//! A consume queue is a sequence of fixed 20-byte entries
+//! `i64 commitLogOffset | i32 size | i64 tagsCode` (RocketMQ `ConsumeQueue`), where entry
+//! `n` sits at byte `n * 20` of the logical queue. The bytes are split over fixed-size,
+//! memory-mapped files named by their starting byte offset. Consumers address messages
+//! by entry index ("queue offset"); the entry gives the record's place in the commit log
+//! and the tag hash used for server-side filtering.
+//!
+//! Entries always have `size > 0`, so on restart the end of the queue is the first
+//! entry with `size <= 0` in the last file. After commit-log recovery,
+//! [`ConsumeQueue::truncate_from_physical`] drops entries pointing past the recovered end.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::error::{IoContext, Result, StoreError};
+use super::mapped_file::MappedFile;
+use super::paths;
+
+/// Size of one consume-queue entry (`CQ_STORE_UNIT_SIZE`).
+pub const CQ_ENTRY_SIZE: usize = 20;
+
+/// One consume-queue entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CqEntry {
+    pub commit_log_offset: i64,
+    pub size: i32,
+    pub tags_code: i64,
+}
+
+impl CqEntry {
+    /// The 20-byte big-endian encoding.
+    pub fn encode(&self) -> [u8; CQ_ENTRY_SIZE] {
+        let mut b = [0u8; CQ_ENTRY_SIZE];
+        b[0..8].copy_from_slice(&self.commit_log_offset.to_be_bytes());
+        b[8..12].copy_from_slice(&self.size.to_be_bytes());
+        b[12..20].copy_from_slice(&self.tags_code.to_be_bytes());
+        b
+    }
+
+    /// Decodes the first 20 bytes of `b`. Panics if `b` is shorter than 20 bytes.
+    pub fn decode(b: &[u8]) -> CqEntry {
+        let b: &[u8; CQ_ENTRY_SIZE] = b[..CQ_ENTRY_SIZE].try_into().expect("20 bytes");
+        CqEntry {
+            commit_log_offset: i64::from_be_bytes(b[0..8].try_into().expect("8 bytes")),
+            size: i32::from_be_bytes(b[8..12].try_into().expect("4 bytes")),
+            tags_code: i64::from_be_bytes(b[12..20].try_into().expect("8 bytes")),
+        }
+    }
+
+    /// End of the referenced record in the commit log.
+    pub fn end(&self) -> i64 {
+        self.commit_log_offset.saturating_add(self.size as i64)
+    }
+}
+
+/// One topic-queue's consume queue: a directory of fixed-size entry files.
+#[derive(Debug)]
+pub struct ConsumeQueue {
+    dir: PathBuf,
+    entries_per_file: u64,
+    file_size: u64,
+    /// Files in order of start offset; contiguous.
+    files: Vec<MappedFile>,
+    /// Next index to write.
+    max_index: u64,
+    /// Byte offset (logical) below which everything is flushed.
+    flushed: AtomicU64,
+}
+
+impl ConsumeQueue {
+    /// Opens the queue stored in `dir` (which need not exist yet). Loads the existing
+    /// files (a trailing 0-byte file is deleted, as RocketMQ does) and finds the end: the
+    /// first entry with `size <= 0` scanning from the start of the last file.
+    pub fn open(dir: PathBuf, entries_per_file: u64) -> Result<ConsumeQueue> {
+        let file_size = entries_per_file
+            .checked_mul(CQ_ENTRY_SIZE as u64)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "{}: bad entries_per_file {entries_per_file}",
+                    dir.display()
+                ))
+            })?;
+        let mut listed = paths::list_files(&dir)?;
+        if let Some((_, last)) = listed.last() {
+            if std::fs::metadata(last).at(last)?.len() == 0 {
+                std::fs::remove_file(last).at(last)?;
+                listed.pop();
+            }
+        }
+        let mut files: Vec<MappedFile> = Vec::with_capacity(listed.len());
+        for (start, path) in listed {
+            if start % file_size != 0 {
+                return Err(StoreError::Corruption(format!(
+                    "{}: start offset {start} is not a multiple of the file size {file_size}",
+                    path.display()
+                )));
+            }
+            if let Some(prev) = files.last() {
+                if prev.start_offset() + file_size != start {
+                    return Err(StoreError::Corruption(format!(
+                        "{}: gap in consume queue, previous file starts at {} (size {file_size}), next at {start}",
+                        dir.display(),
+                        prev.start_offset()
+                    )));
+                }
+            }
+            files.push(MappedFile::open(&path, start, file_size)?);
+        }
+        let end_byte = match files.last() {
+            None => 0,
+            Some(last) => {
+                let data = last.read(0, file_size as usize);
+                let used = data
+                    .chunks_exact(CQ_ENTRY_SIZE)
+                    .position(|c| CqEntry::decode(c).size <= 0)
+                    .map(|i| i * CQ_ENTRY_SIZE)
+                    .unwrap_or(file_size as usize);
+                last.start_offset() + used as u64
+            }
+        };
+        Ok(ConsumeQueue {
+            dir,
+            entries_per_file,
+            file_size,
+            files,
+            max_index: end_byte / CQ_ENTRY_SIZE as u64,
+            flushed: AtomicU64::new(end_byte),
+        })
+    }
+
+    /// Directory of the queue.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Entries per file.
+    pub fn entries_per_file(&self) -> u64 {
+        self.entries_per_file
+    }
+
+    /// Number of files currently held.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// First index still stored (start of the first file), or `max_offset()` when empty.
+    pub fn min_offset(&self) -> u64 {
+        self.files
+            .first()
+            .map(|f| f.start_offset() / CQ_ENTRY_SIZE as u64)
+            .unwrap_or(self.max_index)
+            .min(self.max_index)
+    }
+
+    /// Next index to write: the entry count including entries in deleted-prefix files.
+    pub fn max_offset(&self) -> u64 {
+        self.max_index
+    }
+
+    fn file_for_byte(&self, byte: u64) -> Option<&MappedFile> {
+        let first = self.files.first()?.start_offset();
+        if byte < first {
+            return None;
+        }
+        let idx = ((byte - first) / self.file_size) as usize;
+        self.files.get(idx)
+    }
+
+    /// Appends entry `e` at `index`, which must equal `max_offset()`. Creates the next
+    /// file (and the directory) when needed. `e.size` must be positive.
+    pub fn append(&mut self, index: u64, e: CqEntry) -> Result<()> {
+        if index != self.max_index {
+            return Err(StoreError::Invalid(format!(
+                "{}: append at index {index} but the next index is {}",
+                self.dir.display(),
+                self.max_index
+            )));
+        }
+        if e.size <= 0 {
+            return Err(StoreError::Invalid(format!(
+                "{}: entry at index {index} has non-positive size {}",
+                self.dir.display(),
+                e.size
+            )));
+        }
+        let byte = index * CQ_ENTRY_SIZE as u64;
+        let need_new = match self.files.last() {
+            None => true,
+            Some(last) => byte >= last.start_offset() + self.file_size,
+        };
+        if need_new {
+            let start = byte - byte % self.file_size;
+            std::fs::create_dir_all(&self.dir).at(&self.dir)?;
+            let path = self.dir.join(paths::file_name(start));
+            let f = MappedFile::create(&path, start, self.file_size)?;
+            if self.files.is_empty() {
+                self.flushed.store(start, Ordering::Relaxed);
+            }
+            self.files.push(f);
+        }
+        let last = self.files.last().expect("a file exists");
+        last.write((byte - last.start_offset()) as usize, &e.encode());
+        self.max_index = index + 1;
+        Ok(())
+    }
+
+    /// Entry at `index`, if `min_offset() <= index < max_offset()`.
+    pub fn get(&self, index: u64) -> Option<CqEntry> {
+        if index >= self.max_index || index < self.min_offset() {
+            return None;
+        }
+        let byte = index.checked_mul(CQ_ENTRY_SIZE as u64)?;
+        let f = self.file_for_byte(byte)?;
+        Some(CqEntry::decode(
+            f.read((byte - f.start_offset()) as usize, CQ_ENTRY_SIZE),
+        ))
+    }
+
+    /// The last entry written, if any.
+    pub fn last_entry(&self) -> Option<CqEntry> {
+        self.max_index.checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    /// Drops every entry whose record ends past `commit_log_end`
+    /// (`commit_log_offset + size > commit_log_end`): zeroes them in their file and removes
+    /// whole later files. The first file is always kept so `min_offset` survives.
+    pub fn truncate_from_physical(&mut self, commit_log_end: i64) -> Result<()> {
+        let min = self.min_offset();
+        let mut new_max = self.max_index;
+        while new_max > min {
+            match self.get(new_max - 1) {
+                Some(e) if e.end() > commit_log_end => new_max -= 1,
+                _ => break,
+            }
+        }
+        if new_max == self.max_index {
+            return Ok(());
+        }
+        let end_byte = new_max * CQ_ENTRY_SIZE as u64;
+        while self.files.len() > 1
+            && self.files.last().expect("non-empty").start_offset() >= end_byte
+        {
+            let f = self.files.pop().expect("non-empty");
+            f.destroy()?;
+        }
+        if let Some(last) = self.files.last() {
+            if end_byte < last.start_offset() + self.file_size {
+                let pos = end_byte.saturating_sub(last.start_offset()) as usize;
+                last.zero_from(pos);
+                last.flush_range(pos, self.file_size as usize - pos)?;
+            }
+        }
+        self.max_index = new_max;
+        self.flushed.fetch_min(end_byte, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Flushes everything written since the last flush.
+    pub fn flush(&self) -> Result<()> {
+        let end = self.max_index * CQ_ENTRY_SIZE as u64;
+        let mut from = self.flushed.load(Ordering::Relaxed);
+        while from < end {
+            let Some(f) = self.file_for_byte(from) else {
+                break;
+            };
+            let pos = from - f.start_offset();
+            let upto = (end - f.start_offset()).min(self.file_size);
+            f.flush_range(pos as usize, (upto - pos) as usize)?;
+            from = f.start_offset() + upto;
+        }
+        self.flushed.store(end, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(i: u64) -> CqEntry {
+        CqEntry {
+            commit_log_offset: (i * 100) as i64,
+            size: 100,
+            tags_code: i as i64 - 3,
+        }
+    }
+
+    #[test]
+    fn entry_layout() {
+        let e = CqEntry {
+            commit_log_offset: 0x0102030405060708,
+            size: 0x0A0B0C0D,
+            tags_code: -1,
+        };
+        let b = e.encode();
+        assert_eq!(&b[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(&b[8..12], &[0xA, 0xB, 0xC, 0xD]);
+        assert_eq!(&b[12..], &[0xFF; 8]);
+        assert_eq!(CqEntry::decode(&b), e);
+    }
+
+    #[test]
+    fn append_get_restart() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("T").join("0");
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        assert_eq!(
+            (q.min_offset(), q.max_offset(), q.last_entry()),
+            (0, 0, None)
+        );
+        assert!(q.get(0).is_none());
+        assert!(q.append(1, entry(1)).is_err());
+        for i in 0..10 {
+            q.append(i, entry(i)).unwrap();
+        }
+        assert!(q.append(3, entry(3)).is_err());
+        assert!(q
+            .append(
+                10,
+                CqEntry {
+                    size: 0,
+                    ..entry(10)
+                }
+            )
+            .is_err());
+        assert_eq!(q.file_count(), 3);
+        assert_eq!(q.get(7), Some(entry(7)));
+        assert_eq!(q.get(10), None);
+        q.flush().unwrap();
+        drop(q);
+
+        let names: Vec<u64> = paths::list_files(&dir)
+            .unwrap()
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
+        assert_eq!(names, vec![0, 80, 160]);
+
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        assert_eq!((q.min_offset(), q.max_offset()), (0, 10));
+        assert_eq!(q.last_entry(), Some(entry(9)));
+        for i in 10..12 {
+            q.append(i, entry(i)).unwrap();
+        }
+        drop(q);
+        // Exactly full last file: end is the file end.
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        assert_eq!(q.max_offset(), 12);
+        q.append(12, entry(12)).unwrap();
+        assert_eq!(q.file_count(), 4);
+        q.flush().unwrap();
+    }
+
+    #[test]
+    fn deleted_prefix_and_empty_trailing_file() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_path_buf();
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        for i in 0..9 {
+            q.append(i, entry(i)).unwrap();
+        }
+        drop(q);
+        std::fs::remove_file(dir.join(paths::file_name(0))).unwrap();
+        std::fs::write(dir.join(paths::file_name(240)), b"").unwrap();
+        let q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        assert!(!dir.join(paths::file_name(240)).exists());
+        assert_eq!((q.min_offset(), q.max_offset()), (4, 9));
+        assert_eq!(q.get(3), None);
+        assert_eq!(q.get(4), Some(entry(4)));
+        // A gap is corruption.
+        drop(q);
+        std::fs::remove_file(dir.join(paths::file_name(80))).unwrap();
+        std::fs::write(dir.join(paths::file_name(0)), [0u8; 80]).unwrap();
+        let e = ConsumeQueue::open(dir.clone(), 4).unwrap_err();
+        assert!(e.to_string().contains("gap"), "{e}");
+    }
+
+    #[test]
+    fn truncation() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_path_buf();
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        for i in 0..11 {
+            q.append(i, entry(i)).unwrap();
+        }
+        // Record 5 spans [500, 600): keep it at end 600, drop it at 599.
+        q.truncate_from_physical(1_000_000).unwrap();
+        assert_eq!(q.max_offset(), 11);
+        q.truncate_from_physical(600).unwrap();
+        assert_eq!(q.max_offset(), 6);
+        assert_eq!(q.file_count(), 2);
+        q.truncate_from_physical(599).unwrap();
+        assert_eq!(q.max_offset(), 5);
+        assert_eq!(q.last_entry(), Some(entry(4)));
+        assert_eq!(q.get(5), None);
+        drop(q);
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        assert_eq!(q.max_offset(), 5);
+        assert_eq!(paths::list_files(&dir).unwrap().len(), 2);
+        q.append(5, entry(5)).unwrap();
+        // Truncate at a file boundary: the later file is removed entirely.
+        q.truncate_from_physical(400).unwrap();
+        assert_eq!((q.max_offset(), q.file_count()), (4, 1));
+        q.truncate_from_physical(0).unwrap();
+        assert_eq!((q.min_offset(), q.max_offset(), q.file_count()), (0, 0, 1));
+        drop(q);
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        assert_eq!(q.max_offset(), 0);
+        for i in 0..6 {
+            q.append(i, entry(i)).unwrap();
+        }
+        assert_eq!(q.get(5), Some(entry(5)));
+    }
+
+    proptest! {
+        #[test]
+        fn entry_round_trip(o in any::<i64>(), s in any::<i32>(), t in any::<i64>()) {
+            let e = CqEntry { commit_log_offset: o, size: s, tags_code: t };
+            prop_assert_eq!(CqEntry::decode(&e.encode()), e);
+        }
+
+        #[test]
+        fn queue_round_trip(n in 0u64..40, per_file in 1u64..7, cut in 0i64..5000) {
+            let d = tempfile::tempdir().unwrap();
+            let mut q = ConsumeQueue::open(d.path().to_path_buf(), per_file).unwrap();
+            for i in 0..n { q.append(i, entry(i)).unwrap(); }
+            q.truncate_from_physical(cut).unwrap();
+            let expect = n.min((cut / 100).max(0) as u64);
+            prop_assert_eq!(q.max_offset(), expect);
+            drop(q);
+            let q = ConsumeQueue::open(d.path().to_path_buf(), per_file).unwrap();
+            prop_assert_eq!(q.max_offset(), expect);
+            for i in 0..expect { prop_assert_eq!(q.get(i), Some(entry(i))); }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The message store: RocketMQ-compatible on-disk formats and the building blocks of
+//! the commit log and consume queues.
+//!
+//! Everything here is synchronous and free of any runtime, so it can be driven from
+//! whatever threads or actors the broker uses:
+//!
+//! * [`error`]: typed errors naming the path/offsets involved;
+//! * [`paths`]: file naming and the store directory layout, atomic file replace;
+//! * [`message`]: the stored-message record codec, properties, message ids, batches;
+//! * [`mapped_file`]: a fixed-size mmapped file, one writer / many readers;
+//! * [`consume_queue`]: the per topic-queue 20-byte entry index;
+//! * [`recovery`]: the pure scan that finds the valid end of a commit-log file;
+//! * [`checkpoint`]: the 4 KiB checkpoint page.
+
+pub mod checkpoint;
+pub mod commit_log;
+pub mod consume_queue;
+pub mod error;
+pub mod mapped_file;
+pub mod message;
+pub mod paths;
+pub mod recovery;
+
+pub use error::{Result, StoreError};
