@@ -16,7 +16,10 @@ fn fails_with(text: &str, expected: &[&str]) {
     let (code, stderr) = run_broker_expecting_failure(&path);
     assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains(&*path.display().to_string()), "names the file: {stderr}");
+    assert!(
+        stderr.contains(&*path.display().to_string()),
+        "names the file: {stderr}"
+    );
     for e in expected {
         assert!(stderr.contains(e), "expected {e:?} in {stderr}");
     }
@@ -24,7 +27,10 @@ fn fails_with(text: &str, expected: &[&str]) {
 
 #[test]
 fn unknown_key() {
-    fails_with("[server]\nlisen = \"127.0.0.1:1\"\n", &["server.lisen", "unknown field"]);
+    fails_with(
+        "[server]\nlisen = \"127.0.0.1:1\"\n",
+        &["server.lisen", "unknown field"],
+    );
 }
 
 #[test]
@@ -39,7 +45,10 @@ fn bad_flush_mode() {
 
 #[test]
 fn port_out_of_range() {
-    fails_with("[server]\nlisten = \"127.0.0.1:99999\"\n", &["server.listen"]);
+    fails_with(
+        "[server]\nlisten = \"127.0.0.1:99999\"\n",
+        &["server.listen"],
+    );
 }
 
 #[test]
@@ -63,12 +72,16 @@ fn missing_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stderr) = run_broker_expecting_failure(&dir.path().join("nope.toml"));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("nope.toml") && stderr.contains("cannot read config file"), "{stderr}");
+    assert!(
+        stderr.contains("nope.toml") && stderr.contains("cannot read config file"),
+        "{stderr}"
+    );
 }
 
 /// The repository's own broker.toml is valid (it is also compared to the defaults in a unit test).
 #[test]
 fn checked_in_config_parses() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/broker.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/broker.toml")).unwrap();
     actormq::config::BrokerConfig::parse(&text, std::path::Path::new("broker.toml")).unwrap();
 }

@@ -20,13 +20,22 @@ use common::TestBroker;
 #[tokio::test]
 async fn unknown_code_is_answered_not_dropped() {
     let broker = TestBroker::start();
-    let mut framed = Framed::new(TcpStream::connect(&broker.addr).await.unwrap(), RemotingCodec::default());
-    framed.send(RemotingCommand::request(9999, 4242)).await.unwrap();
+    let mut framed = Framed::new(
+        TcpStream::connect(&broker.addr).await.unwrap(),
+        RemotingCodec::default(),
+    );
+    framed
+        .send(RemotingCommand::request(9999, 4242))
+        .await
+        .unwrap();
     let resp = framed.next().await.unwrap().unwrap();
     assert!(resp.is_response());
     assert_eq!(resp.opaque, 4242);
     assert_eq!(resp.code, response_code::REQUEST_CODE_NOT_SUPPORTED);
-    assert_eq!(resp.remark.as_deref(), Some(" request type 9999 not supported"));
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some(" request type 9999 not supported")
+    );
     // Still serving on the same connection.
     let mut send = producer_request(&OutgoingMessage::new("T", "x"));
     send.opaque = 7;
@@ -39,11 +48,17 @@ async fn unknown_code_is_answered_not_dropped() {
 #[tokio::test]
 async fn unknown_oneway_gets_no_reply() {
     let broker = TestBroker::start();
-    let mut framed = Framed::new(TcpStream::connect(&broker.addr).await.unwrap(), RemotingCodec::default());
+    let mut framed = Framed::new(
+        TcpStream::connect(&broker.addr).await.unwrap(),
+        RemotingCodec::default(),
+    );
     let mut oneway = RemotingCommand::request(9999, 1);
     oneway.set_oneway();
     framed.send(oneway).await.unwrap();
-    framed.send(RemotingCommand::request(9998, 2)).await.unwrap();
+    framed
+        .send(RemotingCommand::request(9998, 2))
+        .await
+        .unwrap();
     // The first frame back answers the second request: the oneway got nothing.
     let resp = framed.next().await.unwrap().unwrap();
     assert_eq!(resp.opaque, 2);
@@ -53,12 +68,26 @@ async fn unknown_oneway_gets_no_reply() {
 #[tokio::test]
 async fn binary_header_requests_are_served() {
     let broker = TestBroker::start();
-    let mut framed = Framed::new(TcpStream::connect(&broker.addr).await.unwrap(), RemotingCodec::default());
-    let mut send = producer_request(&OutgoingMessage { queue_id: 0, ..OutgoingMessage::new("Bin", "payload") });
+    let mut framed = Framed::new(
+        TcpStream::connect(&broker.addr).await.unwrap(),
+        RemotingCodec::default(),
+    );
+    let mut send = producer_request(&OutgoingMessage {
+        queue_id: 0,
+        ..OutgoingMessage::new("Bin", "payload")
+    });
     send.opaque = 11;
-    framed.send(send.with_serialize_type(SerializeType::RocketMq)).await.unwrap();
+    framed
+        .send(send.with_serialize_type(SerializeType::RocketMq))
+        .await
+        .unwrap();
     let resp = framed.next().await.unwrap().unwrap();
-    assert_eq!((resp.opaque, resp.code), (11, response_code::SUCCESS), "{:?}", resp.remark);
+    assert_eq!(
+        (resp.opaque, resp.code),
+        (11, response_code::SUCCESS),
+        "{:?}",
+        resp.remark
+    );
     assert_eq!(resp.ext("queueOffset"), Some("0"));
 }
 
@@ -66,21 +95,37 @@ async fn binary_header_requests_are_served() {
 #[tokio::test]
 async fn pipelined_requests_are_matched_by_opaque() {
     let broker = TestBroker::start();
-    let mut framed = Framed::new(TcpStream::connect(&broker.addr).await.unwrap(), RemotingCodec::default());
+    let mut framed = Framed::new(
+        TcpStream::connect(&broker.addr).await.unwrap(),
+        RemotingCodec::default(),
+    );
     for opaque in 0..200 {
-        let mut r = producer_request(&OutgoingMessage { queue_id: 0, ..OutgoingMessage::new("Pipe", "x") });
+        let mut r = producer_request(&OutgoingMessage {
+            queue_id: 0,
+            ..OutgoingMessage::new("Pipe", "x")
+        });
         r.opaque = opaque;
         framed.feed(r).await.unwrap();
     }
-    SinkExt::<RemotingCommand>::flush(&mut framed).await.unwrap();
+    SinkExt::<RemotingCommand>::flush(&mut framed)
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     for _ in 0..200 {
         let resp = framed.next().await.unwrap().unwrap();
         assert_eq!(resp.code, response_code::SUCCESS);
-        seen.push((resp.opaque, resp.ext("queueOffset").unwrap().parse::<i32>().unwrap()));
+        seen.push((
+            resp.opaque,
+            resp.ext("queueOffset").unwrap().parse::<i32>().unwrap(),
+        ));
     }
     // One connection, one queue: answered in order, offsets in request order.
-    assert!(seen.iter().enumerate().all(|(i, (o, q))| *o == i as i32 && *q == i as i32), "{seen:?}");
+    assert!(
+        seen.iter()
+            .enumerate()
+            .all(|(i, (o, q))| *o == i as i32 && *q == i as i32),
+        "{seen:?}"
+    );
 }
 
 /// Writes raw bytes and expects the broker to close this connection.
@@ -118,12 +163,22 @@ async fn malformed_frames_close_only_their_connection() {
     expect_closed(&broker.addr, &bad).await;
     // Unknown serialize type 7.
     let mut frame = BytesMut::new();
-    RemotingCodec::default().encode(RemotingCommand::request(310, 1), &mut frame).unwrap();
+    RemotingCodec::default()
+        .encode(RemotingCommand::request(310, 1), &mut frame)
+        .unwrap();
     frame[4] = 7;
     expect_closed(&broker.addr, &frame).await;
 
-    survivor.send(&OutgoingMessage::new("StillUp", "x")).await.unwrap();
-    broker.client().await.send(&OutgoingMessage::new("StillUp", "y")).await.unwrap();
+    survivor
+        .send(&OutgoingMessage::new("StillUp", "x"))
+        .await
+        .unwrap();
+    broker
+        .client()
+        .await
+        .send(&OutgoingMessage::new("StillUp", "y"))
+        .await
+        .unwrap();
 }
 
 /// A frame larger than a configured small maximum is refused.
@@ -134,5 +189,10 @@ async fn configured_max_frame_is_enforced() {
     let big = producer_request(&OutgoingMessage::new("T", vec![1u8; 8192]));
     RemotingCodec::default().encode(big, &mut frame).unwrap();
     expect_closed(&broker.addr, &frame).await;
-    broker.client().await.send(&OutgoingMessage::new("T", "small")).await.unwrap();
+    broker
+        .client()
+        .await
+        .send(&OutgoingMessage::new("T", "small"))
+        .await
+        .unwrap();
 }
