@@ -5,6 +5,11 @@
 //! a `SyncArbiter` thread of its own because every step blocks (fallocate, mmap, page faults while
 //! warming), and the writer must never wait for that. The writer asks for the next file (and the one
 //! after) as soon as it starts a file, so a roll normally finds the file ready.
+//!
+//! A file is prepared under a temporary name (`<name>.allocating`) and hard-linked to its real name
+//! only when complete, so the real name never shows a half-made file: if the writer ever has to
+//! create a file itself (the allocator fell behind), either it finds the finished file or it creates
+//! its own and the allocator's link fails and its copy is discarded — never two owners of one path.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,23 +42,38 @@ impl Handler<Allocate> for FileAllocator {
 
     fn handle(&mut self, msg: Allocate, _ctx: &mut SyncContext<Self>) -> Self::Result {
         let began = Instant::now();
-        let file = match MappedFile::create(&msg.path, msg.start_offset, msg.size) {
-            Ok(f) => f,
-            Err(e) => {
-                warn!(path = %msg.path.display(), error = %e, "allocating commit-log file failed");
-                return Err(e);
-            }
-        };
+        let result = prepare(&msg);
+        match &result {
+            Ok(_) => info!(
+                path = %msg.path.display(),
+                size = msg.size,
+                warm = msg.warm,
+                elapsed_ms = began.elapsed().as_secs_f64() * 1e3,
+                "allocated commit-log file"
+            ),
+            Err(e) => warn!(path = %msg.path.display(), error = %e, "allocating commit-log file failed"),
+        }
+        result
+    }
+}
+
+/// Creates (and warms) the file under a temporary name, then links it into place.
+fn prepare(msg: &Allocate) -> Result<Arc<MappedFile>, StoreError> {
+    let mut temp = msg.path.clone().into_os_string();
+    temp.push(".allocating");
+    let temp = PathBuf::from(temp);
+    let _ = std::fs::remove_file(&temp); // a leftover from a crash mid-allocation
+    {
+        let file = MappedFile::create(&temp, msg.start_offset, msg.size)?;
         if msg.warm {
             file.warm();
         }
-        info!(
-            path = %msg.path.display(),
-            size = msg.size,
-            warm = msg.warm,
-            elapsed_ms = began.elapsed().as_secs_f64() * 1e3,
-            "allocated commit-log file"
-        );
-        Ok(Arc::new(file))
     }
+    let linked = std::fs::hard_link(&temp, &msg.path);
+    let _ = std::fs::remove_file(&temp);
+    linked.map_err(|source| StoreError::Io {
+        path: msg.path.clone(),
+        source,
+    })?;
+    Ok(Arc::new(MappedFile::open(&msg.path, msg.start_offset, msg.size)?))
 }

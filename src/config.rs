@@ -22,6 +22,7 @@ pub struct BrokerConfig {
     pub store: StoreConfig,
     pub flush: FlushConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// `[server]`: the remoting listener.
@@ -105,6 +106,25 @@ pub struct FlushConfig {
 pub struct LogConfig {
     /// A `tracing` filter (`info`, `actormq=debug`, ...). `RUST_LOG` overrides it. Default: `info`.
     pub level: String,
+}
+
+/// `[metrics]`: mailbox metrics and the Prometheus endpoint.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where to serve Prometheus text format at `/metrics`; no endpoint when absent. Default: absent.
+    pub listen: Option<SocketAddr>,
+    /// Count mailbox depth, throughput and handling time for every actor. Default: true.
+    pub mailbox_stats: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            listen: None,
+            mailbox_stats: true,
+        }
+    }
 }
 
 impl Default for ServerConfig {
