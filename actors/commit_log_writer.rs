@@ -4,9 +4,14 @@
 //! Owns the file table, the write offset and every topic-queue's next queue offset. Receives `Append`
 //! (one message or a whole batch, already encoded by the SendProcessor); patches queue offset,
 //! physical offset and store timestamp in, copies the bytes into the mapped file, publishes the new
-//! write offset, and calls the append's completion at once (async flush) or hands it to the `Flusher`
-//! to call once the bytes are durable (sync flush). Talks to the `FileAllocator` for the next files
-//! (asked for as soon as a file is started, so a roll finds them ready) and to the `Flusher`.
+//! write offset, and calls the append's completion at once (async flush) or once the `Flusher` reports
+//! the bytes durable (sync flush: the waiters wait here, and one `SyncFlush` round trip releases every
+//! waiter below the flushed offset — group commit). Talks to the `FileAllocator` for the next files
+//! (asked for as soon as a file is started, so a roll finds them ready), to the `Flusher`, and to the
+//! `Dispatcher`: the facts of every appended record (topic, queue, offsets, size, tag code) go there
+//! batched, one `NewRecords` per turn of this actor's mailbox rather than one message per append,
+//! plus the file table on every roll and, in sync-flush mode, each flushed offset (the dispatcher
+//! indexes only flushed records then).
 //! Runs on the system arbiter beside the connections: the hot send path crosses no thread.
 
 use std::collections::VecDeque;
@@ -19,9 +24,11 @@ use actix::prelude::*;
 use bytes::BytesMut;
 use tracing::{error, info, warn};
 
+use super::dispatcher::{DispatchRun, Dispatcher, Flushed, NewRecords};
 use super::file_allocator::{Allocate, FileAllocator};
-use super::flusher::{FilesChanged, Flusher, WaitFlush};
+use super::flusher::{FilesChanged, Flusher, SyncFlush};
 use actormq::store::commit_log::{QueueOffsets, RecoveredLog};
+use actormq::store::consume_queue::CqEntry;
 use actormq::store::mapped_file::MappedFile;
 use actormq::store::message::{patch_offsets, write_blank};
 use actormq::store::paths;
@@ -69,6 +76,8 @@ pub struct Append {
     /// Encoded records back to back; each begins with its TOTALSIZE.
     pub records: BytesMut,
     pub count: u32,
+    /// One per record: the consume-queue tag code (`tags_hash_code` of TAGS, 0 without tags).
+    pub tags_codes: Vec<i64>,
     pub done: AppendDone,
 }
 
@@ -90,6 +99,21 @@ pub struct CommitLogWriter {
     /// The write offset as published to readers and the flusher.
     written: Arc<AtomicU64>,
     sealed: bool,
+    dispatcher: Addr<Dispatcher>,
+    /// Appended records not yet sent to the dispatcher; sent by `FlushDispatch`.
+    to_dispatch: Vec<DispatchRun>,
+    /// Sync flush: sends waiting for their bytes to be flushed, in offset order.
+    flush_waiters: VecDeque<FlushWaiter>,
+    /// Sync flush: a `SyncFlush` is on its way or running.
+    flush_in_flight: bool,
+}
+
+/// A stored send waiting for the flush that makes it durable.
+struct FlushWaiter {
+    end: u64,
+    deadline: Instant,
+    appended: Appended,
+    done: AppendDone,
 }
 
 /// How the writer is set up.
@@ -106,6 +130,7 @@ impl CommitLogWriter {
         log: RecoveredLog,
         options: WriterOptions,
         flusher: Addr<Flusher>,
+        dispatcher: Addr<Dispatcher>,
         written: Arc<AtomicU64>,
     ) -> Self {
         written.store(log.write_offset, Ordering::Release);
@@ -123,6 +148,10 @@ impl CommitLogWriter {
             sync_flush: options.sync_flush,
             written,
             sealed: false,
+            dispatcher,
+            to_dispatch: Vec::new(),
+            flush_waiters: VecDeque::new(),
+            flush_in_flight: false,
         }
     }
 
@@ -151,6 +180,9 @@ impl CommitLogWriter {
         };
         match created {
             Ok(f) => {
+                if self.warm {
+                    f.warm();
+                }
                 if self.allocator.is_some() {
                     warn!(path = %path.display(), "allocator fell behind; file created inline");
                 }
@@ -173,8 +205,9 @@ impl CommitLogWriter {
         let file = self.take_file(start)?;
         info!(file = %file.path().display(), "commit log rolled to a new file");
         self.files.push(file);
-        self.flusher
-            .do_send(FilesChanged(Arc::new(self.files.clone())));
+        let table = Arc::new(self.files.clone());
+        self.flusher.do_send(FilesChanged(table.clone()));
+        self.dispatcher.do_send(FilesChanged(table));
         self.request_ahead(ctx);
         Ok(())
     }
@@ -260,6 +293,7 @@ impl CommitLogWriter {
         let mut physical = self.write_offset as i64;
         let mut queue = queue_offset;
         let mut at = 0usize;
+        let mut entries = Vec::with_capacity(msg.count as usize);
         while at + 4 <= msg.records.len() {
             let size =
                 i32::from_be_bytes(msg.records[at..at + 4].try_into().expect("4 bytes")) as usize;
@@ -269,6 +303,11 @@ impl CommitLogWriter {
                 physical,
                 store_timestamp,
             );
+            entries.push(CqEntry {
+                commit_log_offset: physical,
+                size: size as i32,
+                tags_code: msg.tags_codes.get(entries.len()).copied().unwrap_or(0),
+            });
             at += size;
             physical += size as i64;
             queue += 1;
@@ -283,6 +322,16 @@ impl CommitLogWriter {
         };
         self.write_offset += len;
         self.written.store(self.write_offset, Ordering::Release);
+        if self.to_dispatch.is_empty() {
+            // Runs after the appends already in the mailbox: one message carries them all.
+            ctx.notify(FlushDispatch);
+        }
+        self.to_dispatch.push(DispatchRun {
+            topic: std::mem::take(&mut msg.topic),
+            queue_id: msg.queue_id,
+            first_queue_offset: queue_offset,
+            entries,
+        });
         Ok(appended)
     }
 
@@ -316,6 +365,11 @@ impl Actor for CommitLogWriter {
             "commit-log writer started"
         );
         self.request_ahead(ctx);
+        if self.sync_flush.is_some() {
+            ctx.run_interval(Duration::from_millis(10), |act, _| {
+                act.expire_flush_waiters()
+            });
+        }
     }
 }
 
@@ -334,20 +388,55 @@ impl Handler<Append> for CommitLogWriter {
         }
         match (result, self.sync_flush) {
             (Ok(appended), Some(timeout)) => {
-                let done = msg.done;
-                self.flusher.do_send(WaitFlush {
-                    until: appended.physical_offset as u64 + appended.bytes,
+                self.flush_waiters.push_back(FlushWaiter {
+                    end: appended.physical_offset as u64 + appended.bytes,
                     deadline: Instant::now() + timeout,
-                    done: Box::new(move |flushed| {
-                        done(if flushed {
-                            Ok(appended)
-                        } else {
-                            Err(AppendError::FlushTimeout(appended))
-                        })
-                    }),
+                    appended,
+                    done: msg.done,
                 });
+                self.request_flush(ctx);
             }
             (result, _) => (msg.done)(result),
+        }
+    }
+}
+
+impl CommitLogWriter {
+    /// Sync flush: asks the flusher to flush everything written so far, unless a flush is already
+    /// running (its answer asks again if waiters are left: they form the next group).
+    fn request_flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flush_in_flight || self.flush_waiters.is_empty() {
+            return;
+        }
+        self.flush_in_flight = true;
+        self.flusher
+            .send(SyncFlush)
+            .into_actor(self)
+            .map(|flushed, act, ctx| {
+                act.flush_in_flight = false;
+                if let Ok(flushed) = flushed {
+                    act.flush_dispatch();
+                    act.dispatcher.do_send(Flushed(flushed));
+                    while act.flush_waiters.front().is_some_and(|w| w.end <= flushed) {
+                        let w = act.flush_waiters.pop_front().expect("checked");
+                        (w.done)(Ok(w.appended));
+                    }
+                }
+                act.request_flush(ctx);
+            })
+            .spawn(ctx);
+    }
+
+    /// Sync flush: answers `FLUSH_DISK_TIMEOUT` to waiters past their deadline (still stored).
+    fn expire_flush_waiters(&mut self) {
+        let now = Instant::now();
+        while self
+            .flush_waiters
+            .front()
+            .is_some_and(|w| w.deadline <= now)
+        {
+            let w = self.flush_waiters.pop_front().expect("checked");
+            (w.done)(Err(AppendError::FlushTimeout(w.appended)));
         }
     }
 }
@@ -362,7 +451,32 @@ impl Handler<Seal> for CommitLogWriter {
 
     fn handle(&mut self, _: Seal, _ctx: &mut Context<Self>) -> u64 {
         self.sealed = true;
+        self.flush_dispatch();
         info!(write_offset = self.write_offset, "commit-log writer sealed");
         self.write_offset
+    }
+}
+
+/// Sends the records appended since the last send to the dispatcher (scheduled with `notify` by the
+/// first append of a mailbox turn).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct FlushDispatch;
+
+impl CommitLogWriter {
+    fn flush_dispatch(&mut self) {
+        if !self.to_dispatch.is_empty() {
+            let runs = std::mem::take(&mut self.to_dispatch);
+            // `do_send`: records must never be dropped; one message per mailbox turn bounds the rate.
+            self.dispatcher.do_send(NewRecords(runs));
+        }
+    }
+}
+
+impl Handler<FlushDispatch> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, _: FlushDispatch, _ctx: &mut Context<Self>) {
+        self.flush_dispatch();
     }
 }

@@ -51,7 +51,9 @@ impl Handler<Allocate> for FileAllocator {
                 elapsed_ms = began.elapsed().as_secs_f64() * 1e3,
                 "allocated commit-log file"
             ),
-            Err(e) => warn!(path = %msg.path.display(), error = %e, "allocating commit-log file failed"),
+            Err(e) => {
+                warn!(path = %msg.path.display(), error = %e, "allocating commit-log file failed")
+            }
         }
         result
     }
@@ -75,5 +77,9 @@ fn prepare(msg: &Allocate) -> Result<Arc<MappedFile>, StoreError> {
         path: msg.path.clone(),
         source,
     })?;
-    Ok(Arc::new(MappedFile::open(&msg.path, msg.start_offset, msg.size)?))
+    Ok(Arc::new(MappedFile::open(
+        &msg.path,
+        msg.start_offset,
+        msg.size,
+    )?))
 }

@@ -1,14 +1,14 @@
 //! `Flusher`: makes written commit-log bytes durable (RocketMQ's FlushRealTimeService and
 //! GroupCommitService in one actor).
 //!
-//! Owns the flushed position and the sync-flush waiters. It learns the written position from an
-//! atomic the writer publishes (Release after the copy, Acquire here: everything below it is in the
-//! map) and the file table from `FilesChanged`, so async mode costs the writer no message per append.
-//! In sync mode the writer sends one `WaitFlush` per append; waiters that arrive while an msync runs
-//! queue up and the next msync serves all of them (group commit). Runs on its own arbiter, so a slow
-//! msync never stalls the network or the writer.
+//! Owns the flushed position. It learns the written position from an atomic the writer publishes
+//! (Release after the copy, Acquire here: everything below it is in the map) and the file table from
+//! `FilesChanged`, so async mode costs the writer no message per append. In sync mode the writer keeps
+//! the waiting sends itself and asks `SyncFlush` whenever waiters exist and no flush is running; the
+//! answer (the flushed offset) releases every waiter below it: one msync and two messages per group,
+//! not per send (group commit). Runs on its own arbiter, so a slow msync never stalls the network or
+//! the writer.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,17 +22,12 @@ use actormq::store::mapped_file::MappedFile;
 /// The commit log's files, oldest first: an immutable snapshot replaced on every roll.
 pub type FileTable = Arc<Vec<Arc<MappedFile>>>;
 
-/// What a sync-flush waiter is told: flushed in time, or not.
-pub type FlushDone = Box<dyn FnOnce(bool) + Send>;
-
 pub struct Flusher {
     files: FileTable,
     written: Arc<AtomicU64>,
     flushed: u64,
     config: FlushConfig,
     last_thorough: Instant,
-    waiters: VecDeque<WaitFlush>,
-    flush_scheduled: bool,
 }
 
 impl Flusher {
@@ -44,14 +39,15 @@ impl Flusher {
             flushed,
             config,
             last_thorough: Instant::now(),
-            waiters: VecDeque::new(),
-            flush_scheduled: false,
         }
     }
 
     /// msyncs `[flushed, written)` if at least `least_pages` pages are dirty (0 = any byte).
     fn flush(&mut self, least_pages: u64) {
-        let target = self.written.load(Ordering::Acquire);
+        // Bytes in a file this table does not list yet (its `FilesChanged` is still on the way)
+        // cannot be synced here, so they must not count as flushed either.
+        let table_end = self.files.last().map_or(0, |f| f.start_offset() + f.size());
+        let target = self.written.load(Ordering::Acquire).min(table_end);
         if target <= self.flushed {
             return;
         }
@@ -73,25 +69,6 @@ impl Flusher {
         }
         self.flushed = target;
     }
-
-    fn release_waiters(&mut self) {
-        while self
-            .waiters
-            .front()
-            .is_some_and(|w| w.until <= self.flushed)
-        {
-            let w = self.waiters.pop_front().expect("checked");
-            (w.done)(true);
-        }
-    }
-
-    fn expire_waiters(&mut self) {
-        let now = Instant::now();
-        while self.waiters.front().is_some_and(|w| w.deadline <= now) {
-            let w = self.waiters.pop_front().expect("checked");
-            (w.done)(false);
-        }
-    }
 }
 
 impl Actor for Flusher {
@@ -112,8 +89,10 @@ impl Actor for Flusher {
                     act.flush(least);
                 });
             }
+            // The writer asks for each flush; a slow thorough pass still guards against a lost ask.
             FlushMode::Sync => {
-                ctx.run_interval(Duration::from_millis(10), |act, _| act.expire_waiters());
+                let every = Duration::from_millis(self.config.thorough_interval_ms);
+                ctx.run_interval(every, |act, _| act.flush(0));
             }
         }
     }
@@ -132,47 +111,21 @@ impl Handler<FilesChanged> for Flusher {
     }
 }
 
-/// Sync flush: call `done` once everything below `until` is flushed, or with `false` at `deadline`.
+/// Sync flush: flush everything written so far and answer the flushed offset.
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct WaitFlush {
-    pub until: u64,
-    pub deadline: Instant,
-    pub done: FlushDone,
-}
+#[rtype(result = "u64")]
+pub struct SyncFlush;
 
-impl Handler<WaitFlush> for Flusher {
-    type Result = ();
+impl Handler<SyncFlush> for Flusher {
+    type Result = u64;
 
-    fn handle(&mut self, msg: WaitFlush, ctx: &mut Context<Self>) {
-        if msg.until <= self.flushed {
-            (msg.done)(true);
-            return;
-        }
-        self.waiters.push_back(msg);
-        if !self.flush_scheduled {
-            // Run after the waiters already queued behind this one, so one msync serves them all.
-            self.flush_scheduled = true;
-            ctx.notify(FlushNow);
-        }
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct FlushNow;
-
-impl Handler<FlushNow> for Flusher {
-    type Result = ();
-
-    fn handle(&mut self, _: FlushNow, _ctx: &mut Context<Self>) {
-        self.flush_scheduled = false;
+    fn handle(&mut self, _: SyncFlush, _ctx: &mut Context<Self>) -> u64 {
         self.flush(0);
-        self.release_waiters();
+        self.flushed
     }
 }
 
-/// Shutdown: flush everything written, answer every waiter, report the flushed offset.
+/// Shutdown: flush everything written and report the flushed offset.
 #[derive(Message)]
 #[rtype(result = "u64")]
 pub struct FlushAll;
@@ -182,8 +135,6 @@ impl Handler<FlushAll> for Flusher {
 
     fn handle(&mut self, _: FlushAll, _ctx: &mut Context<Self>) -> u64 {
         self.flush(0);
-        self.release_waiters();
-        self.expire_waiters();
         info!(flushed = self.flushed, "commit log flushed");
         self.flushed
     }

@@ -6,8 +6,11 @@
 
 pub mod commit_log_writer;
 pub mod connection;
+pub mod dispatcher;
 pub mod file_allocator;
 pub mod flusher;
+pub mod offset_processor;
 pub mod processor_registry;
+pub mod pull_processor;
 pub mod send_processor;
 pub mod server;

@@ -3,9 +3,11 @@
 //!
 //! Owns the topic table (auto-creating topics and persisting `config/topics.json`), the queue choice
 //! for `queueId < 0`, the broker-added properties (`UNIQ_KEY` when absent, `CLUSTER`) and the record
-//! encoding, so the writer only patches three fields and copies. Receives `Request`s from
-//! connections; sends `Append` to the `CommitLogWriter` with a completion that builds the response
-//! and hands it straight to the connection. Rejected input is answered here and never stored.
+//! encoding (and each record's consume-queue tag code), so the writer only patches three fields and
+//! copies. Receives `Request`s from connections; sends `Append` to the `CommitLogWriter` with a
+//! completion that builds the response and hands it straight to the connection, and a new topic-table
+//! snapshot to the `Dispatcher` whenever a topic is created. Rejected input is answered here and never
+//! stored.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,12 +18,13 @@ use tracing::{info, warn};
 
 use super::commit_log_writer::{Append, AppendError, Appended, CommitLogWriter};
 use super::connection::Request;
+use super::dispatcher::TopicsChanged;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{send_response, SendMessageRequestHeader};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::message::{
-    decode_batch, encode, offset_msg_id, parse_properties, property, MessageToStore,
-    UniqIdGenerator,
+    decode_batch, encode, find_property, offset_msg_id, parse_properties, property, tags_hash_code,
+    MessageToStore, UniqIdGenerator,
 };
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
@@ -36,6 +39,8 @@ pub struct SendProcessor {
     uniq_ids: UniqIdGenerator,
     round_robin: u32,
     mailbox: usize,
+    /// Told the new topic table whenever a topic is created (the read side checks topics).
+    topics_changed: Recipient<TopicsChanged>,
 }
 
 /// A request turned into records, ready for the writer.
@@ -45,6 +50,7 @@ struct Prepared {
     records: BytesMut,
     sizes: Vec<u32>,
     uniq_keys: Vec<String>,
+    tags_codes: Vec<i64>,
 }
 
 /// A refusal: response code and remark.
@@ -58,6 +64,7 @@ impl SendProcessor {
         broker: BrokerIdentity,
         store_ip: std::net::IpAddr,
         mailbox: usize,
+        topics_changed: Recipient<TopicsChanged>,
     ) -> Self {
         SendProcessor {
             writer,
@@ -67,6 +74,7 @@ impl SendProcessor {
             uniq_ids: UniqIdGenerator::new(store_ip),
             round_robin: 0,
             mailbox,
+            topics_changed,
         }
     }
 
@@ -100,6 +108,7 @@ impl SendProcessor {
             records: BytesMut::new(),
             sizes: Vec::new(),
             uniq_keys: Vec::new(),
+            tags_codes: Vec::new(),
         };
         let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
         if batch {
@@ -156,6 +165,8 @@ impl SendProcessor {
         };
         let config = TopicConfig::new(&header.topic, queues);
         self.topics.insert(config.clone());
+        self.topics_changed
+            .do_send(TopicsChanged(std::sync::Arc::new(self.topics.clone())));
         if let Err(e) = self.topics.save(&self.topics_path) {
             warn!(error = %e, "persisting the topic table failed");
         }
@@ -232,6 +243,11 @@ impl SendProcessor {
             .sizes
             .push((prepared.records.len() - before) as u32);
         prepared.uniq_keys.push(uniq);
+        prepared.tags_codes.push(
+            find_property(client_props, property::TAGS)
+                .map(tags_hash_code)
+                .unwrap_or(0),
+        );
         Ok(())
     }
 }
@@ -335,6 +351,7 @@ impl Handler<Request> for SendProcessor {
             queue_id,
             records: prepared.records,
             count,
+            tags_codes: prepared.tags_codes,
             done: Box::new(move |outcome| {
                 reply.send(send_response(
                     response, outcome, store_host, queue_id, &sizes, &uniq_keys,

@@ -245,7 +245,7 @@ impl BrokerConfig {
             reason: reason.to_string(),
         };
         let s = &self.store;
-        if s.commitlog_file_bytes == 0 || s.commitlog_file_bytes % PAGE_SIZE != 0 {
+        if s.commitlog_file_bytes == 0 || !s.commitlog_file_bytes.is_multiple_of(PAGE_SIZE) {
             return Err(invalid(
                 "store.commitlog_file_bytes",
                 s.commitlog_file_bytes.to_string(),

@@ -17,22 +17,17 @@ fn read_log(root: &std::path::Path) -> Vec<(i64, String, i32, i64, Vec<u8>, Stri
     for (start, path) in paths::list_files(&paths::commitlog_dir(root)).unwrap() {
         let bytes = std::fs::read(path).unwrap();
         let mut at = 0;
-        loop {
-            match decode(&bytes[at..], true).unwrap() {
-                Decoded::Record(r) => {
-                    assert_eq!(r.physical_offset, (start as usize + at) as i64);
-                    out.push((
-                        r.physical_offset,
-                        r.topic.to_string(),
-                        r.queue_id,
-                        r.queue_offset,
-                        r.body.to_vec(),
-                        r.properties.to_string(),
-                    ));
-                    at += r.total_size as usize;
-                }
-                Decoded::Blank { .. } | Decoded::End | Decoded::Incomplete => break,
-            }
+        while let Decoded::Record(r) = decode(&bytes[at..], true).unwrap() {
+            assert_eq!(r.physical_offset, (start as usize + at) as i64);
+            out.push((
+                r.physical_offset,
+                r.topic.to_string(),
+                r.queue_id,
+                r.queue_offset,
+                r.body.to_vec(),
+                r.properties.to_string(),
+            ));
+            at += r.total_size as usize;
         }
     }
     out
@@ -279,7 +274,7 @@ async fn commit_log_rolls_files_with_blank_markers() {
     let files = paths::list_files(&paths::commitlog_dir(&broker.root())).unwrap();
     assert!(files.len() >= 3, "{files:?}");
     let first = std::fs::read(&files[0].1).unwrap();
-    let last_in_first = log.iter().filter(|r| r.0 < 1_048_576).last().unwrap();
+    let last_in_first = log.iter().rfind(|r| r.0 < 1_048_576).unwrap();
     let blank_at = last_in_first.0 as usize + {
         let Decoded::Record(r) = decode(&first[last_in_first.0 as usize..], true).unwrap() else {
             panic!()

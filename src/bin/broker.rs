@@ -1,10 +1,12 @@
 //! `actormq-broker --config broker.toml`: starts the broker and runs until SIGINT/SIGTERM.
 //!
 //! Start-up order: config -> store lock -> `abort` marker (found = the last run crashed) -> commit-log
-//! recovery -> actors (flusher, allocator, writer, processors, registry) -> bind -> print
+//! recovery -> consume-queue recovery (cut to the commit-log end, missing entries rebuilt) -> actors
+//! (dispatcher, flusher, allocator, writer, processors, registry) -> bind -> print
 //! `actormq listening on <addr>` (a contract the tests and scripts wait for). Shutdown runs the same
-//! chain the other way: stop accepting and drain connections, seal the writer, flush, write the
-//! checkpoint, and delete `abort` last, since its presence means "crashed".
+//! chain the other way: answer parked pulls, stop accepting and drain connections, seal the writer,
+//! flush the commit log and the consume queues, persist consumer offsets, write the checkpoint, and
+//! delete `abort` last, since its presence means "crashed".
 
 #[path = "../../actors/mod.rs"]
 mod actors;
@@ -23,14 +25,18 @@ use clap::Parser;
 use tracing::{info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
+use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::protocol::request_code;
 use actormq::store::checkpoint::Checkpoint;
 use actormq::store::{commit_log, paths};
 use actormq::topic::TopicTable;
 use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
+use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::FileAllocator;
 use actors::flusher::{FlushAll, Flusher};
+use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_registry::{ProcessorRegistry, Register};
+use actors::pull_processor::{PullProcessor, GET_TOPIC_CONFIG};
 use actors::send_processor::SendProcessor;
 use actors::server::{Server, Shutdown};
 
@@ -130,6 +136,27 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         "commit log loaded"
     );
 
+    let (queues, rebuilt) =
+        recover_consume_queues(&root, &log.files, log.write_offset, &log.queue_offsets)
+            .with_context(|| format!("recovering the consume queues in {}", root.display()))?;
+    info!(
+        queues = queues.values().map(|q| q.len()).sum::<usize>(),
+        rebuilt, "consume queues loaded"
+    );
+
+    let topics_path = paths::topics_json(&root);
+    let topics = TopicTable::load(&topics_path)?;
+    let dispatcher_arbiter = Arbiter::new();
+    let dispatcher = {
+        let (root, files, write_offset) =
+            (root.clone(), Arc::new(log.files.clone()), log.write_offset);
+        let sync = config.flush.mode == FlushMode::Sync;
+        let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
+        Dispatcher::start_in_arbiter(&dispatcher_arbiter.handle(), move |_| {
+            Dispatcher::new(root, queues, files, write_offset, sync, topics, mailbox)
+        })
+    };
+
     let written = Arc::new(AtomicU64::new(log.write_offset));
     let flusher_arbiter = Arbiter::new();
     let flusher = {
@@ -155,7 +182,13 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             sync_flush: (config.flush.mode == FlushMode::Sync)
                 .then(|| Duration::from_millis(config.flush.sync_timeout_ms)),
         };
-        let writer = CommitLogWriter::new(log, options, flusher.clone(), written.clone());
+        let writer = CommitLogWriter::new(
+            log,
+            options,
+            flusher.clone(),
+            dispatcher.clone(),
+            written.clone(),
+        );
         let capacity = config.store.writer_mailbox;
         CommitLogWriter::create(move |ctx| {
             ctx.set_mailbox_capacity(capacity);
@@ -163,8 +196,6 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         })
     };
 
-    let topics_path = paths::topics_json(&root);
-    let topics = TopicTable::load(&topics_path)?;
     let store_ip = match config.server.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         ip => ip,
@@ -175,6 +206,22 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         topics_path,
         config.broker.clone(),
         store_ip,
+        config.server.processor_mailbox,
+        dispatcher.clone().recipient(),
+    )
+    .start();
+    let offsets_path = paths::consumer_offsets_json(&root);
+    let offset_table = ConsumerOffsetTable::load(&offsets_path)?;
+    let offsets = OffsetProcessor::new(
+        offset_table,
+        offsets_path,
+        dispatcher.clone(),
+        config.server.processor_mailbox,
+    )
+    .start();
+    let pull = PullProcessor::new(
+        dispatcher.clone(),
+        offsets.clone(),
         config.server.processor_mailbox,
     )
     .start();
@@ -189,6 +236,33 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             .send(Register {
                 code,
                 processor: send.clone().recipient(),
+            })
+            .await?;
+    }
+    for code in [
+        request_code::PULL_MESSAGE,
+        request_code::LITE_PULL_MESSAGE,
+        request_code::VIEW_MESSAGE_BY_ID,
+        GET_TOPIC_CONFIG,
+    ] {
+        registry
+            .send(Register {
+                code,
+                processor: pull.clone().recipient(),
+            })
+            .await?;
+    }
+    for code in [
+        request_code::QUERY_CONSUMER_OFFSET,
+        request_code::UPDATE_CONSUMER_OFFSET,
+        request_code::SEARCH_OFFSET_BY_TIMESTAMP,
+        request_code::GET_MAX_OFFSET,
+        request_code::GET_MIN_OFFSET,
+    ] {
+        registry
+            .send(Register {
+                code,
+                processor: offsets.clone().recipient(),
             })
             .await?;
     }
@@ -209,9 +283,16 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 
     wait_for_signal().await;
     info!("shutting down");
+    // Parked long polls would hold their connections open for up to their suspend timeout.
+    let released = dispatcher.send(ReleaseParked).await?;
+    info!(released, "parked pulls answered");
     server.send(Shutdown).await?;
     let write_offset = writer.send(Seal).await?;
     let flushed = flusher.send(FlushAll).await?;
+    dispatcher.send(FlushQueues).await?;
+    if let Err(e) = offsets.send(PersistOffsets).await? {
+        warn!(error = %e, "persisting consumer offsets at shutdown failed");
+    }
     let checkpoint = Checkpoint {
         physic_msg_timestamp: now_ms(),
         confirm_phy_offset: flushed as i64,
@@ -228,6 +309,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         );
     }
     flusher_arbiter.stop();
+    dispatcher_arbiter.stop();
     info!(write_offset, "broker stopped");
     System::current().stop();
     Ok(())

@@ -5,8 +5,13 @@
 //! requests over a channel with a oneshot for the answer. The task writes every request that is
 //! waiting before it flushes, so a burst costs one syscall, not one per request.
 
+mod consumer;
 mod producer;
 
+pub use consumer::{
+    decode_messages, parse_pull_response, pull_sys_flag, PullRequest, PullResult, ReceivedMessage,
+    GET_TOPIC_CONFIG,
+};
 pub use producer::{
     parse_send_response, send_request as producer_request, OutgoingMessage, SendResult,
 };
@@ -110,17 +115,26 @@ impl Client {
     }
 
     /// Sends `cmd` (its opaque is replaced) and waits for the response, whatever its code.
-    pub async fn request(&self, mut cmd: RemotingCommand) -> Result<RemotingCommand, ClientError> {
+    pub async fn request(&self, cmd: RemotingCommand) -> Result<RemotingCommand, ClientError> {
+        self.request_timeout(cmd, self.timeout).await
+    }
+
+    /// [`Client::request`] with its own deadline (long polls wait longer than other requests).
+    pub async fn request_timeout(
+        &self,
+        mut cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, ClientError> {
         cmd.opaque = self.next_opaque();
         let (done, answer) = oneshot::channel();
         self.tx
             .send(Outgoing::Request(cmd, done))
             .await
             .map_err(|_| ClientError::Closed)?;
-        match tokio::time::timeout(self.timeout, answer).await {
+        match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(_)) => Err(ClientError::Closed),
-            Err(_) => Err(ClientError::Timeout(self.timeout)),
+            Err(_) => Err(ClientError::Timeout(timeout)),
         }
     }
 

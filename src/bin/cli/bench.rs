@@ -1,5 +1,6 @@
 //! `actormq bench produce`: drives the broker with `SEND_MESSAGE_V2` from C connections with W
 //! requests in flight on each, and reports throughput and latency percentiles (hdrhistogram).
+//! `actormq bench consume`: reads a topic's backlog with pipelined pulls and reports msgs/s and MB/s.
 //!
 //! Runs on the CLI's single-threaded runtime so the load generator takes one core, leaving the other
 //! to the broker on a 2-core machine. Each in-flight slot keeps its own histogram; they are merged
@@ -20,6 +21,8 @@ use actormq::client::{producer_request, Client, OutgoingMessage};
 pub enum BenchCommand {
     /// Send as fast as the broker answers.
     Produce(ProduceArgs),
+    /// Read a topic's backlog (every queue, from its min offset to the max seen at start).
+    Consume(super::bench_consume::ConsumeArgs),
 }
 
 #[derive(clap::Args)]
@@ -45,6 +48,7 @@ pub struct ProduceArgs {
 pub async fn run(broker: &str, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Produce(args) => produce(broker, args).await,
+        BenchCommand::Consume(args) => super::bench_consume::run(broker, args).await,
     }
 }
 

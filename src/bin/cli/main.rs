@@ -1,8 +1,10 @@
-//! `actormq`: the command-line client (send messages, benchmark the broker).
+//! `actormq`: the command-line client (send, pull and consume messages, benchmark the broker).
 //!
 //! Errors print the broker's response-code name and remark and exit non-zero.
 
 mod bench;
+mod bench_consume;
+mod consume;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +33,10 @@ struct Cli {
 enum Command {
     /// Send messages and print msgId / queue / offset of each.
     Send(SendArgs),
+    /// Read messages of one queue from an offset.
+    Pull(consume::PullArgs),
+    /// Read every queue of a topic from a consumer group's committed offsets, committing as it goes.
+    Consume(consume::ConsumeArgs),
     /// Load generators.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -77,6 +83,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Send(args) => send(&cli.broker, args).await,
+        Command::Pull(args) => consume::pull(&cli.broker, args).await,
+        Command::Consume(args) => consume::consume(&cli.broker, args).await,
         Command::Bench(cmd) => bench::run(&cli.broker, cmd).await,
     }
 }

@@ -1,0 +1,169 @@
+//! `OffsetProcessor`: offsets (RocketMQ's `ConsumerManageProcessor` and the offset requests of its
+//! `AdminBrokerProcessor`).
+//!
+//! Owns the consumer offset table (`config/consumerOffset.json`): answers `QUERY_CONSUMER_OFFSET`
+//! (14) and `UPDATE_CONSUMER_OFFSET` (15, usually oneway) itself, and takes `CommitOffset` from the
+//! `PullProcessor` (pulls with the COMMIT_OFFSET flag). Queue offsets live with the consume queues,
+//! so `SEARCH_OFFSET_BY_TIMESTAMP` (29), `GET_MAX_OFFSET` (30) and `GET_MIN_OFFSET` (31) are parsed
+//! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`. Persists
+//! the table every 5 s when it changed and on `PersistOffsets` at shutdown (temp file + rename).
+//! Runs on the system arbiter beside the connections: a table update is a map insert.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tracing::{error, info};
+
+use super::connection::Request;
+use super::dispatcher::{Dispatcher, QueryKind};
+use super::pull_processor::forward;
+use actormq::consumer_offsets::ConsumerOffsetTable;
+use actormq::protocol::header::{ExtReader, HeaderError};
+use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::store::StoreError;
+
+/// How often a changed table is written (RocketMQ's `flushConsumerOffsetInterval`).
+const PERSIST_INTERVAL: Duration = Duration::from_secs(5);
+
+pub struct OffsetProcessor {
+    table: ConsumerOffsetTable,
+    path: PathBuf,
+    dirty: bool,
+    dispatcher: Addr<Dispatcher>,
+    mailbox: usize,
+}
+
+impl OffsetProcessor {
+    pub fn new(
+        table: ConsumerOffsetTable,
+        path: PathBuf,
+        dispatcher: Addr<Dispatcher>,
+        mailbox: usize,
+    ) -> Self {
+        OffsetProcessor {
+            table,
+            path,
+            dirty: false,
+            dispatcher,
+            mailbox,
+        }
+    }
+
+    fn persist(&mut self) -> Result<(), StoreError> {
+        if self.dirty {
+            self.table.save(&self.path)?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Answers 14 / 15 here; returns the query to forward for 29 / 30 / 31.
+    fn handle_request(
+        &mut self,
+        cmd: &RemotingCommand,
+    ) -> Result<Result<RemotingCommand, QueryKind>, HeaderError> {
+        let h = ExtReader(&cmd.ext_fields);
+        let topic = h.str("topic")?;
+        let queue_id: i32 = h.parse("queueId")?;
+        Ok(match cmd.code {
+            request_code::QUERY_CONSUMER_OFFSET => {
+                let group = h.str("consumerGroup")?;
+                Ok(match self.table.get(group, topic, queue_id) {
+                    Some(offset) => cmd
+                        .response_to(response_code::SUCCESS, None)
+                        .with_ext("offset", offset),
+                    None => cmd.response_to(
+                        response_code::QUERY_NOT_FOUND,
+                        Some("Not found, maybe this group consumer boot first".into()),
+                    ),
+                })
+            }
+            request_code::UPDATE_CONSUMER_OFFSET => {
+                let group = h.str("consumerGroup")?;
+                let offset: i64 = h.parse("commitOffset")?;
+                self.dirty |= self.table.commit(group, topic, queue_id, offset);
+                Ok(cmd.response_to(response_code::SUCCESS, None))
+            }
+            request_code::GET_MAX_OFFSET => Err(QueryKind::MaxOffset {
+                topic: topic.to_string(),
+                queue_id,
+            }),
+            request_code::GET_MIN_OFFSET => Err(QueryKind::MinOffset {
+                topic: topic.to_string(),
+                queue_id,
+            }),
+            _ => Err(QueryKind::SearchOffset {
+                topic: topic.to_string(),
+                queue_id,
+                timestamp: h.parse("timestamp")?,
+                upper: h
+                    .opt_str("boundaryType")
+                    .is_some_and(|b| b.eq_ignore_ascii_case("UPPER")),
+            }),
+        })
+    }
+}
+
+impl Actor for OffsetProcessor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.mailbox);
+        ctx.run_interval(PERSIST_INTERVAL, |act, _| {
+            if let Err(e) = act.persist() {
+                error!(error = %e, "persisting consumer offsets failed; will retry");
+            }
+        });
+    }
+}
+
+impl Handler<Request> for OffsetProcessor {
+    type Result = ();
+
+    fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+        match self.handle_request(&req.cmd) {
+            Ok(Ok(response)) => req.reply.send(response),
+            Ok(Err(kind)) => forward(&self.dispatcher, kind, &req.cmd, req.reply),
+            Err(e) => {
+                let response = req
+                    .cmd
+                    .response_to(response_code::INVALID_PARAMETER, Some(e.to_string()));
+                req.reply.send(response);
+            }
+        }
+    }
+}
+
+/// A pull with the COMMIT_OFFSET flag carried the consumer's offset.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CommitOffset {
+    pub group: String,
+    pub topic: String,
+    pub queue_id: i32,
+    pub offset: i64,
+}
+
+impl Handler<CommitOffset> for OffsetProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: CommitOffset, _ctx: &mut Context<Self>) {
+        self.dirty |= self.table.commit(&m.group, &m.topic, m.queue_id, m.offset);
+    }
+}
+
+/// Shutdown: write the table now if it changed.
+#[derive(Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct PersistOffsets;
+
+impl Handler<PersistOffsets> for OffsetProcessor {
+    type Result = Result<(), StoreError>;
+
+    fn handle(&mut self, _: PersistOffsets, _ctx: &mut Context<Self>) -> Self::Result {
+        self.persist()?;
+        info!(path = %self.path.display(), "consumer offsets persisted");
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! `actormq pull` and `actormq consume`: read messages back.
+//!
+//! `consume` reads every queue of a topic for a consumer group: it starts at the group's committed
+//! offset (or `--from first|last` when it has none), prints each message, commits the next offset as
+//! it goes (COMMIT_OFFSET on the following pull, and UPDATE_CONSUMER_OFFSET before it exits), and with
+//! `--follow` keeps long-polling like `tail -f`: one suspended pull per queue, so an idle topic costs
+//! no requests until a message arrives.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::task::JoinSet;
+
+use actormq::client::{Client, PullRequest, ReceivedMessage};
+use actormq::protocol::response_code;
+
+#[derive(clap::Args)]
+pub struct PullArgs {
+    #[arg(long)]
+    topic: String,
+    #[arg(long)]
+    queue: i32,
+    #[arg(long, default_value_t = 0)]
+    offset: i64,
+    /// Most messages to print.
+    #[arg(long, default_value_t = 32)]
+    count: u32,
+    /// Tag expression: `*` or `TagA || TagB`.
+    #[arg(long, default_value = "*")]
+    tags: String,
+    /// Print bodies as hex.
+    #[arg(long)]
+    hex: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum StartFrom {
+    First,
+    Last,
+}
+
+#[derive(clap::Args)]
+pub struct ConsumeArgs {
+    #[arg(long)]
+    topic: String,
+    #[arg(long)]
+    group: String,
+    /// Where to start a queue the group has no committed offset for.
+    #[arg(long, value_enum, default_value = "first")]
+    from: StartFrom,
+    /// Keep waiting for new messages (long polling).
+    #[arg(long)]
+    follow: bool,
+    /// Tag expression: `*` or `TagA || TagB`.
+    #[arg(long, default_value = "*")]
+    tags: String,
+    /// Print bodies as hex.
+    #[arg(long)]
+    hex: bool,
+    /// Messages per pull.
+    #[arg(long, default_value_t = 32)]
+    batch: u32,
+}
+
+fn print(m: &ReceivedMessage, hex: bool) {
+    let body = match (hex, std::str::from_utf8(&m.body)) {
+        (false, Ok(text)) => text.to_string(),
+        _ => m.body.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    println!(
+        "msgId={} queue={} offset={} tags={} keys={} body={}",
+        m.msg_id,
+        m.queue_id,
+        m.queue_offset,
+        m.tags.as_deref().unwrap_or(""),
+        m.keys.as_deref().unwrap_or(""),
+        body
+    );
+}
+
+pub async fn pull(broker: &str, args: PullArgs) -> anyhow::Result<()> {
+    let client = Client::connect(broker).await?;
+    let mut offset = args.offset;
+    let mut printed = 0;
+    while printed < args.count {
+        let r = client
+            .pull(&PullRequest {
+                max_msgs: (args.count - printed).min(1024),
+                subscription: args.tags.clone(),
+                ..PullRequest::new("actormq-cli", &args.topic, args.queue, offset)
+            })
+            .await?;
+        for m in &r.messages {
+            print(m, args.hex);
+        }
+        printed += r.messages.len() as u32;
+        match r.code {
+            response_code::SUCCESS | response_code::PULL_RETRY_IMMEDIATELY
+                if r.next_begin_offset > offset =>
+            {
+                offset = r.next_begin_offset
+            }
+            _ => {
+                eprintln!(
+                    "{} at offset {offset}: nextBeginOffset={} min={} max={}",
+                    r.status, r.next_begin_offset, r.min_offset, r.max_offset
+                );
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn consume(broker: &str, args: ConsumeArgs) -> anyhow::Result<()> {
+    let client = std::sync::Arc::new(Client::connect(broker).await?);
+    let queues = client
+        .read_queue_nums(&args.topic)
+        .await
+        .with_context(|| format!("looking up topic {}", args.topic))?;
+    let args = std::sync::Arc::new(args);
+    let mut tasks = JoinSet::new();
+    for queue in 0..queues {
+        let (client, args) = (client.clone(), args.clone());
+        tasks.spawn(async move { consume_queue(&client, &args, queue).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+async fn consume_queue(client: &Client, args: &ConsumeArgs, queue: i32) -> anyhow::Result<()> {
+    let mut offset = match client
+        .query_consumer_offset(&args.group, &args.topic, queue)
+        .await?
+    {
+        Some(o) => o,
+        None => match args.from {
+            StartFrom::First => client.min_offset(&args.topic, queue).await?,
+            StartFrom::Last => client.max_offset(&args.topic, queue).await?,
+        },
+    };
+    let mut committed = offset;
+    loop {
+        let r = client
+            .pull(&PullRequest {
+                max_msgs: args.batch,
+                subscription: args.tags.clone(),
+                commit_offset: Some(committed),
+                suspend: args.follow.then_some(Duration::from_secs(20)),
+                ..PullRequest::new(&args.group, &args.topic, queue, offset)
+            })
+            .await?;
+        for m in &r.messages {
+            print(m, args.hex);
+        }
+        match r.code {
+            response_code::SUCCESS | response_code::PULL_RETRY_IMMEDIATELY => {
+                offset = r.next_begin_offset
+            }
+            response_code::PULL_OFFSET_MOVED => offset = r.next_begin_offset,
+            _ if args.follow => {} // long poll timed out: ask again
+            _ => break,            // PULL_NOT_FOUND: caught up
+        }
+        committed = offset;
+    }
+    client
+        .update_consumer_offset(&args.group, &args.topic, queue, offset)
+        .await?;
+    // The update is oneway: a round trip makes sure it left before the process exits.
+    client.max_offset(&args.topic, queue).await?;
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! Consuming: pull requests (`PULL_MESSAGE` with RocketMQ's header), decoding the stored records of a
+//! pull body, and the offset requests (consumer offsets, queue min/max, search by time, view by id).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{Client, ClientError};
+use crate::protocol::header::ExtReader;
+use crate::protocol::{request_code, response_code, RemotingCommand};
+use crate::store::message::{decode, offset_msg_id, Decoded};
+
+/// `PullSysFlag` bits (`rocketmq-reference.md` §3.3).
+pub mod pull_sys_flag {
+    pub const COMMIT_OFFSET: i32 = 0x1;
+    pub const SUSPEND: i32 = 0x2;
+    pub const SUBSCRIPTION: i32 = 0x4;
+    pub const LITE_PULL: i32 = 0x10;
+}
+
+/// `GET_TOPIC_CONFIG`: the broker's configuration of one topic (queue counts).
+pub const GET_TOPIC_CONFIG: i32 = 351;
+
+/// One pull.
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    pub group: String,
+    pub topic: String,
+    pub queue_id: i32,
+    pub offset: i64,
+    pub max_msgs: u32,
+    /// `*`, or `TagA || TagB`.
+    pub subscription: String,
+    /// `Some(offset)` sets COMMIT_OFFSET: the broker stores it for the group.
+    pub commit_offset: Option<i64>,
+    /// `Some(t)` sets SUSPEND: at the end of the queue the broker holds the pull up to `t`.
+    pub suspend: Option<Duration>,
+}
+
+impl PullRequest {
+    pub fn new(group: &str, topic: &str, queue_id: i32, offset: i64) -> Self {
+        PullRequest {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            queue_id,
+            offset,
+            max_msgs: 32,
+            subscription: "*".into(),
+            commit_offset: None,
+            suspend: None,
+        }
+    }
+
+    /// The `PULL_MESSAGE` command (`PullMessageRequestHeader`).
+    pub fn to_command(&self) -> RemotingCommand {
+        let mut flag = pull_sys_flag::SUBSCRIPTION;
+        if self.commit_offset.is_some() {
+            flag |= pull_sys_flag::COMMIT_OFFSET;
+        }
+        if self.suspend.is_some() {
+            flag |= pull_sys_flag::SUSPEND;
+        }
+        RemotingCommand::request(request_code::PULL_MESSAGE, 0)
+            .with_ext("consumerGroup", &self.group)
+            .with_ext("topic", &self.topic)
+            .with_ext("queueId", self.queue_id)
+            .with_ext("queueOffset", self.offset)
+            .with_ext("maxMsgNums", self.max_msgs)
+            .with_ext("sysFlag", flag)
+            .with_ext("commitOffset", self.commit_offset.unwrap_or(0))
+            .with_ext(
+                "suspendTimeoutMillis",
+                self.suspend.map_or(0, |d| d.as_millis() as u64),
+            )
+            .with_ext("subscription", &self.subscription)
+            .with_ext("subVersion", 0)
+            .with_ext("expressionType", "TAG")
+    }
+}
+
+/// A message read back from the broker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedMessage {
+    /// Offset msgId: store host + commit-log offset.
+    pub msg_id: String,
+    pub topic: String,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub physical_offset: i64,
+    pub store_timestamp: i64,
+    pub born_timestamp: i64,
+    pub tags: Option<String>,
+    pub keys: Option<String>,
+    pub uniq_key: Option<String>,
+    pub properties: String,
+    pub body: Bytes,
+    /// The stored record, byte for byte.
+    pub raw: Bytes,
+}
+
+/// What a pull got.
+#[derive(Debug, Clone)]
+pub struct PullResult {
+    /// `SUCCESS`, `PULL_NOT_FOUND`, `PULL_RETRY_IMMEDIATELY` or `PULL_OFFSET_MOVED`.
+    pub code: i32,
+    /// The broker's GetMessageStatus name.
+    pub status: String,
+    pub next_begin_offset: i64,
+    pub min_offset: i64,
+    pub max_offset: i64,
+    pub messages: Vec<ReceivedMessage>,
+}
+
+/// Splits a pull body (stored records back to back) into messages.
+pub fn decode_messages(body: &Bytes) -> Result<Vec<ReceivedMessage>, ClientError> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < body.len() {
+        match decode(&body[at..], false) {
+            Ok(Decoded::Record(r)) => {
+                let len = r.len();
+                // The body is a sub-slice of the record: find it by address to share the buffer.
+                let body_at = at + (r.body.as_ptr() as usize - body[at..].as_ptr() as usize);
+                out.push(ReceivedMessage {
+                    msg_id: offset_msg_id(r.store_host, r.physical_offset),
+                    topic: r.topic.to_string(),
+                    queue_id: r.queue_id,
+                    queue_offset: r.queue_offset,
+                    physical_offset: r.physical_offset,
+                    store_timestamp: r.store_timestamp,
+                    born_timestamp: r.born_timestamp,
+                    tags: r.tags().map(str::to_string),
+                    keys: r.keys().map(str::to_string),
+                    uniq_key: r.uniq_key().map(str::to_string),
+                    properties: r.properties.to_string(),
+                    body: body.slice(body_at..body_at + r.body.len()),
+                    raw: body.slice(at..at + len),
+                });
+                at += len;
+            }
+            other => {
+                return Err(ClientError::BadResponse(format!(
+                    "pull body at byte {at} is not a record: {other:?}"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn num(resp: &RemotingCommand, key: &'static str) -> Result<i64, ClientError> {
+    ExtReader(&resp.ext_fields)
+        .parse(key)
+        .map_err(|e| ClientError::BadResponse(e.to_string()))
+}
+
+/// Reads a pull response: the four pull codes are results, anything else an error.
+pub fn parse_pull_response(resp: &RemotingCommand) -> Result<PullResult, ClientError> {
+    match resp.code {
+        response_code::SUCCESS
+        | response_code::PULL_NOT_FOUND
+        | response_code::PULL_RETRY_IMMEDIATELY
+        | response_code::PULL_OFFSET_MOVED => {}
+        _ => return Err(ClientError::from_response(resp)),
+    }
+    Ok(PullResult {
+        code: resp.code,
+        status: resp.remark.clone().unwrap_or_default(),
+        next_begin_offset: num(resp, "nextBeginOffset")?,
+        min_offset: num(resp, "minOffset")?,
+        max_offset: num(resp, "maxOffset")?,
+        messages: if resp.code == response_code::SUCCESS {
+            decode_messages(&resp.body)?
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+fn offset_request(code: i32, topic: &str, queue_id: i32) -> RemotingCommand {
+    RemotingCommand::request(code, 0)
+        .with_ext("topic", topic)
+        .with_ext("queueId", queue_id)
+}
+
+impl Client {
+    /// One pull. A suspended pull waits up to its suspend time plus the client timeout.
+    pub async fn pull(&self, req: &PullRequest) -> Result<PullResult, ClientError> {
+        let timeout = self.timeout + req.suspend.unwrap_or_default();
+        parse_pull_response(&self.request_timeout(req.to_command(), timeout).await?)
+    }
+
+    async fn offset_answer(&self, cmd: RemotingCommand) -> Result<i64, ClientError> {
+        let resp = self.request(cmd).await?;
+        if resp.code != response_code::SUCCESS {
+            return Err(ClientError::from_response(&resp));
+        }
+        num(&resp, "offset")
+    }
+
+    /// `GET_MAX_OFFSET`: the queue's entry count (the next offset).
+    pub async fn max_offset(&self, topic: &str, queue_id: i32) -> Result<i64, ClientError> {
+        self.offset_answer(offset_request(
+            request_code::GET_MAX_OFFSET,
+            topic,
+            queue_id,
+        ))
+        .await
+    }
+
+    /// `GET_MIN_OFFSET`: the first offset still stored.
+    pub async fn min_offset(&self, topic: &str, queue_id: i32) -> Result<i64, ClientError> {
+        self.offset_answer(offset_request(
+            request_code::GET_MIN_OFFSET,
+            topic,
+            queue_id,
+        ))
+        .await
+    }
+
+    /// `SEARCH_OFFSET_BY_TIMESTAMP` (lower boundary): the first offset stored at or after `ts` ms.
+    pub async fn search_offset(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+    ) -> Result<i64, ClientError> {
+        let cmd = offset_request(request_code::SEARCH_OFFSET_BY_TIMESTAMP, topic, queue_id)
+            .with_ext("timestamp", timestamp);
+        self.offset_answer(cmd).await
+    }
+
+    /// `QUERY_CONSUMER_OFFSET`: the group's committed offset, `None` if it has none.
+    pub async fn query_consumer_offset(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<Option<i64>, ClientError> {
+        let cmd = offset_request(request_code::QUERY_CONSUMER_OFFSET, topic, queue_id)
+            .with_ext("consumerGroup", group);
+        let resp = self.request(cmd).await?;
+        match resp.code {
+            response_code::SUCCESS => num(&resp, "offset").map(Some),
+            response_code::QUERY_NOT_FOUND => Ok(None),
+            _ => Err(ClientError::from_response(&resp)),
+        }
+    }
+
+    /// `UPDATE_CONSUMER_OFFSET`, oneway as RocketMQ's clients send it.
+    pub async fn update_consumer_offset(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<(), ClientError> {
+        let cmd = offset_request(request_code::UPDATE_CONSUMER_OFFSET, topic, queue_id)
+            .with_ext("consumerGroup", group)
+            .with_ext("commitOffset", offset);
+        self.oneway(cmd).await
+    }
+
+    /// `VIEW_MESSAGE_BY_ID`: the record at a commit-log offset (from an offset msgId).
+    pub async fn view_message(
+        &self,
+        commit_log_offset: i64,
+    ) -> Result<ReceivedMessage, ClientError> {
+        let cmd = RemotingCommand::request(request_code::VIEW_MESSAGE_BY_ID, 0)
+            .with_ext("offset", commit_log_offset);
+        let resp = self.request(cmd).await?;
+        if resp.code != response_code::SUCCESS {
+            return Err(ClientError::from_response(&resp));
+        }
+        decode_messages(&resp.body)?
+            .pop()
+            .ok_or_else(|| ClientError::BadResponse("empty VIEW_MESSAGE_BY_ID body".into()))
+    }
+
+    /// `GET_TOPIC_CONFIG`: the topic's read queue count.
+    pub async fn read_queue_nums(&self, topic: &str) -> Result<i32, ClientError> {
+        let cmd = RemotingCommand::request(GET_TOPIC_CONFIG, 0).with_ext("topic", topic);
+        let resp = self.request(cmd).await?;
+        if resp.code != response_code::SUCCESS {
+            return Err(ClientError::from_response(&resp));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| ClientError::BadResponse(format!("topic config is not JSON: {e}")))?;
+        v["topicConfig"]["readQueueNums"]
+            .as_i64()
+            .map(|n| n as i32)
+            .ok_or_else(|| ClientError::BadResponse("topic config lacks readQueueNums".into()))
+    }
+}

@@ -1,0 +1,106 @@
+//! Consumer offsets (RocketMQ's `ConsumerOffsetManager`): the next offset each consumer group will
+//! read, per topic and queue, persisted to `<root>/config/consumerOffset.json` in RocketMQ's own shape
+//! `{"offsetTable":{"topic@group":{"0":5}}}` so its admin tools can read it.
+//!
+//! Plain data: the actor that owns the table decides when to change and save it. Saving goes through
+//! [`write_atomic`] (temp file, fsync, rename, fsync of the directory), so a crash leaves the old or
+//! the new table, never a torn one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::paths::write_atomic;
+use crate::store::{Result, StoreError};
+
+/// RocketMQ's key separator: `topic@group`.
+pub const KEY_SEPARATOR: char = '@';
+
+/// The persisted table: `topic@group` -> queue id -> next offset to consume.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerOffsetTable {
+    pub offset_table: BTreeMap<String, BTreeMap<i32, i64>>,
+}
+
+fn key(topic: &str, group: &str) -> String {
+    let mut k = String::with_capacity(topic.len() + group.len() + 1);
+    k.push_str(topic);
+    k.push(KEY_SEPARATOR);
+    k.push_str(group);
+    k
+}
+
+impl ConsumerOffsetTable {
+    /// Loads the table, or an empty one when the file does not exist yet.
+    pub fn load(path: &Path) -> Result<ConsumerOffsetTable> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                StoreError::Corruption(format!(
+                    "{}: not a consumer offset table: {e}",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(ConsumerOffsetTable::default())
+            }
+            Err(e) => Err(StoreError::io(path, e)),
+        }
+    }
+
+    /// Writes the table atomically, creating the directory if needed.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("offset table serializes");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        }
+        write_atomic(path, &json)
+    }
+
+    /// The committed offset of `group` on `topic`/`queue_id`, if any.
+    pub fn get(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.offset_table
+            .get(&key(topic, group))
+            .and_then(|q| q.get(&queue_id))
+            .copied()
+    }
+
+    /// Stores `offset`; returns whether the table changed.
+    pub fn commit(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64) -> bool {
+        let queues = self.offset_table.entry(key(topic, group)).or_default();
+        queues.insert(queue_id, offset) != Some(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rocketmq_shape_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config/consumerOffset.json");
+        assert_eq!(
+            ConsumerOffsetTable::load(&path).unwrap(),
+            ConsumerOffsetTable::default()
+        );
+        let mut t = ConsumerOffsetTable::default();
+        assert!(t.commit("cg", "T", 0, 5));
+        assert!(!t.commit("cg", "T", 0, 5));
+        assert!(t.commit("cg", "T", 3, 7));
+        assert_eq!(t.get("cg", "T", 0), Some(5));
+        assert_eq!(t.get("cg", "T", 1), None);
+        assert_eq!(t.get("other", "T", 0), None);
+        let json: serde_json::Value = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"offsetTable": {"T@cg": {"0": 5, "3": 7}}})
+        );
+        t.save(&path).unwrap();
+        assert_eq!(ConsumerOffsetTable::load(&path).unwrap(), t);
+        std::fs::write(&path, b"{").unwrap();
+        let e = ConsumerOffsetTable::load(&path).unwrap_err();
+        assert!(e.to_string().contains("consumerOffset.json"), "{e}");
+    }
+}

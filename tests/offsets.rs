@@ -1,0 +1,292 @@
+//! Offsets: consumer offsets are stored, queried and persisted across clean and unclean restarts;
+//! queue min/max, search by time and view by id answer from the consume queues; and after a
+//! kill -9 the consume queues match the commit log exactly.
+
+mod common;
+
+use std::time::Duration;
+
+use actormq::client::{OutgoingMessage, PullRequest};
+use actormq::protocol::response_code;
+use actormq::store::consume_queue::ConsumeQueue;
+use actormq::store::message::{decode, Decoded};
+use actormq::store::paths;
+use common::{wait_until, TestBroker};
+
+async fn send_n(client: &actormq::client::Client, topic: &str, n: u32) -> Vec<i64> {
+    let mut per_queue = vec![0i64; 4];
+    for i in 0..n {
+        let q = (i % 4) as i32;
+        let m = OutgoingMessage {
+            queue_id: q,
+            tags: Some(format!("T{}", i % 2)),
+            ..OutgoingMessage::new(topic, format!("message {i}"))
+        };
+        client.send(&m).await.unwrap();
+        per_queue[q as usize] += 1;
+    }
+    per_queue
+}
+
+/// UPDATE_CONSUMER_OFFSET (oneway) and a pull with COMMIT_OFFSET both store offsets;
+/// QUERY_CONSUMER_OFFSET reads them; a clean stop writes RocketMQ's consumerOffset.json shape and a
+/// restart reads it back.
+#[tokio::test]
+async fn consumer_offsets_survive_a_clean_restart() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    send_n(&client, "OffTopic", 8).await;
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "OffTopic", 0)
+            .await
+            .unwrap(),
+        None
+    );
+    client
+        .update_consumer_offset("cg", "OffTopic", 0, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "OffTopic", 0)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    let r = client
+        .pull(&PullRequest {
+            commit_offset: Some(1),
+            ..PullRequest::new("cg", "OffTopic", 1, 1)
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.messages.len(), 1);
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "OffTopic", 1)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        client
+            .query_consumer_offset("other", "OffTopic", 1)
+            .await
+            .unwrap(),
+        None
+    );
+    drop(client);
+    assert_eq!(broker.stop(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(paths::consumer_offsets_json(&broker.root())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"offsetTable": {"OffTopic@cg": {"0": 2, "1": 1}}})
+    );
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "OffTopic", 0)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "OffTopic", 1)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+}
+
+/// Offsets committed before a kill -9 are back after the restart once the periodic persist (5 s)
+/// has written them.
+#[tokio::test]
+async fn consumer_offsets_survive_kill9() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    client
+        .update_consumer_offset("cg", "KillTopic", 3, 42)
+        .await
+        .unwrap();
+    // Round trip: the oneway update has been applied.
+    client
+        .query_consumer_offset("cg", "KillTopic", 3)
+        .await
+        .unwrap();
+    let path = paths::consumer_offsets_json(&broker.root());
+    wait_until(
+        Duration::from_secs(15),
+        "consumerOffset.json written",
+        || std::fs::read_to_string(&path).is_ok_and(|s| s.contains("42")),
+    )
+    .await;
+    broker.kill9();
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "KillTopic", 3)
+            .await
+            .unwrap(),
+        Some(42)
+    );
+}
+
+/// GET_MAX_OFFSET / GET_MIN_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP and VIEW_MESSAGE_BY_ID.
+#[tokio::test]
+async fn queue_offsets_search_and_view() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let mut stored = Vec::new();
+    for i in 0..10 {
+        let m = OutgoingMessage {
+            queue_id: 0,
+            ..OutgoingMessage::new("QTopic", format!("m{i}"))
+        };
+        client.send(&m).await.unwrap();
+        let r = client
+            .pull(&PullRequest::new("cg", "QTopic", 0, i))
+            .await
+            .unwrap();
+        stored.push(r.messages[0].clone());
+    }
+    assert_eq!(client.max_offset("QTopic", 0).await.unwrap(), 10);
+    assert_eq!(client.min_offset("QTopic", 0).await.unwrap(), 0);
+    assert_eq!(client.max_offset("QTopic", 1).await.unwrap(), 0);
+    assert_eq!(client.max_offset("Nope", 0).await.unwrap(), 0);
+    let t5 = stored[5].store_timestamp;
+    let first_at_t5 = stored.iter().position(|m| m.store_timestamp >= t5).unwrap() as i64;
+    assert_eq!(
+        client.search_offset("QTopic", 0, t5).await.unwrap(),
+        first_at_t5
+    );
+    assert_eq!(client.search_offset("QTopic", 0, 0).await.unwrap(), 0);
+    assert_eq!(
+        client.search_offset("QTopic", 0, i64::MAX).await.unwrap(),
+        10
+    );
+    let viewed = client
+        .view_message(stored[7].physical_offset)
+        .await
+        .unwrap();
+    assert_eq!(viewed, stored[7]);
+    let e = client
+        .view_message(stored[7].physical_offset + 1)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("SYSTEM_ERROR"), "{e}");
+    assert_eq!(client.read_queue_nums("QTopic").await.unwrap(), 4);
+    let e = client.read_queue_nums("Nope").await.unwrap_err();
+    assert!(
+        matches!(e, actormq::client::ClientError::Broker { code, .. } if code == response_code::TOPIC_NOT_EXIST),
+        "{e}"
+    );
+}
+
+/// Every consume-queue entry under `root` points at a record of its topic, queue and queue offset;
+/// returns the entry count per `topic/queue`.
+fn check_consume_queues(root: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
+    let mut log = Vec::new();
+    let mut starts = Vec::new();
+    for (start, path) in paths::list_files(&paths::commitlog_dir(root)).unwrap() {
+        starts.push(start);
+        log.push(std::fs::read(path).unwrap());
+    }
+    let file_size = log[0].len() as u64;
+    let mut counts = std::collections::BTreeMap::new();
+    for topic in std::fs::read_dir(root.join("consumequeue")).unwrap() {
+        let topic = topic.unwrap();
+        let name = topic.file_name().to_string_lossy().to_string();
+        for q in std::fs::read_dir(topic.path()).unwrap() {
+            let q = q.unwrap();
+            let queue_id: i32 = q.file_name().to_string_lossy().parse().unwrap();
+            let cq = ConsumeQueue::open(q.path(), 300_000).unwrap();
+            for i in cq.min_offset()..cq.max_offset() {
+                let e = cq.get(i).unwrap();
+                let f = ((e.commit_log_offset as u64 - starts[0]) / file_size) as usize;
+                let pos = (e.commit_log_offset as u64 - starts[f]) as usize;
+                let Ok(Decoded::Record(r)) = decode(&log[f][pos..], true) else {
+                    panic!("{name}/{queue_id} entry {i} points at no record");
+                };
+                assert_eq!(
+                    (r.topic, r.queue_id, r.queue_offset, r.len()),
+                    (name.as_str(), queue_id, i as i64, e.size as usize)
+                );
+            }
+            counts.insert(format!("{name}/{queue_id}"), cq.max_offset());
+        }
+    }
+    counts
+}
+
+/// After a kill -9, a lost consume queue and a truncated one, the restarted broker's consume
+/// queues match the commit log: every entry points at the right record and the max offsets equal
+/// the message counts.
+#[tokio::test]
+async fn consume_queues_consistent_after_kill9() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let per_queue = send_n(&client, "CrashTopic", 400).await;
+    broker.kill9();
+    let root = broker.root();
+    // Lose one queue entirely and cut another short: start-up must rebuild both.
+    std::fs::remove_dir_all(paths::consume_queue_dir(&root, "CrashTopic", 0)).unwrap();
+    let dir = paths::consume_queue_dir(&root, "CrashTopic", 1);
+    let mut cq = ConsumeQueue::open(dir, 300_000).unwrap();
+    cq.truncate_from_physical(cq.get(40).unwrap().commit_log_offset)
+        .unwrap();
+    assert_eq!(cq.max_offset(), 40);
+    drop(cq);
+    broker.restart();
+    let client = broker.client().await;
+    for (q, n) in per_queue.iter().enumerate() {
+        assert_eq!(client.max_offset("CrashTopic", q as i32).await.unwrap(), *n);
+        let r = client
+            .pull(&PullRequest {
+                max_msgs: 1000,
+                ..PullRequest::new("cg", "CrashTopic", q as i32, 0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(r.messages.len() as i64, *n);
+        for (i, m) in r.messages.iter().enumerate() {
+            assert_eq!(m.queue_offset, i as i64);
+            assert_eq!(m.body, format!("message {}", i * 4 + q).into_bytes());
+        }
+    }
+    // More sends after recovery continue the queues without a gap.
+    send_n(&client, "CrashTopic", 4).await;
+    drop(client);
+    assert_eq!(broker.stop(), Some(0));
+    let counts = check_consume_queues(&root);
+    let expected: std::collections::BTreeMap<String, u64> = per_queue
+        .iter()
+        .enumerate()
+        .map(|(q, n)| (format!("CrashTopic/{q}"), *n as u64 + 1))
+        .collect();
+    assert_eq!(counts, expected);
+}
+
+/// Sync flush + kill -9 (the store crash test): consume queues still match the commit log.
+#[tokio::test]
+async fn consume_queues_consistent_after_kill9_in_sync_mode() {
+    let mut broker = TestBroker::start_with("[flush]\nmode = \"sync\"");
+    let client = broker.client().await;
+    let per_queue = send_n(&client, "SyncCrash", 100).await;
+    broker.kill9();
+    broker.restart();
+    let client = broker.client().await;
+    for (q, n) in per_queue.iter().enumerate() {
+        assert_eq!(client.max_offset("SyncCrash", q as i32).await.unwrap(), *n);
+    }
+    drop(client);
+    broker.stop();
+    let counts = check_consume_queues(&broker.root());
+    assert_eq!(counts.values().sum::<u64>(), 100);
+}
