@@ -27,6 +27,7 @@ use tracing::{error, info, warn};
 use super::dispatcher::{DispatchRun, Dispatcher, Flushed, NewRecords};
 use super::file_allocator::{Allocate, FileAllocator};
 use super::flusher::{FilesChanged, Flusher, SyncFlush};
+use super::metrics::stats;
 use actormq::store::commit_log::{QueueOffsets, RecoveredLog};
 use actormq::store::consume_queue::CqEntry;
 use actormq::store::mapped_file::MappedFile;
@@ -172,11 +173,20 @@ impl CommitLogWriter {
         }
         let path = self.dir.join(paths::file_name(start));
         let began = Instant::now();
+        // The allocator links a file under its real name only once it is complete, so a file found
+        // there (made, but its answer not here yet) is safe to open; if the allocator links one in
+        // between our check and our create, the create fails and the finished file is opened.
+        let open = || MappedFile::open(&path, start, self.file_size);
         let created = if path.exists() {
-            // The allocator made it but its answer has not arrived yet.
-            MappedFile::open(&path, start, self.file_size)
+            open()
         } else {
-            MappedFile::create(&path, start, self.file_size)
+            MappedFile::create(&path, start, self.file_size).or_else(|e| {
+                if path.exists() {
+                    open()
+                } else {
+                    Err(e)
+                }
+            })
         };
         match created {
             Ok(f) => {
@@ -206,7 +216,9 @@ impl CommitLogWriter {
         info!(file = %file.path().display(), "commit log rolled to a new file");
         self.files.push(file);
         let table = Arc::new(self.files.clone());
+        stats().flusher.enqueued();
         self.flusher.do_send(FilesChanged(table.clone()));
+        stats().dispatcher.enqueued();
         self.dispatcher.do_send(FilesChanged(table));
         self.request_ahead(ctx);
         Ok(())
@@ -235,7 +247,10 @@ impl CommitLogWriter {
                 warm: self.warm,
             };
             allocator
-                .send(request)
+                .send({
+                    stats().file_allocator.enqueued();
+                    request
+                })
                 .into_actor(self)
                 .map(move |result, act, _| match result {
                     Ok(Ok(file)) => {
@@ -377,6 +392,7 @@ impl Handler<Append> for CommitLogWriter {
     type Result = ();
 
     fn handle(&mut self, mut msg: Append, ctx: &mut Context<Self>) {
+        let _timer = stats().commit_log_writer.handling();
         let began = Instant::now();
         let result = self.append(&mut msg, ctx);
         let elapsed = began.elapsed();
@@ -410,12 +426,16 @@ impl CommitLogWriter {
         }
         self.flush_in_flight = true;
         self.flusher
-            .send(SyncFlush)
+            .send({
+                stats().flusher.enqueued();
+                SyncFlush
+            })
             .into_actor(self)
             .map(|flushed, act, ctx| {
                 act.flush_in_flight = false;
                 if let Ok(flushed) = flushed {
                     act.flush_dispatch();
+                    stats().dispatcher.enqueued();
                     act.dispatcher.do_send(Flushed(flushed));
                     while act.flush_waiters.front().is_some_and(|w| w.end <= flushed) {
                         let w = act.flush_waiters.pop_front().expect("checked");
@@ -468,6 +488,7 @@ impl CommitLogWriter {
         if !self.to_dispatch.is_empty() {
             let runs = std::mem::take(&mut self.to_dispatch);
             // `do_send`: records must never be dropped; one message per mailbox turn bounds the rate.
+            stats().dispatcher.enqueued();
             self.dispatcher.do_send(NewRecords(runs));
         }
     }

@@ -22,10 +22,19 @@ use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 use tracing::{debug, warn};
 
+use super::metrics::stats;
+use actormq::metrics::MailboxStats;
 use actormq::protocol::{response_code, ProtocolError, RemotingCodec, RemotingCommand};
 
 /// The request code -> processor table a connection dispatches with (an immutable snapshot).
-pub type ProcessorTable = Arc<HashMap<i32, Recipient<Request>>>;
+pub type ProcessorTable = Arc<HashMap<i32, Processor>>;
+
+/// A processor as connections see it: where to send, and whose mailbox counters to bump.
+#[derive(Clone)]
+pub struct Processor {
+    pub recipient: Recipient<Request>,
+    pub stats: &'static MailboxStats,
+}
 
 /// A request handed to a processor. The processor answers through `reply`, exactly once.
 #[derive(Message)]
@@ -49,6 +58,7 @@ impl ReplyTo {
     /// Delivers the response; for a oneway request only the in-flight count is released.
     pub fn send(self, response: RemotingCommand) {
         let response = if self.oneway { None } else { Some(response) };
+        stats().connection.enqueued();
         self.connection.do_send(Reply(response));
     }
 }
@@ -124,9 +134,14 @@ impl Connection {
             peer: self.peer,
             local: self.local,
         };
-        match processor.try_send(request) {
-            Ok(()) => self.inflight += 1,
+        let processor_stats = processor.stats;
+        match processor.recipient.try_send(request) {
+            Ok(()) => {
+                processor_stats.enqueued();
+                self.inflight += 1
+            }
             Err(SendError::Full(request)) => {
+                processor_stats.rejected();
                 self.answer(&request.cmd, response_code::SYSTEM_BUSY, OVERLOAD.into())
             }
             Err(SendError::Closed(request)) => self.answer(
@@ -155,6 +170,9 @@ impl Actor for Connection {
 
 impl StreamHandler<Result<RemotingCommand, ProtocolError>> for Connection {
     fn handle(&mut self, item: Result<RemotingCommand, ProtocolError>, ctx: &mut Context<Self>) {
+        // Frames arrive from the socket, not through the mailbox: counted as in and out at once.
+        stats().connection.enqueued();
+        let _timer = stats().connection.handling();
         match item {
             Ok(_) if self.draining => {}
             // Responses to requests we never sent: nothing to match them with.
@@ -180,6 +198,7 @@ impl Handler<Reply> for Connection {
     type Result = ();
 
     fn handle(&mut self, Reply(response): Reply, ctx: &mut Context<Self>) {
+        let _timer = stats().connection.handling();
         self.inflight = self.inflight.saturating_sub(1);
         if let Some(response) = response {
             self.writer.write(response);

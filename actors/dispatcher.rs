@@ -20,6 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+
+use super::metrics::stats;
 use bytes::BytesMut;
 use tracing::{error, info, warn};
 
@@ -751,6 +753,7 @@ impl Handler<NewRecords> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, NewRecords(runs): NewRecords, ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
         self.held.extend(runs);
         self.drain_held(ctx);
     }
@@ -760,6 +763,7 @@ impl Handler<FilesChanged> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, FilesChanged(files): FilesChanged, _ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
         self.files = files;
     }
 }
@@ -773,6 +777,7 @@ impl Handler<Flushed> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, Flushed(offset): Flushed, ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
         if let Some(f) = &mut self.flushed {
             *f = (*f).max(offset);
         }
@@ -789,6 +794,7 @@ impl Handler<TopicsChanged> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, TopicsChanged(topics): TopicsChanged, _ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
         self.topics = topics;
     }
 }
@@ -797,6 +803,7 @@ impl Handler<Query> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, msg: Query, ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
         let Query {
             kind,
             response,

@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
+
+use super::metrics::stats;
 use tracing::{info, warn};
 
 use actormq::store::mapped_file::MappedFile;
@@ -41,6 +43,7 @@ impl Handler<Allocate> for FileAllocator {
     type Result = Result<Arc<MappedFile>, StoreError>;
 
     fn handle(&mut self, msg: Allocate, _ctx: &mut SyncContext<Self>) -> Self::Result {
+        let _timer = stats().file_allocator.handling();
         let began = Instant::now();
         let result = prepare(&msg);
         match &result {

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+
+use super::metrics::stats;
 use tracing::{error, info};
 
 use actormq::config::{FlushConfig, FlushMode, PAGE_SIZE};
@@ -107,6 +109,7 @@ impl Handler<FilesChanged> for Flusher {
     type Result = ();
 
     fn handle(&mut self, FilesChanged(files): FilesChanged, _ctx: &mut Context<Self>) {
+        let _timer = stats().flusher.handling();
         self.files = files;
     }
 }
@@ -120,6 +123,7 @@ impl Handler<SyncFlush> for Flusher {
     type Result = u64;
 
     fn handle(&mut self, _: SyncFlush, _ctx: &mut Context<Self>) -> u64 {
+        let _timer = stats().flusher.handling();
         self.flush(0);
         self.flushed
     }

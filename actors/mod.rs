@@ -4,11 +4,13 @@
 //! `#[path]`), so the library in `src/` cannot name an actor type: dependencies point one way,
 //! actors -> store/protocol/config.
 
+pub mod admin_processor;
 pub mod commit_log_writer;
 pub mod connection;
 pub mod dispatcher;
 pub mod file_allocator;
 pub mod flusher;
+pub mod metrics;
 pub mod offset_processor;
 pub mod processor_registry;
 pub mod pull_processor;

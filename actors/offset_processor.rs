@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use actix::prelude::*;
+
+use super::metrics::stats;
 use tracing::{error, info};
 
 use super::connection::Request;
@@ -122,6 +124,7 @@ impl Handler<Request> for OffsetProcessor {
     type Result = ();
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+        let _timer = stats().offset_processor.handling();
         match self.handle_request(&req.cmd) {
             Ok(Ok(response)) => req.reply.send(response),
             Ok(Err(kind)) => forward(&self.dispatcher, kind, &req.cmd, req.reply),
@@ -149,6 +152,7 @@ impl Handler<CommitOffset> for OffsetProcessor {
     type Result = ();
 
     fn handle(&mut self, m: CommitOffset, _ctx: &mut Context<Self>) {
+        let _timer = stats().offset_processor.handling();
         self.dirty |= self.table.commit(&m.group, &m.topic, m.queue_id, m.offset);
     }
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tracing::info;
 
-use super::connection::{ProcessorTable, Request};
+use super::connection::{Processor, ProcessorTable};
+use super::metrics::stats;
+use actormq::metrics::MailboxStats;
 use actormq::protocol::request_code;
 
 #[derive(Default)]
@@ -27,7 +29,9 @@ impl Actor for ProcessorRegistry {
 #[rtype(result = "()")]
 pub struct Register {
     pub code: i32,
-    pub processor: Recipient<Request>,
+    pub processor: Recipient<super::connection::Request>,
+    /// The processor's mailbox counters (connections count what they hand it).
+    pub stats: &'static MailboxStats,
 }
 
 /// Ask for the current table.
@@ -39,8 +43,13 @@ impl Handler<Register> for ProcessorRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Register, _ctx: &mut Context<Self>) {
-        let mut table: HashMap<i32, Recipient<Request>> = (*self.table).clone();
-        table.insert(msg.code, msg.processor);
+        let _timer = stats().processor_registry.handling();
+        let mut table: HashMap<i32, Processor> = (*self.table).clone();
+        let processor = Processor {
+            recipient: msg.processor,
+            stats: msg.stats,
+        };
+        table.insert(msg.code, processor);
         self.table = Arc::new(table);
         info!(
             code = msg.code,
@@ -54,6 +63,7 @@ impl Handler<Snapshot> for ProcessorRegistry {
     type Result = MessageResult<Snapshot>;
 
     fn handle(&mut self, _: Snapshot, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().processor_registry.handling();
         MessageResult(self.table.clone())
     }
 }

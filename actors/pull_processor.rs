@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
+use super::metrics::stats;
+
 use super::connection::Request;
 use super::dispatcher::{Dispatcher, PullQuery, Query, QueryKind, TagFilter, MAX_PULL_BYTES};
 use super::offset_processor::{CommitOffset, OffsetProcessor};
@@ -69,6 +71,7 @@ impl PullProcessor {
                 let suspend_ms: i64 = h.opt_parse("suspendTimeoutMillis")?.unwrap_or(0);
                 let max_bytes: Option<i64> = h.opt_parse("maxMsgBytes")?;
                 if sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && commit_offset >= 0 {
+                    stats().offset_processor.enqueued();
                     self.offsets.do_send(CommitOffset {
                         group: group.to_string(),
                         topic: topic.clone(),
@@ -106,6 +109,7 @@ impl Handler<Request> for PullProcessor {
     type Result = ();
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+        let _timer = stats().pull_processor.handling();
         let kind = match self.query(&req.cmd) {
             Ok(kind) => kind,
             Err(e) => {
@@ -133,8 +137,9 @@ pub fn forward(
         reply,
     };
     match dispatcher.try_send(query) {
-        Ok(()) => {}
+        Ok(()) => stats().dispatcher.enqueued(),
         Err(SendError::Full(q)) => {
+            stats().dispatcher.rejected();
             let mut r = q.response;
             r.code = response_code::SYSTEM_BUSY;
             r.remark = Some("[OVERLOAD]system busy, start flow control for a while".into());

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 use super::commit_log_writer::{Append, AppendError, Appended, CommitLogWriter};
 use super::connection::Request;
 use super::dispatcher::TopicsChanged;
+use super::metrics::stats;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{send_response, SendMessageRequestHeader};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
@@ -167,6 +168,7 @@ impl SendProcessor {
         self.topics.insert(config.clone());
         self.topics_changed
             .do_send(TopicsChanged(std::sync::Arc::new(self.topics.clone())));
+        stats().dispatcher.enqueued();
         if let Err(e) = self.topics.save(&self.topics_path) {
             warn!(error = %e, "persisting the topic table failed");
         }
@@ -334,6 +336,7 @@ impl Handler<Request> for SendProcessor {
     type Result = ();
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
         let prepared = match self.prepare(&req) {
             Ok(p) => p,
             Err((code, remark)) => {
@@ -358,10 +361,12 @@ impl Handler<Request> for SendProcessor {
                 ))
             }),
         };
-        if let Err(SendError::Full(append) | SendError::Closed(append)) =
-            self.writer.try_send(append)
-        {
-            (append.done)(Err(AppendError::Busy));
+        match self.writer.try_send(append) {
+            Ok(()) => stats().commit_log_writer.enqueued(),
+            Err(SendError::Full(append) | SendError::Closed(append)) => {
+                stats().commit_log_writer.rejected();
+                (append.done)(Err(AppendError::Busy));
+            }
         }
     }
 }

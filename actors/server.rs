@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{info, warn};
 
 use super::connection::{Connection, Drain};
+use super::metrics::stats;
 use super::processor_registry::{ProcessorRegistry, Snapshot};
 
 pub struct Server {
@@ -58,6 +59,8 @@ pub struct Accepted(io::Result<(TcpStream, SocketAddr)>);
 
 impl StreamHandler<Accepted> for Server {
     fn handle(&mut self, Accepted(result): Accepted, ctx: &mut Context<Self>) {
+        stats().server.enqueued();
+        let _timer = stats().server.handling();
         let (stream, peer) = match result {
             Ok(pair) => pair,
             Err(e) => {
@@ -69,6 +72,7 @@ impl StreamHandler<Accepted> for Server {
         let id = self.next_id;
         self.next_id += 1;
         let (max_frame, max_inflight) = (self.max_frame, self.max_inflight);
+        stats().processor_registry.enqueued();
         self.registry
             .send(Snapshot)
             .into_actor(self)

@@ -12,6 +12,7 @@
 //! - [`store`]: on-disk formats: the stored-message record, mapped files, consume-queue entries,
 //!   the checkpoint, and start-up recovery. Pure and synchronous.
 //! - [`topic`]: topic configurations and the persisted topic table.
+//! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
 //!   `opaque`), used by the `actormq` CLI, its benchmark and the integration tests.
@@ -22,6 +23,7 @@
 pub mod client;
 pub mod config;
 pub mod consumer_offsets;
+pub mod metrics;
 pub mod protocol;
 pub mod store;
 pub mod topic;

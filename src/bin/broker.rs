@@ -26,14 +26,17 @@ use tracing::{info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
+use actormq::metrics::MailboxStats;
 use actormq::protocol::request_code;
 use actormq::store::checkpoint::Checkpoint;
 use actormq::store::{commit_log, paths};
 use actormq::topic::TopicTable;
+use actors::admin_processor::AdminProcessor;
 use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
 use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::FileAllocator;
 use actors::flusher::{FlushAll, Flusher};
+use actors::metrics::Metrics;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_registry::{ProcessorRegistry, Register};
 use actors::pull_processor::{PullProcessor, GET_TOPIC_CONFIG};
@@ -107,6 +110,7 @@ fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
 }
 
 async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+    let actor_stats = actors::metrics::init(&config);
     let root = config.store.root.clone();
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let _lock = lock_store(&root)?;
@@ -226,45 +230,75 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     )
     .start();
 
+    let metrics = Metrics::new(actor_stats.all(), written.clone()).start();
+    let admin = AdminProcessor::new(metrics.clone()).start();
+    if let Some(listen) = config.metrics.listen {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding metrics.listen = {listen}"))?;
+        // Printed (like the listening line) so a port-0 endpoint can be found by scripts and tests.
+        println!(
+            "actormq metrics on http://{}/metrics",
+            listener.local_addr()?
+        );
+        actix_rt::spawn(actors::metrics::serve_prometheus(listener, metrics.clone()));
+    }
+
+    // RocketMQ's registerProcessor: request code -> processor, and whose mailbox counts it.
+    let routes: [(
+        &[i32],
+        Recipient<actors::connection::Request>,
+        &'static MailboxStats,
+    ); 4] = [
+        (
+            &[
+                request_code::SEND_MESSAGE,
+                request_code::SEND_MESSAGE_V2,
+                request_code::SEND_BATCH_MESSAGE,
+            ],
+            send.recipient(),
+            &actor_stats.send_processor,
+        ),
+        (
+            &[
+                request_code::PULL_MESSAGE,
+                request_code::LITE_PULL_MESSAGE,
+                request_code::VIEW_MESSAGE_BY_ID,
+                GET_TOPIC_CONFIG,
+            ],
+            pull.recipient(),
+            &actor_stats.pull_processor,
+        ),
+        (
+            &[
+                request_code::QUERY_CONSUMER_OFFSET,
+                request_code::UPDATE_CONSUMER_OFFSET,
+                request_code::SEARCH_OFFSET_BY_TIMESTAMP,
+                request_code::GET_MAX_OFFSET,
+                request_code::GET_MIN_OFFSET,
+            ],
+            offsets.clone().recipient(),
+            &actor_stats.offset_processor,
+        ),
+        (
+            &[request_code::GET_BROKER_RUNTIME_INFO],
+            admin.recipient(),
+            &actor_stats.admin_processor,
+        ),
+    ];
     let registry = ProcessorRegistry::default().start();
-    for code in [
-        request_code::SEND_MESSAGE,
-        request_code::SEND_MESSAGE_V2,
-        request_code::SEND_BATCH_MESSAGE,
-    ] {
-        registry
-            .send(Register {
-                code,
-                processor: send.clone().recipient(),
-            })
-            .await?;
-    }
-    for code in [
-        request_code::PULL_MESSAGE,
-        request_code::LITE_PULL_MESSAGE,
-        request_code::VIEW_MESSAGE_BY_ID,
-        GET_TOPIC_CONFIG,
-    ] {
-        registry
-            .send(Register {
-                code,
-                processor: pull.clone().recipient(),
-            })
-            .await?;
-    }
-    for code in [
-        request_code::QUERY_CONSUMER_OFFSET,
-        request_code::UPDATE_CONSUMER_OFFSET,
-        request_code::SEARCH_OFFSET_BY_TIMESTAMP,
-        request_code::GET_MAX_OFFSET,
-        request_code::GET_MIN_OFFSET,
-    ] {
-        registry
-            .send(Register {
-                code,
-                processor: offsets.clone().recipient(),
-            })
-            .await?;
+    for (codes, processor, stats) in routes {
+        for &code in codes {
+            actor_stats.processor_registry.enqueued();
+            let processor = processor.clone();
+            registry
+                .send(Register {
+                    code,
+                    processor,
+                    stats,
+                })
+                .await?;
+        }
     }
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)

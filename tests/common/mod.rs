@@ -14,6 +14,8 @@ use tempfile::TempDir;
 pub struct TestBroker {
     pub dir: TempDir,
     pub addr: String,
+    /// `host:port` of the Prometheus endpoint, when `[metrics] listen` is set.
+    pub metrics_addr: Option<String>,
     extra_config: String,
     child: Option<Child>,
 }
@@ -63,11 +65,17 @@ impl TestBroker {
         let mut b = TestBroker {
             dir,
             addr: String::new(),
+            metrics_addr: None,
             extra_config: extra_config.to_string(),
             child: None,
         };
         b.launch();
         b
+    }
+
+    /// The broker's process id (while it runs).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     pub fn root(&self) -> PathBuf {
@@ -95,9 +103,13 @@ impl TestBroker {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(m) = line.strip_prefix("actormq metrics on http://") {
+                    metrics = m.strip_suffix("/metrics").map(str::to_string);
+                }
                 if let Some(addr) = line.strip_prefix("actormq listening on ") {
-                    let _ = tx.send(addr.to_string());
+                    let _ = tx.send((addr.to_string(), metrics.clone()));
                 }
             }
         });
@@ -107,7 +119,7 @@ impl TestBroker {
                 eprintln!("[broker] {line}");
             }
         });
-        self.addr = rx
+        (self.addr, self.metrics_addr) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("broker did not print its listening line within 30 s");
         self.child = Some(child);

@@ -5,6 +5,7 @@
 mod bench;
 mod bench_consume;
 mod consume;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ enum Command {
     /// Load generators.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Every actor's mailbox: depth, throughput, handling time, rejections (`--watch` refreshes).
+    Stats(stats::StatsArgs),
 }
 
 #[derive(clap::Args)]
@@ -86,6 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pull(args) => consume::pull(&cli.broker, args).await,
         Command::Consume(args) => consume::consume(&cli.broker, args).await,
         Command::Bench(cmd) => bench::run(&cli.broker, cmd).await,
+        Command::Stats(args) => stats::run(&cli.broker, args).await,
     }
 }
 

@@ -1,0 +1,109 @@
+//! `AdminProcessor`: broker-wide admin requests. Today `GET_BROKER_RUNTIME_INFO` (28): the KVTable
+//! (`{"table":{...}}`) RocketMQ admin tools read, with RocketMQ's keys where actormq has the figure,
+//! and every actor's mailbox figures added (`mailbox.<actor>.<field>`, plus the whole list as JSON
+//! under `actormq.mailboxes` for `actormq stats`).
+//!
+//! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot.
+//! Runs on the system arbiter.
+
+use std::collections::BTreeMap;
+
+use actix::prelude::*;
+use serde::Serialize;
+
+use super::connection::Request;
+use super::metrics::{stats, Metrics, TakeSnapshot};
+use actormq::protocol::response_code;
+
+pub struct AdminProcessor {
+    metrics: Addr<Metrics>,
+}
+
+impl AdminProcessor {
+    pub fn new(metrics: Addr<Metrics>) -> Self {
+        AdminProcessor { metrics }
+    }
+}
+
+impl Actor for AdminProcessor {
+    type Context = Context<Self>;
+}
+
+/// RocketMQ's `KVTable` body.
+#[derive(Serialize)]
+struct KvTable {
+    table: BTreeMap<String, String>,
+}
+
+impl Handler<Request> for AdminProcessor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().admin_processor.handling();
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            stats().metrics.enqueued();
+            let Ok(snap) = metrics.send(TakeSnapshot).await else {
+                let resp = req.cmd.response_to(
+                    response_code::SYSTEM_ERROR,
+                    Some("metrics unavailable".into()),
+                );
+                req.reply.send(resp);
+                return;
+            };
+            let mut table = BTreeMap::new();
+            let max_offset = snap.gauge("commitlog_max_offset_bytes") as u64;
+            table.insert("commitLogMaxOffset".to_string(), max_offset.to_string());
+            table.insert("commitLogMinOffset".to_string(), "0".to_string());
+            table.insert(
+                "brokerVersionDesc".to_string(),
+                concat!("actormq ", env!("CARGO_PKG_VERSION")).to_string(),
+            );
+            table.insert(
+                "runtime".to_string(),
+                format!("{:.0}s", snap.gauge("uptime_seconds")),
+            );
+            for m in &snap.mailboxes {
+                if m.actor == "send_processor" {
+                    table.insert("sendThreadPoolQueueSize".into(), m.depth.to_string());
+                    table.insert("sendThreadPoolQueueCapacity".into(), m.capacity.to_string());
+                }
+                if m.actor == "commit_log_writer" {
+                    table.insert("putMessageTimesTotal".into(), m.handled.to_string());
+                }
+                let prefix = format!("mailbox.{}", m.actor);
+                for (field, value) in [
+                    ("capacity", m.capacity.to_string()),
+                    ("depth", m.depth.to_string()),
+                    ("peakDepth", m.peak_depth.to_string()),
+                    ("handled", m.handled.to_string()),
+                    ("rejected", m.rejected.to_string()),
+                    (
+                        "handleP50Micros",
+                        format!("{:.0}", m.quantile_secs(0.5) * 1e6),
+                    ),
+                    (
+                        "handleP99Micros",
+                        format!("{:.0}", m.quantile_secs(0.99) * 1e6),
+                    ),
+                    (
+                        "handleMaxMicros",
+                        format!("{:.0}", m.handle_seconds_max * 1e6),
+                    ),
+                ] {
+                    table.insert(format!("{prefix}.{field}"), value);
+                }
+            }
+            table.insert(
+                "actormq.mailboxes".into(),
+                serde_json::to_string(&snap.mailboxes).expect("snapshots serialize"),
+            );
+            let body = serde_json::to_vec(&KvTable { table }).expect("kv table serializes");
+            let resp = req
+                .cmd
+                .response_to(response_code::SUCCESS, None)
+                .with_body(body.into());
+            req.reply.send(resp);
+        })
+    }
+}

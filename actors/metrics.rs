@@ -1,0 +1,239 @@
+//! `Metrics`: one place that turns every actor's mailbox counters and the store's positions into a
+//! snapshot, served three ways: `GET_BROKER_RUNTIME_INFO` (through the `AdminProcessor`), the
+//! `actormq stats` CLI (which reads that same request), and a Prometheus text endpoint.
+//!
+//! Owns the (immutable) list of every actor's `MailboxStats` and the store's published positions;
+//! receives `TakeSnapshot`; nothing on the hot path talks to it — the counters are atomics the actors
+//! bump themselves. Runs on the system arbiter; a snapshot is a few hundred relaxed loads.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use std::sync::OnceLock;
+
+use actormq::config::BrokerConfig;
+use actormq::metrics::{render_prometheus, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats};
+
+/// Every actor kind's mailbox counters, created once at start-up ([`init`]) and read-only after:
+/// actors bump them through [`stats`] without any constructor plumbing or lock.
+pub struct ActorStats {
+    pub server: Arc<MailboxStats>,
+    pub connection: Arc<MailboxStats>,
+    pub processor_registry: Arc<MailboxStats>,
+    pub send_processor: Arc<MailboxStats>,
+    pub pull_processor: Arc<MailboxStats>,
+    pub offset_processor: Arc<MailboxStats>,
+    pub admin_processor: Arc<MailboxStats>,
+    pub commit_log_writer: Arc<MailboxStats>,
+    pub file_allocator: Arc<MailboxStats>,
+    pub flusher: Arc<MailboxStats>,
+    pub dispatcher: Arc<MailboxStats>,
+    pub metrics: Arc<MailboxStats>,
+}
+
+impl ActorStats {
+    fn new(config: &BrokerConfig) -> ActorStats {
+        let on = config.metrics.mailbox_stats;
+        let processor = config.server.processor_mailbox;
+        // actix's default mailbox capacity, for actors that keep it.
+        let default = 16;
+        ActorStats {
+            server: MailboxStats::new("server", default, on),
+            connection: MailboxStats::new(
+                "connection",
+                config.server.max_inflight_per_connection,
+                on,
+            ),
+            processor_registry: MailboxStats::new("processor_registry", default, on),
+            send_processor: MailboxStats::new("send_processor", processor, on),
+            pull_processor: MailboxStats::new("pull_processor", processor, on),
+            offset_processor: MailboxStats::new("offset_processor", processor, on),
+            admin_processor: MailboxStats::new("admin_processor", default, on),
+            commit_log_writer: MailboxStats::new(
+                "commit_log_writer",
+                config.store.writer_mailbox,
+                on,
+            ),
+            file_allocator: MailboxStats::new("file_allocator", default, on),
+            flusher: MailboxStats::new("flusher", default, on),
+            dispatcher: MailboxStats::new("dispatcher", processor, on),
+            metrics: MailboxStats::new("metrics", default, on),
+        }
+    }
+
+    /// All of them, in data-flow order (the order `actormq stats` prints).
+    pub fn all(&self) -> MailboxRegistry {
+        Arc::new(vec![
+            self.server.clone(),
+            self.connection.clone(),
+            self.processor_registry.clone(),
+            self.send_processor.clone(),
+            self.commit_log_writer.clone(),
+            self.file_allocator.clone(),
+            self.flusher.clone(),
+            self.dispatcher.clone(),
+            self.pull_processor.clone(),
+            self.offset_processor.clone(),
+            self.admin_processor.clone(),
+            self.metrics.clone(),
+        ])
+    }
+}
+
+static STATS: OnceLock<ActorStats> = OnceLock::new();
+
+/// Creates the counters from the config; call once before starting actors.
+pub fn init(config: &BrokerConfig) -> &'static ActorStats {
+    STATS.get_or_init(|| ActorStats::new(config))
+}
+
+/// The counters (disabled ones if `init` was never called).
+pub fn stats() -> &'static ActorStats {
+    STATS.get_or_init(|| {
+        let mut off = BrokerConfig::default();
+        off.metrics.mailbox_stats = false;
+        ActorStats::new(&off)
+    })
+}
+
+pub struct Metrics {
+    mailboxes: MailboxRegistry,
+    /// The commit log's write offset as the writer publishes it.
+    written: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl Metrics {
+    pub fn new(mailboxes: MailboxRegistry, written: Arc<AtomicU64>) -> Self {
+        Metrics {
+            mailboxes,
+            written,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Actor for Metrics {
+    type Context = Context<Self>;
+}
+
+/// Everything the broker reports, at one moment.
+#[derive(Debug, Clone)]
+pub struct MetricsSnapshot {
+    pub mailboxes: Vec<MailboxSnapshot>,
+    pub gauges: Vec<Gauge>,
+}
+
+impl MetricsSnapshot {
+    pub fn gauge(&self, name: &str) -> f64 {
+        self.gauges
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.value)
+            .unwrap_or(0.0)
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "MetricsSnapshot")]
+pub struct TakeSnapshot;
+
+impl Handler<TakeSnapshot> for Metrics {
+    type Result = MessageResult<TakeSnapshot>;
+
+    fn handle(&mut self, _: TakeSnapshot, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().metrics.handling();
+        let gauge = |name: &str, kind: &str, help: &str, value: f64| Gauge {
+            name: name.into(),
+            help: help.into(),
+            kind: kind.into(),
+            value,
+        };
+        MessageResult(MetricsSnapshot {
+            mailboxes: self.mailboxes.iter().map(|m| m.snapshot()).collect(),
+            gauges: vec![
+                gauge(
+                    "commitlog_max_offset_bytes",
+                    "gauge",
+                    "Commit-log write offset (bytes ever written).",
+                    self.written.load(Ordering::Acquire) as f64,
+                ),
+                gauge(
+                    "uptime_seconds",
+                    "gauge",
+                    "Seconds since the broker started.",
+                    self.started.elapsed().as_secs_f64(),
+                ),
+                gauge(
+                    "build_info",
+                    "gauge",
+                    concat!("Always 1; version ", env!("CARGO_PKG_VERSION"), "."),
+                    1.0,
+                ),
+            ],
+        })
+    }
+}
+
+/// Serves `GET /metrics` in Prometheus text format on `listener` until the process ends.
+///
+/// A deliberately small HTTP/1.0 responder: Prometheus sends one GET per scrape and reads to EOF.
+pub async fn serve_prometheus(listener: TcpListener, metrics: Addr<Metrics>) {
+    info!(addr = ?listener.local_addr().ok(), "prometheus endpoint listening");
+    loop {
+        let (mut socket, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "metrics accept failed");
+                continue;
+            }
+        };
+        let metrics = metrics.clone();
+        actix_rt::spawn(async move {
+            let mut request = vec![0u8; 2048];
+            let mut len = 0;
+            // Read until the end of the request head (or the buffer is full).
+            while len < request.len() {
+                match socket.read(&mut request[len..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => len += n,
+                }
+                if request[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            let head = String::from_utf8_lossy(&request[..len]);
+            let path = head.split_whitespace().nth(1).unwrap_or("");
+            let (status, content_type, body) = if head.starts_with("GET ") && path == "/metrics" {
+                stats().metrics.enqueued();
+                match metrics.send(TakeSnapshot).await {
+                    Ok(s) => (
+                        "200 OK",
+                        "text/plain; version=0.0.4",
+                        render_prometheus(&s.mailboxes, &s.gauges),
+                    ),
+                    Err(_) => (
+                        "503 Service Unavailable",
+                        "text/plain",
+                        "shutting down\n".into(),
+                    ),
+                }
+            } else {
+                ("404 Not Found", "text/plain", "try GET /metrics\n".into())
+            };
+            let response = format!(
+                "HTTP/1.0 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            if let Err(e) = socket.write_all(response.as_bytes()).await {
+                warn!(%peer, error = %e, "metrics response failed");
+            }
+        });
+    }
+}

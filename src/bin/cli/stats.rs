@@ -1,0 +1,132 @@
+//! `actormq stats`: one row per actor — mailbox depth, throughput, handling time, rejections — read
+//! with `GET_BROKER_RUNTIME_INFO`. With `--watch SECS` it redraws in place like `top`, and the rates
+//! and percentiles cover the last interval (the difference of two snapshots).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use actormq::client::{Client, ClientError};
+use actormq::metrics::MailboxSnapshot;
+use actormq::protocol::{request_code, RemotingCommand};
+
+#[derive(clap::Args)]
+pub struct StatsArgs {
+    /// Redraw every SECS seconds until interrupted.
+    #[arg(long)]
+    watch: Option<f64>,
+    /// Print the raw runtime-info table as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+async fn fetch(client: &Client) -> anyhow::Result<HashMap<String, String>> {
+    let resp = client
+        .request(RemotingCommand::request(
+            request_code::GET_BROKER_RUNTIME_INFO,
+            0,
+        ))
+        .await?;
+    if resp.code != 0 {
+        return Err(ClientError::from_response(&resp).into());
+    }
+    #[derive(serde::Deserialize)]
+    struct KvTable {
+        table: HashMap<String, String>,
+    }
+    let kv: KvTable =
+        serde_json::from_slice(&resp.body).context("runtime info is not a KVTable")?;
+    Ok(kv.table)
+}
+
+fn mailboxes(table: &HashMap<String, String>) -> anyhow::Result<Vec<MailboxSnapshot>> {
+    let json = table
+        .get("actormq.mailboxes")
+        .context("the broker did not report mailboxes")?;
+    Ok(serde_json::from_str(json)?)
+}
+
+fn render(
+    now: &[MailboxSnapshot],
+    before: Option<&[MailboxSnapshot]>,
+    secs: f64,
+    offset: &str,
+) -> String {
+    let mut out = format!(
+        "{:<20} {:>9} {:>7} {:>7} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9}\n",
+        "ACTOR",
+        "CAPACITY",
+        "DEPTH",
+        "PEAK",
+        "HANDLED",
+        "MSG/S",
+        "P50(us)",
+        "P99(us)",
+        "MAX(us)",
+        "REJECTED"
+    );
+    for m in now {
+        let window = before
+            .and_then(|b| b.iter().find(|p| p.actor == m.actor))
+            .map(|p| m.since(p));
+        let recent = window.as_ref().unwrap_or(m);
+        let rate = if window.is_some() {
+            recent.handled as f64 / secs
+        } else {
+            f64::NAN
+        };
+        out.push_str(&format!(
+            "{:<20} {:>9} {:>7} {:>7} {:>12} {:>10} {:>9.0} {:>9.0} {:>9.0} {:>9}\n",
+            m.actor,
+            m.capacity,
+            m.depth,
+            m.peak_depth,
+            m.handled,
+            if rate.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{rate:.0}")
+            },
+            recent.quantile_secs(0.5) * 1e6,
+            recent.quantile_secs(0.99) * 1e6,
+            m.handle_seconds_max * 1e6,
+            m.rejected,
+        ));
+    }
+    out.push_str(&format!("commit log offset: {offset} bytes\n"));
+    out
+}
+
+pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
+    let client = Client::connect(broker).await?;
+    let table = fetch(&client).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&table)?);
+        return Ok(());
+    }
+    let offset =
+        |t: &HashMap<String, String>| t.get("commitLogMaxOffset").cloned().unwrap_or_default();
+    let mut previous = mailboxes(&table)?;
+    let Some(every) = args.watch else {
+        print!("{}", render(&previous, None, 0.0, &offset(&table)));
+        return Ok(());
+    };
+    let every = Duration::from_secs_f64(every.max(0.1));
+    let mut taken = Instant::now();
+    loop {
+        tokio::time::sleep(every).await;
+        let table = fetch(&client).await?;
+        let now = mailboxes(&table)?;
+        let secs = taken.elapsed().as_secs_f64();
+        taken = Instant::now();
+        // Clear the screen and home the cursor, then draw: refreshes in place like `top`.
+        print!(
+            "\x1b[2J\x1b[H{}",
+            render(&now, Some(&previous), secs, &offset(&table))
+        );
+        std::io::stdout().flush().ok();
+        previous = now;
+    }
+}

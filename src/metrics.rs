@@ -1,0 +1,366 @@
+//! Mailbox metrics: how many messages wait in each actor's mailbox, how fast it drains, how long a
+//! handler takes, and how many sends were refused because the mailbox was full.
+//!
+//! actix does not expose mailbox length, so the broker counts it: the sender bumps `enqueued` after a
+//! successful send, the handler bumps `handled` and records its duration, and depth is the
+//! difference. Everything is a relaxed atomic (no lock on the hot path); handling time goes into a
+//! fixed log2 histogram of atomic buckets, from which p50/p99 are derived. A `MailboxSnapshot` is
+//! plain data that travels by message and over the wire (JSON), and the difference of two snapshots
+//! gives the "recent" figures `actormq stats --watch` shows.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// Histogram buckets: upper bounds 1 us, 2 us, 4 us, ... 2^(BUCKETS-1) us (~8.4 s), then +Inf.
+pub const BUCKETS: usize = 24;
+
+/// Upper bound of bucket `i`, in seconds.
+pub fn bucket_bound_secs(i: usize) -> f64 {
+    (1u64 << i) as f64 * 1e-6
+}
+
+/// The counters of one actor kind (all connections share one).
+#[derive(Debug)]
+pub struct MailboxStats {
+    actor: &'static str,
+    /// Off (`[metrics] mailbox_stats = false`): every call returns at once, for A/B cost measurement.
+    enabled: bool,
+    capacity: AtomicU64,
+    enqueued: AtomicU64,
+    handled: AtomicU64,
+    rejected: AtomicU64,
+    peak_depth: AtomicU64,
+    handle_ns_sum: AtomicU64,
+    handle_ns_max: AtomicU64,
+    buckets: [AtomicU64; BUCKETS + 1],
+}
+
+impl MailboxStats {
+    pub fn new(actor: &'static str, capacity: usize, enabled: bool) -> Arc<MailboxStats> {
+        Arc::new(MailboxStats {
+            actor,
+            enabled,
+            capacity: AtomicU64::new(capacity as u64),
+            enqueued: AtomicU64::new(0),
+            handled: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            peak_depth: AtomicU64::new(0),
+            handle_ns_sum: AtomicU64::new(0),
+            handle_ns_max: AtomicU64::new(0),
+            buckets: Default::default(),
+        })
+    }
+
+    pub fn actor(&self) -> &'static str {
+        self.actor
+    }
+
+    /// A message was accepted into the mailbox.
+    pub fn enqueued(&self) {
+        if !self.enabled {
+            return;
+        }
+        let enqueued = self.enqueued.fetch_add(1, Relaxed) + 1;
+        let depth = enqueued.saturating_sub(self.handled.load(Relaxed));
+        self.peak_depth.fetch_max(depth, Relaxed);
+    }
+
+    /// A send was refused because the mailbox was full.
+    pub fn rejected(&self) {
+        if !self.enabled {
+            return;
+        }
+        self.rejected.fetch_add(1, Relaxed);
+    }
+
+    /// Starts timing one handler run; the guard records it when dropped.
+    pub fn handling(&self) -> HandleTimer<'_> {
+        HandleTimer {
+            stats: self,
+            began: self.enabled.then(Instant::now),
+        }
+    }
+
+    /// A handler finished after `elapsed`.
+    pub fn handled(&self, elapsed: Duration) {
+        if !self.enabled {
+            return;
+        }
+        let ns = elapsed.as_nanos().min(u64::MAX as u128) as u64;
+        self.handled.fetch_add(1, Relaxed);
+        self.handle_ns_sum.fetch_add(ns, Relaxed);
+        self.handle_ns_max.fetch_max(ns, Relaxed);
+        let us = ns.div_ceil(1000).max(1);
+        // Smallest i with us <= 2^i.
+        let i = (64 - (us - 1).leading_zeros()) as usize;
+        self.buckets[i.min(BUCKETS)].fetch_add(1, Relaxed);
+    }
+
+    pub fn snapshot(&self) -> MailboxSnapshot {
+        let handled = self.handled.load(Relaxed);
+        let enqueued = self.enqueued.load(Relaxed);
+        MailboxSnapshot {
+            actor: self.actor.to_string(),
+            capacity: self.capacity.load(Relaxed),
+            depth: enqueued.saturating_sub(handled),
+            peak_depth: self.peak_depth.load(Relaxed),
+            enqueued,
+            handled,
+            rejected: self.rejected.load(Relaxed),
+            handle_seconds_sum: self.handle_ns_sum.load(Relaxed) as f64 * 1e-9,
+            handle_seconds_max: self.handle_ns_max.load(Relaxed) as f64 * 1e-9,
+            buckets: self.buckets.iter().map(|b| b.load(Relaxed)).collect(),
+        }
+    }
+}
+
+/// Records a handler's duration on drop.
+pub struct HandleTimer<'a> {
+    stats: &'a MailboxStats,
+    began: Option<Instant>,
+}
+
+impl Drop for HandleTimer<'_> {
+    fn drop(&mut self) {
+        if let Some(began) = self.began {
+            self.stats.handled(began.elapsed());
+        }
+    }
+}
+
+/// Every actor's counters, fixed at start-up and shared read-only.
+pub type MailboxRegistry = Arc<Vec<Arc<MailboxStats>>>;
+
+/// One actor's figures at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailboxSnapshot {
+    pub actor: String,
+    pub capacity: u64,
+    pub depth: u64,
+    pub peak_depth: u64,
+    pub enqueued: u64,
+    pub handled: u64,
+    pub rejected: u64,
+    pub handle_seconds_sum: f64,
+    pub handle_seconds_max: f64,
+    /// Counts per bucket (see `bucket_bound_secs`), the last one unbounded.
+    pub buckets: Vec<u64>,
+}
+
+impl MailboxSnapshot {
+    /// The handling time below which a fraction `q` of runs finished (bucket upper bound), seconds.
+    pub fn quantile_secs(&self, q: f64) -> f64 {
+        let total: u64 = self.buckets.iter().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let rank = (q * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return if i < BUCKETS {
+                    bucket_bound_secs(i).min(self.handle_seconds_max.max(1e-6))
+                } else {
+                    self.handle_seconds_max
+                };
+            }
+        }
+        self.handle_seconds_max
+    }
+
+    /// The activity between `earlier` and `self` (counters subtracted; gauges and max kept).
+    pub fn since(&self, earlier: &MailboxSnapshot) -> MailboxSnapshot {
+        MailboxSnapshot {
+            enqueued: self.enqueued.saturating_sub(earlier.enqueued),
+            handled: self.handled.saturating_sub(earlier.handled),
+            rejected: self.rejected.saturating_sub(earlier.rejected),
+            handle_seconds_sum: (self.handle_seconds_sum - earlier.handle_seconds_sum).max(0.0),
+            buckets: self
+                .buckets
+                .iter()
+                .zip(earlier.buckets.iter().chain(std::iter::repeat(&0)))
+                .map(|(a, b)| a.saturating_sub(*b))
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A broker-wide figure exported next to the mailboxes (store offsets, request counts, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gauge {
+    /// Prometheus name without the `actormq_` prefix, e.g. `commitlog_max_offset_bytes`.
+    pub name: String,
+    pub help: String,
+    /// `gauge` or `counter`.
+    pub kind: String,
+    pub value: f64,
+}
+
+/// Renders snapshots and gauges in the Prometheus text exposition format (version 0.0.4).
+pub fn render_prometheus(mailboxes: &[MailboxSnapshot], gauges: &[Gauge]) -> String {
+    let mut out = String::new();
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP actormq_{name} {help}");
+        let _ = writeln!(out, "# TYPE actormq_{name} {kind}");
+    };
+    type Field = fn(&MailboxSnapshot) -> f64;
+    let simple: [(&str, &str, &str, Field); 6] = [
+        (
+            "mailbox_capacity",
+            "gauge",
+            "Mailbox capacity of the actor.",
+            |m| m.capacity as f64,
+        ),
+        (
+            "mailbox_depth",
+            "gauge",
+            "Messages waiting in the actor's mailbox.",
+            |m| m.depth as f64,
+        ),
+        (
+            "mailbox_peak_depth",
+            "gauge",
+            "Largest mailbox depth seen.",
+            |m| m.peak_depth as f64,
+        ),
+        (
+            "mailbox_enqueued_total",
+            "counter",
+            "Messages accepted into the mailbox.",
+            |m| m.enqueued as f64,
+        ),
+        (
+            "mailbox_handled_total",
+            "counter",
+            "Messages the actor has handled.",
+            |m| m.handled as f64,
+        ),
+        (
+            "mailbox_rejected_total",
+            "counter",
+            "Sends refused because the mailbox was full.",
+            |m| m.rejected as f64,
+        ),
+    ];
+    for (name, kind, help, field) in simple {
+        family(&mut out, name, kind, help);
+        for m in mailboxes {
+            let _ = writeln!(out, "actormq_{name}{{actor=\"{}\"}} {}", m.actor, field(m));
+        }
+    }
+    family(
+        &mut out,
+        "handle_duration_seconds",
+        "histogram",
+        "Time an actor spends handling one message.",
+    );
+    for m in mailboxes {
+        let mut cumulative = 0;
+        for (i, n) in m.buckets.iter().enumerate() {
+            cumulative += n;
+            let le = if i < BUCKETS {
+                format!("{:e}", bucket_bound_secs(i))
+            } else {
+                "+Inf".into()
+            };
+            let _ = writeln!(
+                out,
+                "actormq_handle_duration_seconds_bucket{{actor=\"{}\",le=\"{le}\"}} {cumulative}",
+                m.actor
+            );
+        }
+        let _ = writeln!(
+            out,
+            "actormq_handle_duration_seconds_sum{{actor=\"{}\"}} {}",
+            m.actor, m.handle_seconds_sum
+        );
+        let _ = writeln!(
+            out,
+            "actormq_handle_duration_seconds_count{{actor=\"{}\"}} {cumulative}",
+            m.actor
+        );
+    }
+    for g in gauges {
+        family(&mut out, &g.name, &g.kind, &g.help);
+        let _ = writeln!(out, "actormq_{} {}", g.name, g.value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_peak_and_histogram() {
+        let s = MailboxStats::new("commit_log_writer", 16, true);
+        for _ in 0..3 {
+            s.enqueued();
+        }
+        s.handled(Duration::from_micros(3)); // bucket 2 (<= 4 us)
+        s.handled(Duration::from_micros(1)); // bucket 0
+        s.rejected();
+        let snap = s.snapshot();
+        assert_eq!(
+            (snap.depth, snap.peak_depth, snap.handled, snap.rejected),
+            (1, 3, 2, 1)
+        );
+        assert_eq!(snap.buckets[0], 1);
+        assert_eq!(snap.buckets[2], 1);
+        assert!((snap.quantile_secs(0.5) - 1e-6).abs() < 1e-9);
+        assert!(
+            (snap.quantile_secs(0.99) - 3e-6).abs() < 1e-9,
+            "{}",
+            snap.quantile_secs(0.99)
+        );
+    }
+
+    #[test]
+    fn since_subtracts_counters() {
+        let s = MailboxStats::new("a", 1, true);
+        s.enqueued();
+        s.handled(Duration::from_micros(10));
+        let early = s.snapshot();
+        s.enqueued();
+        s.handled(Duration::from_micros(10));
+        let d = s.snapshot().since(&early);
+        assert_eq!((d.handled, d.enqueued), (1, 1));
+        assert_eq!(d.buckets.iter().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn exposition_format_is_well_formed() {
+        let s = MailboxStats::new("send_processor", 8, true);
+        s.enqueued();
+        s.handled(Duration::from_millis(2));
+        let gauge = Gauge {
+            name: "commitlog_max_offset_bytes".into(),
+            help: "x".into(),
+            kind: "gauge".into(),
+            value: 42.0,
+        };
+        let text = render_prometheus(&[s.snapshot()], &[gauge]);
+        for line in text.lines() {
+            if line.starts_with('#') {
+                assert!(
+                    line.starts_with("# HELP actormq_") || line.starts_with("# TYPE actormq_"),
+                    "{line}"
+                );
+                continue;
+            }
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            assert!(name.starts_with("actormq_"), "{line}");
+            value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("bad value in {line}"));
+        }
+        assert!(text.contains("actormq_handle_duration_seconds_count{actor=\"send_processor\"} 1"));
+        assert!(text.contains("actormq_commitlog_max_offset_bytes 42"));
+    }
+}
