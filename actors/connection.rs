@@ -10,6 +10,9 @@
 //! Overload: requests are handed over with `try_send`; a full processor mailbox or too many requests
 //! in flight on this connection answer `SYSTEM_BUSY` at once. A frame that does not decode closes
 //! this connection only.
+//!
+//! Metrics: the connections' shared mailbox counters cover the `Reply` messages coming back; frames
+//! read from the socket are not mailbox traffic and are counted by the processors they go to.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -170,9 +173,6 @@ impl Actor for Connection {
 
 impl StreamHandler<Result<RemotingCommand, ProtocolError>> for Connection {
     fn handle(&mut self, item: Result<RemotingCommand, ProtocolError>, ctx: &mut Context<Self>) {
-        // Frames arrive from the socket, not through the mailbox: counted as in and out at once.
-        stats().connection.enqueued();
-        let _timer = stats().connection.handling();
         match item {
             Ok(_) if self.draining => {}
             // Responses to requests we never sent: nothing to match them with.
