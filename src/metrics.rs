@@ -87,7 +87,7 @@ impl MailboxStats {
 
     /// Starts timing one handler run; the guard records it when dropped.
     pub fn handling(&self) -> HandleTimer<'_> {
-        let sampled = self.enabled && self.handled.load(Relaxed) % TIMING_SAMPLE == 0;
+        let sampled = self.enabled && self.handled.load(Relaxed).is_multiple_of(TIMING_SAMPLE);
         HandleTimer {
             stats: self,
             began: sampled.then(Instant::now),
