@@ -23,6 +23,8 @@ pub enum BenchCommand {
     Produce(ProduceArgs),
     /// Read a topic's backlog (every queue, from its min offset to the max seen at start).
     Consume(super::bench_consume::ConsumeArgs),
+    /// End-to-end latency: send at a fixed rate, receive through long polling.
+    E2e(super::bench_e2e::E2eArgs),
 }
 
 #[derive(clap::Args)]
@@ -49,6 +51,7 @@ pub async fn run(broker: &str, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Produce(args) => produce(broker, args).await,
         BenchCommand::Consume(args) => super::bench_consume::run(broker, args).await,
+        BenchCommand::E2e(args) => super::bench_e2e::run(broker, args).await,
     }
 }
 
