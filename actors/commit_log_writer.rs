@@ -260,8 +260,13 @@ impl CommitLogWriter {
                         }
                     }
                     Ok(Err(_)) | Err(_) => {
-                        // Logged by the allocator; the roll will try inline and report the error.
-                        act.requested_upto = start.checked_sub(act.file_size);
+                        // Logged by the allocator. If the writer already made that file itself
+                        // (the allocator lost the race), nothing is missing; otherwise order it
+                        // again at the next roll, which meanwhile creates it inline if needed.
+                        let in_use = act.files.last().is_some_and(|f| f.start_offset() >= start);
+                        if !in_use {
+                            act.requested_upto = start.checked_sub(act.file_size);
+                        }
                     }
                 })
                 .spawn(ctx);

@@ -85,10 +85,8 @@ pub fn recover(dir: &Path, file_size: u64, check_crc: bool) -> Result<RecoveredL
         let result = scan(bytes, file.start_offset(), check_crc);
         for r in &result.records {
             log.records += 1;
-            let tx = r.sys_flag & 0xC;
-            if tx == 0x4 || tx == 0xC {
-                continue; // prepared / rolled back: never given a queue offset
-            }
+            // Every record got a queue offset from the writer (transactions are not implemented,
+            // so prepared/rollback records are not special-cased there either): count them all.
             let next = log
                 .queue_offsets
                 .entry(r.topic.clone())
