@@ -1,7 +1,8 @@
 //! `AdminProcessor`: broker-wide admin requests. Today `GET_BROKER_RUNTIME_INFO` (28): the KVTable
 //! (`{"table":{...}}`) RocketMQ admin tools read, with RocketMQ's keys where actormq has the figure,
 //! and every actor's mailbox figures added (`mailbox.<actor>.<field>`, plus the whole list as JSON
-//! under `actormq.mailboxes` for `actormq stats`).
+//! under `actormq.mailboxes` for `actormq stats`; with the extField `perConnection=true`, each open
+//! connection's figures under `actormq.connections`).
 //!
 //! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot.
 //! Runs on the system arbiter.
@@ -43,7 +44,8 @@ impl Handler<Request> for AdminProcessor {
         let metrics = self.metrics.clone();
         Box::pin(async move {
             stats().metrics.enqueued();
-            let Ok(snap) = metrics.send(TakeSnapshot).await else {
+            let per_connection = req.cmd.ext("perConnection") == Some("true");
+            let Ok(snap) = metrics.send(TakeSnapshot { per_connection }).await else {
                 let resp = req.cmd.response_to(
                     response_code::SYSTEM_ERROR,
                     Some("metrics unavailable".into()),
@@ -98,6 +100,12 @@ impl Handler<Request> for AdminProcessor {
                 "actormq.mailboxes".into(),
                 serde_json::to_string(&snap.mailboxes).expect("snapshots serialize"),
             );
+            if per_connection {
+                table.insert(
+                    "actormq.connections".into(),
+                    serde_json::to_string(&snap.connections).expect("snapshots serialize"),
+                );
+            }
             let body = serde_json::to_vec(&KvTable { table }).expect("kv table serializes");
             let resp = req
                 .cmd

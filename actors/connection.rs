@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 use tracing::{debug, warn};
 
-use super::metrics::stats;
+use super::metrics::{stats, ConnectionEvent};
 use actormq::metrics::MailboxStats;
 use actormq::protocol::{response_code, ProtocolError, RemotingCodec, RemotingCommand};
 
@@ -71,12 +71,25 @@ impl ReplyTo {
 #[rtype(result = "()")]
 pub struct Reply(pub Option<RemotingCommand>);
 
+/// Per-connection limits from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_frame: usize,
+    pub max_inflight: usize,
+}
+
 /// Stop reading new requests, answer the ones in flight, then close.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Drain;
 
 pub struct Connection {
+    id: u64,
+    /// This connection's own counters (the shared `stats().connection` sums all connections):
+    /// enqueued when a request is handed to a processor (its reply will come), handled per reply,
+    /// so depth = requests in flight here.
+    own: Arc<MailboxStats>,
+    metrics: Recipient<ConnectionEvent>,
     peer: SocketAddr,
     local: SocketAddr,
     writer: FramedWrite<RemotingCommand, WriteHalf<TcpStream>, RemotingCodec>,
@@ -89,18 +102,26 @@ pub struct Connection {
 impl Connection {
     /// Starts a connection actor on the current arbiter.
     pub fn start(
+        id: u64,
         stream: TcpStream,
         peer: SocketAddr,
         processors: ProcessorTable,
-        max_frame: usize,
-        max_inflight: usize,
+        limits: ConnectionLimits,
+        metrics: Recipient<ConnectionEvent>,
     ) -> Addr<Connection> {
+        let ConnectionLimits {
+            max_frame,
+            max_inflight,
+        } = limits;
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         Connection::create(move |ctx| {
             let (read, write) = tokio::io::split(stream);
             ctx.add_stream(FramedRead::new(read, RemotingCodec::new(max_frame)));
             Connection {
+                id,
+                own: MailboxStats::new("connection", max_inflight, stats().connection.is_enabled()),
+                metrics,
                 peer,
                 local,
                 writer: FramedWrite::new(write, RemotingCodec::new(max_frame), ctx),
@@ -141,6 +162,7 @@ impl Connection {
         match processor.recipient.try_send(request) {
             Ok(()) => {
                 processor_stats.enqueued();
+                self.own.enqueued();
                 self.inflight += 1
             }
             Err(SendError::Full(request)) => {
@@ -164,10 +186,17 @@ impl Actor for Connection {
 
     fn started(&mut self, _ctx: &mut Self::Context) {
         debug!(peer = %self.peer, "connection opened");
+        self.metrics.do_send(ConnectionEvent::Opened {
+            id: self.id,
+            peer: self.peer,
+            stats: self.own.clone(),
+        });
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         debug!(peer = %self.peer, "connection closed");
+        self.metrics
+            .do_send(ConnectionEvent::Closed { id: self.id });
     }
 }
 
@@ -199,6 +228,7 @@ impl Handler<Reply> for Connection {
 
     fn handle(&mut self, Reply(response): Reply, ctx: &mut Context<Self>) {
         let _timer = stats().connection.handling();
+        let _own = self.own.handling();
         self.inflight = self.inflight.saturating_sub(1);
         if let Some(response) = response {
             self.writer.write(response);

@@ -6,6 +6,8 @@
 //! receives `TakeSnapshot`; nothing on the hot path talks to it — the counters are atomics the actors
 //! bump themselves. Runs on the system arbiter; a snapshot is a few hundred relaxed loads.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -104,6 +106,8 @@ pub fn stats() -> &'static ActorStats {
 
 pub struct Metrics {
     mailboxes: MailboxRegistry,
+    /// Open connections' own counters, by connection id (for per-connection figures on request).
+    connections: HashMap<u64, (SocketAddr, Arc<MailboxStats>)>,
     /// The commit log's write offset as the writer publishes it.
     written: Arc<AtomicU64>,
     started: Instant,
@@ -113,6 +117,7 @@ impl Metrics {
     pub fn new(mailboxes: MailboxRegistry, written: Arc<AtomicU64>) -> Self {
         Metrics {
             mailboxes,
+            connections: HashMap::new(),
             written,
             started: Instant::now(),
         }
@@ -128,6 +133,8 @@ impl Actor for Metrics {
 pub struct MetricsSnapshot {
     pub mailboxes: Vec<MailboxSnapshot>,
     pub gauges: Vec<Gauge>,
+    /// One entry per open connection (`actor` = `connection:<peer>`), when asked for.
+    pub connections: Vec<MailboxSnapshot>,
 }
 
 impl MetricsSnapshot {
@@ -140,14 +147,47 @@ impl MetricsSnapshot {
     }
 }
 
+/// Take a snapshot; `per_connection` adds every open connection's own figures.
 #[derive(Message)]
 #[rtype(result = "MetricsSnapshot")]
-pub struct TakeSnapshot;
+pub struct TakeSnapshot {
+    pub per_connection: bool,
+}
+
+/// A connection opened (with its own counters) or closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum ConnectionEvent {
+    Opened {
+        id: u64,
+        peer: SocketAddr,
+        stats: Arc<MailboxStats>,
+    },
+    Closed {
+        id: u64,
+    },
+}
+
+impl Handler<ConnectionEvent> for Metrics {
+    type Result = ();
+
+    fn handle(&mut self, event: ConnectionEvent, _ctx: &mut Context<Self>) {
+        let _timer = stats().metrics.handling();
+        match event {
+            ConnectionEvent::Opened { id, peer, stats } => {
+                self.connections.insert(id, (peer, stats));
+            }
+            ConnectionEvent::Closed { id } => {
+                self.connections.remove(&id);
+            }
+        }
+    }
+}
 
 impl Handler<TakeSnapshot> for Metrics {
     type Result = MessageResult<TakeSnapshot>;
 
-    fn handle(&mut self, _: TakeSnapshot, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: TakeSnapshot, _ctx: &mut Context<Self>) -> Self::Result {
         let _timer = stats().metrics.handling();
         let gauge = |name: &str, kind: &str, help: &str, value: f64| Gauge {
             name: name.into(),
@@ -155,7 +195,23 @@ impl Handler<TakeSnapshot> for Metrics {
             kind: kind.into(),
             value,
         };
+        let connections = match msg.per_connection {
+            false => Vec::new(),
+            true => {
+                let mut list: Vec<_> = self
+                    .connections
+                    .values()
+                    .map(|(peer, s)| MailboxSnapshot {
+                        actor: format!("connection:{peer}"),
+                        ..s.snapshot()
+                    })
+                    .collect();
+                list.sort_by(|a, b| a.actor.cmp(&b.actor));
+                list
+            }
+        };
         MessageResult(MetricsSnapshot {
+            connections,
             mailboxes: self.mailboxes.iter().map(|m| m.snapshot()).collect(),
             gauges: vec![
                 gauge(
@@ -212,7 +268,12 @@ pub async fn serve_prometheus(listener: TcpListener, metrics: Addr<Metrics>) {
             let path = head.split_whitespace().nth(1).unwrap_or("");
             let (status, content_type, body) = if head.starts_with("GET ") && path == "/metrics" {
                 stats().metrics.enqueued();
-                match metrics.send(TakeSnapshot).await {
+                match metrics
+                    .send(TakeSnapshot {
+                        per_connection: false,
+                    })
+                    .await
+                {
                     Ok(s) => (
                         "200 OK",
                         "text/plain; version=0.0.4",

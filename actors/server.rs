@@ -12,16 +12,17 @@ use actix::prelude::*;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{info, warn};
 
-use super::connection::{Connection, Drain};
+use super::connection::{Connection, ConnectionLimits, Drain};
 use super::metrics::stats;
+use super::metrics::ConnectionEvent;
 use super::processor_registry::{ProcessorRegistry, Snapshot};
 
 pub struct Server {
     registry: Addr<ProcessorRegistry>,
+    metrics: Recipient<ConnectionEvent>,
     connections: HashMap<u64, Addr<Connection>>,
     next_id: u64,
-    max_frame: usize,
-    max_inflight: usize,
+    limits: ConnectionLimits,
     accepting: Option<SpawnHandle>,
 }
 
@@ -29,8 +30,8 @@ impl Server {
     pub fn start(
         listener: TcpListener,
         registry: Addr<ProcessorRegistry>,
-        max_frame: usize,
-        max_inflight: usize,
+        limits: ConnectionLimits,
+        metrics: Recipient<ConnectionEvent>,
     ) -> Addr<Server> {
         Server::create(move |ctx| {
             let accepts = futures_util::stream::unfold(listener, |listener| async move {
@@ -40,10 +41,10 @@ impl Server {
             let handle = ctx.add_stream(accepts);
             Server {
                 registry,
+                metrics,
                 connections: HashMap::new(),
                 next_id: 0,
-                max_frame,
-                max_inflight,
+                limits,
                 accepting: Some(handle),
             }
         })
@@ -71,14 +72,14 @@ impl StreamHandler<Accepted> for Server {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let (max_frame, max_inflight) = (self.max_frame, self.max_inflight);
+        let (limits, metrics) = (self.limits, self.metrics.clone());
         stats().processor_registry.enqueued();
         self.registry
             .send(Snapshot)
             .into_actor(self)
             .map(move |table, act, _| match table {
                 Ok(table) => {
-                    let addr = Connection::start(stream, peer, table, max_frame, max_inflight);
+                    let addr = Connection::start(id, stream, peer, table, limits, metrics);
                     act.connections.retain(|_, c| c.connected());
                     act.connections.insert(id, addr);
                 }

@@ -64,6 +64,10 @@ impl MailboxStats {
         self.actor
     }
 
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// A message was accepted into the mailbox.
     pub fn enqueued(&self) {
         if !self.enabled {

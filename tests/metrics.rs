@@ -89,6 +89,33 @@ async fn runtime_info_counts_a_known_workload() {
     }
 }
 
+/// On request, each open connection reports its own figures: handled = the replies it got.
+#[tokio::test]
+async fn per_connection_figures_on_request() {
+    let broker = TestBroker::start();
+    let busy = broker.client().await;
+    for _ in 0..7 {
+        busy.send(&OutgoingMessage::new("C", "x")).await.unwrap();
+    }
+    let asking = broker.client().await;
+    let request = RemotingCommand::request(request_code::GET_BROKER_RUNTIME_INFO, 0)
+        .with_ext("perConnection", "true");
+    let resp = asking.request(request).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    let conns: Vec<MailboxSnapshot> =
+        serde_json::from_str(v["table"]["actormq.connections"].as_str().unwrap()).unwrap();
+    assert_eq!(conns.len(), 2, "{conns:?}");
+    let mine = format!("connection:{}", busy.local_addr());
+    let row = conns
+        .iter()
+        .find(|c| c.actor == mine)
+        .unwrap_or_else(|| panic!("{mine} not in {conns:?}"));
+    assert_eq!((row.handled, row.depth), (7, 0));
+    // Without the flag, no per-connection rows (they are also never exported to Prometheus).
+    let table = runtime_info(&asking).await;
+    assert!(!table.contains_key("actormq.connections"));
+}
+
 /// The Prometheus endpoint serves well-formed text exposition with every actor.
 #[tokio::test]
 async fn prometheus_endpoint_is_valid_and_complete() {

@@ -33,6 +33,7 @@ use actormq::store::{commit_log, paths};
 use actormq::topic::TopicTable;
 use actors::admin_processor::AdminProcessor;
 use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
+use actors::connection::ConnectionLimits;
 use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::FileAllocator;
 use actors::flusher::{FlushAll, Flusher};
@@ -305,12 +306,11 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
     let addr = listener.local_addr()?;
-    let server = Server::start(
-        listener,
-        registry,
-        config.server.max_frame_bytes,
-        config.server.max_inflight_per_connection,
-    );
+    let limits = ConnectionLimits {
+        max_frame: config.server.max_frame_bytes,
+        max_inflight: config.server.max_inflight_per_connection,
+    };
+    let server = Server::start(listener, registry, limits, metrics.clone().recipient());
     info!(%addr, store = %root.display(), flush = ?config.flush.mode, "broker started");
     println!("actormq listening on {addr}");
     std::io::stdout().flush().ok();

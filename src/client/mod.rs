@@ -74,6 +74,7 @@ pub struct Client {
     tx: mpsc::Sender<Outgoing>,
     next_opaque: AtomicI32,
     peer: SocketAddr,
+    local: SocketAddr,
     /// Deadline for `request` calls that do not give their own.
     pub timeout: Duration,
 }
@@ -92,6 +93,10 @@ impl Client {
             addr: addr.to_string(),
             source,
         })?;
+        let local = stream.local_addr().map_err(|source| ClientError::Connect {
+            addr: addr.to_string(),
+            source,
+        })?;
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(run_connection(
             Framed::new(stream, RemotingCodec::default()),
@@ -101,12 +106,18 @@ impl Client {
             tx,
             next_opaque: AtomicI32::new(1),
             peer,
+            local,
             timeout: Duration::from_secs(10),
         })
     }
 
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// This end's address (what the broker sees as the peer).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 
     /// A fresh request id.

@@ -20,15 +20,17 @@ pub struct StatsArgs {
     /// Print the raw runtime-info table as JSON.
     #[arg(long)]
     json: bool,
+    /// Also one row per open connection (its depth = its requests in flight).
+    #[arg(long)]
+    connections: bool,
 }
 
-async fn fetch(client: &Client) -> anyhow::Result<HashMap<String, String>> {
-    let resp = client
-        .request(RemotingCommand::request(
-            request_code::GET_BROKER_RUNTIME_INFO,
-            0,
-        ))
-        .await?;
+async fn fetch(client: &Client, per_connection: bool) -> anyhow::Result<HashMap<String, String>> {
+    let mut request = RemotingCommand::request(request_code::GET_BROKER_RUNTIME_INFO, 0);
+    if per_connection {
+        request = request.with_ext("perConnection", "true");
+    }
+    let resp = client.request(request).await?;
     if resp.code != 0 {
         return Err(ClientError::from_response(&resp).into());
     }
@@ -41,11 +43,16 @@ async fn fetch(client: &Client) -> anyhow::Result<HashMap<String, String>> {
     Ok(kv.table)
 }
 
+/// Every actor's row, then (when asked for) one row per connection.
 fn mailboxes(table: &HashMap<String, String>) -> anyhow::Result<Vec<MailboxSnapshot>> {
     let json = table
         .get("actormq.mailboxes")
         .context("the broker did not report mailboxes")?;
-    Ok(serde_json::from_str(json)?)
+    let mut rows: Vec<MailboxSnapshot> = serde_json::from_str(json)?;
+    if let Some(json) = table.get("actormq.connections") {
+        rows.extend(serde_json::from_str::<Vec<MailboxSnapshot>>(json)?);
+    }
+    Ok(rows)
 }
 
 fn render(
@@ -55,7 +62,7 @@ fn render(
     offset: &str,
 ) -> String {
     let mut out = format!(
-        "{:<20} {:>9} {:>7} {:>7} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9}\n",
+        "{:<28} {:>9} {:>7} {:>7} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9}\n",
         "ACTOR",
         "CAPACITY",
         "DEPTH",
@@ -78,7 +85,7 @@ fn render(
             f64::NAN
         };
         out.push_str(&format!(
-            "{:<20} {:>9} {:>7} {:>7} {:>12} {:>10} {:>9.0} {:>9.0} {:>9.0} {:>9}\n",
+            "{:<28} {:>9} {:>7} {:>7} {:>12} {:>10} {:>9.0} {:>9.0} {:>9.0} {:>9}\n",
             m.actor,
             m.capacity,
             m.depth,
@@ -101,7 +108,7 @@ fn render(
 
 pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
     let client = Client::connect(broker).await?;
-    let table = fetch(&client).await?;
+    let table = fetch(&client, args.connections).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&table)?);
         return Ok(());
@@ -117,7 +124,7 @@ pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
     let mut taken = Instant::now();
     loop {
         tokio::time::sleep(every).await;
-        let table = fetch(&client).await?;
+        let table = fetch(&client, args.connections).await?;
         let now = mailboxes(&table)?;
         let secs = taken.elapsed().as_secs_f64();
         taken = Instant::now();
