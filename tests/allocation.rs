@@ -6,7 +6,6 @@ mod common;
 
 use actormq::client::{ClientError, OutgoingMessage};
 use actormq::protocol::response_code;
-use actormq::store::message::{decode, Decoded};
 use actormq::store::paths;
 use common::TestBroker;
 
@@ -58,17 +57,10 @@ async fn failed_file_creation_is_reported_and_harmless() {
     drop(client);
     broker.stop();
 
-    let mut bodies = 0;
-    for (start, path) in paths::list_files(&paths::commitlog_dir(&broker.root())).unwrap() {
-        let bytes = std::fs::read(path).unwrap();
-        let mut at = 0;
-        while let Ok(Decoded::Record(rec)) = decode(&bytes[at..], true) {
-            assert_eq!(rec.physical_offset as u64, start + at as u64);
-            assert_eq!(rec.queue_offset, bodies);
-            assert_eq!(rec.body, &body[..]);
-            bodies += 1;
-            at += rec.total_size as usize;
-        }
+    let log = common::read_commit_log(&broker.root());
+    assert_eq!(log.len() as i64, stored + 1);
+    for (i, rec) in log.iter().enumerate() {
+        assert_eq!(rec.queue_offset, i as i64);
+        assert_eq!(rec.body, body);
     }
-    assert_eq!(bodies, stored + 1);
 }

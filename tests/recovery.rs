@@ -7,38 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actormq::client::OutgoingMessage;
-use actormq::store::message::{decode, decode_offset_msg_id, Decoded};
+use actormq::store::message::decode_offset_msg_id;
 use actormq::store::paths;
 use common::TestBroker;
-
-/// One stored record as read back from disk.
-#[derive(Debug, Clone, PartialEq)]
-struct Stored {
-    physical: i64,
-    queue: i32,
-    queue_offset: i64,
-    body: Vec<u8>,
-}
-
-/// Reads the commit log of a stopped broker, verifying every CRC.
-fn read_log(root: &std::path::Path) -> Vec<Stored> {
-    let mut out = Vec::new();
-    for (start, path) in paths::list_files(&paths::commitlog_dir(root)).unwrap() {
-        let bytes = std::fs::read(path).unwrap();
-        let mut at = 0;
-        while let Ok(Decoded::Record(r)) = decode(&bytes[at..], true) {
-            assert_eq!(r.physical_offset as u64, start + at as u64);
-            out.push(Stored {
-                physical: r.physical_offset,
-                queue: r.queue_id,
-                queue_offset: r.queue_offset,
-                body: r.body.to_vec(),
-            });
-            at += r.total_size as usize;
-        }
-    }
-    out
-}
 
 /// A second broker on the same store refuses to start and says why.
 #[tokio::test]
@@ -134,9 +105,9 @@ async fn kill9_under_sync_flush_loses_no_acknowledged_message() {
     assert!(acknowledged.len() >= 2000);
 
     broker.restart();
-    let log: HashMap<i64, Stored> = {
+    let log: HashMap<i64, common::StoredRecord> = {
         // The restarted broker has truncated/verified the store; read it while it idles.
-        read_log(&broker.root())
+        common::read_commit_log(&broker.root())
             .into_iter()
             .map(|s| (s.physical, s))
             .collect()
@@ -184,7 +155,7 @@ async fn corrupt_tail_is_truncated_at_last_valid_record() {
     }
     drop(client);
     broker.stop();
-    let log = read_log(&broker.root());
+    let log = common::read_commit_log(&broker.root());
     assert_eq!(log.len(), 20);
     let (_, file) = paths::list_files(&paths::commitlog_dir(&broker.root()))
         .unwrap()
@@ -217,7 +188,7 @@ async fn corrupt_tail_is_truncated_at_last_valid_record() {
     );
     assert_eq!(decode_offset_msg_id(&r.msg_id).unwrap().1, log[12].physical);
     broker.stop();
-    let after = read_log(&broker.root());
+    let after = common::read_commit_log(&broker.root());
     assert_eq!(after.len(), 13);
     assert_eq!(&after[..12], &log[..12]);
     assert_eq!(after[12].body, b"new");

@@ -11,28 +11,6 @@ use actormq::store::message::{decode, decode_offset_msg_id, Decoded};
 use actormq::store::paths;
 use common::TestBroker;
 
-/// Reads every record of a stopped broker's commit log: (physical offset, topic, queue, queue offset, body, properties).
-fn read_log(root: &std::path::Path) -> Vec<(i64, String, i32, i64, Vec<u8>, String)> {
-    let mut out = Vec::new();
-    for (start, path) in paths::list_files(&paths::commitlog_dir(root)).unwrap() {
-        let bytes = std::fs::read(path).unwrap();
-        let mut at = 0;
-        while let Decoded::Record(r) = decode(&bytes[at..], true).unwrap() {
-            assert_eq!(r.physical_offset, (start as usize + at) as i64);
-            out.push((
-                r.physical_offset,
-                r.topic.to_string(),
-                r.queue_id,
-                r.queue_offset,
-                r.body.to_vec(),
-                r.properties.to_string(),
-            ));
-            at += r.total_size as usize;
-        }
-    }
-    out
-}
-
 /// SEND_MESSAGE_V2 assigns consecutive queue offsets, returns the offset msgId, and the stored
 /// record carries the body, tags and broker-added properties.
 #[tokio::test]
@@ -61,11 +39,18 @@ async fn v2_send_stores_rocketmq_records() {
     assert_eq!(results[0].msg_id.len(), 32);
     assert_eq!(broker.stop(), Some(0));
 
-    let log = read_log(&broker.root());
+    let log = common::read_commit_log(&broker.root());
     assert_eq!(log.len(), 3);
-    for (i, (phys, topic, queue, qoff, body, props)) in log.iter().enumerate() {
-        assert_eq!(decode_offset_msg_id(&results[i].msg_id).unwrap().1, *phys);
-        assert_eq!((topic.as_str(), *queue, *qoff), ("TopicTest", 0, i as i64));
+    for (i, r) in log.iter().enumerate() {
+        let (body, props) = (&r.body, &r.properties);
+        assert_eq!(
+            decode_offset_msg_id(&results[i].msg_id).unwrap().1,
+            r.physical
+        );
+        assert_eq!(
+            (r.topic.as_str(), r.queue, r.queue_offset),
+            ("TopicTest", 0, i as i64)
+        );
         assert_eq!(body, format!("hello {i}").as_bytes());
         assert!(props.contains("TAGS\u{1}TagA\u{2}"), "{props:?}");
         assert!(props.contains("KEYS\u{1}k1 k2\u{2}"), "{props:?}");
@@ -130,12 +115,12 @@ async fn batch_send_assigns_consecutive_offsets() {
     let ids: Vec<_> = first.msg_id.split(',').collect();
     assert_eq!(ids.len(), 5);
     broker.stop();
-    let log = read_log(&broker.root());
+    let log = common::read_commit_log(&broker.root());
     assert_eq!(log.len(), 7);
     for (i, id) in ids.iter().enumerate() {
-        assert_eq!(decode_offset_msg_id(id).unwrap().1, log[i].0);
-        assert_eq!(log[i].3, i as i64);
-        assert_eq!(log[i].4, format!("m{i}").as_bytes());
+        assert_eq!(decode_offset_msg_id(id).unwrap().1, log[i].physical);
+        assert_eq!(log[i].queue_offset, i as i64);
+        assert_eq!(log[i].body, format!("m{i}").as_bytes());
     }
 }
 
@@ -214,7 +199,7 @@ async fn invalid_sends_are_refused_and_not_stored() {
         "refused sends wrote nothing"
     );
     broker.stop();
-    assert_eq!(read_log(&broker.root()).len(), 1);
+    assert_eq!(common::read_commit_log(&broker.root()).len(), 1);
 }
 
 /// With auto_create_topic off, unknown topics get TOPIC_NOT_EXIST.
@@ -265,18 +250,19 @@ async fn commit_log_rolls_files_with_blank_markers() {
             .unwrap();
     }
     broker.stop();
-    let log = read_log(&broker.root());
+    let log = common::read_commit_log(&broker.root());
     assert_eq!(log.len(), 30);
     assert!(log
         .iter()
         .enumerate()
-        .all(|(i, r)| r.3 == i as i64 && r.4 == body));
+        .all(|(i, r)| r.queue_offset == i as i64 && r.body == body));
     let files = paths::list_files(&paths::commitlog_dir(&broker.root())).unwrap();
     assert!(files.len() >= 3, "{files:?}");
     let first = std::fs::read(&files[0].1).unwrap();
-    let last_in_first = log.iter().rfind(|r| r.0 < 1_048_576).unwrap();
-    let blank_at = last_in_first.0 as usize + {
-        let Decoded::Record(r) = decode(&first[last_in_first.0 as usize..], true).unwrap() else {
+    let last_in_first = log.iter().rfind(|r| r.physical < 1_048_576).unwrap();
+    let blank_at = last_in_first.physical as usize + {
+        let Decoded::Record(r) = decode(&first[last_in_first.physical as usize..], true).unwrap()
+        else {
             panic!()
         };
         r.total_size as usize

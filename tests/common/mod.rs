@@ -185,3 +185,39 @@ pub fn run_broker_expecting_failure(config: &Path) -> (Option<i32>, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// One record of a commit log, as read back from disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    pub physical: i64,
+    pub topic: String,
+    pub queue: i32,
+    pub queue_offset: i64,
+    pub body: Vec<u8>,
+    pub properties: String,
+}
+
+/// Reads every record of a store's commit log, checking each body CRC and that each record's
+/// physical-offset field matches where it lies. Stops in each file at its first non-record.
+pub fn read_commit_log(root: &Path) -> Vec<StoredRecord> {
+    use actormq::store::message::{decode, Decoded};
+    use actormq::store::paths;
+    let mut out = Vec::new();
+    for (start, path) in paths::list_files(&paths::commitlog_dir(root)).unwrap() {
+        let bytes = std::fs::read(path).unwrap();
+        let mut at = 0;
+        while let Ok(Decoded::Record(r)) = decode(&bytes[at..], true) {
+            assert_eq!(r.physical_offset as u64, start + at as u64);
+            out.push(StoredRecord {
+                physical: r.physical_offset,
+                topic: r.topic.to_string(),
+                queue: r.queue_id,
+                queue_offset: r.queue_offset,
+                body: r.body.to_vec(),
+                properties: r.properties.to_string(),
+            });
+            at += r.total_size as usize;
+        }
+    }
+    out
+}
