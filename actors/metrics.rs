@@ -37,6 +37,8 @@ pub struct ActorStats {
     pub flusher: Arc<MailboxStats>,
     pub dispatcher: Arc<MailboxStats>,
     pub metrics: Arc<MailboxStats>,
+    pub name_server: Arc<MailboxStats>,
+    pub client_manager: Arc<MailboxStats>,
 }
 
 impl ActorStats {
@@ -66,6 +68,8 @@ impl ActorStats {
             flusher: MailboxStats::new("flusher", default, on),
             dispatcher: MailboxStats::new("dispatcher", processor, on),
             metrics: MailboxStats::new("metrics", default, on),
+            name_server: MailboxStats::new("name_server", default, on),
+            client_manager: MailboxStats::new("client_manager", default, on),
         }
     }
 
@@ -83,6 +87,8 @@ impl ActorStats {
             self.pull_processor.clone(),
             self.offset_processor.clone(),
             self.admin_processor.clone(),
+            self.name_server.clone(),
+            self.client_manager.clone(),
             self.metrics.clone(),
         ])
     }

@@ -5,12 +5,14 @@
 //! actors -> store/protocol/config.
 
 pub mod admin_processor;
+pub mod client_manager;
 pub mod commit_log_writer;
 pub mod connection;
 pub mod dispatcher;
 pub mod file_allocator;
 pub mod flusher;
 pub mod metrics;
+pub mod name_server;
 pub mod offset_processor;
 pub mod processor_registry;
 pub mod pull_processor;

@@ -41,7 +41,8 @@ pub struct SendProcessor {
     round_robin: u32,
     mailbox: usize,
     /// Told the new topic table whenever a topic is created (the read side checks topics).
-    topics_changed: Recipient<TopicsChanged>,
+    /// Told the new table whenever a topic is created (dispatcher, name server).
+    topics_changed: Vec<Recipient<TopicsChanged>>,
 }
 
 /// A request turned into records, ready for the writer.
@@ -65,7 +66,7 @@ impl SendProcessor {
         broker: BrokerIdentity,
         store_ip: std::net::IpAddr,
         mailbox: usize,
-        topics_changed: Recipient<TopicsChanged>,
+        topics_changed: Vec<Recipient<TopicsChanged>>,
     ) -> Self {
         SendProcessor {
             writer,
@@ -165,15 +166,22 @@ impl SendProcessor {
             _ => cap,
         };
         let config = TopicConfig::new(&header.topic, queues);
-        self.topics.insert(config.clone());
-        self.topics_changed
-            .do_send(TopicsChanged(std::sync::Arc::new(self.topics.clone())));
+        self.create_topic(config.clone());
+        info!(topic = %header.topic, queues, "topic auto-created");
+        Ok(config)
+    }
+
+    /// Adds a topic, persists the table and tells the actors that keep a snapshot of it.
+    fn create_topic(&mut self, config: TopicConfig) {
+        self.topics.insert(config);
+        let snapshot = std::sync::Arc::new(self.topics.clone());
+        for r in &self.topics_changed {
+            r.do_send(TopicsChanged(snapshot.clone()));
+        }
         stats().dispatcher.enqueued();
         if let Err(e) = self.topics.save(&self.topics_path) {
             warn!(error = %e, "persisting the topic table failed");
         }
-        info!(topic = %header.topic, queues, "topic auto-created");
-        Ok(config)
     }
 
     fn add_record(
@@ -367,6 +375,26 @@ impl Handler<Request> for SendProcessor {
                 stats().commit_log_writer.rejected();
                 (append.done)(Err(AppendError::Busy));
             }
+        }
+    }
+}
+
+/// Create `name` with `queue_nums` queues unless it exists (consumer groups' `%RETRY%` topics).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EnsureTopic {
+    pub name: String,
+    pub queue_nums: i32,
+}
+
+impl Handler<EnsureTopic> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, msg: EnsureTopic, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if self.topics.get(&msg.name).is_none() {
+            info!(topic = %msg.name, queues = msg.queue_nums, "topic created");
+            self.create_topic(TopicConfig::new(&msg.name, msg.queue_nums));
         }
     }
 }

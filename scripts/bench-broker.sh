@@ -6,7 +6,7 @@ set -euo pipefail
 extra=$1; shift
 root=$(mktemp -d)
 bin=$(dirname "$0")/../target/release
-printf '[server]\nlisten = "127.0.0.1:0"\n[store]\nroot = "%s/store"\n[log]\nlevel = "warn"\n' "$root" > "$root/b.toml"
+printf '[server]\nlisten = "127.0.0.1:0"\n[store]\nroot = "%s/store"\n[log]\nlevel = "warn"\n[namesrv]\nlisten = "127.0.0.1:0"\n' "$root" > "$root/b.toml"
 printf "$extra\n" | awk -v f="$root/b.toml" '
   BEGIN { while ((getline l < f) > 0) { if (l ~ /^\[/) { s=l; order[++n]=s } else body[s]=body[s] l "\n" } }
   /^\[/ { s=$0; if (!(s in body)) { order[++n]=s; body[s]="" } next }

@@ -23,6 +23,7 @@ pub struct BrokerConfig {
     pub flush: FlushConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
+    pub namesrv: NameServerConfig,
 }
 
 /// `[server]`: the remoting listener.
@@ -106,6 +107,27 @@ pub struct FlushConfig {
 pub struct LogConfig {
     /// A `tracing` filter (`info`, `actormq=debug`, ...). `RUST_LOG` overrides it. Default: `info`.
     pub level: String,
+}
+
+/// `[namesrv]`: the built-in name-server role, so stock RocketMQ clients can use actormq as their
+/// name server (route lookups) as well as their broker.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NameServerConfig {
+    /// Serve name-server requests. Default: true.
+    pub enabled: bool,
+    /// Where the name-server role listens (RocketMQ's 9876). Port 0 picks a free port. Default:
+    /// `127.0.0.1:9876`.
+    pub listen: SocketAddr,
+}
+
+impl Default for NameServerConfig {
+    fn default() -> Self {
+        NameServerConfig {
+            enabled: true,
+            listen: "127.0.0.1:9876".parse().expect("valid literal"),
+        }
+    }
 }
 
 /// `[metrics]`: mailbox metrics and the Prometheus endpoint.

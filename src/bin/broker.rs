@@ -32,12 +32,14 @@ use actormq::store::checkpoint::Checkpoint;
 use actormq::store::{commit_log, paths};
 use actormq::topic::TopicTable;
 use actors::admin_processor::AdminProcessor;
+use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
 use actors::connection::ConnectionLimits;
 use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::FileAllocator;
 use actors::flusher::{FlushAll, Flusher};
 use actors::metrics::Metrics;
+use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_registry::{ProcessorRegistry, Register};
 use actors::pull_processor::{PullProcessor, GET_TOPIC_CONFIG};
@@ -205,6 +207,20 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         ip => ip,
     };
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    // What routes tell clients to connect to: a wildcard listen address is not reachable as such.
+    let broker_addr = std::net::SocketAddr::new(store_ip, addr.port()).to_string();
+    let name_server = config
+        .namesrv
+        .enabled
+        .then(|| NameServer::new(Arc::new(topics.clone()), &config.broker, broker_addr).start());
+    let mut topic_watchers = vec![dispatcher.clone().recipient()];
+    if let Some(ns) = &name_server {
+        topic_watchers.push(ns.clone().recipient());
+    }
     let send = SendProcessor::new(
         writer.clone(),
         topics,
@@ -212,9 +228,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         config.broker.clone(),
         store_ip,
         config.server.processor_mailbox,
-        dispatcher.clone().recipient(),
+        topic_watchers,
     )
     .start();
+    let clients = ClientManager::new(send.clone().recipient()).start();
     let offsets_path = paths::consumer_offsets_json(&root);
     let offset_table = ConsumerOffsetTable::load(&offsets_path)?;
     let offsets = OffsetProcessor::new(
@@ -250,7 +267,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         &[i32],
         Recipient<actors::connection::Request>,
         &'static MailboxStats,
-    ); 4] = [
+    ); 5] = [
         (
             &[
                 request_code::SEND_MESSAGE,
@@ -286,6 +303,15 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             admin.recipient(),
             &actor_stats.admin_processor,
         ),
+        (
+            &[
+                request_code::HEART_BEAT,
+                request_code::UNREGISTER_CLIENT,
+                request_code::GET_CONSUMER_LIST_BY_GROUP,
+            ],
+            clients.recipient(),
+            &actor_stats.client_manager,
+        ),
     ];
     let registry = ProcessorRegistry::default().start();
     for (codes, processor, stats) in routes {
@@ -302,15 +328,45 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         }
     }
 
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
-    let addr = listener.local_addr()?;
     let limits = ConnectionLimits {
         max_frame: config.server.max_frame_bytes,
         max_inflight: config.server.max_inflight_per_connection,
     };
     let server = Server::start(listener, registry, limits, metrics.clone().recipient());
+    // The name-server role: its own listener and processor table, like a separate namesrv process.
+    let namesrv_server = match name_server {
+        Some(ns) => {
+            let listen = config.namesrv.listen;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding namesrv.listen = {listen}"))?;
+            let ns_registry = ProcessorRegistry::default().start();
+            for code in [
+                request_code::GET_ROUTEINFO_BY_TOPIC,
+                request_code::GET_BROKER_CLUSTER_INFO,
+                request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+            ] {
+                actor_stats.processor_registry.enqueued();
+                let (processor, stats) = (ns.clone().recipient(), &*actor_stats.name_server);
+                ns_registry
+                    .send(Register {
+                        code,
+                        processor,
+                        stats,
+                    })
+                    .await?;
+            }
+            // Printed before the listening line, so whoever waits for that one has both.
+            println!("actormq namesrv on {}", listener.local_addr()?);
+            Some(Server::start(
+                listener,
+                ns_registry,
+                limits,
+                metrics.clone().recipient(),
+            ))
+        }
+        None => None,
+    };
     info!(%addr, store = %root.display(), flush = ?config.flush.mode, "broker started");
     println!("actormq listening on {addr}");
     std::io::stdout().flush().ok();
@@ -320,6 +376,9 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     // Parked long polls would hold their connections open for up to their suspend timeout.
     let released = dispatcher.send(ReleaseParked).await?;
     info!(released, "parked pulls answered");
+    if let Some(ns) = &namesrv_server {
+        ns.send(Shutdown).await?;
+    }
     server.send(Shutdown).await?;
     let write_offset = writer.send(Seal).await?;
     let flushed = flusher.send(FlushAll).await?;

@@ -16,6 +16,8 @@ pub struct TestBroker {
     pub addr: String,
     /// `host:port` of the Prometheus endpoint, when `[metrics] listen` is set.
     pub metrics_addr: Option<String>,
+    /// `host:port` of the name-server role, when enabled (it is by default).
+    pub namesrv_addr: Option<String>,
     extra_config: String,
     child: Option<Child>,
 }
@@ -34,6 +36,7 @@ pub fn config_text(root: &Path, extra: &str) -> String {
         ),
         ("broker".into(), vec!["max_message_bytes = 262144".into()]),
         ("log".into(), vec!["level = \"info\"".into()]),
+        ("namesrv".into(), vec!["listen = \"127.0.0.1:0\"".into()]),
     ];
     let mut current = String::new();
     for line in extra.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -66,6 +69,7 @@ impl TestBroker {
             dir,
             addr: String::new(),
             metrics_addr: None,
+            namesrv_addr: None,
             extra_config: extra_config.to_string(),
             child: None,
         };
@@ -103,13 +107,16 @@ impl TestBroker {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut metrics = None;
+            let (mut metrics, mut namesrv) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(m) = line.strip_prefix("actormq metrics on http://") {
                     metrics = m.strip_suffix("/metrics").map(str::to_string);
                 }
+                if let Some(addr) = line.strip_prefix("actormq namesrv on ") {
+                    namesrv = Some(addr.to_string());
+                }
                 if let Some(addr) = line.strip_prefix("actormq listening on ") {
-                    let _ = tx.send((addr.to_string(), metrics.clone()));
+                    let _ = tx.send((addr.to_string(), metrics.clone(), namesrv.clone()));
                 }
             }
         });
@@ -119,7 +126,7 @@ impl TestBroker {
                 eprintln!("[broker] {line}");
             }
         });
-        (self.addr, self.metrics_addr) = rx
+        (self.addr, self.metrics_addr, self.namesrv_addr) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("broker did not print its listening line within 30 s");
         self.child = Some(child);
@@ -220,4 +227,20 @@ pub fn read_commit_log(root: &Path) -> Vec<StoredRecord> {
         }
     }
     out
+}
+
+/// Like `wait_until`, for a probe that has to talk to the broker.
+pub async fn wait_until_async<F, Fut>(limit: Duration, what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while !probe().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
