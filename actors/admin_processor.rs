@@ -1,4 +1,5 @@
-//! `AdminProcessor`: broker-wide admin requests. Today `GET_BROKER_RUNTIME_INFO` (28): the KVTable
+//! `AdminProcessor`: broker-wide admin requests: `GET_BROKER_CONFIG` (26, the effective config as
+//! properties text) and `GET_BROKER_RUNTIME_INFO` (28): the KVTable
 //! (`{"table":{...}}`) RocketMQ admin tools read, with RocketMQ's keys where actormq has the figure,
 //! and every actor's mailbox figures added (`mailbox.<actor>.<field>`, plus the whole list as JSON
 //! under `actormq.mailboxes` for `actormq stats`; with the extField `perConnection=true`, each open
@@ -14,15 +15,20 @@ use serde::Serialize;
 
 use super::connection::Request;
 use super::metrics::{stats, Metrics, TakeSnapshot};
-use actormq::protocol::response_code;
+use actormq::protocol::{request_code, response_code};
 
 pub struct AdminProcessor {
     metrics: Addr<Metrics>,
+    /// `GET_BROKER_CONFIG`'s body, rendered once at start (the config does not change at runtime).
+    broker_properties: bytes::Bytes,
 }
 
 impl AdminProcessor {
-    pub fn new(metrics: Addr<Metrics>) -> Self {
-        AdminProcessor { metrics }
+    pub fn new(metrics: Addr<Metrics>, broker_properties: String) -> Self {
+        AdminProcessor {
+            metrics,
+            broker_properties: broker_properties.into(),
+        }
     }
 }
 
@@ -41,6 +47,15 @@ impl Handler<Request> for AdminProcessor {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) -> Self::Result {
         let _timer = stats().admin_processor.handling();
+        if req.cmd.code == request_code::GET_BROKER_CONFIG {
+            let body = self.broker_properties.clone();
+            let resp = req
+                .cmd
+                .response_to(response_code::SUCCESS, None)
+                .with_body(body);
+            req.reply.send(resp);
+            return Box::pin(async {});
+        }
         let metrics = self.metrics.clone();
         Box::pin(async move {
             stats().metrics.enqueued();

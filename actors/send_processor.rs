@@ -1,7 +1,8 @@
 //! `SendProcessor`: the send side (RocketMQ's `SendMessageProcessor`) for `SEND_MESSAGE` (10),
 //! `SEND_MESSAGE_V2` (310) and `SEND_BATCH_MESSAGE` (320).
 //!
-//! Owns the topic table (auto-creating topics and persisting `config/topics.json`), the queue choice
+//! Owns the topic table (auto-creating topics, the topic-admin codes 17/21/215, persisting
+//! `config/topics.json`), the queue choice
 //! for `queueId < 0`, the broker-added properties (`UNIQ_KEY` when absent, `CLUSTER`) and the record
 //! encoding (and each record's consume-queue tag code), so the writer only patches three fields and
 //! copies. Receives `Request`s from connections; sends `Append` to the `CommitLogWriter` with a
@@ -22,12 +23,13 @@ use super::dispatcher::TopicsChanged;
 use super::metrics::stats;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{send_response, SendMessageRequestHeader};
+use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::message::{
     decode_batch, encode, find_property, offset_msg_id, parse_properties, property, tags_hash_code,
     MessageToStore, UniqIdGenerator,
 };
-use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
+use actormq::topic::{validate_topic_name, TopicConfig, TopicTable, PERM_READ, PERM_WRITE};
 
 /// RocketMQ's limit on the encoded properties (an i16 length on disk).
 const MAX_PROPERTIES_LEN: usize = 32767;
@@ -174,6 +176,11 @@ impl SendProcessor {
     /// Adds a topic, persists the table and tells the actors that keep a snapshot of it.
     fn create_topic(&mut self, config: TopicConfig) {
         self.topics.insert(config);
+        self.publish_topics();
+    }
+
+    /// Persists the table and tells the actors that keep a snapshot of it.
+    fn publish_topics(&mut self) {
         let snapshot = std::sync::Arc::new(self.topics.clone());
         for r in &self.topics_changed {
             r.do_send(TopicsChanged(snapshot.clone()));
@@ -345,6 +352,10 @@ impl Handler<Request> for SendProcessor {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
+        if let Some(response) = self.topic_admin(&req.cmd) {
+            req.reply.send(response);
+            return;
+        }
         let prepared = match self.prepare(&req) {
             Ok(p) => p,
             Err((code, remark)) => {
@@ -376,6 +387,64 @@ impl Handler<Request> for SendProcessor {
                 (append.done)(Err(AppendError::Busy));
             }
         }
+    }
+}
+
+impl SendProcessor {
+    /// The topic-admin codes, served here because this actor owns the topic table:
+    /// `UPDATE_AND_CREATE_TOPIC` (17), `GET_ALL_TOPIC_CONFIG` (21), `DELETE_TOPIC_IN_BROKER` (215).
+    /// `None` for every other code.
+    fn topic_admin(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
+        let refuse = |code: i32, remark: String| cmd.response_to(code, Some(remark));
+        let ext = ExtReader(&cmd.ext_fields);
+        Some(match cmd.code {
+            request_code::UPDATE_AND_CREATE_TOPIC => {
+                let parsed = (|| {
+                    let name = ext.str("topic")?.to_string();
+                    let read: i32 = ext.parse("readQueueNums")?;
+                    let write: i32 = ext.parse("writeQueueNums")?;
+                    let perm: i32 = ext.opt_parse("perm")?.unwrap_or(PERM_READ | PERM_WRITE);
+                    let order: bool = ext.opt_parse("order")?.unwrap_or(false);
+                    Ok::<_, HeaderError>((name, read, write, perm, order))
+                })();
+                let (name, read, write, perm, order) = match parsed {
+                    Ok(p) => p,
+                    Err(e) => return Some(refuse(response_code::INVALID_PARAMETER, e.to_string())),
+                };
+                if let Err(e) = validate_topic_name(&name) {
+                    return Some(refuse(response_code::INVALID_PARAMETER, e));
+                }
+                if !(1..=1024).contains(&read) || !(1..=1024).contains(&write) {
+                    let remark =
+                        format!("queue counts must be 1..=1024, got read {read} write {write}");
+                    return Some(refuse(response_code::INVALID_PARAMETER, remark));
+                }
+                let mut config = TopicConfig::new(&name, write);
+                config.read_queue_nums = read;
+                config.perm = perm;
+                config.order = order;
+                info!(topic = %name, read, write, perm, "topic created or updated");
+                self.create_topic(config);
+                cmd.response_to(response_code::SUCCESS, None)
+            }
+            request_code::GET_ALL_TOPIC_CONFIG => {
+                let body = serde_json::to_vec(&self.topics).expect("topic table serializes");
+                cmd.response_to(response_code::SUCCESS, None)
+                    .with_body(body.into())
+            }
+            request_code::DELETE_TOPIC_IN_BROKER => {
+                let Some(name) = cmd.ext("topic") else {
+                    let remark = "the header field topic is required".to_string();
+                    return Some(refuse(response_code::INVALID_PARAMETER, remark));
+                };
+                if self.topics.remove(name) {
+                    info!(topic = %name, "topic deleted; its stored messages stay until retention exists");
+                    self.publish_topics();
+                }
+                cmd.response_to(response_code::SUCCESS, None)
+            }
+            _ => return None,
+        })
     }
 }
 

@@ -105,6 +105,20 @@ impl TopicTable {
     pub fn insert(&mut self, config: TopicConfig) {
         self.topic_config_table
             .insert(config.topic_name.clone(), config);
+        self.touch();
+    }
+
+    /// Removes a topic's config; true if it existed.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let existed = self.topic_config_table.remove(name).is_some();
+        if existed {
+            self.touch();
+        }
+        existed
+    }
+
+    /// A new data version, as RocketMQ's `DataVersion.nextVersion`.
+    fn touch(&mut self) {
         self.data_version.counter += 1;
         self.data_version.timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

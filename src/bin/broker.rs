@@ -249,7 +249,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     .start();
 
     let metrics = Metrics::new(actor_stats.all(), written.clone()).start();
-    let admin = AdminProcessor::new(metrics.clone()).start();
+    let admin = AdminProcessor::new(metrics.clone(), broker_properties(&config, addr)).start();
     if let Some(listen) = config.metrics.listen {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -273,6 +273,9 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 request_code::SEND_MESSAGE,
                 request_code::SEND_MESSAGE_V2,
                 request_code::SEND_BATCH_MESSAGE,
+                request_code::UPDATE_AND_CREATE_TOPIC,
+                request_code::GET_ALL_TOPIC_CONFIG,
+                request_code::DELETE_TOPIC_IN_BROKER,
             ],
             send.recipient(),
             &actor_stats.send_processor,
@@ -299,7 +302,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             &actor_stats.offset_processor,
         ),
         (
-            &[request_code::GET_BROKER_RUNTIME_INFO],
+            &[
+                request_code::GET_BROKER_RUNTIME_INFO,
+                request_code::GET_BROKER_CONFIG,
+            ],
             admin.recipient(),
             &actor_stats.admin_processor,
         ),
@@ -422,4 +428,52 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// `GET_BROKER_CONFIG`'s body: the effective configuration as Java-properties text, under RocketMQ's
+/// key names where one exists.
+fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> String {
+    let flush = match config.flush.mode {
+        FlushMode::Async => "ASYNC_FLUSH",
+        FlushMode::Sync => "SYNC_FLUSH",
+    };
+    let pairs = [
+        ("brokerName", config.broker.name.clone()),
+        ("brokerClusterName", config.broker.cluster.clone()),
+        ("brokerId", "0".to_string()),
+        ("brokerRole", "ASYNC_MASTER".to_string()),
+        ("listenPort", addr.port().to_string()),
+        ("storePathRootDir", config.store.root.display().to_string()),
+        (
+            "mappedFileSizeCommitLog",
+            config.store.commitlog_file_bytes.to_string(),
+        ),
+        ("flushDiskType", flush.to_string()),
+        (
+            "flushIntervalCommitLog",
+            config.flush.interval_ms.to_string(),
+        ),
+        ("syncFlushTimeout", config.flush.sync_timeout_ms.to_string()),
+        (
+            "autoCreateTopicEnable",
+            config.broker.auto_create_topic.to_string(),
+        ),
+        (
+            "defaultTopicQueueNums",
+            config.broker.default_topic_queue_nums.to_string(),
+        ),
+        (
+            "maxMessageSize",
+            config.broker.max_message_bytes.to_string(),
+        ),
+        (
+            "warmMapedFileEnable",
+            config.store.warm_mapped_file.to_string(),
+        ),
+        (
+            "checkCRCOnRecover",
+            config.store.check_crc_on_recover.to_string(),
+        ),
+    ];
+    pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
 }

@@ -7,6 +7,7 @@ mod bench_consume;
 mod bench_e2e;
 mod consume;
 mod stats;
+mod topic;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Every actor's mailbox: depth, throughput, handling time, rejections (`--watch` refreshes).
     Stats(stats::StatsArgs),
+    /// Topic administration: create, list, describe, delete.
+    #[command(subcommand)]
+    Topic(topic::TopicCommand),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Consume(args) => consume::consume(&cli.broker, args).await,
         Command::Bench(cmd) => bench::run(&cli.broker, cmd).await,
         Command::Stats(args) => stats::run(&cli.broker, args).await,
+        Command::Topic(cmd) => topic::run(&cli.broker, cmd).await,
     }
 }
 

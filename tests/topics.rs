@@ -1,0 +1,147 @@
+//! Topic administration: create/update, list, delete with RocketMQ's codes, persisted across a
+//! restart, visible to the name-server role; GET_BROKER_CONFIG; and the `actormq topic` CLI.
+
+mod common;
+
+use std::process::Command;
+
+use actormq::client::{Client, OutgoingMessage};
+use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::topic::TopicTable;
+use common::TestBroker;
+
+fn create(topic: &str, read: i32, write: i32, perm: i32) -> RemotingCommand {
+    RemotingCommand::request(request_code::UPDATE_AND_CREATE_TOPIC, 0)
+        .with_ext("topic", topic)
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", read)
+        .with_ext("writeQueueNums", write)
+        .with_ext("perm", perm)
+        .with_ext("topicFilterType", "SINGLE_TAG")
+}
+
+async fn table(client: &Client) -> TopicTable {
+    let resp = client
+        .request(RemotingCommand::request(
+            request_code::GET_ALL_TOPIC_CONFIG,
+            0,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.code, response_code::SUCCESS);
+    serde_json::from_slice(&resp.body).unwrap()
+}
+
+#[tokio::test]
+async fn create_list_delete_and_restart() {
+    let mut broker = TestBroker::start_with("[broker]\nauto_create_topic = false");
+    let client = broker.client().await;
+    assert_eq!(
+        client
+            .request(create("Orders", 4, 4, 6))
+            .await
+            .unwrap()
+            .code,
+        response_code::SUCCESS
+    );
+    assert_eq!(
+        client
+            .request(create("ReadOnly", 2, 2, 4))
+            .await
+            .unwrap()
+            .code,
+        response_code::SUCCESS
+    );
+    let bad = client.request(create("bad topic", 4, 4, 6)).await.unwrap();
+    assert_eq!(bad.code, response_code::INVALID_PARAMETER);
+
+    // Created topics take sends even with auto-create off; a read-only one refuses them.
+    let r = client
+        .send(&OutgoingMessage {
+            queue_id: 3,
+            ..OutgoingMessage::new("Orders", "x")
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.queue_id, 3);
+    assert!(client
+        .send(&OutgoingMessage::new("ReadOnly", "x"))
+        .await
+        .is_err());
+
+    let t = table(&client).await;
+    assert_eq!(t.get("Orders").unwrap().write_queue_nums, 4);
+    assert_eq!(t.get("ReadOnly").unwrap().perm, 4);
+
+    let ns = Client::connect(broker.namesrv_addr.as_deref().unwrap())
+        .await
+        .unwrap();
+    let route = RemotingCommand::request(request_code::GET_ROUTEINFO_BY_TOPIC, 0)
+        .with_ext("topic", "Orders");
+    assert_eq!(
+        ns.request(route.clone()).await.unwrap().code,
+        response_code::SUCCESS
+    );
+
+    let delete = RemotingCommand::request(request_code::DELETE_TOPIC_IN_BROKER, 0)
+        .with_ext("topic", "ReadOnly");
+    assert_eq!(
+        client.request(delete).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    assert!(table(&client).await.get("ReadOnly").is_none());
+
+    let config = client
+        .request(RemotingCommand::request(request_code::GET_BROKER_CONFIG, 0))
+        .await
+        .unwrap();
+    let text = String::from_utf8(config.body.to_vec()).unwrap();
+    assert!(
+        text.contains("brokerName=broker-a\n") && text.contains("autoCreateTopicEnable=false\n"),
+        "{text}"
+    );
+
+    drop((client, ns));
+    broker.stop();
+    broker.restart();
+    let t = table(&broker.client().await).await;
+    assert!(
+        t.get("Orders").is_some() && t.get("ReadOnly").is_none(),
+        "persisted in topics.json"
+    );
+}
+
+/// `actormq topic create|list|describe|delete` against a real broker.
+#[tokio::test]
+async fn topic_cli() {
+    let broker = TestBroker::start();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_actormq"))
+            .arg("--broker")
+            .arg(&broker.addr)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["topic", "create", "--topic", "CliTopic", "--queues", "3"]);
+    assert!(cli(&["topic", "list"]).contains("CliTopic"));
+    broker
+        .client()
+        .await
+        .send(&OutgoingMessage {
+            queue_id: 2,
+            ..OutgoingMessage::new("CliTopic", "x")
+        })
+        .await
+        .unwrap();
+    let described = cli(&["topic", "describe", "--topic", "CliTopic"]);
+    assert!(described.contains("queue 2: offsets 0..1"), "{described}");
+    cli(&["topic", "delete", "--topic", "CliTopic"]);
+    assert!(!cli(&["topic", "list"]).contains("CliTopic"));
+}
