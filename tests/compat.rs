@@ -121,3 +121,69 @@ async fn stock_producer_sends_through_actormq() {
         .await
         .ok();
 }
+
+/// A stock `DefaultLitePullConsumer` (subscribe mode: heartbeat, rebalance with
+/// GET_CONSUMER_LIST_BY_GROUP, offsets, LITE_PULL_MESSAGE) reads what actormq's own client sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_lite_pull_consumer_reads_actormq_messages() {
+    use rocketmq_client_rust::DefaultLitePullConsumer;
+    use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+
+    let broker = TestBroker::start();
+    let namesrv = broker
+        .namesrv_addr
+        .clone()
+        .expect("name-server role is on by default");
+    let client = broker.client().await;
+    let mut expected = std::collections::HashSet::new();
+    for i in 0..50 {
+        let body = format!("from actormq {i}");
+        let msg = actormq::client::OutgoingMessage {
+            tags: Some("TagB".into()),
+            ..actormq::client::OutgoingMessage::new("CompatConsume", body.clone())
+        };
+        client.send(&msg).await.unwrap();
+        expected.insert(body);
+    }
+
+    let owner = RuntimeOwner::plan(RuntimeConfig {
+        thread_name: "compat-consumer".into(),
+        ..Default::default()
+    })
+    .expect("runtime plan")
+    .build()
+    .map_err(|e| ClientError::internal("runtime", e))
+    .unwrap();
+    let telemetry = rocketmq_observability::install_global(
+        &rocketmq_observability::TelemetryBootstrapConfig::default(),
+    )
+    .unwrap();
+    let runtime = ClientRuntime::try_new(
+        owner.root_context().component("client"),
+        ClientRuntimeConfig::default(),
+        telemetry.handle(),
+    )
+    .unwrap();
+    let consumer = DefaultLitePullConsumer::builder(runtime.clone())
+        .consumer_group("compat_cg")
+        .name_server_addr(namesrv)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build()
+        .unwrap();
+    consumer.subscribe("CompatConsume").await.unwrap();
+    consumer.start().await.unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut received = std::collections::HashSet::new();
+    while received.len() < expected.len() && std::time::Instant::now() < deadline {
+        for m in consumer.poll_with_timeout(1000).await {
+            let body = String::from_utf8(m.body().expect("body").to_vec()).unwrap();
+            assert_eq!(m.get_tags().map(|t| t.to_string()).as_deref(), Some("TagB"));
+            received.insert(body);
+        }
+    }
+    assert_eq!(received, expected);
+    tokio::time::timeout(Duration::from_secs(10), runtime.shutdown())
+        .await
+        .ok();
+}
