@@ -1,6 +1,7 @@
 //! A stock RocketMQ client against actormq: `rocketmq-client-rust` 1.0.0's `DefaultMQProducer`,
 //! pointed at actormq's name-server role, sends through actormq as its broker; what it stored is read
-//! back with actormq's own client, byte for byte. Built only with `--features compat` (the stock
+//! back with actormq's own client and with a stock lite-pull consumer; and a stock consumer reads
+//! what actormq's own client sent. Built only with `--features compat` (the stock
 //! client takes minutes to compile); `.ci/run` runs it.
 
 #![cfg(feature = "compat")]
@@ -11,22 +12,24 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actormq::client::PullRequest;
+use cheetah_string::CheetahString;
 use common::TestBroker;
 use rocketmq_client_rust::{ClientError, ClientRuntime, ClientRuntimeConfig, DefaultMQProducer};
 use rocketmq_model::common::message::message_single::Message;
+use rocketmq_model::common::message::MessageTrait;
 use rocketmq_model::result::SendStatus;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stock_producer_sends_through_actormq() {
-    let broker = TestBroker::start();
-    let namesrv = broker
-        .namesrv_addr
-        .clone()
-        .expect("name-server role is on by default");
-
+/// The stock client's runtime, set up as its examples do. Keep the first two alive while it runs.
+fn stock_runtime(
+    name: &str,
+) -> (
+    RuntimeOwner,
+    rocketmq_observability::TelemetryRuntimeGuard,
+    std::sync::Arc<ClientRuntime>,
+) {
     let owner = RuntimeOwner::plan(RuntimeConfig {
-        thread_name: "compat".into(),
+        thread_name: name.into(),
         ..Default::default()
     })
     .expect("runtime plan")
@@ -43,6 +46,45 @@ async fn stock_producer_sends_through_actormq() {
         telemetry.handle(),
     )
     .unwrap();
+    (owner, telemetry, runtime)
+}
+
+/// A stock lite-pull consumer (subscribe mode, from the first offset) polling `topic` until it has
+/// `count` messages or a minute passes.
+async fn stock_consume(
+    runtime: std::sync::Arc<ClientRuntime>,
+    namesrv: &str,
+    group: &str,
+    topic: &str,
+    count: usize,
+) -> Vec<rocketmq_model::common::message::message_ext::MessageExt> {
+    use rocketmq_client_rust::DefaultLitePullConsumer;
+    use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+    let consumer = DefaultLitePullConsumer::builder(runtime)
+        .consumer_group(group.to_string())
+        .name_server_addr(namesrv.to_string())
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build()
+        .unwrap();
+    consumer.subscribe(topic).await.unwrap();
+    consumer.start().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut received = Vec::new();
+    while received.len() < count && std::time::Instant::now() < deadline {
+        received.extend(consumer.poll_with_timeout(1000).await);
+    }
+    received
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_producer_sends_through_actormq() {
+    let broker = TestBroker::start();
+    let namesrv = broker
+        .namesrv_addr
+        .clone()
+        .expect("name-server role is on by default");
+
+    let (_owner, _telemetry, runtime) = stock_runtime("compat-producer");
     let mut producer = DefaultMQProducer::builder(runtime.clone())
         .producer_group("compat_pg".to_string())
         .name_server_addr(namesrv)
@@ -126,9 +168,6 @@ async fn stock_producer_sends_through_actormq() {
 /// GET_CONSUMER_LIST_BY_GROUP, offsets, LITE_PULL_MESSAGE) reads what actormq's own client sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_lite_pull_consumer_reads_actormq_messages() {
-    use rocketmq_client_rust::DefaultLitePullConsumer;
-    use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
-
     let broker = TestBroker::start();
     let namesrv = broker
         .namesrv_addr
@@ -145,42 +184,12 @@ async fn stock_lite_pull_consumer_reads_actormq_messages() {
         client.send(&msg).await.unwrap();
         expected.insert(body);
     }
-
-    let owner = RuntimeOwner::plan(RuntimeConfig {
-        thread_name: "compat-consumer".into(),
-        ..Default::default()
-    })
-    .expect("runtime plan")
-    .build()
-    .map_err(|e| ClientError::internal("runtime", e))
-    .unwrap();
-    let telemetry = rocketmq_observability::install_global(
-        &rocketmq_observability::TelemetryBootstrapConfig::default(),
-    )
-    .unwrap();
-    let runtime = ClientRuntime::try_new(
-        owner.root_context().component("client"),
-        ClientRuntimeConfig::default(),
-        telemetry.handle(),
-    )
-    .unwrap();
-    let consumer = DefaultLitePullConsumer::builder(runtime.clone())
-        .consumer_group("compat_cg")
-        .name_server_addr(namesrv)
-        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
-        .build()
-        .unwrap();
-    consumer.subscribe("CompatConsume").await.unwrap();
-    consumer.start().await.unwrap();
-
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let (_owner, _telemetry, runtime) = stock_runtime("compat-consumer");
+    let got = stock_consume(runtime.clone(), &namesrv, "compat_cg", "CompatConsume", 50).await;
     let mut received = std::collections::HashSet::new();
-    while received.len() < expected.len() && std::time::Instant::now() < deadline {
-        for m in consumer.poll_with_timeout(1000).await {
-            let body = String::from_utf8(m.body().expect("body").to_vec()).unwrap();
-            assert_eq!(m.get_tags().map(|t| t.to_string()).as_deref(), Some("TagB"));
-            received.insert(body);
-        }
+    for m in &got {
+        assert_eq!(m.get_tags().map(|t| t.to_string()).as_deref(), Some("TagB"));
+        received.insert(String::from_utf8(m.body().expect("body").to_vec()).unwrap());
     }
     assert_eq!(received, expected);
     tokio::time::timeout(Duration::from_secs(10), runtime.shutdown())
