@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::BytesMut;
@@ -32,7 +32,7 @@ use actormq::store::commit_log::{QueueOffsets, RecoveredLog};
 use actormq::store::consume_queue::CqEntry;
 use actormq::store::mapped_file::MappedFile;
 use actormq::store::message::{patch_offsets, write_blank};
-use actormq::store::paths;
+use actormq::store::{now_ms, paths};
 
 /// RocketMQ's `END_FILE_MIN_BLANK_LENGTH`: room always kept for the end-of-file marker.
 const BLANK_MARKER_LEN: u64 = 8;
@@ -366,13 +366,6 @@ impl CommitLogWriter {
         *next += count as i64;
         first
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Actor for CommitLogWriter {

@@ -26,8 +26,8 @@ use actormq::protocol::header::{send_response, SendMessageRequestHeader};
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::message::{
-    decode_batch, encode, find_property, offset_msg_id, parse_properties, property, tags_hash_code,
-    MessageToStore, UniqIdGenerator,
+    decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
+    UniqIdGenerator,
 };
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable, PERM_READ, PERM_WRITE};
 
@@ -130,14 +130,15 @@ impl SendProcessor {
                     &mut prepared,
                     &header,
                     entry.flag,
-                    entry.body,
+                    cmd.body.slice_ref(entry.body),
                     entry.properties,
                     req,
                 )?;
             }
         } else {
             let props = header.properties.as_deref().unwrap_or("");
-            self.add_record(&mut prepared, &header, header.flag, &cmd.body, props, req)?;
+            let body = cmd.body.clone();
+            self.add_record(&mut prepared, &header, header.flag, body, props, req)?;
         }
         Ok(prepared)
     }
@@ -196,7 +197,8 @@ impl SendProcessor {
         prepared: &mut Prepared,
         header: &SendMessageRequestHeader,
         flag: i32,
-        body: &[u8],
+        // Shares the request's buffer (no copy); `encode` copies it once, into the record.
+        body: bytes::Bytes,
         client_props: &str,
         req: &Request,
     ) -> Result<(), Refusal> {
@@ -218,10 +220,7 @@ impl SendProcessor {
         }
         let mut props = String::with_capacity(client_props.len() + 80);
         props.push_str(client_props);
-        let uniq = parse_properties(client_props)
-            .into_iter()
-            .find(|(k, _)| *k == property::UNIQ_KEY)
-            .map(|(_, v)| v.to_string());
+        let uniq = find_property(client_props, property::UNIQ_KEY).map(str::to_string);
         let uniq = match uniq {
             Some(u) => u,
             None => {
@@ -244,7 +243,7 @@ impl SendProcessor {
             topic: header.topic.clone(),
             queue_id: prepared.queue_id,
             flag,
-            body: bytes::Bytes::copy_from_slice(body),
+            body,
             properties: props,
             sys_flag: header.sys_flag,
             born_timestamp: header.born_timestamp,

@@ -120,10 +120,7 @@ impl TopicTable {
     /// A new data version, as RocketMQ's `DataVersion.nextVersion`.
     fn touch(&mut self) {
         self.data_version.counter += 1;
-        self.data_version.timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        self.data_version.timestamp = crate::store::now_ms();
     }
 }
 

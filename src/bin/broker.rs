@@ -29,7 +29,7 @@ use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::metrics::MailboxStats;
 use actormq::protocol::request_code;
 use actormq::store::checkpoint::Checkpoint;
-use actormq::store::{commit_log, paths};
+use actormq::store::{commit_log, now_ms, paths};
 use actormq::topic::TopicTable;
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
@@ -421,13 +421,6 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// `GET_BROKER_CONFIG`'s body: the effective configuration as Java-properties text, under RocketMQ's

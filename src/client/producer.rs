@@ -1,8 +1,6 @@
 //! Producing: builds `SEND_MESSAGE_V2` / `SEND_BATCH_MESSAGE` requests the way RocketMQ's producer
 //! does and reads the send response header.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::{Bytes, BytesMut};
 
 use super::{Client, ClientError};
@@ -71,10 +69,7 @@ fn header(
         default_topic_queue_nums: 4,
         queue_id,
         sys_flag: 0,
-        born_timestamp: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
+        born_timestamp: crate::store::now_ms(),
         flag,
         properties,
         batch,

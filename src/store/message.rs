@@ -19,8 +19,8 @@
 //! consume-queue tag hash, the broker "offset msgId", the client UNIQ_KEY generator and
 //! the batch-send body format.
 
+use super::now_ms;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, BytesMut};
 
@@ -662,13 +662,6 @@ fn process_hash() -> i32 {
         h.write_u32(std::process::id());
         h.finish() as i32
     })
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Days since 1970-01-01 of the civil date (proleptic Gregorian).

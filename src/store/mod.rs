@@ -22,3 +22,12 @@ pub mod paths;
 pub mod recovery;
 
 pub use error::{Result, StoreError};
+
+/// Milliseconds since the Unix epoch: RocketMQ's unit for born/store timestamps, checkpoints and
+/// data versions (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
