@@ -36,6 +36,8 @@ use actormq::store::{now_ms, paths};
 
 /// RocketMQ's `END_FILE_MIN_BLANK_LENGTH`: room always kept for the end-of-file marker.
 const BLANK_MARKER_LEN: u64 = 8;
+/// Sync flush: how long to wait before asking again after a flush that made no progress.
+const FLUSH_RETRY: Duration = Duration::from_millis(10);
 /// Appends slower than this are logged, like RocketMQ's "putMessage in lock cost time".
 const SLOW_APPEND: Duration = Duration::from_millis(100);
 
@@ -107,6 +109,10 @@ pub struct CommitLogWriter {
     flush_waiters: VecDeque<FlushWaiter>,
     /// Sync flush: a `SyncFlush` is on its way or running.
     flush_in_flight: bool,
+    /// Sync flush: the flushed offset the last `SyncFlush` answered. Flushes continue until it
+    /// reaches the write offset even when no sender waits any more (all timed out): in sync mode
+    /// consumers see only flushed records, so a record nobody waits for must still get flushed.
+    synced: u64,
 }
 
 /// A stored send waiting for the flush that makes it durable.
@@ -153,6 +159,7 @@ impl CommitLogWriter {
             to_dispatch: Vec::new(),
             flush_waiters: VecDeque::new(),
             flush_in_flight: false,
+            synced: log.write_offset,
         }
     }
 
@@ -417,9 +424,9 @@ impl Handler<Append> for CommitLogWriter {
 
 impl CommitLogWriter {
     /// Sync flush: asks the flusher to flush everything written so far, unless a flush is already
-    /// running (its answer asks again if waiters are left: they form the next group).
+    /// running (its answer asks again if more was written meanwhile: that forms the next group).
     fn request_flush(&mut self, ctx: &mut Context<Self>) {
-        if self.flush_in_flight || self.flush_waiters.is_empty() {
+        if self.flush_in_flight || self.synced >= self.write_offset {
             return;
         }
         self.flush_in_flight = true;
@@ -431,16 +438,23 @@ impl CommitLogWriter {
             .into_actor(self)
             .map(|flushed, act, ctx| {
                 act.flush_in_flight = false;
-                if let Ok(flushed) = flushed {
-                    act.flush_dispatch();
-                    stats().dispatcher.enqueued();
-                    act.dispatcher.do_send(Flushed(flushed));
-                    while act.flush_waiters.front().is_some_and(|w| w.end <= flushed) {
-                        let w = act.flush_waiters.pop_front().expect("checked");
-                        (w.done)(Ok(w.appended));
-                    }
+                let Ok(flushed) = flushed else { return };
+                let progressed = flushed > act.synced;
+                act.synced = act.synced.max(flushed);
+                act.flush_dispatch();
+                stats().dispatcher.enqueued();
+                act.dispatcher.do_send(Flushed(flushed));
+                while act.flush_waiters.front().is_some_and(|w| w.end <= flushed) {
+                    let w = act.flush_waiters.pop_front().expect("checked");
+                    (w.done)(Ok(w.appended));
                 }
-                act.request_flush(ctx);
+                if progressed {
+                    act.request_flush(ctx);
+                } else {
+                    // A failed msync (logged by the flusher) or bytes in a file the flusher has
+                    // not been told of yet: ask again shortly instead of spinning.
+                    ctx.run_later(FLUSH_RETRY, |act, ctx| act.request_flush(ctx));
+                }
             })
             .spawn(ctx);
     }

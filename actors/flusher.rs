@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::metrics::stats;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use actormq::config::{FlushConfig, FlushMode, PAGE_SIZE};
 use actormq::store::mapped_file::MappedFile;
@@ -30,6 +30,29 @@ pub struct Flusher {
     flushed: u64,
     config: FlushConfig,
     last_thorough: Instant,
+    /// Fault injection ([`FLUSH_STALL_ENV`]): a stall before every msync, to make the disk slow on
+    /// purpose in tests. Zero in production.
+    stall: Duration,
+}
+
+/// Environment variable naming milliseconds to sleep before every commit-log msync: a test hook
+/// that makes `FLUSH_DISK_TIMEOUT` reproducible (no portable way exists to make a real disk slow).
+pub const FLUSH_STALL_ENV: &str = "ACTORMQ_FAULT_FLUSH_STALL_MS";
+
+/// Reads [`FLUSH_STALL_ENV`]; warns loudly when it is set, as it is never meant for production.
+fn stall_from_env() -> Duration {
+    let Some(ms) = std::env::var(FLUSH_STALL_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    else {
+        return Duration::ZERO;
+    };
+    warn!(
+        stall_ms = ms,
+        "{FLUSH_STALL_ENV} is set: every commit-log flush is delayed on purpose (fault injection)"
+    );
+    Duration::from_millis(ms)
 }
 
 impl Flusher {
@@ -41,6 +64,7 @@ impl Flusher {
             flushed,
             config,
             last_thorough: Instant::now(),
+            stall: stall_from_env(),
         }
     }
 
@@ -56,6 +80,9 @@ impl Flusher {
         let dirty_pages = target / PAGE_SIZE - self.flushed / PAGE_SIZE;
         if least_pages > 0 && dirty_pages < least_pages {
             return;
+        }
+        if !self.stall.is_zero() {
+            std::thread::sleep(self.stall);
         }
         for file in self.files.iter() {
             let (start, end) = (file.start_offset(), file.start_offset() + file.size());

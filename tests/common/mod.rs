@@ -19,6 +19,8 @@ pub struct TestBroker {
     /// `host:port` of the name-server role, when enabled (it is by default).
     pub namesrv_addr: Option<String>,
     extra_config: String,
+    /// Environment variables set for the broker process (fault-injection hooks).
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -64,6 +66,11 @@ impl TestBroker {
     }
 
     pub fn start_with(extra_config: &str) -> TestBroker {
+        Self::start_with_env(extra_config, &[])
+    }
+
+    /// Like `start_with`, with extra environment variables for the broker process.
+    pub fn start_with_env(extra_config: &str, env: &[(&str, &str)]) -> TestBroker {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut b = TestBroker {
             dir,
@@ -71,6 +78,10 @@ impl TestBroker {
             metrics_addr: None,
             namesrv_addr: None,
             extra_config: extra_config.to_string(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             child: None,
         };
         b.launch();
@@ -99,6 +110,7 @@ impl TestBroker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_actormq-broker"))
             .arg("--config")
             .arg(self.config_path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
