@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Consume(super::bench_consume::ConsumeArgs),
     /// End-to-end latency: send at a fixed rate, receive through long polling.
     E2e(super::bench_e2e::E2eArgs),
+    /// The disk alone: append + msync as the sync-mode flusher does (no broker needed).
+    Disk(super::bench_disk::DiskArgs),
 }
 
 #[derive(clap::Args)]
@@ -52,6 +54,7 @@ pub async fn run(broker: &str, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Produce(args) => produce(broker, args).await,
         BenchCommand::Consume(args) => super::bench_consume::run(broker, args).await,
         BenchCommand::E2e(args) => super::bench_e2e::run(broker, args).await,
+        BenchCommand::Disk(args) => super::bench_disk::run(args).await,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_consume;
+mod bench_disk;
 mod bench_e2e;
 mod consume;
 mod stats;
