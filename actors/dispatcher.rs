@@ -708,10 +708,13 @@ fn pull_response(mut response: RemotingCommand, q: &PullQuery, r: PullRead) -> R
     response.code = r.status.response_code(q.offset);
     response.remark = Some(r.status.name().to_string());
     let ext = &mut response.ext_fields;
-    ext.insert("suggestWhichBrokerId".into(), "0".into());
-    ext.insert("nextBeginOffset".into(), r.next_begin.to_string());
-    ext.insert("minOffset".into(), r.min.to_string());
-    ext.insert("maxOffset".into(), r.max.to_string());
+    ext.insert(
+        "suggestWhichBrokerId",
+        actormq::protocol::ByteString::from_static("0"),
+    );
+    ext.insert("nextBeginOffset", r.next_begin.to_string());
+    ext.insert("minOffset", r.min.to_string());
+    ext.insert("maxOffset", r.max.to_string());
     if r.status == GetStatus::Found {
         response.body = r.body.freeze();
     }

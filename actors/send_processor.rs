@@ -326,15 +326,21 @@ fn send_response(
         offset += *size as i64;
     }
     let ext = &mut response.ext_fields;
-    ext.insert(send_response::MSG_ID.into(), ids);
-    ext.insert(send_response::QUEUE_ID.into(), queue_id.to_string());
+    ext.insert(send_response::MSG_ID, ids);
+    ext.insert(send_response::QUEUE_ID, queue_id.to_string());
     ext.insert(
-        send_response::QUEUE_OFFSET.into(),
+        send_response::QUEUE_OFFSET,
         appended.queue_offset.to_string(),
     );
-    ext.insert(send_response::TRANSACTION_ID.into(), uniq_keys.join(","));
-    ext.insert(send_response::MSG_REGION.into(), "DefaultRegion".into());
-    ext.insert(send_response::TRACE_ON.into(), "true".into());
+    ext.insert(send_response::TRANSACTION_ID, uniq_keys.join(","));
+    ext.insert(
+        send_response::MSG_REGION,
+        actormq::protocol::ByteString::from_static("DefaultRegion"),
+    );
+    ext.insert(
+        send_response::TRACE_ON,
+        actormq::protocol::ByteString::from_static("true"),
+    );
     response
 }
 

@@ -89,8 +89,8 @@ async fn v1_send_is_served() {
     cmd.code = request_code::SEND_MESSAGE;
     cmd.ext_fields = cmd
         .ext_fields
-        .into_iter()
-        .map(|(k, v)| (names[k.as_str()].to_string(), v))
+        .iter()
+        .map(|(k, v)| (names[k], v.to_string()))
         .collect();
     let resp = client.request(cmd).await.unwrap();
     assert_eq!(resp.code, response_code::SUCCESS, "{:?}", resp.remark);

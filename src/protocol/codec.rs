@@ -8,16 +8,18 @@
 //! zero-copy `Bytes` slice of the receive buffer. Any error means the byte stream can no
 //! longer be trusted: the connection should log it and close, as Java's `NettyDecoder` does.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::fmt;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::code::{LanguageCode, SerializeType};
 use super::command::RemotingCommand;
+use super::ext_fields::ExtFields;
 
 /// Java's `NettyDecoder` limit (16 MiB, `com.rocketmq.remoting.frameMaxLength`).
 pub const DEFAULT_MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
@@ -116,8 +118,8 @@ impl Decoder for RemotingCodec {
         }
         let serialize_type = SerializeType::from_u8(type_byte)
             .ok_or(ProtocolError::UnknownSerializeType(type_byte))?;
-        let header = frame.split_to(header_len);
-        let mut cmd = decode_header(serialize_type, &header)?;
+        let header = frame.split_to(header_len).freeze();
+        let mut cmd = decode_header(serialize_type, header)?;
         cmd.body = frame.freeze();
         Ok(Some(cmd))
     }
@@ -177,21 +179,22 @@ pub fn encode_header(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), Pr
 }
 
 /// Parses a header in the given encoding into a command with an empty body; the command
-/// records `serialize_type` so a caller can see what the peer used.
+/// records `serialize_type` so a caller can see what the peer used. JSON `extFields` keys and
+/// values without escapes share `header`'s buffer instead of being copied.
 pub fn decode_header(
     serialize_type: SerializeType,
-    header: &[u8],
+    header: Bytes,
 ) -> Result<RemotingCommand, ProtocolError> {
     match serialize_type {
         SerializeType::Json => decode_json_header(header),
-        SerializeType::RocketMq => decode_binary_header(header),
+        SerializeType::RocketMq => decode_binary_header(&header),
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // JSON header (§1.3)
 
-fn is_empty_map(m: &&HashMap<String, String>) -> bool {
+fn is_empty_map(m: &&ExtFields) -> bool {
     m.is_empty()
 }
 
@@ -201,7 +204,7 @@ fn is_empty_map(m: &&HashMap<String, String>) -> bool {
 struct JsonHeaderOut<'a> {
     code: i32,
     #[serde(rename = "extFields", skip_serializing_if = "is_empty_map")]
-    ext_fields: &'a HashMap<String, String>,
+    ext_fields: &'a ExtFields,
     flag: i32,
     language: LanguageCode,
     opaque: i32,
@@ -215,7 +218,7 @@ struct JsonHeaderOut<'a> {
 /// Incoming JSON header. Only `code` is required; `null` counts as absent; unknown
 /// fields (e.g. `serializeTypeCurrentRPC`, which the type byte already says) are ignored.
 #[derive(Deserialize)]
-struct JsonHeaderIn {
+struct JsonHeaderIn<'a> {
     code: i32,
     #[serde(default)]
     language: Option<LanguageCode>,
@@ -227,69 +230,89 @@ struct JsonHeaderIn {
     flag: Option<i32>,
     #[serde(default)]
     remark: Option<String>,
-    #[serde(default, rename = "extFields")]
-    ext_fields: Option<ExtFields>,
+    #[serde(default, borrow, rename = "extFields")]
+    ext_fields: Option<ExtFieldsIn<'a>>,
 }
 
-/// `extFields` map that accepts string values directly (the common case, no
-/// intermediate `serde_json::Value`), stringifies numbers and booleans, and skips nulls.
-struct ExtFields(HashMap<String, String>);
+/// `extFields` as parsed: strings without escapes borrow the header text (turned into slices
+/// of its buffer afterwards), numbers and booleans are stringified, nulls skipped.
+struct ExtFieldsIn<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl<'de> Deserialize<'de> for ExtFields {
+impl<'a> ExtFieldsIn<'a> {
+    /// `text` is the header these strings were parsed from.
+    fn into_fields(self, text: &ByteString) -> ExtFields {
+        let share = |s: Cow<'_, str>| match s {
+            Cow::Borrowed(s) => text.slice_ref(s),
+            Cow::Owned(s) => ByteString::from(s),
+        };
+        let mut fields = ExtFields::with_capacity(self.0.len());
+        for (k, v) in self.0 {
+            fields.push_decoded(share(k), share(v));
+        }
+        fields.dedup_decoded();
+        fields
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ExtFieldsIn<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct MapVisitor;
         impl<'de> Visitor<'de> for MapVisitor {
-            type Value = ExtFields;
+            type Value = ExtFieldsIn<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object of string values")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<ExtFields, A::Error> {
-                let mut map = HashMap::with_capacity(access.size_hint().unwrap_or(16).min(64));
-                while let Some((k, v)) = access.next_entry::<String, ExtValue>()? {
-                    if let Some(v) = v.0 {
-                        map.insert(k, v);
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::with_capacity(access.size_hint().unwrap_or(16).min(64));
+                // Keys are JSON strings, so `ExtValue` reads them too (never as `None`).
+                while let Some((k, v)) = access.next_entry::<ExtValue<'de>, ExtValue<'de>>()? {
+                    if let (Some(k), Some(v)) = (k.0, v.0) {
+                        fields.push((k, v));
                     }
                 }
-                Ok(ExtFields(map))
+                Ok(ExtFieldsIn(fields))
             }
         }
         d.deserialize_map(MapVisitor)
     }
 }
 
-/// One `extFields` value: `None` for JSON `null`.
-struct ExtValue(Option<String>);
+/// One `extFields` value: `None` for JSON `null`; borrowed when it is a string without escapes.
+struct ExtValue<'a>(Option<Cow<'a, str>>);
 
-impl<'de> Deserialize<'de> for ExtValue {
+impl<'de: 'a, 'a> Deserialize<'de> for ExtValue<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct ValueVisitor;
-        impl Visitor<'_> for ValueVisitor {
-            type Value = ExtValue;
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = ExtValue<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string, number, boolean or null")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExtValue, E> {
-                Ok(ExtValue(Some(v.to_owned())))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ExtValue(Some(Cow::Borrowed(v))))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<ExtValue, E> {
-                Ok(ExtValue(Some(v)))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ExtValue(Some(Cow::Owned(v.to_owned()))))
             }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ExtValue, E> {
-                Ok(ExtValue(Some(v.to_string())))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ExtValue(Some(Cow::Owned(v))))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ExtValue, E> {
-                Ok(ExtValue(Some(v.to_string())))
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(ExtValue(Some(Cow::Owned(v.to_string()))))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ExtValue, E> {
-                Ok(ExtValue(Some(v.to_string())))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(ExtValue(Some(Cow::Owned(v.to_string()))))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ExtValue, E> {
-                Ok(ExtValue(Some(v.to_string())))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(ExtValue(Some(Cow::Owned(v.to_string()))))
             }
-            fn visit_unit<E: de::Error>(self) -> Result<ExtValue, E> {
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(ExtValue(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(ExtValue(None))
             }
-            fn visit_none<E: de::Error>(self) -> Result<ExtValue, E> {
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(ExtValue(None))
             }
         }
@@ -311,7 +334,7 @@ fn encode_json_header(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), P
     serde_json::to_writer(out.writer(), &hdr).map_err(ProtocolError::BadJsonHeader)
 }
 
-fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+fn decode_json_header(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
     // A derived struct would also accept a JSON array (fields by position); a header
     // is always an object.
     if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -319,7 +342,11 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
             "header is not a JSON object",
         )));
     }
-    let h: JsonHeaderIn = serde_json::from_slice(header).map_err(ProtocolError::BadJsonHeader)?;
+    // JSON is UTF-8: validated once here, so string slices of the text can be shared.
+    let text = ByteString::try_from(header).map_err(|_| {
+        ProtocolError::BadJsonHeader(de::Error::custom("header is not valid UTF-8"))
+    })?;
+    let h: JsonHeaderIn<'_> = serde_json::from_str(&text).map_err(ProtocolError::BadJsonHeader)?;
     Ok(RemotingCommand {
         code: h.code,
         language: h.language.unwrap_or_default(),
@@ -327,7 +354,10 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
         opaque: h.opaque.unwrap_or(0),
         flag: h.flag.unwrap_or(0),
         remark: h.remark,
-        ext_fields: h.ext_fields.map(|e| e.0).unwrap_or_default(),
+        ext_fields: h
+            .ext_fields
+            .map(|e| e.into_fields(&text))
+            .unwrap_or_default(),
         body: bytes::Bytes::new(),
         serialize_type: SerializeType::Json,
     })
@@ -339,7 +369,7 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
 fn encode_binary_header(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), ProtocolError> {
     let remark = cmd.remark.as_deref().unwrap_or("").as_bytes();
     let mut ext_len = 0usize;
-    for (k, v) in &cmd.ext_fields {
+    for (k, v) in cmd.ext_fields.iter() {
         if k.len() > i16::MAX as usize {
             return Err(ProtocolError::BadBinaryHeader(format!(
                 "ext field key of {} bytes does not fit an i16 length",
@@ -363,7 +393,7 @@ fn encode_binary_header(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(),
     out.put_i32(remark.len() as i32);
     out.put_slice(remark);
     out.put_i32(ext_len as i32);
-    for (k, v) in &cmd.ext_fields {
+    for (k, v) in cmd.ext_fields.iter() {
         out.put_i16(k.len() as i16);
         out.put_slice(k.as_bytes());
         out.put_i32(v.len() as i32);
@@ -448,7 +478,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
 
     let ext_len = r.i32("ext fields length")?;
     let ext_len = r.check_len(ext_len.into(), "ext fields")?;
-    let mut ext_fields = HashMap::new();
+    let mut ext_fields = ExtFields::new();
     if ext_len > 0 {
         let mut ext = Reader {
             buf: r.take(ext_len, "ext fields")?,
@@ -461,8 +491,9 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, ProtocolError>
             let val_len = ext.i32("ext value length")?;
             let val_len = ext.check_len(val_len.into(), "ext value")?;
             let val = ext.string(val_len, "ext value")?;
-            ext_fields.insert(key, val);
+            ext_fields.push_decoded(key.into(), val.into());
         }
+        ext_fields.dedup_decoded();
     }
     // Like Java, bytes after the ext section are ignored.
 
@@ -648,7 +679,7 @@ mod tests {
     #[test]
     fn lenient_json_fields() {
         let h = br#"{"code":34,"language":"KOTLIN","remark":null,"serializeTypeCurrentRPC":"JSON","unknown":{"x":[1,2]},"extFields":{"queueId":3,"unitMode":true,"ratio":1.5,"gone":null,"s":"v"}}"#;
-        let c = decode_json_header(h).unwrap();
+        let c = decode_json_header(Bytes::from_static(h)).unwrap();
         assert_eq!(c.code, request_code::HEART_BEAT);
         assert_eq!(c.language, LanguageCode::Other);
         assert_eq!(c.remark, None);
@@ -658,7 +689,10 @@ mod tests {
         assert_eq!(c.ext("gone"), None);
         assert_eq!(c.ext("s"), Some("v"));
         assert_eq!(c.ext_fields.len(), 4);
-        let c = decode_json_header(br#"{"code":1,"extFields":null,"flag":null}"#).unwrap();
+        let c = decode_json_header(Bytes::from_static(
+            br#"{"code":1,"extFields":null,"flag":null}"#,
+        ))
+        .unwrap();
         assert!(c.ext_fields.is_empty());
         assert_eq!(c.flag, 0);
     }
@@ -787,6 +821,25 @@ mod tests {
         assert_eq!(c.body.as_ptr() as usize, base + 8 + SEND_V2_HEADER.len());
     }
 
+    #[test]
+    fn ext_fields_share_the_header_buffer_unless_escaped() {
+        let c = decode_json_header(Bytes::from_static(
+            br#"{"code":10,"extFields":{"plain":"abc","esc":"a\u0001b","k":"1","k":"2"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(c.ext("plain"), Some("abc"));
+        assert_eq!(c.ext("esc"), Some("a\u{1}b"));
+        assert_eq!(c.ext("k"), Some("2"), "a repeated key keeps its last value");
+        assert_eq!(c.ext_fields.len(), 3);
+    }
+
+    #[test]
+    fn non_utf8_json_header_is_a_clean_error() {
+        let err = decode_json_header(Bytes::from_static(b"{\"code\":1,\"remark\":\"\xff\"}"))
+            .unwrap_err();
+        assert!(matches!(err, ProtocolError::BadJsonHeader(_)), "{err}");
+    }
+
     fn any_language() -> impl Strategy<Value = LanguageCode> {
         (0u8..14).prop_map(LanguageCode::from_u8)
     }
@@ -809,7 +862,7 @@ mod tests {
                 opaque,
                 flag,
                 remark,
-                ext_fields,
+                ext_fields: ext_fields.into_iter().collect(),
                 body: Bytes::from(body),
                 serialize_type: st,
             }

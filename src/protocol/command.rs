@@ -7,11 +7,10 @@
 //! processors read them with [`RemotingCommand::ext`]. This module is pure data plus
 //! builders; the byte layout lives in `codec`.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 
 use super::code::{LanguageCode, SerializeType};
+use super::ext_fields::ExtFields;
 
 /// `flag` bit 0 (`RPC_TYPE`): set on responses.
 pub const FLAG_RESPONSE: i32 = 1;
@@ -36,7 +35,7 @@ pub struct RemotingCommand {
     /// Error text; `None` is omitted on the wire.
     pub remark: Option<String>,
     /// The flattened custom header.
-    pub ext_fields: HashMap<String, String>,
+    pub ext_fields: ExtFields,
     /// Payload after the header; shares the receive buffer when decoded.
     pub body: Bytes,
     /// how the header is encoded on the wire (decoded frames record what the peer used)
@@ -53,7 +52,7 @@ impl RemotingCommand {
             opaque,
             flag: 0,
             remark: None,
-            ext_fields: HashMap::new(),
+            ext_fields: ExtFields::new(),
             body: Bytes::new(),
             serialize_type: SerializeType::Json,
         }
@@ -69,7 +68,7 @@ impl RemotingCommand {
             opaque: self.opaque,
             flag: FLAG_RESPONSE,
             remark,
-            ext_fields: HashMap::new(),
+            ext_fields: ExtFields::new(),
             body: Bytes::new(),
             serialize_type: SerializeType::Json,
         }
@@ -92,12 +91,12 @@ impl RemotingCommand {
 
     /// The custom-header field `key`, if present.
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str)
+        self.ext_fields.get(key)
     }
 
     /// Sets a custom-header field (values are strings on the wire, like Java's `toString()`).
-    pub fn with_ext(mut self, key: impl Into<String>, value: impl ToString) -> Self {
-        self.ext_fields.insert(key.into(), value.to_string());
+    pub fn with_ext(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.ext_fields.insert(key, value.to_string());
         self
     }
 
@@ -162,7 +161,7 @@ mod tests {
     fn builders() {
         let mut c = RemotingCommand::request(request_code::UPDATE_CONSUMER_OFFSET, 1)
             .with_ext("queueId", 3)
-            .with_ext(String::from("commitOffset"), 42i64)
+            .with_ext("commitOffset", 42i64)
             .with_remark("hi");
         c.set_oneway();
         assert!(c.is_oneway());

@@ -5,8 +5,9 @@
 //! `SEND_MESSAGE_V2` abbreviates the V1 field names to single letters (reference §3.1); both decode
 //! into the same struct.
 
-use std::collections::HashMap;
 use std::str::FromStr;
+
+use super::ext_fields::ExtFields;
 
 /// A required field is absent or does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,18 +23,15 @@ pub enum HeaderError {
 }
 
 /// Reads typed fields out of `extFields`.
-pub struct ExtReader<'a>(pub &'a HashMap<String, String>);
+pub struct ExtReader<'a>(pub &'a ExtFields);
 
 impl<'a> ExtReader<'a> {
     pub fn str(&self, key: &'static str) -> Result<&'a str, HeaderError> {
-        self.0
-            .get(key)
-            .map(String::as_str)
-            .ok_or(HeaderError::Missing(key))
+        self.0.get(key).ok_or(HeaderError::Missing(key))
     }
 
     pub fn opt_str(&self, key: &str) -> Option<&'a str> {
-        self.0.get(key).map(String::as_str)
+        self.0.get(key)
     }
 
     pub fn parse<T: FromStr>(&self, key: &'static str) -> Result<T, HeaderError> {
@@ -95,19 +93,16 @@ const SEND_FIELDS: [(&str, &str); 14] = [
 
 impl SendMessageRequestHeader {
     /// Decodes the V2 header (`SEND_MESSAGE_V2`, `SEND_BATCH_MESSAGE`).
-    pub fn from_ext_v2(ext: &HashMap<String, String>) -> Result<Self, HeaderError> {
+    pub fn from_ext_v2(ext: &ExtFields) -> Result<Self, HeaderError> {
         Self::decode(ext, |i| SEND_FIELDS[i].1)
     }
 
     /// Decodes the V1 header (`SEND_MESSAGE`).
-    pub fn from_ext_v1(ext: &HashMap<String, String>) -> Result<Self, HeaderError> {
+    pub fn from_ext_v1(ext: &ExtFields) -> Result<Self, HeaderError> {
         Self::decode(ext, |i| SEND_FIELDS[i].0)
     }
 
-    fn decode(
-        ext: &HashMap<String, String>,
-        key: impl Fn(usize) -> &'static str,
-    ) -> Result<Self, HeaderError> {
+    fn decode(ext: &ExtFields, key: impl Fn(usize) -> &'static str) -> Result<Self, HeaderError> {
         let r = ExtReader(ext);
         Ok(SendMessageRequestHeader {
             producer_group: r.str(key(0))?.to_string(),
@@ -128,10 +123,10 @@ impl SendMessageRequestHeader {
     }
 
     /// Encodes as V2 keys (what the Java and Rust clients send by default).
-    pub fn to_ext_v2(&self) -> HashMap<String, String> {
-        let mut ext = HashMap::with_capacity(14);
+    pub fn to_ext_v2(&self) -> ExtFields {
+        let mut ext = ExtFields::with_capacity(14);
         let mut put = |i: usize, v: String| {
-            ext.insert(SEND_FIELDS[i].1.to_string(), v);
+            ext.insert(SEND_FIELDS[i].1, v);
         };
         put(0, self.producer_group.clone());
         put(1, self.topic.clone());
@@ -171,11 +166,8 @@ pub mod send_response {
 mod tests {
     use super::*;
 
-    fn ext(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn ext(pairs: &[(&'static str, &'static str)]) -> ExtFields {
+        pairs.iter().copied().collect()
     }
 
     #[test]
@@ -214,7 +206,7 @@ mod tests {
             HeaderError::Missing("b")
         );
         let mut e = SendMessageRequestHeader::default().to_ext_v2();
-        e.insert("e".into(), "x".into());
+        e.insert("e", "x");
         let err = SendMessageRequestHeader::from_ext_v2(&e)
             .unwrap_err()
             .to_string();
@@ -228,11 +220,11 @@ mod tests {
             ..Default::default()
         }
         .to_ext_v2();
-        let v1: HashMap<String, String> = v2
-            .into_iter()
+        let v1: ExtFields = v2
+            .iter()
             .map(|(k, v)| {
                 let name = SEND_FIELDS.iter().find(|f| f.1 == k).unwrap().0;
-                (name.to_string(), v)
+                (name, v.to_string())
             })
             .collect();
         assert_eq!(

@@ -10,8 +10,11 @@
 pub mod code;
 pub mod codec;
 pub mod command;
+pub mod ext_fields;
 pub mod header;
 
+pub use bytestring::ByteString;
 pub use code::{request_code, response_code, LanguageCode, SerializeType};
 pub use codec::{ProtocolError, RemotingCodec, DEFAULT_MAX_FRAME_LEN};
 pub use command::*;
+pub use ext_fields::ExtFields;
