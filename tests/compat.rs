@@ -12,11 +12,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actormq::client::PullRequest;
-use cheetah_string::CheetahString;
 use common::TestBroker;
 use rocketmq_client_rust::{ClientError, ClientRuntime, ClientRuntimeConfig, DefaultMQProducer};
 use rocketmq_model::common::message::message_single::Message;
-use rocketmq_model::common::message::MessageTrait;
 use rocketmq_model::result::SendStatus;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 
