@@ -222,13 +222,18 @@ impl CommitLogWriter {
         let file = self.take_file(start)?;
         info!(file = %file.path().display(), "commit log rolled to a new file");
         self.files.push(file);
+        self.publish_files();
+        self.request_ahead(ctx);
+        Ok(())
+    }
+
+    /// Sends the current file table to the flusher and the dispatcher.
+    fn publish_files(&self) {
         let table = Arc::new(self.files.clone());
         stats().flusher.enqueued();
         self.flusher.do_send(FilesChanged(table.clone()));
         stats().dispatcher.enqueued();
         self.dispatcher.do_send(FilesChanged(table));
-        self.request_ahead(ctx);
-        Ok(())
     }
 
     /// Keeps the next file and the one after it on order with the allocator.
@@ -470,6 +475,36 @@ impl CommitLogWriter {
             let w = self.flush_waiters.pop_front().expect("checked");
             (w.done)(Err(AppendError::FlushTimeout(w.appended)));
         }
+    }
+}
+
+/// Retention: drop the files that end at or below `before` from the table — never the file being
+/// written — and hand them back for deletion (unlinking is the caller's job, off this thread).
+/// The dispatcher learns the new first offset with the new table and forgets the entries below it.
+#[derive(Message)]
+#[rtype(result = "Vec<Arc<MappedFile>>")]
+pub struct DeleteFilesBefore(pub u64);
+
+impl Handler<DeleteFilesBefore> for CommitLogWriter {
+    type Result = MessageResult<DeleteFilesBefore>;
+
+    fn handle(
+        &mut self,
+        DeleteFilesBefore(before): DeleteFilesBefore,
+        _ctx: &mut Context<Self>,
+    ) -> Self::Result {
+        let _timer = stats().commit_log_writer.handling();
+        let count = self
+            .files
+            .iter()
+            .take_while(|f| f.start_offset() + f.size() <= before)
+            .count()
+            .min(self.files.len().saturating_sub(1));
+        let removed: Vec<_> = self.files.drain(..count).collect();
+        if !removed.is_empty() {
+            self.publish_files();
+        }
+        MessageResult(removed)
     }
 }
 

@@ -369,6 +369,27 @@ pub struct Dispatcher {
     mailbox: usize,
 }
 
+/// Retention: every consume queue forgets the entries whose records lie below `commit_log_min`
+/// (the commit log's first offset after files were deleted); consumers asking for them get
+/// `OFFSET_TOO_SMALL` with the new minimum. Failures are logged: the entries then stay, unreadable.
+pub fn forget_below(queues: &mut ConsumeQueues, commit_log_min: u64) {
+    let mut files = 0;
+    for (topic, by_id) in queues.iter_mut() {
+        for (queue_id, cq) in by_id.iter_mut() {
+            match cq.delete_below_physical(commit_log_min as i64) {
+                Ok(n) => files += n,
+                Err(e) => {
+                    error!(topic, queue_id, error = %e, "deleting expired consume-queue files failed")
+                }
+            }
+        }
+    }
+    info!(
+        commit_log_min,
+        files, "consume queues moved past deleted commit-log files"
+    );
+}
+
 impl Dispatcher {
     /// `write_offset`: the commit-log end at start-up (everything below is dispatched by
     /// [`recover_consume_queues`]); `sync_flush`: hold records until `Flushed` covers them.
@@ -767,7 +788,12 @@ impl Handler<FilesChanged> for Dispatcher {
 
     fn handle(&mut self, FilesChanged(files): FilesChanged, _ctx: &mut Context<Self>) {
         let _timer = stats().dispatcher.handling();
+        let first = |t: &FileTable| t.first().map(|f| f.start_offset());
+        let moved = first(&files).filter(|new| first(&self.files).is_some_and(|old| new > &old));
         self.files = files;
+        if let Some(min) = moved {
+            forget_below(&mut self.queues, min);
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub struct BrokerConfig {
     pub broker: BrokerIdentity,
     pub store: StoreConfig,
     pub flush: FlushConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub namesrv: NameServerConfig,
@@ -73,6 +74,57 @@ pub struct StoreConfig {
     pub writer_mailbox: usize,
     /// Verify the body CRC of every record scanned during recovery. Default: true.
     pub check_crc_on_recover: bool,
+}
+
+/// `[retention]`: when old commit-log files are deleted (RocketMQ's `CleanCommitLogService`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// A full commit-log file whose last write is older than this is expired. Default: 72
+    /// (RocketMQ's `fileReservedTime`).
+    pub file_reserved_hours: u64,
+    /// Hours of the day (UTC) at which expired files are deleted: `"04"`, `"04;16"`, or `"*"` for
+    /// any hour. Default: `"04"` (RocketMQ's `deleteWhen`).
+    pub delete_when: String,
+    /// Disk usage (percent of the store's file system) at or above which expired files are deleted
+    /// at any hour. Default: 75 (RocketMQ's `diskMaxUsedSpaceRatio`).
+    pub disk_max_used_percent: u8,
+    /// Disk usage at or above which the oldest files are deleted even if not expired. Default: 85
+    /// (RocketMQ's `diskSpaceCleanForciblyRatio`).
+    pub disk_clean_forcibly_percent: u8,
+    /// How often the policy is checked. Default: 10000 (RocketMQ's `cleanResourceInterval`).
+    pub check_interval_ms: u64,
+    /// Most files deleted per check. Default: 10 (RocketMQ's `deleteFileBatchMax`).
+    pub max_files_per_check: usize,
+}
+
+impl RetentionConfig {
+    /// `delete_when` as one flag per hour of the day; `None` if it does not parse.
+    pub fn delete_hours(&self) -> Option<[bool; 24]> {
+        let spec = self.delete_when.trim();
+        if spec == "*" {
+            return Some([true; 24]);
+        }
+        let mut hours = [false; 24];
+        for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let h: usize = part.parse().ok().filter(|h| *h < 24)?;
+            hours[h] = true;
+        }
+        hours.iter().any(|h| *h).then_some(hours)
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            file_reserved_hours: 72,
+            delete_when: "04".into(),
+            disk_max_used_percent: 75,
+            disk_clean_forcibly_percent: 85,
+            check_interval_ms: 10_000,
+            max_files_per_check: 10,
+        }
+    }
 }
 
 /// When the commit log is made durable.
@@ -335,6 +387,36 @@ impl BrokerConfig {
                 return Err(invalid(key, "0".into(), "must be positive"));
             }
         }
+        let r = &self.retention;
+        if r.delete_hours().is_none() {
+            return Err(invalid(
+                "retention.delete_when",
+                format!("{:?}", r.delete_when),
+                "must be \"*\" or hours 0-23 separated by ';' (e.g. \"04;16\")",
+            ));
+        }
+        for (key, v) in [
+            ("retention.disk_max_used_percent", r.disk_max_used_percent),
+            (
+                "retention.disk_clean_forcibly_percent",
+                r.disk_clean_forcibly_percent,
+            ),
+        ] {
+            if v == 0 || v > 100 {
+                return Err(invalid(key, v.to_string(), "must be between 1 and 100"));
+            }
+        }
+        for (key, v) in [
+            ("retention.check_interval_ms", r.check_interval_ms),
+            (
+                "retention.max_files_per_check",
+                r.max_files_per_check as u64,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "0".into(), "must be positive"));
+            }
+        }
         if let Err(e) = check_writable(&s.root) {
             return Err(invalid(
                 "store.root",
@@ -390,6 +472,44 @@ mod tests {
 
     fn parse(text: &str) -> Result<BrokerConfig, ConfigError> {
         BrokerConfig::parse(text, Path::new("broker.toml"))
+    }
+
+    #[test]
+    fn retention_hours_and_percentages_are_checked() {
+        let with = |when: &str| RetentionConfig {
+            delete_when: when.into(),
+            ..RetentionConfig::default()
+        };
+        let hours = with("04; 16").delete_hours().unwrap();
+        assert_eq!(
+            (0..24).filter(|h| hours[*h]).collect::<Vec<_>>(),
+            vec![4, 16]
+        );
+        assert_eq!(with("*").delete_hours(), Some([true; 24]));
+        for bad in ["24", "", "4pm", "-1"] {
+            assert_eq!(with(bad).delete_hours(), None, "{bad:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = BrokerConfig::default();
+        config.store.root = dir.path().to_path_buf();
+        config.retention.delete_when = "25".into();
+        let err = config
+            .validate(Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention.delete_when"), "{err}");
+        config.retention.delete_when = "*".into();
+        config.retention.disk_clean_forcibly_percent = 101;
+        let err = config
+            .validate(Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("retention.disk_clean_forcibly_percent"),
+            "{err}"
+        );
+        config.retention.disk_clean_forcibly_percent = 85;
+        assert!(config.validate(Path::new("b.toml")).is_ok());
     }
 
     #[test]

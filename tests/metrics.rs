@@ -181,6 +181,7 @@ async fn prometheus_endpoint_is_valid_and_complete() {
         "file_allocator",
         "flusher",
         "dispatcher",
+        "retention",
         "pull_processor",
         "offset_processor",
         "admin_processor",

@@ -35,7 +35,9 @@ use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
 use actors::connection::ConnectionLimits;
-use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
+use actors::dispatcher::{
+    forget_below, recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked,
+};
 use actors::file_allocator::FileAllocator;
 use actors::flusher::{FlushAll, Flusher};
 use actors::metrics::Metrics;
@@ -43,6 +45,7 @@ use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_registry::{ProcessorRegistry, Register};
 use actors::pull_processor::{PullProcessor, GET_TOPIC_CONFIG};
+use actors::retention::Retention;
 use actors::send_processor::SendProcessor;
 use actors::server::{Server, Shutdown};
 
@@ -124,7 +127,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 
     let file_size = config.store.commitlog_file_bytes;
     let check_crc = crashed && config.store.check_crc_on_recover;
-    let log = commit_log::recover(&paths::commitlog_dir(&root), file_size, check_crc)
+    let mut log = commit_log::recover(&paths::commitlog_dir(&root), file_size, check_crc)
         .with_context(|| format!("recovering the commit log in {}", root.display()))?;
     if crashed {
         warn!(
@@ -143,9 +146,31 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         "commit log loaded"
     );
 
-    let (queues, rebuilt) =
+    let (mut queues, rebuilt) =
         recover_consume_queues(&root, &log.files, log.write_offset, &log.queue_offsets)
             .with_context(|| format!("recovering the consume queues in {}", root.display()))?;
+    // Retention may have deleted the oldest commit-log files: the consume queues forget what
+    // pointed there, and a queue whose records were all deleted still continues at its own max
+    // offset (the commit log no longer shows it), so no queue offset is ever handed out twice.
+    if let Some(first) = log
+        .files
+        .first()
+        .map(|f| f.start_offset())
+        .filter(|s| *s > 0)
+    {
+        forget_below(&mut queues, first);
+    }
+    for (topic, ids) in &queues {
+        for (queue_id, cq) in ids {
+            let next = log
+                .queue_offsets
+                .entry(topic.clone())
+                .or_default()
+                .entry(*queue_id)
+                .or_insert(0);
+            *next = (*next).max(cq.max_offset() as i64);
+        }
+    }
     info!(
         queues = queues.values().map(|q| q.len()).sum::<usize>(),
         rebuilt, "consume queues loaded"
@@ -202,6 +227,14 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             writer
         })
     };
+    // Own thread: listing, stat-ing and unlinking files block.
+    let retention_arbiter = Arbiter::new();
+    {
+        let (root, retention, writer) = (root.clone(), config.retention.clone(), writer.clone());
+        Retention::start_in_arbiter(&retention_arbiter.handle(), move |_| {
+            Retention::new(root, file_size, retention, writer)
+        });
+    }
 
     let store_ip = match config.server.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
@@ -379,6 +412,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 
     wait_for_signal().await;
     info!("shutting down");
+    retention_arbiter.stop();
     // Parked long polls would hold their connections open for up to their suspend timeout.
     let released = dispatcher.send(ReleaseParked).await?;
     info!(released, "parked pulls answered");

@@ -65,6 +65,9 @@ pub struct ConsumeQueue {
     files: Vec<MappedFile>,
     /// Next index to write.
     max_index: u64,
+    /// Retention: first index whose record is still in the commit log (RocketMQ's
+    /// `minLogicOffset`); entries below it are gone even if their file is still here.
+    min_logical: u64,
     /// Byte offset (logical) below which everything is flushed.
     flushed: AtomicU64,
 }
@@ -127,6 +130,7 @@ impl ConsumeQueue {
             file_size,
             files,
             max_index: end_byte / CQ_ENTRY_SIZE as u64,
+            min_logical: 0,
             flushed: AtomicU64::new(end_byte),
         })
     }
@@ -146,13 +150,45 @@ impl ConsumeQueue {
         self.files.len()
     }
 
-    /// First index still stored (start of the first file), or `max_offset()` when empty.
+    /// First index still readable (start of the first file, or later once retention removed the
+    /// records below), or `max_offset()` when empty.
     pub fn min_offset(&self) -> u64 {
         self.files
             .first()
             .map(|f| f.start_offset() / CQ_ENTRY_SIZE as u64)
             .unwrap_or(self.max_index)
+            .max(self.min_logical)
             .min(self.max_index)
+    }
+
+    /// Retention: forgets the entries whose records lie below `commit_log_min` (the commit-log
+    /// files holding them were deleted). Removes whole files whose entries are all below it —
+    /// never the last file, so `max_offset` survives a restart — and moves `min_offset` to the
+    /// first entry at or above it (a queue's commit-log offsets only grow, so that is a binary
+    /// search). Returns the number of files removed.
+    pub fn delete_below_physical(&mut self, commit_log_min: i64) -> Result<usize> {
+        let mut removed = 0;
+        while self.files.len() > 1 {
+            let last_in_first =
+                (self.files[0].start_offset() + self.file_size) / CQ_ENTRY_SIZE as u64 - 1;
+            match self.get(last_in_first) {
+                Some(e) if e.commit_log_offset < commit_log_min => {
+                    self.files.remove(0).destroy()?;
+                    removed += 1;
+                }
+                _ => break,
+            }
+        }
+        let (mut lo, mut hi) = (self.min_offset(), self.max_index);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.get(mid) {
+                Some(e) if e.commit_log_offset < commit_log_min => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        self.min_logical = self.min_logical.max(lo);
+        Ok(removed)
     }
 
     /// Next index to write: the entry count including entries in deleted-prefix files.
@@ -219,7 +255,7 @@ impl ConsumeQueue {
         ))
     }
 
-    /// The last entry written, if any.
+    /// The last entry written, if any (and still readable).
     pub fn last_entry(&self) -> Option<CqEntry> {
         self.max_index.checked_sub(1).and_then(|i| self.get(i))
     }
@@ -301,6 +337,35 @@ mod tests {
         assert_eq!(&b[8..12], &[0xA, 0xB, 0xC, 0xD]);
         assert_eq!(&b[12..], &[0xFF; 8]);
         assert_eq!(CqEntry::decode(&b), e);
+    }
+
+    #[test]
+    fn retention_removes_whole_files_below_and_moves_the_min() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("T").join("0");
+        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
+        for i in 0..10 {
+            q.append(i, entry(i)).unwrap(); // entry i's record is at commit-log offset i * 100
+        }
+        // Records below 650 are gone: file [0, 4) entirely, file [4, 8) up to index 6.
+        assert_eq!(q.delete_below_physical(650).unwrap(), 1);
+        assert_eq!((q.min_offset(), q.max_offset(), q.file_count()), (7, 10, 2));
+        assert_eq!((q.get(6), q.get(7)), (None, Some(entry(7))));
+        // Everything gone: the last file stays so the max offset survives.
+        assert_eq!(q.delete_below_physical(10_000).unwrap(), 1);
+        assert_eq!(
+            (q.min_offset(), q.max_offset(), q.file_count()),
+            (10, 10, 1)
+        );
+        q.append(10, entry(10)).unwrap();
+        assert_eq!((q.min_offset(), q.get(10)), (10, Some(entry(10))));
+        drop(q);
+        let q = ConsumeQueue::open(dir, 4).unwrap();
+        assert_eq!(
+            (q.min_offset(), q.max_offset()),
+            (8, 11),
+            "after a restart the file start is the min until retention runs again"
+        );
     }
 
     #[test]

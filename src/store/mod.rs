@@ -10,7 +10,8 @@
 //! * [`mapped_file`]: a fixed-size mmapped file, one writer / many readers;
 //! * [`consume_queue`]: the per topic-queue 20-byte entry index;
 //! * [`recovery`]: the pure scan that finds the valid end of a commit-log file;
-//! * [`checkpoint`]: the 4 KiB checkpoint page.
+//! * [`checkpoint`]: the 4 KiB checkpoint page;
+//! * [`retention`]: which old commit-log files to delete, and the disk usage it depends on.
 
 pub mod checkpoint;
 pub mod commit_log;
@@ -20,6 +21,7 @@ pub mod mapped_file;
 pub mod message;
 pub mod paths;
 pub mod recovery;
+pub mod retention;
 
 pub use error::{Result, StoreError};
 

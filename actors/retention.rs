@@ -1,0 +1,126 @@
+//! `Retention`: deletes old commit-log files (RocketMQ's `CleanCommitLogService`).
+//!
+//! Every `check_interval_ms` it looks at the commit-log directory (each file's mtime) and at how
+//! full the store's disk is, and lets `store::retention::files_to_delete` decide. The writer owns
+//! the file table, so the retention actor only asks: `DeleteFilesBefore` makes the writer drop those
+//! files from its table (never the one being written) and publish the shorter table — the
+//! dispatcher then moves every consume queue's minimum past them — and hand the files back. The
+//! unlinking happens here, on this actor's own thread: deleting a 1 GiB file can take a while on
+//! some file systems, and neither the writer nor the network may wait for it. Readers that still
+//! hold a file (an answer being sent) keep its mapping until they drop it.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use actix::prelude::*;
+use tracing::{error, info, warn};
+
+use super::commit_log_writer::{CommitLogWriter, DeleteFilesBefore};
+use super::metrics::stats;
+use actormq::config::RetentionConfig;
+use actormq::store::paths;
+use actormq::store::retention::{disk_used_percent, files_to_delete, FileFacts};
+
+pub struct Retention {
+    root: PathBuf,
+    file_size: u64,
+    config: RetentionConfig,
+    writer: Addr<CommitLogWriter>,
+    /// A deletion is under way (the writer has not answered yet): skip checks meanwhile.
+    busy: bool,
+}
+
+impl Retention {
+    pub fn new(
+        root: PathBuf,
+        file_size: u64,
+        config: RetentionConfig,
+        writer: Addr<CommitLogWriter>,
+    ) -> Self {
+        Retention {
+            root,
+            file_size,
+            config,
+            writer,
+            busy: false,
+        }
+    }
+
+    /// Decides, and if files are to go asks the writer for them and unlinks what it hands back.
+    fn check(&mut self, ctx: &mut Context<Self>) {
+        if self.busy {
+            return;
+        }
+        let _timer = stats().retention.handling();
+        let dir = paths::commitlog_dir(&self.root);
+        let files = match list_with_mtime(&dir) {
+            Ok(files) => files,
+            Err(e) => {
+                warn!(error = %e, dir = %dir.display(), "retention: cannot list the commit log");
+                return;
+            }
+        };
+        let used = match disk_used_percent(&self.root) {
+            Ok(used) => used,
+            Err(e) => {
+                warn!(error = %e, "retention: cannot read the disk usage; assuming 0%");
+                0.0
+            }
+        };
+        let (count, trigger) = files_to_delete(&files, SystemTime::now(), used, &self.config);
+        let Some(trigger) = trigger else {
+            return;
+        };
+        let before = files[count - 1].start_offset + self.file_size;
+        self.busy = true;
+        stats().commit_log_writer.enqueued();
+        self.writer
+            .send(DeleteFilesBefore(before))
+            .into_actor(self)
+            .map(move |removed, act, _ctx| {
+                act.busy = false;
+                let Ok(removed) = removed else { return };
+                for file in removed {
+                    let path = file.path().to_path_buf();
+                    drop(file);
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => info!(
+                            file = %path.display(),
+                            ?trigger,
+                            disk_used_percent = format!("{used:.1}"),
+                            "retention: deleted commit-log file"
+                        ),
+                        Err(e) => error!(
+                            file = %path.display(),
+                            error = %e,
+                            "retention: deleting commit-log file failed"
+                        ),
+                    }
+                }
+            })
+            .spawn(ctx);
+    }
+}
+
+/// The commit-log files in `dir`, oldest first, with their mtimes.
+fn list_with_mtime(dir: &std::path::Path) -> std::io::Result<Vec<FileFacts>> {
+    let listed = paths::list_files(dir).map_err(std::io::Error::other)?;
+    let mut files = Vec::with_capacity(listed.len());
+    for (start_offset, path) in listed {
+        let modified = std::fs::metadata(&path)?.modified()?;
+        files.push(FileFacts {
+            start_offset,
+            modified,
+        });
+    }
+    Ok(files)
+}
+
+impl Actor for Retention {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let every = Duration::from_millis(self.config.check_interval_ms);
+        ctx.run_interval(every, |act, ctx| act.check(ctx));
+    }
+}

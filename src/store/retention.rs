@@ -1,0 +1,182 @@
+//! Which commit-log files to delete (RocketMQ's `CleanCommitLogService.deleteExpiredFiles`), as a
+//! pure function of what the files and the disk look like, so the policy is testable without a
+//! clock or a full disk. The `Retention` actor gathers the facts and the `CommitLogWriter` deletes.
+//!
+//! A check deletes anything only when it is the hour (`delete_when`), the disk is fuller than
+//! `disk_max_used_percent`, or fuller than `disk_clean_forcibly_percent`. Then it walks the files
+//! oldest first and deletes while each is expired (last written more than `file_reserved_hours`
+//! ago) — or, above the forcible ratio, regardless of age — stopping at the first file it keeps and
+//! after `max_files_per_check`. The newest file is never a candidate: it is the one being written.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::config::RetentionConfig;
+
+/// One commit-log file as retention sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFacts {
+    pub start_offset: u64,
+    /// When it was last written (its mtime).
+    pub modified: SystemTime,
+}
+
+/// Why files are deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The configured hour came.
+    Hour,
+    /// The disk is at or above `disk_max_used_percent`.
+    DiskFull,
+    /// The disk is at or above `disk_clean_forcibly_percent`: age does not matter.
+    DiskCritical,
+}
+
+/// How many of `files` (oldest first) to delete now, and why; `(0, None)` when nothing goes.
+pub fn files_to_delete(
+    files: &[FileFacts],
+    now: SystemTime,
+    disk_used_percent: f64,
+    config: &RetentionConfig,
+) -> (usize, Option<Trigger>) {
+    let hours = config.delete_hours().unwrap_or([false; 24]);
+    let trigger = if disk_used_percent >= f64::from(config.disk_clean_forcibly_percent) {
+        Trigger::DiskCritical
+    } else if disk_used_percent >= f64::from(config.disk_max_used_percent) {
+        Trigger::DiskFull
+    } else if hours[utc_hour(now)] {
+        Trigger::Hour
+    } else {
+        return (0, None);
+    };
+    let reserved = Duration::from_secs(config.file_reserved_hours.saturating_mul(3600));
+    let expired = |f: &FileFacts| {
+        now.duration_since(f.modified)
+            .is_ok_and(|age| age >= reserved)
+    };
+    let candidates = &files[..files.len().saturating_sub(1)];
+    let n = candidates
+        .iter()
+        .take(config.max_files_per_check)
+        .take_while(|f| trigger == Trigger::DiskCritical || expired(f))
+        .count();
+    (n, (n > 0).then_some(trigger))
+}
+
+/// The hour of the day in UTC.
+pub fn utc_hour(t: SystemTime) -> usize {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    ((secs / 3600) % 24) as usize
+}
+
+/// Percent of the file system holding `path` that is in use (RocketMQ counts blocks reserved for
+/// root as free, as `File.getFreeSpace` does).
+pub fn disk_used_percent(path: &Path) -> std::io::Result<f64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `c_path` is a valid NUL-terminated string; `stat` is a plain C struct that
+    // `statvfs` fills in completely on success and that is only read after checking for that.
+    let stat = unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c_path.as_ptr(), &mut stat) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        stat
+    };
+    let total = stat.f_blocks as f64;
+    if total == 0.0 {
+        return Ok(0.0);
+    }
+    Ok((total - stat.f_bfree as f64) / total * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// 04:30 UTC on some day.
+    fn at_four_thirty() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(20_000 * 86_400) + HOUR * 4 + HOUR / 2
+    }
+
+    fn files(now: SystemTime, ages_hours: &[u64]) -> Vec<FileFacts> {
+        ages_hours
+            .iter()
+            .enumerate()
+            .map(|(i, age)| FileFacts {
+                start_offset: i as u64 * 1024,
+                modified: now - HOUR * *age as u32,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn at_the_hour_expired_files_go_oldest_first_until_a_fresh_one() {
+        let now = at_four_thirty();
+        let config = RetentionConfig::default(); // 72 h, at 04
+        let f = files(now, &[100, 80, 10, 90, 75]);
+        assert_eq!(
+            files_to_delete(&f, now, 10.0, &config),
+            (2, Some(Trigger::Hour))
+        );
+        let outside_the_hour = now + HOUR;
+        assert_eq!(
+            files_to_delete(&f, outside_the_hour, 10.0, &config),
+            (0, None)
+        );
+    }
+
+    #[test]
+    fn a_full_disk_deletes_expired_files_at_any_hour_and_a_critical_one_any_file() {
+        let now = at_four_thirty() + HOUR * 5;
+        let config = RetentionConfig::default();
+        let f = files(now, &[100, 10, 5, 1]);
+        assert_eq!(
+            files_to_delete(&f, now, 80.0, &config),
+            (1, Some(Trigger::DiskFull))
+        );
+        assert_eq!(
+            files_to_delete(&f, now, 90.0, &config),
+            (3, Some(Trigger::DiskCritical)),
+            "never the newest file"
+        );
+    }
+
+    #[test]
+    fn at_most_max_files_per_check_and_never_the_only_file() {
+        let now = at_four_thirty();
+        let config = RetentionConfig {
+            max_files_per_check: 2,
+            ..RetentionConfig::default()
+        };
+        let f = files(now, &[100, 100, 100, 100]);
+        assert_eq!(files_to_delete(&f, now, 10.0, &config).0, 2);
+        assert_eq!(files_to_delete(&f[..1], now, 99.0, &config), (0, None));
+        assert_eq!(files_to_delete(&[], now, 99.0, &config), (0, None));
+    }
+
+    #[test]
+    fn star_means_every_hour() {
+        let config = RetentionConfig {
+            delete_when: "*".into(),
+            ..RetentionConfig::default()
+        };
+        let now = at_four_thirty() + HOUR * 7;
+        let f = files(now, &[100, 1]);
+        assert_eq!(
+            files_to_delete(&f, now, 1.0, &config),
+            (1, Some(Trigger::Hour))
+        );
+    }
+
+    #[test]
+    fn disk_usage_of_a_real_path_is_a_percentage() {
+        let used = disk_used_percent(Path::new(".")).unwrap();
+        assert!((0.0..=100.0).contains(&used), "{used}");
+    }
+}
