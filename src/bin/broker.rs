@@ -29,6 +29,7 @@ use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::metrics::MailboxStats;
 use actormq::protocol::request_code;
 use actormq::store::checkpoint::Checkpoint;
+use actormq::store::commit_log::{Scan, CLEAN_START_SCANNED_FILES};
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::topic::TopicTable;
 use actors::admin_processor::AdminProcessor;
@@ -126,14 +127,25 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", abort.display()))?;
 
     let file_size = config.store.commitlog_file_bytes;
-    let check_crc = crashed && config.store.check_crc_on_recover;
-    let mut log = commit_log::recover(&paths::commitlog_dir(&root), file_size, check_crc)
+    // A clean start reads only the last files; the consume queues know the rest. Without consume
+    // queues (a store copied without them, say) the records are the only source: read them all.
+    let scan = if crashed {
+        Scan::Everything {
+            check_crc: config.store.check_crc_on_recover,
+        }
+    } else if !root.join("consumequeue").exists() {
+        Scan::Everything { check_crc: false }
+    } else {
+        Scan::LastFiles(CLEAN_START_SCANNED_FILES)
+    };
+    let mut log = commit_log::recover(&paths::commitlog_dir(&root), file_size, scan)
         .with_context(|| format!("recovering the commit log in {}", root.display()))?;
     if crashed {
         warn!(
             records = log.records,
             write_offset = log.write_offset,
-            "abort marker found: the previous run did not shut down cleanly; recovered with CRC checks"
+            check_crc = config.store.check_crc_on_recover,
+            "abort marker found: the previous run did not shut down cleanly; recovered by scanning every record"
         );
     }
     if let Some((offset, why)) = &log.truncated {
@@ -141,6 +153,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     }
     info!(
         files = log.files.len(),
+        scanned_files = log.scanned_files,
         records = log.records,
         write_offset = log.write_offset,
         "commit log loaded"

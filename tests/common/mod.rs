@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -21,6 +21,8 @@ pub struct TestBroker {
     extra_config: String,
     /// Environment variables set for the broker process (fault-injection hooks).
     env: Vec<(String, String)>,
+    /// Every line the broker wrote to stderr (its log), across restarts.
+    log: Arc<Mutex<Vec<String>>>,
     child: Option<Child>,
 }
 
@@ -82,6 +84,7 @@ impl TestBroker {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            log: Arc::default(),
             child: None,
         };
         b.launch();
@@ -133,9 +136,11 @@ impl TestBroker {
             }
         });
         // Keep the pipe drained; echo to the test's stderr so failures show the broker's log.
+        let log = self.log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[broker] {line}");
+                log.lock().unwrap().push(line);
             }
         });
         (self.addr, self.metrics_addr, self.namesrv_addr) = rx
@@ -162,6 +167,12 @@ impl TestBroker {
     }
 
     /// Starts again on the same store (after `stop` or `kill9`).
+    /// The broker's log lines so far that contain `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|l| l.contains(needle)).cloned().collect()
+    }
+
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill the broker first");
         self.launch();
