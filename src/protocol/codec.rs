@@ -14,7 +14,7 @@ use std::fmt;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::code::{LanguageCode, SerializeType};
@@ -194,27 +194,6 @@ pub fn decode_header(
 // ---------------------------------------------------------------------------------------
 // JSON header (§1.3)
 
-fn is_empty_map(m: &&ExtFields) -> bool {
-    m.is_empty()
-}
-
-/// Outgoing JSON header, borrowing from the command. Fields are declared in fastjson's
-/// sorted order so the output looks like a Java peer's.
-#[derive(Serialize)]
-struct JsonHeaderOut<'a> {
-    code: i32,
-    #[serde(rename = "extFields", skip_serializing_if = "is_empty_map")]
-    ext_fields: &'a ExtFields,
-    flag: i32,
-    language: LanguageCode,
-    opaque: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remark: Option<&'a str>,
-    #[serde(rename = "serializeTypeCurrentRPC")]
-    serialize_type_current_rpc: &'static str,
-    version: i32,
-}
-
 /// Incoming JSON header. Only `code` is required; `null` counts as absent; unknown
 /// fields (e.g. `serializeTypeCurrentRPC`, which the type byte already says) are ignored.
 #[derive(Deserialize)]
@@ -320,18 +299,63 @@ impl<'de: 'a, 'a> Deserialize<'de> for ExtValue<'a> {
     }
 }
 
+/// Writes the JSON header by hand, fields in fastjson's sorted order (what a Java peer sends):
+/// `code`, `extFields` (omitted when empty), `flag`, `language`, `opaque`, `remark` (omitted when
+/// absent), `serializeTypeCurrentRPC`, `version`. Every response goes through here, so it avoids
+/// serde's per-call machinery; a unit test holds it byte-equal to serde_json's output.
 fn encode_json_header(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), ProtocolError> {
-    let hdr = JsonHeaderOut {
-        code: cmd.code,
-        ext_fields: &cmd.ext_fields,
-        flag: cmd.flag,
-        language: cmd.language,
-        opaque: cmd.opaque,
-        remark: cmd.remark.as_deref(),
-        serialize_type_current_rpc: SerializeType::Json.name(),
-        version: cmd.version,
-    };
-    serde_json::to_writer(out.writer(), &hdr).map_err(ProtocolError::BadJsonHeader)
+    let ext_len: usize = cmd
+        .ext_fields
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 6)
+        .sum();
+    out.reserve(128 + ext_len + cmd.remark.as_ref().map_or(0, |r| r.len() + 12));
+    out.put_slice(b"{\"code\":");
+    put_int(out, cmd.code);
+    if !cmd.ext_fields.is_empty() {
+        out.put_slice(b",\"extFields\":{");
+        for (i, (k, v)) in cmd.ext_fields.iter().enumerate() {
+            if i > 0 {
+                out.put_u8(b',');
+            }
+            put_json_str(out, k);
+            out.put_u8(b':');
+            put_json_str(out, v);
+        }
+        out.put_u8(b'}');
+    }
+    out.put_slice(b",\"flag\":");
+    put_int(out, cmd.flag);
+    out.put_slice(b",\"language\":\"");
+    out.put_slice(cmd.language.name().as_bytes());
+    out.put_slice(b"\",\"opaque\":");
+    put_int(out, cmd.opaque);
+    if let Some(remark) = &cmd.remark {
+        out.put_slice(b",\"remark\":");
+        put_json_str(out, remark);
+    }
+    out.put_slice(b",\"serializeTypeCurrentRPC\":\"");
+    out.put_slice(SerializeType::Json.name().as_bytes());
+    out.put_slice(b"\",\"version\":");
+    put_int(out, cmd.version);
+    out.put_u8(b'}');
+    Ok(())
+}
+
+fn put_int(out: &mut BytesMut, n: i32) {
+    out.put_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// A JSON string literal: copied as is when nothing in it needs escaping (header keys and values
+/// almost never do), else escaped by serde_json.
+fn put_json_str(out: &mut BytesMut, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.put_u8(b'"');
+        out.put_slice(s.as_bytes());
+        out.put_u8(b'"');
+    } else {
+        serde_json::to_writer(out.writer(), s).expect("writing to memory cannot fail");
+    }
 }
 
 fn decode_json_header(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
@@ -516,6 +540,7 @@ mod tests {
     use crate::protocol::code::{request_code, response_code};
     use bytes::Bytes;
     use proptest::prelude::*;
+    use serde::Serialize;
 
     /// The §1.3 example SEND_MESSAGE_V2 header, verbatim except that `i` spells out a
     /// concrete UNIQ_KEY instead of the reference's ellipsis.
@@ -819,6 +844,59 @@ mod tests {
         let base = buf.as_ptr() as usize;
         let c = RemotingCodec::default().decode(&mut buf).unwrap().unwrap();
         assert_eq!(c.body.as_ptr() as usize, base + 8 + SEND_V2_HEADER.len());
+    }
+
+    fn is_empty_map(m: &&ExtFields) -> bool {
+        m.is_empty()
+    }
+
+    /// Outgoing JSON header, borrowing from the command. Fields are declared in fastjson's
+    /// sorted order so the output looks like a Java peer's.
+    #[derive(Serialize)]
+    struct JsonHeaderOut<'a> {
+        code: i32,
+        #[serde(rename = "extFields", skip_serializing_if = "is_empty_map")]
+        ext_fields: &'a ExtFields,
+        flag: i32,
+        language: LanguageCode,
+        opaque: i32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remark: Option<&'a str>,
+        #[serde(rename = "serializeTypeCurrentRPC")]
+        serialize_type_current_rpc: &'static str,
+        version: i32,
+    }
+
+    /// The hand-written header encoder against serde_json's serialization of the same fields.
+    fn serde_json_header(cmd: &RemotingCommand) -> Vec<u8> {
+        serde_json::to_vec(&JsonHeaderOut {
+            code: cmd.code,
+            ext_fields: &cmd.ext_fields,
+            flag: cmd.flag,
+            language: cmd.language,
+            opaque: cmd.opaque,
+            remark: cmd.remark.as_deref(),
+            serialize_type_current_rpc: SerializeType::Json.name(),
+            version: cmd.version,
+        })
+        .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn hand_written_json_header_equals_serde_json(
+            cmd in any_command(SerializeType::Json),
+            tricky in "[\\x00-\\x1f\"\\\\a-z\u{e9}\u{1F600}]{0,12}",
+        ) {
+            let mut cmd = cmd;
+            cmd.ext_fields.insert("tricky", tricky.clone());
+            cmd.remark = Some(tricky);
+            for c in [cmd.clone(), RemotingCommand { ext_fields: ExtFields::new(), remark: None, ..cmd }] {
+                let mut out = BytesMut::new();
+                encode_json_header(&c, &mut out).unwrap();
+                prop_assert_eq!(out.to_vec(), serde_json_header(&c));
+            }
+        }
     }
 
     #[test]
