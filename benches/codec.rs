@@ -1,0 +1,98 @@
+//! Micro-benchmarks of the per-message work on the send path that is not I/O: decoding a
+//! `SEND_MESSAGE_V2` frame, reading its header, encoding the stored record, and encoding the
+//! response frame. `cargo bench --bench codec`; compare against a saved baseline with
+//! `cargo bench --bench codec -- --save-baseline before` / `--baseline before`.
+
+use std::net::SocketAddr;
+
+use bytes::BytesMut;
+use criterion::{criterion_group, criterion_main, Criterion};
+use tokio_util::codec::{Decoder, Encoder};
+
+use actormq::client::{producer_request, OutgoingMessage};
+use actormq::protocol::header::SendMessageRequestHeader;
+use actormq::protocol::{RemotingCodec, RemotingCommand};
+use actormq::store::message::{encode, MessageToStore};
+
+/// A send request as actormq's client frames it: 128-byte body, tags, keys, UNIQ_KEY.
+fn send_frame() -> BytesMut {
+    let msg = OutgoingMessage {
+        tags: Some("TagA".into()),
+        keys: Some("order-42".into()),
+        queue_id: 3,
+        ..OutgoingMessage::new("BenchTopic", vec![b'x'; 128])
+    };
+    let mut frame = BytesMut::new();
+    RemotingCodec::default()
+        .encode(producer_request(&msg), &mut frame)
+        .unwrap();
+    frame
+}
+
+/// The response a send gets: the six fields RocketMQ's broker sets.
+fn send_response() -> RemotingCommand {
+    let mut r = RemotingCommand::request(0, 12345);
+    r.flag = 1;
+    for (k, v) in [
+        ("msgId", "7F00000100002A9F0000000000BC6F11"),
+        ("queueId", "3"),
+        ("queueOffset", "123456"),
+        ("transactionId", "7F000001B2B218B4AAC21C7E2C810001"),
+        ("MSG_REGION", "DefaultRegion"),
+        ("TRACE_ON", "true"),
+    ] {
+        r.ext_fields.insert(k, v);
+    }
+    r
+}
+
+fn codec(c: &mut Criterion) {
+    let frame = send_frame();
+    let mut codec = RemotingCodec::default();
+    c.bench_function("decode send frame", |b| {
+        b.iter(|| {
+            let mut buf = frame.clone();
+            codec.decode(&mut buf).unwrap().unwrap()
+        })
+    });
+
+    let cmd = codec.decode(&mut frame.clone()).unwrap().unwrap();
+    c.bench_function("read send header (V2)", |b| {
+        b.iter(|| SendMessageRequestHeader::from_ext_v2(&cmd.ext_fields).unwrap())
+    });
+
+    let header = SendMessageRequestHeader::from_ext_v2(&cmd.ext_fields).unwrap();
+    let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    let message = MessageToStore {
+        topic: header.topic.clone(),
+        queue_id: header.queue_id,
+        flag: header.flag,
+        body: cmd.body.clone(),
+        properties: header.properties.clone().unwrap_or_default(),
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host: host,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    };
+    let mut out = BytesMut::with_capacity(1024);
+    c.bench_function("encode stored record", |b| {
+        b.iter(|| {
+            out.clear();
+            encode(&message, &mut out).unwrap()
+        })
+    });
+
+    let response = send_response();
+    let mut out = BytesMut::with_capacity(1024);
+    c.bench_function("encode send response frame", |b| {
+        b.iter(|| {
+            out.clear();
+            codec.encode(&response, &mut out).unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, codec);
+criterion_main!(benches);
