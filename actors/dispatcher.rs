@@ -266,6 +266,14 @@ pub enum QueryKind {
         timestamp: i64,
         upper: bool,
     },
+    /// `QUERY_CONSUMER_OFFSET` for a group with no stored offset (and no `setZeroIfNotFound=false`):
+    /// offset 0 if the queue still starts at 0 and its first record is "in memory" (within 40% of
+    /// physical RAM of the commit-log end, RocketMQ's `accessMessageInMemoryMaxRatio`), else
+    /// `QUERY_NOT_FOUND`.
+    ZeroIfInMemory {
+        topic: String,
+        queue_id: i32,
+    },
     /// `VIEW_MESSAGE_BY_ID`: the record at a commit-log offset.
     ViewMessage {
         offset: i64,
@@ -367,6 +375,25 @@ pub struct Dispatcher {
     /// Shutting down: pulls are answered at once, never parked.
     closing: bool,
     mailbox: usize,
+}
+
+/// How far behind the commit-log end a record still counts as in memory: 40% of physical RAM
+/// (RocketMQ's `accessMessageInMemoryMaxRatio` default).
+fn in_memory_bytes() -> u64 {
+    static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        // SAFETY: `sysconf` only reads system configuration; negative means unknown.
+        let (pages, page) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages <= 0 || page <= 0 {
+            return 0;
+        }
+        (pages as u64).saturating_mul(page as u64) / 100 * 40
+    })
 }
 
 /// Retention: every consume queue forgets the entries whose records lie below `commit_log_min`
@@ -857,6 +884,26 @@ impl Handler<Query> for Dispatcher {
                 "offset",
                 self.search_offset(&topic, queue_id, timestamp, upper),
             ),
+            QueryKind::ZeroIfInMemory { topic, queue_id } => {
+                let first = self
+                    .queue(&topic, queue_id)
+                    .filter(|q| q.min_offset() == 0)
+                    .and_then(|q| q.get(0));
+                let in_memory = first.is_some_and(|e| {
+                    self.dispatched
+                        .saturating_sub(e.commit_log_offset.max(0) as u64)
+                        <= in_memory_bytes()
+                });
+                if in_memory {
+                    response.with_ext("offset", 0)
+                } else {
+                    refuse(
+                        response,
+                        response_code::QUERY_NOT_FOUND,
+                        "Not found, V3_0_6_SNAPSHOT maybe this group consume message first".into(),
+                    )
+                }
+            }
             QueryKind::ViewMessage { offset } => match self.record_at(offset) {
                 Some(bytes) => response.with_body(bytes::Bytes::copy_from_slice(bytes)),
                 None => refuse(

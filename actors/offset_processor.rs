@@ -71,15 +71,25 @@ impl OffsetProcessor {
         Ok(match cmd.code {
             request_code::QUERY_CONSUMER_OFFSET => {
                 let group = h.str("consumerGroup")?;
-                Ok(match self.table.get(group, topic, queue_id) {
-                    Some(offset) => cmd
+                match self.table.get(group, topic, queue_id) {
+                    Some(offset) => Ok(cmd
                         .response_to(response_code::SUCCESS, None)
-                        .with_ext("offset", offset),
-                    None => cmd.response_to(
-                        response_code::QUERY_NOT_FOUND,
-                        Some("Not found, maybe this group consumer boot first".into()),
-                    ),
-                })
+                        .with_ext("offset", offset)),
+                    // RocketMQ 5 clients send `setZeroIfNotFound=false`: they pick their start
+                    // themselves (consumeFromWhere).
+                    None if h.opt_parse::<bool>("setZeroIfNotFound")? == Some(false) => Ok(cmd
+                        .response_to(
+                            response_code::QUERY_NOT_FOUND,
+                            Some(
+                                "Not found, do not set to zero, maybe this group boot first".into(),
+                            ),
+                        )),
+                    // Older clients: 0 if the queue still starts at 0 and that is in memory.
+                    None => Err(QueryKind::ZeroIfInMemory {
+                        topic: topic.to_string(),
+                        queue_id,
+                    }),
+                }
             }
             request_code::UPDATE_CONSUMER_OFFSET => {
                 let group = h.str("consumerGroup")?;

@@ -290,3 +290,50 @@ async fn consume_queues_consistent_after_kill9_in_sync_mode() {
     let counts = check_consume_queues(&broker.root());
     assert_eq!(counts.values().sum::<u64>(), 100);
 }
+
+/// QUERY_CONSUMER_OFFSET for a group with no offset, as RocketMQ's broker answers it: with
+/// `setZeroIfNotFound=false` (RocketMQ 5 clients) QUERY_NOT_FOUND; without it, 0 when the queue
+/// still starts at 0 and that message is in memory, else QUERY_NOT_FOUND.
+#[tokio::test]
+async fn a_group_without_an_offset_gets_zero_only_when_asked_and_in_memory() {
+    use actormq::protocol::{request_code, RemotingCommand};
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_n(&client, "ZeroTopic", 8).await; // some messages on every queue of the topic
+    let query = |queue_id: i32, zero: Option<bool>| {
+        let mut cmd = RemotingCommand::request(request_code::QUERY_CONSUMER_OFFSET, 0)
+            .with_ext("consumerGroup", "fresh")
+            .with_ext("topic", "ZeroTopic")
+            .with_ext("queueId", queue_id);
+        if let Some(zero) = zero {
+            cmd = cmd.with_ext("setZeroIfNotFound", zero);
+        }
+        cmd
+    };
+    let answer = |cmd| async { client.request(cmd).await.unwrap() };
+
+    let r = answer(query(0, None)).await;
+    assert_eq!(
+        (r.code, r.ext("offset")),
+        (response_code::SUCCESS, Some("0"))
+    );
+    let r = answer(query(0, Some(true))).await;
+    assert_eq!(
+        (r.code, r.ext("offset")),
+        (response_code::SUCCESS, Some("0"))
+    );
+    let r = answer(query(0, Some(false))).await;
+    assert_eq!(r.code, response_code::QUERY_NOT_FOUND, "{:?}", r.remark);
+    // A queue with nothing in it has no first message to be in memory.
+    let r = answer(query(7, None)).await;
+    assert_eq!(r.code, response_code::QUERY_NOT_FOUND, "{:?}", r.remark);
+    // A stored offset wins either way.
+    client
+        .update_consumer_offset("fresh", "ZeroTopic", 0, 3)
+        .await
+        .unwrap();
+    common::wait_until_async(Duration::from_secs(5), "the committed offset", || async {
+        answer(query(0, Some(false))).await.ext("offset") == Some("3")
+    })
+    .await;
+}

@@ -237,8 +237,10 @@ impl Client {
         topic: &str,
         queue_id: i32,
     ) -> Result<Option<i64>, ClientError> {
+        // Like RocketMQ 5 clients: a group without an offset is told so, not given 0.
         let cmd = offset_request(request_code::QUERY_CONSUMER_OFFSET, topic, queue_id)
-            .with_ext("consumerGroup", group);
+            .with_ext("consumerGroup", group)
+            .with_ext("setZeroIfNotFound", false);
         let resp = self.request(cmd).await?;
         match resp.code {
             response_code::SUCCESS => num(&resp, "offset").map(Some),
