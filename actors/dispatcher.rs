@@ -23,7 +23,7 @@ use actix::prelude::*;
 
 use super::metrics::stats;
 use bytes::BytesMut;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
@@ -48,6 +48,8 @@ pub const MAX_PULL_BYTES: usize = 1 << 20;
 const MAX_FILTER_SCAN: i64 = 16_000;
 /// How often written consume-queue entries are msynced (RocketMQ's `flushIntervalConsumeQueue`).
 const CQ_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// How often consume queues that failed to take records are retried.
+const CQ_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Every consume queue: topic -> queue id -> queue.
 pub type ConsumeQueues = HashMap<String, HashMap<i32, ConsumeQueue>>;
@@ -369,6 +371,10 @@ pub struct Dispatcher {
     /// Sync-flush mode: the flushed offset; records beyond it wait in `held`.
     flushed: Option<u64>,
     held: VecDeque<DispatchRun>,
+    /// Runs a consume queue could not take (its file could not be created or written: disk full,
+    /// permissions), per queue in arrival order. Retried every `CQ_RETRY_INTERVAL`, so the queue
+    /// catches up without a restart; later runs for a stalled queue wait behind them.
+    stalled: HashMap<(String, i32), VecDeque<DispatchRun>>,
     topics: Arc<TopicTable>,
     parked: HashMap<String, HashMap<i32, Vec<Parked>>>,
     next_park_id: u64,
@@ -436,6 +442,7 @@ impl Dispatcher {
             dispatched: write_offset,
             flushed: sync_flush.then_some(write_offset),
             held: VecDeque::new(),
+            stalled: HashMap::new(),
             topics,
             parked: HashMap::new(),
             next_park_id: 0,
@@ -461,28 +468,60 @@ impl Dispatcher {
 
     /// Appends a run's entries to its consume queue and wakes the pulls parked on it.
     fn dispatch(&mut self, run: DispatchRun, ctx: &mut Context<Self>) {
-        let end = run.end();
-        let cq = match queue_entry(&mut self.queues, &self.root, &run.topic, run.queue_id) {
-            Ok(cq) => cq,
-            Err(e) => {
-                error!(topic = run.topic, queue_id = run.queue_id, error = %e,
-                    "opening the consume queue failed; records not indexed until restart");
+        self.dispatched = self.dispatched.max(run.end());
+        if !self.stalled.is_empty() {
+            if let Some(waiting) = self.stalled.get_mut(&(run.topic.clone(), run.queue_id)) {
+                waiting.push_back(run);
                 return;
             }
-        };
-        for (i, entry) in run.entries.iter().enumerate() {
-            let index = (run.first_queue_offset + i as i64) as u64;
-            if index < cq.max_offset() {
-                continue; // already indexed (recovery)
-            }
-            if let Err(e) = cq.append(index, *entry) {
-                error!(topic = run.topic, queue_id = run.queue_id, index, error = %e,
-                    "consume-queue append failed; records not indexed until restart");
-                break;
+        }
+        match self.index(&run) {
+            Ok(()) => self.wake(&run, ctx),
+            Err(e) => {
+                error!(topic = run.topic, queue_id = run.queue_id, error = %e,
+                    "consume-queue append failed; the queue's records are held and retried");
+                self.stalled
+                    .entry((run.topic.clone(), run.queue_id))
+                    .or_default()
+                    .push_back(run);
             }
         }
-        self.dispatched = self.dispatched.max(end);
-        self.wake(&run, ctx);
+    }
+
+    /// Appends `run`'s entries to its consume queue (opening it on first use). Entries already
+    /// there are skipped, so a run that failed half way can simply be indexed again.
+    fn index(&mut self, run: &DispatchRun) -> Result<(), StoreError> {
+        let cq = queue_entry(&mut self.queues, &self.root, &run.topic, run.queue_id)?;
+        for (i, entry) in run.entries.iter().enumerate() {
+            let index = (run.first_queue_offset + i as i64) as u64;
+            if index >= cq.max_offset() {
+                cq.append(index, *entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes the stalled runs again, each queue in order, stopping at a queue's first failure.
+    fn retry_stalled(&mut self, ctx: &mut Context<Self>) {
+        let keys: Vec<(String, i32)> = self.stalled.keys().cloned().collect();
+        for key in keys {
+            while let Some(run) = self.stalled.get_mut(&key).and_then(VecDeque::pop_front) {
+                if let Err(e) = self.index(&run) {
+                    debug!(topic = key.0, queue_id = key.1, error = %e, "consume queue still failing");
+                    self.stalled.get_mut(&key).expect("present").push_front(run);
+                    break;
+                }
+                self.wake(&run, ctx);
+            }
+            if self.stalled.get(&key).is_some_and(VecDeque::is_empty) {
+                self.stalled.remove(&key);
+                info!(
+                    topic = key.0,
+                    queue_id = key.1,
+                    "consume queue caught up after failures"
+                );
+            }
+        }
     }
 
     /// Answers the pulls parked on `run`'s queue that the new entries satisfy.
@@ -775,6 +814,11 @@ impl Actor for Dispatcher {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(self.mailbox);
         ctx.run_interval(CQ_FLUSH_INTERVAL, |act, _| act.flush_queues());
+        ctx.run_interval(CQ_RETRY_INTERVAL, |act, ctx| {
+            if !act.stalled.is_empty() {
+                act.retry_stalled(ctx);
+            }
+        });
         info!(
             queues = self.queues.values().map(HashMap::len).sum::<usize>(),
             dispatched = self.dispatched,
@@ -962,6 +1006,13 @@ impl Handler<FlushQueues> for Dispatcher {
 
     fn handle(&mut self, _: FlushQueues, ctx: &mut Context<Self>) {
         self.drain_held(ctx);
+        self.retry_stalled(ctx);
+        if !self.stalled.is_empty() {
+            warn!(
+                queues = self.stalled.len(),
+                "some consume queues could not take their records; the next start rebuilds them"
+            );
+        }
         self.flush_queues();
         info!(dispatched = self.dispatched, "consume queues flushed");
     }

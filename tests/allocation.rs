@@ -64,3 +64,45 @@ async fn failed_file_creation_is_reported_and_harmless() {
         assert_eq!(rec.body, body);
     }
 }
+
+/// A consume-queue file that cannot be created holds that queue's records back — sends still
+/// succeed, other queues are unaffected — and once the cause is gone the queue catches up without a
+/// restart, in order.
+#[tokio::test]
+async fn failed_consume_queue_file_is_retried_until_it_works() {
+    use actormq::client::PullRequest;
+    use std::time::Duration;
+
+    let broker = TestBroker::start();
+    // A directory where queue 0's first consume-queue file must go.
+    let blocker = paths::consume_queue_dir(&broker.root(), "CqFail", 0).join(paths::file_name(0));
+    std::fs::create_dir_all(&blocker).unwrap();
+    let client = broker.client().await;
+    for (queue_id, body) in [(0, "a"), (1, "other queue"), (0, "b"), (0, "c")] {
+        let r = client
+            .send(&OutgoingMessage {
+                queue_id,
+                ..OutgoingMessage::new("CqFail", body)
+            })
+            .await
+            .unwrap();
+        assert_eq!(r.code, response_code::SUCCESS);
+    }
+    let pull = |queue_id| PullRequest::new("cg", "CqFail", queue_id, 0);
+    let r = client.pull(&pull(1)).await.unwrap();
+    assert_eq!(r.messages.len(), 1, "queue 1 is indexed as usual");
+    let r = client.pull(&pull(0)).await.unwrap();
+    assert!(r.messages.is_empty(), "queue 0's records are held back");
+
+    std::fs::remove_dir(&blocker).unwrap();
+    let mut bodies = Vec::new();
+    common::wait_until_async(Duration::from_secs(10), "queue 0 caught up", || {
+        let client = &client;
+        async move { client.pull(&pull(0)).await.unwrap().messages.len() == 3 }
+    })
+    .await;
+    for m in client.pull(&pull(0)).await.unwrap().messages {
+        bodies.push(String::from_utf8(m.body.to_vec()).unwrap());
+    }
+    assert_eq!(bodies, ["a", "b", "c"]);
+}
