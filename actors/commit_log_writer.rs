@@ -11,7 +11,8 @@
 //! `Dispatcher`: the facts of every appended record (topic, queue, offsets, size, tag code) go there
 //! batched, one `NewRecords` per turn of this actor's mailbox rather than one message per append,
 //! plus the file table on every roll and, in sync-flush mode, each flushed offset (the dispatcher
-//! indexes only flushed records then).
+//! indexes only flushed records then). As owner of the file table it is also the one that drops old
+//! files when the `Retention` actor asks (`DeleteFilesBefore`), never the file it writes.
 //! Runs on the system arbiter beside the connections: the hot send path crosses no thread.
 
 use std::collections::VecDeque;
