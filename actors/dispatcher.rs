@@ -55,14 +55,17 @@ const CQ_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 pub type ConsumeQueues = HashMap<String, HashMap<i32, ConsumeQueue>>;
 
 /// Opens the consume queues under `root` and makes them match the commit log (start-up, before any
-/// actor runs): entries whose record ends past `write_offset` are dropped, and every queue with fewer
+/// actor runs): entries whose record ends past `write_offset` are dropped, every queue with fewer
 /// entries than `expected` (the next queue offsets commit-log recovery found) is rebuilt by scanning
-/// the commit log from the end of its last entry. Returns the queues and how many entries were added.
+/// the commit log from the end of its last entry, and entries below the first commit-log file
+/// (deleted by retention) are forgotten. `expected` is then raised to every queue's max offset:
+/// a queue whose records lie only in unscanned or deleted files continues where it was, so no queue
+/// offset is ever handed out twice. Returns the queues and how many entries were added.
 pub fn recover_consume_queues(
     root: &Path,
     files: &[Arc<MappedFile>],
     write_offset: u64,
-    expected: &QueueOffsets,
+    expected: &mut QueueOffsets,
 ) -> Result<(ConsumeQueues, u64), StoreError> {
     let mut queues: ConsumeQueues = HashMap::new();
     let cq_root = root.join("consumequeue");
@@ -102,7 +105,7 @@ pub fn recover_consume_queues(
     }
     // The earliest commit-log offset some queue is missing entries from.
     let mut from: Option<u64> = None;
-    for (topic, ids) in expected {
+    for (topic, ids) in expected.iter() {
         for (queue_id, next) in ids {
             let cq = queues.get(topic).and_then(|q| q.get(queue_id));
             let have = cq.map(|q| q.max_offset() as i64).unwrap_or(0);
@@ -155,7 +158,15 @@ pub fn recover_consume_queues(
             }
         }
     }
-    for ids in queues.values() {
+    if let Some(first) = files.first().map(|f| f.start_offset()).filter(|s| *s > 0) {
+        forget_below(&mut queues, first);
+    }
+    for (topic, ids) in &queues {
+        let next_offsets = expected.entry(topic.clone()).or_default();
+        for (queue_id, cq) in ids {
+            let next = next_offsets.entry(*queue_id).or_insert(0);
+            *next = (*next).max(cq.max_offset() as i64);
+        }
         for cq in ids.values() {
             cq.flush()?;
         }

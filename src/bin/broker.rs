@@ -36,9 +36,7 @@ use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
 use actors::connection::ConnectionLimits;
-use actors::dispatcher::{
-    forget_below, recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked,
-};
+use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::FileAllocator;
 use actors::flusher::{FlushAll, Flusher};
 use actors::metrics::Metrics;
@@ -159,31 +157,9 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         "commit log loaded"
     );
 
-    let (mut queues, rebuilt) =
-        recover_consume_queues(&root, &log.files, log.write_offset, &log.queue_offsets)
+    let (queues, rebuilt) =
+        recover_consume_queues(&root, &log.files, log.write_offset, &mut log.queue_offsets)
             .with_context(|| format!("recovering the consume queues in {}", root.display()))?;
-    // Retention may have deleted the oldest commit-log files: the consume queues forget what
-    // pointed there, and a queue whose records were all deleted still continues at its own max
-    // offset (the commit log no longer shows it), so no queue offset is ever handed out twice.
-    if let Some(first) = log
-        .files
-        .first()
-        .map(|f| f.start_offset())
-        .filter(|s| *s > 0)
-    {
-        forget_below(&mut queues, first);
-    }
-    for (topic, ids) in &queues {
-        for (queue_id, cq) in ids {
-            let next = log
-                .queue_offsets
-                .entry(topic.clone())
-                .or_default()
-                .entry(*queue_id)
-                .or_insert(0);
-            *next = (*next).max(cq.max_offset() as i64);
-        }
-    }
     info!(
         queues = queues.values().map(|q| q.len()).sum::<usize>(),
         rebuilt, "consume queues loaded"

@@ -31,10 +31,6 @@ impl ExtFields {
             .map(|(_, v)| &**v)
     }
 
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
     /// Sets `key` to `value`, replacing an earlier value of the same key. Header keys are
     /// protocol constants, so the key costs no allocation.
     pub fn insert(&mut self, key: &'static str, value: impl Into<ByteString>) {

@@ -3,8 +3,8 @@
 //! The writer needs three facts to resume: the files, the write offset and each topic-queue's next
 //! queue offset. After a clean shutdown everything was flushed and dispatched, so only the last few
 //! files are scanned (like RocketMQ's `recoverNormally`, from the third-last file): they give the
-//! write offset, and the consume queues' max offsets (merged in by the caller) give the queue
-//! offsets of everything older — start-up time does not grow with the store. After a crash every
+//! write offset, and the consume queues' max offsets (merged in by `recover_consume_queues`) give
+//! the queue offsets of everything older — start-up time does not grow with the store. After a crash every
 //! file is scanned, the queue offsets come from the records themselves, and each record's body CRC
 //! is checked; the first torn or corrupt record ends the log: the rest of its file is zeroed and
 //! later files are removed, so no offset is ever handed out twice for different data
@@ -53,10 +53,6 @@ pub const CLEAN_START_SCANNED_FILES: usize = 3;
 /// Opens every commit-log file under `dir` (creating `dir`), scans them in order (all or the last
 /// few, per `scan`) and cuts the log at the first record that does not verify.
 pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<RecoveredLog> {
-    let (check_crc, first_scanned) = match scan_scope {
-        Scan::LastFiles(n) => (false, Some(n)),
-        Scan::Everything { check_crc } => (check_crc, None),
-    };
     std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
         path: dir.to_path_buf(),
         source,
@@ -92,15 +88,18 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
         files.push(Arc::new(MappedFile::open(path, *start, file_size)?));
     }
 
-    // The last `n` files that hold data: files the allocator prepared ahead are still all zeros
-    // (a file with data starts with a record's non-zero TOTALSIZE).
-    let skip = first_scanned.map_or(0, |n| {
-        let with_data = files
-            .iter()
-            .rposition(|f| f.read(0, 4) != [0u8; 4])
-            .map_or(0, |last| last + 1);
-        with_data.saturating_sub(n.max(1))
-    });
+    let (check_crc, skip) = match scan_scope {
+        Scan::Everything { check_crc } => (check_crc, 0),
+        // The last `n` files that hold data: files the allocator prepared ahead are still all
+        // zeros (a file with data starts with a record's non-zero TOTALSIZE).
+        Scan::LastFiles(n) => {
+            let with_data = files
+                .iter()
+                .rposition(|f| f.read(0, 4) != [0u8; 4])
+                .map_or(0, |last| last + 1);
+            (false, with_data.saturating_sub(n.max(1)))
+        }
+    };
     let mut log = RecoveredLog {
         write_offset: files.get(skip).map(|f| f.start_offset()).unwrap_or(0),
         files: Vec::new(),
