@@ -59,6 +59,8 @@ pub struct Appended {
 pub enum AppendError {
     /// The next file could not be created (disk full, permissions). Nothing was written.
     CreateMappedFileFailed(String),
+    /// Writing the bytes into the file failed (an I/O error). Nothing was published.
+    WriteFailed(String),
     /// The batch is larger than one commit-log file.
     TooLarge { bytes: u64, file_size: u64 },
     /// The store is shutting down.
@@ -198,11 +200,13 @@ impl CommitLogWriter {
         };
         match created {
             Ok(f) => {
-                if self.warm {
-                    f.warm();
-                }
+                // Never zero-filled here: that takes seconds for a 1 GiB file on this thread.
                 if self.allocator.is_some() {
-                    warn!(path = %path.display(), "allocator fell behind; file created inline");
+                    warn!(
+                        path = %path.display(),
+                        warm_skipped = self.warm,
+                        "allocator fell behind; file created inline"
+                    );
                 }
                 info!(
                     path = %path.display(),
@@ -306,12 +310,14 @@ impl CommitLogWriter {
                 let pos = self.write_offset - file.start_offset();
                 let room = self.file_size - pos;
                 if len + BLANK_MARKER_LEN > room {
-                    // Get the next file first: if that fails, nothing has been written.
+                    // The marker goes first, unpublished: if it or the roll fails, the write
+                    // offset stays put, and a marker past the last record means what a crash
+                    // there would find anyway: this file holds no more records.
                     let file = file.clone();
-                    self.roll_to(file.start_offset() + self.file_size, ctx)?;
                     let mut marker = [0u8; BLANK_MARKER_LEN as usize];
                     write_blank(&mut marker, room as i32);
-                    file.write(pos as usize, &marker);
+                    self.put(&file, pos as usize, &marker)?;
+                    self.roll_to(file.start_offset() + self.file_size, ctx)?;
                     self.write_offset += room;
                 }
             }
@@ -346,7 +352,17 @@ impl CommitLogWriter {
             queue += 1;
         }
         let pos = (self.write_offset - file.start_offset()) as usize;
-        file.write(pos, &msg.records);
+        if let Err(e) = self.put(&file, pos, &msg.records) {
+            // Nothing published: give the queue offsets back, so the queue gets no gap.
+            if let Some(next) = self
+                .queue_offsets
+                .get_mut(&msg.topic)
+                .and_then(|q| q.get_mut(&msg.queue_id))
+            {
+                *next = queue_offset;
+            }
+            return Err(e);
+        }
         let appended = Appended {
             physical_offset: self.write_offset as i64,
             queue_offset,
@@ -366,6 +382,21 @@ impl CommitLogWriter {
             entries,
         });
         Ok(appended)
+    }
+
+    /// Puts `bytes` at `pos` of `file`, not yet published. Sync-flush mode writes through the file
+    /// descriptor, because what a sender waits for is the flush and pages dirtied that way flush
+    /// several times faster (`MappedFile::write_through`); async mode copies into the mapping,
+    /// because there a system call per append would be the cost (4x64 sends: -15..25% msgs/s).
+    fn put(&self, file: &MappedFile, pos: usize, bytes: &[u8]) -> Result<(), AppendError> {
+        if self.sync_flush.is_none() {
+            file.write(pos, bytes);
+            return Ok(());
+        }
+        file.write_through(pos, bytes).map_err(|e| {
+            error!(error = %e, "commit-log write failed");
+            AppendError::WriteFailed(e.to_string())
+        })
     }
 
     /// Reserves `count` consecutive queue offsets and returns the first.

@@ -62,7 +62,7 @@ impl Handler<Allocate> for FileAllocator {
     }
 }
 
-/// Creates (and warms) the file under a temporary name, then links it into place.
+/// Creates (and zero-fills) the file under a temporary name, then links it into place.
 fn prepare(msg: &Allocate) -> Result<Arc<MappedFile>, StoreError> {
     let mut temp = msg.path.clone().into_os_string();
     temp.push(".allocating");
@@ -71,7 +71,7 @@ fn prepare(msg: &Allocate) -> Result<Arc<MappedFile>, StoreError> {
     {
         let file = MappedFile::create(&temp, msg.start_offset, msg.size)?;
         if msg.warm {
-            file.warm();
+            file.zero_fill()?;
         }
     }
     let linked = std::fs::hard_link(&temp, &msg.path);

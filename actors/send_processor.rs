@@ -297,6 +297,10 @@ fn send_response(
                     response_code::SYSTEM_ERROR,
                     format!("create mapped file failed, server is busy or broken. ({why})"),
                 ),
+                AppendError::WriteFailed(why) => (
+                    response_code::SYSTEM_ERROR,
+                    format!("write commit log failed; the message is not stored. ({why})"),
+                ),
                 AppendError::TooLarge { bytes, file_size } => (
                     response_code::MESSAGE_ILLEGAL,
                     format!("the batch of {bytes} bytes does not fit a {file_size}-byte commit-log file"),

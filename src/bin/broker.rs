@@ -37,7 +37,7 @@ use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
 use actors::connection::ConnectionLimits;
 use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
-use actors::file_allocator::FileAllocator;
+use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
 use actors::metrics::Metrics;
 use actors::name_server::NameServer;
@@ -157,6 +157,15 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         "commit log loaded"
     );
 
+    let allocator = config
+        .store
+        .preallocate
+        .then(|| SyncArbiter::start(1, || FileAllocator));
+    if let Some(allocator) = &allocator {
+        let warm = config.store.warm_mapped_file;
+        prepare_first_file(allocator, &mut log, &root, file_size, warm).await;
+    }
+
     let (queues, rebuilt) =
         recover_consume_queues(&root, &log.files, log.write_offset, &mut log.queue_offsets)
             .with_context(|| format!("recovering the consume queues in {}", root.display()))?;
@@ -190,10 +199,6 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             Flusher::new(files, written, flush)
         })
     };
-    let allocator = config
-        .store
-        .preallocate
-        .then(|| SyncArbiter::start(1, || FileAllocator));
     let writer = {
         let options = WriterOptions {
             dir: paths::commitlog_dir(&root),
@@ -435,6 +440,37 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     info!(write_offset, "broker stopped");
     System::current().stop();
     Ok(())
+}
+
+/// A store without a file for its write offset (a new store, or a clean stop exactly at a file's
+/// end) gets that file from the allocator before the broker listens: the first sends would otherwise
+/// have the writer create it inline, and an inline file is never zero-filled (`warm_mapped_file`
+/// costs seconds per GiB, which must not land on the writer's thread). A failure is only logged:
+/// the writer tries again at the first send and answers SYSTEM_ERROR if it cannot.
+async fn prepare_first_file(
+    allocator: &Addr<FileAllocator>,
+    log: &mut commit_log::RecoveredLog,
+    root: &Path,
+    file_size: u64,
+    warm: bool,
+) {
+    let start = log.write_offset - log.write_offset % file_size;
+    if log.files.last().is_some_and(|f| f.start_offset() == start) {
+        return;
+    }
+    info!(start, warm, "preparing the first commit-log file");
+    let request = Allocate {
+        path: paths::commitlog_dir(root).join(paths::file_name(start)),
+        start_offset: start,
+        size: file_size,
+        warm,
+    };
+    actors::metrics::stats().file_allocator.enqueued();
+    match allocator.send(request).await {
+        Ok(Ok(file)) => log.files.push(file),
+        Ok(Err(e)) => warn!(error = %e, "preparing the first commit-log file failed"),
+        Err(e) => warn!(error = %e, "file allocator unavailable"),
+    }
 }
 
 async fn wait_for_signal() {

@@ -20,7 +20,7 @@ use memmap2::{MmapOptions, MmapRaw};
 
 use super::error::{IoContext, Result, StoreError};
 
-/// OS page size used for warming.
+/// OS page size: the unit of flushing and of recovery's zeroing.
 pub const PAGE_SIZE: usize = 4096;
 
 /// One fixed-size, memory-mapped, offset-named file.
@@ -167,19 +167,42 @@ impl MappedFile {
         );
     }
 
-    /// Touches one byte per 4096-byte page (writing a zero) so page faults and block
-    /// allocation happen now rather than on the write path. Writer-only, and only on a
-    /// file that holds no data yet.
-    pub fn warm(&self) {
-        let base = self.map.as_mut_ptr();
+    /// Writes zeros over the whole file through its descriptor and waits until they are on disk,
+    /// so that every block is allocated and *written* before the log uses it (RocketMQ's
+    /// `warmMappedFile` also writes zeros and forces them). A flush of such a file writes data
+    /// and nothing else: no block allocation, no unwritten-extent conversion, hence no journal
+    /// commit per flush. Measured on the reference machine (ext4 on a virtual disk), a sync-mode
+    /// group of ~5 KiB written with [`MappedFile::write_through`] took ~170 us to flush on a
+    /// zero-filled file against ~270 us on a merely `fallocate`d one (docs/benchmarks.md).
+    /// Allocator-only (it blocks for seconds on a 1 GiB file), on a file holding no data yet.
+    pub fn zero_fill(&self) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        const CHUNK: usize = 1 << 20;
+        let zeros = vec![0u8; CHUNK.min(self.len())];
         let mut pos = 0;
         while pos < self.len() {
-            // SAFETY: `pos < len` so the byte is inside the mapping. Only the single writer
-            // calls `warm`, before any data is written or published, so no reader holds a
-            // slice covering this byte. Volatile so the store is not optimised away.
-            unsafe { std::ptr::write_volatile(base.add(pos), 0) };
-            pos += PAGE_SIZE;
+            let n = zeros.len().min(self.len() - pos);
+            self.file
+                .write_all_at(&zeros[..n], pos as u64)
+                .at(&self.path)?;
+            pos += n;
         }
+        self.file.sync_data().at(&self.path)
+    }
+
+    /// Writes `data` at `pos` through the file descriptor (`pwrite`) instead of copying it into
+    /// the mapping; readers still see it through the mapping (one page cache). The sync-flush
+    /// writer uses this: pages dirtied through a shared mapping cost several times more to flush
+    /// on ext4 than pages dirtied by `write(2)` once the blocks are written (zero-filled files:
+    /// 1.1-1.5 ms against ~170 us per 5 KiB group), and every flush write-protects them again,
+    /// so the next append to the same page takes a fault. Async mode keeps [`MappedFile::write`]:
+    /// a memcpy is cheaper than a system call per append when nobody waits for the flush.
+    /// Same contract as `write`: single writer, never over a published range. On error nothing
+    /// may be published (part of `data` may have reached the file). Panics if out of range.
+    pub fn write_through(&self, pos: usize, data: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.check_range(pos, data.len(), "write");
+        self.file.write_all_at(data, pos as u64).at(&self.path)
     }
 
     /// Copies `data` into the file at `pos`. Panics if `pos + data.len() > size`.
@@ -265,7 +288,6 @@ mod tests {
             (f.start_offset(), f.size(), f.path()),
             (8192, 10_000, p.as_path())
         );
-        f.warm();
         f.write(9_990, b"0123456789");
         f.write(0, b"head");
         assert_eq!(f.read(9_990, 10), b"0123456789");
@@ -281,6 +303,37 @@ mod tests {
         f.zero_from(10_000);
         f.destroy().unwrap();
         assert!(!p.exists());
+    }
+
+    /// Zero-filling writes every block (a `fallocate`d file may keep them unwritten) and keeps the
+    /// size; bytes written through the descriptor are what the mapping reads, also after reopening.
+    #[test]
+    fn zero_fill_then_write_through_reads_back_in_the_mapping() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(file_name(0));
+        let size = 3 * (1 << 20) + 4096; // more than one fill chunk, not a multiple of it
+        let f = MappedFile::create(&p, 0, size).unwrap();
+        f.write(5, b"stale");
+        f.zero_fill().unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), size);
+        assert!(f.read(0, size as usize).iter().all(|b| *b == 0));
+        f.write_through(4094, b"across a page").unwrap();
+        f.write_through(size as usize - 3, b"end").unwrap();
+        assert_eq!(f.read(4094, 13), b"across a page");
+        assert_eq!(f.read(size as usize - 3, 3), b"end");
+        f.flush_range(4094, 13).unwrap();
+        drop(f);
+        let f = MappedFile::open(&p, 0, size).unwrap();
+        assert_eq!(f.read(4094, 13), b"across a page");
+        assert_eq!(f.read(size as usize - 3, 3), b"end");
+    }
+
+    #[test]
+    #[should_panic(expected = "outside file")]
+    fn write_through_out_of_range_panics() {
+        let d = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(&d.path().join("f"), 0, 4096).unwrap();
+        let _ = f.write_through(4090, b"1234567");
     }
 
     #[test]

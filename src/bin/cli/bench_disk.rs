@@ -1,8 +1,10 @@
 //! `actormq bench disk`: what the disk under a store gives a sync-flush broker, without a broker.
 //!
-//! Does exactly what the flusher does in sync mode, in a loop: append `chunk` bytes to a
-//! preallocated memory-mapped file (`MappedFile::create`, the commit log's own code) and msync the
-//! range from the last flushed page to the end of the write. One chunk stands for one flush group,
+//! Does exactly what the writer and the flusher do in sync mode, in a loop: append `chunk` bytes to
+//! a preallocated memory-mapped file (`MappedFile::create`, the commit log's own code; written
+//! through the descriptor as the sync-mode writer does, or with `--write mmap` copied into the
+//! mapping as in async mode; zero-filled first with `--zero-fill`, as `warm_mapped_file` does) and
+//! msync the range from the last flushed page to the end of the write. One chunk stands for one flush group,
 //! so running several chunk sizes shows what a group costs against a single small record — the
 //! ceiling for group commit on this disk. Prints msyncs/s each second (virtual disks often allow a
 //! burst and then throttle) and the latency percentiles per chunk size.
@@ -30,9 +32,22 @@ pub struct DiskArgs {
     /// Size of the probe file in MiB (the run stops early when it is full).
     #[arg(long, default_value_t = 1024)]
     file_mib: u64,
+    /// How appends reach the file: `fd` (pwrite, the sync-mode writer) or `mmap` (a copy into the
+    /// mapping, the async-mode writer).
+    #[arg(long, value_enum, default_value_t = WriteVia::Fd)]
+    write: WriteVia,
+    /// Zero-fill the file first (what `store.warm_mapped_file` has the allocator do).
+    #[arg(long)]
+    zero_fill: bool,
     /// Print one JSON object per chunk size instead of text.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum WriteVia {
+    Fd,
+    Mmap,
 }
 
 pub async fn run(args: DiskArgs) -> anyhow::Result<()> {
@@ -55,6 +70,9 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
     // Removed when the probe ends, also on error (not before: an unlinked file is not what the
     // broker flushes).
     let _remove = RemoveOnDrop(path);
+    if args.zero_fill {
+        file.zero_fill().context("zero-filling the probe file")?;
+    }
     let data = vec![b'x'; chunk];
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut flushed, mut written) = (0usize, 0usize);
@@ -63,7 +81,10 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
     let mut rates = Vec::new();
     while started.elapsed() < Duration::from_secs(args.duration) && written + chunk <= size as usize
     {
-        file.write(written, &data);
+        match args.write {
+            WriteVia::Fd => file.write_through(written, &data)?,
+            WriteVia::Mmap => file.write(written, &data),
+        }
         written += chunk;
         let from = flushed / 4096 * 4096;
         let t0 = Instant::now();
@@ -87,7 +108,8 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "chunk": chunk, "seconds": elapsed, "msyncs": count, "msyncs_per_sec": rate,
+                "chunk": chunk, "write": if args.write == WriteVia::Fd { "fd" } else { "mmap" },
+                "zero_fill": args.zero_fill, "seconds": elapsed, "msyncs": count, "msyncs_per_sec": rate,
                 "mb_per_sec": mbps, "per_second": rates,
                 "p50_us": hist.value_at_quantile(0.5), "p99_us": hist.value_at_quantile(0.99),
                 "max_us": hist.max(),
@@ -96,8 +118,14 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
     } else {
         eprint!("\r");
         println!(
-            "chunk {chunk:>7} B: {rate:>7.0} msyncs/s {mbps:>6.1} MB/s  p50 {} us  p99 {} us  \
+            "chunk {chunk:>7} B{}: {rate:>7.0} msyncs/s {mbps:>6.1} MB/s  p50 {} us  p99 {} us  \
              max {} us  per second {rates:?}",
+            match (args.write, args.zero_fill) {
+                (WriteVia::Fd, true) => " (fd, zero-filled)",
+                (WriteVia::Fd, false) => " (fd)",
+                (WriteVia::Mmap, true) => " (mmap, zero-filled)",
+                (WriteVia::Mmap, false) => " (mmap)",
+            },
             hist.value_at_quantile(0.5),
             hist.value_at_quantile(0.99),
             hist.max()
