@@ -3,10 +3,12 @@
 //!
 //! Owns the file table, the write offset and every topic-queue's next queue offset. Receives `Append`
 //! (one message or a whole batch, already encoded by the SendProcessor); patches queue offset,
-//! physical offset and store timestamp in, copies the bytes into the mapped file, publishes the new
-//! write offset, and calls the append's completion at once (async flush) or once the `Flusher` reports
-//! the bytes durable (sync flush: the waiters wait here, and one `SyncFlush` round trip releases every
-//! waiter below the flushed offset — group commit). Talks to the `FileAllocator` for the next files
+//! physical offset and store timestamp in, puts the bytes into the file (async flush: a copy into the
+//! mapping, published at once; sync flush: staged and written with one `pwrite` per mailbox turn,
+//! published after it — see `MappedFile::write_through` for why), and calls the append's completion
+//! at once (async flush) or once the `Flusher` reports the bytes durable (sync flush: the waiters
+//! wait here, and one `SyncFlush` round trip releases every waiter below the flushed offset — group
+//! commit). Talks to the `FileAllocator` for the next files
 //! (asked for as soon as a file is started, so a roll finds them ready), to the `Flusher`, and to the
 //! `Dispatcher`: the facts of every appended record (topic, queue, offsets, size, tag code) go there
 //! batched, one `NewRecords` per turn of this actor's mailbox rather than one message per append,
@@ -390,7 +392,6 @@ impl CommitLogWriter {
         if self.to_dispatch.is_empty() {
             // Runs after the appends already in the mailbox: one write (sync mode) and one
             // message to the dispatcher carry them all.
-            stats().commit_log_writer.enqueued();
             ctx.notify(EndOfTurn);
         }
         self.to_dispatch.push(DispatchRun {
@@ -675,8 +676,8 @@ impl Handler<EndOfTurn> for CommitLogWriter {
     type Result = ();
 
     fn handle(&mut self, _: EndOfTurn, ctx: &mut Context<Self>) {
-        // Counted and timed like an append: in sync mode the write itself happens here.
-        let _timer = stats().commit_log_writer.handling();
+        // Not a mailbox message (`notify` bypasses the mailbox), so not in the writer's figures;
+        // in sync mode the turn's `pwrite` happens here.
         self.settle(ctx);
     }
 }
