@@ -35,7 +35,7 @@ use actormq::store::commit_log::{QueueOffsets, RecoveredLog};
 use actormq::store::consume_queue::CqEntry;
 use actormq::store::mapped_file::MappedFile;
 use actormq::store::message::{patch_offsets, write_blank};
-use actormq::store::{now_ms, paths};
+use actormq::store::{now_ms, paths, StoreError};
 
 /// RocketMQ's `END_FILE_MIN_BLANK_LENGTH`: room always kept for the end-of-file marker.
 const BLANK_MARKER_LEN: u64 = 8;
@@ -111,6 +111,9 @@ pub struct CommitLogWriter {
     published: u64,
     /// Sync mode: this turn's appended bytes, written with one `pwrite` when the turn ends.
     staged: StagedWrite,
+    /// Sync-mode writes so far, and the one to fail on purpose ([`WRITE_FAIL_ENV`], tests only).
+    writes: u64,
+    fail_write: Option<u64>,
     sealed: bool,
     dispatcher: Addr<Dispatcher>,
     /// Appended records not yet sent to the dispatcher; sent at the end of the turn (`EndOfTurn`).
@@ -143,6 +146,24 @@ struct StagedWrite {
     /// Position in `file` of `bytes[0]`.
     pos: usize,
     bytes: Vec<u8>,
+}
+
+/// Environment variable naming the sync-mode commit-log write (1 = the first) that fails with an
+/// injected I/O error: a test hook for the unwinding of unpublished appends (a real `pwrite` into
+/// preallocated blocks practically never fails).
+pub const WRITE_FAIL_ENV: &str = "ACTORMQ_FAULT_WRITE_FAIL_NTH";
+
+/// Reads [`WRITE_FAIL_ENV`]; warns loudly when it is set, as it is never meant for production.
+fn write_fail_from_env() -> Option<u64> {
+    let nth = std::env::var(WRITE_FAIL_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)?;
+    warn!(
+        nth,
+        "{WRITE_FAIL_ENV} is set: a commit-log write will fail on purpose (fault injection)"
+    );
+    Some(nth)
 }
 
 /// How the writer is set up.
@@ -178,6 +199,8 @@ impl CommitLogWriter {
             written,
             published: log.write_offset,
             staged: StagedWrite::default(),
+            writes: 0,
+            fail_write: write_fail_from_env(),
             sealed: false,
             dispatcher,
             to_dispatch: Vec::new(),
@@ -442,7 +465,15 @@ impl CommitLogWriter {
             return Ok(());
         };
         let (pos, len) = (self.staged.pos, self.staged.bytes.len());
-        let written = file.write_through(pos, &self.staged.bytes);
+        self.writes += 1;
+        let written = if self.fail_write == Some(self.writes) {
+            Err(StoreError::Io {
+                path: file.path().to_path_buf(),
+                source: std::io::Error::other(format!("{WRITE_FAIL_ENV}: injected write failure")),
+            })
+        } else {
+            file.write_through(pos, &self.staged.bytes)
+        };
         self.staged.bytes.clear();
         match written {
             Ok(()) => {
