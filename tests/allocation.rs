@@ -108,15 +108,14 @@ async fn failed_consume_queue_file_is_retried_until_it_works() {
     assert_eq!(bodies, ["a", "b", "c"]);
 }
 
-/// `warm_mapped_file` in sync mode: the first file of a new store comes from the allocator, zero-
-/// filled, before the broker listens; every later file too (rolls happen every few sends here).
+/// Sync mode warms files by default (`warm_mapped_file` unset): the first file of a new store comes
+/// from the allocator, zero-filled, before the broker listens; every later file too (rolls happen
+/// every few sends here).
 /// Sends written through the descriptor onto those files come back byte for byte, in order, from
 /// the commit log and through pulls, also after a restart.
 #[tokio::test]
 async fn warm_files_in_sync_mode_hold_every_record_across_rolls() {
-    let mut broker = TestBroker::start_with(
-        "[store]\nwarm_mapped_file = true\n[flush]\nmode = \"sync\"\nsync_timeout_ms = 10000",
-    );
+    let mut broker = TestBroker::start_with("[flush]\nmode = \"sync\"\nsync_timeout_ms = 10000");
     let first = paths::file_name(0);
     let prepared = broker.log_lines("allocated commit-log file");
     assert!(

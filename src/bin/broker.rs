@@ -162,7 +162,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         .preallocate
         .then(|| SyncArbiter::start(1, || FileAllocator));
     if let Some(allocator) = &allocator {
-        let warm = config.store.warm_mapped_file;
+        let warm = config.warm_mapped_file();
         prepare_first_file(allocator, &mut log, &root, file_size, warm).await;
     }
 
@@ -204,7 +204,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             dir: paths::commitlog_dir(&root),
             file_size,
             allocator,
-            warm: config.store.warm_mapped_file,
+            warm: config.warm_mapped_file(),
             sync_flush: (config.flush.mode == FlushMode::Sync)
                 .then(|| Duration::from_millis(config.flush.sync_timeout_ms)),
         };
@@ -518,10 +518,7 @@ fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> Strin
             "maxMessageSize",
             config.broker.max_message_bytes.to_string(),
         ),
-        (
-            "warmMapedFileEnable",
-            config.store.warm_mapped_file.to_string(),
-        ),
+        ("warmMapedFileEnable", config.warm_mapped_file().to_string()),
         (
             "checkCRCOnRecover",
             config.store.check_crc_on_recover.to_string(),
