@@ -57,7 +57,8 @@ pub type ConsumeQueues = HashMap<String, HashMap<i32, ConsumeQueue>>;
 /// Opens the consume queues under `root` and makes them match the commit log (start-up, before any
 /// actor runs): entries whose record ends past `write_offset` are dropped, every queue with fewer
 /// entries than `expected` (the next queue offsets commit-log recovery found) is rebuilt by scanning
-/// the commit log from the end of its last entry, and entries below the first commit-log file
+/// the commit log from the end of its last entry (a queue with no file left starts at its first
+/// surviving record, `ConsumeQueue::start_at`), and entries below the first commit-log file
 /// (deleted by retention) are forgotten. `expected` is then raised to every queue's max offset:
 /// a queue whose records lie only in unscanned or deleted files continues where it was, so no queue
 /// offset is ever handed out twice. Returns the queues and how many entries were added.
@@ -135,6 +136,17 @@ pub fn recover_consume_queues(
                 let index = r.queue_offset as u64;
                 if r.queue_offset < 0 || index < cq.max_offset() {
                     continue;
+                }
+                if index > cq.max_offset() && cq.file_count() == 0 {
+                    // Its consume queue is gone and retention deleted the commit log's beginning:
+                    // the queue starts at its first surviving record.
+                    info!(
+                        topic = r.topic,
+                        queue_id = r.queue_id,
+                        index,
+                        "consume queue rebuilt from its first record still in the commit log"
+                    );
+                    cq.start_at(index)?;
                 }
                 if index > cq.max_offset() {
                     warn!(

@@ -121,6 +121,32 @@ async fn expired_files_are_deleted_and_offsets_carry_on() {
         .unwrap();
     assert_eq!(r.messages.len(), 1);
     assert_eq!(r.messages[0].body.to_vec(), body(5));
+
+    // Consume queues lost (an operator removing consumequeue/ to have them rebuilt): the rebuild
+    // from a commit log that no longer starts at 0 begins each queue at its first surviving record.
+    drop(client);
+    assert_eq!(broker.stop(), Some(0));
+    std::fs::remove_dir_all(broker.root().join("consumequeue")).unwrap();
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(client.min_offset("Old", 0).await.unwrap(), min);
+    assert_eq!(client.max_offset("Old", 0).await.unwrap(), 702);
+    let r = client
+        .pull(&PullRequest::new("cg", "Old", 0, min))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{}", r.status);
+    assert_eq!(r.messages[0].queue_offset, min);
+    assert_eq!(r.messages[0].body.to_vec(), body(min as usize));
+    assert_eq!(
+        (
+            client.min_offset("Gone", 0).await.unwrap(),
+            client.max_offset("Gone", 0).await.unwrap()
+        ),
+        (5, 6)
+    );
+    assert_eq!(send(&client, "Old", body(702)).await, 702);
+    assert!(broker.log_lines("not indexed").is_empty());
 }
 
 /// Above `disk_clean_forcibly_percent` files go even though they are fresh — but never the file

@@ -55,6 +55,13 @@ impl CqEntry {
     }
 }
 
+/// Stands for an index whose record is not in the commit log (see `ConsumeQueue::start_at`).
+const BLANK_ENTRY: CqEntry = CqEntry {
+    commit_log_offset: 0,
+    size: i32::MAX,
+    tags_code: 0,
+};
+
 /// One topic-queue's consume queue: a directory of fixed-size entry files.
 #[derive(Debug)]
 pub struct ConsumeQueue {
@@ -205,6 +212,36 @@ impl ConsumeQueue {
         self.files.get(idx)
     }
 
+    /// Makes an empty queue begin at `index` instead of 0: a queue rebuilt from a commit log whose
+    /// beginning retention deleted (its consume-queue files were lost, say) starts at its first
+    /// surviving record. The entries before `index` in its first file are written as blank entries
+    /// (RocketMQ's `fillPreBlank`: offset 0, size `i32::MAX`) so that a reopen, which finds the end
+    /// as the first entry of size <= 0, finds it after them; they lie below `min_offset` (after a
+    /// reopen, retention's `delete_below_physical` moves the minimum past them again).
+    pub fn start_at(&mut self, index: u64) -> Result<()> {
+        if !self.files.is_empty() || self.max_index != 0 {
+            return Err(StoreError::Invalid(format!(
+                "{}: start_at({index}) on a queue that holds entries",
+                self.dir.display()
+            )));
+        }
+        let byte = index * CQ_ENTRY_SIZE as u64;
+        let start = byte - byte % self.file_size;
+        std::fs::create_dir_all(&self.dir).at(&self.dir)?;
+        let path = self.dir.join(paths::file_name(start));
+        let f = MappedFile::create(&path, start, self.file_size)?;
+        let blanks: Vec<u8> = (start..byte)
+            .step_by(CQ_ENTRY_SIZE)
+            .flat_map(|_| BLANK_ENTRY.encode())
+            .collect();
+        f.write(0, &blanks);
+        self.files.push(f);
+        self.flushed.store(start, Ordering::Relaxed);
+        self.max_index = index;
+        self.min_logical = index;
+        Ok(())
+    }
+
     /// Appends entry `e` at `index`, which must equal `max_offset()`. Creates the next
     /// file (and the directory) when needed. `e.size` must be positive.
     pub fn append(&mut self, index: u64, e: CqEntry) -> Result<()> {
@@ -268,7 +305,7 @@ impl ConsumeQueue {
         let mut new_max = self.max_index;
         while new_max > min {
             match self.get(new_max - 1) {
-                Some(e) if e.end() > commit_log_end => new_max -= 1,
+                Some(e) if e != BLANK_ENTRY && e.end() > commit_log_end => new_max -= 1,
                 _ => break,
             }
         }
@@ -323,6 +360,46 @@ mod tests {
             size: 100,
             tags_code: i as i64 - 3,
         }
+    }
+
+    /// A queue started at 1000 (files of 300 entries: its first file starts at 900) reads from
+    /// 1000, survives a reopen (the blank entries before 1000 are not taken for the end), and
+    /// retention moves its minimum past the blanks again; a queue with entries cannot be restarted.
+    #[test]
+    fn start_at_begins_a_rebuilt_queue_at_its_first_surviving_record() {
+        let d = tempfile::tempdir().unwrap();
+        let mut q = ConsumeQueue::open(d.path().join("q"), 300).unwrap();
+        q.start_at(1000).unwrap();
+        assert_eq!((q.min_offset(), q.max_offset()), (1000, 1000));
+        q.append(1000, entry(1000)).unwrap();
+        q.append(1001, entry(1001)).unwrap();
+        assert_eq!(q.get(999), None);
+        assert_eq!(q.get(1001), Some(entry(1001)));
+        q.flush().unwrap();
+        assert!(q
+            .start_at(5)
+            .unwrap_err()
+            .to_string()
+            .contains("holds entries"));
+        drop(q);
+
+        let mut q = ConsumeQueue::open(d.path().join("q"), 300).unwrap();
+        assert_eq!(q.max_offset(), 1002);
+        assert_eq!(
+            q.min_offset(),
+            900,
+            "before retention runs: the file's start"
+        );
+        q.truncate_from_physical(1002 * 100).unwrap();
+        assert_eq!(
+            q.max_offset(),
+            1002,
+            "blank entries are not records past the end"
+        );
+        q.delete_below_physical(1000 * 100).unwrap();
+        assert_eq!((q.min_offset(), q.max_offset()), (1000, 1002));
+        assert_eq!(q.get(1000), Some(entry(1000)));
+        q.append(1002, entry(1002)).unwrap();
     }
 
     #[test]
