@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use actormq::client::{Client, OutgoingMessage, PullRequest};
+use actormq::client::{Client, OutgoingMessage, PullRequest, ReceivedMessage};
 use actormq::protocol::response_code;
 use actormq::store::paths;
 use common::TestBroker;
@@ -45,6 +45,19 @@ async fn send(client: &Client, topic: &str, body: Vec<u8>) -> i64 {
         .await
         .unwrap()
         .queue_offset
+}
+
+/// Pulls "Old" queue 0 at `offset` and checks that the first message is the one sent there.
+async fn first_old_message_at(client: &Client, offset: i64) -> ReceivedMessage {
+    let r = client
+        .pull(&PullRequest::new("cg", "Old", 0, offset))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{}", r.status);
+    let first = r.messages.into_iter().next().expect("a message");
+    assert_eq!(first.queue_offset, offset);
+    assert_eq!(first.body.to_vec(), body(offset as usize));
+    first
 }
 
 #[tokio::test]
@@ -85,14 +98,8 @@ async fn expired_files_are_deleted_and_offsets_carry_on() {
         (r.status.as_str(), r.next_begin_offset),
         ("OFFSET_TOO_SMALL", min)
     );
-    let r = client
-        .pull(&PullRequest::new("cg", "Old", 0, min))
-        .await
-        .unwrap();
-    assert_eq!(r.code, response_code::SUCCESS, "{}", r.status);
-    assert_eq!(r.messages[0].queue_offset, min);
-    assert_eq!(r.messages[0].body.to_vec(), body(min as usize));
-    assert!(r.messages[0].physical_offset >= 2 * mib as i64);
+    let first = first_old_message_at(&client, min).await;
+    assert!(first.physical_offset >= 2 * mib as i64);
     assert_eq!(
         (
             client.min_offset("Gone", 0).await.unwrap(),
@@ -131,13 +138,7 @@ async fn expired_files_are_deleted_and_offsets_carry_on() {
     let client = broker.client().await;
     assert_eq!(client.min_offset("Old", 0).await.unwrap(), min);
     assert_eq!(client.max_offset("Old", 0).await.unwrap(), 702);
-    let r = client
-        .pull(&PullRequest::new("cg", "Old", 0, min))
-        .await
-        .unwrap();
-    assert_eq!(r.code, response_code::SUCCESS, "{}", r.status);
-    assert_eq!(r.messages[0].queue_offset, min);
-    assert_eq!(r.messages[0].body.to_vec(), body(min as usize));
+    first_old_message_at(&client, min).await;
     assert_eq!(
         (
             client.min_offset("Gone", 0).await.unwrap(),
