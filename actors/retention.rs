@@ -19,7 +19,7 @@ use super::commit_log_writer::{CommitLogWriter, DeleteFilesBefore};
 use super::metrics::stats;
 use actormq::config::RetentionConfig;
 use actormq::store::paths;
-use actormq::store::retention::{disk_used_percent, files_to_delete, FileFacts};
+use actormq::store::retention::{disk_used_percent, files_to_delete, local_hour, FileFacts};
 
 pub struct Retention {
     root: PathBuf,
@@ -67,7 +67,8 @@ impl Retention {
                 0.0
             }
         };
-        let (count, trigger) = files_to_delete(&files, SystemTime::now(), used, &self.config);
+        let now = SystemTime::now();
+        let (count, trigger) = files_to_delete(&files, now, local_hour(now), used, &self.config);
         let Some(trigger) = trigger else {
             return;
         };

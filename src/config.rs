@@ -85,7 +85,7 @@ pub struct RetentionConfig {
     /// A full commit-log file whose last write is older than this is expired. Default: 72
     /// (RocketMQ's `fileReservedTime`).
     pub file_reserved_hours: u64,
-    /// Hours of the day (UTC) at which expired files are deleted: `"04"`, `"04;16"`, or `"*"` for
+    /// Hours of the day (local time, as RocketMQ) at which expired files are deleted: `"04"`, `"04;16"`, or `"*"` for
     /// any hour. Default: `"04"` (RocketMQ's `deleteWhen`).
     pub delete_when: String,
     /// Disk usage (percent of the store's file system) at or above which expired files are deleted

@@ -33,9 +33,11 @@ pub enum Trigger {
 }
 
 /// How many of `files` (oldest first) to delete now, and why; `(0, None)` when nothing goes.
+/// `hour` is the hour of the day `delete_when` is matched against ([`local_hour`] of `now`).
 pub fn files_to_delete(
     files: &[FileFacts],
     now: SystemTime,
+    hour: usize,
     disk_used_percent: f64,
     config: &RetentionConfig,
 ) -> (usize, Option<Trigger>) {
@@ -44,7 +46,7 @@ pub fn files_to_delete(
         Trigger::DiskCritical
     } else if disk_used_percent >= f64::from(config.disk_max_used_percent) {
         Trigger::DiskFull
-    } else if hours[utc_hour(now)] {
+    } else if hours.get(hour).copied().unwrap_or(false) {
         Trigger::Hour
     } else {
         return (0, None);
@@ -63,12 +65,27 @@ pub fn files_to_delete(
     (n, (n > 0).then_some(trigger))
 }
 
-/// The hour of the day in UTC.
-pub fn utc_hour(t: SystemTime) -> usize {
+/// The hour of the day at `t` in the machine's local time zone, as RocketMQ matches `deleteWhen`
+/// (`localtime_r`, which honours `TZ`); UTC if the conversion fails.
+pub fn local_hour(t: SystemTime) -> usize {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    ((secs / 3600) % 24) as usize
+    let utc = ((secs / 3600) % 24) as usize;
+    let Ok(time) = libc::time_t::try_from(secs) else {
+        return utc;
+    };
+    // SAFETY: `localtime_r` only writes the `tm` it is given (zeroed, valid for any field values)
+    // and reads `time`; it is the thread-safe variant.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let converted = unsafe { libc::localtime_r(&time, &mut tm) };
+    if converted.is_null() {
+        return utc;
+    }
+    usize::try_from(tm.tm_hour)
+        .ok()
+        .filter(|h| *h < 24)
+        .unwrap_or(utc)
 }
 
 /// Percent of the file system holding `path` that is in use (RocketMQ counts blocks reserved for
@@ -121,12 +138,12 @@ mod tests {
         let config = RetentionConfig::default(); // 72 h, at 04
         let f = files(now, &[100, 80, 10, 90, 75]);
         assert_eq!(
-            files_to_delete(&f, now, 10.0, &config),
+            files_to_delete(&f, now, 4, 10.0, &config),
             (2, Some(Trigger::Hour))
         );
         let outside_the_hour = now + HOUR;
         assert_eq!(
-            files_to_delete(&f, outside_the_hour, 10.0, &config),
+            files_to_delete(&f, outside_the_hour, 5, 10.0, &config),
             (0, None)
         );
     }
@@ -137,11 +154,11 @@ mod tests {
         let config = RetentionConfig::default();
         let f = files(now, &[100, 10, 5, 1]);
         assert_eq!(
-            files_to_delete(&f, now, 80.0, &config),
+            files_to_delete(&f, now, 9, 80.0, &config),
             (1, Some(Trigger::DiskFull))
         );
         assert_eq!(
-            files_to_delete(&f, now, 90.0, &config),
+            files_to_delete(&f, now, 9, 90.0, &config),
             (3, Some(Trigger::DiskCritical)),
             "never the newest file"
         );
@@ -155,9 +172,19 @@ mod tests {
             ..RetentionConfig::default()
         };
         let f = files(now, &[100, 100, 100, 100]);
-        assert_eq!(files_to_delete(&f, now, 10.0, &config).0, 2);
-        assert_eq!(files_to_delete(&f[..1], now, 99.0, &config), (0, None));
-        assert_eq!(files_to_delete(&[], now, 99.0, &config), (0, None));
+        assert_eq!(files_to_delete(&f, now, 4, 10.0, &config).0, 2);
+        assert_eq!(files_to_delete(&f[..1], now, 4, 99.0, &config), (0, None));
+        assert_eq!(files_to_delete(&[], now, 4, 99.0, &config), (0, None));
+    }
+
+    /// The local hour is an hour of the day and moves with the clock (the test instant, early
+    /// October 2024, is far from any daylight-saving change).
+    #[test]
+    fn local_hour_is_an_hour_of_the_day() {
+        let t = at_four_thirty();
+        let h = local_hour(t);
+        assert!(h < 24);
+        assert_eq!(local_hour(t + HOUR), (h + 1) % 24);
     }
 
     #[test]
@@ -169,7 +196,7 @@ mod tests {
         let now = at_four_thirty() + HOUR * 7;
         let f = files(now, &[100, 1]);
         assert_eq!(
-            files_to_delete(&f, now, 1.0, &config),
+            files_to_delete(&f, now, 11, 1.0, &config),
             (1, Some(Trigger::Hour))
         );
     }
