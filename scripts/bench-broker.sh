@@ -21,7 +21,8 @@ addr=$(sed -n 's/actormq listening on //p' "$root/out")
 # Let the allocator finish the files it prepares ahead (zero-filling them takes seconds with
 # warm_mapped_file, the default in sync mode) so that its I/O is not part of the measurement.
 for _ in $(seq 300); do
-  "$bin/actormq" --broker "$addr" stats --json | grep -q '"mailbox.file_allocator.depth": "0"' && break
+  stats=$("$bin/actormq" --broker "$addr" stats --json)
+  grep -q '"mailbox.file_allocator.depth": "0"' <<<"$stats" && break
   sleep 0.1
 done
 "$bin/actormq" --broker "$addr" bench produce --json "$@"

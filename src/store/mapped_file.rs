@@ -185,9 +185,12 @@ impl MappedFile {
             self.file
                 .write_all_at(&zeros[..n], pos as u64)
                 .at(&self.path)?;
+            // Chunk by chunk: one sync of a whole file would queue a gigabyte of writes in front
+            // of the sync-mode flushes of the file being written.
+            self.file.sync_data().at(&self.path)?;
             pos += n;
         }
-        self.file.sync_data().at(&self.path)
+        Ok(())
     }
 
     /// Writes `data` at `pos` through the file descriptor (`pwrite`) instead of copying it into

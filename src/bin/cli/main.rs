@@ -75,6 +75,10 @@ struct SendArgs {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so `actormq stats --json | head` would panic on the closed pipe; a
+    // command-line tool should end quietly there, as the Unix tools do.
+    // SAFETY: restoring the default disposition of one signal before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
