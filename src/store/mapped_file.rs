@@ -171,10 +171,11 @@ impl MappedFile {
     /// so that every block is allocated and *written* before the log uses it (RocketMQ's
     /// `warmMappedFile` also writes zeros and forces them). A flush of such a file writes data
     /// and nothing else: no block allocation, no unwritten-extent conversion, hence no journal
-    /// commit per flush. Measured on the reference machine (ext4 on a virtual disk), a sync-mode
-    /// group of ~5 KiB written with [`MappedFile::write_through`] took ~170 us to flush on a
-    /// zero-filled file against ~270 us on a merely `fallocate`d one (docs/benchmarks.md).
-    /// Allocator-only (it blocks for seconds on a 1 GiB file), on a file holding no data yet.
+    /// commit per flush. Measured on the reference machine (ext4 on a virtual disk, `actormq bench
+    /// disk`), a ~5 KiB group written with [`MappedFile::write_through`] flushed in p50 ~125-150 us
+    /// on a zero-filled file against ~300 us on a merely `fallocate`d one, and 16 KiB cost no more
+    /// than 256 bytes (docs/benchmarks.md). Allocator-only (about 4 s for 1 GiB there), on a file
+    /// holding no data yet.
     pub fn zero_fill(&self) -> Result<()> {
         use std::os::unix::fs::FileExt;
         const CHUNK: usize = 1 << 20;
@@ -197,7 +198,7 @@ impl MappedFile {
     /// the mapping; readers still see it through the mapping (one page cache). The sync-flush
     /// writer uses this: pages dirtied through a shared mapping cost several times more to flush
     /// on ext4 than pages dirtied by `write(2)` once the blocks are written (zero-filled files:
-    /// 1.1-1.5 ms against ~170 us per 5 KiB group), and every flush write-protects them again,
+    /// p50 1.0-1.4 ms against ~125-150 us per 5 KiB group), and every flush write-protects them again,
     /// so the next append to the same page takes a fault. Async mode keeps [`MappedFile::write`]:
     /// a memcpy is cheaper than a system call per append when nobody waits for the flush.
     /// Same contract as `write`: single writer, never over a published range. On error nothing
