@@ -104,11 +104,10 @@ pub struct CommitLogWriter {
     flusher: Addr<Flusher>,
     /// `Some(timeout)` in sync-flush mode.
     sync_flush: Option<Duration>,
-    /// The write offset as published to readers and the flusher.
+    /// The write offset as published to readers and the flusher (only this actor stores it): every
+    /// byte below it is in the file. Async mode publishes each append at once; sync mode at the end
+    /// of the mailbox turn, after `staged` is written.
     written: Arc<AtomicU64>,
-    /// The value last stored in `written`: every byte below it is in the file. Async mode publishes
-    /// each append at once; sync mode at the end of the mailbox turn, after `staged` is written.
-    published: u64,
     /// Sync mode: this turn's appended bytes, written with one `pwrite` when the turn ends.
     staged: StagedWrite,
     /// Sync-mode writes so far, and the one to fail on purpose ([`WRITE_FAIL_ENV`], tests only).
@@ -153,19 +152,6 @@ struct StagedWrite {
 /// preallocated blocks practically never fails).
 pub const WRITE_FAIL_ENV: &str = "ACTORMQ_FAULT_WRITE_FAIL_NTH";
 
-/// Reads [`WRITE_FAIL_ENV`]; warns loudly when it is set, as it is never meant for production.
-fn write_fail_from_env() -> Option<u64> {
-    let nth = std::env::var(WRITE_FAIL_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|n| *n > 0)?;
-    warn!(
-        nth,
-        "{WRITE_FAIL_ENV} is set: a commit-log write will fail on purpose (fault injection)"
-    );
-    Some(nth)
-}
-
 /// How the writer is set up.
 pub struct WriterOptions {
     pub dir: PathBuf,
@@ -197,10 +183,12 @@ impl CommitLogWriter {
             flusher,
             sync_flush: options.sync_flush,
             written,
-            published: log.write_offset,
             staged: StagedWrite::default(),
             writes: 0,
-            fail_write: write_fail_from_env(),
+            fail_write: super::fault_hook(
+                WRITE_FAIL_ENV,
+                "a commit-log write will fail on purpose",
+            ),
             sealed: false,
             dispatcher,
             to_dispatch: Vec::new(),
@@ -452,9 +440,13 @@ impl CommitLogWriter {
     }
 
     /// Stores the new published offset for readers and the flusher.
-    fn publish(&mut self, offset: u64) {
-        self.published = offset;
+    fn publish(&self, offset: u64) {
         self.written.store(offset, Ordering::Release);
+    }
+
+    /// The offset last published (this actor is the only one that stores it).
+    fn published(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Sync mode: writes the staged bytes and publishes them, all but the last `hold_back` (a blank
@@ -493,7 +485,7 @@ impl CommitLogWriter {
     /// senders get the error, their dispatch notices are dropped, their queues get the offsets
     /// back (no gap) and the write offset returns to the published one, to be written again.
     fn unwind_unpublished(&mut self, err: &AppendError) {
-        let published = self.published;
+        let published = self.published();
         while self.flush_waiters.back().is_some_and(|w| w.end > published) {
             let w = self.flush_waiters.pop_back().expect("checked");
             (w.done)(Err(err.clone()));
@@ -589,7 +581,7 @@ impl CommitLogWriter {
     /// Sync flush: asks the flusher to flush everything written so far, unless a flush is already
     /// running (its answer asks again if more was written meanwhile: that forms the next group).
     fn request_flush(&mut self, ctx: &mut Context<Self>) {
-        if self.flush_in_flight || self.synced >= self.published {
+        if self.flush_in_flight || self.synced >= self.published() {
             return;
         }
         self.flush_in_flight = true;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::metrics::stats;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use actormq::config::{FlushConfig, FlushMode, PAGE_SIZE};
 use actormq::store::mapped_file::MappedFile;
@@ -39,22 +39,6 @@ pub struct Flusher {
 /// that makes `FLUSH_DISK_TIMEOUT` reproducible (no portable way exists to make a real disk slow).
 pub const FLUSH_STALL_ENV: &str = "ACTORMQ_FAULT_FLUSH_STALL_MS";
 
-/// Reads [`FLUSH_STALL_ENV`]; warns loudly when it is set, as it is never meant for production.
-fn stall_from_env() -> Duration {
-    let Some(ms) = std::env::var(FLUSH_STALL_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-    else {
-        return Duration::ZERO;
-    };
-    warn!(
-        stall_ms = ms,
-        "{FLUSH_STALL_ENV} is set: every commit-log flush is delayed on purpose (fault injection)"
-    );
-    Duration::from_millis(ms)
-}
-
 impl Flusher {
     pub fn new(files: FileTable, written: Arc<AtomicU64>, config: FlushConfig) -> Self {
         let flushed = written.load(Ordering::Acquire);
@@ -64,7 +48,13 @@ impl Flusher {
             flushed,
             config,
             last_thorough: Instant::now(),
-            stall: stall_from_env(),
+            stall: Duration::from_millis(
+                super::fault_hook(
+                    FLUSH_STALL_ENV,
+                    "every commit-log flush is delayed on purpose",
+                )
+                .unwrap_or(0),
+            ),
         }
     }
 

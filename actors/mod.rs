@@ -19,3 +19,17 @@ pub mod pull_processor;
 pub mod retention;
 pub mod send_processor;
 pub mod server;
+
+/// Reads a fault-injection test hook: a positive integer in the environment variable `var` (unset,
+/// empty, zero or not a number: `None`). Warns loudly when it is set, saying what it does (`what`),
+/// because such hooks exist for tests and are never meant for production.
+pub fn fault_hook(var: &str, what: &str) -> Option<u64> {
+    let value = std::env::var(var)
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v > 0)?;
+    tracing::warn!(value, "{var} is set: {what} (fault injection)");
+    Some(value)
+}
