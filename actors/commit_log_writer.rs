@@ -289,12 +289,7 @@ impl CommitLogWriter {
                 continue;
             }
             self.requested_upto = Some(start);
-            let request = Allocate {
-                path: self.dir.join(paths::file_name(start)),
-                start_offset: start,
-                size: self.file_size,
-                warm: self.warm,
-            };
+            let request = Allocate::commit_log_file(&self.dir, start, self.file_size, self.warm);
             allocator
                 .send({
                     stats().file_allocator.enqueued();
@@ -510,8 +505,7 @@ impl CommitLogWriter {
     /// the staged bytes; then the dispatcher gets this turn's records, and in sync mode the flusher
     /// is asked for them.
     fn settle(&mut self, ctx: &mut Context<Self>) {
-        let _ = self.write_staged(0); // a failure was answered to its senders and logged
-        self.flush_dispatch();
+        self.write_and_dispatch();
         if self.sync_flush.is_some() {
             self.request_flush(ctx);
         }
@@ -598,8 +592,7 @@ impl CommitLogWriter {
                 act.synced = act.synced.max(flushed);
                 // The dispatcher must hear of records before a flushed offset covering them, and
                 // only of written ones (this may run before the turn's `EndOfTurn`).
-                let _ = act.write_staged(0); // a failure was answered to its senders and logged
-                act.flush_dispatch();
+                act.write_and_dispatch();
                 stats().dispatcher.enqueued();
                 act.dispatcher.do_send(Flushed(flushed));
                 while act.flush_waiters.front().is_some_and(|w| w.end <= flushed) {
@@ -671,8 +664,7 @@ impl Handler<Seal> for CommitLogWriter {
 
     fn handle(&mut self, _: Seal, _ctx: &mut Context<Self>) -> u64 {
         self.sealed = true;
-        let _ = self.write_staged(0); // a failure was answered to its senders and logged
-        self.flush_dispatch();
+        self.write_and_dispatch();
         info!(write_offset = self.write_offset, "commit-log writer sealed");
         self.write_offset
     }
@@ -685,6 +677,14 @@ impl Handler<Seal> for CommitLogWriter {
 struct EndOfTurn;
 
 impl CommitLogWriter {
+    /// Writes what is staged (sync mode), then tells the dispatcher of every record written: the
+    /// dispatcher never hears of a record before its bytes are in the file. A failed write was
+    /// answered to its senders and logged, and its records are no longer in `to_dispatch`.
+    fn write_and_dispatch(&mut self) {
+        let _ = self.write_staged(0);
+        self.flush_dispatch();
+    }
+
     fn flush_dispatch(&mut self) {
         if !self.to_dispatch.is_empty() {
             let runs = std::mem::take(&mut self.to_dispatch);

@@ -11,7 +11,7 @@
 //! create a file itself (the allocator fell behind), either it finds the finished file or it creates
 //! its own and the allocator's link fails and its copy is discarded — never two owners of one path.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,7 +21,7 @@ use super::metrics::stats;
 use tracing::{info, warn};
 
 use actormq::store::mapped_file::MappedFile;
-use actormq::store::StoreError;
+use actormq::store::{paths, StoreError};
 
 pub struct FileAllocator;
 
@@ -37,6 +37,18 @@ pub struct Allocate {
     pub start_offset: u64,
     pub size: u64,
     pub warm: bool,
+}
+
+impl Allocate {
+    /// The commit-log file starting at `start` in `dir` (named by its 20-digit start offset).
+    pub fn commit_log_file(dir: &Path, start: u64, size: u64, warm: bool) -> Allocate {
+        Allocate {
+            path: dir.join(paths::file_name(start)),
+            start_offset: start,
+            size,
+            warm,
+        }
+    }
 }
 
 impl Handler<Allocate> for FileAllocator {

@@ -459,12 +459,7 @@ async fn prepare_first_file(
         return;
     }
     info!(start, warm, "preparing the first commit-log file");
-    let request = Allocate {
-        path: paths::commitlog_dir(root).join(paths::file_name(start)),
-        start_offset: start,
-        size: file_size,
-        warm,
-    };
+    let request = Allocate::commit_log_file(&paths::commitlog_dir(root), start, file_size, warm);
     actors::metrics::stats().file_allocator.enqueued();
     match allocator.send(request).await {
         Ok(Ok(file)) => log.files.push(file),

@@ -226,19 +226,29 @@ impl ConsumeQueue {
             )));
         }
         let byte = index * CQ_ENTRY_SIZE as u64;
+        self.add_file_for(byte)?;
+        let first = self.files.last().expect("just added");
+        let blanks: Vec<u8> = (first.start_offset()..byte)
+            .step_by(CQ_ENTRY_SIZE)
+            .flat_map(|_| BLANK_ENTRY.encode())
+            .collect();
+        first.write(0, &blanks);
+        self.max_index = index;
+        self.min_logical = index;
+        Ok(())
+    }
+
+    /// Creates (with the directory) the file holding logical byte `byte` and appends it to the
+    /// queue's files; the first file also sets where flushing starts.
+    fn add_file_for(&mut self, byte: u64) -> Result<()> {
         let start = byte - byte % self.file_size;
         std::fs::create_dir_all(&self.dir).at(&self.dir)?;
         let path = self.dir.join(paths::file_name(start));
         let f = MappedFile::create(&path, start, self.file_size)?;
-        let blanks: Vec<u8> = (start..byte)
-            .step_by(CQ_ENTRY_SIZE)
-            .flat_map(|_| BLANK_ENTRY.encode())
-            .collect();
-        f.write(0, &blanks);
+        if self.files.is_empty() {
+            self.flushed.store(start, Ordering::Relaxed);
+        }
         self.files.push(f);
-        self.flushed.store(start, Ordering::Relaxed);
-        self.max_index = index;
-        self.min_logical = index;
         Ok(())
     }
 
@@ -265,14 +275,7 @@ impl ConsumeQueue {
             Some(last) => byte >= last.start_offset() + self.file_size,
         };
         if need_new {
-            let start = byte - byte % self.file_size;
-            std::fs::create_dir_all(&self.dir).at(&self.dir)?;
-            let path = self.dir.join(paths::file_name(start));
-            let f = MappedFile::create(&path, start, self.file_size)?;
-            if self.files.is_empty() {
-                self.flushed.store(start, Ordering::Relaxed);
-            }
-            self.files.push(f);
+            self.add_file_for(byte)?;
         }
         let last = self.files.last().expect("a file exists");
         last.write((byte - last.start_offset()) as usize, &e.encode());

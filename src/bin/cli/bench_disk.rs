@@ -50,6 +50,15 @@ enum WriteVia {
     Mmap,
 }
 
+impl WriteVia {
+    fn name(self) -> &'static str {
+        match self {
+            WriteVia::Fd => "fd",
+            WriteVia::Mmap => "mmap",
+        }
+    }
+}
+
 pub async fn run(args: DiskArgs) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || {
         for &chunk in &args.chunk {
@@ -108,7 +117,7 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "chunk": chunk, "write": if args.write == WriteVia::Fd { "fd" } else { "mmap" },
+                "chunk": chunk, "write": args.write.name(),
                 "zero_fill": args.zero_fill, "seconds": elapsed, "msyncs": count, "msyncs_per_sec": rate,
                 "mb_per_sec": mbps, "per_second": rates,
                 "p50_us": hist.value_at_quantile(0.5), "p99_us": hist.value_at_quantile(0.99),
@@ -117,15 +126,13 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
         );
     } else {
         eprint!("\r");
+        let (via, zero) = (
+            args.write.name(),
+            if args.zero_fill { ", zero-filled" } else { "" },
+        );
         println!(
-            "chunk {chunk:>7} B{}: {rate:>7.0} msyncs/s {mbps:>6.1} MB/s  p50 {} us  p99 {} us  \
-             max {} us  per second {rates:?}",
-            match (args.write, args.zero_fill) {
-                (WriteVia::Fd, true) => " (fd, zero-filled)",
-                (WriteVia::Fd, false) => " (fd)",
-                (WriteVia::Mmap, true) => " (mmap, zero-filled)",
-                (WriteVia::Mmap, false) => " (mmap)",
-            },
+            "chunk {chunk:>7} B ({via}{zero}): {rate:>7.0} msyncs/s {mbps:>6.1} MB/s  p50 {} us  \
+             p99 {} us  max {} us  per second {rates:?}",
             hist.value_at_quantile(0.5),
             hist.value_at_quantile(0.99),
             hist.max()
