@@ -12,7 +12,6 @@
 //! its own and the allocator's link fails and its copy is discarded — never two owners of one path.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -20,7 +19,7 @@ use actix::prelude::*;
 use super::metrics::stats;
 use tracing::{info, warn};
 
-use actormq::store::mapped_file::MappedFile;
+use actormq::store::mapped_file::{FileWriter, MappedFile};
 use actormq::store::{paths, StoreError};
 
 pub struct FileAllocator;
@@ -29,9 +28,10 @@ impl Actor for FileAllocator {
     type Context = SyncContext<Self>;
 }
 
-/// Create `path` as a mapped file of `size` bytes starting at commit-log offset `start_offset`.
+/// Create `path` as a mapped file of `size` bytes starting at commit-log offset `start_offset`;
+/// the answer is its writer (nothing in it readable yet).
 #[derive(Message)]
-#[rtype(result = "Result<Arc<MappedFile>, StoreError>")]
+#[rtype(result = "Result<FileWriter, StoreError>")]
 pub struct Allocate {
     pub path: PathBuf,
     pub start_offset: u64,
@@ -52,7 +52,7 @@ impl Allocate {
 }
 
 impl Handler<Allocate> for FileAllocator {
-    type Result = Result<Arc<MappedFile>, StoreError>;
+    type Result = Result<FileWriter, StoreError>;
 
     fn handle(&mut self, msg: Allocate, _ctx: &mut SyncContext<Self>) -> Self::Result {
         let _timer = stats().file_allocator.handling();
@@ -75,13 +75,13 @@ impl Handler<Allocate> for FileAllocator {
 }
 
 /// Creates (and zero-fills) the file under a temporary name, then links it into place.
-fn prepare(msg: &Allocate) -> Result<Arc<MappedFile>, StoreError> {
+fn prepare(msg: &Allocate) -> Result<FileWriter, StoreError> {
     let mut temp = msg.path.clone().into_os_string();
     temp.push(".allocating");
     let temp = PathBuf::from(temp);
     let _ = std::fs::remove_file(&temp); // a leftover from a crash mid-allocation
     {
-        let file = MappedFile::create(&temp, msg.start_offset, msg.size)?;
+        let mut file = MappedFile::create(&temp, msg.start_offset, msg.size)?;
         if msg.warm {
             file.zero_fill()?;
         }
@@ -92,9 +92,7 @@ fn prepare(msg: &Allocate) -> Result<Arc<MappedFile>, StoreError> {
         path: msg.path.clone(),
         source,
     })?;
-    Ok(Arc::new(MappedFile::open(
-        &msg.path,
-        msg.start_offset,
-        msg.size,
-    )?))
+    let mut file = MappedFile::open(&msg.path, msg.start_offset, msg.size)?;
+    file.set_readable_end(0);
+    Ok(file.into_writer())
 }

@@ -19,10 +19,7 @@ use super::metrics::stats;
 use tracing::{error, info};
 
 use actormq::config::{FlushConfig, FlushMode, PAGE_SIZE};
-use actormq::store::mapped_file::MappedFile;
-
-/// The commit log's files, oldest first: an immutable snapshot replaced on every roll.
-pub type FileTable = Arc<Vec<Arc<MappedFile>>>;
+pub use actormq::store::commit_log::FileTable;
 
 pub struct Flusher {
     files: FileTable,

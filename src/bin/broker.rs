@@ -15,7 +15,6 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,14 +28,17 @@ use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::metrics::MailboxStats;
 use actormq::protocol::request_code;
 use actormq::store::checkpoint::Checkpoint;
-use actormq::store::commit_log::{Scan, CLEAN_START_SCANNED_FILES};
+use actormq::store::commit_log::{
+    CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
+};
+use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::topic::TopicTable;
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
-use actors::commit_log_writer::{CommitLogWriter, Seal, WriterOptions};
+use actors::commit_log_writer::{CommitLogWriter, Seal};
 use actors::connection::ConnectionLimits;
-use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
+use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
 use actors::metrics::Metrics;
@@ -157,63 +159,68 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         "commit log loaded"
     );
 
+    let (queues, rebuilt) = ConsumeQueues::recover(
+        &root,
+        CQ_ENTRIES_PER_FILE,
+        &log.files,
+        log.write_offset,
+        &mut log.queue_offsets,
+    )
+    .with_context(|| format!("recovering the consume queues in {}", root.display()))?;
+    info!(queues = queues.len(), rebuilt, "consume queues loaded");
+    let write_offset = log.write_offset;
+    let sync_flush = config.flush.mode == FlushMode::Sync;
+    let mut commit_log = CommitLog::new(
+        log,
+        CommitLogOptions {
+            dir: paths::commitlog_dir(&root),
+            file_size,
+            write_mode: if sync_flush {
+                WriteMode::Staged
+            } else {
+                WriteMode::Mapped
+            },
+            fail_write: actors::commit_log_writer::write_fail_hook(),
+        },
+    );
+
     let allocator = config
         .store
         .preallocate
         .then(|| SyncArbiter::start(1, || FileAllocator));
     if let Some(allocator) = &allocator {
-        let warm = config.warm_mapped_file();
-        prepare_first_file(allocator, &mut log, &root, file_size, warm).await;
+        prepare_first_file(allocator, &mut commit_log, config.warm_mapped_file()).await;
     }
-
-    let (queues, rebuilt) =
-        recover_consume_queues(&root, &log.files, log.write_offset, &mut log.queue_offsets)
-            .with_context(|| format!("recovering the consume queues in {}", root.display()))?;
-    info!(
-        queues = queues.values().map(|q| q.len()).sum::<usize>(),
-        rebuilt, "consume queues loaded"
-    );
 
     let topics_path = paths::topics_json(&root);
     let topics = TopicTable::load(&topics_path)?;
     let dispatcher_arbiter = Arbiter::new();
     let dispatcher = {
-        let (root, files, write_offset) =
-            (root.clone(), Arc::new(log.files.clone()), log.write_offset);
-        let sync = config.flush.mode == FlushMode::Sync;
+        let files = commit_log.table();
+        let reput = Reput::new(queues, write_offset, sync_flush);
         let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
         Dispatcher::start_in_arbiter(&dispatcher_arbiter.handle(), move |_| {
-            Dispatcher::new(root, queues, files, write_offset, sync, topics, mailbox)
+            Dispatcher::new(reput, files, topics, mailbox)
         })
     };
 
-    let written = Arc::new(AtomicU64::new(log.write_offset));
+    let written = commit_log.published_offset();
     let flusher_arbiter = Arbiter::new();
     let flusher = {
-        let (files, written, flush) = (
-            Arc::new(log.files.clone()),
-            written.clone(),
-            config.flush.clone(),
-        );
+        let (files, written, flush) = (commit_log.table(), written.clone(), config.flush.clone());
         Flusher::start_in_arbiter(&flusher_arbiter.handle(), move |_| {
             Flusher::new(files, written, flush)
         })
     };
     let writer = {
-        let options = WriterOptions {
-            dir: paths::commitlog_dir(&root),
-            file_size,
-            allocator,
-            warm: config.warm_mapped_file(),
-            sync_flush: (config.flush.mode == FlushMode::Sync)
-                .then(|| Duration::from_millis(config.flush.sync_timeout_ms)),
-        };
+        let sync_flush = sync_flush.then(|| Duration::from_millis(config.flush.sync_timeout_ms));
         let writer = CommitLogWriter::new(
-            log,
-            options,
+            commit_log,
+            allocator,
+            config.warm_mapped_file(),
+            sync_flush,
             flusher.clone(),
             dispatcher.clone(),
-            written.clone(),
         );
         let capacity = config.store.writer_mailbox;
         CommitLogWriter::create(move |ctx| {
@@ -447,22 +454,15 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 /// have the writer create it inline, and an inline file is never zero-filled (`warm_mapped_file`
 /// costs seconds per GiB, which must not land on the writer's thread). A failure is only logged:
 /// the writer tries again at the first send and answers SYSTEM_ERROR if it cannot.
-async fn prepare_first_file(
-    allocator: &Addr<FileAllocator>,
-    log: &mut commit_log::RecoveredLog,
-    root: &Path,
-    file_size: u64,
-    warm: bool,
-) {
-    let start = log.write_offset - log.write_offset % file_size;
-    if log.files.last().is_some_and(|f| f.start_offset() == start) {
+async fn prepare_first_file(allocator: &Addr<FileAllocator>, log: &mut CommitLog, warm: bool) {
+    let Some(start) = log.missing_file() else {
         return;
-    }
+    };
     info!(start, warm, "preparing the first commit-log file");
-    let request = Allocate::commit_log_file(&paths::commitlog_dir(root), start, file_size, warm);
+    let request = Allocate::commit_log_file(log.dir(), start, log.file_size(), warm);
     actors::metrics::stats().file_allocator.enqueued();
     match allocator.send(request).await {
-        Ok(Ok(file)) => log.files.push(file),
+        Ok(Ok(file)) => log.prepared(file),
         Ok(Err(e)) => warn!(error = %e, "preparing the first commit-log file failed"),
         Err(e) => warn!(error = %e, "file allocator unavailable"),
     }

@@ -55,6 +55,23 @@ impl CqEntry {
     }
 }
 
+/// Records the commit log appended for one topic-queue, with consecutive queue offsets: what the
+/// consume queue needs to index them without re-reading the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchRun {
+    pub topic: String,
+    pub queue_id: i32,
+    pub first_queue_offset: i64,
+    pub entries: Vec<CqEntry>,
+}
+
+impl DispatchRun {
+    /// Commit-log offset just past the run's last record.
+    pub fn end(&self) -> u64 {
+        self.entries.last().map(|e| e.end() as u64).unwrap_or(0)
+    }
+}
+
 /// Stands for an index whose record is not in the commit log (see `ConsumeQueue::start_at`).
 const BLANK_ENTRY: CqEntry = CqEntry {
     commit_log_offset: 0,
@@ -119,15 +136,17 @@ impl ConsumeQueue {
             }
             files.push(MappedFile::open(&path, start, file_size)?);
         }
-        let end_byte = match files.last() {
+        let end_byte = match files.last_mut() {
             None => 0,
             Some(last) => {
-                let data = last.read(0, file_size as usize);
-                let used = data
+                let used = last
+                    .read(0, file_size as usize)
+                    .unwrap_or_default()
                     .chunks_exact(CQ_ENTRY_SIZE)
                     .position(|c| CqEntry::decode(c).size <= 0)
                     .map(|i| i * CQ_ENTRY_SIZE)
                     .unwrap_or(file_size as usize);
+                last.set_readable_end(used);
                 last.start_offset() + used as u64
             }
         };
@@ -227,12 +246,12 @@ impl ConsumeQueue {
         }
         let byte = index * CQ_ENTRY_SIZE as u64;
         self.add_file_for(byte)?;
-        let first = self.files.last().expect("just added");
+        let first = self.files.last_mut().expect("just added");
         let blanks: Vec<u8> = (first.start_offset()..byte)
             .step_by(CQ_ENTRY_SIZE)
             .flat_map(|_| BLANK_ENTRY.encode())
             .collect();
-        first.write(0, &blanks);
+        first.write(0, &blanks)?;
         self.max_index = index;
         self.min_logical = index;
         Ok(())
@@ -277,8 +296,8 @@ impl ConsumeQueue {
         if need_new {
             self.add_file_for(byte)?;
         }
-        let last = self.files.last().expect("a file exists");
-        last.write((byte - last.start_offset()) as usize, &e.encode());
+        let last = self.files.last_mut().expect("a file exists");
+        last.write((byte - last.start_offset()) as usize, &e.encode())?;
         self.max_index = index + 1;
         Ok(())
     }
@@ -290,9 +309,8 @@ impl ConsumeQueue {
         }
         let byte = index.checked_mul(CQ_ENTRY_SIZE as u64)?;
         let f = self.file_for_byte(byte)?;
-        Some(CqEntry::decode(
-            f.read((byte - f.start_offset()) as usize, CQ_ENTRY_SIZE),
-        ))
+        f.read((byte - f.start_offset()) as usize, CQ_ENTRY_SIZE)
+            .map(CqEntry::decode)
     }
 
     /// The last entry written, if any (and still readable).
@@ -322,10 +340,10 @@ impl ConsumeQueue {
             let f = self.files.pop().expect("non-empty");
             f.destroy()?;
         }
-        if let Some(last) = self.files.last() {
+        if let Some(last) = self.files.last_mut() {
             if end_byte < last.start_offset() + self.file_size {
                 let pos = end_byte.saturating_sub(last.start_offset()) as usize;
-                last.zero_from(pos);
+                last.truncate(pos);
                 last.flush_range(pos, self.file_size as usize - pos)?;
             }
         }

@@ -1,20 +1,27 @@
 //! A fixed-size memory-mapped file: the storage unit of the commit log and consume queues.
 //!
-//! RocketMQ keeps its logs as preallocated, memory-mapped files so that appends are a
-//! memcpy and reads are zero-copy slices. This type owns one such file. Concurrency model
-//! (no locks):
+//! RocketMQ keeps its logs as preallocated, memory-mapped files so that appends are a memcpy and
+//! reads are zero-copy slices. Sharing those bytes between threads without a lock rests on one
+//! publication protocol, and this module encodes it in types so that safe code cannot break it:
 //!
-//! * exactly one writer (the owner of the log) copies bytes in with [`MappedFile::write`],
-//!   only at positions at or above what it has already published;
-//! * any number of readers call [`MappedFile::read`], but only for ranges that lie below
-//!   a position the writer published to them (by a message, an atomic store with
-//!   release ordering, or similar happens-before edge) after finishing those bytes.
+//! * every [`MappedFile`] carries its **readable end** (an atomic). [`MappedFile::read`] hands out
+//!   only bytes below it, through `&self`, so any number of readers on any thread may hold slices;
+//! * while a file is owned (not shared: recovery, a consume queue, the allocator preparing it),
+//!   `&mut self` methods may change any byte and move the readable end either way: the borrow
+//!   checker proves no slice is alive;
+//! * once shared (`Arc<MappedFile>`), bytes change only through its one [`FileWriter`], made by
+//!   [`MappedFile::into_writer`] from the owned value (which is not `Clone`, so there is never a
+//!   second writer). The writer writes only at or above the readable end and then *publishes*:
+//!   [`FileWriter::publish`] raises the end with release ordering, never lowers it. A reader that
+//!   loads the end (acquire) sees every byte below it completely written, and those bytes are never
+//!   written again.
 //!
-//! Under that contract a read range is never written concurrently, which is what makes
-//! handing out `&[u8]` into the mapping sound. All `unsafe` of the store lives here.
+//! Every `unsafe` block of the mapping lives in this file, each with its own `SAFETY:` comment.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use memmap2::{MmapOptions, MmapRaw};
 
@@ -30,6 +37,9 @@ pub struct MappedFile {
     size: u64,
     file: File,
     map: MmapRaw,
+    /// Bytes `[0, readable)` are complete and may be read through `&self`; shared files only ever
+    /// raise it (`FileWriter::publish`).
+    readable: AtomicUsize,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -38,6 +48,7 @@ impl std::fmt::Debug for MappedFile {
             .field("path", &self.path)
             .field("start_offset", &self.start_offset)
             .field("size", &self.size)
+            .field("readable", &self.readable_end())
             .finish()
     }
 }
@@ -76,9 +87,9 @@ fn allocate(file: &File, path: &Path, size: u64) -> Result<()> {
 }
 
 impl MappedFile {
-    /// Creates a new file of exactly `size` bytes (fails if it exists), reserves its
-    /// blocks with `posix_fallocate` where supported (else `set_len`) and maps it
-    /// read-write. A half-created file is removed again on failure.
+    /// Creates a new file of exactly `size` bytes (fails if it exists), reserves its blocks with
+    /// `posix_fallocate` where supported (else `set_len`) and maps it read-write. Nothing is
+    /// readable yet. A half-created file is removed again on failure.
     pub fn create(path: &Path, start_offset: u64, size: u64) -> Result<MappedFile> {
         let len = check_size(path, size)?;
         let file = OpenOptions::new()
@@ -95,6 +106,7 @@ impl MappedFile {
                 size,
                 file,
                 map,
+                readable: AtomicUsize::new(0),
             }),
             Err(e) => {
                 drop(file);
@@ -104,7 +116,9 @@ impl MappedFile {
         }
     }
 
-    /// Opens an existing file; its length must be exactly `size`.
+    /// Opens an existing file; its length must be exactly `size`. All of it is readable (it is
+    /// what the disk holds) until the owner says otherwise ([`MappedFile::set_readable_end`],
+    /// [`MappedFile::truncate`]).
     pub fn open(path: &Path, start_offset: u64, size: u64) -> Result<MappedFile> {
         let len = check_size(path, size)?;
         let file = OpenOptions::new()
@@ -126,6 +140,7 @@ impl MappedFile {
             size,
             file,
             map,
+            readable: AtomicUsize::new(len),
         })
     }
 
@@ -148,35 +163,107 @@ impl MappedFile {
         self.size
     }
 
-    /// The underlying file handle (e.g. for `sync_all`).
-    pub fn file(&self) -> &File {
-        &self.file
+    /// End of the readable bytes (acquire: every byte below it is complete).
+    pub fn readable_end(&self) -> usize {
+        self.readable.load(Ordering::Acquire)
     }
 
     fn len(&self) -> usize {
         self.map.len()
     }
 
-    fn check_range(&self, pos: usize, len: usize, what: &str) {
-        let ok = pos.checked_add(len).is_some_and(|end| end <= self.len());
-        assert!(
-            ok,
-            "{}: {what} range [{pos}, +{len}) outside file of {} bytes",
-            self.path.display(),
-            self.size
-        );
+    fn in_file(&self, pos: usize, len: usize) -> bool {
+        pos.checked_add(len).is_some_and(|end| end <= self.len())
     }
 
-    /// Writes zeros over the whole file through its descriptor and waits until they are on disk,
-    /// so that every block is allocated and *written* before the log uses it (RocketMQ's
-    /// `warmMappedFile` also writes zeros and forces them). A flush of such a file writes data
-    /// and nothing else: no block allocation, no unwritten-extent conversion, hence no journal
-    /// commit per flush. Measured on the reference machine (ext4 on a virtual disk, `actormq bench
-    /// disk`), a ~5 KiB group written with [`MappedFile::write_through`] flushed in p50 ~125-150 us
-    /// on a zero-filled file against ~300 us on a merely `fallocate`d one, and 16 KiB cost no more
-    /// than 256 bytes (docs/benchmarks.md). Allocator-only (about 4 s for 1 GiB there), on a file
-    /// holding no data yet.
-    pub fn zero_fill(&self) -> Result<()> {
+    fn out_of_range(&self, what: &str, pos: usize, len: usize, limit: usize) -> StoreError {
+        StoreError::Invalid(format!(
+            "{}: {what} range [{pos}, +{len}) outside [0, {limit}) of a {}-byte file",
+            self.path.display(),
+            self.size
+        ))
+    }
+
+    /// Bytes `[pos, pos + len)`, or `None` unless they all lie below the readable end.
+    pub fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.readable_end() {
+            return None;
+        }
+        // SAFETY: `[pos, end)` lies below the readable end, which is inside the mapping (it never
+        // exceeds `len()`), and the mapping lives as long as `&self`. Bytes below the readable end
+        // are complete (published with release, loaded above with acquire) and are changed only
+        // through `&mut self` (impossible while this shared borrow lives) or by a `FileWriter`,
+        // which writes only at or above the end and never lowers it.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Owner only: copies `data` into the file at `pos` and makes everything up to its end
+    /// readable. An error if the range is outside the file.
+    pub fn write(&mut self, pos: usize, data: &[u8]) -> Result<()> {
+        if !self.in_file(pos, data.len()) {
+            return Err(self.out_of_range("write", pos, data.len(), self.len()));
+        }
+        // SAFETY: the range is inside the mapping (checked above); `&mut self` proves that no
+        // slice handed out by `read` is alive and no `FileWriter` exists (it holds the file in an
+        // `Arc`, from which no `&mut` can be had while shared), so nothing reads or writes these
+        // bytes concurrently; `data` cannot alias the mapping for the same reason.
+        unsafe { self.copy_in(pos, data) };
+        let end = pos + data.len();
+        if end > *self.readable.get_mut() {
+            *self.readable.get_mut() = end;
+        }
+        Ok(())
+    }
+
+    /// # Safety
+    /// `[pos, pos + data.len())` is inside the mapping, nobody reads or writes it concurrently,
+    /// and `data` does not overlap it.
+    unsafe fn copy_in(&self, pos: usize, data: &[u8]) {
+        // SAFETY: guaranteed by the caller (see the function's contract).
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos), data.len())
+        }
+    }
+
+    /// Owner only: sets the readable end to `end` (at most the size), e.g. the write position found
+    /// by recovery, before the file is shared.
+    pub fn set_readable_end(&mut self, end: usize) {
+        *self.readable.get_mut() = end.min(self.len());
+    }
+
+    /// Owner only: zeroes `[pos, size)` and makes only `[0, pos)` readable (recovery truncation).
+    /// Only pages holding non-zero bytes are written: the tail of a 1 GiB file is mostly never
+    /// written, and dirtying it all would cost a gigabyte of write-back on every recovery.
+    pub fn truncate(&mut self, pos: usize) {
+        let pos = pos.min(self.len());
+        let mut at = pos;
+        while at < self.len() {
+            let end = ((at / PAGE_SIZE + 1) * PAGE_SIZE).min(self.len());
+            // SAFETY: `[at, end)` is inside the mapping; `&mut self` excludes every reader and
+            // writer (see `write`), so the bytes are neither read nor written concurrently.
+            let dirty = unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(at), end - at) }
+                .iter()
+                .any(|b| *b != 0);
+            if dirty {
+                // SAFETY: as above.
+                unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(at), 0, end - at) };
+            }
+            at = end;
+        }
+        *self.readable.get_mut() = pos;
+    }
+
+    /// Owner only: writes zeros over the whole file through its descriptor and waits until they
+    /// are on disk, so that every block is allocated and *written* before the log uses it
+    /// (RocketMQ's `warmMappedFile` also writes zeros and forces them). A flush of such a file
+    /// writes data and nothing else: no block allocation, no unwritten-extent conversion, hence no
+    /// journal commit per flush. Measured on the reference machine (ext4 on a virtual disk,
+    /// `actormq bench disk`), a ~5 KiB group written with [`FileWriter::write_through`] flushed in
+    /// p50 ~125-150 us on a zero-filled file against ~300 us on a merely `fallocate`d one, and
+    /// 16 KiB cost no more than 256 bytes (docs/benchmarks.md). Allocator-only (about 4 s for
+    /// 1 GiB there), on a file holding no data yet; nothing is readable afterwards.
+    pub fn zero_fill(&mut self) -> Result<()> {
         use std::os::unix::fs::FileExt;
         const CHUNK: usize = 1 << 20;
         let zeros = vec![0u8; CHUNK.min(self.len())];
@@ -191,53 +278,23 @@ impl MappedFile {
             self.file.sync_data().at(&self.path)?;
             pos += n;
         }
+        *self.readable.get_mut() = 0;
         Ok(())
     }
 
-    /// Writes `data` at `pos` through the file descriptor (`pwrite`) instead of copying it into
-    /// the mapping; readers still see it through the mapping (one page cache). The sync-flush
-    /// writer uses this: pages dirtied through a shared mapping cost several times more to flush
-    /// on ext4 than pages dirtied by `write(2)` once the blocks are written (zero-filled files:
-    /// p50 1.0-1.4 ms against ~125-150 us per 5 KiB group), and every flush write-protects them again,
-    /// so the next append to the same page takes a fault. Async mode keeps [`MappedFile::write`]:
-    /// a memcpy is cheaper than a system call per append when nobody waits for the flush.
-    /// Same contract as `write`: single writer, never over a published range. On error nothing
-    /// may be published (part of `data` may have reached the file). Panics if out of range.
-    pub fn write_through(&self, pos: usize, data: &[u8]) -> Result<()> {
-        use std::os::unix::fs::FileExt;
-        self.check_range(pos, data.len(), "write");
-        self.file.write_all_at(data, pos as u64).at(&self.path)
-    }
-
-    /// Copies `data` into the file at `pos`. Panics if `pos + data.len() > size`.
-    /// Only the single owner/writer calls this, and never over a published range.
-    pub fn write(&self, pos: usize, data: &[u8]) {
-        self.check_range(pos, data.len(), "write");
-        // SAFETY: `[pos, pos + len)` is inside the mapping (checked above). By contract
-        // only the single writer calls `write`, and only on bytes not yet published, so no
-        // reader holds a slice of them and there is no concurrent write. `data` cannot
-        // overlap the destination: a slice obtained from `read` covers published bytes
-        // only, and the destination is unpublished.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos), data.len())
-        };
-    }
-
-    /// Bytes `[pos, pos + len)`. Contract: the range was completely written and published
-    /// before the caller learned of it. Panics if the range is outside the file.
-    pub fn read(&self, pos: usize, len: usize) -> &[u8] {
-        self.check_range(pos, len, "read");
-        // SAFETY: the range is inside the mapping (checked above), which lives as long as
-        // `self`. By contract the range was fully written and published (happens-before)
-        // to this reader, and the writer never writes a published range again, so the
-        // bytes are initialised and not mutated while the slice lives. (Recovery
-        // truncation via `zero_from` runs before anything is published.)
-        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) }
+    /// Shares the file: the returned writer is the only way its bytes change from now on; readers
+    /// get `Arc` clones from [`FileWriter::file`].
+    pub fn into_writer(self) -> FileWriter {
+        FileWriter {
+            file: Arc::new(self),
+        }
     }
 
     /// Flushes `[pos, pos + len)` to disk (`msync`).
     pub fn flush_range(&self, pos: usize, len: usize) -> Result<()> {
-        self.check_range(pos, len, "flush");
+        if !self.in_file(pos, len) {
+            return Err(self.out_of_range("flush", pos, len, self.len()));
+        }
         if len == 0 {
             return Ok(());
         }
@@ -249,31 +306,82 @@ impl MappedFile {
         self.map.flush().at(&self.path)
     }
 
-    /// Zeroes `[pos, size)`: recovery truncation. Writer-only, before the truncated range
-    /// is (re)published. Panics if `pos > size`.
-    pub fn zero_from(&self, pos: usize) {
-        self.check_range(pos, self.len().saturating_sub(pos), "zero");
-        // SAFETY: `[pos, len)` is inside the mapping (checked above). Only the writer
-        // calls this, during recovery/truncation, when no reader holds a slice of the
-        // discarded range.
-        // Only pages holding non-zero bytes are written: the tail of a 1 GiB file is mostly never
-        // written, and dirtying it all would cost a gigabyte of write-back on every recovery.
-        let mut at = pos;
-        while at < self.len() {
-            let end = ((at / PAGE_SIZE + 1) * PAGE_SIZE).min(self.len());
-            if self.read(at, end - at).iter().any(|b| *b != 0) {
-                // SAFETY: see above; `[at, end)` lies inside `[pos, len)`.
-                unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(at), 0, end - at) };
-            }
-            at = end;
-        }
-    }
-
     /// Unmaps and deletes the file.
     pub fn destroy(self) -> Result<()> {
         let path = self.path.clone();
         drop(self);
         std::fs::remove_file(&path).at(&path)
+    }
+}
+
+/// The one writer of a shared [`MappedFile`]: writes only at or above the readable end, then
+/// publishes. Not `Clone`; made only from an owned file ([`MappedFile::into_writer`]).
+pub struct FileWriter {
+    file: Arc<MappedFile>,
+}
+
+impl std::fmt::Debug for FileWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FileWriter").field(&self.file).finish()
+    }
+}
+
+impl FileWriter {
+    /// The shared file, for readers (and for reading back what this writer published).
+    pub fn file(&self) -> &Arc<MappedFile> {
+        &self.file
+    }
+
+    /// Checks that `[pos, pos + len)` is inside the file and not below the readable end.
+    fn check_unpublished(&self, pos: usize, len: usize) -> Result<()> {
+        let readable = self.file.readable_end();
+        if pos < readable || !self.file.in_file(pos, len) {
+            return Err(self.file.out_of_range("write", pos, len, self.file.len()));
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into the mapping at `pos` (not published yet). An error if the range is
+    /// outside the file or below the readable end.
+    pub fn write(&mut self, pos: usize, data: &[u8]) -> Result<()> {
+        self.check_unpublished(pos, data.len())?;
+        // SAFETY: the range is inside the mapping and at or above the readable end (checked
+        // above). Readers only touch bytes below the end, which only this writer raises (`&mut
+        // self`), and there is no other writer (`FileWriter` is unique per file), so nothing reads
+        // or writes the range concurrently; `data` cannot overlap it, since every slice of this
+        // file anyone holds lies below the end.
+        unsafe { self.file.copy_in(pos, data) };
+        Ok(())
+    }
+
+    /// Writes `data` at `pos` through the file descriptor (`pwrite`) instead of copying it into
+    /// the mapping; readers still see it through the mapping (one page cache). The sync-flush
+    /// writer uses this: pages dirtied through a shared mapping cost several times more to flush
+    /// on ext4 than pages dirtied by `write(2)` once the blocks are written (zero-filled files:
+    /// p50 1.0-1.4 ms against ~125-150 us per 5 KiB group), and every flush write-protects them
+    /// again, so the next append to the same page takes a fault. Async mode keeps
+    /// [`FileWriter::write`]: a memcpy is cheaper than a system call per append when nobody waits
+    /// for the flush. Same rules as `write`; on error nothing may be published (part of `data` may
+    /// have reached the file).
+    pub fn write_through(&mut self, pos: usize, data: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.check_unpublished(pos, data.len())?;
+        self.file
+            .file
+            .write_all_at(data, pos as u64)
+            .at(&self.file.path)
+    }
+
+    /// Makes `[0, end)` readable (release): call only once those bytes are completely written.
+    /// Never lowers the end; clamped to the file size.
+    pub fn publish(&mut self, end: usize) {
+        let end = end.min(self.file.len());
+        self.file.readable.fetch_max(end, Ordering::Release);
+    }
+
+    /// Ends writing: the shared file, for the table of readers.
+    pub fn into_file(self) -> Arc<MappedFile> {
+        self.file
     }
 }
 
@@ -286,25 +394,30 @@ mod tests {
     fn create_write_read_reopen() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join(file_name(8192));
-        let f = MappedFile::create(&p, 8192, 10_000).unwrap();
+        let mut f = MappedFile::create(&p, 8192, 10_000).unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 10_000);
         assert_eq!(
             (f.start_offset(), f.size(), f.path()),
             (8192, 10_000, p.as_path())
         );
-        f.write(9_990, b"0123456789");
-        f.write(0, b"head");
-        assert_eq!(f.read(9_990, 10), b"0123456789");
+        assert_eq!(f.read(0, 1), None, "a new file has nothing readable");
+        f.write(9_990, b"0123456789").unwrap();
+        f.write(0, b"head").unwrap();
+        assert_eq!(f.read(9_990, 10), Some(&b"0123456789"[..]));
         f.flush_range(9_990, 10).unwrap();
         f.flush().unwrap();
         drop(f);
-        let f = MappedFile::open(&p, 8192, 10_000).unwrap();
-        assert_eq!(f.read(0, 4), b"head");
-        assert_eq!(f.read(9_990, 10), b"0123456789");
-        f.zero_from(2);
-        assert_eq!(f.read(0, 4), b"he\0\0");
-        assert_eq!(f.read(9_990, 10), [0u8; 10]);
-        f.zero_from(10_000);
+        let mut f = MappedFile::open(&p, 8192, 10_000).unwrap();
+        assert_eq!(f.readable_end(), 10_000);
+        assert_eq!(f.read(0, 4), Some(&b"head"[..]));
+        assert_eq!(f.read(9_990, 10), Some(&b"0123456789"[..]));
+        f.truncate(2);
+        assert_eq!(f.read(0, 2), Some(&b"he"[..]));
+        assert_eq!(f.read(0, 3), None, "truncated bytes are not readable");
+        f.set_readable_end(10_000);
+        assert_eq!(f.read(0, 4), Some(&b"he\0\0"[..]));
+        assert_eq!(f.read(9_990, 10), Some(&[0u8; 10][..]));
+        f.truncate(10_000);
         f.destroy().unwrap();
         assert!(!p.exists());
     }
@@ -316,28 +429,61 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join(file_name(0));
         let size = 3 * (1 << 20) + 4096; // more than one fill chunk, not a multiple of it
-        let f = MappedFile::create(&p, 0, size).unwrap();
-        f.write(5, b"stale");
+        let mut f = MappedFile::create(&p, 0, size).unwrap();
+        f.write(5, b"stale").unwrap();
         f.zero_fill().unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), size);
-        assert!(f.read(0, size as usize).iter().all(|b| *b == 0));
-        f.write_through(4094, b"across a page").unwrap();
-        f.write_through(size as usize - 3, b"end").unwrap();
-        assert_eq!(f.read(4094, 13), b"across a page");
-        assert_eq!(f.read(size as usize - 3, 3), b"end");
+        assert_eq!(f.readable_end(), 0);
+        let mut w = f.into_writer();
+        w.write_through(4094, b"across a page").unwrap();
+        w.write_through(size as usize - 3, b"end").unwrap();
+        assert_eq!(w.file().read(4094, 13), None, "not published yet");
+        w.publish(size as usize);
+        let f = w.into_file();
+        assert!(f.read(0, 4094).unwrap().iter().all(|b| *b == 0));
+        assert_eq!(f.read(4094, 13), Some(&b"across a page"[..]));
+        assert_eq!(f.read(size as usize - 3, 3), Some(&b"end"[..]));
         f.flush_range(4094, 13).unwrap();
         drop(f);
         let f = MappedFile::open(&p, 0, size).unwrap();
-        assert_eq!(f.read(4094, 13), b"across a page");
-        assert_eq!(f.read(size as usize - 3, 3), b"end");
+        assert_eq!(f.read(4094, 13), Some(&b"across a page"[..]));
+        assert_eq!(f.read(size as usize - 3, 3), Some(&b"end"[..]));
+    }
+
+    /// The writer of a shared file cannot touch published bytes, and the end never goes down.
+    #[test]
+    fn shared_writer_writes_only_above_the_readable_end() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = MappedFile::create(&d.path().join("f"), 0, 4096)
+            .unwrap()
+            .into_writer();
+        w.write(0, b"abcd").unwrap();
+        w.publish(4);
+        let reader = w.file().clone();
+        let seen = reader.read(0, 4).unwrap();
+        assert!(w.write(2, b"xx").is_err(), "below the readable end");
+        assert!(w.write_through(3, b"xx").is_err(), "below the readable end");
+        w.publish(2);
+        assert_eq!(reader.readable_end(), 4, "publish never lowers the end");
+        assert_eq!(seen, b"abcd");
+        w.write(4, b"ef").unwrap();
+        w.publish(1 << 20);
+        assert_eq!(reader.readable_end(), 4096, "clamped to the size");
     }
 
     #[test]
-    #[should_panic(expected = "outside file")]
-    fn write_through_out_of_range_panics() {
+    fn out_of_range_is_an_error_not_a_panic() {
         let d = tempfile::tempdir().unwrap();
-        let f = MappedFile::create(&d.path().join("f"), 0, 4096).unwrap();
-        let _ = f.write_through(4090, b"1234567");
+        let mut f = MappedFile::create(&d.path().join("f"), 0, 100).unwrap();
+        let e = f.write(95, b"123456").unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+        assert!(f.flush_range(90, 20).is_err());
+        assert_eq!(f.read(usize::MAX, 2), None);
+        f.set_readable_end(usize::MAX);
+        assert_eq!(f.readable_end(), 100);
+        let mut w = f.into_writer();
+        assert!(w.write_through(90, &[0; 11]).is_err());
+        assert!(w.write(usize::MAX, b"1").is_err());
     }
 
     #[test]
@@ -359,35 +505,18 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "outside file")]
-    fn write_out_of_range_panics() {
-        let d = tempfile::tempdir().unwrap();
-        let f = MappedFile::create(&d.path().join("f"), 0, 100).unwrap();
-        f.write(95, b"123456");
-    }
-
-    #[test]
-    #[should_panic(expected = "outside file")]
-    fn read_out_of_range_panics() {
-        let d = tempfile::tempdir().unwrap();
-        let f = MappedFile::create(&d.path().join("f"), 0, 100).unwrap();
-        let _ = f.read(usize::MAX, 2);
-    }
-
-    #[test]
     fn shared_between_threads() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Arc;
         let d = tempfile::tempdir().unwrap();
-        let f = Arc::new(MappedFile::create(&d.path().join("f"), 0, 1 << 16).unwrap());
-        let published = Arc::new(AtomicUsize::new(0));
-        let (f2, p2) = (f.clone(), published.clone());
+        let mut w = MappedFile::create(&d.path().join("f"), 0, 1 << 16)
+            .unwrap()
+            .into_writer();
+        let f2 = w.file().clone();
         let reader = std::thread::spawn(move || {
             let mut seen = 0;
             while seen < 1 << 16 {
-                let upto = p2.load(Ordering::Acquire);
+                let upto = f2.readable_end();
                 if upto > seen {
-                    let s = f2.read(seen, upto - seen);
+                    let s = f2.read(seen, upto - seen).unwrap();
                     assert!(s
                         .iter()
                         .enumerate()
@@ -398,8 +527,8 @@ mod tests {
         });
         for start in (0..1 << 16).step_by(1024) {
             let data: Vec<u8> = (start..start + 1024).map(|i| (i % 251) as u8).collect();
-            f.write(start, &data);
-            published.store(start + 1024, Ordering::Release);
+            w.write(start, &data).unwrap();
+            w.publish(start + 1024);
         }
         reader.join().unwrap();
     }

@@ -7,8 +7,13 @@
 //! * [`error`]: typed errors naming the path/offsets involved;
 //! * [`paths`]: file naming and the store directory layout, atomic file replace;
 //! * [`message`]: the stored-message record codec, properties, message ids, batches;
-//! * [`mapped_file`]: a fixed-size mmapped file, one writer / many readers;
+//! * [`mapped_file`]: a fixed-size mmapped file; one writer / many readers, enforced by its types;
+//! * [`commit_log`]: start-up recovery of the commit log and its append state machine (roll,
+//!   blank marker, staged write and unwind, seal, retention's deletions);
+//! * [`group_commit`]: sync flush's waiting senders and flush requests;
 //! * [`consume_queue`]: the per topic-queue 20-byte entry index;
+//! * [`consume_queues`]: every queue, their start-up recovery, and the reput state machine;
+//! * [`read`]: pulls with tag filters, pull statuses, records by offset, search by time;
 //! * [`recovery`]: the pure scan that finds the valid end of a commit-log file;
 //! * [`checkpoint`]: the 4 KiB checkpoint page;
 //! * [`retention`]: which old commit-log files to delete, and the disk usage it depends on.
@@ -16,10 +21,13 @@
 pub mod checkpoint;
 pub mod commit_log;
 pub mod consume_queue;
+pub mod consume_queues;
 pub mod error;
+pub mod group_commit;
 pub mod mapped_file;
 pub mod message;
 pub mod paths;
+pub mod read;
 pub mod recovery;
 pub mod retention;
 

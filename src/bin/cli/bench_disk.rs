@@ -74,7 +74,7 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
         .dir
         .join(format!(".actormq-disk-probe-{}", std::process::id()));
     let size = args.file_mib << 20;
-    let file = MappedFile::create(&path, 0, size)
+    let mut file = MappedFile::create(&path, 0, size)
         .with_context(|| format!("creating {}", path.display()))?;
     // Removed when the probe ends, also on error (not before: an unlinked file is not what the
     // broker flushes).
@@ -82,6 +82,8 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
     if args.zero_fill {
         file.zero_fill().context("zero-filling the probe file")?;
     }
+    // Written as the commit log writes its active file: only above what was published.
+    let mut file = file.into_writer();
     let data = vec![b'x'; chunk];
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut flushed, mut written) = (0usize, 0usize);
@@ -92,12 +94,13 @@ fn probe(args: &DiskArgs, chunk: usize) -> anyhow::Result<()> {
     {
         match args.write {
             WriteVia::Fd => file.write_through(written, &data)?,
-            WriteVia::Mmap => file.write(written, &data),
+            WriteVia::Mmap => file.write(written, &data)?,
         }
         written += chunk;
+        file.publish(written);
         let from = flushed / 4096 * 4096;
         let t0 = Instant::now();
-        file.flush_range(from, written - from)?;
+        file.file().flush_range(from, written - from)?;
         let _ = hist.record(t0.elapsed().as_micros().max(1) as u64);
         flushed = written;
         in_second += 1;

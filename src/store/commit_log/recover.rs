@@ -12,19 +12,18 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use super::mapped_file::MappedFile;
-use super::paths;
-use super::recovery::{scan, StopReason};
-use super::{Result, StoreError};
-
-/// Next queue offset per topic and queue id.
-pub type QueueOffsets = HashMap<String, HashMap<i32, i64>>;
+use super::QueueOffsets;
+use crate::store::mapped_file::MappedFile;
+use crate::store::paths;
+use crate::store::recovery::{scan, StopReason};
+use crate::store::{Result, StoreError};
 
 /// What recovery found.
 pub struct RecoveredLog {
-    pub files: Vec<Arc<MappedFile>>,
+    /// The files, oldest first, still owned (nothing is shared before recovery ends): the last
+    /// one's readable end is the write position, every other file is readable to its end.
+    pub files: Vec<MappedFile>,
     /// Absolute offset where the next record goes.
     pub write_offset: u64,
     pub queue_offsets: QueueOffsets,
@@ -77,7 +76,7 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
                 path.display()
             )));
         }
-        if let Some(prev) = files.last().map(|f: &Arc<MappedFile>| f.start_offset()) {
+        if let Some(prev) = files.last().map(|f: &MappedFile| f.start_offset()) {
             if *start != prev + file_size {
                 return Err(StoreError::Corruption(format!(
                     "{}: commit-log files are not contiguous (previous starts at {prev})",
@@ -85,7 +84,7 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
                 )));
             }
         }
-        files.push(Arc::new(MappedFile::open(path, *start, file_size)?));
+        files.push(MappedFile::open(path, *start, file_size)?);
     }
 
     let (check_crc, skip) = match scan_scope {
@@ -95,7 +94,7 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
         Scan::LastFiles(n) => {
             let with_data = files
                 .iter()
-                .rposition(|f| f.read(0, 4) != [0u8; 4])
+                .rposition(|f| f.read(0, 4).is_some_and(|head| head != [0u8; 4]))
                 .map_or(0, |last| last + 1);
             (false, with_data.saturating_sub(n.max(1)))
         }
@@ -110,9 +109,9 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
         removed_files: 0,
     };
     let mut end_index = files.len();
-    for (i, file) in files.iter().enumerate().skip(skip) {
+    for (i, file) in files.iter_mut().enumerate().skip(skip) {
         log.scanned_files += 1;
-        let bytes = file.read(0, file_size as usize);
+        let bytes = file.read(0, file_size as usize).unwrap_or_default();
         let result = scan(bytes, file.start_offset(), check_crc);
         for r in &result.records {
             log.records += 1;
@@ -133,6 +132,7 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
                 continue;
             }
             StopReason::End => {
+                file.set_readable_end(result.valid_len);
                 end_index = i + 1;
                 break;
             }
@@ -141,7 +141,7 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
                     StopReason::Corrupt(e) => format!("{e:?}"),
                     _ => "half-written record".to_string(),
                 };
-                file.zero_from(result.valid_len);
+                file.truncate(result.valid_len);
                 file.flush_range(0, file_size as usize)?;
                 log.truncated = Some((log.write_offset, why));
                 end_index = i + 1;
@@ -152,9 +152,7 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
     // Files after the one that holds the write offset are unused pre-allocations or data past a
     // cut: drop them (the writer asks the allocator for fresh ones).
     for file in files.drain(end_index..) {
-        let path = file.path().to_path_buf();
-        drop(file);
-        remove(&path)?;
+        file.destroy()?;
         log.removed_files += 1;
     }
     log.files = files;

@@ -1,0 +1,411 @@
+//! The commit log's state machine on a temp dir: appends, rolls at every boundary, the blank
+//! marker, the staged write and its unwinding, retention's deletions, and start-up recovery of
+//! what it wrote (the cases `tests/recovery.rs` covers end to end through the broker).
+
+use bytes::BytesMut;
+
+use super::*;
+use crate::store::message::tests::sample;
+use crate::store::message::{decode, encode, tags_hash_code, Decoded};
+use crate::store::recovery::StopReason;
+
+/// The queue id `sample` encodes into its records.
+const QUEUE: i32 = 3;
+
+/// One encoded record of `body_len` bytes for `topic`.
+fn record(topic: &str, body_len: usize) -> BytesMut {
+    let body = vec![b'x'; body_len];
+    let props = "TAGS\u{1}t\u{2}";
+    let mut out = BytesMut::new();
+    encode(&sample(topic, &body, props), &mut out).unwrap();
+    out
+}
+
+/// Length of `record(topic, body_len)`.
+fn record_len(topic: &str, body_len: usize) -> u64 {
+    record(topic, body_len).len() as u64
+}
+
+fn open(dir: &std::path::Path, file_size: u64, mode: WriteMode, fail: Option<u64>) -> CommitLog {
+    let log = recover(dir, file_size, Scan::Everything { check_crc: true }).unwrap();
+    CommitLog::new(
+        log,
+        CommitLogOptions {
+            dir: dir.to_path_buf(),
+            file_size,
+            write_mode: mode,
+            fail_write: fail,
+        },
+    )
+}
+
+fn append(log: &mut CommitLog, topic: &str, body_len: usize) -> Result<Appended, AppendError> {
+    let mut r = record(topic, body_len);
+    log.append(topic.to_string(), QUEUE, &mut r, 1, &[tags_hash_code("t")])
+}
+
+/// The record at `offset`, decoded from the published file table.
+fn read_back(log: &CommitLog, offset: u64) -> (String, i64, i64) {
+    let table = log.table();
+    let file = table
+        .iter()
+        .find(|f| f.start_offset() <= offset && offset < f.start_offset() + f.size())
+        .expect("a file holds the offset");
+    let pos = (offset - file.start_offset()) as usize;
+    let head = file.read(pos, 4).expect("published");
+    let len = i32::from_be_bytes(head.try_into().unwrap()) as usize;
+    match decode(file.read(pos, len).expect("published"), true).unwrap() {
+        Decoded::Record(r) => (r.topic.to_string(), r.queue_offset, r.physical_offset),
+        other => panic!("not a record: {other:?}"),
+    }
+}
+
+#[test]
+fn appends_get_consecutive_offsets_per_queue_and_are_patched_in() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open(d.path(), 1 << 16, WriteMode::Mapped, None);
+    assert_eq!(log.missing_file(), Some(0));
+    let a = append(&mut log, "A", 10).unwrap();
+    let b = append(&mut log, "B", 10).unwrap();
+    let c = append(&mut log, "A", 10).unwrap();
+    assert_eq!((a.queue_offset, b.queue_offset, c.queue_offset), (0, 0, 1));
+    assert_eq!(a.physical_offset, 0);
+    assert_eq!(b.physical_offset as u64, a.end());
+    assert_eq!(log.write_offset(), c.end());
+    assert_eq!(log.published(), c.end(), "async mode publishes at once");
+    assert_eq!(
+        read_back(&log, c.physical_offset as u64),
+        ("A".into(), 1, c.physical_offset)
+    );
+    let runs = log.take_runs();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(
+        (runs[2].topic.as_str(), runs[2].first_queue_offset),
+        ("A", 1)
+    );
+    assert_eq!(runs[2].entries[0].tags_code, tags_hash_code("t"));
+    assert!(
+        log.take_table_change().is_some(),
+        "the first file was created"
+    );
+    assert!(log.take_table_change().is_none());
+}
+
+#[test]
+fn a_batch_is_one_append_with_consecutive_queue_offsets() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open(d.path(), 1 << 16, WriteMode::Mapped, None);
+    let mut batch = record("T", 5);
+    batch.extend_from_slice(&record("T", 7));
+    batch.extend_from_slice(&record("T", 9));
+    let a = log
+        .append("T".into(), 2, &mut batch, 3, &[1, 2, 3])
+        .unwrap();
+    assert_eq!((a.queue_offset, a.bytes), (0, batch.len() as u64));
+    let runs = log.take_runs();
+    assert_eq!(runs[0].entries.len(), 3);
+    assert_eq!(
+        runs[0]
+            .entries
+            .iter()
+            .map(|e| e.tags_code)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let third = runs[0].entries[2];
+    assert_eq!(read_back(&log, third.commit_log_offset as u64).1, 2);
+    assert_eq!(
+        append(&mut log, "T", 1).unwrap().queue_offset,
+        0,
+        "another queue id"
+    );
+}
+
+/// A record that leaves exactly the blank marker's 8 bytes stays; one byte more rolls, with the
+/// marker covering the rest of the file; the next file starts at the file size.
+#[test]
+fn roll_at_every_boundary() {
+    let len = record_len("T", 100);
+    for (room_left, rolls) in [
+        (len + BLANK_MARKER_LEN, false),
+        (len + BLANK_MARKER_LEN - 1, true),
+        (len, true),
+    ] {
+        for mode in [WriteMode::Mapped, WriteMode::Staged] {
+            let d = tempfile::tempdir().unwrap();
+            let file_size = 4096;
+            let mut log = open(d.path(), file_size, mode, None);
+            // Fill to exactly `room_left` bytes before the end.
+            let filler_body = (file_size - room_left) as usize - record_len("F", 0) as usize;
+            append(&mut log, "F", filler_body).unwrap();
+            log.write_staged().unwrap();
+            assert_eq!(log.write_offset(), file_size - room_left);
+            let _ = log.take_table_change();
+            let a = append(&mut log, "T", 100).unwrap();
+            log.write_staged().unwrap();
+            let what = format!("room {room_left}, {mode:?}");
+            if rolls {
+                assert_eq!(a.physical_offset as u64, file_size, "{what}");
+                assert_eq!(log.table().len(), 2, "{what}");
+                assert!(log.take_table_change().is_some(), "{what}");
+                // The marker: TOTALSIZE = the room left, BLANK magic.
+                let old = &log.table()[0];
+                let pos = (file_size - room_left) as usize;
+                let marker = old.read(pos, 8).expect("published with the roll");
+                assert_eq!(
+                    i32::from_be_bytes(marker[..4].try_into().unwrap()) as u64,
+                    room_left
+                );
+                assert_eq!(old.readable_end(), file_size as usize, "{what}");
+            } else {
+                assert_eq!(a.physical_offset as u64, file_size - room_left, "{what}");
+                assert_eq!(log.table().len(), 1, "{what}");
+            }
+            assert_eq!(log.published(), a.end(), "{what}");
+            assert_eq!(read_back(&log, a.physical_offset as u64).0, "T");
+            drop(log);
+            // Recovery reads the marker and continues after it.
+            let again = recover(d.path(), file_size, Scan::Everything { check_crc: true }).unwrap();
+            assert_eq!(again.write_offset, a.end(), "{what}");
+            assert_eq!(again.queue_offsets["T"][&QUEUE], 1, "{what}");
+            assert!(again.truncated.is_none(), "{what}");
+        }
+    }
+}
+
+#[test]
+fn too_large_and_sealed_are_refused_without_a_trace() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open(d.path(), 4096, WriteMode::Mapped, None);
+    let big = 4096 - record_len("T", 0) as usize - 7;
+    assert!(matches!(
+        append(&mut log, "T", big),
+        Err(AppendError::TooLarge { .. })
+    ));
+    assert_eq!(log.write_offset(), 0);
+    assert_eq!(log.seal().unwrap(), 0);
+    assert_eq!(append(&mut log, "T", 1), Err(AppendError::Sealed));
+    assert!(log.take_runs().is_empty());
+}
+
+/// Sync mode stages a turn's appends: nothing is published or handed out before `write_staged`.
+#[test]
+fn staged_appends_are_published_by_one_write() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open(d.path(), 1 << 16, WriteMode::Staged, None);
+    let a = append(&mut log, "T", 10).unwrap();
+    let b = append(&mut log, "T", 10).unwrap();
+    assert_eq!(log.published(), 0);
+    assert!(log.turn_open());
+    assert!(log.take_runs().is_empty(), "not written yet");
+    assert_eq!(log.table()[0].read(0, 4), None, "readers see nothing");
+    log.write_staged().unwrap();
+    assert_eq!(log.published(), b.end());
+    assert_eq!(log.take_runs().len(), 2);
+    assert_eq!(read_back(&log, a.physical_offset as u64).1, 0);
+    assert_eq!(read_back(&log, b.physical_offset as u64).1, 1);
+}
+
+/// A failed write undoes every unpublished append: no dispatch, queue offsets given back, the
+/// write offset back at the published one; the next write stores the next appends there.
+#[test]
+fn failed_staged_write_unwinds_the_unpublished_appends() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open(d.path(), 1 << 16, WriteMode::Staged, Some(2));
+    let first = append(&mut log, "T", 10).unwrap();
+    log.write_staged().unwrap();
+    let _ = log.take_runs();
+    append(&mut log, "T", 10).unwrap();
+    append(&mut log, "U", 10).unwrap();
+    assert!(matches!(
+        log.write_staged(),
+        Err(AppendError::WriteFailed(_))
+    ));
+    assert_eq!(log.write_offset(), first.end());
+    assert_eq!(log.published(), first.end());
+    assert!(log.take_runs().is_empty());
+    let again = append(&mut log, "T", 10).unwrap();
+    let other = append(&mut log, "U", 10).unwrap();
+    assert_eq!((again.queue_offset, other.queue_offset), (1, 0), "no gap");
+    assert_eq!(again.physical_offset as u64, first.end());
+    log.write_staged().unwrap();
+    assert_eq!(read_back(&log, again.physical_offset as u64).1, 1);
+    assert_eq!(log.take_runs().len(), 2);
+}
+
+/// The write of a roll's marker (with the turn's earlier appends) fails: all of the turn is
+/// undone, the file keeps its place, and the next append rolls again.
+#[test]
+fn failed_write_at_a_roll_undoes_the_turn() {
+    let d = tempfile::tempdir().unwrap();
+    let file_size = 4096;
+    let mut log = open(d.path(), file_size, WriteMode::Staged, Some(1));
+    let near_full = file_size as usize - record_len("F", 0) as usize - 100;
+    append(&mut log, "F", near_full).unwrap();
+    let e = append(&mut log, "T", 200).unwrap_err();
+    assert!(matches!(e, AppendError::WriteFailed(_)), "{e:?}");
+    assert_eq!((log.write_offset(), log.published()), (0, 0));
+    assert_eq!(log.table().len(), 1, "no roll");
+    append(&mut log, "F", near_full).unwrap();
+    let t = append(&mut log, "T", 200).unwrap();
+    assert_eq!(t.physical_offset as u64, file_size);
+    log.write_staged().unwrap();
+    assert_eq!(log.take_runs().len(), 2);
+    assert_eq!(
+        read_back(&log, 0).1,
+        0,
+        "the filler got queue offset 0 again"
+    );
+}
+
+#[test]
+fn retention_never_drops_the_active_file() {
+    let d = tempfile::tempdir().unwrap();
+    let file_size = 4096;
+    let mut log = open(d.path(), file_size, WriteMode::Mapped, None);
+    for _ in 0..12 {
+        append(&mut log, "T", 1000).unwrap();
+    }
+    let files = log.table().len();
+    assert!(files >= 3);
+    let _ = log.take_table_change();
+    assert!(log.delete_files_before(0).is_empty());
+    assert!(log.take_table_change().is_none());
+    let removed = log.delete_files_before(file_size * 2);
+    assert_eq!(removed.len(), 2);
+    assert_eq!(log.table()[0].start_offset(), file_size * 2);
+    assert!(log.take_table_change().is_some());
+    let removed = log.delete_files_before(u64::MAX);
+    assert_eq!(removed.len(), files - 3);
+    assert_eq!(log.table().len(), 1, "the file being written stays");
+}
+
+#[test]
+fn prepared_files_are_used_and_never_asked_for_twice() {
+    let d = tempfile::tempdir().unwrap();
+    let file_size = 4096;
+    let mut log = open(d.path(), file_size, WriteMode::Mapped, None);
+    let prepare = |start: u64| {
+        let path = d.path().join(paths::file_name(start));
+        MappedFile::create(&path, start, file_size)
+            .unwrap()
+            .into_writer()
+    };
+    assert_eq!(log.missing_file(), Some(0));
+    log.prepared(prepare(0));
+    assert_eq!(log.missing_file(), None);
+    assert_eq!(log.files_to_prepare(), vec![file_size]);
+    assert!(log.files_to_prepare().is_empty());
+    log.preparation_failed(file_size);
+    assert_eq!(log.files_to_prepare(), vec![file_size]);
+    append(&mut log, "T", 10).unwrap();
+    assert_eq!(log.table()[0].start_offset(), 0);
+    assert_eq!(
+        log.files_to_prepare(),
+        vec![file_size * 2],
+        "next after the one asked for"
+    );
+}
+
+/// Clean restart: only the last files are scanned, the write offset and queue offsets continue.
+#[test]
+fn clean_restart_continues_where_the_log_ended() {
+    let d = tempfile::tempdir().unwrap();
+    let file_size = 4096;
+    let mut log = open(d.path(), file_size, WriteMode::Mapped, None);
+    let mut last = None;
+    for i in 0..20 {
+        last = Some(append(&mut log, if i % 2 == 0 { "A" } else { "B" }, 600).unwrap());
+    }
+    let last = last.unwrap();
+    let files = log.table().len();
+    drop(log);
+    let found = recover(d.path(), file_size, Scan::LastFiles(3)).unwrap();
+    assert_eq!(found.scanned_files, 3);
+    assert_eq!(found.files.len(), files);
+    assert_eq!(found.write_offset, last.end());
+    assert_eq!(
+        found.files.last().unwrap().readable_end() as u64,
+        last.end() % file_size
+    );
+    let mut log = CommitLog::new(
+        found,
+        CommitLogOptions {
+            dir: d.path().to_path_buf(),
+            file_size,
+            write_mode: WriteMode::Mapped,
+            fail_write: None,
+        },
+    );
+    let next = append(&mut log, "B", 10).unwrap();
+    assert_eq!(next.physical_offset as u64, last.end());
+    assert_eq!(next.queue_offset, 10);
+}
+
+/// After a crash: a flipped body byte in the middle of the last file and a torn record at its end;
+/// recovery keeps everything before the damaged record and cuts the rest, zeroed.
+#[test]
+fn crash_recovery_cuts_at_the_first_bad_record() {
+    let d = tempfile::tempdir().unwrap();
+    let file_size = 1 << 16;
+    let mut log = open(d.path(), file_size, WriteMode::Mapped, None);
+    let offsets: Vec<Appended> = (0..10)
+        .map(|_| append(&mut log, "T", 50).unwrap())
+        .collect();
+    drop(log);
+    let path = d.path().join(paths::file_name(0));
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Inside the body (the topic and the properties follow it: 2 + 7 and 1 + 1 bytes).
+    let bad = offsets[6].end() as usize - 15;
+    bytes[bad] ^= 0xFF;
+    std::fs::write(&path, &bytes).unwrap();
+    let found = recover(d.path(), file_size, Scan::Everything { check_crc: true }).unwrap();
+    assert_eq!(found.write_offset, offsets[6].physical_offset as u64);
+    assert_eq!(found.queue_offsets["T"][&QUEUE], 6);
+    let (at, why) = found.truncated.clone().unwrap();
+    assert_eq!(at, offsets[6].physical_offset as u64);
+    assert!(why.contains("Crc") || why.contains("crc"), "{why}");
+    let last = found.files.last().unwrap();
+    assert_eq!(last.readable_end(), offsets[6].physical_offset as usize);
+    drop(found);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        bytes[offsets[6].physical_offset as usize..]
+            .iter()
+            .all(|b| *b == 0),
+        "zeroed"
+    );
+}
+
+/// A torn record (half written before the crash) at the end of the log is cut off; a file after
+/// it (prepared, or data past the cut) is removed.
+#[test]
+fn crash_recovery_cuts_a_torn_tail_and_removes_later_files() {
+    let d = tempfile::tempdir().unwrap();
+    let file_size = 4096;
+    let mut log = open(d.path(), file_size, WriteMode::Mapped, None);
+    let a = append(&mut log, "T", 50).unwrap();
+    let b = append(&mut log, "T", 50).unwrap();
+    drop(log);
+    let path = d.path().join(paths::file_name(0));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let end = b.end() as usize;
+    bytes[end - 20..end].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    MappedFile::create(
+        &d.path().join(paths::file_name(file_size)),
+        file_size,
+        file_size,
+    )
+    .unwrap();
+    let found = recover(d.path(), file_size, Scan::Everything { check_crc: true }).unwrap();
+    assert_eq!(found.write_offset, a.end());
+    assert_eq!(found.removed_files, 1);
+    assert_eq!(found.files.len(), 1);
+    assert!(found.truncated.is_some());
+    assert_eq!(found.files[0].readable_end() as u64, a.end());
+    drop(found);
+    let bytes = std::fs::read(&path).unwrap();
+    let scan = crate::store::recovery::scan(&bytes, 0, true);
+    assert_eq!((scan.records.len(), scan.stop), (1, StopReason::End));
+}

@@ -1,0 +1,294 @@
+//! The read side of the store (RocketMQ's `DefaultMessageStore.getMessage` and friends): pulls
+//! through a consume queue with a tag filter, the pull status and its response code, the record
+//! at a commit-log offset, and the search of a queue by store timestamp.
+//!
+//! Reads need no lock: [`CommitLogReader`] holds a snapshot of the file table and reads only below
+//! the dispatched offset, and `MappedFile::read` only ever returns published bytes.
+
+use bytes::BytesMut;
+
+use super::commit_log::FileTable;
+use super::consume_queue::{ConsumeQueue, CqEntry};
+use super::message::{decode, tags_hash_code, Decoded};
+use crate::protocol::response_code;
+
+/// Most records one pull returns, whatever `maxMsgNums` asks (RocketMQ caps hot reads at 32; we
+/// allow larger batches so a consumer can trade latency for throughput).
+pub const MAX_PULL_MSGS: usize = 1024;
+/// Most bytes one pull returns unless the request's `maxMsgBytes` is lower (at least one record).
+pub const MAX_PULL_BYTES: usize = 1 << 20;
+/// Most consume-queue entries one pull looks at when a tag filter skips them
+/// (RocketMQ's `maxFilterMessageSize`).
+const MAX_FILTER_SCAN: i64 = 16_000;
+
+/// Tag filter of a subscription: `*` (or empty) = all, else the hash codes of `TagA || TagB`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagFilter {
+    All,
+    Codes(Vec<i64>),
+}
+
+impl TagFilter {
+    /// Parses a `TAG` subscription expression (`SubscriptionData.buildSubscriptionData`).
+    pub fn parse(expression: Option<&str>) -> TagFilter {
+        let e = expression.map(str::trim).unwrap_or("");
+        if e.is_empty() || e == "*" {
+            return TagFilter::All;
+        }
+        let codes: Vec<i64> = e
+            .split("||")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(tags_hash_code)
+            .collect();
+        if codes.is_empty() {
+            TagFilter::All
+        } else {
+            TagFilter::Codes(codes)
+        }
+    }
+
+    /// Whether a consume-queue entry's tag code passes the filter.
+    pub fn matches(&self, tags_code: i64) -> bool {
+        match self {
+            TagFilter::All => true,
+            TagFilter::Codes(c) => c.contains(&tags_code),
+        }
+    }
+}
+
+/// One pull, already validated by the `PullProcessor`.
+#[derive(Debug, Clone)]
+pub struct PullQuery {
+    pub topic: String,
+    pub queue_id: i32,
+    pub offset: i64,
+    pub max_msgs: usize,
+    pub max_bytes: usize,
+    pub filter: TagFilter,
+    /// `Some(timeout)` when the SUSPEND flag is set: park at the end of the queue.
+    pub suspend: Option<std::time::Duration>,
+}
+
+/// RocketMQ's `GetMessageStatus` (the response remark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetStatus {
+    Found,
+    NoMatchedMessage,
+    MessageWasRemoving,
+    NoMessageInQueue,
+    NoMatchedLogicQueue,
+    OffsetOverflowOne,
+    OffsetOverflowBadly,
+    OffsetTooSmall,
+}
+
+impl GetStatus {
+    /// The name RocketMQ puts in the response remark.
+    pub fn name(self) -> &'static str {
+        match self {
+            GetStatus::Found => "FOUND",
+            GetStatus::NoMatchedMessage => "NO_MATCHED_MESSAGE",
+            GetStatus::MessageWasRemoving => "MESSAGE_WAS_REMOVING",
+            GetStatus::NoMessageInQueue => "NO_MESSAGE_IN_QUEUE",
+            GetStatus::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
+            GetStatus::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
+            GetStatus::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
+            GetStatus::OffsetTooSmall => "OFFSET_TOO_SMALL",
+        }
+    }
+
+    /// `PullMessageProcessor.composeResponseHeader` (reference §3.3): the response code for a
+    /// pull that asked for queue offset `requested`.
+    pub fn response_code(self, requested: i64) -> i32 {
+        match self {
+            GetStatus::Found => response_code::SUCCESS,
+            GetStatus::NoMatchedMessage | GetStatus::MessageWasRemoving => {
+                response_code::PULL_RETRY_IMMEDIATELY
+            }
+            GetStatus::NoMessageInQueue | GetStatus::NoMatchedLogicQueue => {
+                if requested != 0 {
+                    response_code::PULL_OFFSET_MOVED
+                } else {
+                    response_code::PULL_NOT_FOUND
+                }
+            }
+            GetStatus::OffsetOverflowOne => response_code::PULL_NOT_FOUND,
+            GetStatus::OffsetOverflowBadly | GetStatus::OffsetTooSmall => {
+                response_code::PULL_OFFSET_MOVED
+            }
+        }
+    }
+}
+
+/// The outcome of reading a queue.
+#[derive(Debug)]
+pub struct PullRead {
+    pub status: GetStatus,
+    pub next_begin: i64,
+    pub min: i64,
+    pub max: i64,
+    /// The records found, back to back (empty unless `Found`).
+    pub body: BytesMut,
+}
+
+/// Reads the commit log through a snapshot of its file table, below a readable end (the
+/// dispatched offset).
+#[derive(Debug, Clone, Copy)]
+pub struct CommitLogReader<'a> {
+    pub files: &'a FileTable,
+    /// Only bytes below this offset are read.
+    pub end: u64,
+}
+
+impl<'a> CommitLogReader<'a> {
+    /// The commit-log bytes `[offset, offset + size)`, if they are below the readable end and in
+    /// a file still held.
+    pub fn bytes(&self, offset: i64, size: i32) -> Option<&'a [u8]> {
+        let (offset, size) = (u64::try_from(offset).ok()?, u64::try_from(size).ok()?);
+        if size == 0 || offset.checked_add(size)? > self.end {
+            return None;
+        }
+        let first = self.files.first()?;
+        let file_size = first.size();
+        let index = offset.checked_sub(first.start_offset())? / file_size;
+        let file = self.files.get(usize::try_from(index).ok()?)?;
+        let pos = offset.checked_sub(file.start_offset())?;
+        file.read(usize::try_from(pos).ok()?, size as usize)
+    }
+
+    /// The whole record starting at commit-log `offset` (`VIEW_MESSAGE_BY_ID`), if one starts
+    /// there.
+    pub fn record_at(&self, offset: i64) -> Option<&'a [u8]> {
+        let head = self.bytes(offset, 4)?;
+        let size = i32::from_be_bytes(head.try_into().ok()?);
+        let bytes = self.bytes(offset, size)?;
+        match decode(bytes, false) {
+            Ok(Decoded::Record(r)) if r.physical_offset == offset => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The store timestamp of the record an entry points at.
+    pub fn store_timestamp(&self, entry: &CqEntry) -> Option<i64> {
+        let bytes = self.bytes(entry.commit_log_offset, entry.size)?;
+        match decode(bytes, false) {
+            Ok(Decoded::Record(r)) => Some(r.store_timestamp),
+            _ => None,
+        }
+    }
+
+    /// `DefaultMessageStore.getMessage`: reads `q`'s queue (`None`: no such queue) up to the
+    /// query's limits (reference §9.3).
+    pub fn get_message(&self, cq: Option<&ConsumeQueue>, q: &PullQuery) -> PullRead {
+        let mut r = PullRead {
+            status: GetStatus::NoMatchedLogicQueue,
+            next_begin: 0,
+            min: 0,
+            max: 0,
+            body: BytesMut::new(),
+        };
+        let Some(cq) = cq else {
+            return r;
+        };
+        (r.min, r.max) = (cq.min_offset() as i64, cq.max_offset() as i64);
+        if r.max == 0 {
+            r.status = GetStatus::NoMessageInQueue;
+            return r;
+        }
+        if q.offset < r.min {
+            (r.status, r.next_begin) = (GetStatus::OffsetTooSmall, r.min);
+            return r;
+        }
+        if q.offset == r.max {
+            (r.status, r.next_begin) = (GetStatus::OffsetOverflowOne, q.offset);
+            return r;
+        }
+        if q.offset > r.max {
+            (r.status, r.next_begin) = (GetStatus::OffsetOverflowBadly, r.max);
+            return r;
+        }
+        let max_msgs = q.max_msgs.clamp(1, MAX_PULL_MSGS);
+        let max_bytes = q.max_bytes.min(MAX_PULL_BYTES);
+        let scan_end = r.max.min(q.offset + MAX_FILTER_SCAN.max(max_msgs as i64));
+        let (mut index, mut count, mut removed) = (q.offset, 0usize, false);
+        while index < scan_end && count < max_msgs {
+            let Some(entry) = cq.get(index as u64) else {
+                break;
+            };
+            if !q.filter.matches(entry.tags_code) {
+                index += 1;
+                continue;
+            }
+            if count > 0 && r.body.len() + entry.size as usize > max_bytes {
+                break;
+            }
+            match self.bytes(entry.commit_log_offset, entry.size) {
+                Some(bytes) => {
+                    if r.body.is_empty() {
+                        r.body
+                            .reserve(max_bytes.min(entry.size as usize * max_msgs));
+                    }
+                    r.body.extend_from_slice(bytes);
+                    count += 1;
+                }
+                None => removed = true,
+            }
+            index += 1;
+        }
+        r.next_begin = index;
+        r.status = match (count, removed) {
+            (0, true) => GetStatus::MessageWasRemoving,
+            (0, false) => GetStatus::NoMatchedMessage,
+            _ => GetStatus::Found,
+        };
+        r
+    }
+
+    /// `SEARCH_OFFSET_BY_TIMESTAMP`, a binary search over the queue's entries by store timestamp:
+    /// the first entry stored at or after `timestamp` (lower), or the last stored at or before it
+    /// (`upper`). 0 for no queue.
+    pub fn search_offset(&self, cq: Option<&ConsumeQueue>, timestamp: i64, upper: bool) -> i64 {
+        let Some(cq) = cq else {
+            return 0;
+        };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        // First index whose timestamp is > t (upper) or >= t (lower).
+        let (mut lo, mut hi) = (min, max);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let ts = cq
+                .get(mid)
+                .and_then(|e| self.store_timestamp(&e))
+                .unwrap_or(i64::MAX);
+            let after = if upper {
+                ts > timestamp
+            } else {
+                ts >= timestamp
+            };
+            if after {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        if upper {
+            lo.saturating_sub(1).max(min) as i64
+        } else {
+            lo as i64
+        }
+    }
+
+    /// Whether the queue still starts at 0 and its first record lies within `in_memory_bytes` of
+    /// the readable end (RocketMQ's "in memory" test for a group with no stored offset).
+    pub fn first_record_in_memory(&self, cq: Option<&ConsumeQueue>, in_memory_bytes: u64) -> bool {
+        cq.filter(|q| q.min_offset() == 0)
+            .and_then(|q| q.get(0))
+            .is_some_and(|e| {
+                self.end.saturating_sub(e.commit_log_offset.max(0) as u64) <= in_memory_bytes
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;
