@@ -14,7 +14,6 @@
 //! entry points at was completely written before the `NewRecords` that announced it arrived here
 //! (and `MappedFile::read` returns only published bytes in any case).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,12 +23,13 @@ use tracing::info;
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::metrics::stats;
+use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
 use actormq::store::consume_queues::Reput;
-use actormq::store::read::{CommitLogReader, PullRead};
+use actormq::store::read::{in_memory_bytes, CommitLogReader, GetStatus, PullRead};
 pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
-use actormq::topic::{TopicTable, PERM_READ};
+use actormq::topic::TopicTable;
 
 /// How often written consume-queue entries are msynced (RocketMQ's `flushIntervalConsumeQueue`).
 const CQ_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -85,10 +85,8 @@ pub struct Query {
     pub reply: ReplyTo,
 }
 
-/// A pull waiting for data at the end of its queue.
+/// What answers a parked pull: its prepared response, the way back and its timeout timer.
 struct Parked {
-    id: u64,
-    query: PullQuery,
     response: RemotingCommand,
     reply: ReplyTo,
     timer: SpawnHandle,
@@ -98,30 +96,10 @@ pub struct Dispatcher {
     reput: Reput,
     files: FileTable,
     topics: Arc<TopicTable>,
-    parked: HashMap<String, HashMap<i32, Vec<Parked>>>,
-    next_park_id: u64,
+    parked: ParkedPulls<Parked>,
     /// Shutting down: pulls are answered at once, never parked.
     closing: bool,
     mailbox: usize,
-}
-
-/// How far behind the commit-log end a record still counts as in memory: 40% of physical RAM
-/// (RocketMQ's `accessMessageInMemoryMaxRatio` default).
-fn in_memory_bytes() -> u64 {
-    static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *BYTES.get_or_init(|| {
-        // SAFETY: `sysconf` only reads system configuration; negative means unknown.
-        let (pages, page) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PHYS_PAGES),
-                libc::sysconf(libc::_SC_PAGESIZE),
-            )
-        };
-        if pages <= 0 || page <= 0 {
-            return 0;
-        }
-        (pages as u64).saturating_mul(page as u64) / 100 * 40
-    })
 }
 
 impl Dispatcher {
@@ -130,8 +108,7 @@ impl Dispatcher {
             reput,
             files,
             topics,
-            parked: HashMap::new(),
-            next_park_id: 0,
+            parked: ParkedPulls::default(),
             closing: false,
             mailbox,
         }
@@ -160,60 +137,11 @@ impl Dispatcher {
             return;
         }
         for run in runs {
-            let Some(waiting) = self
-                .parked
-                .get_mut(&run.topic)
-                .and_then(|q| q.remove(&run.queue_id))
-            else {
-                continue;
-            };
-            let mut still = Vec::new();
-            for p in waiting {
-                let matched = run
-                    .entries
-                    .iter()
-                    .any(|e| p.query.filter.matches(e.tags_code));
-                if matched {
-                    ctx.cancel_future(p.timer);
-                    self.answer_pull(p.query, p.response, p.reply);
-                } else {
-                    still.push(p);
-                }
-            }
-            if !still.is_empty() {
-                self.parked
-                    .entry(run.topic.clone())
-                    .or_default()
-                    .insert(run.queue_id, still);
+            for (query, p) in self.parked.woken_by(&run) {
+                ctx.cancel_future(p.timer);
+                self.answer_pull(query, p.response, p.reply);
             }
         }
-        self.parked.retain(|_, ids| !ids.is_empty());
-    }
-
-    /// Pull precondition: the topic exists and is readable, and the queue id is in range.
-    fn check_topic(&self, topic: &str, queue_id: i32) -> Result<(), (i32, String)> {
-        let Some(config) = self.topics.get(topic) else {
-            return Err((
-                response_code::TOPIC_NOT_EXIST,
-                format!("topic[{topic}] not exist, apply first please!"),
-            ));
-        };
-        if config.perm & PERM_READ == 0 {
-            return Err((
-                response_code::NO_PERMISSION,
-                format!("the topic[{topic}] pulling message is forbidden"),
-            ));
-        }
-        if queue_id < 0 || queue_id >= config.read_queue_nums {
-            return Err((
-                response_code::INVALID_PARAMETER,
-                format!(
-                    "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}]",
-                    config.read_queue_nums
-                ),
-            ));
-        }
-        Ok(())
     }
 
     fn answer_pull(&self, q: PullQuery, response: RemotingCommand, reply: ReplyTo) {
@@ -228,7 +156,7 @@ impl Dispatcher {
         reply: ReplyTo,
         ctx: &mut Context<Self>,
     ) {
-        if let Err((code, remark)) = self.check_topic(&q.topic, q.queue_id) {
+        if let Err((code, remark)) = self.topics.check_readable(&q.topic, q.queue_id) {
             reply.send(refuse(response, code, remark));
             return;
         }
@@ -250,38 +178,19 @@ impl Dispatcher {
         timeout: Duration,
         ctx: &mut Context<Self>,
     ) {
-        let id = self.next_park_id;
-        self.next_park_id += 1;
-        let (topic, queue_id) = (query.topic.clone(), query.queue_id);
-        let timer = ctx.run_later(timeout, move |act, _| act.expire(&topic, queue_id, id));
-        self.parked
-            .entry(query.topic.clone())
-            .or_default()
-            .entry(query.queue_id)
-            .or_default()
-            .push(Parked {
-                id,
-                query,
-                response,
-                reply,
-                timer,
-            });
-    }
-
-    /// A parked pull reached its `suspendTimeoutMillis`: answer with whatever is there now.
-    fn expire(&mut self, topic: &str, queue_id: i32, id: u64) {
-        let Some(list) = self
-            .parked
-            .get_mut(topic)
-            .and_then(|q| q.get_mut(&queue_id))
-        else {
-            return;
+        let (topic, queue_id, id) = (query.topic.clone(), query.queue_id, self.parked.next_id());
+        let timer = ctx.run_later(timeout, move |act, _| {
+            // Its `suspendTimeoutMillis` passed: answer with whatever is there now.
+            if let Some((query, p)) = act.parked.take(&topic, queue_id, id) {
+                act.answer_pull(query, p.response, p.reply);
+            }
+        });
+        let parked = Parked {
+            response,
+            reply,
+            timer,
         };
-        let Some(at) = list.iter().position(|p| p.id == id) else {
-            return;
-        };
-        let p = list.swap_remove(at);
-        self.answer_pull(p.query, p.response, p.reply);
+        self.parked.park(query, parked);
     }
 
     /// Answers a query from the store's state, at once.
@@ -359,7 +268,7 @@ fn pull_response(mut response: RemotingCommand, q: &PullQuery, r: PullRead) -> R
     ext.insert("nextBeginOffset", r.next_begin.to_string());
     ext.insert("minOffset", r.min.to_string());
     ext.insert("maxOffset", r.max.to_string());
-    if r.status == actormq::store::read::GetStatus::Found {
+    if r.status == GetStatus::Found {
         response.body = r.body.freeze();
     }
     response
@@ -470,15 +379,11 @@ impl Handler<ReleaseParked> for Dispatcher {
 
     fn handle(&mut self, _: ReleaseParked, ctx: &mut Context<Self>) -> usize {
         self.closing = true;
-        let mut released = 0;
-        for (_, ids) in std::mem::take(&mut self.parked) {
-            for (_, list) in ids {
-                for p in list {
-                    ctx.cancel_future(p.timer);
-                    self.answer_pull(p.query, p.response, p.reply);
-                    released += 1;
-                }
-            }
+        let parked = self.parked.drain();
+        let released = parked.len();
+        for (query, p) in parked {
+            ctx.cancel_future(p.timer);
+            self.answer_pull(query, p.response, p.reply);
         }
         released
     }

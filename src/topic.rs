@@ -102,6 +102,38 @@ impl TopicTable {
         self.topic_config_table.get(name)
     }
 
+    /// Pull precondition (`PullMessageProcessor`): the topic exists and is readable, and the queue
+    /// id is in range; otherwise the response code and remark a Java broker answers.
+    pub fn check_readable(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> std::result::Result<(), (i32, String)> {
+        use crate::protocol::response_code;
+        let Some(config) = self.get(topic) else {
+            return Err((
+                response_code::TOPIC_NOT_EXIST,
+                format!("topic[{topic}] not exist, apply first please!"),
+            ));
+        };
+        if config.perm & PERM_READ == 0 {
+            return Err((
+                response_code::NO_PERMISSION,
+                format!("the topic[{topic}] pulling message is forbidden"),
+            ));
+        }
+        if queue_id < 0 || queue_id >= config.read_queue_nums {
+            return Err((
+                response_code::INVALID_PARAMETER,
+                format!(
+                    "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}]",
+                    config.read_queue_nums
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn insert(&mut self, config: TopicConfig) {
         self.topic_config_table
             .insert(config.topic_name.clone(), config);

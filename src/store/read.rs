@@ -290,5 +290,24 @@ impl<'a> CommitLogReader<'a> {
     }
 }
 
+/// How far behind the commit-log end a record still counts as in memory: 40% of physical RAM
+/// (RocketMQ's `accessMessageInMemoryMaxRatio` default). 0 if the system does not say.
+pub fn in_memory_bytes() -> u64 {
+    static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        // SAFETY: `sysconf` only reads system configuration; negative means unknown.
+        let (pages, page) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages <= 0 || page <= 0 {
+            return 0;
+        }
+        (pages as u64).saturating_mul(page as u64) / 100 * 40
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,1 +1,296 @@
+//! Reads on a temp store written by the commit log's state machine and indexed by reput: every
+//! pull status, limits, the tag filter, records by offset and the search by store time.
 
+use super::*;
+use crate::store::commit_log::{recover, CommitLog, CommitLogOptions, Scan, WriteMode};
+use crate::store::consume_queues::{ConsumeQueues, Reput};
+use crate::store::message::tests::sample;
+use crate::store::message::{encode, properties_to_string};
+
+/// The queue id `sample` encodes.
+const QUEUE: i32 = 3;
+
+struct Store {
+    dir: tempfile::TempDir,
+    log: CommitLog,
+    reput: Reput,
+    table: FileTable,
+    /// Commit-log offset of each record appended, in order.
+    offsets: Vec<i64>,
+}
+
+impl Store {
+    fn new(file_size: u64) -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        let cl = dir.path().join("commitlog");
+        let found = recover(&cl, file_size, Scan::Everything { check_crc: true }).unwrap();
+        let log = CommitLog::new(
+            found,
+            CommitLogOptions {
+                dir: cl,
+                file_size,
+                write_mode: WriteMode::Mapped,
+                fail_write: None,
+            },
+        );
+        let queues = ConsumeQueues::new(dir.path().to_path_buf(), 4);
+        Store {
+            dir,
+            table: log.table(),
+            log,
+            reput: Reput::new(queues, 0, false),
+            offsets: Vec::new(),
+        }
+    }
+
+    /// Appends one record with `tag` to topic `T` and indexes it.
+    fn put(&mut self, tag: &str, body_len: usize) {
+        let props = properties_to_string([("TAGS", tag)]);
+        let mut r = bytes::BytesMut::new();
+        encode(&sample("T", &vec![b'b'; body_len], &props), &mut r).unwrap();
+        let code = tags_hash_code(tag);
+        let a = self
+            .log
+            .append("T".into(), QUEUE, &mut r, 1, &[code])
+            .unwrap();
+        self.offsets.push(a.physical_offset);
+        let runs = self.log.take_runs();
+        assert_eq!(self.reput.records(runs).len(), 1);
+        if let Some(t) = self.log.take_table_change() {
+            self.table = t;
+        }
+    }
+
+    fn reader(&self) -> CommitLogReader<'_> {
+        CommitLogReader {
+            files: &self.table,
+            end: self.reput.dispatched(),
+        }
+    }
+
+    fn cq(&self) -> Option<&ConsumeQueue> {
+        self.reput.queues().get("T", QUEUE)
+    }
+
+    fn pull(&self, offset: i64, max_msgs: usize, max_bytes: usize, tags: &str) -> PullRead {
+        let q = PullQuery {
+            topic: "T".into(),
+            queue_id: QUEUE,
+            offset,
+            max_msgs,
+            max_bytes,
+            filter: TagFilter::parse(Some(tags)),
+            suspend: None,
+        };
+        self.reader().get_message(self.cq(), &q)
+    }
+}
+
+/// How many records a pull body holds.
+fn count(body: &[u8]) -> usize {
+    let (mut at, mut n) = (0, 0);
+    while at + 4 <= body.len() {
+        at += i32::from_be_bytes(body[at..at + 4].try_into().unwrap()) as usize;
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn tag_filters() {
+    assert_eq!(TagFilter::parse(None), TagFilter::All);
+    assert_eq!(TagFilter::parse(Some(" * ")), TagFilter::All);
+    assert_eq!(TagFilter::parse(Some("")), TagFilter::All);
+    assert_eq!(TagFilter::parse(Some(" || ")), TagFilter::All);
+    let f = TagFilter::parse(Some("TagA || TagB"));
+    assert_eq!(
+        f,
+        TagFilter::Codes(vec![tags_hash_code("TagA"), tags_hash_code("TagB")])
+    );
+    assert!(f.matches(tags_hash_code("TagB")));
+    assert!(!f.matches(tags_hash_code("TagC")));
+    assert!(!f.matches(0));
+}
+
+#[test]
+fn status_mapping() {
+    use response_code::*;
+    assert_eq!(GetStatus::Found.response_code(3), SUCCESS);
+    assert_eq!(
+        GetStatus::NoMatchedMessage.response_code(3),
+        PULL_RETRY_IMMEDIATELY
+    );
+    assert_eq!(
+        GetStatus::MessageWasRemoving.response_code(3),
+        PULL_RETRY_IMMEDIATELY
+    );
+    assert_eq!(GetStatus::NoMessageInQueue.response_code(0), PULL_NOT_FOUND);
+    assert_eq!(
+        GetStatus::NoMessageInQueue.response_code(5),
+        PULL_OFFSET_MOVED
+    );
+    assert_eq!(
+        GetStatus::NoMatchedLogicQueue.response_code(0),
+        PULL_NOT_FOUND
+    );
+    assert_eq!(
+        GetStatus::NoMatchedLogicQueue.response_code(5),
+        PULL_OFFSET_MOVED
+    );
+    assert_eq!(
+        GetStatus::OffsetOverflowOne.response_code(5),
+        PULL_NOT_FOUND
+    );
+    assert_eq!(
+        GetStatus::OffsetOverflowBadly.response_code(9),
+        PULL_OFFSET_MOVED
+    );
+    assert_eq!(
+        GetStatus::OffsetTooSmall.response_code(0),
+        PULL_OFFSET_MOVED
+    );
+    assert_eq!(GetStatus::OffsetTooSmall.name(), "OFFSET_TOO_SMALL");
+}
+
+#[test]
+fn each_pull_status() {
+    let mut s = Store::new(1 << 16);
+    let r = s.pull(0, 32, 1 << 20, "*");
+    assert_eq!(
+        (r.status, r.next_begin),
+        (GetStatus::NoMatchedLogicQueue, 0)
+    );
+    for i in 0..6 {
+        s.put(if i % 2 == 0 { "A" } else { "B" }, 20);
+    }
+    let r = s.pull(0, 32, 1 << 20, "*");
+    assert_eq!(
+        (r.status, r.next_begin, r.min, r.max),
+        (GetStatus::Found, 6, 0, 6)
+    );
+    assert_eq!(count(&r.body), 6);
+    let r = s.pull(1, 32, 1 << 20, "B");
+    assert_eq!(
+        (r.status, r.next_begin, count(&r.body)),
+        (GetStatus::Found, 6, 3)
+    );
+    let r = s.pull(0, 32, 1 << 20, "C");
+    assert_eq!((r.status, r.next_begin), (GetStatus::NoMatchedMessage, 6));
+    let r = s.pull(6, 32, 1 << 20, "*");
+    assert_eq!((r.status, r.next_begin), (GetStatus::OffsetOverflowOne, 6));
+    let r = s.pull(9, 32, 1 << 20, "*");
+    assert_eq!(
+        (r.status, r.next_begin),
+        (GetStatus::OffsetOverflowBadly, 6)
+    );
+    assert!(r.body.is_empty());
+    // Retention moved the queue's minimum past the first two records.
+    s.reput.queues_mut().forget_below(s.offsets[2] as u64);
+    let r = s.pull(0, 32, 1 << 20, "*");
+    assert_eq!(
+        (r.status, r.next_begin, r.min),
+        (GetStatus::OffsetTooSmall, 2, 2)
+    );
+}
+
+#[test]
+fn an_empty_queue_has_no_message() {
+    let s = Store::new(1 << 16);
+    let empty = ConsumeQueue::open(s.dir.path().join("consumequeue/E/0"), 4).unwrap();
+    let q = PullQuery {
+        topic: "E".into(),
+        queue_id: 0,
+        offset: 0,
+        max_msgs: 1,
+        max_bytes: 1,
+        filter: TagFilter::All,
+        suspend: None,
+    };
+    let r = s.reader().get_message(Some(&empty), &q);
+    assert_eq!(r.status, GetStatus::NoMessageInQueue);
+}
+
+/// Entries whose records are no longer readable (their file left the table) are skipped; a pull
+/// that finds nothing else says the messages are being removed, one that finds later records
+/// returns them.
+#[test]
+fn records_gone_from_the_table_are_removing() {
+    let mut s = Store::new(4096);
+    for i in 0..8 {
+        s.put(if i < 3 { "A" } else { "B" }, 1200);
+    }
+    assert!(s.table.len() >= 3);
+    let removed = s.log.delete_files_before(4096);
+    assert_eq!(removed.len(), 1);
+    s.table = s.log.take_table_change().unwrap();
+    let r = s.pull(0, 32, 1 << 20, "A");
+    assert_eq!((r.status, r.next_begin), (GetStatus::MessageWasRemoving, 8));
+    let r = s.pull(0, 32, 1 << 20, "*");
+    assert_eq!((r.status, count(&r.body)), (GetStatus::Found, 5));
+}
+
+#[test]
+fn limits_cap_records_and_bytes_but_return_at_least_one() {
+    let mut s = Store::new(1 << 16);
+    for _ in 0..10 {
+        s.put("A", 100);
+    }
+    let one = s.reader().record_at(s.offsets[0]).unwrap().len();
+    let r = s.pull(0, 3, 1 << 20, "*");
+    assert_eq!((count(&r.body), r.next_begin), (3, 3));
+    let r = s.pull(0, 32, one * 2 + 1, "*");
+    assert_eq!((count(&r.body), r.next_begin), (2, 2));
+    let r = s.pull(4, 32, 1, "*");
+    assert_eq!(
+        (count(&r.body), r.next_begin),
+        (1, 5),
+        "one record even above max bytes"
+    );
+    let r = s.pull(0, 0, 1 << 20, "*");
+    assert_eq!(count(&r.body), 1, "max_msgs 0 reads one");
+}
+
+#[test]
+fn record_at_only_where_a_record_starts_and_below_the_end() {
+    let mut s = Store::new(1 << 16);
+    s.put("A", 10);
+    s.put("A", 10);
+    let reader = s.reader();
+    let first = reader.record_at(s.offsets[0]).unwrap();
+    assert_eq!(first.len() as i64, s.offsets[1]);
+    assert!(reader.record_at(s.offsets[1]).is_some());
+    assert!(reader.record_at(s.offsets[1] + 4).is_none(), "mid-record");
+    assert!(reader.record_at(-1).is_none());
+    let short = CommitLogReader {
+        files: &s.table,
+        end: s.offsets[1] as u64,
+    };
+    assert!(
+        short.record_at(s.offsets[1]).is_none(),
+        "not dispatched yet"
+    );
+    assert!(short.bytes(0, i32::MAX).is_none());
+}
+
+#[test]
+fn search_by_store_time_finds_both_boundaries() {
+    let mut s = Store::new(1 << 16);
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        s.put("A", 10);
+        let e = s.cq().unwrap().last_entry().unwrap();
+        times.push(s.reader().store_timestamp(&e).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    let (cq, r) = (s.cq(), s.reader());
+    assert_eq!(r.search_offset(cq, times[2], false), 2);
+    assert_eq!(r.search_offset(cq, times[2], true), 2);
+    assert_eq!(r.search_offset(cq, times[2] + 1, false), 3);
+    assert_eq!(r.search_offset(cq, times[2] + 1, true), 2);
+    assert_eq!(r.search_offset(cq, 0, false), 0);
+    assert_eq!(r.search_offset(cq, i64::MAX, false), 5);
+    assert_eq!(r.search_offset(cq, i64::MAX, true), 4);
+    assert_eq!(r.search_offset(None, 5, true), 0);
+    assert!(r.first_record_in_memory(cq, u64::MAX));
+    assert!(!r.first_record_in_memory(cq, 0));
+}
