@@ -9,10 +9,13 @@ use std::collections::HashMap;
 use crate::store::consume_queue::DispatchRun;
 use crate::store::read::PullQuery;
 
+/// One parked pull: its id, what it asked for and what answers it.
+type Parked<T> = (u64, PullQuery, T);
+
 /// Pulls waiting for data, per topic and queue id.
 #[derive(Debug)]
 pub struct ParkedPulls<T> {
-    parked: HashMap<String, HashMap<i32, Vec<(u64, PullQuery, T)>>>,
+    parked: HashMap<String, HashMap<i32, Vec<Parked<T>>>>,
     next_id: u64,
 }
 
