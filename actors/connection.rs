@@ -27,7 +27,9 @@ use tracing::{debug, warn};
 
 use super::metrics::{stats, ConnectionEvent};
 use actormq::metrics::MailboxStats;
-use actormq::protocol::{response_code, ProtocolError, RemotingCodec, RemotingCommand};
+use actormq::protocol::{
+    response_code, ProtocolError, RemotingCodec, RemotingCommand, OVERLOAD_REMARK,
+};
 
 /// The request code -> processor table a connection dispatches with (an immutable snapshot).
 pub type ProcessorTable = Arc<HashMap<i32, Processor>>;
@@ -146,7 +148,7 @@ impl Connection {
             return;
         };
         if self.inflight >= self.max_inflight {
-            self.answer(&cmd, response_code::SYSTEM_BUSY, OVERLOAD.into());
+            self.answer(&cmd, response_code::SYSTEM_BUSY, OVERLOAD_REMARK.into());
             return;
         }
         let request = Request {
@@ -167,7 +169,11 @@ impl Connection {
             }
             Err(SendError::Full(request)) => {
                 processor_stats.rejected();
-                self.answer(&request.cmd, response_code::SYSTEM_BUSY, OVERLOAD.into())
+                self.answer(
+                    &request.cmd,
+                    response_code::SYSTEM_BUSY,
+                    OVERLOAD_REMARK.into(),
+                )
             }
             Err(SendError::Closed(request)) => self.answer(
                 &request.cmd,
@@ -177,9 +183,6 @@ impl Connection {
         }
     }
 }
-
-/// RocketMQ's remark when the request queue is full.
-const OVERLOAD: &str = "[OVERLOAD]system busy, start flow control for a while";
 
 impl Actor for Connection {
     type Context = Context<Self>;

@@ -19,17 +19,9 @@ use super::connection::Request;
 use super::dispatcher::{Dispatcher, PullQuery, Query, QueryKind, TagFilter, MAX_PULL_BYTES};
 use super::offset_processor::{CommitOffset, OffsetProcessor};
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand};
-
-/// `GET_TOPIC_CONFIG` (RocketMQ's `RequestCode.GET_TOPIC_CONFIG`): how a client learns a topic's
-/// queue count from the broker itself.
-pub const GET_TOPIC_CONFIG: i32 = 351;
-
-/// `PullSysFlag` bits (reference §3.3).
-pub mod pull_sys_flag {
-    pub const COMMIT_OFFSET: i32 = 0x1;
-    pub const SUSPEND: i32 = 0x2;
-}
+use actormq::protocol::{
+    pull_sys_flag, request_code, response_code, RemotingCommand, OVERLOAD_REMARK,
+};
 
 pub struct PullProcessor {
     dispatcher: Addr<Dispatcher>,
@@ -57,7 +49,7 @@ impl PullProcessor {
             request_code::VIEW_MESSAGE_BY_ID => QueryKind::ViewMessage {
                 offset: h.parse("offset")?,
             },
-            GET_TOPIC_CONFIG => QueryKind::TopicConfig {
+            request_code::GET_TOPIC_CONFIG => QueryKind::TopicConfig {
                 topic: h.str("topic")?.to_string(),
             },
             _ => {
@@ -142,7 +134,7 @@ pub fn forward(
             stats().dispatcher.rejected();
             let mut r = q.response;
             r.code = response_code::SYSTEM_BUSY;
-            r.remark = Some("[OVERLOAD]system busy, start flow control for a while".into());
+            r.remark = Some(OVERLOAD_REMARK.into());
             q.reply.send(r);
         }
         Err(SendError::Closed(q)) => {

@@ -24,7 +24,7 @@ use super::metrics::stats;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{send_response, SendMessageRequestHeader};
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
 use actormq::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
@@ -311,7 +311,7 @@ fn send_response(
                 ),
                 AppendError::Busy => (
                     response_code::SYSTEM_BUSY,
-                    "[OVERLOAD]system busy, start flow control for a while".into(),
+                    OVERLOAD_REMARK.into(),
                 ),
                 AppendError::FlushTimeout(_) => unreachable!("handled above"),
             };
@@ -447,7 +447,7 @@ impl SendProcessor {
                     return Some(refuse(response_code::INVALID_PARAMETER, remark));
                 };
                 if self.topics.remove(name) {
-                    info!(topic = %name, "topic deleted; its stored messages stay until retention exists");
+                    info!(topic = %name, "topic deleted; its stored messages stay until retention deletes their files");
                     self.publish_topics();
                 }
                 cmd.response_to(response_code::SUCCESS, None)

@@ -43,7 +43,7 @@ use actors::metrics::Metrics;
 use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_registry::{ProcessorRegistry, Register};
-use actors::pull_processor::{PullProcessor, GET_TOPIC_CONFIG};
+use actors::pull_processor::PullProcessor;
 use actors::retention::Retention;
 use actors::send_processor::SendProcessor;
 use actors::server::{Server, Shutdown};
@@ -312,7 +312,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 request_code::PULL_MESSAGE,
                 request_code::LITE_PULL_MESSAGE,
                 request_code::VIEW_MESSAGE_BY_ID,
-                GET_TOPIC_CONFIG,
+                request_code::GET_TOPIC_CONFIG,
             ],
             pull.recipient(),
             &actor_stats.pull_processor,
