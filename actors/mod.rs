@@ -16,6 +16,7 @@ pub mod name_server;
 pub mod offset_processor;
 pub mod processor_registry;
 pub mod pull_processor;
+pub mod query;
 pub mod retention;
 pub mod send_processor;
 pub mod server;

@@ -19,7 +19,7 @@ use tracing::{error, info};
 
 use super::connection::Request;
 use super::dispatcher::{Dispatcher, QueryKind};
-use super::pull_processor::forward;
+use super::query::forward;
 use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};

@@ -16,12 +16,11 @@ use actix::prelude::*;
 use super::metrics::stats;
 
 use super::connection::Request;
-use super::dispatcher::{Dispatcher, PullQuery, Query, QueryKind, TagFilter, MAX_PULL_BYTES};
+use super::dispatcher::{Dispatcher, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
 use super::offset_processor::{CommitOffset, OffsetProcessor};
+use super::query::forward;
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{
-    pull_sys_flag, request_code, response_code, RemotingCommand, OVERLOAD_REMARK,
-};
+use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
 
 pub struct PullProcessor {
     dispatcher: Addr<Dispatcher>,
@@ -113,35 +112,5 @@ impl Handler<Request> for PullProcessor {
             }
         };
         forward(&self.dispatcher, kind, &req.cmd, req.reply);
-    }
-}
-
-/// Hands a query to the dispatcher; a full or closed mailbox is answered here.
-pub fn forward(
-    dispatcher: &Addr<Dispatcher>,
-    kind: QueryKind,
-    cmd: &RemotingCommand,
-    reply: super::connection::ReplyTo,
-) {
-    let query = Query {
-        kind,
-        response: cmd.response_to(response_code::SUCCESS, None),
-        reply,
-    };
-    match dispatcher.try_send(query) {
-        Ok(()) => stats().dispatcher.enqueued(),
-        Err(SendError::Full(q)) => {
-            stats().dispatcher.rejected();
-            let mut r = q.response;
-            r.code = response_code::SYSTEM_BUSY;
-            r.remark = Some(OVERLOAD_REMARK.into());
-            q.reply.send(r);
-        }
-        Err(SendError::Closed(q)) => {
-            let mut r = q.response;
-            r.code = response_code::SYSTEM_ERROR;
-            r.remark = Some("the store is shutting down".into());
-            q.reply.send(r);
-        }
     }
 }
