@@ -14,17 +14,18 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::connection::Request;
+use super::mailbox::Mailbox;
 use super::metrics::{stats, Metrics, TakeSnapshot};
 use actormq::protocol::{request_code, response_code};
 
 pub struct AdminProcessor {
-    metrics: Addr<Metrics>,
+    metrics: Mailbox<Metrics>,
     /// `GET_BROKER_CONFIG`'s body, rendered once at start (the config does not change at runtime).
     broker_properties: bytes::Bytes,
 }
 
 impl AdminProcessor {
-    pub fn new(metrics: Addr<Metrics>, broker_properties: String) -> Self {
+    pub fn new(metrics: Mailbox<Metrics>, broker_properties: String) -> Self {
         AdminProcessor {
             metrics,
             broker_properties: broker_properties.into(),
@@ -58,7 +59,6 @@ impl Handler<Request> for AdminProcessor {
         }
         let metrics = self.metrics.clone();
         Box::pin(async move {
-            stats().metrics.enqueued();
             let per_connection = req.cmd.ext("perConnection") == Some("true");
             let Ok(snap) = metrics.send(TakeSnapshot { per_connection }).await else {
                 let resp = req.cmd.response_to(

@@ -16,6 +16,7 @@ use serde_json::json;
 use tracing::info;
 
 use super::connection::Request;
+use super::mailbox::CountedRecipient;
 use super::metrics::stats;
 use super::send_processor::EnsureTopic;
 use actormq::protocol::{request_code, response_code, RemotingCommand};
@@ -27,11 +28,11 @@ pub struct ClientManager {
     /// group -> client id -> last heartbeat.
     producers: HashMap<String, BTreeMap<String, Instant>>,
     consumers: HashMap<String, BTreeMap<String, Instant>>,
-    topics: Recipient<EnsureTopic>,
+    topics: CountedRecipient<EnsureTopic>,
 }
 
 impl ClientManager {
-    pub fn new(topics: Recipient<EnsureTopic>) -> Self {
+    pub fn new(topics: CountedRecipient<EnsureTopic>) -> Self {
         ClientManager {
             producers: HashMap::new(),
             consumers: HashMap::new(),
@@ -63,7 +64,6 @@ impl ClientManager {
                 name: format!("%RETRY%{}", c.group_name),
                 queue_nums: 1,
             });
-            stats().send_processor.enqueued();
         }
         cmd.response_to(response_code::SUCCESS, None)
     }

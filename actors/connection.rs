@@ -25,21 +25,16 @@ use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 use tracing::{debug, warn};
 
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::{stats, ConnectionEvent};
 use actormq::metrics::MailboxStats;
 use actormq::protocol::{
     response_code, ProtocolError, RemotingCodec, RemotingCommand, OVERLOAD_REMARK,
 };
 
-/// The request code -> processor table a connection dispatches with (an immutable snapshot).
-pub type ProcessorTable = Arc<HashMap<i32, Processor>>;
-
-/// A processor as connections see it: where to send, and whose mailbox counters to bump.
-#[derive(Clone)]
-pub struct Processor {
-    pub recipient: Recipient<Request>,
-    pub stats: &'static MailboxStats,
-}
+/// The request code -> processor table a connection dispatches with (an immutable snapshot). Each
+/// entry counts what it is handed on its processor's mailbox counters.
+pub type ProcessorTable = Arc<HashMap<i32, CountedRecipient<Request>>>;
 
 /// A request handed to a processor. The processor answers through `reply`, exactly once.
 #[derive(Message)]
@@ -55,7 +50,7 @@ pub struct Request {
 
 /// Where a request's answer goes. Consumed by `send`, so a request is answered at most once.
 pub struct ReplyTo {
-    connection: Recipient<Reply>,
+    connection: CountedRecipient<Reply>,
     oneway: bool,
 }
 
@@ -63,7 +58,6 @@ impl ReplyTo {
     /// Delivers the response; for a oneway request only the in-flight count is released.
     pub fn send(self, response: RemotingCommand) {
         let response = if self.oneway { None } else { Some(response) };
-        stats().connection.enqueued();
         self.connection.do_send(Reply(response));
     }
 }
@@ -91,7 +85,7 @@ pub struct Connection {
     /// enqueued when a request is handed to a processor (its reply will come), handled per reply,
     /// so depth = requests in flight here.
     own: Arc<MailboxStats>,
-    metrics: Recipient<ConnectionEvent>,
+    metrics: CountedRecipient<ConnectionEvent>,
     peer: SocketAddr,
     local: SocketAddr,
     writer: FramedWrite<RemotingCommand, WriteHalf<TcpStream>, RemotingCodec>,
@@ -109,15 +103,15 @@ impl Connection {
         peer: SocketAddr,
         processors: ProcessorTable,
         limits: ConnectionLimits,
-        metrics: Recipient<ConnectionEvent>,
-    ) -> Addr<Connection> {
+        metrics: CountedRecipient<ConnectionEvent>,
+    ) -> Mailbox<Connection> {
         let ConnectionLimits {
             max_frame,
             max_inflight,
         } = limits;
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
-        Connection::create(move |ctx| {
+        let addr = Connection::create(move |ctx| {
             let (read, write) = tokio::io::split(stream);
             ctx.add_stream(FramedRead::new(read, RemotingCodec::new(max_frame)));
             Connection {
@@ -132,7 +126,8 @@ impl Connection {
                 max_inflight,
                 draining: false,
             }
-        })
+        });
+        Mailbox::new(addr)
     }
 
     fn answer(&mut self, request: &RemotingCommand, code: i32, remark: String) {
@@ -153,28 +148,25 @@ impl Connection {
         }
         let request = Request {
             reply: ReplyTo {
-                connection: ctx.address().recipient(),
+                connection: Mailbox::new(ctx.address()).recipient(),
                 oneway: cmd.is_oneway(),
             },
             cmd,
             peer: self.peer,
             local: self.local,
         };
-        let processor_stats = processor.stats;
-        match processor.recipient.try_send(request) {
+        match processor.try_send(request) {
             Ok(()) => {
-                processor_stats.enqueued();
+                // Not a mailbox send: this connection's own row counts requests in flight (a reply
+                // is now owed to it), so its depth is what it waits for.
                 self.own.enqueued();
                 self.inflight += 1
             }
-            Err(SendError::Full(request)) => {
-                processor_stats.rejected();
-                self.answer(
-                    &request.cmd,
-                    response_code::SYSTEM_BUSY,
-                    OVERLOAD_REMARK.into(),
-                )
-            }
+            Err(SendError::Full(request)) => self.answer(
+                &request.cmd,
+                response_code::SYSTEM_BUSY,
+                OVERLOAD_REMARK.into(),
+            ),
             Err(SendError::Closed(request)) => self.answer(
                 &request.cmd,
                 response_code::SYSTEM_ERROR,
@@ -247,6 +239,7 @@ impl Handler<Drain> for Connection {
     type Result = ();
 
     fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) {
+        let _timer = stats().connection.handling();
         self.draining = true;
         if self.inflight == 0 {
             self.writer.close();

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use std::sync::OnceLock;
 
+use super::mailbox::Mailbox;
 use actormq::config::BrokerConfig;
 use actormq::metrics::{render_prometheus, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats};
 
@@ -249,7 +250,7 @@ impl Handler<TakeSnapshot> for Metrics {
 /// Serves `GET /metrics` in Prometheus text format on `listener` until the process ends.
 ///
 /// A deliberately small HTTP/1.0 responder: Prometheus sends one GET per scrape and reads to EOF.
-pub async fn serve_prometheus(listener: TcpListener, metrics: Addr<Metrics>) {
+pub async fn serve_prometheus(listener: TcpListener, metrics: Mailbox<Metrics>) {
     info!(addr = ?listener.local_addr().ok(), "prometheus endpoint listening");
     loop {
         let (mut socket, peer) = match listener.accept().await {
@@ -276,7 +277,6 @@ pub async fn serve_prometheus(listener: TcpListener, metrics: Addr<Metrics>) {
             let head = String::from_utf8_lossy(&request[..len]);
             let path = head.split_whitespace().nth(1).unwrap_or("");
             let (status, content_type, body) = if head.starts_with("GET ") && path == "/metrics" {
-                stats().metrics.enqueued();
                 match metrics
                     .send(TakeSnapshot {
                         per_connection: false,

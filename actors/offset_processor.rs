@@ -19,6 +19,7 @@ use tracing::{error, info};
 
 use super::connection::Request;
 use super::dispatcher::{Dispatcher, QueryKind};
+use super::mailbox::Mailbox;
 use super::query::forward;
 use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::protocol::header::{ExtReader, HeaderError};
@@ -32,7 +33,7 @@ pub struct OffsetProcessor {
     table: ConsumerOffsetTable,
     path: PathBuf,
     dirty: bool,
-    dispatcher: Addr<Dispatcher>,
+    dispatcher: Mailbox<Dispatcher>,
     mailbox: usize,
 }
 
@@ -40,7 +41,7 @@ impl OffsetProcessor {
     pub fn new(
         table: ConsumerOffsetTable,
         path: PathBuf,
-        dispatcher: Addr<Dispatcher>,
+        dispatcher: Mailbox<Dispatcher>,
         mailbox: usize,
     ) -> Self {
         OffsetProcessor {
@@ -176,6 +177,7 @@ impl Handler<PersistOffsets> for OffsetProcessor {
     type Result = Result<(), StoreError>;
 
     fn handle(&mut self, _: PersistOffsets, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().offset_processor.handling();
         self.persist()?;
         info!(path = %self.path.display(), "consumer offsets persisted");
         Ok(())

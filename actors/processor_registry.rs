@@ -10,9 +10,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tracing::info;
 
-use super::connection::{Processor, ProcessorTable};
+use super::connection::{ProcessorTable, Request};
+use super::mailbox::CountedRecipient;
 use super::metrics::stats;
-use actormq::metrics::MailboxStats;
 use actormq::protocol::request_code;
 
 #[derive(Default)]
@@ -29,9 +29,8 @@ impl Actor for ProcessorRegistry {
 #[rtype(result = "()")]
 pub struct Register {
     pub code: i32,
-    pub processor: Recipient<super::connection::Request>,
-    /// The processor's mailbox counters (connections count what they hand it).
-    pub stats: &'static MailboxStats,
+    /// Counts what connections hand it on the processor's mailbox counters.
+    pub processor: CountedRecipient<Request>,
 }
 
 /// Ask for the current table.
@@ -44,12 +43,8 @@ impl Handler<Register> for ProcessorRegistry {
 
     fn handle(&mut self, msg: Register, _ctx: &mut Context<Self>) {
         let _timer = stats().processor_registry.handling();
-        let mut table: HashMap<i32, Processor> = (*self.table).clone();
-        let processor = Processor {
-            recipient: msg.processor,
-            stats: msg.stats,
-        };
-        table.insert(msg.code, processor);
+        let mut table: HashMap<i32, CountedRecipient<Request>> = (*self.table).clone();
+        table.insert(msg.code, msg.processor);
         self.table = Arc::new(table);
         info!(
             code = msg.code,

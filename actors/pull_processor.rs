@@ -17,21 +17,22 @@ use super::metrics::stats;
 
 use super::connection::Request;
 use super::dispatcher::{Dispatcher, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
+use super::mailbox::Mailbox;
 use super::offset_processor::{CommitOffset, OffsetProcessor};
 use super::query::forward;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
 
 pub struct PullProcessor {
-    dispatcher: Addr<Dispatcher>,
-    offsets: Addr<OffsetProcessor>,
+    dispatcher: Mailbox<Dispatcher>,
+    offsets: Mailbox<OffsetProcessor>,
     mailbox: usize,
 }
 
 impl PullProcessor {
     pub fn new(
-        dispatcher: Addr<Dispatcher>,
-        offsets: Addr<OffsetProcessor>,
+        dispatcher: Mailbox<Dispatcher>,
+        offsets: Mailbox<OffsetProcessor>,
         mailbox: usize,
     ) -> Self {
         PullProcessor {
@@ -62,7 +63,6 @@ impl PullProcessor {
                 let suspend_ms: i64 = h.opt_parse("suspendTimeoutMillis")?.unwrap_or(0);
                 let max_bytes: Option<i64> = h.opt_parse("maxMsgBytes")?;
                 if sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && commit_offset >= 0 {
-                    stats().offset_processor.enqueued();
                     self.offsets.do_send(CommitOffset {
                         group: group.to_string(),
                         topic: topic.clone(),

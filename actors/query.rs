@@ -7,12 +7,12 @@ use actix::prelude::*;
 
 use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, Query, QueryKind};
-use super::metrics::stats;
+use super::mailbox::Mailbox;
 use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
 
 /// Hands a query to the dispatcher; a full or closed mailbox is answered here.
 pub fn forward(
-    dispatcher: &Addr<Dispatcher>,
+    dispatcher: &Mailbox<Dispatcher>,
     kind: QueryKind,
     cmd: &RemotingCommand,
     reply: ReplyTo,
@@ -23,9 +23,8 @@ pub fn forward(
         reply,
     };
     match dispatcher.try_send(query) {
-        Ok(()) => stats().dispatcher.enqueued(),
+        Ok(()) => {}
         Err(SendError::Full(q)) => {
-            stats().dispatcher.rejected();
             let mut r = q.response;
             r.code = response_code::SYSTEM_BUSY;
             r.remark = Some(OVERLOAD_REMARK.into());

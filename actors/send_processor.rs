@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use super::commit_log_writer::{Append, AppendError, Appended, CommitLogWriter};
 use super::connection::Request;
 use super::dispatcher::TopicsChanged;
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{send_response, SendMessageRequestHeader};
@@ -35,16 +36,15 @@ use actormq::topic::{validate_topic_name, TopicConfig, TopicTable, PERM_READ, PE
 const MAX_PROPERTIES_LEN: usize = 32767;
 
 pub struct SendProcessor {
-    writer: Addr<CommitLogWriter>,
+    writer: Mailbox<CommitLogWriter>,
     topics: TopicTable,
     topics_path: PathBuf,
     broker: BrokerIdentity,
     uniq_ids: UniqIdGenerator,
     round_robin: u32,
     mailbox: usize,
-    /// Told the new topic table whenever a topic is created (the read side checks topics).
     /// Told the new table whenever a topic is created (dispatcher, name server).
-    topics_changed: Vec<Recipient<TopicsChanged>>,
+    topics_changed: Vec<CountedRecipient<TopicsChanged>>,
 }
 
 /// A request turned into records, ready for the writer.
@@ -62,13 +62,13 @@ type Refusal = (i32, String);
 
 impl SendProcessor {
     pub fn new(
-        writer: Addr<CommitLogWriter>,
+        writer: Mailbox<CommitLogWriter>,
         topics: TopicTable,
         topics_path: PathBuf,
         broker: BrokerIdentity,
         store_ip: std::net::IpAddr,
         mailbox: usize,
-        topics_changed: Vec<Recipient<TopicsChanged>>,
+        topics_changed: Vec<CountedRecipient<TopicsChanged>>,
     ) -> Self {
         SendProcessor {
             writer,
@@ -186,7 +186,6 @@ impl SendProcessor {
         for r in &self.topics_changed {
             r.do_send(TopicsChanged(snapshot.clone()));
         }
-        stats().dispatcher.enqueued();
         if let Err(e) = self.topics.save(&self.topics_path) {
             warn!(error = %e, "persisting the topic table failed");
         }
@@ -389,12 +388,10 @@ impl Handler<Request> for SendProcessor {
                 ))
             }),
         };
-        match self.writer.try_send(append) {
-            Ok(()) => stats().commit_log_writer.enqueued(),
-            Err(SendError::Full(append) | SendError::Closed(append)) => {
-                stats().commit_log_writer.rejected();
-                (append.done)(Err(AppendError::Busy));
-            }
+        if let Err(SendError::Full(append) | SendError::Closed(append)) =
+            self.writer.try_send(append)
+        {
+            (append.done)(Err(AppendError::Busy));
         }
     }
 }

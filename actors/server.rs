@@ -13,14 +13,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{info, warn};
 
 use super::connection::{Connection, ConnectionLimits, Drain};
-use super::metrics::stats;
-use super::metrics::ConnectionEvent;
+use super::mailbox::{counted_stream, CountedRecipient, Mailbox};
+use super::metrics::{stats, ConnectionEvent};
 use super::processor_registry::{ProcessorRegistry, Snapshot};
 
 pub struct Server {
-    registry: Addr<ProcessorRegistry>,
-    metrics: Recipient<ConnectionEvent>,
-    connections: HashMap<u64, Addr<Connection>>,
+    registry: Mailbox<ProcessorRegistry>,
+    metrics: CountedRecipient<ConnectionEvent>,
+    connections: HashMap<u64, Mailbox<Connection>>,
     next_id: u64,
     limits: ConnectionLimits,
     accepting: Option<SpawnHandle>,
@@ -29,16 +29,16 @@ pub struct Server {
 impl Server {
     pub fn start(
         listener: TcpListener,
-        registry: Addr<ProcessorRegistry>,
+        registry: Mailbox<ProcessorRegistry>,
         limits: ConnectionLimits,
-        metrics: Recipient<ConnectionEvent>,
-    ) -> Addr<Server> {
-        Server::create(move |ctx| {
+        metrics: CountedRecipient<ConnectionEvent>,
+    ) -> Mailbox<Server> {
+        Mailbox::new(Server::create(move |ctx| {
             let accepts = futures_util::stream::unfold(listener, |listener| async move {
                 let accepted = listener.accept().await;
                 Some((Accepted(accepted), listener))
             });
-            let handle = ctx.add_stream(accepts);
+            let handle = ctx.add_stream(counted_stream::<Server, _>(accepts));
             Server {
                 registry,
                 metrics,
@@ -47,7 +47,7 @@ impl Server {
                 limits,
                 accepting: Some(handle),
             }
-        })
+        }))
     }
 }
 
@@ -60,7 +60,6 @@ pub struct Accepted(io::Result<(TcpStream, SocketAddr)>);
 
 impl StreamHandler<Accepted> for Server {
     fn handle(&mut self, Accepted(result): Accepted, ctx: &mut Context<Self>) {
-        stats().server.enqueued();
         let _timer = stats().server.handling();
         let (stream, peer) = match result {
             Ok(pair) => pair,
@@ -73,7 +72,6 @@ impl StreamHandler<Accepted> for Server {
         let id = self.next_id;
         self.next_id += 1;
         let (limits, metrics) = (self.limits, self.metrics.clone());
-        stats().processor_registry.enqueued();
         self.registry
             .send(Snapshot)
             .into_actor(self)
@@ -100,6 +98,7 @@ impl Handler<Shutdown> for Server {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().server.handling();
         if let Some(handle) = self.accepting.take() {
             ctx.cancel_future(handle);
         }

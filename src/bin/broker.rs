@@ -26,7 +26,6 @@ use tracing::{info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
-use actormq::metrics::MailboxStats;
 use actormq::protocol::request_code;
 use actormq::store::checkpoint::Checkpoint;
 use actormq::store::commit_log::{Scan, CLEAN_START_SCANNED_FILES};
@@ -39,6 +38,7 @@ use actors::connection::ConnectionLimits;
 use actors::dispatcher::{recover_consume_queues, Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
+use actors::mailbox::{CountedRecipient, Mailbox};
 use actors::metrics::Metrics;
 use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
@@ -160,7 +160,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let allocator = config
         .store
         .preallocate
-        .then(|| SyncArbiter::start(1, || FileAllocator));
+        .then(|| Mailbox::new(SyncArbiter::start(1, || FileAllocator)));
     if let Some(allocator) = &allocator {
         let warm = config.warm_mapped_file();
         prepare_first_file(allocator, &mut log, &root, file_size, warm).await;
@@ -182,9 +182,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             (root.clone(), Arc::new(log.files.clone()), log.write_offset);
         let sync = config.flush.mode == FlushMode::Sync;
         let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
-        Dispatcher::start_in_arbiter(&dispatcher_arbiter.handle(), move |_| {
-            Dispatcher::new(root, queues, files, write_offset, sync, topics, mailbox)
-        })
+        Mailbox::new(Dispatcher::start_in_arbiter(
+            &dispatcher_arbiter.handle(),
+            move |_| Dispatcher::new(root, queues, files, write_offset, sync, topics, mailbox),
+        ))
     };
 
     let written = Arc::new(AtomicU64::new(log.write_offset));
@@ -195,15 +196,17 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             written.clone(),
             config.flush.clone(),
         );
-        Flusher::start_in_arbiter(&flusher_arbiter.handle(), move |_| {
-            Flusher::new(files, written, flush)
-        })
+        Mailbox::new(Flusher::start_in_arbiter(
+            &flusher_arbiter.handle(),
+            move |_| Flusher::new(files, written, flush),
+        ))
     };
     let writer = {
         let options = WriterOptions {
             dir: paths::commitlog_dir(&root),
             file_size,
-            allocator,
+            // The writer still counts its own sends (it is being rewritten separately).
+            allocator: allocator.map(|a| a.addr().clone()),
             warm: config.warm_mapped_file(),
             sync_flush: (config.flush.mode == FlushMode::Sync)
                 .then(|| Duration::from_millis(config.flush.sync_timeout_ms)),
@@ -211,15 +214,15 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         let writer = CommitLogWriter::new(
             log,
             options,
-            flusher.clone(),
-            dispatcher.clone(),
+            flusher.addr().clone(),
+            dispatcher.addr().clone(),
             written.clone(),
         );
         let capacity = config.store.writer_mailbox;
-        CommitLogWriter::create(move |ctx| {
+        Mailbox::new(CommitLogWriter::create(move |ctx| {
             ctx.set_mailbox_capacity(capacity);
             writer
-        })
+        }))
     };
     // Own thread: listing, stat-ing and unlinking files block.
     let retention_arbiter = Arbiter::new();
@@ -240,13 +243,12 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // What routes tell clients to connect to: a wildcard listen address is not reachable as such.
     let broker_addr = std::net::SocketAddr::new(store_ip, addr.port()).to_string();
-    let name_server = config
-        .namesrv
-        .enabled
-        .then(|| NameServer::new(Arc::new(topics.clone()), &config.broker, broker_addr).start());
-    let mut topic_watchers = vec![dispatcher.clone().recipient()];
+    let name_server = config.namesrv.enabled.then(|| {
+        Mailbox::new(NameServer::new(Arc::new(topics.clone()), &config.broker, broker_addr).start())
+    });
+    let mut topic_watchers = vec![dispatcher.recipient()];
     if let Some(ns) = &name_server {
-        topic_watchers.push(ns.clone().recipient());
+        topic_watchers.push(ns.recipient());
     }
     let send = SendProcessor::new(
         writer.clone(),
@@ -258,7 +260,8 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         topic_watchers,
     )
     .start();
-    let clients = ClientManager::new(send.clone().recipient()).start();
+    let send = Mailbox::new(send);
+    let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
     let offsets_path = paths::consumer_offsets_json(&root);
     let offset_table = ConsumerOffsetTable::load(&offsets_path)?;
     let offsets = OffsetProcessor::new(
@@ -268,15 +271,18 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         config.server.processor_mailbox,
     )
     .start();
+    let offsets = Mailbox::new(offsets);
     let pull = PullProcessor::new(
         dispatcher.clone(),
         offsets.clone(),
         config.server.processor_mailbox,
     )
     .start();
+    let pull = Mailbox::new(pull);
 
-    let metrics = Metrics::new(actor_stats.all(), written.clone()).start();
+    let metrics = Mailbox::new(Metrics::new(actor_stats.all(), written.clone()).start());
     let admin = AdminProcessor::new(metrics.clone(), broker_properties(&config, addr)).start();
+    let admin = Mailbox::new(admin);
     if let Some(listen) = config.metrics.listen {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -289,12 +295,8 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         actix_rt::spawn(actors::metrics::serve_prometheus(listener, metrics.clone()));
     }
 
-    // RocketMQ's registerProcessor: request code -> processor, and whose mailbox counts it.
-    let routes: [(
-        &[i32],
-        Recipient<actors::connection::Request>,
-        &'static MailboxStats,
-    ); 5] = [
+    // RocketMQ's registerProcessor: request code -> processor (counted on its mailbox).
+    let routes: [(&[i32], CountedRecipient<actors::connection::Request>); 5] = [
         (
             &[
                 request_code::SEND_MESSAGE,
@@ -305,7 +307,6 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 request_code::DELETE_TOPIC_IN_BROKER,
             ],
             send.recipient(),
-            &actor_stats.send_processor,
         ),
         (
             &[
@@ -315,7 +316,6 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 request_code::GET_TOPIC_CONFIG,
             ],
             pull.recipient(),
-            &actor_stats.pull_processor,
         ),
         (
             &[
@@ -325,8 +325,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 request_code::GET_MAX_OFFSET,
                 request_code::GET_MIN_OFFSET,
             ],
-            offsets.clone().recipient(),
-            &actor_stats.offset_processor,
+            offsets.recipient(),
         ),
         (
             &[
@@ -334,7 +333,6 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 request_code::GET_BROKER_CONFIG,
             ],
             admin.recipient(),
-            &actor_stats.admin_processor,
         ),
         (
             &[
@@ -343,21 +341,13 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 request_code::GET_CONSUMER_LIST_BY_GROUP,
             ],
             clients.recipient(),
-            &actor_stats.client_manager,
         ),
     ];
-    let registry = ProcessorRegistry::default().start();
-    for (codes, processor, stats) in routes {
+    let registry = Mailbox::new(ProcessorRegistry::default().start());
+    for (codes, processor) in routes {
         for &code in codes {
-            actor_stats.processor_registry.enqueued();
             let processor = processor.clone();
-            registry
-                .send(Register {
-                    code,
-                    processor,
-                    stats,
-                })
-                .await?;
+            registry.send(Register { code, processor }).await?;
         }
     }
 
@@ -365,7 +355,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         max_frame: config.server.max_frame_bytes,
         max_inflight: config.server.max_inflight_per_connection,
     };
-    let server = Server::start(listener, registry, limits, metrics.clone().recipient());
+    let server = Server::start(listener, registry, limits, metrics.recipient());
     // The name-server role: its own listener and processor table, like a separate namesrv process.
     let namesrv_server = match name_server {
         Some(ns) => {
@@ -373,21 +363,14 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding namesrv.listen = {listen}"))?;
-            let ns_registry = ProcessorRegistry::default().start();
+            let ns_registry = Mailbox::new(ProcessorRegistry::default().start());
             for code in [
                 request_code::GET_ROUTEINFO_BY_TOPIC,
                 request_code::GET_BROKER_CLUSTER_INFO,
                 request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
             ] {
-                actor_stats.processor_registry.enqueued();
-                let (processor, stats) = (ns.clone().recipient(), &*actor_stats.name_server);
-                ns_registry
-                    .send(Register {
-                        code,
-                        processor,
-                        stats,
-                    })
-                    .await?;
+                let processor = ns.recipient();
+                ns_registry.send(Register { code, processor }).await?;
             }
             // Printed before the listening line, so whoever waits for that one has both.
             println!("actormq namesrv on {}", listener.local_addr()?);
@@ -395,7 +378,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
                 listener,
                 ns_registry,
                 limits,
-                metrics.clone().recipient(),
+                metrics.recipient(),
             ))
         }
         None => None,
@@ -448,7 +431,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 /// costs seconds per GiB, which must not land on the writer's thread). A failure is only logged:
 /// the writer tries again at the first send and answers SYSTEM_ERROR if it cannot.
 async fn prepare_first_file(
-    allocator: &Addr<FileAllocator>,
+    allocator: &Mailbox<FileAllocator>,
     log: &mut commit_log::RecoveredLog,
     root: &Path,
     file_size: u64,
@@ -460,7 +443,6 @@ async fn prepare_first_file(
     }
     info!(start, warm, "preparing the first commit-log file");
     let request = Allocate::commit_log_file(&paths::commitlog_dir(root), start, file_size, warm);
-    actors::metrics::stats().file_allocator.enqueued();
     match allocator.send(request).await {
         Ok(Ok(file)) => log.files.push(file),
         Ok(Err(e)) => warn!(error = %e, "preparing the first commit-log file failed"),
