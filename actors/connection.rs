@@ -222,8 +222,7 @@ impl Handler<Reply> for Connection {
     type Result = ();
 
     fn handle(&mut self, Reply(response): Reply, ctx: &mut Context<Self>) {
-        let _timer = stats().connection.handling();
-        let _own = self.own.handling();
+        let _timer = stats().connection.handling_with(&self.own);
         self.inflight = self.inflight.saturating_sub(1);
         if let Some(response) = response {
             self.writer.write(response);

@@ -19,9 +19,11 @@ use tracing::{info, warn};
 
 use std::sync::OnceLock;
 
-use super::mailbox::Mailbox;
+use super::mailbox::{timer_tick, Mailbox};
 use actormq::config::BrokerConfig;
-use actormq::metrics::{render_prometheus, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats};
+use actormq::metrics::{
+    render_prometheus, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats, PEAK_WINDOW,
+};
 
 /// Every actor kind's mailbox counters, created once at start-up ([`init`]) and read-only after:
 /// actors bump them through [`stats`] without any constructor plumbing or lock.
@@ -136,6 +138,19 @@ impl Metrics {
 
 impl Actor for Metrics {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Peak depth is a max over the current and the previous window (src/metrics.rs).
+        ctx.run_interval(PEAK_WINDOW, |act, _| {
+            let _tick = timer_tick::<Metrics>();
+            for stats in act.mailboxes.iter() {
+                stats.rotate_peak_window();
+            }
+            for (_, stats) in act.connections.values() {
+                stats.rotate_peak_window();
+            }
+        });
+    }
 }
 
 /// Everything the broker reports, at one moment.
@@ -204,6 +219,7 @@ impl Handler<TakeSnapshot> for Metrics {
             help: help.into(),
             kind: kind.into(),
             value,
+            labels: Vec::new(),
         };
         let connections = match msg.per_connection {
             false => Vec::new(),
@@ -236,12 +252,15 @@ impl Handler<TakeSnapshot> for Metrics {
                     "Seconds since the broker started.",
                     self.started.elapsed().as_secs_f64(),
                 ),
-                gauge(
-                    "build_info",
-                    "gauge",
-                    concat!("Always 1; version ", env!("CARGO_PKG_VERSION"), "."),
-                    1.0,
-                ),
+                Gauge {
+                    labels: vec![("version".into(), env!("CARGO_PKG_VERSION").into())],
+                    ..gauge(
+                        "build_info",
+                        "gauge",
+                        "Always 1; the label version is the broker's version.",
+                        1.0,
+                    )
+                },
             ],
         })
     }
