@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::connection::Request;
 use super::mailbox::Mailbox;
 use super::metrics::{stats, Metrics, TakeSnapshot};
+use super::processor_table::Processor;
 use actormq::protocol::{request_code, response_code};
 
 pub struct AdminProcessor {
@@ -41,6 +42,14 @@ impl Actor for AdminProcessor {
 #[derive(Serialize)]
 struct KvTable {
     table: BTreeMap<String, String>,
+}
+
+/// The request codes connections hand this actor.
+impl Processor for AdminProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::GET_BROKER_RUNTIME_INFO,
+        request_code::GET_BROKER_CONFIG,
+    ];
 }
 
 impl Handler<Request> for AdminProcessor {

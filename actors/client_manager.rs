@@ -18,6 +18,7 @@ use tracing::info;
 use super::connection::Request;
 use super::mailbox::CountedRecipient;
 use super::metrics::stats;
+use super::processor_table::Processor;
 use super::send_processor::EnsureTopic;
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 
@@ -139,6 +140,15 @@ impl Actor for ClientManager {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(Duration::from_secs(10), |act, _| act.expire());
     }
+}
+
+/// The request codes connections hand this actor.
+impl Processor for ClientManager {
+    const CODES: &'static [i32] = &[
+        request_code::HEART_BEAT,
+        request_code::UNREGISTER_CLIENT,
+        request_code::GET_CONSUMER_LIST_BY_GROUP,
+    ];
 }
 
 impl Handler<Request> for ClientManager {

@@ -14,7 +14,6 @@
 //! Metrics: the connections' shared mailbox counters cover the `Reply` messages coming back; frames
 //! read from the socket are not mailbox traffic and are counted by the processors they go to.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -27,14 +26,11 @@ use tracing::{debug, warn};
 
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::{stats, ConnectionEvent};
+use super::processor_table::ProcessorTable;
 use actormq::metrics::MailboxStats;
 use actormq::protocol::{
     response_code, ProtocolError, RemotingCodec, RemotingCommand, OVERLOAD_REMARK,
 };
-
-/// The request code -> processor table a connection dispatches with (an immutable snapshot). Each
-/// entry counts what it is handed on its processor's mailbox counters.
-pub type ProcessorTable = Arc<HashMap<i32, CountedRecipient<Request>>>;
 
 /// A request handed to a processor. The processor answers through `reply`, exactly once.
 #[derive(Message)]

@@ -56,7 +56,6 @@ accounted! {
     super::retention::Retention => retention,
     super::metrics::Metrics => metrics,
     super::name_server::NameServer => name_server,
-    super::processor_registry::ProcessorRegistry => processor_registry,
     super::client_manager::ClientManager => client_manager,
 }
 

@@ -30,6 +30,8 @@ use actormq::metrics::{
 pub struct ActorStats {
     pub server: Arc<MailboxStats>,
     pub connection: Arc<MailboxStats>,
+    /// Retired: the processor table is built once at start-up and is no longer an actor, so this row
+    /// stays at 0. Kept so dashboards, scripts and tests that list every row still find it.
     pub processor_registry: Arc<MailboxStats>,
     pub send_processor: Arc<MailboxStats>,
     pub pull_processor: Arc<MailboxStats>,

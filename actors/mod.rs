@@ -15,7 +15,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod name_server;
 pub mod offset_processor;
-pub mod processor_registry;
+pub mod processor_table;
 pub mod pull_processor;
 pub mod query;
 pub mod retention;

@@ -20,6 +20,7 @@ use tracing::{error, info};
 use super::connection::Request;
 use super::dispatcher::{Dispatcher, QueryKind};
 use super::mailbox::Mailbox;
+use super::processor_table::Processor;
 use super::query::forward;
 use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::protocol::header::{ExtReader, HeaderError};
@@ -129,6 +130,17 @@ impl Actor for OffsetProcessor {
             }
         });
     }
+}
+
+/// The request codes connections hand this actor.
+impl Processor for OffsetProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::QUERY_CONSUMER_OFFSET,
+        request_code::UPDATE_CONSUMER_OFFSET,
+        request_code::SEARCH_OFFSET_BY_TIMESTAMP,
+        request_code::GET_MAX_OFFSET,
+        request_code::GET_MIN_OFFSET,
+    ];
 }
 
 impl Handler<Request> for OffsetProcessor {

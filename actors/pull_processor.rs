@@ -19,6 +19,7 @@ use super::connection::Request;
 use super::dispatcher::{Dispatcher, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
 use super::mailbox::Mailbox;
 use super::offset_processor::{CommitOffset, OffsetProcessor};
+use super::processor_table::Processor;
 use super::query::forward;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
@@ -94,6 +95,16 @@ impl Actor for PullProcessor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(self.mailbox);
     }
+}
+
+/// The request codes connections hand this actor.
+impl Processor for PullProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::PULL_MESSAGE,
+        request_code::LITE_PULL_MESSAGE,
+        request_code::VIEW_MESSAGE_BY_ID,
+        request_code::GET_TOPIC_CONFIG,
+    ];
 }
 
 impl Handler<Request> for PullProcessor {

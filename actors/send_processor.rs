@@ -22,6 +22,7 @@ use super::connection::Request;
 use super::dispatcher::TopicsChanged;
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
+use super::processor_table::Processor;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{send_response, SendMessageRequestHeader};
 use actormq::protocol::header::{ExtReader, HeaderError};
@@ -353,6 +354,18 @@ impl Actor for SendProcessor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(self.mailbox);
     }
+}
+
+/// The request codes connections hand this actor.
+impl Processor for SendProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::SEND_MESSAGE,
+        request_code::SEND_MESSAGE_V2,
+        request_code::SEND_BATCH_MESSAGE,
+        request_code::UPDATE_AND_CREATE_TOPIC,
+        request_code::GET_ALL_TOPIC_CONFIG,
+        request_code::DELETE_TOPIC_IN_BROKER,
+    ];
 }
 
 impl Handler<Request> for SendProcessor {
