@@ -16,8 +16,9 @@
 //! let offset = writer.send(Seal).await?; // enqueued; actix's request future
 //! let role: CountedRecipient<TopicsChanged> = dispatcher.recipient();
 //! ```
-//! `Mailbox::addr` hands out the bare, uncounted `Addr` only for code that still counts by hand
-//! (the `CommitLogWriter` and `Dispatcher` constructors, until they take `Mailbox`es).
+//! `Mailbox::addr` hands out the bare, uncounted `Addr` only for code that still counts by hand: the
+//! `CommitLogWriter` (its constructor and `WriterOptions` take `Addr`s of the flusher, dispatcher and
+//! allocator) until it takes `Mailbox`es.
 
 use actix::dev::{Request, ToEnvelope};
 use actix::prelude::*;
@@ -147,7 +148,8 @@ impl<A: Actor> Mailbox<A> {
     }
 
     /// The bare address: sends through it are NOT counted. Only for code that counts its sends
-    /// itself (today the `CommitLogWriter`'s and the `Dispatcher`'s constructors).
+    /// itself (today the `CommitLogWriter`, which is given the flusher's, dispatcher's and
+    /// allocator's).
     pub fn addr(&self) -> &Addr<A> {
         &self.addr
     }

@@ -1,8 +1,8 @@
 //! `Server`: owns the listening socket (RocketMQ's `NettyRemotingServer` acceptor).
 //!
 //! Receives accepted sockets as a stream; for each it starts a `Connection` on this arbiter with the
-//! frozen processor table it was given at start. Keeps the connections' addresses so `Shutdown` can stop
-//! accepting and drain every connection before the store is sealed.
+//! frozen processor table it was given at start. Keeps the connections' mailboxes so `Shutdown` can
+//! stop accepting and drain every connection before the store is sealed.
 
 use std::collections::HashMap;
 use std::io;
