@@ -14,17 +14,19 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::connection::Request;
+use super::mailbox::Mailbox;
 use super::metrics::{stats, Metrics, TakeSnapshot};
+use super::processor_table::Processor;
 use actormq::protocol::{request_code, response_code};
 
 pub struct AdminProcessor {
-    metrics: Addr<Metrics>,
+    metrics: Mailbox<Metrics>,
     /// `GET_BROKER_CONFIG`'s body, rendered once at start (the config does not change at runtime).
     broker_properties: bytes::Bytes,
 }
 
 impl AdminProcessor {
-    pub fn new(metrics: Addr<Metrics>, broker_properties: String) -> Self {
+    pub fn new(metrics: Mailbox<Metrics>, broker_properties: String) -> Self {
         AdminProcessor {
             metrics,
             broker_properties: broker_properties.into(),
@@ -40,6 +42,14 @@ impl Actor for AdminProcessor {
 #[derive(Serialize)]
 struct KvTable {
     table: BTreeMap<String, String>,
+}
+
+/// The request codes connections hand this actor.
+impl Processor for AdminProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::GET_BROKER_RUNTIME_INFO,
+        request_code::GET_BROKER_CONFIG,
+    ];
 }
 
 impl Handler<Request> for AdminProcessor {
@@ -58,7 +68,6 @@ impl Handler<Request> for AdminProcessor {
         }
         let metrics = self.metrics.clone();
         Box::pin(async move {
-            stats().metrics.enqueued();
             let per_connection = req.cmd.ext("perConnection") == Some("true");
             let Ok(snap) = metrics.send(TakeSnapshot { per_connection }).await else {
                 let resp = req.cmd.response_to(

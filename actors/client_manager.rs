@@ -16,7 +16,9 @@ use serde_json::json;
 use tracing::info;
 
 use super::connection::Request;
+use super::mailbox::CountedRecipient;
 use super::metrics::stats;
+use super::processor_table::Processor;
 use super::send_processor::EnsureTopic;
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 
@@ -27,11 +29,11 @@ pub struct ClientManager {
     /// group -> client id -> last heartbeat.
     producers: HashMap<String, BTreeMap<String, Instant>>,
     consumers: HashMap<String, BTreeMap<String, Instant>>,
-    topics: Recipient<EnsureTopic>,
+    topics: CountedRecipient<EnsureTopic>,
 }
 
 impl ClientManager {
-    pub fn new(topics: Recipient<EnsureTopic>) -> Self {
+    pub fn new(topics: CountedRecipient<EnsureTopic>) -> Self {
         ClientManager {
             producers: HashMap::new(),
             consumers: HashMap::new(),
@@ -63,7 +65,6 @@ impl ClientManager {
                 name: format!("%RETRY%{}", c.group_name),
                 queue_nums: 1,
             });
-            stats().send_processor.enqueued();
         }
         cmd.response_to(response_code::SUCCESS, None)
     }
@@ -139,6 +140,15 @@ impl Actor for ClientManager {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(Duration::from_secs(10), |act, _| act.expire());
     }
+}
+
+/// The request codes connections hand this actor.
+impl Processor for ClientManager {
+    const CODES: &'static [i32] = &[
+        request_code::HEART_BEAT,
+        request_code::UNREGISTER_CLIENT,
+        request_code::GET_CONSUMER_LIST_BY_GROUP,
+    ];
 }
 
 impl Handler<Request> for ClientManager {

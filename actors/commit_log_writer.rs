@@ -23,9 +23,10 @@ use tracing::{info, warn};
 use super::dispatcher::{Dispatcher, Flushed, NewRecords};
 use super::file_allocator::{Allocate, FileAllocator};
 use super::flusher::{FilesChanged, Flusher, SyncFlush};
+use super::mailbox::Mailbox;
 use super::metrics::stats;
+use actormq::store::commit_log::CommitLog;
 pub use actormq::store::commit_log::{AppendError, Appended};
-use actormq::store::commit_log::{CommitLog, FileTable};
 use actormq::store::group_commit::GroupCommit;
 use actormq::store::mapped_file::MappedFile;
 
@@ -64,10 +65,10 @@ pub fn write_fail_hook() -> Option<u64> {
 
 pub struct CommitLogWriter {
     log: CommitLog,
-    allocator: Option<Addr<FileAllocator>>,
+    allocator: Option<Mailbox<FileAllocator>>,
     warm: bool,
-    flusher: Addr<Flusher>,
-    dispatcher: Addr<Dispatcher>,
+    flusher: Mailbox<Flusher>,
+    dispatcher: Mailbox<Dispatcher>,
     /// `Some(timeout)` in sync-flush mode.
     sync_flush: Option<Duration>,
     /// Sync flush: the sends waiting for their bytes to be flushed.
@@ -77,11 +78,11 @@ pub struct CommitLogWriter {
 impl CommitLogWriter {
     pub fn new(
         log: CommitLog,
-        allocator: Option<Addr<FileAllocator>>,
+        allocator: Option<Mailbox<FileAllocator>>,
         warm: bool,
         sync_flush: Option<Duration>,
-        flusher: Addr<Flusher>,
-        dispatcher: Addr<Dispatcher>,
+        flusher: Mailbox<Flusher>,
+        dispatcher: Mailbox<Dispatcher>,
     ) -> Self {
         let group_commit = GroupCommit::new(log.write_offset());
         CommitLogWriter {
@@ -101,7 +102,8 @@ impl CommitLogWriter {
         let Some(table) = self.log.take_table_change() else {
             return false;
         };
-        publish_files(&self.flusher, &self.dispatcher, table);
+        self.flusher.do_send(FilesChanged(table.clone()));
+        self.dispatcher.do_send(FilesChanged(table));
         true
     }
 
@@ -113,7 +115,6 @@ impl CommitLogWriter {
         for start in self.log.files_to_prepare() {
             let request =
                 Allocate::commit_log_file(self.log.dir(), start, self.log.file_size(), self.warm);
-            stats().file_allocator.enqueued();
             allocator
                 .send(request)
                 .into_actor(self)
@@ -142,7 +143,6 @@ impl CommitLogWriter {
         let runs = self.log.take_runs();
         if !runs.is_empty() {
             // `do_send`: records must never be dropped; one message per mailbox turn bounds the rate.
-            stats().dispatcher.enqueued();
             self.dispatcher.do_send(NewRecords(runs));
         }
     }
@@ -153,7 +153,6 @@ impl CommitLogWriter {
         if !self.group_commit.start_flush(self.log.published()) {
             return;
         }
-        stats().flusher.enqueued();
         self.flusher
             .send(SyncFlush)
             .into_actor(self)
@@ -163,7 +162,6 @@ impl CommitLogWriter {
                     // The dispatcher must hear of records before a flushed offset covering them,
                     // and only of written ones (this may run before the turn's `EndOfTurn`).
                     act.write_and_dispatch();
-                    stats().dispatcher.enqueued();
                     act.dispatcher.do_send(Flushed(flushed));
                 }
                 for (appended, done) in released {
@@ -186,14 +184,6 @@ impl CommitLogWriter {
             done(Err(AppendError::FlushTimeout(appended)));
         }
     }
-}
-
-/// Sends the file table to the flusher and the dispatcher.
-pub fn publish_files(flusher: &Addr<Flusher>, dispatcher: &Addr<Dispatcher>, table: FileTable) {
-    stats().flusher.enqueued();
-    flusher.do_send(FilesChanged(table.clone()));
-    stats().dispatcher.enqueued();
-    dispatcher.do_send(FilesChanged(table));
 }
 
 impl Actor for CommitLogWriter {
@@ -286,6 +276,7 @@ impl Handler<Seal> for CommitLogWriter {
     type Result = u64;
 
     fn handle(&mut self, _: Seal, _ctx: &mut Context<Self>) -> u64 {
+        let _timer = stats().commit_log_writer.handling();
         if let Err(e) = self.log.seal() {
             self.fail_unwritten(&e);
         }

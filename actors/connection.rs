@@ -14,7 +14,6 @@
 //! Metrics: the connections' shared mailbox counters cover the `Reply` messages coming back; frames
 //! read from the socket are not mailbox traffic and are counted by the processors they go to.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -25,19 +24,13 @@ use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 use tracing::{debug, warn};
 
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::{stats, ConnectionEvent};
+use super::processor_table::ProcessorTable;
 use actormq::metrics::MailboxStats;
-use actormq::protocol::{response_code, ProtocolError, RemotingCodec, RemotingCommand};
-
-/// The request code -> processor table a connection dispatches with (an immutable snapshot).
-pub type ProcessorTable = Arc<HashMap<i32, Processor>>;
-
-/// A processor as connections see it: where to send, and whose mailbox counters to bump.
-#[derive(Clone)]
-pub struct Processor {
-    pub recipient: Recipient<Request>,
-    pub stats: &'static MailboxStats,
-}
+use actormq::protocol::{
+    response_code, ProtocolError, RemotingCodec, RemotingCommand, OVERLOAD_REMARK,
+};
 
 /// A request handed to a processor. The processor answers through `reply`, exactly once.
 #[derive(Message)]
@@ -53,7 +46,7 @@ pub struct Request {
 
 /// Where a request's answer goes. Consumed by `send`, so a request is answered at most once.
 pub struct ReplyTo {
-    connection: Recipient<Reply>,
+    connection: CountedRecipient<Reply>,
     oneway: bool,
 }
 
@@ -61,7 +54,6 @@ impl ReplyTo {
     /// Delivers the response; for a oneway request only the in-flight count is released.
     pub fn send(self, response: RemotingCommand) {
         let response = if self.oneway { None } else { Some(response) };
-        stats().connection.enqueued();
         self.connection.do_send(Reply(response));
     }
 }
@@ -89,7 +81,7 @@ pub struct Connection {
     /// enqueued when a request is handed to a processor (its reply will come), handled per reply,
     /// so depth = requests in flight here.
     own: Arc<MailboxStats>,
-    metrics: Recipient<ConnectionEvent>,
+    metrics: CountedRecipient<ConnectionEvent>,
     peer: SocketAddr,
     local: SocketAddr,
     writer: FramedWrite<RemotingCommand, WriteHalf<TcpStream>, RemotingCodec>,
@@ -107,15 +99,15 @@ impl Connection {
         peer: SocketAddr,
         processors: ProcessorTable,
         limits: ConnectionLimits,
-        metrics: Recipient<ConnectionEvent>,
-    ) -> Addr<Connection> {
+        metrics: CountedRecipient<ConnectionEvent>,
+    ) -> Mailbox<Connection> {
         let ConnectionLimits {
             max_frame,
             max_inflight,
         } = limits;
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
-        Connection::create(move |ctx| {
+        let addr = Connection::create(move |ctx| {
             let (read, write) = tokio::io::split(stream);
             ctx.add_stream(FramedRead::new(read, RemotingCodec::new(max_frame)));
             Connection {
@@ -130,7 +122,8 @@ impl Connection {
                 max_inflight,
                 draining: false,
             }
-        })
+        });
+        Mailbox::new(addr)
     }
 
     fn answer(&mut self, request: &RemotingCommand, code: i32, remark: String) {
@@ -146,29 +139,30 @@ impl Connection {
             return;
         };
         if self.inflight >= self.max_inflight {
-            self.answer(&cmd, response_code::SYSTEM_BUSY, OVERLOAD.into());
+            self.answer(&cmd, response_code::SYSTEM_BUSY, OVERLOAD_REMARK.into());
             return;
         }
         let request = Request {
             reply: ReplyTo {
-                connection: ctx.address().recipient(),
+                connection: Mailbox::new(ctx.address()).recipient(),
                 oneway: cmd.is_oneway(),
             },
             cmd,
             peer: self.peer,
             local: self.local,
         };
-        let processor_stats = processor.stats;
-        match processor.recipient.try_send(request) {
+        match processor.try_send(request) {
             Ok(()) => {
-                processor_stats.enqueued();
+                // Not a mailbox send: this connection's own row counts requests in flight (a reply
+                // is now owed to it), so its depth is what it waits for.
                 self.own.enqueued();
                 self.inflight += 1
             }
-            Err(SendError::Full(request)) => {
-                processor_stats.rejected();
-                self.answer(&request.cmd, response_code::SYSTEM_BUSY, OVERLOAD.into())
-            }
+            Err(SendError::Full(request)) => self.answer(
+                &request.cmd,
+                response_code::SYSTEM_BUSY,
+                OVERLOAD_REMARK.into(),
+            ),
             Err(SendError::Closed(request)) => self.answer(
                 &request.cmd,
                 response_code::SYSTEM_ERROR,
@@ -177,9 +171,6 @@ impl Connection {
         }
     }
 }
-
-/// RocketMQ's remark when the request queue is full.
-const OVERLOAD: &str = "[OVERLOAD]system busy, start flow control for a while";
 
 impl Actor for Connection {
     type Context = Context<Self>;
@@ -227,8 +218,7 @@ impl Handler<Reply> for Connection {
     type Result = ();
 
     fn handle(&mut self, Reply(response): Reply, ctx: &mut Context<Self>) {
-        let _timer = stats().connection.handling();
-        let _own = self.own.handling();
+        let _timer = stats().connection.handling_with(&self.own);
         self.inflight = self.inflight.saturating_sub(1);
         if let Some(response) = response {
             self.writer.write(response);
@@ -244,6 +234,7 @@ impl Handler<Drain> for Connection {
     type Result = ();
 
     fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) {
+        let _timer = stats().connection.handling();
         self.draining = true;
         if self.inflight == 0 {
             self.writer.close();

@@ -23,6 +23,7 @@ use tracing::info;
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::metrics::stats;
+pub use super::query::{Query, QueryKind};
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
@@ -35,55 +36,6 @@ use actormq::topic::TopicTable;
 const CQ_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often consume queues that failed to take records are retried.
 const CQ_RETRY_INTERVAL: Duration = Duration::from_millis(500);
-
-/// What a store query asks.
-#[derive(Debug, Clone)]
-pub enum QueryKind {
-    Pull(PullQuery),
-    /// `GET_MAX_OFFSET`: the queue's entry count.
-    MaxOffset {
-        topic: String,
-        queue_id: i32,
-    },
-    /// `GET_MIN_OFFSET`: the first stored index.
-    MinOffset {
-        topic: String,
-        queue_id: i32,
-    },
-    /// `SEARCH_OFFSET_BY_TIMESTAMP`: lower boundary = first entry stored at or after `timestamp`;
-    /// upper = last entry stored at or before it.
-    SearchOffset {
-        topic: String,
-        queue_id: i32,
-        timestamp: i64,
-        upper: bool,
-    },
-    /// `QUERY_CONSUMER_OFFSET` for a group with no stored offset (and no `setZeroIfNotFound=false`):
-    /// offset 0 if the queue still starts at 0 and its first record is "in memory" (within 40% of
-    /// physical RAM of the commit-log end, RocketMQ's `accessMessageInMemoryMaxRatio`), else
-    /// `QUERY_NOT_FOUND`.
-    ZeroIfInMemory {
-        topic: String,
-        queue_id: i32,
-    },
-    /// `VIEW_MESSAGE_BY_ID`: the record at a commit-log offset.
-    ViewMessage {
-        offset: i64,
-    },
-    /// `GET_TOPIC_CONFIG`: the topic's configuration as JSON.
-    TopicConfig {
-        topic: String,
-    },
-}
-
-/// A store query with its prepared (SUCCESS) response and the way back to the connection.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Query {
-    pub kind: QueryKind,
-    pub response: RemotingCommand,
-    pub reply: ReplyTo,
-}
 
 /// What answers a parked pull: its prepared response, the way back and its timeout timer.
 struct Parked {
@@ -378,6 +330,7 @@ impl Handler<ReleaseParked> for Dispatcher {
     type Result = usize;
 
     fn handle(&mut self, _: ReleaseParked, ctx: &mut Context<Self>) -> usize {
+        let _timer = stats().dispatcher.handling();
         self.closing = true;
         let parked = self.parked.drain();
         let released = parked.len();
@@ -398,6 +351,7 @@ impl Handler<FlushQueues> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, _: FlushQueues, ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
         let mut indexed = self.reput.records(Vec::new());
         indexed.extend(self.reput.retry_stalled());
         self.wake(indexed, ctx);

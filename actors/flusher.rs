@@ -152,6 +152,7 @@ impl Handler<FlushAll> for Flusher {
     type Result = u64;
 
     fn handle(&mut self, _: FlushAll, _ctx: &mut Context<Self>) -> u64 {
+        let _timer = stats().flusher.handling();
         self.flush(0);
         info!(flushed = self.flushed, "commit log flushed");
         self.flushed

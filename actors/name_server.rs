@@ -19,6 +19,7 @@ use serde_json::json;
 use super::connection::Request;
 use super::dispatcher::TopicsChanged;
 use super::metrics::stats;
+use super::processor_table::Processor;
 use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::topic::{TopicConfig, TopicTable, PERM_READ, PERM_WRITE};
@@ -132,6 +133,15 @@ impl NameServer {
 
 impl Actor for NameServer {
     type Context = Context<Self>;
+}
+
+/// The request codes connections hand this actor.
+impl Processor for NameServer {
+    const CODES: &'static [i32] = &[
+        request_code::GET_ROUTEINFO_BY_TOPIC,
+        request_code::GET_BROKER_CLUSTER_INFO,
+        request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+    ];
 }
 
 impl Handler<Request> for NameServer {

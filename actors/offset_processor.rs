@@ -19,7 +19,9 @@ use tracing::{error, info};
 
 use super::connection::Request;
 use super::dispatcher::{Dispatcher, QueryKind};
-use super::pull_processor::forward;
+use super::mailbox::Mailbox;
+use super::processor_table::Processor;
+use super::query::forward;
 use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
@@ -32,7 +34,7 @@ pub struct OffsetProcessor {
     table: ConsumerOffsetTable,
     path: PathBuf,
     dirty: bool,
-    dispatcher: Addr<Dispatcher>,
+    dispatcher: Mailbox<Dispatcher>,
     mailbox: usize,
 }
 
@@ -40,7 +42,7 @@ impl OffsetProcessor {
     pub fn new(
         table: ConsumerOffsetTable,
         path: PathBuf,
-        dispatcher: Addr<Dispatcher>,
+        dispatcher: Mailbox<Dispatcher>,
         mailbox: usize,
     ) -> Self {
         OffsetProcessor {
@@ -130,6 +132,17 @@ impl Actor for OffsetProcessor {
     }
 }
 
+/// The request codes connections hand this actor.
+impl Processor for OffsetProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::QUERY_CONSUMER_OFFSET,
+        request_code::UPDATE_CONSUMER_OFFSET,
+        request_code::SEARCH_OFFSET_BY_TIMESTAMP,
+        request_code::GET_MAX_OFFSET,
+        request_code::GET_MIN_OFFSET,
+    ];
+}
+
 impl Handler<Request> for OffsetProcessor {
     type Result = ();
 
@@ -176,6 +189,7 @@ impl Handler<PersistOffsets> for OffsetProcessor {
     type Result = Result<(), StoreError>;
 
     fn handle(&mut self, _: PersistOffsets, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().offset_processor.handling();
         self.persist()?;
         info!(path = %self.path.display(), "consumer offsets persisted");
         Ok(())

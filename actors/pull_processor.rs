@@ -16,31 +16,24 @@ use actix::prelude::*;
 use super::metrics::stats;
 
 use super::connection::Request;
-use super::dispatcher::{Dispatcher, PullQuery, Query, QueryKind, TagFilter, MAX_PULL_BYTES};
+use super::dispatcher::{Dispatcher, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
+use super::mailbox::Mailbox;
 use super::offset_processor::{CommitOffset, OffsetProcessor};
+use super::processor_table::Processor;
+use super::query::forward;
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand};
-
-/// `GET_TOPIC_CONFIG` (RocketMQ's `RequestCode.GET_TOPIC_CONFIG`): how a client learns a topic's
-/// queue count from the broker itself.
-pub const GET_TOPIC_CONFIG: i32 = 351;
-
-/// `PullSysFlag` bits (reference §3.3).
-pub mod pull_sys_flag {
-    pub const COMMIT_OFFSET: i32 = 0x1;
-    pub const SUSPEND: i32 = 0x2;
-}
+use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
 
 pub struct PullProcessor {
-    dispatcher: Addr<Dispatcher>,
-    offsets: Addr<OffsetProcessor>,
+    dispatcher: Mailbox<Dispatcher>,
+    offsets: Mailbox<OffsetProcessor>,
     mailbox: usize,
 }
 
 impl PullProcessor {
     pub fn new(
-        dispatcher: Addr<Dispatcher>,
-        offsets: Addr<OffsetProcessor>,
+        dispatcher: Mailbox<Dispatcher>,
+        offsets: Mailbox<OffsetProcessor>,
         mailbox: usize,
     ) -> Self {
         PullProcessor {
@@ -57,7 +50,7 @@ impl PullProcessor {
             request_code::VIEW_MESSAGE_BY_ID => QueryKind::ViewMessage {
                 offset: h.parse("offset")?,
             },
-            GET_TOPIC_CONFIG => QueryKind::TopicConfig {
+            request_code::GET_TOPIC_CONFIG => QueryKind::TopicConfig {
                 topic: h.str("topic")?.to_string(),
             },
             _ => {
@@ -71,7 +64,6 @@ impl PullProcessor {
                 let suspend_ms: i64 = h.opt_parse("suspendTimeoutMillis")?.unwrap_or(0);
                 let max_bytes: Option<i64> = h.opt_parse("maxMsgBytes")?;
                 if sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && commit_offset >= 0 {
-                    stats().offset_processor.enqueued();
                     self.offsets.do_send(CommitOffset {
                         group: group.to_string(),
                         topic: topic.clone(),
@@ -105,6 +97,16 @@ impl Actor for PullProcessor {
     }
 }
 
+/// The request codes connections hand this actor.
+impl Processor for PullProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::PULL_MESSAGE,
+        request_code::LITE_PULL_MESSAGE,
+        request_code::VIEW_MESSAGE_BY_ID,
+        request_code::GET_TOPIC_CONFIG,
+    ];
+}
+
 impl Handler<Request> for PullProcessor {
     type Result = ();
 
@@ -121,35 +123,5 @@ impl Handler<Request> for PullProcessor {
             }
         };
         forward(&self.dispatcher, kind, &req.cmd, req.reply);
-    }
-}
-
-/// Hands a query to the dispatcher; a full or closed mailbox is answered here.
-pub fn forward(
-    dispatcher: &Addr<Dispatcher>,
-    kind: QueryKind,
-    cmd: &RemotingCommand,
-    reply: super::connection::ReplyTo,
-) {
-    let query = Query {
-        kind,
-        response: cmd.response_to(response_code::SUCCESS, None),
-        reply,
-    };
-    match dispatcher.try_send(query) {
-        Ok(()) => stats().dispatcher.enqueued(),
-        Err(SendError::Full(q)) => {
-            stats().dispatcher.rejected();
-            let mut r = q.response;
-            r.code = response_code::SYSTEM_BUSY;
-            r.remark = Some("[OVERLOAD]system busy, start flow control for a while".into());
-            q.reply.send(r);
-        }
-        Err(SendError::Closed(q)) => {
-            let mut r = q.response;
-            r.code = response_code::SYSTEM_ERROR;
-            r.remark = Some("the store is shutting down".into());
-            q.reply.send(r);
-        }
     }
 }

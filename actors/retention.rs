@@ -16,7 +16,7 @@ use actix::prelude::*;
 use tracing::{error, info, warn};
 
 use super::commit_log_writer::{CommitLogWriter, DeleteFilesBefore};
-use super::metrics::stats;
+use super::mailbox::{timer_tick, Mailbox};
 use actormq::config::RetentionConfig;
 use actormq::store::paths;
 use actormq::store::retention::{disk_used_percent, files_to_delete, local_hour, FileFacts};
@@ -25,7 +25,7 @@ pub struct Retention {
     root: PathBuf,
     file_size: u64,
     config: RetentionConfig,
-    writer: Addr<CommitLogWriter>,
+    writer: Mailbox<CommitLogWriter>,
     /// A deletion is under way (the writer has not answered yet): skip checks meanwhile.
     busy: bool,
 }
@@ -35,7 +35,7 @@ impl Retention {
         root: PathBuf,
         file_size: u64,
         config: RetentionConfig,
-        writer: Addr<CommitLogWriter>,
+        writer: Mailbox<CommitLogWriter>,
     ) -> Self {
         Retention {
             root,
@@ -51,7 +51,6 @@ impl Retention {
         if self.busy {
             return;
         }
-        let _timer = stats().retention.handling();
         let dir = paths::commitlog_dir(&self.root);
         let files = match list_with_mtime(&dir) {
             Ok(files) => files,
@@ -74,7 +73,6 @@ impl Retention {
         };
         let before = files[count - 1].start_offset + self.file_size;
         self.busy = true;
-        stats().commit_log_writer.enqueued();
         self.writer
             .send(DeleteFilesBefore(before))
             .into_actor(self)
@@ -122,6 +120,9 @@ impl Actor for Retention {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let every = Duration::from_millis(self.config.check_interval_ms);
-        ctx.run_interval(every, |act, ctx| act.check(ctx));
+        ctx.run_interval(every, |act, ctx| {
+            let _tick = timer_tick::<Retention>();
+            act.check(ctx)
+        });
     }
 }

@@ -20,11 +20,13 @@ use tracing::{info, warn};
 use super::commit_log_writer::{Append, AppendError, Appended, CommitLogWriter};
 use super::connection::Request;
 use super::dispatcher::TopicsChanged;
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
+use super::processor_table::Processor;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{send_response, SendMessageRequestHeader};
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
 use actormq::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
@@ -35,16 +37,15 @@ use actormq::topic::{validate_topic_name, TopicConfig, TopicTable, PERM_READ, PE
 const MAX_PROPERTIES_LEN: usize = 32767;
 
 pub struct SendProcessor {
-    writer: Addr<CommitLogWriter>,
+    writer: Mailbox<CommitLogWriter>,
     topics: TopicTable,
     topics_path: PathBuf,
     broker: BrokerIdentity,
     uniq_ids: UniqIdGenerator,
     round_robin: u32,
     mailbox: usize,
-    /// Told the new topic table whenever a topic is created (the read side checks topics).
     /// Told the new table whenever a topic is created (dispatcher, name server).
-    topics_changed: Vec<Recipient<TopicsChanged>>,
+    topics_changed: Vec<CountedRecipient<TopicsChanged>>,
 }
 
 /// A request turned into records, ready for the writer.
@@ -62,13 +63,13 @@ type Refusal = (i32, String);
 
 impl SendProcessor {
     pub fn new(
-        writer: Addr<CommitLogWriter>,
+        writer: Mailbox<CommitLogWriter>,
         topics: TopicTable,
         topics_path: PathBuf,
         broker: BrokerIdentity,
         store_ip: std::net::IpAddr,
         mailbox: usize,
-        topics_changed: Vec<Recipient<TopicsChanged>>,
+        topics_changed: Vec<CountedRecipient<TopicsChanged>>,
     ) -> Self {
         SendProcessor {
             writer,
@@ -186,7 +187,6 @@ impl SendProcessor {
         for r in &self.topics_changed {
             r.do_send(TopicsChanged(snapshot.clone()));
         }
-        stats().dispatcher.enqueued();
         if let Err(e) = self.topics.save(&self.topics_path) {
             warn!(error = %e, "persisting the topic table failed");
         }
@@ -311,7 +311,7 @@ fn send_response(
                 ),
                 AppendError::Busy => (
                     response_code::SYSTEM_BUSY,
-                    "[OVERLOAD]system busy, start flow control for a while".into(),
+                    OVERLOAD_REMARK.into(),
                 ),
                 AppendError::FlushTimeout(_) => unreachable!("handled above"),
             };
@@ -356,6 +356,18 @@ impl Actor for SendProcessor {
     }
 }
 
+/// The request codes connections hand this actor.
+impl Processor for SendProcessor {
+    const CODES: &'static [i32] = &[
+        request_code::SEND_MESSAGE,
+        request_code::SEND_MESSAGE_V2,
+        request_code::SEND_BATCH_MESSAGE,
+        request_code::UPDATE_AND_CREATE_TOPIC,
+        request_code::GET_ALL_TOPIC_CONFIG,
+        request_code::DELETE_TOPIC_IN_BROKER,
+    ];
+}
+
 impl Handler<Request> for SendProcessor {
     type Result = ();
 
@@ -389,12 +401,10 @@ impl Handler<Request> for SendProcessor {
                 ))
             }),
         };
-        match self.writer.try_send(append) {
-            Ok(()) => stats().commit_log_writer.enqueued(),
-            Err(SendError::Full(append) | SendError::Closed(append)) => {
-                stats().commit_log_writer.rejected();
-                (append.done)(Err(AppendError::Busy));
-            }
+        if let Err(SendError::Full(append) | SendError::Closed(append)) =
+            self.writer.try_send(append)
+        {
+            (append.done)(Err(AppendError::Busy));
         }
     }
 }
@@ -447,7 +457,7 @@ impl SendProcessor {
                     return Some(refuse(response_code::INVALID_PARAMETER, remark));
                 };
                 if self.topics.remove(name) {
-                    info!(topic = %name, "topic deleted; its stored messages stay until retention exists");
+                    info!(topic = %name, "topic deleted; its stored messages stay until retention deletes their files");
                     self.publish_topics();
                 }
                 cmd.response_to(response_code::SUCCESS, None)

@@ -1,8 +1,8 @@
 //! `Server`: owns the listening socket (RocketMQ's `NettyRemotingServer` acceptor).
 //!
-//! Receives accepted sockets as a stream; for each it takes the registry's current processor table
-//! and starts a `Connection` on this arbiter. Keeps the connections' addresses so `Shutdown` can stop
-//! accepting and drain every connection before the store is sealed.
+//! Receives accepted sockets as a stream; for each it starts a `Connection` on this arbiter with the
+//! frozen processor table it was given at start. Keeps the connections' mailboxes so `Shutdown` can
+//! stop accepting and drain every connection before the store is sealed.
 
 use std::collections::HashMap;
 use std::io;
@@ -13,14 +13,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{info, warn};
 
 use super::connection::{Connection, ConnectionLimits, Drain};
-use super::metrics::stats;
-use super::metrics::ConnectionEvent;
-use super::processor_registry::{ProcessorRegistry, Snapshot};
+use super::mailbox::{counted_stream, CountedRecipient, Mailbox};
+use super::metrics::{stats, ConnectionEvent};
+use super::processor_table::ProcessorTable;
 
 pub struct Server {
-    registry: Addr<ProcessorRegistry>,
-    metrics: Recipient<ConnectionEvent>,
-    connections: HashMap<u64, Addr<Connection>>,
+    processors: ProcessorTable,
+    metrics: CountedRecipient<ConnectionEvent>,
+    connections: HashMap<u64, Mailbox<Connection>>,
     next_id: u64,
     limits: ConnectionLimits,
     accepting: Option<SpawnHandle>,
@@ -29,25 +29,25 @@ pub struct Server {
 impl Server {
     pub fn start(
         listener: TcpListener,
-        registry: Addr<ProcessorRegistry>,
+        processors: ProcessorTable,
         limits: ConnectionLimits,
-        metrics: Recipient<ConnectionEvent>,
-    ) -> Addr<Server> {
-        Server::create(move |ctx| {
+        metrics: CountedRecipient<ConnectionEvent>,
+    ) -> Mailbox<Server> {
+        Mailbox::new(Server::create(move |ctx| {
             let accepts = futures_util::stream::unfold(listener, |listener| async move {
                 let accepted = listener.accept().await;
                 Some((Accepted(accepted), listener))
             });
-            let handle = ctx.add_stream(accepts);
+            let handle = ctx.add_stream(counted_stream::<Server, _>(accepts));
             Server {
-                registry,
+                processors,
                 metrics,
                 connections: HashMap::new(),
                 next_id: 0,
                 limits,
                 accepting: Some(handle),
             }
-        })
+        }))
     }
 }
 
@@ -59,8 +59,7 @@ impl Actor for Server {
 pub struct Accepted(io::Result<(TcpStream, SocketAddr)>);
 
 impl StreamHandler<Accepted> for Server {
-    fn handle(&mut self, Accepted(result): Accepted, ctx: &mut Context<Self>) {
-        stats().server.enqueued();
+    fn handle(&mut self, Accepted(result): Accepted, _ctx: &mut Context<Self>) {
         let _timer = stats().server.handling();
         let (stream, peer) = match result {
             Ok(pair) => pair,
@@ -72,20 +71,10 @@ impl StreamHandler<Accepted> for Server {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let (limits, metrics) = (self.limits, self.metrics.clone());
-        stats().processor_registry.enqueued();
-        self.registry
-            .send(Snapshot)
-            .into_actor(self)
-            .map(move |table, act, _| match table {
-                Ok(table) => {
-                    let addr = Connection::start(id, stream, peer, table, limits, metrics);
-                    act.connections.retain(|_, c| c.connected());
-                    act.connections.insert(id, addr);
-                }
-                Err(e) => warn!(%peer, error = %e, "registry unavailable; dropping connection"),
-            })
-            .spawn(ctx);
+        let (table, metrics) = (self.processors.clone(), self.metrics.clone());
+        let connection = Connection::start(id, stream, peer, table, self.limits, metrics);
+        self.connections.retain(|_, c| c.connected());
+        self.connections.insert(id, connection);
     }
 
     fn finished(&mut self, _ctx: &mut Self::Context) {}
@@ -100,6 +89,7 @@ impl Handler<Shutdown> for Server {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().server.handling();
         if let Some(handle) = self.accepting.take() {
             ctx.cancel_future(handle);
         }

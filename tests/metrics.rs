@@ -87,6 +87,26 @@ async fn runtime_info_counts_a_known_workload() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // Every message is counted where it lands: idle, enqueued = handled on every row, except the
+    // metrics actor, which is handling this very snapshot request (ConnectionEvents count too).
+    // The name server got the new topic tables; the server counted the accepted socket.
+    loop {
+        let m = mailboxes(&runtime_info(&client).await);
+        let off: Vec<_> = m
+            .values()
+            .filter(|s| s.enqueued != s.handled + u64::from(s.actor == "metrics"))
+            .collect();
+        if off.is_empty() {
+            assert!(m["name_server"].handled >= 1, "{:?}", m["name_server"]);
+            assert!(m["server"].handled >= 1, "{:?}", m["server"]);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "enqueued and handled differ: {off:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// On request, each open connection reports its own figures: handled = the replies it got.
@@ -192,6 +212,38 @@ async fn prometheus_endpoint_is_valid_and_complete() {
             "{actor} missing"
         );
     }
+    // build_info carries the version; the histogram counts every handled message (each run is
+    // timed); the peak's HELP says which window it covers.
+    let version_line = format!(
+        "actormq_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(body.lines().any(|l| l == version_line), "{version_line}");
+    let value = |series: String| {
+        body.lines()
+            .find_map(|l| l.strip_prefix(series.as_str())?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{series} missing"))
+            .parse::<f64>()
+            .unwrap()
+    };
+    for actor in [
+        "server",
+        "connection",
+        "send_processor",
+        "commit_log_writer",
+    ] {
+        let count = value(format!(
+            "actormq_handle_duration_seconds_count{{actor=\"{actor}\"}}"
+        ));
+        let handled = value(format!(
+            "actormq_mailbox_handled_total{{actor=\"{actor}\"}}"
+        ));
+        assert_eq!(count, handled, "{actor}");
+        assert!(handled >= 1.0, "{actor}");
+    }
+    assert!(body.contains(
+        "# HELP actormq_mailbox_peak_depth Largest mailbox depth in the last 30 to 60 s"
+    ));
 }
 
 fn anon_rss_kib(pid: u32) -> u64 {

@@ -1,8 +1,10 @@
 //! `actormq-broker --config broker.toml`: starts the broker and runs until SIGINT/SIGTERM.
 //!
 //! Start-up order: config -> store lock -> `abort` marker (found = the last run crashed) -> commit-log
-//! recovery -> consume-queue recovery (cut to the commit-log end, missing entries rebuilt) -> actors
-//! (dispatcher, flusher, allocator, writer, processors, registry) -> bind -> print
+//! recovery -> consume-queue recovery (cut to the commit-log end, missing entries rebuilt) -> store
+//! actors (allocator, dispatcher, flusher, writer, retention) -> bind `server.listen` -> metrics and
+//! processors -> the processor table, frozen from the codes each processor declares -> servers ->
+//! print
 //! `actormq listening on <addr>` (a contract the tests and scripts wait for). Shutdown runs the same
 //! chain the other way: answer parked pulls, stop accepting and drain connections, seal the writer,
 //! flush the commit log and the consume queues, persist consumer offsets, write the checkpoint, and
@@ -12,9 +14,10 @@
 mod actors;
 
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +28,6 @@ use tracing::{info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
-use actormq::metrics::MailboxStats;
-use actormq::protocol::request_code;
 use actormq::store::checkpoint::Checkpoint;
 use actormq::store::commit_log::{
     CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
@@ -41,11 +42,12 @@ use actors::connection::ConnectionLimits;
 use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
+use actors::mailbox::Mailbox;
 use actors::metrics::Metrics;
 use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
-use actors::processor_registry::{ProcessorRegistry, Register};
-use actors::pull_processor::{PullProcessor, GET_TOPIC_CONFIG};
+use actors::processor_table::{DuplicateCode, ProcessorTable, ProcessorTableBuilder};
+use actors::pull_processor::PullProcessor;
 use actors::retention::Retention;
 use actors::send_processor::SendProcessor;
 use actors::server::{Server, Shutdown};
@@ -116,20 +118,75 @@ fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
+/// Start-up, serving and shutdown, each step named (`docs/architecture.md`, "Start-up and shutdown").
 async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let actor_stats = actors::metrics::init(&config);
-    let root = config.store.root.clone();
-    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-    let _lock = lock_store(&root)?;
-    let abort = paths::abort_path(&root);
-    let crashed = abort.exists();
-    std::fs::write(&abort, std::process::id().to_string())
-        .with_context(|| format!("writing {}", abort.display()))?;
+    let dir = StoreDir::open(&config.store.root)?;
+    let mut log = recover_commit_log(&config, &dir)?;
+    let queues = recover_queues(&dir.root, &mut log)?;
+    let mut log = open_commit_log(&config, &dir.root, log);
+    let allocator = start_allocator(&config, &mut log).await;
+    let topics = TopicTable::load(&paths::topics_json(&dir.root))?;
+    let store = start_store(&config, &dir.root, log, queues, allocator, &topics);
 
-    let file_size = config.store.commitlog_file_bytes;
+    let listener = bind("server.listen", config.server.listen).await?;
+    let addr = listener.local_addr()?;
+    let metrics = Mailbox::new(Metrics::new(actor_stats.all(), store.written.clone()).start());
+    let processors = start_processors(&config, &dir.root, &store, topics, addr, &metrics)?;
+    serve_metrics(&config, &metrics).await?;
+    let limits = ConnectionLimits {
+        max_frame: config.server.max_frame_bytes,
+        max_inflight: config.server.max_inflight_per_connection,
+    };
+    let table = broker_table(&processors)?;
+    let server = Server::start(listener, table, limits, metrics.recipient());
+    let namesrv = start_namesrv_listener(&config, &processors, limits, &metrics).await?;
+    info!(%addr, store = %dir.root.display(), flush = ?config.flush.mode, "broker started");
+    println!("actormq listening on {addr}");
+    std::io::stdout().flush().ok();
+
+    wait_for_signal().await;
+    info!("shutting down");
+    shut_down(&dir, store, &processors.offsets, server, namesrv).await
+}
+
+/// The store directory, locked for this process, with its `abort` marker written.
+struct StoreDir {
+    root: PathBuf,
+    /// `<root>/abort`: present while running; found at start = the last run crashed.
+    abort: PathBuf,
+    crashed: bool,
+    /// Held for the life of the process (the `flock` goes with it).
+    _lock: std::fs::File,
+}
+
+impl StoreDir {
+    /// Creates the root, takes its lock, notes whether `abort` exists and writes it with the PID.
+    fn open(root: &Path) -> anyhow::Result<StoreDir> {
+        std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        let lock = lock_store(root)?;
+        let abort = paths::abort_path(root);
+        let crashed = abort.exists();
+        std::fs::write(&abort, std::process::id().to_string())
+            .with_context(|| format!("writing {}", abort.display()))?;
+        Ok(StoreDir {
+            root: root.to_path_buf(),
+            abort,
+            crashed,
+            _lock: lock,
+        })
+    }
+}
+
+/// Reads the commit log back: after a crash every record, else only the last files.
+fn recover_commit_log(
+    config: &BrokerConfig,
+    dir: &StoreDir,
+) -> anyhow::Result<commit_log::RecoveredLog> {
+    let root = &dir.root;
     // A clean start reads only the last files; the consume queues know the rest. Without consume
     // queues (a store copied without them, say) the records are the only source: read them all.
-    let scan = if crashed {
+    let scan = if dir.crashed {
         Scan::Everything {
             check_crc: config.store.check_crc_on_recover,
         }
@@ -138,9 +195,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     } else {
         Scan::LastFiles(CLEAN_START_SCANNED_FILES)
     };
-    let mut log = commit_log::recover(&paths::commitlog_dir(&root), file_size, scan)
+    let file_size = config.store.commitlog_file_bytes;
+    let log = commit_log::recover(&paths::commitlog_dir(root), file_size, scan)
         .with_context(|| format!("recovering the commit log in {}", root.display()))?;
-    if crashed {
+    if dir.crashed {
         warn!(
             records = log.records,
             write_offset = log.write_offset,
@@ -158,9 +216,29 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         write_offset = log.write_offset,
         "commit log loaded"
     );
+    Ok(log)
+}
 
+/// The `FileAllocator` (if `store.preallocate`), which also prepares the first file if missing.
+async fn start_allocator(
+    config: &BrokerConfig,
+    log: &mut CommitLog,
+) -> Option<Mailbox<FileAllocator>> {
+    if !config.store.preallocate {
+        return None;
+    }
+    let allocator = Mailbox::new(SyncArbiter::start(1, || FileAllocator));
+    prepare_first_file(&allocator, log, config.warm_mapped_file()).await;
+    Some(allocator)
+}
+
+/// Consume queues cut to the commit log's end and completed from it.
+fn recover_queues(
+    root: &Path,
+    log: &mut commit_log::RecoveredLog,
+) -> anyhow::Result<ConsumeQueues> {
     let (queues, rebuilt) = ConsumeQueues::recover(
-        &root,
+        root,
         CQ_ENTRIES_PER_FILE,
         &log.files,
         log.write_offset,
@@ -168,54 +246,76 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     )
     .with_context(|| format!("recovering the consume queues in {}", root.display()))?;
     info!(queues = queues.len(), rebuilt, "consume queues loaded");
-    let write_offset = log.write_offset;
-    let sync_flush = config.flush.mode == FlushMode::Sync;
-    let mut commit_log = CommitLog::new(
+    Ok(queues)
+}
+
+/// The commit log's append state machine over the recovered files: staged writes (flushed by the
+/// writer itself) in sync mode, writes straight into the mapping in async mode.
+fn open_commit_log(config: &BrokerConfig, root: &Path, log: commit_log::RecoveredLog) -> CommitLog {
+    let write_mode = match config.flush.mode {
+        FlushMode::Sync => WriteMode::Staged,
+        FlushMode::Async => WriteMode::Mapped,
+    };
+    CommitLog::new(
         log,
         CommitLogOptions {
-            dir: paths::commitlog_dir(&root),
-            file_size,
-            write_mode: if sync_flush {
-                WriteMode::Staged
-            } else {
-                WriteMode::Mapped
-            },
+            dir: paths::commitlog_dir(root),
+            file_size: config.store.commitlog_file_bytes,
+            write_mode,
             fail_write: actors::commit_log_writer::write_fail_hook(),
         },
-    );
+    )
+}
 
-    let allocator = config
-        .store
-        .preallocate
-        .then(|| SyncArbiter::start(1, || FileAllocator));
-    if let Some(allocator) = &allocator {
-        prepare_first_file(allocator, &mut commit_log, config.warm_mapped_file()).await;
-    }
+/// The store's actors and the arbiters they run on.
+struct Store {
+    dispatcher: Mailbox<Dispatcher>,
+    dispatcher_arbiter: Arbiter,
+    flusher: Mailbox<Flusher>,
+    flusher_arbiter: Arbiter,
+    writer: Mailbox<CommitLogWriter>,
+    retention_arbiter: Arbiter,
+    /// The commit log's published write offset.
+    written: Arc<AtomicU64>,
+}
 
-    let topics_path = paths::topics_json(&root);
-    let topics = TopicTable::load(&topics_path)?;
+/// Dispatcher, flusher and writer on their threads, and the retention actor.
+fn start_store(
+    config: &BrokerConfig,
+    root: &Path,
+    log: CommitLog,
+    queues: ConsumeQueues,
+    allocator: Option<Mailbox<FileAllocator>>,
+    topics: &TopicTable,
+) -> Store {
+    let sync_flush = config.flush.mode == FlushMode::Sync;
     let dispatcher_arbiter = Arbiter::new();
     let dispatcher = {
-        let files = commit_log.table();
-        let reput = Reput::new(queues, write_offset, sync_flush);
+        let files = log.table();
+        let reput = Reput::new(
+            queues,
+            log.published_offset().load(Ordering::Acquire),
+            sync_flush,
+        );
         let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
-        Dispatcher::start_in_arbiter(&dispatcher_arbiter.handle(), move |_| {
-            Dispatcher::new(reput, files, topics, mailbox)
-        })
+        Mailbox::new(Dispatcher::start_in_arbiter(
+            &dispatcher_arbiter.handle(),
+            move |_| Dispatcher::new(reput, files, topics, mailbox),
+        ))
     };
-
-    let written = commit_log.published_offset();
+    let written = log.published_offset();
     let flusher_arbiter = Arbiter::new();
     let flusher = {
-        let (files, written, flush) = (commit_log.table(), written.clone(), config.flush.clone());
-        Flusher::start_in_arbiter(&flusher_arbiter.handle(), move |_| {
-            Flusher::new(files, written, flush)
-        })
+        let (files, written, flush) = (log.table(), written.clone(), config.flush.clone());
+        Mailbox::new(Flusher::start_in_arbiter(
+            &flusher_arbiter.handle(),
+            move |_| Flusher::new(files, written, flush),
+        ))
     };
     let writer = {
         let sync_flush = sync_flush.then(|| Duration::from_millis(config.flush.sync_timeout_ms));
         let writer = CommitLogWriter::new(
-            commit_log,
+            log,
             allocator,
             config.warm_mapped_file(),
             sync_flush,
@@ -223,207 +323,172 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
             dispatcher.clone(),
         );
         let capacity = config.store.writer_mailbox;
-        CommitLogWriter::create(move |ctx| {
+        Mailbox::new(CommitLogWriter::create(move |ctx| {
             ctx.set_mailbox_capacity(capacity);
             writer
-        })
+        }))
     };
     // Own thread: listing, stat-ing and unlinking files block.
     let retention_arbiter = Arbiter::new();
     {
-        let (root, retention, writer) = (root.clone(), config.retention.clone(), writer.clone());
+        let (root, retention, writer) =
+            (root.to_path_buf(), config.retention.clone(), writer.clone());
+        let config_file_size = config.store.commitlog_file_bytes;
         Retention::start_in_arbiter(&retention_arbiter.handle(), move |_| {
-            Retention::new(root, file_size, retention, writer)
+            Retention::new(root, config_file_size, retention, writer)
         });
     }
+    Store {
+        dispatcher,
+        dispatcher_arbiter,
+        flusher,
+        flusher_arbiter,
+        writer,
+        retention_arbiter,
+        written,
+    }
+}
 
+/// The actors connections hand requests to.
+struct Processors {
+    send: Mailbox<SendProcessor>,
+    pull: Mailbox<PullProcessor>,
+    offsets: Mailbox<OffsetProcessor>,
+    admin: Mailbox<AdminProcessor>,
+    clients: Mailbox<ClientManager>,
+    /// The name-server role (`[namesrv] enabled`), served on its own listener.
+    name_server: Option<Mailbox<NameServer>>,
+}
+
+/// Starts every processor; `addr` is the broker's listen address (routes and properties name it).
+fn start_processors(
+    config: &BrokerConfig,
+    root: &Path,
+    store: &Store,
+    topics: TopicTable,
+    addr: SocketAddr,
+    metrics: &Mailbox<Metrics>,
+) -> anyhow::Result<Processors> {
     let store_ip = match config.server.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         ip => ip,
     };
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
-    let addr = listener.local_addr()?;
     // What routes tell clients to connect to: a wildcard listen address is not reachable as such.
-    let broker_addr = std::net::SocketAddr::new(store_ip, addr.port()).to_string();
-    let name_server = config
-        .namesrv
-        .enabled
-        .then(|| NameServer::new(Arc::new(topics.clone()), &config.broker, broker_addr).start());
-    let mut topic_watchers = vec![dispatcher.clone().recipient()];
-    if let Some(ns) = &name_server {
-        topic_watchers.push(ns.clone().recipient());
-    }
-    let send = SendProcessor::new(
-        writer.clone(),
-        topics,
-        topics_path,
-        config.broker.clone(),
-        store_ip,
-        config.server.processor_mailbox,
-        topic_watchers,
-    )
-    .start();
-    let clients = ClientManager::new(send.clone().recipient()).start();
-    let offsets_path = paths::consumer_offsets_json(&root);
+    let broker_addr = SocketAddr::new(store_ip, addr.port()).to_string();
+    let name_server = config.namesrv.enabled.then(|| {
+        let topics = Arc::new(topics.clone());
+        Mailbox::new(NameServer::new(topics, &config.broker, broker_addr).start())
+    });
+    let mut topic_watchers = vec![store.dispatcher.recipient()];
+    topic_watchers.extend(name_server.iter().map(|ns| ns.recipient()));
+    let mailbox = config.server.processor_mailbox;
+    let send = Mailbox::new(
+        SendProcessor::new(
+            store.writer.clone(),
+            topics,
+            paths::topics_json(root),
+            config.broker.clone(),
+            store_ip,
+            mailbox,
+            topic_watchers,
+        )
+        .start(),
+    );
+    let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
+    let offsets_path = paths::consumer_offsets_json(root);
     let offset_table = ConsumerOffsetTable::load(&offsets_path)?;
-    let offsets = OffsetProcessor::new(
-        offset_table,
-        offsets_path,
-        dispatcher.clone(),
-        config.server.processor_mailbox,
-    )
-    .start();
-    let pull = PullProcessor::new(
-        dispatcher.clone(),
-        offsets.clone(),
-        config.server.processor_mailbox,
-    )
-    .start();
+    let dispatcher = store.dispatcher.clone();
+    let offsets = OffsetProcessor::new(offset_table, offsets_path, dispatcher.clone(), mailbox);
+    let offsets = Mailbox::new(offsets.start());
+    let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
+    let admin = AdminProcessor::new(metrics.clone(), broker_properties(config, addr));
+    Ok(Processors {
+        send,
+        pull,
+        offsets,
+        admin: Mailbox::new(admin.start()),
+        clients,
+        name_server,
+    })
+}
 
-    let metrics = Metrics::new(actor_stats.all(), written.clone()).start();
-    let admin = AdminProcessor::new(metrics.clone(), broker_properties(&config, addr)).start();
-    if let Some(listen) = config.metrics.listen {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("binding metrics.listen = {listen}"))?;
-        // Printed (like the listening line) so a port-0 endpoint can be found by scripts and tests.
-        println!(
-            "actormq metrics on http://{}/metrics",
-            listener.local_addr()?
-        );
-        actix_rt::spawn(actors::metrics::serve_prometheus(listener, metrics.clone()));
-    }
+/// The broker listener's table, from the codes each processor declares.
+fn broker_table(p: &Processors) -> Result<ProcessorTable, DuplicateCode> {
+    Ok(ProcessorTableBuilder::default()
+        .serve(&p.send)?
+        .serve(&p.pull)?
+        .serve(&p.offsets)?
+        .serve(&p.admin)?
+        .serve(&p.clients)?
+        .freeze())
+}
 
-    // RocketMQ's registerProcessor: request code -> processor, and whose mailbox counts it.
-    let routes: [(
-        &[i32],
-        Recipient<actors::connection::Request>,
-        &'static MailboxStats,
-    ); 5] = [
-        (
-            &[
-                request_code::SEND_MESSAGE,
-                request_code::SEND_MESSAGE_V2,
-                request_code::SEND_BATCH_MESSAGE,
-                request_code::UPDATE_AND_CREATE_TOPIC,
-                request_code::GET_ALL_TOPIC_CONFIG,
-                request_code::DELETE_TOPIC_IN_BROKER,
-            ],
-            send.recipient(),
-            &actor_stats.send_processor,
-        ),
-        (
-            &[
-                request_code::PULL_MESSAGE,
-                request_code::LITE_PULL_MESSAGE,
-                request_code::VIEW_MESSAGE_BY_ID,
-                GET_TOPIC_CONFIG,
-            ],
-            pull.recipient(),
-            &actor_stats.pull_processor,
-        ),
-        (
-            &[
-                request_code::QUERY_CONSUMER_OFFSET,
-                request_code::UPDATE_CONSUMER_OFFSET,
-                request_code::SEARCH_OFFSET_BY_TIMESTAMP,
-                request_code::GET_MAX_OFFSET,
-                request_code::GET_MIN_OFFSET,
-            ],
-            offsets.clone().recipient(),
-            &actor_stats.offset_processor,
-        ),
-        (
-            &[
-                request_code::GET_BROKER_RUNTIME_INFO,
-                request_code::GET_BROKER_CONFIG,
-            ],
-            admin.recipient(),
-            &actor_stats.admin_processor,
-        ),
-        (
-            &[
-                request_code::HEART_BEAT,
-                request_code::UNREGISTER_CLIENT,
-                request_code::GET_CONSUMER_LIST_BY_GROUP,
-            ],
-            clients.recipient(),
-            &actor_stats.client_manager,
-        ),
-    ];
-    let registry = ProcessorRegistry::default().start();
-    for (codes, processor, stats) in routes {
-        for &code in codes {
-            actor_stats.processor_registry.enqueued();
-            let processor = processor.clone();
-            registry
-                .send(Register {
-                    code,
-                    processor,
-                    stats,
-                })
-                .await?;
-        }
-    }
+async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {key} = {addr}"))
+}
 
-    let limits = ConnectionLimits {
-        max_frame: config.server.max_frame_bytes,
-        max_inflight: config.server.max_inflight_per_connection,
+/// The Prometheus endpoint, if `[metrics] listen` is set.
+async fn serve_metrics(config: &BrokerConfig, metrics: &Mailbox<Metrics>) -> anyhow::Result<()> {
+    let Some(listen) = config.metrics.listen else {
+        return Ok(());
     };
-    let server = Server::start(listener, registry, limits, metrics.clone().recipient());
-    // The name-server role: its own listener and processor table, like a separate namesrv process.
-    let namesrv_server = match name_server {
-        Some(ns) => {
-            let listen = config.namesrv.listen;
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("binding namesrv.listen = {listen}"))?;
-            let ns_registry = ProcessorRegistry::default().start();
-            for code in [
-                request_code::GET_ROUTEINFO_BY_TOPIC,
-                request_code::GET_BROKER_CLUSTER_INFO,
-                request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
-            ] {
-                actor_stats.processor_registry.enqueued();
-                let (processor, stats) = (ns.clone().recipient(), &*actor_stats.name_server);
-                ns_registry
-                    .send(Register {
-                        code,
-                        processor,
-                        stats,
-                    })
-                    .await?;
-            }
-            // Printed before the listening line, so whoever waits for that one has both.
-            println!("actormq namesrv on {}", listener.local_addr()?);
-            Some(Server::start(
-                listener,
-                ns_registry,
-                limits,
-                metrics.clone().recipient(),
-            ))
-        }
-        None => None,
-    };
-    info!(%addr, store = %root.display(), flush = ?config.flush.mode, "broker started");
-    println!("actormq listening on {addr}");
-    std::io::stdout().flush().ok();
+    let listener = bind("metrics.listen", listen).await?;
+    // Printed (like the listening line) so a port-0 endpoint can be found by scripts and tests.
+    println!(
+        "actormq metrics on http://{}/metrics",
+        listener.local_addr()?
+    );
+    actix_rt::spawn(actors::metrics::serve_prometheus(listener, metrics.clone()));
+    Ok(())
+}
 
-    wait_for_signal().await;
-    info!("shutting down");
-    retention_arbiter.stop();
+/// The name-server role: its own listener and processor table, like a separate namesrv process.
+async fn start_namesrv_listener(
+    config: &BrokerConfig,
+    processors: &Processors,
+    limits: ConnectionLimits,
+    metrics: &Mailbox<Metrics>,
+) -> anyhow::Result<Option<Mailbox<Server>>> {
+    let Some(name_server) = &processors.name_server else {
+        return Ok(None);
+    };
+    let listener = bind("namesrv.listen", config.namesrv.listen).await?;
+    let table = ProcessorTableBuilder::default()
+        .serve(name_server)?
+        .freeze();
+    // Printed before the listening line, so whoever waits for that one has both.
+    println!("actormq namesrv on {}", listener.local_addr()?);
+    Ok(Some(Server::start(
+        listener,
+        table,
+        limits,
+        metrics.recipient(),
+    )))
+}
+
+/// The start-up chain the other way round, each step awaited: answer parked pulls, stop accepting
+/// and drain connections, seal the writer, flush the commit log and the consume queues, persist
+/// consumer offsets, write the checkpoint, and delete `abort` last (its presence means "crashed").
+async fn shut_down(
+    dir: &StoreDir,
+    store: Store,
+    offsets: &Mailbox<OffsetProcessor>,
+    server: Mailbox<Server>,
+    namesrv: Option<Mailbox<Server>>,
+) -> anyhow::Result<()> {
+    store.retention_arbiter.stop();
     // Parked long polls would hold their connections open for up to their suspend timeout.
-    let released = dispatcher.send(ReleaseParked).await?;
+    let released = store.dispatcher.send(ReleaseParked).await?;
     info!(released, "parked pulls answered");
-    if let Some(ns) = &namesrv_server {
+    if let Some(ns) = &namesrv {
         ns.send(Shutdown).await?;
     }
     server.send(Shutdown).await?;
-    let write_offset = writer.send(Seal).await?;
-    let flushed = flusher.send(FlushAll).await?;
-    dispatcher.send(FlushQueues).await?;
+    let write_offset = store.writer.send(Seal).await?;
+    let flushed = store.flusher.send(FlushAll).await?;
+    store.dispatcher.send(FlushQueues).await?;
     if let Err(e) = offsets.send(PersistOffsets).await? {
         warn!(error = %e, "persisting consumer offsets at shutdown failed");
     }
@@ -433,17 +498,18 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         master_flushed_offset: flushed as i64,
         ..Default::default()
     };
-    checkpoint.store(&paths::checkpoint_path(&root))?;
+    checkpoint.store(&paths::checkpoint_path(&dir.root))?;
     if flushed >= write_offset {
-        std::fs::remove_file(&abort).with_context(|| format!("removing {}", abort.display()))?;
+        std::fs::remove_file(&dir.abort)
+            .with_context(|| format!("removing {}", dir.abort.display()))?;
     } else {
         warn!(
             flushed,
             write_offset, "not everything was flushed; leaving the abort marker for recovery"
         );
     }
-    flusher_arbiter.stop();
-    dispatcher_arbiter.stop();
+    store.flusher_arbiter.stop();
+    store.dispatcher_arbiter.stop();
     info!(write_offset, "broker stopped");
     System::current().stop();
     Ok(())
@@ -454,13 +520,12 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 /// have the writer create it inline, and an inline file is never zero-filled (`warm_mapped_file`
 /// costs seconds per GiB, which must not land on the writer's thread). A failure is only logged:
 /// the writer tries again at the first send and answers SYSTEM_ERROR if it cannot.
-async fn prepare_first_file(allocator: &Addr<FileAllocator>, log: &mut CommitLog, warm: bool) {
+async fn prepare_first_file(allocator: &Mailbox<FileAllocator>, log: &mut CommitLog, warm: bool) {
     let Some(start) = log.missing_file() else {
         return;
     };
     info!(start, warm, "preparing the first commit-log file");
     let request = Allocate::commit_log_file(log.dir(), start, log.file_size(), warm);
-    actors::metrics::stats().file_allocator.enqueued();
     match allocator.send(request).await {
         Ok(Ok(file)) => log.prepared(file),
         Ok(Err(e)) => warn!(error = %e, "preparing the first commit-log file failed"),

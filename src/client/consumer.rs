@@ -10,16 +10,9 @@ use crate::protocol::header::ExtReader;
 use crate::protocol::{request_code, response_code, RemotingCommand};
 use crate::store::message::{decode, offset_msg_id, Decoded};
 
-/// `PullSysFlag` bits (`rocketmq-reference.md` §3.3).
-pub mod pull_sys_flag {
-    pub const COMMIT_OFFSET: i32 = 0x1;
-    pub const SUSPEND: i32 = 0x2;
-    pub const SUBSCRIPTION: i32 = 0x4;
-    pub const LITE_PULL: i32 = 0x10;
-}
-
+pub use crate::protocol::code::pull_sys_flag;
 /// `GET_TOPIC_CONFIG`: the broker's configuration of one topic (queue counts).
-pub const GET_TOPIC_CONFIG: i32 = 351;
+pub use crate::protocol::request_code::GET_TOPIC_CONFIG;
 
 /// One pull.
 #[derive(Debug, Clone)]

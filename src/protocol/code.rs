@@ -36,6 +36,8 @@ pub mod request_code {
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
     pub const DELETE_TOPIC_IN_BROKER: i32 = 215;
+    /// How a client learns a topic's queue counts from the broker itself.
+    pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const SEND_MESSAGE_V2: i32 = 310;
     pub const SEND_BATCH_MESSAGE: i32 = 320;
     pub const LITE_PULL_MESSAGE: i32 = 361;
@@ -66,6 +68,7 @@ pub mod request_code {
             GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
             DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",
+            GET_TOPIC_CONFIG => "GET_TOPIC_CONFIG",
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
             LITE_PULL_MESSAGE => "LITE_PULL_MESSAGE",
@@ -73,6 +76,22 @@ pub mod request_code {
         }
     }
 }
+
+/// `PullSysFlag` bits of a pull request's `sysFlag` (`rocketmq-reference.md` §3.3).
+pub mod pull_sys_flag {
+    /// The pull carries the consumer's offset (`commitOffset`) to store.
+    pub const COMMIT_OFFSET: i32 = 0x1;
+    /// Park the pull (long polling) when nothing is there yet.
+    pub const SUSPEND: i32 = 0x2;
+    /// The pull carries its subscription expression.
+    pub const SUBSCRIPTION: i32 = 0x4;
+    /// A lite pull consumer's request.
+    pub const LITE_PULL: i32 = 0x10;
+}
+
+/// The remark RocketMQ answers with `SYSTEM_BUSY` when a request queue is full (and actormq when a
+/// mailbox is full or a connection has too many requests in flight).
+pub const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
 
 /// Response codes (`ResponseCode.java`, `RemotingSysResponseCode.java`).
 pub mod response_code {
@@ -299,6 +318,7 @@ mod tests {
     fn code_names() {
         assert_eq!(request_code::name(310), "SEND_MESSAGE_V2");
         assert_eq!(request_code::name(361), "LITE_PULL_MESSAGE");
+        assert_eq!(request_code::name(351), "GET_TOPIC_CONFIG");
         assert_eq!(request_code::name(9999), "UNKNOWN");
         assert_eq!(response_code::name(2), "SYSTEM_BUSY");
         assert_eq!(response_code::name(1500), "GO_AWAY");

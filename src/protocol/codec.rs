@@ -69,11 +69,6 @@ impl RemotingCodec {
             max_frame_len: max_frame_len.min(i32::MAX as usize),
         }
     }
-
-    /// The configured limit.
-    pub fn max_frame_len(&self) -> usize {
-        self.max_frame_len
-    }
 }
 
 impl Default for RemotingCodec {

@@ -14,7 +14,9 @@ pub mod ext_fields;
 pub mod header;
 
 pub use bytestring::ByteString;
-pub use code::{request_code, response_code, LanguageCode, SerializeType};
+pub use code::{
+    pull_sys_flag, request_code, response_code, LanguageCode, SerializeType, OVERLOAD_REMARK,
+};
 pub use codec::{ProtocolError, RemotingCodec, DEFAULT_MAX_FRAME_LEN};
 pub use command::*;
 pub use ext_fields::ExtFields;

@@ -28,7 +28,7 @@ pub enum TopicCommand {
         #[arg(long)]
         topic: String,
     },
-    /// Remove a topic's config (stored messages stay until retention exists).
+    /// Remove a topic's config (stored messages stay until retention deletes their files).
     Delete {
         #[arg(long)]
         topic: String,

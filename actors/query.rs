@@ -1,0 +1,89 @@
+//! Store queries (`Query`) and the one way of handing them to the `Dispatcher` (`forward`), shared
+//! by the `PullProcessor` and the `OffsetProcessor` (both turn requests into queries the dispatcher
+//! answers). They live apart from both processors so neither imports the other; the dispatcher
+//! answers them in its `Handler<Query>`.
+
+use actix::prelude::*;
+
+use super::connection::ReplyTo;
+use super::dispatcher::{Dispatcher, PullQuery};
+use super::mailbox::Mailbox;
+use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
+
+/// What a store query asks.
+#[derive(Debug, Clone)]
+pub enum QueryKind {
+    Pull(PullQuery),
+    /// `GET_MAX_OFFSET`: the queue's entry count.
+    MaxOffset {
+        topic: String,
+        queue_id: i32,
+    },
+    /// `GET_MIN_OFFSET`: the first stored index.
+    MinOffset {
+        topic: String,
+        queue_id: i32,
+    },
+    /// `SEARCH_OFFSET_BY_TIMESTAMP`: lower boundary = first entry stored at or after `timestamp`;
+    /// upper = last entry stored at or before it.
+    SearchOffset {
+        topic: String,
+        queue_id: i32,
+        timestamp: i64,
+        upper: bool,
+    },
+    /// `QUERY_CONSUMER_OFFSET` for a group with no stored offset (and no `setZeroIfNotFound=false`):
+    /// offset 0 if the queue still starts at 0 and its first record is "in memory" (within 40% of
+    /// physical RAM of the commit-log end, RocketMQ's `accessMessageInMemoryMaxRatio`), else
+    /// `QUERY_NOT_FOUND`.
+    ZeroIfInMemory {
+        topic: String,
+        queue_id: i32,
+    },
+    /// `VIEW_MESSAGE_BY_ID`: the record at a commit-log offset.
+    ViewMessage {
+        offset: i64,
+    },
+    /// `GET_TOPIC_CONFIG`: the topic's configuration as JSON.
+    TopicConfig {
+        topic: String,
+    },
+}
+
+/// A store query with its prepared (SUCCESS) response and the way back to the connection.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Query {
+    pub kind: QueryKind,
+    pub response: RemotingCommand,
+    pub reply: ReplyTo,
+}
+
+/// Hands a query to the dispatcher; a full or closed mailbox is answered here.
+pub fn forward(
+    dispatcher: &Mailbox<Dispatcher>,
+    kind: QueryKind,
+    cmd: &RemotingCommand,
+    reply: ReplyTo,
+) {
+    let query = Query {
+        kind,
+        response: cmd.response_to(response_code::SUCCESS, None),
+        reply,
+    };
+    match dispatcher.try_send(query) {
+        Ok(()) => {}
+        Err(SendError::Full(q)) => {
+            let mut r = q.response;
+            r.code = response_code::SYSTEM_BUSY;
+            r.remark = Some(OVERLOAD_REMARK.into());
+            q.reply.send(r);
+        }
+        Err(SendError::Closed(q)) => {
+            let mut r = q.response;
+            r.code = response_code::SYSTEM_ERROR;
+            r.remark = Some("the store is shutting down".into());
+            q.reply.send(r);
+        }
+    }
+}
