@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::connection::Request;
 use super::metrics::{stats, Metrics, TakeSnapshot};
+use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
 
 pub struct AdminProcessor {
@@ -59,7 +60,9 @@ impl Handler<Request> for AdminProcessor {
         let metrics = self.metrics.clone();
         Box::pin(async move {
             stats().metrics.enqueued();
-            let per_connection = req.cmd.ext("perConnection") == Some("true");
+            let per_connection = ExtReader::for_request(&req.cmd)
+                .opt_java_bool("perConnection")
+                .unwrap_or(false);
             let Ok(snap) = metrics.send(TakeSnapshot { per_connection }).await else {
                 let resp = req.cmd.response_to(
                     response_code::SYSTEM_ERROR,
