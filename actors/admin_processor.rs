@@ -17,6 +17,7 @@ use super::connection::Request;
 use super::mailbox::Mailbox;
 use super::metrics::{stats, Metrics, TakeSnapshot};
 use super::processor_table::Processor;
+use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
 
 pub struct AdminProcessor {
@@ -68,7 +69,9 @@ impl Handler<Request> for AdminProcessor {
         }
         let metrics = self.metrics.clone();
         Box::pin(async move {
-            let per_connection = req.cmd.ext("perConnection") == Some("true");
+            let per_connection = ExtReader::for_request(&req.cmd)
+                .opt_java_bool("perConnection")
+                .unwrap_or(false);
             let Ok(snap) = metrics.send(TakeSnapshot { per_connection }).await else {
                 let resp = req.cmd.response_to(
                     response_code::SYSTEM_ERROR,

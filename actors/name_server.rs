@@ -75,12 +75,9 @@ impl NameServer {
         };
         match cmd.code {
             request_code::GET_ROUTEINFO_BY_TOPIC => {
-                let topic = match ExtReader(&cmd.ext_fields).str("topic") {
+                let topic = match ExtReader::for_request(cmd).str("topic") {
                     Ok(t) => t,
-                    Err(e) => {
-                        return cmd
-                            .response_to(response_code::INVALID_PARAMETER, Some(e.to_string()))
-                    }
+                    Err(e) => return cmd.response_to(e.response_code(), Some(e.to_string())),
                 };
                 let Some(t) = self.route_config(topic) else {
                     let remark =

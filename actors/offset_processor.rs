@@ -67,7 +67,7 @@ impl OffsetProcessor {
         &mut self,
         cmd: &RemotingCommand,
     ) -> Result<Result<RemotingCommand, QueryKind>, HeaderError> {
-        let h = ExtReader(&cmd.ext_fields);
+        let h = ExtReader::for_request(cmd);
         let topic = h.str("topic")?;
         let queue_id: i32 = h.parse("queueId")?;
         Ok(match cmd.code {
@@ -79,7 +79,7 @@ impl OffsetProcessor {
                         .with_ext("offset", offset)),
                     // RocketMQ 5 clients send `setZeroIfNotFound=false`: they pick their start
                     // themselves (consumeFromWhere).
-                    None if h.opt_parse::<bool>("setZeroIfNotFound")? == Some(false) => Ok(cmd
+                    None if h.opt_java_bool("setZeroIfNotFound") == Some(false) => Ok(cmd
                         .response_to(
                             response_code::QUERY_NOT_FOUND,
                             Some(
@@ -152,9 +152,7 @@ impl Handler<Request> for OffsetProcessor {
             Ok(Ok(response)) => req.reply.send(response),
             Ok(Err(kind)) => forward(&self.dispatcher, kind, &req.cmd, req.reply),
             Err(e) => {
-                let response = req
-                    .cmd
-                    .response_to(response_code::INVALID_PARAMETER, Some(e.to_string()));
+                let response = req.cmd.response_to(e.response_code(), Some(e.to_string()));
                 req.reply.send(response);
             }
         }

@@ -22,7 +22,7 @@ use super::offset_processor::{CommitOffset, OffsetProcessor};
 use super::processor_table::Processor;
 use super::query::forward;
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
+use actormq::protocol::{pull_sys_flag, request_code, RemotingCommand};
 
 pub struct PullProcessor {
     dispatcher: Mailbox<Dispatcher>,
@@ -45,7 +45,7 @@ impl PullProcessor {
 
     /// Parses the request into a query; a pull with COMMIT_OFFSET also stores the offset.
     fn query(&self, cmd: &RemotingCommand) -> Result<QueryKind, HeaderError> {
-        let h = ExtReader(&cmd.ext_fields);
+        let h = ExtReader::for_request(cmd);
         Ok(match cmd.code {
             request_code::VIEW_MESSAGE_BY_ID => QueryKind::ViewMessage {
                 offset: h.parse("offset")?,
@@ -62,7 +62,7 @@ impl PullProcessor {
                 let sys_flag: i32 = h.parse("sysFlag")?;
                 let commit_offset: i64 = h.opt_parse("commitOffset")?.unwrap_or(-1);
                 let suspend_ms: i64 = h.opt_parse("suspendTimeoutMillis")?.unwrap_or(0);
-                let max_bytes: Option<i64> = h.opt_parse("maxMsgBytes")?;
+                let max_bytes: Option<i32> = h.opt_parse("maxMsgBytes")?;
                 if sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && commit_offset >= 0 {
                     self.offsets.do_send(CommitOffset {
                         group: group.to_string(),
@@ -115,9 +115,7 @@ impl Handler<Request> for PullProcessor {
         let kind = match self.query(&req.cmd) {
             Ok(kind) => kind,
             Err(e) => {
-                let response = req
-                    .cmd
-                    .response_to(response_code::INVALID_PARAMETER, Some(e.to_string()));
+                let response = req.cmd.response_to(e.response_code(), Some(e.to_string()));
                 req.reply.send(response);
                 return;
             }

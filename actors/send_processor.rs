@@ -31,7 +31,7 @@ use actormq::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
 };
-use actormq::topic::{validate_topic_name, TopicConfig, TopicTable, PERM_READ, PERM_WRITE};
+use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 /// RocketMQ's limit on the encoded properties (an i16 length on disk).
 const MAX_PROPERTIES_LEN: usize = 32767;
@@ -89,7 +89,7 @@ impl SendProcessor {
             request_code::SEND_MESSAGE => SendMessageRequestHeader::from_ext_v1(&cmd.ext_fields),
             _ => SendMessageRequestHeader::from_ext_v2(&cmd.ext_fields),
         }
-        .map_err(|e| (response_code::INVALID_PARAMETER, e.to_string()))?;
+        .map_err(|e| (e.response_code(), e.to_string()))?;
         validate_topic_name(&header.topic).map_err(|e| (response_code::INVALID_PARAMETER, e))?;
         let topic = self.topic_for_send(&header)?;
         let queue_id = if header.queue_id < 0 {
@@ -415,20 +415,20 @@ impl SendProcessor {
     /// `None` for every other code.
     fn topic_admin(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
         let refuse = |code: i32, remark: String| cmd.response_to(code, Some(remark));
-        let ext = ExtReader(&cmd.ext_fields);
+        let ext = ExtReader::for_request(cmd);
         Some(match cmd.code {
             request_code::UPDATE_AND_CREATE_TOPIC => {
                 let parsed = (|| {
                     let name = ext.str("topic")?.to_string();
                     let read: i32 = ext.parse("readQueueNums")?;
                     let write: i32 = ext.parse("writeQueueNums")?;
-                    let perm: i32 = ext.opt_parse("perm")?.unwrap_or(PERM_READ | PERM_WRITE);
-                    let order: bool = ext.opt_parse("order")?.unwrap_or(false);
+                    let perm: i32 = ext.parse("perm")?;
+                    let order = ext.opt_java_bool("order").unwrap_or(false);
                     Ok::<_, HeaderError>((name, read, write, perm, order))
                 })();
                 let (name, read, write, perm, order) = match parsed {
                     Ok(p) => p,
-                    Err(e) => return Some(refuse(response_code::INVALID_PARAMETER, e.to_string())),
+                    Err(e) => return Some(refuse(e.response_code(), e.to_string())),
                 };
                 if let Err(e) = validate_topic_name(&name) {
                     return Some(refuse(response_code::INVALID_PARAMETER, e));

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{Client, ClientError};
-use crate::protocol::header::ExtReader;
+use crate::protocol::header::{Decode, ExtReader};
 use crate::protocol::{request_code, response_code, RemotingCommand};
 use crate::store::message::{decode, offset_msg_id, Decoded};
 
@@ -142,7 +142,7 @@ pub fn decode_messages(body: &Bytes) -> Result<Vec<ReceivedMessage>, ClientError
 }
 
 fn num(resp: &RemotingCommand, key: &'static str) -> Result<i64, ClientError> {
-    ExtReader(&resp.ext_fields)
+    ExtReader::new(&resp.ext_fields, "PullMessageResponseHeader", Decode::Fast)
         .parse(key)
         .map_err(|e| ClientError::BadResponse(e.to_string()))
 }
