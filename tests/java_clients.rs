@@ -100,7 +100,9 @@ impl Java {
     fn spawn(&self, scenario: &str, topic: &str, count: usize) -> (Option<i32>, String) {
         let mut child = Command::new("java")
             .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+            // The client's own log: 4.9 reads the first property, 5.x the second.
             .arg(format!("-Drocketmq.client.logRoot={}", self.logs.display()))
+            .arg(format!("-Drocketmq.log.root={}", self.logs.display()))
             .arg("-jar")
             .arg(&self.jar)
             .args([scenario, &self.namesrv, topic, &count.to_string()])
