@@ -268,7 +268,12 @@ impl SendProcessor {
     }
 }
 
+/// Appends `key\u{1}value\u{2}`. Clients differ on the trailing separator: the Java 4.9.8 client
+/// sends the last property without one (`TAGS\u{1}T0`), so one is added before appending there.
 fn push_property(props: &mut String, key: &str, value: &str) {
+    if !props.is_empty() && !props.ends_with('\u{2}') {
+        props.push('\u{2}');
+    }
     props.push_str(key);
     props.push('\u{1}');
     props.push_str(value);
