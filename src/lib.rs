@@ -27,5 +27,6 @@ pub mod consumer_offsets;
 pub mod long_poll;
 pub mod metrics;
 pub mod protocol;
+pub mod send;
 pub mod store;
 pub mod topic;

@@ -75,9 +75,11 @@ pub fn local_hour(t: SystemTime) -> usize {
     let Ok(time) = libc::time_t::try_from(secs) else {
         return utc;
     };
-    // SAFETY: `localtime_r` only writes the `tm` it is given (zeroed, valid for any field values)
-    // and reads `time`; it is the thread-safe variant.
+    // SAFETY: `libc::tm` is a plain C struct of integers and a pointer, for which all-zero
+    // bytes are a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: `localtime_r` only reads `time` and writes the `tm` it is given, both valid for
+    // the call; it is the thread-safe variant (no shared static buffer).
     let converted = unsafe { libc::localtime_r(&time, &mut tm) };
     if converted.is_null() {
         return utc;

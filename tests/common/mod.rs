@@ -152,6 +152,8 @@ impl TestBroker {
     /// Graceful stop (SIGTERM); returns the exit status code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
+        // SAFETY: `kill` is a plain syscall; the pid is our own child, not yet waited for, so it
+        // cannot have been reused by another process.
         unsafe {
             libc::kill(child.id() as i32, libc::SIGTERM);
         }

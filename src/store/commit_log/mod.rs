@@ -403,17 +403,23 @@ impl CommitLog {
     /// Start offsets of the files to ask the allocator for now: the next file and the one after
     /// it, each asked for once.
     pub fn files_to_prepare(&mut self) -> Vec<u64> {
-        let next = match self.files.last() {
-            Some(f) => f.start_offset() + self.file_size,
-            None => self.write_offset - self.write_offset % self.file_size,
+        // The file the next append goes to (on a new store: prepared at start-up, not yet in
+        // `files`), and FILES_AHEAD after it, so that a roll finds its file ready and the
+        // zero-filling of a new store's second-ahead file does not wait for the first send.
+        let current = self.write_offset - self.write_offset % self.file_size;
+        let first = match self.files.last() {
+            Some(f) if f.start_offset() >= current => f.start_offset() + self.file_size,
+            _ => current,
         };
+        let last = current + FILES_AHEAD * self.file_size;
         let mut wanted = Vec::new();
-        for ahead in 0..FILES_AHEAD {
-            let start = next + ahead * self.file_size;
+        let mut start = first;
+        while start <= last {
             if self.requested_upto.is_none_or(|r| r < start) {
                 self.requested_upto = Some(start);
                 wanted.push(start);
             }
+            start += self.file_size;
         }
         wanted
     }

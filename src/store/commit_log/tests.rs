@@ -294,17 +294,22 @@ fn prepared_files_are_used_and_never_asked_for_twice() {
     assert_eq!(log.missing_file(), Some(0));
     log.prepared(prepare(0));
     assert_eq!(log.missing_file(), None);
-    assert_eq!(log.files_to_prepare(), vec![file_size]);
-    assert!(log.files_to_prepare().is_empty());
-    log.preparation_failed(file_size);
-    assert_eq!(log.files_to_prepare(), vec![file_size]);
-    append(&mut log, "T", 10).unwrap();
-    assert_eq!(log.table()[0].start_offset(), 0);
     assert_eq!(
         log.files_to_prepare(),
-        vec![file_size * 2],
-        "next after the one asked for"
+        vec![file_size, file_size * 2],
+        "two ahead of the file the first append goes to, before any append"
     );
+    assert!(log.files_to_prepare().is_empty());
+    log.preparation_failed(file_size);
+    assert_eq!(log.files_to_prepare(), vec![file_size, file_size * 2]);
+    append(&mut log, "T", 10).unwrap();
+    assert_eq!(log.table()[0].start_offset(), 0);
+    assert!(log.files_to_prepare().is_empty(), "all asked for already");
+    // Rolling into the next file asks for the one after the two ahead.
+    while log.write_offset() < file_size {
+        append(&mut log, "T", 1000).unwrap();
+    }
+    assert_eq!(log.files_to_prepare(), vec![file_size * 3]);
 }
 
 /// Clean restart: only the last files are scanned, the write offset and queue offsets continue.

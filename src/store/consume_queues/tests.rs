@@ -1,1 +1,250 @@
+//! The consume queues and the reput state machine on a temp dir: start-up recovery against the
+//! commit log (the cases `tests/recovery.rs` covers end to end), retention's forgetting, sync
+//! mode's hold until flushed, and a stalled queue that catches up without loss or duplicates.
 
+use std::path::Path;
+
+use bytes::BytesMut;
+
+use super::*;
+use crate::store::commit_log::{
+    recover as recover_log, Appended, CommitLog, CommitLogOptions, RecoveredLog, Scan, WriteMode,
+};
+use crate::store::message::tests::sample;
+use crate::store::message::{encode, tags_hash_code};
+
+/// The queue id `sample` encodes into its records.
+const QUEUE: i32 = 3;
+/// Small files so a few records roll the commit log.
+const LOG_FILE: u64 = 4096;
+
+fn open_log(root: &Path) -> CommitLog {
+    let dir = paths::commitlog_dir(root);
+    let found = recover_log(&dir, LOG_FILE, Scan::Everything { check_crc: true }).unwrap();
+    CommitLog::new(
+        found,
+        CommitLogOptions {
+            dir,
+            file_size: LOG_FILE,
+            write_mode: WriteMode::Mapped,
+            fail_write: None,
+        },
+    )
+}
+
+fn append(log: &mut CommitLog, topic: &str) -> Appended {
+    let mut r = BytesMut::new();
+    encode(&sample(topic, &[b'x'; 300], "TAGS\u{1}t\u{2}"), &mut r).unwrap();
+    log.append(topic.to_string(), QUEUE, &mut r, 1, &[tags_hash_code("t")])
+        .unwrap()
+}
+
+/// The commit log as start-up finds it after a crash.
+fn recovered(root: &Path) -> RecoveredLog {
+    recover_log(
+        &paths::commitlog_dir(root),
+        LOG_FILE,
+        Scan::Everything { check_crc: true },
+    )
+    .unwrap()
+}
+
+/// The consume queues as start-up recovers them against `found`.
+fn recover_queues(root: &Path, found: &mut RecoveredLog) -> (ConsumeQueues, u64) {
+    ConsumeQueues::recover(
+        root,
+        4,
+        &found.files,
+        found.write_offset,
+        &mut found.queue_offsets,
+    )
+    .unwrap()
+}
+
+/// Every entry of a queue as (queue offset, commit-log offset).
+fn entries(queues: &ConsumeQueues, topic: &str) -> Vec<(u64, i64)> {
+    let cq = queues.get(topic, QUEUE).expect("queue exists");
+    (cq.min_offset()..cq.max_offset())
+        .map(|i| (i, cq.get(i).expect("readable").commit_log_offset))
+        .collect()
+}
+
+#[test]
+fn recovery_rebuilds_the_entries_a_crash_never_indexed() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open_log(d.path());
+    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let a0 = append(&mut log, "A");
+    reput.records(log.take_runs());
+    // Appended but never dispatched before the "crash".
+    let b0 = append(&mut log, "B");
+    let a1 = append(&mut log, "A");
+    drop(reput);
+    drop(log);
+
+    let mut found = recovered(d.path());
+    let (queues, added) = recover_queues(d.path(), &mut found);
+    assert_eq!(added, 2);
+    assert_eq!(
+        entries(&queues, "A"),
+        vec![(0, a0.physical_offset), (1, a1.physical_offset)]
+    );
+    assert_eq!(entries(&queues, "B"), vec![(0, b0.physical_offset)]);
+}
+
+#[test]
+fn recovery_cuts_entries_past_the_commit_log_end() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open_log(d.path());
+    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let kept = append(&mut log, "A");
+    append(&mut log, "A");
+    append(&mut log, "A");
+    assert_eq!(reput.records(log.take_runs()).len(), 3);
+    drop(reput);
+    drop(log);
+
+    // The commit log ends after the first record (its tail was cut by commit-log recovery).
+    let mut expected = QueueOffsets::new();
+    expected.entry("A".into()).or_default().insert(QUEUE, 1);
+    let (queues, added) =
+        ConsumeQueues::recover(d.path(), 4, &[], kept.end(), &mut expected).unwrap();
+    assert_eq!(added, 0);
+    assert_eq!(entries(&queues, "A"), vec![(0, kept.physical_offset)]);
+    assert_eq!(expected["A"][&QUEUE], 1);
+}
+
+#[test]
+fn recovery_keeps_queue_offsets_of_records_it_did_not_scan() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open_log(d.path());
+    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    for _ in 0..5 {
+        append(&mut log, "A");
+    }
+    reput.records(log.take_runs());
+    let end = log.write_offset();
+    drop(reput);
+    drop(log);
+    // A clean start scans only the last files: their records say nothing of queue A's offsets.
+    let mut expected = QueueOffsets::new();
+    let (queues, added) = ConsumeQueues::recover(d.path(), 4, &[], end, &mut expected).unwrap();
+    assert_eq!(added, 0);
+    assert_eq!(queues.get("A", QUEUE).unwrap().max_offset(), 5);
+    assert_eq!(
+        expected["A"][&QUEUE], 5,
+        "the writer continues after the queue's entries"
+    );
+}
+
+#[test]
+fn a_lost_queue_restarts_at_its_first_record_left_after_retention() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open_log(d.path());
+    let all: Vec<Appended> = (0..30).map(|_| append(&mut log, "A")).collect();
+    drop(log);
+    // Retention deleted the first commit-log file; the queue's files are lost too.
+    let first = paths::commitlog_dir(d.path()).join(paths::file_name(0));
+    std::fs::remove_file(first).unwrap();
+    let _ = std::fs::remove_dir_all(d.path().join("consumequeue"));
+
+    let mut found = recovered(d.path());
+    assert_eq!(found.files[0].start_offset(), LOG_FILE);
+    let (queues, added) = recover_queues(d.path(), &mut found);
+    let survivors: Vec<(u64, i64)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.physical_offset as u64 >= LOG_FILE)
+        .map(|(i, a)| (i as u64, a.physical_offset))
+        .collect();
+    assert_eq!(added, survivors.len() as u64);
+    assert_eq!(entries(&queues, "A"), survivors);
+    assert_eq!(found.queue_offsets["A"][&QUEUE], 30);
+}
+
+#[test]
+fn forget_below_moves_every_queue_past_deleted_log_files() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open_log(d.path());
+    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let all: Vec<Appended> = (0..30).map(|_| append(&mut log, "A")).collect();
+    reput.records(log.take_runs());
+    let queues = reput.queues_mut();
+    let files_before = queues.get("A", QUEUE).unwrap().file_count();
+    queues.forget_below(LOG_FILE);
+    let cq = queues.get("A", QUEUE).unwrap();
+    let first_kept = all
+        .iter()
+        .position(|a| a.physical_offset as u64 >= LOG_FILE)
+        .unwrap() as u64;
+    assert_eq!(cq.min_offset(), first_kept);
+    assert_eq!(cq.max_offset(), 30);
+    assert!(cq.file_count() < files_before, "whole files removed");
+    assert_eq!(cq.get(first_kept - 1), None);
+}
+
+fn run(topic: &str, first_queue_offset: i64, physical: i64) -> DispatchRun {
+    DispatchRun {
+        topic: topic.into(),
+        queue_id: QUEUE,
+        first_queue_offset,
+        entries: vec![CqEntry {
+            commit_log_offset: physical,
+            size: 100,
+            tags_code: 0,
+        }],
+    }
+}
+
+#[test]
+fn sync_mode_holds_runs_until_the_flushed_offset_covers_them() {
+    let d = tempfile::tempdir().unwrap();
+    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, true);
+    let indexed = reput.records(vec![run("A", 0, 0), run("A", 1, 100), run("A", 2, 200)]);
+    assert!(indexed.is_empty());
+    assert_eq!(reput.dispatched(), 0);
+    assert!(reput.queues().get("A", QUEUE).is_none());
+    // Only the first two records are durable.
+    let indexed = reput.flushed(250);
+    assert_eq!(indexed.len(), 2);
+    assert_eq!(reput.dispatched(), 200);
+    assert_eq!(reput.queues().get("A", QUEUE).unwrap().max_offset(), 2);
+    assert_eq!(reput.flushed(300).len(), 1);
+    assert_eq!(reput.dispatched(), 300);
+
+    let mut async_reput = Reput::new(ConsumeQueues::new(d.path().join("b"), 4), 0, false);
+    assert_eq!(async_reput.records(vec![run("A", 0, 0)]).len(), 1);
+}
+
+#[test]
+fn a_stalled_queue_keeps_its_runs_in_order_and_catches_up() {
+    let d = tempfile::tempdir().unwrap();
+    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    // A regular file where queue A's directory goes: its files cannot be created.
+    let blocked = paths::consume_queue_dir(d.path(), "A", QUEUE);
+    std::fs::create_dir_all(blocked.parent().unwrap()).unwrap();
+    std::fs::write(&blocked, b"in the way").unwrap();
+
+    let indexed = reput.records(vec![run("A", 0, 0), run("B", 0, 100), run("A", 1, 200)]);
+    assert_eq!(indexed, vec![run("B", 0, 100)], "other queues go on");
+    assert_eq!(reput.stalled_queues(), 1);
+    assert_eq!(reput.dispatched(), 300, "readers may still read the log");
+    assert!(reput.retry_stalled().is_empty(), "still blocked");
+    // A later run waits behind the stalled ones even if it could be written.
+    assert!(reput.records(vec![run("A", 2, 300)]).is_empty());
+
+    std::fs::remove_file(&blocked).unwrap();
+    let caught_up = reput.retry_stalled();
+    assert_eq!(
+        caught_up,
+        vec![run("A", 0, 0), run("A", 1, 200), run("A", 2, 300)]
+    );
+    assert_eq!(reput.stalled_queues(), 0);
+    assert_eq!(
+        entries(reput.queues(), "A"),
+        vec![(0, 0), (1, 200), (2, 300)]
+    );
+    // A run indexed twice (a retry after a half-written run) adds nothing.
+    reput.queues_mut().index(&run("A", 2, 300)).unwrap();
+    assert_eq!(reput.queues().get("A", QUEUE).unwrap().max_offset(), 3);
+}

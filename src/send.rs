@@ -1,0 +1,329 @@
+//! The send path's pure part (RocketMQ's `SendMessageProcessor` before `putMessage`): a send request
+//! becomes encoded records (queue choice for `queueId < 0`, topic auto-creation, the broker-added
+//! properties `UNIQ_KEY` and `CLUSTER`, each record's consume-queue tag code), and an append's outcome
+//! becomes the SEND response. No actors: the `SendProcessor` owns a [`SendPreparer`] and the topic
+//! table and only routes, so everything here is unit-tested directly.
+
+use std::net::SocketAddr;
+
+use bytes::BytesMut;
+use tracing::info;
+
+use crate::config::BrokerIdentity;
+use crate::protocol::header::{send_response, SendMessageRequestHeader};
+use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
+use crate::store::commit_log::{AppendError, Appended};
+use crate::store::message::{
+    decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
+    UniqIdGenerator,
+};
+use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
+
+#[cfg(test)]
+mod tests;
+
+/// RocketMQ's limit on the encoded properties (an i16 length on disk).
+const MAX_PROPERTIES_LEN: usize = 32767;
+
+/// A refusal: response code and remark.
+pub type Refusal = (i32, String);
+
+/// The two hosts a record names: the client's (born) and this broker's listen address (store).
+#[derive(Debug, Clone, Copy)]
+pub struct Hosts {
+    pub born: SocketAddr,
+    pub store: SocketAddr,
+}
+
+/// A request turned into records, ready for the writer.
+#[derive(Debug)]
+pub struct Prepared {
+    pub topic: String,
+    pub queue_id: i32,
+    pub records: BytesMut,
+    pub sizes: Vec<u32>,
+    pub uniq_keys: Vec<String>,
+    pub tags_codes: Vec<i64>,
+    /// The topic was auto-created for this send (the caller persists and publishes the table).
+    pub created_topic: bool,
+}
+
+/// Turns send requests into records; keeps what spans requests (the unique-id generator and the
+/// round-robin queue choice).
+pub struct SendPreparer {
+    broker: BrokerIdentity,
+    uniq_ids: UniqIdGenerator,
+    round_robin: u32,
+}
+
+impl SendPreparer {
+    /// `store_ip` seeds the `UNIQ_KEY`s (as the Java client's ids carry its IP).
+    pub fn new(broker: BrokerIdentity, store_ip: std::net::IpAddr) -> Self {
+        SendPreparer {
+            broker,
+            uniq_ids: UniqIdGenerator::new(store_ip),
+            round_robin: 0,
+        }
+    }
+
+    /// Turns a send request (10, 310, 320) into records for the writer; the topic is created in
+    /// `topics` first if it is new and auto-creation is on (`Prepared::created_topic`).
+    pub fn prepare(
+        &mut self,
+        cmd: &RemotingCommand,
+        hosts: Hosts,
+        topics: &mut TopicTable,
+    ) -> Result<Prepared, Refusal> {
+        let header = match cmd.code {
+            request_code::SEND_MESSAGE => SendMessageRequestHeader::from_ext_v1(&cmd.ext_fields),
+            _ => SendMessageRequestHeader::from_ext_v2(&cmd.ext_fields),
+        }
+        .map_err(|e| (e.response_code(), e.to_string()))?;
+        validate_topic_name(&header.topic).map_err(|e| (response_code::INVALID_PARAMETER, e))?;
+        let (topic, created_topic) = topic_for_send(&self.broker, topics, &header)?;
+        let queue_id = if header.queue_id < 0 {
+            self.round_robin = self.round_robin.wrapping_add(1);
+            (self.round_robin % topic.write_queue_nums as u32) as i32
+        } else if header.queue_id >= topic.write_queue_nums {
+            return Err((
+                response_code::INVALID_PARAMETER,
+                format!(
+                    "request queueId[{}] is illegal, topic {} has {} write queues",
+                    header.queue_id, header.topic, topic.write_queue_nums
+                ),
+            ));
+        } else {
+            header.queue_id
+        };
+
+        let mut prepared = Prepared {
+            topic: header.topic.clone(),
+            queue_id,
+            records: BytesMut::new(),
+            sizes: Vec::new(),
+            uniq_keys: Vec::new(),
+            tags_codes: Vec::new(),
+            created_topic,
+        };
+        let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
+        if batch {
+            let entries = decode_batch(&cmd.body).map_err(|e| {
+                (
+                    response_code::MESSAGE_ILLEGAL,
+                    format!("bad batch body: {e:?}"),
+                )
+            })?;
+            if entries.is_empty() {
+                return Err((response_code::MESSAGE_ILLEGAL, "empty batch".into()));
+            }
+            for entry in entries {
+                self.add_record(
+                    &mut prepared,
+                    &header,
+                    entry.flag,
+                    cmd.body.slice_ref(entry.body),
+                    entry.properties,
+                    hosts,
+                )?;
+            }
+        } else {
+            let props = header.properties.as_deref().unwrap_or("");
+            let body = cmd.body.clone();
+            self.add_record(&mut prepared, &header, header.flag, body, props, hosts)?;
+        }
+        Ok(prepared)
+    }
+
+    fn add_record(
+        &mut self,
+        prepared: &mut Prepared,
+        header: &SendMessageRequestHeader,
+        flag: i32,
+        // Shares the request's buffer (no copy); `encode` copies it once, into the record.
+        body: bytes::Bytes,
+        client_props: &str,
+        hosts: Hosts,
+    ) -> Result<(), Refusal> {
+        if body.is_empty() {
+            return Err((
+                response_code::MESSAGE_ILLEGAL,
+                "the message body is empty".into(),
+            ));
+        }
+        if body.len() > self.broker.max_message_bytes {
+            return Err((
+                response_code::MESSAGE_ILLEGAL,
+                format!(
+                    "the message body size {} exceeds the maximum {}",
+                    body.len(),
+                    self.broker.max_message_bytes
+                ),
+            ));
+        }
+        let mut props = String::with_capacity(client_props.len() + 80);
+        props.push_str(client_props);
+        let uniq = find_property(client_props, property::UNIQ_KEY).map(str::to_string);
+        let uniq = match uniq {
+            Some(u) => u,
+            None => {
+                let id = self.uniq_ids.next_id();
+                push_property(&mut props, property::UNIQ_KEY, &id);
+                id
+            }
+        };
+        push_property(&mut props, property::CLUSTER, &self.broker.cluster);
+        if props.len() > MAX_PROPERTIES_LEN {
+            return Err((
+                response_code::MESSAGE_ILLEGAL,
+                format!(
+                    "the message properties size {} exceeds the maximum {MAX_PROPERTIES_LEN}",
+                    props.len()
+                ),
+            ));
+        }
+        let message = MessageToStore {
+            topic: header.topic.clone(),
+            queue_id: prepared.queue_id,
+            flag,
+            body,
+            properties: props,
+            sys_flag: header.sys_flag,
+            born_timestamp: header.born_timestamp,
+            born_host: hosts.born,
+            store_host: hosts.store,
+            reconsume_times: header.reconsume_times,
+            prepared_transaction_offset: 0,
+        };
+        let before = prepared.records.len();
+        encode(&message, &mut prepared.records)
+            .map_err(|e| (response_code::MESSAGE_ILLEGAL, e.to_string()))?;
+        prepared
+            .sizes
+            .push((prepared.records.len() - before) as u32);
+        prepared.uniq_keys.push(uniq);
+        prepared.tags_codes.push(
+            find_property(client_props, property::TAGS)
+                .map(tags_hash_code)
+                .unwrap_or(0),
+        );
+        Ok(())
+    }
+}
+
+/// The topic's config, created on first use when `auto_create_topic` is on.
+fn topic_for_send(
+    broker: &BrokerIdentity,
+    topics: &mut TopicTable,
+    header: &SendMessageRequestHeader,
+) -> Result<(TopicConfig, bool), Refusal> {
+    if let Some(t) = topics.get(&header.topic) {
+        if !t.writable() {
+            return Err((
+                response_code::NO_PERMISSION,
+                format!("the topic[{}] sending message is forbidden", header.topic),
+            ));
+        }
+        return Ok((t.clone(), false));
+    }
+    if !broker.auto_create_topic {
+        return Err((
+            response_code::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", header.topic),
+        ));
+    }
+    let cap = broker.default_topic_queue_nums as i32;
+    let queues = match header.default_topic_queue_nums {
+        n if n > 0 => n.min(cap),
+        _ => cap,
+    };
+    let config = TopicConfig::new(&header.topic, queues);
+    topics.insert(config.clone());
+    info!(topic = %header.topic, queues, "topic auto-created");
+    Ok((config, true))
+}
+
+/// Appends `key\u{1}value\u{2}`. Clients differ on the trailing separator: the Java 4.9.8 client
+/// sends the last property without one (`TAGS\u{1}T0`), so one is added before appending there.
+pub fn push_property(props: &mut String, key: &str, value: &str) {
+    if !props.is_empty() && !props.ends_with('\u{2}') {
+        props.push('\u{2}');
+    }
+    props.push_str(key);
+    props.push('\u{1}');
+    props.push_str(value);
+    props.push('\u{2}');
+}
+
+/// The code and remark a failed append is answered with (`handlePutMessageResult`).
+fn append_refusal(e: &AppendError) -> Refusal {
+    match e {
+        AppendError::CreateMappedFileFailed(why) => (
+            response_code::SYSTEM_ERROR,
+            format!("create mapped file failed, server is busy or broken. ({why})"),
+        ),
+        AppendError::WriteFailed(why) => (
+            response_code::SYSTEM_ERROR,
+            format!("write commit log failed; the message is not stored. ({why})"),
+        ),
+        AppendError::TooLarge { bytes, file_size } => (
+            response_code::MESSAGE_ILLEGAL,
+            format!("the batch of {bytes} bytes does not fit a {file_size}-byte commit-log file"),
+        ),
+        AppendError::Sealed => (
+            response_code::SERVICE_NOT_AVAILABLE,
+            "the broker is shutting down".into(),
+        ),
+        AppendError::Busy => (response_code::SYSTEM_BUSY, OVERLOAD_REMARK.into()),
+        AppendError::FlushTimeout(_) => (
+            response_code::FLUSH_DISK_TIMEOUT,
+            "flush disk timeout; the message is stored".into(),
+        ),
+    }
+}
+
+/// The SEND response for an append outcome (`SendMessageProcessor.handlePutMessageResult`).
+pub fn send_response(
+    mut response: RemotingCommand,
+    outcome: Result<Appended, AppendError>,
+    store_host: SocketAddr,
+    queue_id: i32,
+    sizes: &[u32],
+    uniq_keys: &[String],
+) -> RemotingCommand {
+    let appended = match outcome {
+        Ok(a) => a,
+        Err(e) => {
+            let (code, remark) = append_refusal(&e);
+            response.code = code;
+            response.remark = Some(remark);
+            match e {
+                // Stored, only not flushed in time: the client still gets the ids.
+                AppendError::FlushTimeout(a) => a,
+                _ => return response,
+            }
+        }
+    };
+    let mut offset = appended.physical_offset;
+    let mut ids = String::with_capacity(sizes.len() * 33);
+    for (i, size) in sizes.iter().enumerate() {
+        if i > 0 {
+            ids.push(',');
+        }
+        ids.push_str(&offset_msg_id(store_host, offset));
+        offset += *size as i64;
+    }
+    let ext = &mut response.ext_fields;
+    ext.insert(send_response::MSG_ID, ids);
+    ext.insert(send_response::QUEUE_ID, queue_id.to_string());
+    ext.insert(
+        send_response::QUEUE_OFFSET,
+        appended.queue_offset.to_string(),
+    );
+    ext.insert(send_response::TRANSACTION_ID, uniq_keys.join(","));
+    ext.insert(
+        send_response::MSG_REGION,
+        ByteString::from_static("DefaultRegion"),
+    );
+    ext.insert(send_response::TRACE_ON, ByteString::from_static("true"));
+    response
+}
