@@ -230,8 +230,8 @@ impl QueueLocks {
         (!entry.is_expired(now_ms, self.max_live_ms)).then_some(entry.client_id.as_str())
     }
 
-    /// Drops expired entries (memory only: an expired entry grants and refuses nothing an absent
-    /// one would not, except that its former holder may refresh it). Returns how many went.
+    /// Drops expired entries (memory only: an expired entry is granted to whoever asks, as an
+    /// absent one is). Returns how many went.
     pub fn purge_expired(&mut self, now_ms: u64) -> usize {
         let max_live_ms = self.max_live_ms;
         let mut purged = 0;

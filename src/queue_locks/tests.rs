@@ -10,8 +10,8 @@ fn mq(topic: &str, queue_id: i32) -> MessageQueue {
     }
 }
 
-fn set(mqs: &[MessageQueue]) -> BTreeSet<MessageQueue> {
-    mqs.iter().cloned().collect()
+fn set(mqs: &[&MessageQueue]) -> BTreeSet<MessageQueue> {
+    mqs.iter().map(|&mq| mq.clone()).collect()
 }
 
 /// A free queue goes to the first client; a second client gets only the queues still free.
@@ -21,18 +21,18 @@ fn free_queues_are_granted_and_held_queues_refused() {
     let (q0, q1, q2) = (mq("T", 0), mq("T", 1), mq("T", 2));
     assert_eq!(
         locks.try_lock_batch("g", "c1", [&q0, &q1], 1_000),
-        set(&[q0.clone(), q1.clone()])
+        set(&[&q0, &q1])
     );
     assert_eq!(
         locks.try_lock_batch("g", "c2", [&q0, &q1, &q2], 2_000),
-        set(&[q2.clone()])
+        set(&[&q2])
     );
     assert_eq!(locks.holder("g", &q0, 2_000), Some("c1"));
     assert_eq!(locks.holder("g", &q2, 2_000), Some("c2"));
     // Another group's locks are separate.
     assert_eq!(
         locks.try_lock_batch("other", "c2", [&q0], 2_000),
-        set(&[q0])
+        set(&[&q0])
     );
 }
 
@@ -42,10 +42,7 @@ fn own_lock_is_refreshed() {
     let mut locks = QueueLocks::new(LIVE);
     let q = mq("T", 0);
     locks.try_lock_batch("g", "c1", [&q], 0);
-    assert_eq!(
-        locks.try_lock_batch("g", "c1", [&q], 50_000),
-        set(&[q.clone()])
-    );
+    assert_eq!(locks.try_lock_batch("g", "c1", [&q], 50_000), set(&[&q]));
     // 60 s after the first lock but only 10 s after the refresh: still c1's.
     assert!(locks.try_lock_batch("g", "c2", [&q], 60_001).is_empty());
     assert_eq!(locks.holder("g", &q, 60_001), Some("c1"));
@@ -64,7 +61,7 @@ fn expired_lock_is_taken_over() {
     assert_eq!(locks.holder("g", &q, 1_000 + LIVE + 1), None);
     assert_eq!(
         locks.try_lock_batch("g", "c2", [&q], 1_000 + LIVE + 1),
-        set(&[q.clone()])
+        set(&[&q])
     );
     assert_eq!(locks.holder("g", &q, 1_000 + LIVE + 1), Some("c2"));
     // The former holder is now refused.
@@ -80,7 +77,7 @@ fn expired_own_lock_is_renewed() {
     let q = mq("T", 0);
     locks.try_lock_batch("g", "c1", [&q], 0);
     assert!(!locks.holds_unexpired_lock("g", LIVE + 1));
-    assert_eq!(locks.try_lock_batch("g", "c1", [&q], LIVE + 1), set(&[q]));
+    assert_eq!(locks.try_lock_batch("g", "c1", [&q], LIVE + 1), set(&[&q]));
     assert!(locks.holds_unexpired_lock("g", LIVE + 1));
 }
 
@@ -96,7 +93,7 @@ fn unlock_removes_only_the_callers_locks() {
     assert_eq!(locks.holder("g", &q1, 1), None);
     assert_eq!(locks.unlock_batch("nobody", "c1", [&q0]), 0);
     // The freed queue goes to whoever asks next.
-    assert_eq!(locks.try_lock_batch("g", "c3", [&q1], 2), set(&[q1]));
+    assert_eq!(locks.try_lock_batch("g", "c3", [&q1], 2), set(&[&q1]));
 }
 
 /// The retry path's question: does the group hold any lock that has not expired?
@@ -128,7 +125,7 @@ fn purge_drops_only_expired_entries() {
     assert_eq!(locks.holder("g", &q1, 1_500), Some("c2"));
     assert_eq!(
         locks.try_lock_batch("g", "c3", [&q0, &q1], 1_500),
-        set(&[q0])
+        set(&[&q0])
     );
     assert_eq!(locks.purge_expired(10_000), 2);
     assert!(locks.groups.is_empty());
