@@ -301,16 +301,8 @@ impl Client {
         mqs: &[MessageQueue],
     ) -> Result<BTreeSet<MessageQueue>, ClientError> {
         let resp = self
-            .request(lock_request(
-                request_code::LOCK_BATCH_MQ,
-                group,
-                client_id,
-                mqs,
-            ))
+            .lock_call(request_code::LOCK_BATCH_MQ, group, client_id, mqs)
             .await?;
-        if resp.code != response_code::SUCCESS {
-            return Err(ClientError::from_response(&resp));
-        }
         let body: LockBatchResponse = serde_json::from_slice(&resp.body)
             .map_err(|e| ClientError::BadResponse(format!("lock batch body: {e}")))?;
         Ok(body.lock_ok_mq_set)
@@ -323,23 +315,27 @@ impl Client {
         client_id: &str,
         mqs: &[MessageQueue],
     ) -> Result<(), ClientError> {
+        self.lock_call(request_code::UNLOCK_BATCH_MQ, group, client_id, mqs)
+            .await
+            .map(drop)
+    }
+
+    /// Sends a 41 or 42 with its JSON body; a non-SUCCESS answer is an error.
+    async fn lock_call(
+        &self,
+        code: i32,
+        group: &str,
+        client_id: &str,
+        mqs: &[MessageQueue],
+    ) -> Result<RemotingCommand, ClientError> {
+        let body = LockBatchRequest::new(group, client_id, mqs);
+        let body = serde_json::to_vec(&body).expect("a lock request serializes");
         let resp = self
-            .request(lock_request(
-                request_code::UNLOCK_BATCH_MQ,
-                group,
-                client_id,
-                mqs,
-            ))
+            .request(RemotingCommand::request(code, 0).with_body(body.into()))
             .await?;
         if resp.code != response_code::SUCCESS {
             return Err(ClientError::from_response(&resp));
         }
-        Ok(())
+        Ok(resp)
     }
-}
-
-fn lock_request(code: i32, group: &str, client_id: &str, mqs: &[MessageQueue]) -> RemotingCommand {
-    let body = LockBatchRequest::new(group, client_id, mqs);
-    let body = serde_json::to_vec(&body).expect("a lock request serializes");
-    RemotingCommand::request(code, 0).with_body(body.into())
 }

@@ -7,7 +7,7 @@
 //! messages are 5.x). The flags exclude each other, and a value that does not parse is a one-line
 //! error before anything is sent. Parsing is hand-written (RFC 3339, durations) and unit-tested.
 
-use actormq::store::message::property;
+use actormq::store::message::{days_from_civil, property};
 
 /// The scheduling flags of `actormq send` (at most one).
 #[derive(clap::Args, Debug, Default)]
@@ -162,17 +162,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// A duration as one or more `<whole number><unit>` parts, units `ms`, `s`, `m`, `h`, `d`.
