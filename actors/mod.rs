@@ -11,6 +11,7 @@ pub mod connection;
 pub mod dispatcher;
 pub mod file_allocator;
 pub mod flusher;
+pub mod lock_processor;
 pub mod mailbox;
 pub mod metrics;
 pub mod name_server;

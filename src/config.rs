@@ -55,6 +55,9 @@ pub struct BrokerIdentity {
     pub default_topic_queue_nums: u32,
     /// Largest message body accepted (RocketMQ's `maxMessageSize`). Default: 4 MiB.
     pub max_message_bytes: usize,
+    /// A queue lock (`LOCK_BATCH_MQ`, ordered consumers) not renewed for longer than this may be
+    /// taken by another client (RocketMQ's `rocketmq.broker.rebalance.lockMaxLiveTime`). Default: 60000.
+    pub rebalance_lock_max_live_ms: u64,
 }
 
 /// `[store]`: where and how the commit log lives.
@@ -222,6 +225,7 @@ impl Default for BrokerIdentity {
             auto_create_topic: true,
             default_topic_queue_nums: 8,
             max_message_bytes: 4 * 1024 * 1024,
+            rebalance_lock_max_live_ms: 60_000,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! - [`topic`]: topic configurations and the persisted topic table.
 //! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
+//! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
 //! - [`long_poll`]: pulls parked at the end of their queue until records arrive or time runs out.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
 //!   `opaque`), used by the `actormq` CLI, its benchmark and the integration tests.
@@ -27,6 +28,7 @@ pub mod consumer_offsets;
 pub mod long_poll;
 pub mod metrics;
 pub mod protocol;
+pub mod queue_locks;
 pub mod send;
 pub mod store;
 pub mod topic;

@@ -220,9 +220,9 @@ macro_rules! java_client_tests {
                 send_then_read(V, "reconsume", "send-sync", "push-reconsume-later", 20);
             }
 
+            /// MessageListenerOrderly: the consumer locks its queues (41), then each queue's
+            /// messages arrive in offset order, none twice; it unlocks (42) at shutdown.
             #[test]
-            #[ignore = "needs LOCK_BATCH_MQ (41) / UNLOCK_BATCH_MQ (42) (issue 12): 41 gets \
-                        REQUEST_CODE_NOT_SUPPORTED, so the orderly consumer takes no queue"]
             fn orderly_push_consumer_receives_each_queue_in_order() {
                 send_then_read(V, "orderly_push", "send-orderly", "push-orderly", 200);
             }

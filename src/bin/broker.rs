@@ -42,6 +42,7 @@ use actors::connection::ConnectionLimits;
 use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
+use actors::lock_processor::LockProcessor;
 use actors::mailbox::Mailbox;
 use actors::metrics::Metrics;
 use actors::name_server::NameServer;
@@ -356,6 +357,7 @@ struct Processors {
     offsets: Mailbox<OffsetProcessor>,
     admin: Mailbox<AdminProcessor>,
     clients: Mailbox<ClientManager>,
+    locks: Mailbox<LockProcessor>,
     /// The name-server role (`[namesrv] enabled`), served on its own listener.
     name_server: Option<Mailbox<NameServer>>,
 }
@@ -402,12 +404,14 @@ fn start_processors(
     let offsets = Mailbox::new(offsets.start());
     let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
     let admin = AdminProcessor::new(metrics.clone(), broker_properties(config, addr));
+    let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
     Ok(Processors {
         send,
         pull,
         offsets,
         admin: Mailbox::new(admin.start()),
         clients,
+        locks: Mailbox::new(locks.start()),
         name_server,
     })
 }
@@ -420,6 +424,7 @@ fn broker_table(p: &Processors) -> Result<ProcessorTable, DuplicateCode> {
         .serve(&p.offsets)?
         .serve(&p.admin)?
         .serve(&p.clients)?
+        .serve(&p.locks)?
         .freeze())
 }
 

@@ -1,6 +1,8 @@
 //! Consuming: pull requests (`PULL_MESSAGE` with RocketMQ's header), decoding the stored records of a
-//! pull body, and the offset requests (consumer offsets, queue min/max, search by time, view by id).
+//! pull body, the offset requests (consumer offsets, queue min/max, search by time, view by id) and
+//! the queue locks of ordered consumers.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -8,6 +10,7 @@ use bytes::Bytes;
 use super::{Client, ClientError};
 use crate::protocol::header::{Decode, ExtReader};
 use crate::protocol::{request_code, response_code, RemotingCommand};
+use crate::queue_locks::{LockBatchRequest, LockBatchResponse, MessageQueue};
 use crate::store::message::{decode, offset_msg_id, Decoded};
 
 pub use crate::protocol::code::pull_sys_flag;
@@ -285,5 +288,54 @@ impl Client {
             .as_i64()
             .map(|n| n as i32)
             .ok_or_else(|| ClientError::BadResponse("topic config lacks readQueueNums".into()))
+    }
+}
+
+impl Client {
+    /// `LOCK_BATCH_MQ` (41): asks to lock `mqs` for `client_id` in `group`; returns the queues the
+    /// client holds afterwards (an orderly consumer consumes only those).
+    pub async fn lock_batch_mq(
+        &self,
+        group: &str,
+        client_id: &str,
+        mqs: &[MessageQueue],
+    ) -> Result<BTreeSet<MessageQueue>, ClientError> {
+        let resp = self
+            .lock_call(request_code::LOCK_BATCH_MQ, group, client_id, mqs)
+            .await?;
+        let body: LockBatchResponse = serde_json::from_slice(&resp.body)
+            .map_err(|e| ClientError::BadResponse(format!("lock batch body: {e}")))?;
+        Ok(body.lock_ok_mq_set)
+    }
+
+    /// `UNLOCK_BATCH_MQ` (42), waiting for the answer (Java's consumer does so at shutdown).
+    pub async fn unlock_batch_mq(
+        &self,
+        group: &str,
+        client_id: &str,
+        mqs: &[MessageQueue],
+    ) -> Result<(), ClientError> {
+        self.lock_call(request_code::UNLOCK_BATCH_MQ, group, client_id, mqs)
+            .await
+            .map(drop)
+    }
+
+    /// Sends a 41 or 42 with its JSON body; a non-SUCCESS answer is an error.
+    async fn lock_call(
+        &self,
+        code: i32,
+        group: &str,
+        client_id: &str,
+        mqs: &[MessageQueue],
+    ) -> Result<RemotingCommand, ClientError> {
+        let body = LockBatchRequest::new(group, client_id, mqs);
+        let body = serde_json::to_vec(&body).expect("a lock request serializes");
+        let resp = self
+            .request(RemotingCommand::request(code, 0).with_body(body.into()))
+            .await?;
+        if resp.code != response_code::SUCCESS {
+            return Err(ClientError::from_response(&resp));
+        }
+        Ok(resp)
     }
 }

@@ -76,6 +76,11 @@ pub mod property {
     pub const TAGS: &str = "TAGS";
     pub const WAIT: &str = "WAIT";
     pub const DELAY: &str = "DELAY";
+    /// 5.x timer messages (`rocketmq-reference-2.md` §3.2): `Message.setDelayTimeSec`,
+    /// `setDelayTimeMs` and `setDeliverTimeMs` (epoch ms).
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
     pub const CLUSTER: &str = "CLUSTER";
     pub const TRAN_MSG: &str = "TRAN_MSG";
     pub const PGROUP: &str = "PGROUP";
@@ -664,8 +669,8 @@ fn process_hash() -> i32 {
     })
 }
 
-/// Days since 1970-01-01 of the civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days since 1970-01-01 of the civil date (proleptic Gregorian; month 1..=12).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

@@ -7,6 +7,7 @@ mod bench_consume;
 mod bench_disk;
 mod bench_e2e;
 mod consume;
+mod schedule;
 mod stats;
 mod topic;
 
@@ -72,6 +73,8 @@ struct SendArgs {
     /// Message body.
     #[arg(required_unless_present = "file")]
     body: Option<String>,
+    #[command(flatten)]
+    schedule: schedule::ScheduleArgs,
 }
 
 fn main() -> ExitCode {
@@ -105,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn send(broker: &str, args: SendArgs) -> anyhow::Result<()> {
+    let schedule = args.schedule.property()?;
     let body = match (&args.file, &args.body) {
         (Some(path), _) => {
             Bytes::from(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
@@ -117,6 +121,7 @@ async fn send(broker: &str, args: SendArgs) -> anyhow::Result<()> {
         tags: args.tag,
         keys: args.key,
         queue_id: args.queue,
+        properties: schedule.into_iter().collect(),
         ..OutgoingMessage::new(args.topic, body)
     };
     for _ in 0..args.count {
