@@ -571,6 +571,10 @@ fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> Strin
             config.broker.auto_create_topic.to_string(),
         ),
         (
+            "autoCreateSubscriptionGroup",
+            config.broker.auto_create_subscription_group.to_string(),
+        ),
+        (
             "defaultTopicQueueNums",
             config.broker.default_topic_queue_nums.to_string(),
         ),

@@ -70,6 +70,11 @@ pub fn consumer_offsets_json(root: &Path) -> PathBuf {
     config_dir(root).join("consumerOffset.json")
 }
 
+/// `root/config/subscriptionGroup.json`
+pub fn subscription_group_json(root: &Path) -> PathBuf {
+    config_dir(root).join("subscriptionGroup.json")
+}
+
 /// Lists the offset-named files of `dir`, sorted by start offset. Entries whose names do
 /// not parse (temp files, foreign files, directories with odd names) are skipped. A
 /// missing directory yields an empty list.
