@@ -1,8 +1,11 @@
 //! `SendProcessor`: the send side (RocketMQ's `SendMessageProcessor`) for `SEND_MESSAGE` (10),
-//! `SEND_MESSAGE_V2` (310) and `SEND_BATCH_MESSAGE` (320).
+//! `SEND_MESSAGE_V2` (310), `SEND_BATCH_MESSAGE` (320) and `CONSUMER_SEND_MSG_BACK` (36).
 //!
 //! Owns the topic table (auto-creating topics, the topic-admin codes 17/21/215, persisting
-//! `config/topics.json`). Turning a request into records (queue choice, broker-added properties,
+//! `config/topics.json`) and the consumer-group table (`config/subscriptionGroup.json`), which a
+//! send-back and a send to `%RETRY%<group>` need together with the topics. A send-back asks the
+//! `Dispatcher` for the original record (`LookMessage`, answered here with `MessageLooked`); the
+//! decisions and the new record are `actormq::retry`, and the record is appended like any send. Turning a request into records (queue choice, broker-added properties,
 //! record encoding, tag codes) is `actormq::send::SendPreparer`, pure and unit-tested; this actor
 //! only routes: it sends `Append` to the `CommitLogWriter` with a completion that builds the
 //! response (`actormq::send::send_response`) and hands it straight to the connection, and a new
@@ -15,21 +18,39 @@ use actix::prelude::*;
 use tracing::{info, warn};
 
 use super::commit_log_writer::{Append, AppendError, CommitLogWriter};
-use super::connection::Request;
-use super::dispatcher::TopicsChanged;
+use super::connection::{ReplyTo, Request};
+use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, TopicsChanged};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
-use actormq::send::{send_response, Hosts, SendPreparer};
+use actormq::retry::{self, SendBackHeader, SendBackTarget};
+use actormq::send::{ensure_topic, send_response, Hosts, Refusal, SendPreparer};
+use actormq::store::message::{decode, encode, find_property, property, tags_hash_code, Decoded};
+use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
+
+/// The tables the `SendProcessor` owns, and where each is persisted.
+pub struct SendTables {
+    pub topics: TopicTable,
+    pub topics_path: PathBuf,
+    pub groups: SubscriptionGroupTable,
+    pub groups_path: PathBuf,
+}
 
 pub struct SendProcessor {
     writer: Mailbox<CommitLogWriter>,
+    /// Looks originals up for send-backs.
+    dispatcher: Mailbox<Dispatcher>,
     topics: TopicTable,
     topics_path: PathBuf,
+    groups: SubscriptionGroupTable,
+    groups_path: PathBuf,
+    auto_create_group: bool,
+    /// Round robin over a group's retry queues.
+    send_backs: u32,
     preparer: SendPreparer,
     mailbox: usize,
     /// Told the new table whenever a topic is created (dispatcher, name server).
@@ -39,8 +60,8 @@ pub struct SendProcessor {
 impl SendProcessor {
     pub fn new(
         writer: Mailbox<CommitLogWriter>,
-        topics: TopicTable,
-        topics_path: PathBuf,
+        dispatcher: Mailbox<Dispatcher>,
+        tables: SendTables,
         broker: BrokerIdentity,
         store_ip: std::net::IpAddr,
         mailbox: usize,
@@ -48,8 +69,13 @@ impl SendProcessor {
     ) -> Self {
         SendProcessor {
             writer,
-            topics,
-            topics_path,
+            dispatcher,
+            topics: tables.topics,
+            topics_path: tables.topics_path,
+            groups: tables.groups,
+            groups_path: tables.groups_path,
+            auto_create_group: broker.auto_create_subscription_group,
+            send_backs: 0,
             preparer: SendPreparer::new(broker, store_ip),
             mailbox,
             topics_changed,
@@ -72,6 +98,57 @@ impl SendProcessor {
             warn!(error = %e, "persisting the topic table failed");
         }
     }
+
+    fn save_groups(&self) {
+        if let Err(e) = self.groups.save(&self.groups_path) {
+            warn!(error = %e, "persisting the subscription group table failed");
+        }
+    }
+
+    /// `findSubscriptionGroupConfig`, persisting a group it creates.
+    fn group(&mut self, group: &str) -> Result<SubscriptionGroupConfig, Refusal> {
+        let (config, created) = self
+            .groups
+            .find_or_create(group, self.auto_create_group)
+            .map_err(|e| (response_code::SUBSCRIPTION_GROUP_NOT_EXIST, e.to_string()))?;
+        let config = config.clone();
+        if created {
+            info!(group, "subscription group created");
+            self.save_groups();
+        }
+        Ok(config)
+    }
+
+    /// `createTopicInSendMessageBackMethod`: creates `name` unless it exists, publishing the table.
+    fn ensure_topic(&mut self, name: &str, queue_nums: i32, sys_flag: i32) -> &TopicConfig {
+        if ensure_topic(&mut self.topics, name, queue_nums, sys_flag) {
+            self.publish_topics();
+        }
+        self.topics.get(name).expect("ensured just now")
+    }
+
+    /// The group's config and its `%RETRY%` topic, created if absent (with the group's
+    /// `retryQueueNums` queues), for a send-back or a consumer's heartbeat.
+    fn retry_topic_of(
+        &mut self,
+        group: &str,
+        unit_mode: bool,
+    ) -> Result<(SubscriptionGroupConfig, TopicConfig), Refusal> {
+        let config = self.group(group)?;
+        let sys_flag = if unit_mode {
+            retry::TOPIC_SYS_FLAG_UNIT_SUB
+        } else {
+            0
+        };
+        let topic = self
+            .ensure_topic(
+                &retry::retry_topic(group),
+                config.retry_queue_nums,
+                sys_flag,
+            )
+            .clone();
+        Ok((config, topic))
+    }
 }
 
 impl Actor for SendProcessor {
@@ -91,14 +168,18 @@ impl Processor for SendProcessor {
         request_code::UPDATE_AND_CREATE_TOPIC,
         request_code::GET_ALL_TOPIC_CONFIG,
         request_code::DELETE_TOPIC_IN_BROKER,
+        request_code::CONSUMER_SEND_MSG_BACK,
     ];
 }
 
 impl Handler<Request> for SendProcessor {
     type Result = ();
 
-    fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, req: Request, ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
+        if req.cmd.code == request_code::CONSUMER_SEND_MSG_BACK {
+            return self.send_back(req, ctx);
+        }
         if let Some(response) = self.topic_admin(&req.cmd) {
             req.reply.send(response);
             return;
@@ -107,16 +188,23 @@ impl Handler<Request> for SendProcessor {
             born: req.peer,
             store: req.local,
         };
-        let prepared = match self.preparer.prepare(&req.cmd, hosts, &mut self.topics) {
-            Ok(p) => p,
-            Err((code, remark)) => {
-                let response = req.cmd.response_to(code, Some(remark));
-                req.reply.send(response);
-                return;
-            }
-        };
+        let prepared =
+            match self
+                .preparer
+                .prepare(&req.cmd, hosts, &mut self.topics, &mut self.groups)
+            {
+                Ok(p) => p,
+                Err((code, remark)) => {
+                    let response = req.cmd.response_to(code, Some(remark));
+                    req.reply.send(response);
+                    return;
+                }
+            };
         if prepared.created_topic {
             self.publish_topics();
+        }
+        if prepared.created_group {
+            self.save_groups();
         }
         let response = req.cmd.response_to(response_code::SUCCESS, None);
         let (reply, store_host, queue_id) = (req.reply, req.local, prepared.queue_id);
@@ -200,22 +288,149 @@ impl SendProcessor {
     }
 }
 
-/// Create `name` with `queue_nums` queues unless it exists (consumer groups' `%RETRY%` topics).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct EnsureTopic {
-    pub name: String,
-    pub queue_nums: i32,
+/// A send-back between the record lookup and the append: what 36 decided before it.
+pub struct PendingSendBack {
+    header: SendBackHeader,
+    max: i32,
+    retry_queue_id: i32,
+    store_host: std::net::SocketAddr,
+    reply: ReplyTo,
+    response: RemotingCommand,
 }
 
-impl Handler<EnsureTopic> for SendProcessor {
+impl SendProcessor {
+    /// `CONSUMER_SEND_MSG_BACK` (36), Java's steps up to the record lookup: the group (created if
+    /// unknown), `retryQueueNums <= 0` acknowledged and dropped, the `%RETRY%` topic (created,
+    /// writable), the max; then the `Dispatcher` is asked for the record.
+    fn send_back(&mut self, req: Request, ctx: &mut Context<Self>) {
+        let refuse = |req: Request, (code, remark): Refusal| {
+            let response = req.cmd.response_to(code, Some(remark));
+            req.reply.send(response)
+        };
+        let header = match SendBackHeader::decode(&req.cmd) {
+            Ok(h) => h,
+            Err(e) => return refuse(req, (e.response_code(), e.to_string())),
+        };
+        let (group, topic) = match self.retry_topic_of(&header.group, header.unit_mode) {
+            Ok(found) => found,
+            Err(refusal) => return refuse(req, refusal),
+        };
+        if group.retry_queue_nums <= 0 {
+            return req
+                .reply
+                .send(req.cmd.response_to(response_code::SUCCESS, None));
+        }
+        if !topic.writable() {
+            let remark = format!(
+                "the topic[{}] sending message is forbidden",
+                topic.topic_name
+            );
+            return refuse(req, (response_code::NO_PERMISSION, remark));
+        }
+        self.send_backs = self.send_backs.wrapping_add(1);
+        let pending = PendingSendBack {
+            max: retry::max_reconsume_times(
+                group.retry_max_times,
+                header.max_reconsume_times,
+                req.cmd.version,
+            ),
+            retry_queue_id: (self.send_backs % topic.write_queue_nums.max(1) as u32) as i32,
+            store_host: req.local,
+            response: req.cmd.response_to(response_code::SUCCESS, None),
+            reply: req.reply,
+            header,
+        };
+        let look = LookMessage {
+            offset: pending.header.offset,
+            then: pending,
+            reply: Mailbox::new(ctx.address()).recipient(),
+        };
+        if let Err(SendError::Full(m) | SendError::Closed(m)) = self.dispatcher.try_send(look) {
+            let mut response = m.then.response;
+            response.code = response_code::SYSTEM_BUSY;
+            response.remark = Some(actormq::protocol::OVERLOAD_REMARK.into());
+            m.then.reply.send(response);
+        }
+    }
+}
+
+/// The original of a send-back, looked up: decide retry or DLQ, build the new record, append it.
+impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
     type Result = ();
 
-    fn handle(&mut self, msg: EnsureTopic, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: MessageLooked<PendingSendBack>, _ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
-        if self.topics.get(&msg.name).is_none() {
-            info!(topic = %msg.name, queues = msg.queue_nums, "topic created");
-            self.create_topic(TopicConfig::new(&msg.name, msg.queue_nums));
+        let MessageLooked {
+            offset,
+            record,
+            then: p,
+        } = msg;
+        let original = match record.as_deref().map(|r| decode(r, false)) {
+            Some(Ok(Decoded::Record(r))) => r,
+            _ => {
+                let remark = format!("look message by offset failed, {offset}");
+                let mut response = p.response;
+                (response.code, response.remark) = (response_code::SYSTEM_ERROR, Some(remark));
+                return p.reply.send(response);
+            }
+        };
+        let (level, max) = (p.header.delay_level, p.max);
+        let target =
+            retry::send_back_target(original.reconsume_times, max, level, retry::MAX_DELAY_LEVEL);
+        let queue_id = match target {
+            SendBackTarget::Retry { .. } => p.retry_queue_id,
+            SendBackTarget::DeadLetter => {
+                let dlq = retry::dlq_topic(&p.header.group);
+                self.ensure_topic(&dlq, retry::DLQ_NUMS_PER_GROUP, 0);
+                info!(topic = %original.topic, %dlq, offset, reconsume_times = original.reconsume_times, max, "message sent back to the dead-letter queue");
+                0
+            }
+        };
+        let message =
+            retry::send_back_message(&original, &p.header.group, target, queue_id, p.store_host);
+        let mut records = bytes::BytesMut::new();
+        let (reply, response) = (p.reply, p.response);
+        if let Err(e) = encode(&message, &mut records) {
+            let mut response = response;
+            (response.code, response.remark) = (
+                response_code::SYSTEM_ERROR,
+                Some(format!("MESSAGE_ILLEGAL ({e})")),
+            );
+            return reply.send(response);
+        }
+        let tags = find_property(&message.properties, property::TAGS);
+        let append = Append {
+            topic: message.topic,
+            queue_id,
+            records,
+            count: 1,
+            tags_codes: vec![tags.map_or(0, tags_hash_code)],
+            done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
+        };
+        if let Err(SendError::Full(append) | SendError::Closed(append)) =
+            self.writer.try_send(append)
+        {
+            (append.done)(Err(AppendError::Busy));
+        }
+    }
+}
+
+/// A consumer group announced itself (heartbeat): create the group if unknown and its
+/// `%RETRY%<group>` topic with the group's `retryQueueNums` queues, as Java's heartbeat does.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EnsureRetryTopic {
+    pub group: String,
+    pub unit_mode: bool,
+}
+
+impl Handler<EnsureRetryTopic> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, msg: EnsureRetryTopic, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
+            warn!(group = %msg.group, %why, "no retry topic for this consumer group");
         }
     }
 }

@@ -16,7 +16,8 @@
 use std::net::SocketAddr;
 
 use crate::protocol::header::{ExtReader, HeaderError};
-use crate::protocol::{code::version, RemotingCommand};
+use crate::protocol::{code::version, response_code, RemotingCommand, OVERLOAD_REMARK};
+use crate::store::commit_log::{AppendError, Appended};
 use crate::store::message::{
     offset_msg_id, parse_properties, property, MessageToStore, RecordView, NAME_VALUE_SEPARATOR,
     PROPERTY_SEPARATOR,
@@ -172,6 +173,38 @@ pub fn send_back_message(
         reconsume_times: original.reconsume_times.saturating_add(1),
         prepared_transaction_offset: 0,
     }
+}
+
+/// 36's answer for the append of the new record: `SUCCESS` once stored, else `SYSTEM_ERROR` named
+/// after Java's `PutMessageStatus`. A sync-flush timeout counts as stored: the record says
+/// `WAIT=false`, and Java does not wait for the flush of such a record. A full writer mailbox is
+/// flow control, answered `SYSTEM_BUSY` as Java's busy processors are.
+pub fn send_back_response(
+    mut response: RemotingCommand,
+    outcome: Result<Appended, AppendError>,
+) -> RemotingCommand {
+    let (code, remark) = match outcome {
+        Ok(_) | Err(AppendError::FlushTimeout(_)) => (response_code::SUCCESS, None),
+        Err(AppendError::Busy) => (response_code::SYSTEM_BUSY, Some(OVERLOAD_REMARK.into())),
+        Err(AppendError::CreateMappedFileFailed(why)) => (
+            response_code::SYSTEM_ERROR,
+            Some(format!("CREATE_MAPPED_FILE_FAILED ({why})")),
+        ),
+        Err(AppendError::WriteFailed(why)) => (
+            response_code::SYSTEM_ERROR,
+            Some(format!("UNKNOWN_ERROR (write failed: {why})")),
+        ),
+        Err(AppendError::TooLarge { .. }) => {
+            (response_code::SYSTEM_ERROR, Some("MESSAGE_ILLEGAL".into()))
+        }
+        Err(AppendError::Sealed) => (
+            response_code::SYSTEM_ERROR,
+            Some("SERVICE_NOT_AVAILABLE".into()),
+        ),
+    };
+    response.code = code;
+    response.remark = remark;
+    response
 }
 
 /// A plain send to `%RETRY%<group>` (the client's fallback when 36 failed) goes to the DLQ when the

@@ -100,19 +100,22 @@ fn the_header_decodes_as_java_decodes_it() {
         err.to_string(),
         "java.lang.NullPointerException, the custom field ConsumerSendMsgBackRequestHeader.offset is null"
     );
-    let err = SendBackHeader::decode(&send_back_cmd(&[
-        ("offset", "0x10"),
-        ("delayLevel", "0"),
-    ]))
-    .unwrap_err();
-    assert!(matches!(err, HeaderError::Null { field: "group", .. }), "{err}");
+    let err = SendBackHeader::decode(&send_back_cmd(&[("offset", "0x10"), ("delayLevel", "0")]))
+        .unwrap_err();
+    assert!(
+        matches!(err, HeaderError::Null { field: "group", .. }),
+        "{err}"
+    );
     let err = SendBackHeader::decode(&send_back_cmd(&[
         ("offset", "0x10"),
         ("group", "cg"),
         ("delayLevel", "0"),
     ]))
     .unwrap_err();
-    assert!(err.to_string().contains("offset is null (\"0x10\""), "{err}");
+    assert!(
+        err.to_string().contains("offset is null (\"0x10\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -156,7 +159,11 @@ fn the_level_is_three_plus_reconsume_times_unless_asked_and_never_above_the_max(
 /// reconsumeTimes + 1, RETRY_TOPIC, WAIT=false, DELAY, ORIGIN_MESSAGE_ID = the offset msgId.
 #[test]
 fn the_retry_record_copies_the_original_and_adds_the_retry_properties() {
-    let bytes = stored("TopicA", "TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}U1\u{2}WAIT\u{1}true\u{2}", 0);
+    let bytes = stored(
+        "TopicA",
+        "TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}U1\u{2}WAIT\u{1}true\u{2}",
+        0,
+    );
     let original = view(&bytes);
     let m = send_back_message(
         &original,
@@ -182,7 +189,9 @@ fn the_retry_record_copies_the_original_and_adds_the_retry_properties() {
     );
     // Existing keys are replaced in place, not repeated.
     assert_eq!(m.properties.matches("WAIT\u{1}").count(), 1);
-    assert!(m.properties.starts_with("TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}U1\u{2}WAIT\u{1}false\u{2}"));
+    assert!(m
+        .properties
+        .starts_with("TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}U1\u{2}WAIT\u{1}false\u{2}"));
     // It encodes to a valid record.
     let mut buf = BytesMut::new();
     encode(&m, &mut buf).unwrap();
@@ -221,7 +230,10 @@ fn the_dead_letter_record_goes_to_dlq_with_delay_zero() {
     let m = send_back_message(&view(&bytes), "cg", SendBackTarget::DeadLetter, 0, STORE);
     assert_eq!((m.topic.as_str(), m.reconsume_times), ("%DLQ%cg", 17));
     assert_eq!(find_property(&m.properties, property::DELAY), Some("0"));
-    assert_eq!(find_property(&m.properties, property::RETRY_TOPIC), Some("TopicA"));
+    assert_eq!(
+        find_property(&m.properties, property::RETRY_TOPIC),
+        Some("TopicA")
+    );
 }
 
 /// 5.x: DLQ only above the max (4.9.8 used >=), or when the group holds an order lock.
@@ -244,4 +256,35 @@ fn dead_letter_properties_set_delay_minus_one() {
         dead_letter_properties("TAGS\u{1}T"),
         "TAGS\u{1}T\u{2}DELAY\u{1}-1\u{2}"
     );
+}
+
+#[test]
+fn the_put_outcome_becomes_javas_answer() {
+    let appended = Appended {
+        physical_offset: 0,
+        queue_offset: 0,
+        bytes: 100,
+        store_timestamp: 1,
+    };
+    let cmd = send_back_cmd(&[]);
+    let answer = |outcome| {
+        let r = send_back_response(cmd.response_to(response_code::SUCCESS, None), outcome);
+        (r.code, r.remark)
+    };
+    assert_eq!(answer(Ok(appended.clone())), (response_code::SUCCESS, None));
+    assert_eq!(
+        answer(Err(AppendError::FlushTimeout(appended))).0,
+        response_code::SUCCESS
+    );
+    assert_eq!(answer(Err(AppendError::Busy)).0, response_code::SYSTEM_BUSY);
+    assert_eq!(
+        answer(Err(AppendError::Sealed)),
+        (
+            response_code::SYSTEM_ERROR,
+            Some("SERVICE_NOT_AVAILABLE".into())
+        )
+    );
+    let (code, remark) = answer(Err(AppendError::CreateMappedFileFailed("disk full".into())));
+    assert_eq!(code, response_code::SYSTEM_ERROR);
+    assert_eq!(remark.unwrap(), "CREATE_MAPPED_FILE_FAILED (disk full)");
 }
