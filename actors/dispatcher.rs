@@ -328,7 +328,6 @@ impl<T: Send + 'static> Handler<LookMessage<T>> for Dispatcher {
         let _timer = stats().dispatcher.handling();
         let record = self.reader().record_at(msg.offset);
         msg.reply.do_send(MessageLooked {
-            offset: msg.offset,
             record: record.map(bytes::Bytes::copy_from_slice),
             then: msg.then,
         });

@@ -104,7 +104,6 @@ impl<T: Send + 'static> Message for LookMessage<T> {
 
 /// The answer to a [`LookMessage`]: a copy of the record's bytes, and what the asker handed along.
 pub struct MessageLooked<T: Send + 'static> {
-    pub offset: i64,
     pub record: Option<bytes::Bytes>,
     pub then: T,
 }

@@ -25,10 +25,9 @@ use super::metrics::stats;
 use super::processor_table::Processor;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand};
-use actormq::retry::{self, SendBackHeader, SendBackTarget};
+use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
 use actormq::send::{ensure_topic, send_response, Hosts, Refusal, SendPreparer};
-use actormq::store::message::{decode, encode, find_property, property, tags_hash_code, Decoded};
 use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
@@ -127,27 +126,22 @@ impl SendProcessor {
         self.topics.get(name).expect("ensured just now")
     }
 
-    /// The group's config and its `%RETRY%` topic, created if absent (with the group's
-    /// `retryQueueNums` queues), for a send-back or a consumer's heartbeat.
+    /// The group's config and its `%RETRY%` topic, created if absent with the group's
+    /// `retryQueueNums` queues, for a send-back or a consumer's heartbeat; `None` when the group
+    /// has no retry queues (`retryQueueNums <= 0`: send-backs are acknowledged and dropped).
     fn retry_topic_of(
         &mut self,
         group: &str,
         unit_mode: bool,
-    ) -> Result<(SubscriptionGroupConfig, TopicConfig), Refusal> {
+    ) -> Result<Option<(SubscriptionGroupConfig, TopicConfig)>, Refusal> {
         let config = self.group(group)?;
-        let sys_flag = if unit_mode {
-            retry::TOPIC_SYS_FLAG_UNIT_SUB
-        } else {
-            0
-        };
-        let topic = self
-            .ensure_topic(
-                &retry::retry_topic(group),
-                config.retry_queue_nums,
-                sys_flag,
-            )
-            .clone();
-        Ok((config, topic))
+        if config.retry_queue_nums <= 0 {
+            return Ok(None);
+        }
+        let flag = unit_mode.then_some(retry::TOPIC_SYS_FLAG_UNIT_SUB);
+        let name = retry::retry_topic(group);
+        let topic = self.ensure_topic(&name, config.retry_queue_nums, flag.unwrap_or(0));
+        Ok(Some((config, topic.clone())))
     }
 }
 
@@ -288,123 +282,97 @@ impl SendProcessor {
     }
 }
 
-/// A send-back between the record lookup and the append: what 36 decided before it.
+/// A send-back between the record lookup and the append.
 pub struct PendingSendBack {
-    header: SendBackHeader,
-    max: i32,
-    retry_queue_id: i32,
-    store_host: std::net::SocketAddr,
+    plan: SendBackPlan,
     reply: ReplyTo,
     response: RemotingCommand,
 }
 
 impl SendProcessor {
-    /// `CONSUMER_SEND_MSG_BACK` (36), Java's steps up to the record lookup: the group (created if
-    /// unknown), `retryQueueNums <= 0` acknowledged and dropped, the `%RETRY%` topic (created,
-    /// writable), the max; then the `Dispatcher` is asked for the record.
+    /// `CONSUMER_SEND_MSG_BACK` (36): the plan, then the `Dispatcher` is asked for the record.
     fn send_back(&mut self, req: Request, ctx: &mut Context<Self>) {
-        let refuse = |req: Request, (code, remark): Refusal| {
-            let response = req.cmd.response_to(code, Some(remark));
-            req.reply.send(response)
+        let response = req.cmd.response_to(response_code::SUCCESS, None);
+        let plan = match self.plan_send_back(&req) {
+            Ok(Some(plan)) => plan,
+            Ok(None) => return req.reply.send(response),
+            Err(refusal) => return refuse(req.reply, response, refusal),
         };
-        let header = match SendBackHeader::decode(&req.cmd) {
-            Ok(h) => h,
-            Err(e) => return refuse(req, (e.response_code(), e.to_string())),
+        let offset = plan.offset;
+        let (reply, then) = (req.reply, Mailbox::new(ctx.address()).recipient());
+        let pending = PendingSendBack {
+            plan,
+            reply,
+            response,
         };
-        let (group, topic) = match self.retry_topic_of(&header.group, header.unit_mode) {
-            Ok(found) => found,
-            Err(refusal) => return refuse(req, refusal),
+        let look = LookMessage {
+            offset,
+            then: pending,
+            reply: then,
         };
-        if group.retry_queue_nums <= 0 {
-            return req
-                .reply
-                .send(req.cmd.response_to(response_code::SUCCESS, None));
+        if let Err(SendError::Full(m) | SendError::Closed(m)) = self.dispatcher.try_send(look) {
+            let busy = (response_code::SYSTEM_BUSY, OVERLOAD_REMARK.to_string());
+            refuse(m.then.reply, m.then.response, busy);
         }
+    }
+
+    /// Java's steps before the record lookup: the group (created if unknown), `retryQueueNums <= 0`
+    /// acknowledged and dropped (`None`), the `%RETRY%` topic (created, must be writable), the max.
+    fn plan_send_back(&mut self, req: &Request) -> Result<Option<SendBackPlan>, Refusal> {
+        let h = SendBackHeader::decode(&req.cmd).map_err(|e| (e.response_code(), e.to_string()))?;
+        let Some((group, topic)) = self.retry_topic_of(&h.group, h.unit_mode)? else {
+            return Ok(None);
+        };
         if !topic.writable() {
             let remark = format!(
                 "the topic[{}] sending message is forbidden",
                 topic.topic_name
             );
-            return refuse(req, (response_code::NO_PERMISSION, remark));
+            return Err((response_code::NO_PERMISSION, remark));
         }
         self.send_backs = self.send_backs.wrapping_add(1);
-        let pending = PendingSendBack {
-            max: retry::max_reconsume_times(
-                group.retry_max_times,
-                header.max_reconsume_times,
-                req.cmd.version,
-            ),
+        let version = req.cmd.version;
+        Ok(Some(SendBackPlan {
+            max: retry::max_reconsume_times(group.retry_max_times, h.max_reconsume_times, version),
             retry_queue_id: (self.send_backs % topic.write_queue_nums.max(1) as u32) as i32,
             store_host: req.local,
-            response: req.cmd.response_to(response_code::SUCCESS, None),
-            reply: req.reply,
-            header,
-        };
-        let look = LookMessage {
-            offset: pending.header.offset,
-            then: pending,
-            reply: Mailbox::new(ctx.address()).recipient(),
-        };
-        if let Err(SendError::Full(m) | SendError::Closed(m)) = self.dispatcher.try_send(look) {
-            let mut response = m.then.response;
-            response.code = response_code::SYSTEM_BUSY;
-            response.remark = Some(actormq::protocol::OVERLOAD_REMARK.into());
-            m.then.reply.send(response);
-        }
+            group: h.group,
+            offset: h.offset,
+            delay_level: h.delay_level,
+        }))
     }
 }
 
-/// The original of a send-back, looked up: decide retry or DLQ, build the new record, append it.
+fn refuse(reply: ReplyTo, mut response: RemotingCommand, (code, remark): Refusal) {
+    (response.code, response.remark) = (code, Some(remark));
+    reply.send(response);
+}
+
+/// The original of a send-back, looked up: retry or DLQ (created on demand), record appended.
 impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
     type Result = ();
 
     fn handle(&mut self, msg: MessageLooked<PendingSendBack>, _ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
-        let MessageLooked {
-            offset,
-            record,
-            then: p,
-        } = msg;
-        let original = match record.as_deref().map(|r| decode(r, false)) {
-            Some(Ok(Decoded::Record(r))) => r,
-            _ => {
-                let remark = format!("look message by offset failed, {offset}");
-                let mut response = p.response;
-                (response.code, response.remark) = (response_code::SYSTEM_ERROR, Some(remark));
-                return p.reply.send(response);
-            }
+        let PendingSendBack {
+            plan,
+            reply,
+            response,
+        } = msg.then;
+        let new = match plan.apply(msg.record.as_deref()) {
+            Ok(new) => new,
+            Err(refusal) => return refuse(reply, response, refusal),
         };
-        let (level, max) = (p.header.delay_level, p.max);
-        let target =
-            retry::send_back_target(original.reconsume_times, max, level, retry::MAX_DELAY_LEVEL);
-        let queue_id = match target {
-            SendBackTarget::Retry { .. } => p.retry_queue_id,
-            SendBackTarget::DeadLetter => {
-                let dlq = retry::dlq_topic(&p.header.group);
-                self.ensure_topic(&dlq, retry::DLQ_NUMS_PER_GROUP, 0);
-                info!(topic = %original.topic, %dlq, offset, reconsume_times = original.reconsume_times, max, "message sent back to the dead-letter queue");
-                0
-            }
-        };
-        let message =
-            retry::send_back_message(&original, &p.header.group, target, queue_id, p.store_host);
-        let mut records = bytes::BytesMut::new();
-        let (reply, response) = (p.reply, p.response);
-        if let Err(e) = encode(&message, &mut records) {
-            let mut response = response;
-            (response.code, response.remark) = (
-                response_code::SYSTEM_ERROR,
-                Some(format!("MESSAGE_ILLEGAL ({e})")),
-            );
-            return reply.send(response);
+        if new.target == SendBackTarget::DeadLetter {
+            self.ensure_topic(&new.topic, retry::DLQ_NUMS_PER_GROUP, 0);
+            info!(topic = %new.original_topic, dlq = %new.topic, offset = plan.offset, reconsume_times = new.reconsume_times, max = plan.max, "message sent back to the dead-letter queue");
         }
-        let tags = find_property(&message.properties, property::TAGS);
         let append = Append {
-            topic: message.topic,
-            queue_id,
-            records,
+            topic: new.topic,
+            queue_id: new.queue_id,
+            records: new.records,
             count: 1,
-            tags_codes: vec![tags.map_or(0, tags_hash_code)],
+            tags_codes: vec![new.tags_code],
             done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
         };
         if let Err(SendError::Full(append) | SendError::Closed(append)) =

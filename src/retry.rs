@@ -19,8 +19,8 @@ use crate::protocol::header::{ExtReader, HeaderError};
 use crate::protocol::{code::version, response_code, RemotingCommand, OVERLOAD_REMARK};
 use crate::store::commit_log::{AppendError, Appended};
 use crate::store::message::{
-    offset_msg_id, parse_properties, property, MessageToStore, RecordView, NAME_VALUE_SEPARATOR,
-    PROPERTY_SEPARATOR,
+    decode, encode, find_property, offset_msg_id, parse_properties, property, tags_hash_code,
+    Decoded, MessageToStore, RecordView, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
 };
 
 #[cfg(test)]
@@ -172,6 +172,79 @@ pub fn send_back_message(
         store_host,
         reconsume_times: original.reconsume_times.saturating_add(1),
         prepared_transaction_offset: 0,
+    }
+}
+
+/// What a send-back decided before its original was looked up (Java's steps 1-3 and 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendBackPlan {
+    pub group: String,
+    /// Commit-log offset of the original.
+    pub offset: i64,
+    /// The request's `delayLevel`.
+    pub delay_level: i32,
+    /// [`max_reconsume_times`].
+    pub max: i32,
+    /// The `%RETRY%` queue the record goes to if it is retried.
+    pub retry_queue_id: i32,
+    /// This broker: the new record's store host.
+    pub store_host: SocketAddr,
+}
+
+/// A send-back's new record, encoded for the writer.
+#[derive(Debug)]
+pub struct SendBackRecord {
+    pub target: SendBackTarget,
+    pub topic: String,
+    pub queue_id: i32,
+    pub records: bytes::BytesMut,
+    pub tags_code: i64,
+    /// The original's topic and reconsume times (for the log).
+    pub original_topic: String,
+    pub reconsume_times: i32,
+}
+
+impl SendBackPlan {
+    /// Steps 4-8 on the looked-up record (`None`: no record starts at the offset): the target
+    /// ([`send_back_target`]) and the encoded record ([`send_back_message`]). The DLQ queue is 0
+    /// (its topic has [`DLQ_NUMS_PER_GROUP`] queue); creating that topic is the caller's.
+    pub fn apply(&self, record: Option<&[u8]>) -> Result<SendBackRecord, (i32, String)> {
+        let original = match record.map(|r| decode(r, false)) {
+            Some(Ok(Decoded::Record(r))) => r,
+            _ => {
+                let remark = format!("look message by offset failed, {}", self.offset);
+                return Err((response_code::SYSTEM_ERROR, remark));
+            }
+        };
+        let target = send_back_target(
+            original.reconsume_times,
+            self.max,
+            self.delay_level,
+            MAX_DELAY_LEVEL,
+        );
+        let queue_id = match target {
+            SendBackTarget::Retry { .. } => self.retry_queue_id,
+            SendBackTarget::DeadLetter => 0,
+        };
+        let message = send_back_message(&original, &self.group, target, queue_id, self.store_host);
+        let mut records = bytes::BytesMut::new();
+        encode(&message, &mut records).map_err(|e| {
+            (
+                response_code::SYSTEM_ERROR,
+                format!("MESSAGE_ILLEGAL ({e})"),
+            )
+        })?;
+        let tags_code =
+            find_property(&message.properties, property::TAGS).map_or(0, tags_hash_code);
+        Ok(SendBackRecord {
+            target,
+            topic: message.topic,
+            queue_id,
+            records,
+            tags_code,
+            original_topic: original.topic.to_string(),
+            reconsume_times: original.reconsume_times,
+        })
     }
 }
 
