@@ -271,7 +271,7 @@ fn the_put_outcome_becomes_javas_answer() {
         let r = send_back_response(cmd.response_to(response_code::SUCCESS, None), outcome);
         (r.code, r.remark)
     };
-    assert_eq!(answer(Ok(appended.clone())), (response_code::SUCCESS, None));
+    assert_eq!(answer(Ok(appended)), (response_code::SUCCESS, None));
     assert_eq!(
         answer(Err(AppendError::FlushTimeout(appended))).0,
         response_code::SUCCESS
