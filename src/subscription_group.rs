@@ -15,8 +15,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::paths::write_atomic;
-use crate::store::{Result, StoreError};
+use crate::store::paths::{load_json, save_json};
+use crate::store::Result;
 use crate::topic::DataVersion;
 
 /// RocketMQ's `TopicValidator.GROUP_MAX_LENGTH`.
@@ -107,33 +107,12 @@ pub enum GroupError {
 impl SubscriptionGroupTable {
     /// Loads the table, or an empty one when the file does not exist yet.
     pub fn load(path: &Path) -> Result<SubscriptionGroupTable> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                StoreError::Corruption(format!(
-                    "{}: not a subscription group table: {e}",
-                    path.display()
-                ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok(SubscriptionGroupTable::default())
-            }
-            Err(source) => Err(StoreError::Io {
-                path: path.to_path_buf(),
-                source,
-            }),
-        }
+        load_json(path, "subscription group table")
     }
 
     /// Writes the table atomically (temp file, rename, fsync).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("group table serializes");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        write_atomic(path, &json)
+        save_json(path, self)
     }
 
     pub fn get(&self, group: &str) -> Option<&SubscriptionGroupConfig> {

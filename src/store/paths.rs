@@ -101,6 +101,28 @@ pub fn list_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
+/// Reads a `config/*.json` table (`what` names it in the error), or `T::default()` when the file
+/// does not exist yet.
+pub fn load_json<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &str) -> Result<T> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            super::StoreError::Corruption(format!("{}: not a {what}: {e}", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(super::StoreError::io(path, e)),
+    }
+}
+
+/// Writes a `config/*.json` table atomically ([`write_atomic`]), creating its directory.
+pub fn save_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value)
+        .map_err(|e| super::StoreError::Invalid(format!("{}: {e}", path.display())))?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).at(dir)?;
+    }
+    write_atomic(path, &json)
+}
+
 /// Fsyncs a directory so a rename or create inside it is durable.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
     let d = fs::File::open(dir).at(dir)?;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::StoreError;
 
 /// What a 5.3 broker writes (fastjson, keys sorted), trimmed to one group.
 const JAVA_5_FILE: &str = r#"{
