@@ -253,3 +253,58 @@ async fn a_plain_retry_send_above_the_max_is_a_dead_letter() {
     assert_eq!(prop(&dead[0], property::RETRY_TOPIC), Some("RetryTopic"));
     assert_eq!(&dead[0].body[..], b"fallback");
 }
+
+/// A group configured in `subscriptionGroup.json` (Java's format) keeps its settings across a
+/// restart: retryMaxTimes 1 dead-letters the second failure; a retry topic created for it has its
+/// retryQueueNums (2) queues.
+#[tokio::test]
+async fn a_configured_group_uses_its_own_retry_settings() {
+    let mut broker = TestBroker::start();
+    broker.stop();
+    let path = broker.root().join("config/subscriptionGroup.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let table = serde_json::json!({
+        "dataVersion": {"counter": 1, "stateVersion": 0, "timestamp": 1700000000000i64},
+        "forbiddenTable": {},
+        "subscriptionGroupTable": {"cg": {
+            "groupName": "cg", "consumeEnable": true, "retryQueueNums": 2, "retryMaxTimes": 1,
+            "groupRetryPolicy": {"type": "CUSTOMIZED"}, "attributes": {}
+        }}
+    });
+    std::fs::write(&path, serde_json::to_vec(&table).unwrap()).unwrap();
+    broker.restart();
+    let client = broker.client().await;
+    let original = send_and_pull(&client, "RetryTopic", b"x").await;
+    let r = send_back(&client, original.physical_offset, 0, None).await;
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(client.read_queue_nums("%RETRY%cg").await.unwrap(), 2);
+    let mut retried = messages(&client, "%RETRY%cg").await;
+    if retried.is_empty() {
+        let r = client
+            .pull(&PullRequest::new(GROUP, "%RETRY%cg", 1, 0))
+            .await
+            .unwrap();
+        retried = r.messages;
+    }
+    assert_eq!(retried.len(), 1);
+    let r = send_back(&client, retried[0].physical_offset, 0, None).await;
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(messages(&client, "%DLQ%cg").await.len(), 1);
+    // A new group rewrites the file; what actormq does not use is written back as it was read.
+    let cmd = RemotingCommand::request(request_code::CONSUMER_SEND_MSG_BACK, 0)
+        .with_ext("offset", original.physical_offset)
+        .with_ext("group", "cg2")
+        .with_ext("delayLevel", 0);
+    assert_eq!(
+        client.request(cmd).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    broker.stop();
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(json["subscriptionGroupTable"]["cg2"]["retryMaxTimes"], 16);
+    assert_eq!(
+        json["subscriptionGroupTable"]["cg"]["groupRetryPolicy"]["type"],
+        "CUSTOMIZED"
+    );
+    assert_eq!(json["forbiddenTable"], serde_json::json!({}));
+}
