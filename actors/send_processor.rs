@@ -298,17 +298,16 @@ impl SendProcessor {
             Ok(None) => return req.reply.send(response),
             Err(refusal) => return refuse(req.reply, response, refusal),
         };
-        let offset = plan.offset;
-        let (reply, then) = (req.reply, Mailbox::new(ctx.address()).recipient());
-        let pending = PendingSendBack {
+        let (offset, looked) = (plan.offset, Mailbox::new(ctx.address()).recipient());
+        let then = PendingSendBack {
             plan,
-            reply,
+            reply: req.reply,
             response,
         };
         let look = LookMessage {
             offset,
-            then: pending,
-            reply: then,
+            then,
+            reply: looked,
         };
         if let Err(SendError::Full(m) | SendError::Closed(m)) = self.dispatcher.try_send(look) {
             let busy = (response_code::SYSTEM_BUSY, OVERLOAD_REMARK.to_string());
