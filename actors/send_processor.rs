@@ -27,7 +27,7 @@ use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
 use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
-use actormq::send::{ensure_topic, send_response, Hosts, Refusal, SendPreparer};
+use actormq::send::{ensure_topic, send_response, Hosts, Prepared, Refusal, SendPreparer};
 use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
@@ -363,15 +363,22 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             Err(refusal) => return refuse(reply, response, refusal),
         };
         if new.target == SendBackTarget::DeadLetter {
-            self.ensure_topic(&new.topic, retry::DLQ_NUMS_PER_GROUP, 0);
-            info!(topic = %new.original_topic, dlq = %new.topic, offset = plan.offset, reconsume_times = new.reconsume_times, max = plan.max, "message sent back to the dead-letter queue");
+            self.ensure_topic(&new.message.topic, retry::DLQ_NUMS_PER_GROUP, 0);
+            info!(topic = %new.original_topic, dlq = %new.message.topic, offset = plan.offset, reconsume_times = new.reconsume_times, max = plan.max, "message sent back to the dead-letter queue");
         }
+        let prepared = match Prepared::single(&new.message) {
+            Ok(p) => p,
+            Err((_, why)) => {
+                let remark = format!("MESSAGE_ILLEGAL ({why})");
+                return refuse(reply, response, (response_code::SYSTEM_ERROR, remark));
+            }
+        };
         let append = Append {
-            topic: new.topic,
-            queue_id: new.queue_id,
-            records: new.records,
+            topic: prepared.topic,
+            queue_id: prepared.queue_id,
+            records: prepared.records,
             count: 1,
-            tags_codes: vec![new.tags_code],
+            tags_codes: prepared.tags_codes,
             done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
         };
         if let Err(SendError::Full(append) | SendError::Closed(append)) =

@@ -19,8 +19,8 @@ use crate::protocol::header::{ExtReader, HeaderError};
 use crate::protocol::{code::version, response_code, RemotingCommand, OVERLOAD_REMARK};
 use crate::store::commit_log::{AppendError, Appended};
 use crate::store::message::{
-    decode, encode, find_property, offset_msg_id, parse_properties, property, tags_hash_code,
-    Decoded, MessageToStore, RecordView, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
+    decode, offset_msg_id, parse_properties, property, Decoded, MessageToStore, RecordView,
+    NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
 };
 
 #[cfg(test)]
@@ -191,14 +191,11 @@ pub struct SendBackPlan {
     pub store_host: SocketAddr,
 }
 
-/// A send-back's new record, encoded for the writer.
-#[derive(Debug)]
+/// A send-back's new record.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SendBackRecord {
     pub target: SendBackTarget,
-    pub topic: String,
-    pub queue_id: i32,
-    pub records: bytes::BytesMut,
-    pub tags_code: i64,
+    pub message: MessageToStore,
     /// The original's topic and reconsume times (for the log).
     pub original_topic: String,
     pub reconsume_times: i32,
@@ -206,8 +203,9 @@ pub struct SendBackRecord {
 
 impl SendBackPlan {
     /// Steps 4-8 on the looked-up record (`None`: no record starts at the offset): the target
-    /// ([`send_back_target`]) and the encoded record ([`send_back_message`]). The DLQ queue is 0
-    /// (its topic has [`DLQ_NUMS_PER_GROUP`] queue); creating that topic is the caller's.
+    /// ([`send_back_target`]) and the new message ([`send_back_message`]), which the caller puts
+    /// like any send's. The DLQ queue is 0 (its topic has [`DLQ_NUMS_PER_GROUP`] queue); creating
+    /// that topic is the caller's.
     pub fn apply(&self, record: Option<&[u8]>) -> Result<SendBackRecord, (i32, String)> {
         let original = match record.map(|r| decode(r, false)) {
             Some(Ok(Decoded::Record(r))) => r,
@@ -226,22 +224,9 @@ impl SendBackPlan {
             SendBackTarget::Retry { .. } => self.retry_queue_id,
             SendBackTarget::DeadLetter => 0,
         };
-        let message = send_back_message(&original, &self.group, target, queue_id, self.store_host);
-        let mut records = bytes::BytesMut::new();
-        encode(&message, &mut records).map_err(|e| {
-            (
-                response_code::SYSTEM_ERROR,
-                format!("MESSAGE_ILLEGAL ({e})"),
-            )
-        })?;
-        let tags_code =
-            find_property(&message.properties, property::TAGS).map_or(0, tags_hash_code);
         Ok(SendBackRecord {
             target,
-            topic: message.topic,
-            queue_id,
-            records,
-            tags_code,
+            message: send_back_message(&original, &self.group, target, queue_id, self.store_host),
             original_topic: original.topic.to_string(),
             reconsume_times: original.reconsume_times,
         })

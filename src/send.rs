@@ -258,18 +258,45 @@ impl SendPreparer {
             reconsume_times: header.reconsume_times,
             prepared_transaction_offset: 0,
         };
-        let before = prepared.records.len();
-        encode(&message, &mut prepared.records)
+        let tags_code = find_property(client_props, property::TAGS).map_or(0, tags_hash_code);
+        prepared.push(&message, uniq, tags_code)
+    }
+}
+
+impl Prepared {
+    /// One record the broker makes itself (a send-back's retry or dead letter), ready for the
+    /// writer exactly as a send's records are: the put path for every record.
+    pub fn single(message: &MessageToStore) -> Result<Prepared, Refusal> {
+        let mut prepared = Prepared {
+            topic: message.topic.clone(),
+            queue_id: message.queue_id,
+            records: BytesMut::new(),
+            sizes: Vec::with_capacity(1),
+            uniq_keys: Vec::with_capacity(1),
+            tags_codes: Vec::with_capacity(1),
+            created_topic: false,
+            created_group: false,
+        };
+        let props = message.properties.as_str();
+        let uniq = find_property(props, property::UNIQ_KEY).unwrap_or_default();
+        let tags_code = find_property(props, property::TAGS).map_or(0, tags_hash_code);
+        prepared.push(message, uniq.to_string(), tags_code)?;
+        Ok(prepared)
+    }
+
+    /// Encodes `message` as the next record.
+    fn push(
+        &mut self,
+        message: &MessageToStore,
+        uniq: String,
+        tags_code: i64,
+    ) -> Result<(), Refusal> {
+        let before = self.records.len();
+        encode(message, &mut self.records)
             .map_err(|e| (response_code::MESSAGE_ILLEGAL, e.to_string()))?;
-        prepared
-            .sizes
-            .push((prepared.records.len() - before) as u32);
-        prepared.uniq_keys.push(uniq);
-        prepared.tags_codes.push(
-            find_property(client_props, property::TAGS)
-                .map(tags_hash_code)
-                .unwrap_or(0),
-        );
+        self.sizes.push((self.records.len() - before) as u32);
+        self.uniq_keys.push(uniq);
+        self.tags_codes.push(tags_code);
         Ok(())
     }
 }

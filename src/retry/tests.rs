@@ -288,3 +288,50 @@ fn the_put_outcome_becomes_javas_answer() {
     assert_eq!(code, response_code::SYSTEM_ERROR);
     assert_eq!(remark.unwrap(), "CREATE_MAPPED_FILE_FAILED (disk full)");
 }
+
+fn plan(delay_level: i32, max: i32) -> SendBackPlan {
+    SendBackPlan {
+        group: "cg".into(),
+        offset: 4096,
+        delay_level,
+        max,
+        retry_queue_id: 1,
+        store_host: STORE,
+    }
+}
+
+/// The plan on the looked-up record: no record is Java's "look message by offset failed, N";
+/// a retry goes to the planned queue, a dead letter to queue 0.
+#[test]
+fn the_plan_applies_to_the_looked_up_record() {
+    let err = plan(0, 16).apply(None).unwrap_err();
+    assert_eq!(
+        err,
+        (
+            response_code::SYSTEM_ERROR,
+            "look message by offset failed, 4096".to_string()
+        )
+    );
+    // Bytes that are not a record (a blank marker) are no record either.
+    let mut blank = [0u8; 8];
+    crate::store::message::write_blank(&mut blank, 8);
+    assert!(plan(0, 16).apply(Some(&blank)).is_err());
+
+    let bytes = stored("TopicA", "TAGS\u{1}TagA\u{2}", 2);
+    let retry = plan(0, 16).apply(Some(&bytes)).unwrap();
+    assert_eq!(retry.target, SendBackTarget::Retry { delay_level: 5 });
+    assert_eq!(
+        (retry.message.topic.as_str(), retry.message.queue_id),
+        ("%RETRY%cg", 1)
+    );
+    assert_eq!(
+        (retry.original_topic.as_str(), retry.reconsume_times),
+        ("TopicA", 2)
+    );
+    let dead = plan(0, 2).apply(Some(&bytes)).unwrap();
+    assert_eq!(dead.target, SendBackTarget::DeadLetter);
+    assert_eq!(
+        (dead.message.topic.as_str(), dead.message.queue_id),
+        ("%DLQ%cg", 0)
+    );
+}

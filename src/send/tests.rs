@@ -475,3 +475,30 @@ fn retry_sends_refused_as_java_refuses_them() {
         .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
         .is_ok());
 }
+
+/// A broker-made record (a send-back's) goes through the same encoding as a send's: one record,
+/// its UNIQ_KEY and tag code.
+#[test]
+fn a_single_broker_made_record_is_prepared_like_a_send() {
+    let message = MessageToStore {
+        topic: "%RETRY%cg".into(),
+        queue_id: 0,
+        flag: 0,
+        body: Bytes::from_static(b"x"),
+        properties: "TAGS\u{1}A\u{2}UNIQ_KEY\u{1}U1\u{2}DELAY\u{1}3\u{2}".into(),
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: BORN,
+        store_host: STORE,
+        reconsume_times: 1,
+        prepared_transaction_offset: 0,
+    };
+    let p = Prepared::single(&message).unwrap();
+    assert_eq!(
+        (p.topic.as_str(), p.queue_id, p.sizes.len()),
+        ("%RETRY%cg", 0, 1)
+    );
+    assert_eq!(p.uniq_keys, vec!["U1".to_string()]);
+    assert_eq!(p.tags_codes, vec![tags_hash_code("A")]);
+    assert_eq!(records(&p)[0].1, message.properties);
+}
