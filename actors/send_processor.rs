@@ -98,6 +98,13 @@ impl SendProcessor {
         }
     }
 
+    /// Hands records to the writer; a full or closed mailbox completes the append with `Busy`.
+    fn append(&self, append: Append) {
+        if let Err(SendError::Full(a) | SendError::Closed(a)) = self.writer.try_send(append) {
+            (a.done)(Err(AppendError::Busy));
+        }
+    }
+
     fn save_groups(&self) {
         if let Err(e) = self.groups.save(&self.groups_path) {
             warn!(error = %e, "persisting the subscription group table failed");
@@ -216,11 +223,7 @@ impl Handler<Request> for SendProcessor {
                 ))
             }),
         };
-        if let Err(SendError::Full(append) | SendError::Closed(append)) =
-            self.writer.try_send(append)
-        {
-            (append.done)(Err(AppendError::Busy));
-        }
+        self.append(append);
     }
 }
 
@@ -368,10 +371,7 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
         }
         let prepared = match Prepared::single(&new.message) {
             Ok(p) => p,
-            Err((_, why)) => {
-                let remark = format!("MESSAGE_ILLEGAL ({why})");
-                return refuse(reply, response, (response_code::SYSTEM_ERROR, remark));
-            }
+            Err((_, why)) => return refuse(reply, response, retry::put_refusal(&why)),
         };
         let append = Append {
             topic: prepared.topic,
@@ -381,11 +381,7 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             tags_codes: prepared.tags_codes,
             done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
         };
-        if let Err(SendError::Full(append) | SendError::Closed(append)) =
-            self.writer.try_send(append)
-        {
-            (append.done)(Err(AppendError::Busy));
-        }
+        self.append(append);
     }
 }
 

@@ -233,6 +233,15 @@ impl SendBackPlan {
     }
 }
 
+/// 36's answer when the new record cannot be encoded (Java's put fails with MESSAGE_ILLEGAL or
+/// PROPERTIES_SIZE_EXCEEDED, which 36 reports as SYSTEM_ERROR with the status name).
+pub fn put_refusal(why: &str) -> (i32, String) {
+    (
+        response_code::SYSTEM_ERROR,
+        format!("MESSAGE_ILLEGAL ({why})"),
+    )
+}
+
 /// 36's answer for the append of the new record: `SUCCESS` once stored, else `SYSTEM_ERROR` named
 /// after Java's `PutMessageStatus`. A sync-flush timeout counts as stored: the record says
 /// `WAIT=false`, and Java does not wait for the flush of such a record. A full writer mailbox is
