@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 
 use actix::prelude::*;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::commit_log_writer::{Append, AppendError, CommitLogWriter};
 use super::connection::{ReplyTo, Request};
@@ -400,7 +400,7 @@ impl Handler<EnsureRetryTopic> for SendProcessor {
     fn handle(&mut self, msg: EnsureRetryTopic, _ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
         if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
-            warn!(group = %msg.group, %why, "no retry topic for this consumer group");
+            debug!(group = %msg.group, %why, "no retry topic for this consumer group");
         }
     }
 }
