@@ -4,8 +4,8 @@
 //! Owns, per group, the client ids seen in `HEART_BEAT` (34) and when; forgets them on
 //! `UNREGISTER_CLIENT` (35) or 120 s after their last heartbeat (RocketMQ's channel expiry), and
 //! answers `GET_CONSUMER_LIST_BY_GROUP` (38), which consumers use to rebalance queues among
-//! themselves. For each consumer group it asks the SendProcessor to create `%RETRY%<group>` (one
-//! queue), as RocketMQ does. Receives `Request`s from connections; runs on the system arbiter.
+//! themselves. For each consumer group it asks the SendProcessor to create the group (if unknown) and
+//! `%RETRY%<group>` (the group's `retryQueueNums` queues), as RocketMQ's heartbeat does. Receives `Request`s from connections; runs on the system arbiter.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use super::connection::Request;
 use super::mailbox::CountedRecipient;
 use super::metrics::stats;
 use super::processor_table::Processor;
-use super::send_processor::EnsureTopic;
+use super::send_processor::EnsureRetryTopic;
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 
 /// A client is forgotten this long after its last heartbeat.
@@ -29,11 +29,11 @@ pub struct ClientManager {
     /// group -> client id -> last heartbeat.
     producers: HashMap<String, BTreeMap<String, Instant>>,
     consumers: HashMap<String, BTreeMap<String, Instant>>,
-    topics: CountedRecipient<EnsureTopic>,
+    topics: CountedRecipient<EnsureRetryTopic>,
 }
 
 impl ClientManager {
-    pub fn new(topics: CountedRecipient<EnsureTopic>) -> Self {
+    pub fn new(topics: CountedRecipient<EnsureRetryTopic>) -> Self {
         ClientManager {
             producers: HashMap::new(),
             consumers: HashMap::new(),
@@ -61,9 +61,9 @@ impl ClientManager {
             if clients.insert(data.client_id.clone(), now).is_none() {
                 info!(group = %c.group_name, client = %data.client_id, "consumer registered");
             }
-            self.topics.do_send(EnsureTopic {
-                name: format!("%RETRY%{}", c.group_name),
-                queue_nums: 1,
+            self.topics.do_send(EnsureRetryTopic {
+                group: c.group_name.clone(),
+                unit_mode: c.unit_mode,
             });
         }
         cmd.response_to(response_code::SUCCESS, None)
@@ -132,6 +132,9 @@ struct HeartbeatData {
 #[serde(rename_all = "camelCase")]
 struct GroupData {
     group_name: String,
+    /// Consumers only: a unit-mode consumer's retry topic gets the unit-sub topic flag.
+    #[serde(default)]
+    unit_mode: bool,
 }
 
 impl Actor for ClientManager {

@@ -23,7 +23,7 @@ use tracing::info;
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::metrics::stats;
-pub use super::query::{Query, QueryKind};
+pub use super::query::{LookMessage, MessageLooked, Query, QueryKind};
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
@@ -318,6 +318,19 @@ impl Handler<Query> for Dispatcher {
             QueryKind::Pull(q) => self.pull(q, response, reply, ctx),
             kind => reply.send(self.answer(kind, response)),
         }
+    }
+}
+
+impl<T: Send + 'static> Handler<LookMessage<T>> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: LookMessage<T>, _ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
+        let record = self.reader().record_at(msg.offset);
+        msg.reply.do_send(MessageLooked {
+            record: record.map(bytes::Bytes::copy_from_slice),
+            then: msg.then,
+        });
     }
 }
 

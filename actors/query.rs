@@ -1,13 +1,14 @@
 //! Store queries (`Query`) and the one way of handing them to the `Dispatcher` (`forward`), shared
 //! by the `PullProcessor` and the `OffsetProcessor` (both turn requests into queries the dispatcher
 //! answers). They live apart from both processors so neither imports the other; the dispatcher
-//! answers them in its `Handler<Query>`.
+//! answers them in its `Handler<Query>`. [`LookMessage`] asks for one record by commit-log offset
+//! and is answered to the asking processor instead ([`MessageLooked`]).
 
 use actix::prelude::*;
 
 use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
-use super::mailbox::Mailbox;
+use super::mailbox::{CountedRecipient, Mailbox};
 use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
 
 /// What a store query asks.
@@ -86,4 +87,27 @@ pub fn forward(
             q.reply.send(r);
         }
     }
+}
+
+/// `lookMessageByOffset`: the record stored at a commit-log offset (`None` if no record starts
+/// there), handed with `then` to `reply`. For processors that continue with the record themselves
+/// (the send-back of `CONSUMER_SEND_MSG_BACK`), where a `Query` answers the connection directly.
+pub struct LookMessage<T: Send + 'static> {
+    pub offset: i64,
+    pub then: T,
+    pub reply: CountedRecipient<MessageLooked<T>>,
+}
+
+impl<T: Send + 'static> Message for LookMessage<T> {
+    type Result = ();
+}
+
+/// The answer to a [`LookMessage`]: a copy of the record's bytes, and what the asker handed along.
+pub struct MessageLooked<T: Send + 'static> {
+    pub record: Option<bytes::Bytes>,
+    pub then: T,
+}
+
+impl<T: Send + 'static> Message for MessageLooked<T> {
+    type Result = ();
 }

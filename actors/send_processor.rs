@@ -1,8 +1,11 @@
 //! `SendProcessor`: the send side (RocketMQ's `SendMessageProcessor`) for `SEND_MESSAGE` (10),
-//! `SEND_MESSAGE_V2` (310) and `SEND_BATCH_MESSAGE` (320).
+//! `SEND_MESSAGE_V2` (310), `SEND_BATCH_MESSAGE` (320) and `CONSUMER_SEND_MSG_BACK` (36).
 //!
 //! Owns the topic table (auto-creating topics, the topic-admin codes 17/21/215, persisting
-//! `config/topics.json`). Turning a request into records (queue choice, broker-added properties,
+//! `config/topics.json`) and the consumer-group table (`config/subscriptionGroup.json`), which a
+//! send-back and a send to `%RETRY%<group>` need together with the topics. A send-back asks the
+//! `Dispatcher` for the original record (`LookMessage`, answered here with `MessageLooked`); the
+//! decisions and the new record are `actormq::retry`, and the record is appended like any send. Turning a request into records (queue choice, broker-added properties,
 //! record encoding, tag codes) is `actormq::send::SendPreparer`, pure and unit-tested; this actor
 //! only routes: it sends `Append` to the `CommitLogWriter` with a completion that builds the
 //! response (`actormq::send::send_response`) and hands it straight to the connection, and a new
@@ -12,24 +15,41 @@
 use std::path::PathBuf;
 
 use actix::prelude::*;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::commit_log_writer::{Append, AppendError, CommitLogWriter};
-use super::connection::Request;
-use super::dispatcher::TopicsChanged;
+use super::connection::{ReplyTo, Request};
+use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, TopicsChanged};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand};
-use actormq::send::{send_response, Hosts, SendPreparer};
+use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
+use actormq::send::{ensure_topic, send_response, Hosts, Prepared, Refusal, SendPreparer};
+use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
+
+/// The tables the `SendProcessor` owns, and where each is persisted.
+pub struct SendTables {
+    pub topics: TopicTable,
+    pub topics_path: PathBuf,
+    pub groups: SubscriptionGroupTable,
+    pub groups_path: PathBuf,
+}
 
 pub struct SendProcessor {
     writer: Mailbox<CommitLogWriter>,
+    /// Looks originals up for send-backs.
+    dispatcher: Mailbox<Dispatcher>,
     topics: TopicTable,
     topics_path: PathBuf,
+    groups: SubscriptionGroupTable,
+    groups_path: PathBuf,
+    auto_create_group: bool,
+    /// Round robin over a group's retry queues.
+    send_backs: u32,
     preparer: SendPreparer,
     mailbox: usize,
     /// Told the new table whenever a topic is created (dispatcher, name server).
@@ -39,8 +59,8 @@ pub struct SendProcessor {
 impl SendProcessor {
     pub fn new(
         writer: Mailbox<CommitLogWriter>,
-        topics: TopicTable,
-        topics_path: PathBuf,
+        dispatcher: Mailbox<Dispatcher>,
+        tables: SendTables,
         broker: BrokerIdentity,
         store_ip: std::net::IpAddr,
         mailbox: usize,
@@ -48,8 +68,13 @@ impl SendProcessor {
     ) -> Self {
         SendProcessor {
             writer,
-            topics,
-            topics_path,
+            dispatcher,
+            topics: tables.topics,
+            topics_path: tables.topics_path,
+            groups: tables.groups,
+            groups_path: tables.groups_path,
+            auto_create_group: broker.auto_create_subscription_group,
+            send_backs: 0,
             preparer: SendPreparer::new(broker, store_ip),
             mailbox,
             topics_changed,
@@ -72,6 +97,59 @@ impl SendProcessor {
             warn!(error = %e, "persisting the topic table failed");
         }
     }
+
+    /// Hands records to the writer; a full or closed mailbox completes the append with `Busy`.
+    fn append(&self, append: Append) {
+        if let Err(SendError::Full(a) | SendError::Closed(a)) = self.writer.try_send(append) {
+            (a.done)(Err(AppendError::Busy));
+        }
+    }
+
+    fn save_groups(&self) {
+        if let Err(e) = self.groups.save(&self.groups_path) {
+            warn!(error = %e, "persisting the subscription group table failed");
+        }
+    }
+
+    /// `findSubscriptionGroupConfig`, persisting a group it creates.
+    fn group(&mut self, group: &str) -> Result<SubscriptionGroupConfig, Refusal> {
+        let (config, created) = self
+            .groups
+            .find_or_create(group, self.auto_create_group)
+            .map_err(|e| (response_code::SUBSCRIPTION_GROUP_NOT_EXIST, e.to_string()))?;
+        let config = config.clone();
+        if created {
+            info!(group, "subscription group created");
+            self.save_groups();
+        }
+        Ok(config)
+    }
+
+    /// `createTopicInSendMessageBackMethod`: creates `name` unless it exists, publishing the table.
+    fn ensure_topic(&mut self, name: &str, queue_nums: i32, sys_flag: i32) -> &TopicConfig {
+        if ensure_topic(&mut self.topics, name, queue_nums, sys_flag) {
+            self.publish_topics();
+        }
+        self.topics.get(name).expect("ensured just now")
+    }
+
+    /// The group's config and its `%RETRY%` topic, created if absent with the group's
+    /// `retryQueueNums` queues, for a send-back or a consumer's heartbeat; `None` when the group
+    /// has no retry queues (`retryQueueNums <= 0`: send-backs are acknowledged and dropped).
+    fn retry_topic_of(
+        &mut self,
+        group: &str,
+        unit_mode: bool,
+    ) -> Result<Option<(SubscriptionGroupConfig, TopicConfig)>, Refusal> {
+        let config = self.group(group)?;
+        if config.retry_queue_nums <= 0 {
+            return Ok(None);
+        }
+        let flag = unit_mode.then_some(retry::TOPIC_SYS_FLAG_UNIT_SUB);
+        let name = retry::retry_topic(group);
+        let topic = self.ensure_topic(&name, config.retry_queue_nums, flag.unwrap_or(0));
+        Ok(Some((config, topic.clone())))
+    }
 }
 
 impl Actor for SendProcessor {
@@ -91,14 +169,18 @@ impl Processor for SendProcessor {
         request_code::UPDATE_AND_CREATE_TOPIC,
         request_code::GET_ALL_TOPIC_CONFIG,
         request_code::DELETE_TOPIC_IN_BROKER,
+        request_code::CONSUMER_SEND_MSG_BACK,
     ];
 }
 
 impl Handler<Request> for SendProcessor {
     type Result = ();
 
-    fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, req: Request, ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
+        if req.cmd.code == request_code::CONSUMER_SEND_MSG_BACK {
+            return self.send_back(req, ctx);
+        }
         if let Some(response) = self.topic_admin(&req.cmd) {
             req.reply.send(response);
             return;
@@ -107,16 +189,23 @@ impl Handler<Request> for SendProcessor {
             born: req.peer,
             store: req.local,
         };
-        let prepared = match self.preparer.prepare(&req.cmd, hosts, &mut self.topics) {
-            Ok(p) => p,
-            Err((code, remark)) => {
-                let response = req.cmd.response_to(code, Some(remark));
-                req.reply.send(response);
-                return;
-            }
-        };
+        let prepared =
+            match self
+                .preparer
+                .prepare(&req.cmd, hosts, &mut self.topics, &mut self.groups)
+            {
+                Ok(p) => p,
+                Err((code, remark)) => {
+                    let response = req.cmd.response_to(code, Some(remark));
+                    req.reply.send(response);
+                    return;
+                }
+            };
         if prepared.created_topic {
             self.publish_topics();
+        }
+        if prepared.created_group {
+            self.save_groups();
         }
         let response = req.cmd.response_to(response_code::SUCCESS, None);
         let (reply, store_host, queue_id) = (req.reply, req.local, prepared.queue_id);
@@ -134,11 +223,7 @@ impl Handler<Request> for SendProcessor {
                 ))
             }),
         };
-        if let Err(SendError::Full(append) | SendError::Closed(append)) =
-            self.writer.try_send(append)
-        {
-            (append.done)(Err(AppendError::Busy));
-        }
+        self.append(append);
     }
 }
 
@@ -200,22 +285,122 @@ impl SendProcessor {
     }
 }
 
-/// Create `name` with `queue_nums` queues unless it exists (consumer groups' `%RETRY%` topics).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct EnsureTopic {
-    pub name: String,
-    pub queue_nums: i32,
+/// A send-back between the record lookup and the append.
+pub struct PendingSendBack {
+    plan: SendBackPlan,
+    reply: ReplyTo,
+    response: RemotingCommand,
 }
 
-impl Handler<EnsureTopic> for SendProcessor {
+impl SendProcessor {
+    /// `CONSUMER_SEND_MSG_BACK` (36): the plan, then the `Dispatcher` is asked for the record.
+    fn send_back(&mut self, req: Request, ctx: &mut Context<Self>) {
+        let response = req.cmd.response_to(response_code::SUCCESS, None);
+        let plan = match self.plan_send_back(&req) {
+            Ok(Some(plan)) => plan,
+            Ok(None) => return req.reply.send(response),
+            Err(refusal) => return refuse(req.reply, response, refusal),
+        };
+        let (offset, looked) = (plan.offset, Mailbox::new(ctx.address()).recipient());
+        let then = PendingSendBack {
+            plan,
+            reply: req.reply,
+            response,
+        };
+        let look = LookMessage {
+            offset,
+            then,
+            reply: looked,
+        };
+        if let Err(SendError::Full(m) | SendError::Closed(m)) = self.dispatcher.try_send(look) {
+            let busy = (response_code::SYSTEM_BUSY, OVERLOAD_REMARK.to_string());
+            refuse(m.then.reply, m.then.response, busy);
+        }
+    }
+
+    /// Java's steps before the record lookup: the group (created if unknown), `retryQueueNums <= 0`
+    /// acknowledged and dropped (`None`), the `%RETRY%` topic (created, must be writable), the max.
+    fn plan_send_back(&mut self, req: &Request) -> Result<Option<SendBackPlan>, Refusal> {
+        let h = SendBackHeader::decode(&req.cmd).map_err(|e| (e.response_code(), e.to_string()))?;
+        let Some((group, topic)) = self.retry_topic_of(&h.group, h.unit_mode)? else {
+            return Ok(None);
+        };
+        if !topic.writable() {
+            let remark = format!(
+                "the topic[{}] sending message is forbidden",
+                topic.topic_name
+            );
+            return Err((response_code::NO_PERMISSION, remark));
+        }
+        self.send_backs = self.send_backs.wrapping_add(1);
+        let version = req.cmd.version;
+        Ok(Some(SendBackPlan {
+            max: retry::max_reconsume_times(group.retry_max_times, h.max_reconsume_times, version),
+            retry_queue_id: (self.send_backs % topic.write_queue_nums.max(1) as u32) as i32,
+            store_host: req.local,
+            group: h.group,
+            offset: h.offset,
+            delay_level: h.delay_level,
+        }))
+    }
+}
+
+fn refuse(reply: ReplyTo, mut response: RemotingCommand, (code, remark): Refusal) {
+    (response.code, response.remark) = (code, Some(remark));
+    reply.send(response);
+}
+
+/// The original of a send-back, looked up: retry or DLQ (created on demand), record appended.
+impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
     type Result = ();
 
-    fn handle(&mut self, msg: EnsureTopic, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: MessageLooked<PendingSendBack>, _ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
-        if self.topics.get(&msg.name).is_none() {
-            info!(topic = %msg.name, queues = msg.queue_nums, "topic created");
-            self.create_topic(TopicConfig::new(&msg.name, msg.queue_nums));
+        let PendingSendBack {
+            plan,
+            reply,
+            response,
+        } = msg.then;
+        let new = match plan.apply(msg.record.as_deref()) {
+            Ok(new) => new,
+            Err(refusal) => return refuse(reply, response, refusal),
+        };
+        if new.target == SendBackTarget::DeadLetter {
+            self.ensure_topic(&new.message.topic, retry::DLQ_NUMS_PER_GROUP, 0);
+            info!(topic = %new.original_topic, dlq = %new.message.topic, offset = plan.offset, reconsume_times = new.reconsume_times, max = plan.max, "message sent back to the dead-letter queue");
+        }
+        let prepared = match Prepared::single(&new.message) {
+            Ok(p) => p,
+            Err((_, why)) => return refuse(reply, response, retry::put_refusal(&why)),
+        };
+        let append = Append {
+            topic: prepared.topic,
+            queue_id: prepared.queue_id,
+            records: prepared.records,
+            count: 1,
+            tags_codes: prepared.tags_codes,
+            done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
+        };
+        self.append(append);
+    }
+}
+
+/// A consumer group announced itself (heartbeat): create the group if unknown and its
+/// `%RETRY%<group>` topic with the group's `retryQueueNums` queues, as Java's heartbeat does.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EnsureRetryTopic {
+    pub group: String,
+    pub unit_mode: bool,
+}
+
+impl Handler<EnsureRetryTopic> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, msg: EnsureRetryTopic, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
+            debug!(group = %msg.group, %why, "no retry topic for this consumer group");
         }
     }
 }

@@ -51,6 +51,9 @@ pub struct BrokerIdentity {
     pub cluster: String,
     /// Create unknown topics on first send (RocketMQ's `autoCreateTopicEnable`). Default: true.
     pub auto_create_topic: bool,
+    /// Create unknown consumer groups on first use, with RocketMQ's defaults (retryQueueNums 1,
+    /// retryMaxTimes 16) (RocketMQ's `autoCreateSubscriptionGroup`). Default: true.
+    pub auto_create_subscription_group: bool,
     /// Upper bound on the queue count of an auto-created topic. Default: 8.
     pub default_topic_queue_nums: u32,
     /// Largest message body accepted (RocketMQ's `maxMessageSize`). Default: 4 MiB.
@@ -223,6 +226,7 @@ impl Default for BrokerIdentity {
             name: "broker-a".into(),
             cluster: "DefaultCluster".into(),
             auto_create_topic: true,
+            auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
             max_message_bytes: 4 * 1024 * 1024,
             rebalance_lock_max_live_ms: 60_000,

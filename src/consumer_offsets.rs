@@ -11,8 +11,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::paths::write_atomic;
-use crate::store::{Result, StoreError};
+use crate::store::paths::{load_json, save_json};
+use crate::store::Result;
 
 /// RocketMQ's key separator: `topic@group`.
 pub const KEY_SEPARATOR: char = '@';
@@ -35,27 +35,12 @@ fn key(topic: &str, group: &str) -> String {
 impl ConsumerOffsetTable {
     /// Loads the table, or an empty one when the file does not exist yet.
     pub fn load(path: &Path) -> Result<ConsumerOffsetTable> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                StoreError::Corruption(format!(
-                    "{}: not a consumer offset table: {e}",
-                    path.display()
-                ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok(ConsumerOffsetTable::default())
-            }
-            Err(e) => Err(StoreError::io(path, e)),
-        }
+        load_json(path, "consumer offset table")
     }
 
     /// Writes the table atomically, creating the directory if needed.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("offset table serializes");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        }
-        write_atomic(path, &json)
+        save_json(path, self)
     }
 
     /// The committed offset of `group` on `topic`/`queue_id`, if any.

@@ -12,6 +12,11 @@
 //! - [`store`]: on-disk formats: the stored-message record, mapped files, consume-queue entries,
 //!   the checkpoint, and start-up recovery. Pure and synchronous.
 //! - [`topic`]: topic configurations and the persisted topic table.
+//! - [`subscription_group`]: consumer-group settings (retry queues, max retries) and
+//!   `subscriptionGroup.json`.
+//! - [`retry`]: consume retry and dead letters: where a sent-back message goes and what its new
+//!   record holds.
+//! - [`send`]: the send path's pure part: a send request -> encoded records, an append -> the response.
 //! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
@@ -29,6 +34,8 @@ pub mod long_poll;
 pub mod metrics;
 pub mod protocol;
 pub mod queue_locks;
+pub mod retry;
 pub mod send;
 pub mod store;
+pub mod subscription_group;
 pub mod topic;

@@ -12,11 +12,13 @@ use tracing::info;
 use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
 use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
+use crate::retry::{self, RETRY_GROUP_TOPIC_PREFIX};
 use crate::store::commit_log::{AppendError, Appended};
 use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
 };
+use crate::subscription_group::SubscriptionGroupTable;
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 #[cfg(test)]
@@ -46,6 +48,9 @@ pub struct Prepared {
     pub tags_codes: Vec<i64>,
     /// The topic was auto-created for this send (the caller persists and publishes the table).
     pub created_topic: bool,
+    /// A consumer group was auto-created for a send to its `%RETRY%` topic (the caller persists
+    /// the group table).
+    pub created_group: bool,
 }
 
 /// Turns send requests into records; keeps what spans requests (the unique-id generator and the
@@ -67,21 +72,33 @@ impl SendPreparer {
     }
 
     /// Turns a send request (10, 310, 320) into records for the writer; the topic is created in
-    /// `topics` first if it is new and auto-creation is on (`Prepared::created_topic`).
+    /// `topics` first if it is new and auto-creation is on (`Prepared::created_topic`). A send to
+    /// `%RETRY%<group>` (the consumer's fallback when a send-back failed) may be redirected to the
+    /// group's `%DLQ%` topic ([`SendPreparer::retry_send`]); only such topics pay for that check.
     pub fn prepare(
         &mut self,
         cmd: &RemotingCommand,
         hosts: Hosts,
         topics: &mut TopicTable,
+        groups: &mut SubscriptionGroupTable,
     ) -> Result<Prepared, Refusal> {
-        let header = match cmd.code {
+        let mut header = match cmd.code {
             request_code::SEND_MESSAGE => SendMessageRequestHeader::from_ext_v1(&cmd.ext_fields),
             _ => SendMessageRequestHeader::from_ext_v2(&cmd.ext_fields),
         }
         .map_err(|e| (e.response_code(), e.to_string()))?;
         validate_topic_name(&header.topic).map_err(|e| (response_code::INVALID_PARAMETER, e))?;
-        let (topic, created_topic) = topic_for_send(&self.broker, topics, &header)?;
-        let queue_id = if header.queue_id < 0 {
+        let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
+        let retry = header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX);
+        if batch && retry {
+            let remark = format!(
+                "batch request does not support retry group {}",
+                header.topic
+            );
+            return Err((response_code::MESSAGE_ILLEGAL, remark));
+        }
+        let (topic, mut created_topic) = topic_for_send(&self.broker, topics, &header)?;
+        let mut queue_id = if header.queue_id < 0 {
             self.round_robin = self.round_robin.wrapping_add(1);
             (self.round_robin % topic.write_queue_nums as u32) as i32
         } else if header.queue_id >= topic.write_queue_nums {
@@ -95,6 +112,15 @@ impl SendPreparer {
         } else {
             header.queue_id
         };
+        let mut created_group = false;
+        if retry {
+            let redirect = self.retry_send(&mut header, cmd.version, topics, groups)?;
+            created_group = redirect.created_group;
+            created_topic |= redirect.created_topic;
+            if let Some(dlq_queue) = redirect.dead_letter_queue {
+                queue_id = dlq_queue;
+            }
+        }
 
         let mut prepared = Prepared {
             topic: header.topic.clone(),
@@ -104,8 +130,8 @@ impl SendPreparer {
             uniq_keys: Vec::new(),
             tags_codes: Vec::new(),
             created_topic,
+            created_group,
         };
-        let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
         if batch {
             let entries = decode_batch(&cmd.body).map_err(|e| {
                 (
@@ -132,6 +158,44 @@ impl SendPreparer {
             self.add_record(&mut prepared, &header, header.flag, body, props, hosts)?;
         }
         Ok(prepared)
+    }
+
+    /// 5.x `handleRetryAndDLQ` for a send to `%RETRY%<group>`: the group must exist (or is created);
+    /// a message reconsumed more than the max (the header's `l`, else the group's `retryMaxTimes`)
+    /// is redirected to `%DLQ%<group>` (created on demand, one queue) with `DELAY=-1`. The order
+    /// lock check of 5.x (DLQ while the group holds an unexpired queue lock) needs the lock table,
+    /// which the send path does not have: it passes "not locked".
+    fn retry_send(
+        &mut self,
+        header: &mut SendMessageRequestHeader,
+        request_version: i32,
+        topics: &mut TopicTable,
+        groups: &mut SubscriptionGroupTable,
+    ) -> Result<RetrySend, Refusal> {
+        let group = retry::group_of_retry_topic(&header.topic).unwrap_or_default();
+        let (config, created_group) = groups
+            .find_or_create(group, self.broker.auto_create_subscription_group)
+            .map_err(|e| (response_code::SUBSCRIPTION_GROUP_NOT_EXIST, e.to_string()))?;
+        let max = retry::max_reconsume_times(
+            config.retry_max_times,
+            header.max_reconsume_times,
+            request_version,
+        );
+        let mut out = RetrySend {
+            created_group,
+            created_topic: false,
+            dead_letter_queue: None,
+        };
+        if retry::retry_send_dead_letters(header.reconsume_times, max, false) {
+            let dlq = retry::dlq_topic(group);
+            info!(topic = %header.topic, dlq = %dlq, reconsume_times = header.reconsume_times, max, "retry send goes to the dead-letter queue");
+            out.created_topic = ensure_topic(topics, &dlq, retry::DLQ_NUMS_PER_GROUP, 0);
+            let props = header.properties.as_deref().unwrap_or("");
+            header.properties = Some(retry::dead_letter_properties(props));
+            header.topic = dlq;
+            out.dead_letter_queue = Some(0);
+        }
+        Ok(out)
     }
 
     fn add_record(
@@ -194,20 +258,68 @@ impl SendPreparer {
             reconsume_times: header.reconsume_times,
             prepared_transaction_offset: 0,
         };
-        let before = prepared.records.len();
-        encode(&message, &mut prepared.records)
+        let tags_code = find_property(client_props, property::TAGS).map_or(0, tags_hash_code);
+        prepared.push(&message, uniq, tags_code)
+    }
+}
+
+impl Prepared {
+    /// One record the broker makes itself (a send-back's retry or dead letter), ready for the
+    /// writer exactly as a send's records are: the put path for every record.
+    pub fn single(message: &MessageToStore) -> Result<Prepared, Refusal> {
+        let mut prepared = Prepared {
+            topic: message.topic.clone(),
+            queue_id: message.queue_id,
+            records: BytesMut::new(),
+            sizes: Vec::with_capacity(1),
+            uniq_keys: Vec::with_capacity(1),
+            tags_codes: Vec::with_capacity(1),
+            created_topic: false,
+            created_group: false,
+        };
+        let props = message.properties.as_str();
+        let uniq = find_property(props, property::UNIQ_KEY).unwrap_or_default();
+        let tags_code = find_property(props, property::TAGS).map_or(0, tags_hash_code);
+        prepared.push(message, uniq.to_string(), tags_code)?;
+        Ok(prepared)
+    }
+
+    /// Encodes `message` as the next record.
+    fn push(
+        &mut self,
+        message: &MessageToStore,
+        uniq: String,
+        tags_code: i64,
+    ) -> Result<(), Refusal> {
+        let before = self.records.len();
+        encode(message, &mut self.records)
             .map_err(|e| (response_code::MESSAGE_ILLEGAL, e.to_string()))?;
-        prepared
-            .sizes
-            .push((prepared.records.len() - before) as u32);
-        prepared.uniq_keys.push(uniq);
-        prepared.tags_codes.push(
-            find_property(client_props, property::TAGS)
-                .map(tags_hash_code)
-                .unwrap_or(0),
-        );
+        self.sizes.push((self.records.len() - before) as u32);
+        self.uniq_keys.push(uniq);
+        self.tags_codes.push(tags_code);
         Ok(())
     }
+}
+
+/// What [`SendPreparer::retry_send`] did.
+struct RetrySend {
+    created_group: bool,
+    created_topic: bool,
+    /// Redirected to the group's DLQ, this queue.
+    dead_letter_queue: Option<i32>,
+}
+
+/// `createTopicInSendMessageBackMethod`: creates `name` (read-write, `queue_nums` queues) unless it
+/// exists; true if it was created.
+pub fn ensure_topic(topics: &mut TopicTable, name: &str, queue_nums: i32, sys_flag: i32) -> bool {
+    if topics.get(name).is_some() {
+        return false;
+    }
+    let mut config = TopicConfig::new(name, queue_nums);
+    config.topic_sys_flag = sys_flag;
+    info!(topic = %name, queues = queue_nums, "topic created");
+    topics.insert(config);
+    true
 }
 
 /// The topic's config, created on first use when `auto_create_topic` is on.
@@ -226,6 +338,13 @@ fn topic_for_send(
         return Ok((t.clone(), false));
     }
     if !broker.auto_create_topic {
+        // `msgCheck`: a consumer's retry topic is still created, with one queue.
+        if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            ensure_topic(topics, &header.topic, 1, 0);
+            if let Some(config) = topics.get(&header.topic) {
+                return Ok((config.clone(), true));
+            }
+        }
         return Err((
             response_code::TOPIC_NOT_EXIST,
             format!("topic[{}] not exist, apply first please!", header.topic),

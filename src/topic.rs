@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::paths::write_atomic;
-use crate::store::{Result, StoreError};
+use crate::store::paths::{load_json, save_json};
+use crate::store::Result;
 
 /// RocketMQ's `TOPIC_MAX_LENGTH`.
 pub const TOPIC_MAX_LEN: usize = 127;
@@ -74,28 +74,12 @@ pub struct DataVersion {
 impl TopicTable {
     /// Loads the table, or an empty one when the file does not exist yet.
     pub fn load(path: &Path) -> Result<TopicTable> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                StoreError::Corruption(format!("{}: not a topic table: {e}", path.display()))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TopicTable::default()),
-            Err(source) => Err(StoreError::Io {
-                path: path.to_path_buf(),
-                source,
-            }),
-        }
+        load_json(path, "topic table")
     }
 
     /// Writes the table atomically (temp file, rename, fsync).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("topic table serializes");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        write_atomic(path, &json)
+        save_json(path, self)
     }
 
     pub fn get(&self, name: &str) -> Option<&TopicConfig> {

@@ -34,6 +34,7 @@ use actormq::store::commit_log::{
 };
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
 use actormq::store::{commit_log, now_ms, paths};
+use actormq::subscription_group::SubscriptionGroupTable;
 use actormq::topic::TopicTable;
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
@@ -50,7 +51,7 @@ use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_table::{DuplicateCode, ProcessorTable, ProcessorTableBuilder};
 use actors::pull_processor::PullProcessor;
 use actors::retention::Retention;
-use actors::send_processor::SendProcessor;
+use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
 
 /// The per-message path allocates small, short-lived buffers (header maps, records, responses);
@@ -384,11 +385,18 @@ fn start_processors(
     let mut topic_watchers = vec![store.dispatcher.recipient()];
     topic_watchers.extend(name_server.iter().map(|ns| ns.recipient()));
     let mailbox = config.server.processor_mailbox;
+    let groups_path = paths::subscription_group_json(root);
+    let tables = SendTables {
+        topics,
+        topics_path: paths::topics_json(root),
+        groups: SubscriptionGroupTable::load(&groups_path)?,
+        groups_path,
+    };
     let send = Mailbox::new(
         SendProcessor::new(
             store.writer.clone(),
-            topics,
-            paths::topics_json(root),
+            store.dispatcher.clone(),
+            tables,
             config.broker.clone(),
             store_ip,
             mailbox,
@@ -574,6 +582,10 @@ fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> Strin
         (
             "autoCreateTopicEnable",
             config.broker.auto_create_topic.to_string(),
+        ),
+        (
+            "autoCreateSubscriptionGroup",
+            config.broker.auto_create_subscription_group.to_string(),
         ),
         (
             "defaultTopicQueueNums",

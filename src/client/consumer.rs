@@ -85,6 +85,8 @@ pub struct ReceivedMessage {
     pub physical_offset: i64,
     pub store_timestamp: i64,
     pub born_timestamp: i64,
+    /// Times the message was sent back for redelivery (the record's reconsumeTimes field).
+    pub reconsume_times: i32,
     pub tags: Option<String>,
     pub keys: Option<String>,
     pub uniq_key: Option<String>,
@@ -125,6 +127,7 @@ pub fn decode_messages(body: &Bytes) -> Result<Vec<ReceivedMessage>, ClientError
                     physical_offset: r.physical_offset,
                     store_timestamp: r.store_timestamp,
                     born_timestamp: r.born_timestamp,
+                    reconsume_times: r.reconsume_times,
                     tags: r.tags().map(str::to_string),
                     keys: r.keys().map(str::to_string),
                     uniq_key: r.uniq_key().map(str::to_string),

@@ -81,6 +81,13 @@ pub mod request_code {
     }
 }
 
+/// `MQVersion.Version` ordinals the broker compares a request's `version` with.
+pub mod version {
+    /// `V3_4_9`: from this client version on, a send-back's or retry send's `maxReconsumeTimes`
+    /// header overrides the group's `retryMaxTimes`.
+    pub const V3_4_9: i32 = 121;
+}
+
 /// `PullSysFlag` bits of a pull request's `sysFlag` (`rocketmq-reference.md` §3.3).
 pub mod pull_sys_flag {
     /// The pull carries the consumer's offset (`commitOffset`) to store.

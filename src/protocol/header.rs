@@ -246,6 +246,7 @@ pub fn java_header(request_code: i32) -> (&'static str, Decode) {
         GET_CONSUMER_LIST_BY_GROUP => ("GetConsumerListByGroupRequestHeader", Decode::Reflective),
         GET_ROUTEINFO_BY_TOPIC => ("GetRouteInfoRequestHeader", Decode::Reflective),
         DELETE_TOPIC_IN_BROKER => ("DeleteTopicRequestHeader", Decode::Reflective),
+        CONSUMER_SEND_MSG_BACK => ("ConsumerSendMsgBackRequestHeader", Decode::Reflective),
         // GET_TOPIC_CONFIG (351), served by the pull processor.
         351 => ("GetTopicConfigRequestHeader", Decode::Reflective),
         _ => ("CommandCustomHeader", Decode::Reflective),

@@ -5,6 +5,7 @@ use bytes::{Bytes, BytesMut};
 use super::*;
 use crate::protocol::header::SendMessageRequestHeader;
 use crate::store::message::{decode, encode_batch_entry, Decoded};
+use crate::subscription_group::SubscriptionGroupTable;
 
 const BORN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)), 40000);
 const STORE: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 10911);
@@ -74,13 +75,23 @@ fn a_new_topic_is_created_once_with_the_capped_queue_count() {
     let mut p = preparer(true);
     let mut topics = TopicTable::default();
     let first = p
-        .prepare(&send(&header("T", 0, None), b"x"), HOSTS, &mut topics)
+        .prepare(
+            &send(&header("T", 0, None), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
         .unwrap();
     assert!(first.created_topic);
     // The client asked for 8; the broker caps auto-created topics at 4.
     assert_eq!(topics.get("T").unwrap().write_queue_nums, 4);
     let second = p
-        .prepare(&send(&header("T", 0, None), b"x"), HOSTS, &mut topics)
+        .prepare(
+            &send(&header("T", 0, None), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
         .unwrap();
     assert!(!second.created_topic);
 }
@@ -90,7 +101,12 @@ fn an_unknown_topic_is_refused_without_auto_creation() {
     let mut p = preparer(false);
     let mut topics = TopicTable::default();
     let (code, remark) = p
-        .prepare(&send(&header("T", 0, None), b"x"), HOSTS, &mut topics)
+        .prepare(
+            &send(&header("T", 0, None), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
         .unwrap_err();
     assert_eq!(code, response_code::TOPIC_NOT_EXIST);
     assert!(remark.contains("topic[T] not exist"), "{remark}");
@@ -103,11 +119,21 @@ fn a_queue_id_past_the_write_queues_is_refused() {
     let mut topics = TopicTable::default();
     topics.insert(TopicConfig::new("T", 2));
     let (code, _) = p
-        .prepare(&send(&header("T", 2, None), b"x"), HOSTS, &mut topics)
+        .prepare(
+            &send(&header("T", 2, None), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
         .unwrap_err();
     assert_eq!(code, response_code::INVALID_PARAMETER);
     let ok = p
-        .prepare(&send(&header("T", 1, None), b"x"), HOSTS, &mut topics)
+        .prepare(
+            &send(&header("T", 1, None), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
         .unwrap();
     assert_eq!(ok.queue_id, 1);
 }
@@ -119,9 +145,14 @@ fn a_negative_queue_id_goes_round_robin_over_the_write_queues() {
     topics.insert(TopicConfig::new("T", 3));
     let chosen: Vec<i32> = (0..6)
         .map(|_| {
-            p.prepare(&send(&header("T", -1, None), b"x"), HOSTS, &mut topics)
-                .unwrap()
-                .queue_id
+            p.prepare(
+                &send(&header("T", -1, None), b"x"),
+                HOSTS,
+                &mut topics,
+                &mut SubscriptionGroupTable::default(),
+            )
+            .unwrap()
+            .queue_id
         })
         .collect();
     let mut seen = chosen[..3].to_vec();
@@ -139,6 +170,7 @@ fn the_broker_adds_uniq_key_when_absent_keeps_it_when_present_and_adds_cluster()
             &send(&header("T", 0, Some("TAGS\u{1}A")), b"x"),
             HOSTS,
             &mut topics,
+            &mut SubscriptionGroupTable::default(),
         )
         .unwrap();
     let (_, props, body) = &records(&added)[0];
@@ -159,6 +191,7 @@ fn the_broker_adds_uniq_key_when_absent_keeps_it_when_present_and_adds_cluster()
             &send(&header("T", 0, Some("UNIQ_KEY\u{1}ABC\u{2}")), b"x"),
             HOSTS,
             &mut topics,
+            &mut SubscriptionGroupTable::default(),
         )
         .unwrap();
     assert_eq!(kept.uniq_keys, vec!["ABC".to_string()]);
@@ -170,13 +203,23 @@ fn empty_and_oversized_bodies_are_illegal() {
     let mut p = preparer(true);
     let mut topics = TopicTable::default();
     let (code, remark) = p
-        .prepare(&send(&header("T", 0, None), b""), HOSTS, &mut topics)
+        .prepare(
+            &send(&header("T", 0, None), b""),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
         .unwrap_err();
     assert_eq!(code, response_code::MESSAGE_ILLEGAL);
     assert!(remark.contains("empty"), "{remark}");
     let big: &'static [u8] = Box::leak(vec![7u8; 1025].into_boxed_slice());
     let (code, _) = p
-        .prepare(&send(&header("T", 0, None), big), HOSTS, &mut topics)
+        .prepare(
+            &send(&header("T", 0, None), big),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
         .unwrap_err();
     assert_eq!(code, response_code::MESSAGE_ILLEGAL);
 }
@@ -186,7 +229,14 @@ fn a_bad_header_value_gets_the_header_error_code() {
     let mut p = preparer(true);
     let mut topics = TopicTable::default();
     let cmd = send(&header("T", 0, None), b"x").with_ext("e", "one");
-    let (code, _) = p.prepare(&cmd, HOSTS, &mut topics).unwrap_err();
+    let (code, _) = p
+        .prepare(
+            &cmd,
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
+        .unwrap_err();
     assert_ne!(code, response_code::SUCCESS);
     assert!(
         topics.get("T").is_none(),
@@ -206,7 +256,14 @@ fn a_batch_becomes_one_record_per_entry_with_its_own_properties() {
     let mut cmd =
         RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.freeze());
     cmd.ext_fields = h.to_ext_v2();
-    let prepared = p.prepare(&cmd, HOSTS, &mut topics).unwrap();
+    let prepared = p
+        .prepare(
+            &cmd,
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
+        .unwrap();
     let recs = records(&prepared);
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0].2, b"one");
@@ -220,7 +277,14 @@ fn a_batch_becomes_one_record_per_entry_with_its_own_properties() {
     let empty = RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 2);
     let mut empty = empty;
     empty.ext_fields = h.to_ext_v2();
-    let (code, _) = p.prepare(&empty, HOSTS, &mut topics).unwrap_err();
+    let (code, _) = p
+        .prepare(
+            &empty,
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
+        .unwrap_err();
     assert_eq!(code, response_code::MESSAGE_ILLEGAL);
 }
 
@@ -312,4 +376,129 @@ fn a_flush_timeout_still_carries_the_stored_ids() {
         r.ext(send_response::MSG_ID),
         Some(offset_msg_id(STORE, 64).as_str())
     );
+}
+
+/// A send to `%RETRY%<group>` with reconsumeTimes (header `j`) above the max goes to the group's
+/// DLQ (created, one queue, queue 0) with `DELAY=-1`; at the max it stays a retry (5.x: `>`).
+#[test]
+fn a_retry_send_above_the_max_goes_to_the_dead_letter_queue() {
+    let mut p = preparer(true);
+    let (mut topics, mut groups) = (TopicTable::default(), SubscriptionGroupTable::default());
+    let mut h = header(
+        "%RETRY%cg",
+        -1,
+        Some("DELAY\u{1}19\u{2}RETRY_TOPIC\u{1}T\u{2}"),
+    );
+    h.reconsume_times = 16;
+    let kept = p
+        .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
+        .unwrap();
+    assert_eq!(kept.topic, "%RETRY%cg");
+    assert!(kept.created_topic && kept.created_group);
+    assert_eq!(groups.get("cg").unwrap().retry_max_times, 16);
+    assert_eq!(
+        find_property(&records(&kept)[0].1, property::DELAY),
+        Some("19")
+    );
+
+    h.reconsume_times = 17;
+    let dlq = p
+        .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
+        .unwrap();
+    assert_eq!((dlq.topic.as_str(), dlq.queue_id), ("%DLQ%cg", 0));
+    assert!(dlq.created_topic && !dlq.created_group);
+    assert_eq!(topics.get("%DLQ%cg").unwrap().write_queue_nums, 1);
+    let (_, props, _) = &records(&dlq)[0];
+    assert_eq!(find_property(props, property::DELAY), Some("-1"));
+    assert_eq!(find_property(props, property::RETRY_TOPIC), Some("T"));
+    match decode(&dlq.records, true).unwrap() {
+        Decoded::Record(r) => assert_eq!((r.topic, r.reconsume_times), ("%DLQ%cg", 17)),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The header's maxReconsumeTimes (`l`) overrides the group's from V3_4_9 on.
+#[test]
+fn a_retry_send_uses_the_header_max_from_v3_4_9() {
+    let mut p = preparer(true);
+    let (mut topics, mut groups) = (TopicTable::default(), SubscriptionGroupTable::default());
+    let mut h = header("%RETRY%cg", 0, None);
+    h.reconsume_times = 3;
+    h.max_reconsume_times = Some(2);
+    let mut cmd = send(&h, b"x");
+    cmd.version = crate::protocol::code::version::V3_4_9;
+    let r = p.prepare(&cmd, HOSTS, &mut topics, &mut groups).unwrap();
+    assert_eq!(r.topic, "%DLQ%cg");
+    cmd.version = crate::protocol::code::version::V3_4_9 - 1;
+    let r = p.prepare(&cmd, HOSTS, &mut topics, &mut groups).unwrap();
+    assert_eq!(r.topic, "%RETRY%cg");
+}
+
+#[test]
+fn retry_sends_refused_as_java_refuses_them() {
+    let mut broker = BrokerIdentity {
+        auto_create_subscription_group: false,
+        auto_create_topic: false,
+        ..BrokerIdentity::default()
+    };
+    let mut p = SendPreparer::new(broker.clone(), STORE.ip());
+    let (mut topics, mut groups) = (TopicTable::default(), SubscriptionGroupTable::default());
+    let h = header("%RETRY%cg", 0, None);
+    let err = p
+        .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
+        .unwrap_err();
+    assert_eq!(err.0, response_code::SUBSCRIPTION_GROUP_NOT_EXIST);
+    // Even with auto_create_topic off, the retry topic itself was created (one queue).
+    assert_eq!(topics.get("%RETRY%cg").unwrap().write_queue_nums, 1);
+    assert!(p
+        .prepare(
+            &send(&header("T", 0, None), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut groups
+        )
+        .is_err());
+
+    broker.auto_create_subscription_group = true;
+    let mut p = SendPreparer::new(broker, STORE.ip());
+    let mut batch = send(&h, b"x");
+    batch.code = request_code::SEND_BATCH_MESSAGE;
+    let err = p
+        .prepare(&batch, HOSTS, &mut topics, &mut groups)
+        .unwrap_err();
+    assert_eq!(err.0, response_code::MESSAGE_ILLEGAL);
+    assert_eq!(
+        err.1,
+        "batch request does not support retry group %RETRY%cg"
+    );
+    assert!(p
+        .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
+        .is_ok());
+}
+
+/// A broker-made record (a send-back's) goes through the same encoding as a send's: one record,
+/// its UNIQ_KEY and tag code.
+#[test]
+fn a_single_broker_made_record_is_prepared_like_a_send() {
+    let message = MessageToStore {
+        topic: "%RETRY%cg".into(),
+        queue_id: 0,
+        flag: 0,
+        body: Bytes::from_static(b"x"),
+        properties: "TAGS\u{1}A\u{2}UNIQ_KEY\u{1}U1\u{2}DELAY\u{1}3\u{2}".into(),
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: BORN,
+        store_host: STORE,
+        reconsume_times: 1,
+        prepared_transaction_offset: 0,
+    };
+    let p = Prepared::single(&message).unwrap();
+    assert_eq!(
+        (p.topic.as_str(), p.queue_id, p.sizes.len()),
+        ("%RETRY%cg", 0, 1)
+    );
+    assert_eq!(p.uniq_keys, vec!["U1".to_string()]);
+    assert_eq!(p.tags_codes, vec![tags_hash_code("A")]);
+    assert_eq!(records(&p)[0].1, message.properties);
 }

@@ -70,6 +70,11 @@ pub fn consumer_offsets_json(root: &Path) -> PathBuf {
     config_dir(root).join("consumerOffset.json")
 }
 
+/// `root/config/subscriptionGroup.json`
+pub fn subscription_group_json(root: &Path) -> PathBuf {
+    config_dir(root).join("subscriptionGroup.json")
+}
+
 /// Lists the offset-named files of `dir`, sorted by start offset. Entries whose names do
 /// not parse (temp files, foreign files, directories with odd names) are skipped. A
 /// missing directory yields an empty list.
@@ -94,6 +99,28 @@ pub fn list_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     }
     out.sort_by_key(|(o, _)| *o);
     Ok(out)
+}
+
+/// Reads a `config/*.json` table (`what` names it in the error), or `T::default()` when the file
+/// does not exist yet.
+pub fn load_json<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &str) -> Result<T> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            super::StoreError::Corruption(format!("{}: not a {what}: {e}", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(super::StoreError::io(path, e)),
+    }
+}
+
+/// Writes a `config/*.json` table atomically ([`write_atomic`]), creating its directory.
+pub fn save_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value)
+        .map_err(|e| super::StoreError::Invalid(format!("{}: {e}", path.display())))?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).at(dir)?;
+    }
+    write_atomic(path, &json)
 }
 
 /// Fsyncs a directory so a rename or create inside it is durable.

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use actormq::client::{Client, PullRequest, ReceivedMessage};
 use actormq::protocol::response_code;
+use actormq::store::message::{find_property, property};
 
 #[derive(clap::Args)]
 pub struct PullArgs {
@@ -63,19 +64,41 @@ pub struct ConsumeArgs {
 }
 
 fn print(m: &ReceivedMessage, hex: bool) {
-    let body = match (hex, std::str::from_utf8(&m.body)) {
-        (false, Ok(text)) => text.to_string(),
-        _ => m.body.iter().map(|b| format!("{b:02x}")).collect(),
-    };
-    println!(
-        "msgId={} queue={} offset={} tags={} keys={} body={}",
+    println!("{}", line(m, hex));
+}
+
+/// One message as printed: ids and position, tags, keys, the retry history when it has one
+/// (`reconsumeTimes` above 0, `RETRY_TOPIC`, `ORIGIN_MESSAGE_ID`), then the body.
+fn line(m: &ReceivedMessage, hex: bool) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "msgId={} queue={} offset={} tags={} keys={}",
         m.msg_id,
         m.queue_id,
         m.queue_offset,
         m.tags.as_deref().unwrap_or(""),
         m.keys.as_deref().unwrap_or(""),
-        body
     );
+    if m.reconsume_times > 0 {
+        let _ = write!(out, " reconsumeTimes={}", m.reconsume_times);
+    }
+    for (key, label) in [
+        (property::RETRY_TOPIC, "retryTopic"),
+        (property::ORIGIN_MESSAGE_ID, "originMsgId"),
+    ] {
+        if let Some(v) = find_property(&m.properties, key) {
+            let _ = write!(out, " {label}={v}");
+        }
+    }
+    let _ = match (hex, std::str::from_utf8(&m.body)) {
+        (false, Ok(text)) => write!(out, " body={text}"),
+        _ => write!(out, " body={}", hex_string(&m.body)),
+    };
+    out
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub async fn pull(broker: &str, args: PullArgs) -> anyhow::Result<()> {
@@ -171,4 +194,43 @@ async fn consume_queue(client: &Client, args: &ConsumeArgs, queue: i32) -> anyho
     // The update is oneway: a round trip makes sure it left before the process exits.
     client.max_offset(&args.topic, queue).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(properties: &str, reconsume_times: i32) -> ReceivedMessage {
+        ReceivedMessage {
+            msg_id: "ID".into(),
+            topic: "%RETRY%cg".into(),
+            queue_id: 0,
+            queue_offset: 7,
+            physical_offset: 0,
+            store_timestamp: 0,
+            born_timestamp: 0,
+            reconsume_times,
+            tags: Some("TagA".into()),
+            keys: None,
+            uniq_key: None,
+            properties: properties.into(),
+            body: bytes::Bytes::from_static(b"hi"),
+            raw: bytes::Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn a_retried_message_shows_its_retry_history() {
+        let m = message("RETRY_TOPIC\u{1}T\u{2}ORIGIN_MESSAGE_ID\u{1}AB12\u{2}", 2);
+        assert_eq!(
+            line(&m, false),
+            "msgId=ID queue=0 offset=7 tags=TagA keys= reconsumeTimes=2 retryTopic=T \
+             originMsgId=AB12 body=hi"
+        );
+        let m = message("TAGS\u{1}TagA\u{2}", 0);
+        assert_eq!(
+            line(&m, true),
+            "msgId=ID queue=0 offset=7 tags=TagA keys= body=6869"
+        );
+    }
 }
