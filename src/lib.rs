@@ -15,6 +15,8 @@
 //! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`long_poll`]: pulls parked at the end of their queue until records arrive or time runs out.
+//! - [`schedule`]: delay levels: the put rewrite into `SCHEDULE_TOPIC_XXXX`, the delivery state
+//!   machine, `delayOffset.json`.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
 //!   `opaque`), used by the `actormq` CLI, its benchmark and the integration tests.
 //!
@@ -27,6 +29,7 @@ pub mod consumer_offsets;
 pub mod long_poll;
 pub mod metrics;
 pub mod protocol;
+pub mod schedule;
 pub mod send;
 pub mod store;
 pub mod topic;
