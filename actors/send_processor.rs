@@ -119,12 +119,12 @@ impl Handler<Request> for SendProcessor {
             self.publish_topics();
         }
         let response = req.cmd.response_to(response_code::SUCCESS, None);
-        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.queue_id);
+        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.reply_queue_id);
         let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
         let count = sizes.len() as u32;
         let append = Append {
             topic: prepared.topic,
-            queue_id,
+            queue_id: prepared.queue_id,
             records: prepared.records,
             count,
             tags_codes: prepared.tags_codes,

@@ -17,6 +17,11 @@ use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
 };
+use crate::schedule::{
+    self,
+    rewrite::{delay_level, schedule, BadDelayLevel},
+};
+use crate::store::now_ms;
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 #[cfg(test)]
@@ -38,8 +43,13 @@ pub struct Hosts {
 /// A request turned into records, ready for the writer.
 #[derive(Debug)]
 pub struct Prepared {
+    /// Where the records go: the request's topic and queue, or `SCHEDULE_TOPIC_XXXX` and the
+    /// delay level's queue for a delayed message.
     pub topic: String,
     pub queue_id: i32,
+    /// The queue id the response names: the request's (Java answers the chosen queue of the real
+    /// topic for a delayed message too).
+    pub reply_queue_id: i32,
     pub records: BytesMut,
     pub sizes: Vec<u32>,
     pub uniq_keys: Vec<String>,
@@ -80,6 +90,12 @@ impl SendPreparer {
         }
         .map_err(|e| (e.response_code(), e.to_string()))?;
         validate_topic_name(&header.topic).map_err(|e| (response_code::INVALID_PARAMETER, e))?;
+        if schedule::send_forbidden(&header.topic) {
+            return Err((
+                response_code::NO_PERMISSION,
+                format!("Sending message to topic[{}] is forbidden.", header.topic),
+            ));
+        }
         let (topic, created_topic) = topic_for_send(&self.broker, topics, &header)?;
         let queue_id = if header.queue_id < 0 {
             self.round_robin = self.round_robin.wrapping_add(1);
@@ -99,6 +115,7 @@ impl SendPreparer {
         let mut prepared = Prepared {
             topic: header.topic.clone(),
             queue_id,
+            reply_queue_id: queue_id,
             records: BytesMut::new(),
             sizes: Vec::new(),
             uniq_keys: Vec::new(),
@@ -107,6 +124,18 @@ impl SendPreparer {
         };
         let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
         if batch {
+            // Java 4.9.8 / 5.3 refuse a batch whose own (header) properties carry DELAY > 0
+            // (`CommitLog.asyncPutMessages`); DELAY inside the entries is stored as sent, undelayed.
+            let props = header.properties.as_deref().unwrap_or("");
+            if delay_level(props).map_err(delay_refusal)? > 0 {
+                return Err((
+                    response_code::MESSAGE_ILLEGAL,
+                    format!(
+                        "the message is illegal, maybe msg body or properties length not matched. msg body length limit {}B, msg properties length limit 32KB.",
+                        self.broker.max_message_bytes
+                    ),
+                ));
+            }
             let entries = decode_batch(&cmd.body).map_err(|e| {
                 (
                     response_code::MESSAGE_ILLEGAL,
@@ -124,12 +153,13 @@ impl SendPreparer {
                     cmd.body.slice_ref(entry.body),
                     entry.properties,
                     hosts,
+                    false,
                 )?;
             }
         } else {
             let props = header.properties.as_deref().unwrap_or("");
             let body = cmd.body.clone();
-            self.add_record(&mut prepared, &header, header.flag, body, props, hosts)?;
+            self.add_record(&mut prepared, &header, header.flag, body, props, hosts, true)?;
         }
         Ok(prepared)
     }
@@ -143,6 +173,8 @@ impl SendPreparer {
         body: bytes::Bytes,
         client_props: &str,
         hosts: Hosts,
+        // A single message (not a batch entry): a DELAY level moves it to SCHEDULE_TOPIC_XXXX.
+        may_delay: bool,
     ) -> Result<(), Refusal> {
         if body.is_empty() {
             return Err((
@@ -181,7 +213,7 @@ impl SendPreparer {
                 ),
             ));
         }
-        let message = MessageToStore {
+        let mut message = MessageToStore {
             topic: header.topic.clone(),
             queue_id: prepared.queue_id,
             flag,
@@ -194,6 +226,16 @@ impl SendPreparer {
             reconsume_times: header.reconsume_times,
             prepared_transaction_offset: 0,
         };
+        // The one delay check of the send path: a property lookup, the rewrite only when used.
+        let delivery_time = match may_delay {
+            true => schedule(&mut message, &self.broker.message_delay_level, now_ms())
+                .map_err(delay_refusal)?,
+            false => None,
+        };
+        if delivery_time.is_some() {
+            prepared.topic.clone_from(&message.topic);
+            prepared.queue_id = message.queue_id;
+        }
         let before = prepared.records.len();
         encode(&message, &mut prepared.records)
             .map_err(|e| (response_code::MESSAGE_ILLEGAL, e.to_string()))?;
@@ -201,11 +243,11 @@ impl SendPreparer {
             .sizes
             .push((prepared.records.len() - before) as u32);
         prepared.uniq_keys.push(uniq);
-        prepared.tags_codes.push(
+        prepared.tags_codes.push(delivery_time.unwrap_or_else(|| {
             find_property(client_props, property::TAGS)
                 .map(tags_hash_code)
-                .unwrap_or(0),
-        );
+                .unwrap_or(0)
+        }));
         Ok(())
     }
 }
@@ -240,6 +282,11 @@ fn topic_for_send(
     topics.insert(config.clone());
     info!(topic = %header.topic, queues, "topic auto-created");
     Ok((config, true))
+}
+
+/// A `DELAY` that is not a number, answered as Java answers the `NumberFormatException`.
+fn delay_refusal(e: BadDelayLevel) -> Refusal {
+    (response_code::SYSTEM_ERROR, e.to_string())
 }
 
 /// Appends `key\u{1}value\u{2}`. Clients differ on the trailing separator: the Java 4.9.8 client

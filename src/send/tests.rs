@@ -313,3 +313,64 @@ fn a_flush_timeout_still_carries_the_stored_ids() {
         Some(offset_msg_id(STORE, 64).as_str())
     );
 }
+
+/// A single message with DELAY=n goes to SCHEDULE_TOPIC_XXXX queue n-1 (clamped), with REAL_* and
+/// the delivery time as its tag code; the response still names the chosen queue of the real topic.
+#[test]
+fn a_delayed_message_is_stored_in_the_schedule_topic() {
+    let mut p = preparer(true);
+    let mut topics = TopicTable::default();
+    let before = crate::store::now_ms();
+    let h = header("T", 2, Some("TAGS\u{1}tg\u{2}DELAY\u{1}99\u{2}"));
+    let prepared = p.prepare(&send(&h, b"x"), HOSTS, &mut topics).unwrap();
+    assert_eq!(prepared.topic, crate::schedule::SCHEDULE_TOPIC);
+    assert_eq!(prepared.queue_id, 17, "level 99 clamped to 18");
+    assert_eq!(prepared.reply_queue_id, 2);
+    let delay = 2 * 3_600_000;
+    let code = prepared.tags_codes[0];
+    assert!(code >= before + delay && code <= crate::store::now_ms() + delay, "{code}");
+    let recs = records(&prepared);
+    assert_eq!(recs[0].0, 17);
+    let props = &recs[0].1;
+    assert_eq!(find_property(props, "REAL_TOPIC"), Some("T"));
+    assert_eq!(find_property(props, "REAL_QID"), Some("2"));
+    assert_eq!(find_property(props, "DELAY"), Some("18"));
+    assert_eq!(find_property(props, "TAGS"), Some("tg"));
+    assert!(topics.get("T").is_some(), "the real topic is created as usual");
+}
+
+/// Java 5.3: a batch whose header properties carry DELAY is MESSAGE_ILLEGAL; DELAY inside the
+/// entries is stored as sent in the batch's own topic. A bad DELAY is the NumberFormatException.
+/// Sending to SCHEDULE_TOPIC_XXXX itself is forbidden.
+#[test]
+fn batches_bad_levels_and_the_schedule_topic_itself() {
+    let mut p = preparer(true);
+    let mut topics = TopicTable::default();
+    let mut body = BytesMut::new();
+    encode_batch_entry(0, b"one", "DELAY\u{1}1\u{2}", &mut body);
+    let body = body.freeze();
+    let mut h = header("T", 0, None);
+    h.batch = true;
+    let batch = |h: &SendMessageRequestHeader| {
+        let mut cmd = RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1)
+            .with_body(body.clone());
+        cmd.ext_fields = h.to_ext_v2();
+        cmd
+    };
+    let prepared = p.prepare(&batch(&h), HOSTS, &mut topics).unwrap();
+    assert_eq!((prepared.topic.as_str(), prepared.queue_id), ("T", 0));
+    assert_eq!(find_property(&records(&prepared)[0].1, "REAL_TOPIC"), None);
+    h.properties = Some("DELAY\u{1}2\u{2}".into());
+    let (code, remark) = p.prepare(&batch(&h), HOSTS, &mut topics).unwrap_err();
+    assert_eq!(code, response_code::MESSAGE_ILLEGAL, "{remark}");
+
+    let bad = header("T", 0, Some("DELAY\u{1}soon\u{2}"));
+    let (code, remark) = p.prepare(&send(&bad, b"x"), HOSTS, &mut topics).unwrap_err();
+    assert_eq!(code, response_code::SYSTEM_ERROR);
+    assert!(remark.contains("NumberFormatException"), "{remark}");
+
+    let direct = header(crate::schedule::SCHEDULE_TOPIC, 0, None);
+    let (code, remark) = p.prepare(&send(&direct, b"x"), HOSTS, &mut topics).unwrap_err();
+    assert_eq!(code, response_code::NO_PERMISSION);
+    assert_eq!(remark, "Sending message to topic[SCHEDULE_TOPIC_XXXX] is forbidden.");
+}
