@@ -55,6 +55,7 @@ accounted! {
     super::metrics::Metrics => metrics,
     super::name_server::NameServer => name_server,
     super::client_manager::ClientManager => client_manager,
+    super::scheduler::Scheduler => scheduler,
 }
 
 /// An actor's address that counts every message sent through it on the actor kind's counters.

@@ -45,6 +45,7 @@ pub struct ActorStats {
     pub metrics: Arc<MailboxStats>,
     pub name_server: Arc<MailboxStats>,
     pub client_manager: Arc<MailboxStats>,
+    pub scheduler: Arc<MailboxStats>,
 }
 
 impl ActorStats {
@@ -77,6 +78,7 @@ impl ActorStats {
             metrics: MailboxStats::new("metrics", default, on),
             name_server: MailboxStats::new("name_server", default, on),
             client_manager: MailboxStats::new("client_manager", default, on),
+            scheduler: MailboxStats::new("scheduler", default, on),
         }
     }
 
@@ -97,6 +99,7 @@ impl ActorStats {
             self.admin_processor.clone(),
             self.name_server.clone(),
             self.client_manager.clone(),
+            self.scheduler.clone(),
             self.metrics.clone(),
         ])
     }

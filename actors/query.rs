@@ -1,7 +1,8 @@
 //! Store queries (`Query`) and the one way of handing them to the `Dispatcher` (`forward`), shared
 //! by the `PullProcessor` and the `OffsetProcessor` (both turn requests into queries the dispatcher
 //! answers). They live apart from both processors so neither imports the other; the dispatcher
-//! answers them in its `Handler<Query>`.
+//! answers them in its `Handler<Query>`. `ReadQueue` is the `Scheduler`'s read of a delay level's
+//! queue, answered to the scheduler itself.
 
 use actix::prelude::*;
 
@@ -9,6 +10,7 @@ use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::Mailbox;
 use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::store::read::QueueSlice;
 
 /// What a store query asks.
 #[derive(Debug, Clone)]
@@ -48,6 +50,18 @@ pub enum QueryKind {
     TopicConfig {
         topic: String,
     },
+}
+
+/// The `Scheduler`'s read of a delay level's queue: up to `max` entries of `topic`/`queue_id` from
+/// queue offset `from`, each with a copy of its record, and the queue's bounds (answered to the
+/// asking actor, not to a connection).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "QueueSlice")]
+pub struct ReadQueue {
+    pub topic: String,
+    pub queue_id: i32,
+    pub from: i64,
+    pub max: usize,
 }
 
 /// A store query with its prepared (SUCCESS) response and the way back to the connection.

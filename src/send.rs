@@ -12,14 +12,14 @@ use tracing::info;
 use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
 use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
+use crate::schedule::{
+    self,
+    rewrite::{delay_level, schedule, BadDelayLevel},
+};
 use crate::store::commit_log::{AppendError, Appended};
 use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
-};
-use crate::schedule::{
-    self,
-    rewrite::{delay_level, schedule, BadDelayLevel},
 };
 use crate::store::now_ms;
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
@@ -159,7 +159,15 @@ impl SendPreparer {
         } else {
             let props = header.properties.as_deref().unwrap_or("");
             let body = cmd.body.clone();
-            self.add_record(&mut prepared, &header, header.flag, body, props, hosts, true)?;
+            self.add_record(
+                &mut prepared,
+                &header,
+                header.flag,
+                body,
+                props,
+                hosts,
+                true,
+            )?;
         }
         Ok(prepared)
     }

@@ -8,7 +8,8 @@ use std::fmt;
 use serde::Deserialize;
 
 /// RocketMQ's default `messageDelayLevel`.
-pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str =
+    "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 
 /// Why a `messageDelayLevel` string is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -81,7 +81,11 @@ impl DelayOffsets {
     /// Java's JSON: compact for `GET_ALL_DELAY_OFFSET`, tab-indented (fastjson's pretty format) for
     /// the file. Level keys unquoted, as fastjson writes an `Integer` key.
     pub fn encode(&self, pretty: bool) -> String {
-        let (nl, t1, t2) = if pretty { ("\n", "\t", "\t\t") } else { ("", "", "") };
+        let (nl, t1, t2) = if pretty {
+            ("\n", "\t", "\t\t")
+        } else {
+            ("", "", "")
+        };
         let v = &self.data_version;
         let mut s = String::with_capacity(128 + self.table.len() * 16);
         let _ = write!(

@@ -38,15 +38,15 @@ pub fn to_real_topic(
     };
     let topic = get(property::REAL_TOPIC)?;
     let qid = get(property::REAL_QID)?;
-    let queue_id: i32 = qid
-        .parse()
-        .ok()
-        .filter(|q| *q >= 0)
-        .ok_or_else(|| RedeliverError::Invalid {
-            offset,
-            key: property::REAL_QID,
-            value: qid.to_string(),
-        })?;
+    let queue_id: i32 =
+        qid.parse()
+            .ok()
+            .filter(|q| *q >= 0)
+            .ok_or_else(|| RedeliverError::Invalid {
+                offset,
+                key: property::REAL_QID,
+                value: qid.to_string(),
+            })?;
     let properties = if remove.iter().any(|k| record.property(k).is_some()) {
         without(record.properties, remove)
     } else {

@@ -50,7 +50,11 @@ pub fn schedule(
         push_property(&mut props, property::DELAY, &level.to_string());
     }
     push_property(&mut props, property::REAL_TOPIC, &message.topic);
-    push_property(&mut props, property::REAL_QID, &message.queue_id.to_string());
+    push_property(
+        &mut props,
+        property::REAL_QID,
+        &message.queue_id.to_string(),
+    );
     message.properties = props;
     message.topic = SCHEDULE_TOPIC.to_string();
     message.queue_id = queue_id(level);

@@ -41,7 +41,11 @@ pub const REMOVED_PROPERTIES: &[&str] = &[property::DELAY];
 pub enum Step {
     /// Read up to `max` entries of `SCHEDULE_TOPIC_XXXX` queue `queue_id` from offset `from`, then
     /// call [`Schedule::read`].
-    Read { queue_id: i32, from: i64, max: usize },
+    Read {
+        queue_id: i32,
+        from: i64,
+        max: usize,
+    },
     /// Append `record` (one encoded record) to `topic`/`queue_id`, then call
     /// [`Schedule::appended`] with `queue_offset`.
     Deliver {
@@ -182,7 +186,13 @@ impl Schedule {
         let decoded = entry.record.as_deref().map(|b| decode(b, false));
         let view = match decoded {
             Some(Ok(Decoded::Record(view))) => view,
-            None => return self.skip(level, queue_offset, "its commit-log file was deleted".into()),
+            None => {
+                return self.skip(
+                    level,
+                    queue_offset,
+                    "its commit-log file was deleted".into(),
+                )
+            }
             Some(other) => {
                 let reason = format!("the stored record does not decode: {other:?}");
                 return self.skip(level, queue_offset, reason);
@@ -264,7 +274,10 @@ impl Schedule {
             c.back_off = true;
             return;
         }
-        if c.buffer.front().is_some_and(|e| e.queue_offset == queue_offset) {
+        if c.buffer
+            .front()
+            .is_some_and(|e| e.queue_offset == queue_offset)
+        {
             c.buffer.pop_front();
         }
         c.offset = queue_offset + 1;

@@ -328,7 +328,10 @@ fn a_delayed_message_is_stored_in_the_schedule_topic() {
     assert_eq!(prepared.reply_queue_id, 2);
     let delay = 2 * 3_600_000;
     let code = prepared.tags_codes[0];
-    assert!(code >= before + delay && code <= crate::store::now_ms() + delay, "{code}");
+    assert!(
+        code >= before + delay && code <= crate::store::now_ms() + delay,
+        "{code}"
+    );
     let recs = records(&prepared);
     assert_eq!(recs[0].0, 17);
     let props = &recs[0].1;
@@ -336,7 +339,10 @@ fn a_delayed_message_is_stored_in_the_schedule_topic() {
     assert_eq!(find_property(props, "REAL_QID"), Some("2"));
     assert_eq!(find_property(props, "DELAY"), Some("18"));
     assert_eq!(find_property(props, "TAGS"), Some("tg"));
-    assert!(topics.get("T").is_some(), "the real topic is created as usual");
+    assert!(
+        topics.get("T").is_some(),
+        "the real topic is created as usual"
+    );
 }
 
 /// Java 5.3: a batch whose header properties carry DELAY is MESSAGE_ILLEGAL; DELAY inside the
@@ -352,8 +358,8 @@ fn batches_bad_levels_and_the_schedule_topic_itself() {
     let mut h = header("T", 0, None);
     h.batch = true;
     let batch = |h: &SendMessageRequestHeader| {
-        let mut cmd = RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1)
-            .with_body(body.clone());
+        let mut cmd =
+            RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.clone());
         cmd.ext_fields = h.to_ext_v2();
         cmd
     };
@@ -365,12 +371,19 @@ fn batches_bad_levels_and_the_schedule_topic_itself() {
     assert_eq!(code, response_code::MESSAGE_ILLEGAL, "{remark}");
 
     let bad = header("T", 0, Some("DELAY\u{1}soon\u{2}"));
-    let (code, remark) = p.prepare(&send(&bad, b"x"), HOSTS, &mut topics).unwrap_err();
+    let (code, remark) = p
+        .prepare(&send(&bad, b"x"), HOSTS, &mut topics)
+        .unwrap_err();
     assert_eq!(code, response_code::SYSTEM_ERROR);
     assert!(remark.contains("NumberFormatException"), "{remark}");
 
     let direct = header(crate::schedule::SCHEDULE_TOPIC, 0, None);
-    let (code, remark) = p.prepare(&send(&direct, b"x"), HOSTS, &mut topics).unwrap_err();
+    let (code, remark) = p
+        .prepare(&send(&direct, b"x"), HOSTS, &mut topics)
+        .unwrap_err();
     assert_eq!(code, response_code::NO_PERMISSION);
-    assert_eq!(remark, "Sending message to topic[SCHEDULE_TOPIC_XXXX] is forbidden.");
+    assert_eq!(
+        remark,
+        "Sending message to topic[SCHEDULE_TOPIC_XXXX] is forbidden."
+    );
 }

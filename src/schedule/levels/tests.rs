@@ -62,6 +62,9 @@ fn deserializes_from_a_string() {
     }
     let c: C = toml::from_str("l = \"1s 2s\"").unwrap();
     assert_eq!(c.l.max_level(), 2);
-    let e = toml::from_str::<C>("l = \"1s 2q\"").err().unwrap().to_string();
+    let e = toml::from_str::<C>("l = \"1s 2q\"")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("level 2"), "{e}");
 }

@@ -63,5 +63,8 @@ fn clamped_into_each_queue() {
         _ => None,
     });
     assert_eq!(changed, vec![(1, 2, 5), (2, 50, 10)]);
-    assert_eq!(t.iter().collect::<Vec<_>>(), vec![(1, 5), (2, 10), (3, 7), (4, 1)]);
+    assert_eq!(
+        t.iter().collect::<Vec<_>>(),
+        vec![(1, 5), (2, 10), (3, 7), (4, 1)]
+    );
 }

@@ -44,7 +44,10 @@ fn back_to_the_real_topic_without_delay() {
     let m = to_real_topic(&view(&bytes), &["DELAY"], store).unwrap();
     assert_eq!((m.topic.as_str(), m.queue_id), ("Orders", 5));
     assert_eq!(&m.body[..], b"hello");
-    assert_eq!((m.flag, m.sys_flag, m.reconsume_times), (7, sys_flag::COMPRESSED, 2));
+    assert_eq!(
+        (m.flag, m.sys_flag, m.reconsume_times),
+        (7, sys_flag::COMPRESSED, 2)
+    );
     assert_eq!(m.born_timestamp, 1_700_000_000_000);
     assert_eq!(m.born_host, "10.0.0.7:4000".parse().unwrap());
     assert_eq!(m.store_host, store);
@@ -76,16 +79,28 @@ fn missing_or_bad_real_queue_is_an_error() {
     let bytes = stored(&properties_to_string([("REAL_QID", "0")]));
     assert!(matches!(
         to_real_topic(&view(&bytes), &[], host),
-        Err(RedeliverError::Missing { key: "REAL_TOPIC", .. })
+        Err(RedeliverError::Missing {
+            key: "REAL_TOPIC",
+            ..
+        })
     ));
-    let bytes = stored(&properties_to_string([("REAL_TOPIC", "T"), ("REAL_QID", "x")]));
+    let bytes = stored(&properties_to_string([
+        ("REAL_TOPIC", "T"),
+        ("REAL_QID", "x"),
+    ]));
     assert!(matches!(
         to_real_topic(&view(&bytes), &[], host),
-        Err(RedeliverError::Invalid { key: "REAL_QID", .. })
+        Err(RedeliverError::Invalid {
+            key: "REAL_QID",
+            ..
+        })
     ));
     let bytes = stored(&properties_to_string([("REAL_TOPIC", "T")]));
     assert!(matches!(
         to_real_topic(&view(&bytes), &[], host),
-        Err(RedeliverError::Missing { key: "REAL_QID", .. })
+        Err(RedeliverError::Missing {
+            key: "REAL_QID",
+            ..
+        })
     ));
 }

@@ -79,7 +79,10 @@ fn any_topic_is_rewritten_and_a_bad_level_is_refused() {
     m.topic = "%RETRY%cg".into();
     m.queue_id = 0;
     assert_eq!(schedule(&mut m, &levels(), 0).unwrap(), Some(1000));
-    assert_eq!(find_property(&m.properties, "REAL_TOPIC"), Some("%RETRY%cg"));
+    assert_eq!(
+        find_property(&m.properties, "REAL_TOPIC"),
+        Some("%RETRY%cg")
+    );
     let mut bad = message(&properties_to_string([("DELAY", "x")]), 0);
     let e = schedule(&mut bad, &levels(), 0).unwrap_err();
     assert!(e.to_string().contains("For input string: \"x\""), "{e}");

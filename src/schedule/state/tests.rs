@@ -9,7 +9,11 @@ fn host() -> SocketAddr {
 }
 
 fn schedule() -> Schedule {
-    Schedule::new(DelayLevels::parse("1s 2s 3s").unwrap(), DelayOffsets::default(), host())
+    Schedule::new(
+        DelayLevels::parse("1s 2s 3s").unwrap(),
+        DelayOffsets::default(),
+        host(),
+    )
 }
 
 /// A stored SCHEDULE_TOPIC record of `level` for topic T queue 1, stored at `stored_at`.
@@ -104,7 +108,13 @@ fn failed_append_keeps_the_offset_and_retries_after_a_while() {
     s.appended(2, 0, false);
     assert_eq!(s.offsets().get(2), None);
     assert_eq!(s.next(2, NOW), Step::Sleep { ms: RETRY_MS });
-    assert!(matches!(s.next(2, NOW), Step::Deliver { queue_offset: 0, .. }));
+    assert!(matches!(
+        s.next(2, NOW),
+        Step::Deliver {
+            queue_offset: 0,
+            ..
+        }
+    ));
     s.appended(2, 7, true); // not the append that is out: ignored
     assert_eq!(s.appends_in_flight(), 1);
     s.appended(2, 0, true);
@@ -143,10 +153,28 @@ fn empty_queue_backs_off_and_bad_records_are_skipped() {
             3,
         ),
     );
-    assert!(matches!(s.next(3, NOW), Step::Skipped { queue_offset: 0, .. }));
-    assert!(matches!(s.next(3, NOW), Step::Skipped { queue_offset: 1, .. }));
+    assert!(matches!(
+        s.next(3, NOW),
+        Step::Skipped {
+            queue_offset: 0,
+            ..
+        }
+    ));
+    assert!(matches!(
+        s.next(3, NOW),
+        Step::Skipped {
+            queue_offset: 1,
+            ..
+        }
+    ));
     assert_eq!(s.offsets().get(3), Some(2));
-    assert!(matches!(s.next(3, NOW), Step::Deliver { queue_offset: 2, .. }));
+    assert!(matches!(
+        s.next(3, NOW),
+        Step::Deliver {
+            queue_offset: 2,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -157,7 +185,13 @@ fn starts_from_saved_offsets_and_pauses() {
     assert!(matches!(s.next(1, NOW), Step::Read { from: 4, .. }));
     // Entries below the queue's minimum are gone: the cursor moves to the first one there.
     s.read(1, slice(vec![entry(6, 1, NOW - 5000, "T")], 7));
-    assert!(matches!(s.next(1, NOW), Step::Deliver { queue_offset: 6, .. }));
+    assert!(matches!(
+        s.next(1, NOW),
+        Step::Deliver {
+            queue_offset: 6,
+            ..
+        }
+    ));
     assert_eq!(s.next(9, NOW), Step::Wait, "no such level");
     s.pause();
     assert_eq!(s.next(2, NOW), Step::Wait);

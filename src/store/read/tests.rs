@@ -307,7 +307,11 @@ fn read_queue_returns_entries_with_records() {
     let slice = r.read_queue(s.cq(), 1, 10);
     assert_eq!((slice.min, slice.max), (0, 3));
     assert_eq!(
-        slice.records.iter().map(|q| q.queue_offset).collect::<Vec<_>>(),
+        slice
+            .records
+            .iter()
+            .map(|q| q.queue_offset)
+            .collect::<Vec<_>>(),
         vec![1, 2]
     );
     assert_eq!(slice.records[0].tags_code, tags_hash_code("b"));
