@@ -56,6 +56,8 @@ pub struct Prepared {
     pub tags_codes: Vec<i64>,
     /// The topic was auto-created for this send (the caller persists and publishes the table).
     pub created_topic: bool,
+    /// A `SEND_BATCH_MESSAGE`: its entries are never delayed (Java 5.3 stores them as sent).
+    pub batch: bool,
 }
 
 /// Turns send requests into records; keeps what spans requests (the unique-id generator and the
@@ -121,9 +123,9 @@ impl SendPreparer {
             uniq_keys: Vec::new(),
             tags_codes: Vec::new(),
             created_topic,
+            batch: cmd.code == request_code::SEND_BATCH_MESSAGE,
         };
-        let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
-        if batch {
+        if prepared.batch {
             // Java 4.9.8 / 5.3 refuse a batch whose own (header) properties carry DELAY > 0
             // (`CommitLog.asyncPutMessages`); DELAY inside the entries is stored as sent, undelayed.
             let props = header.properties.as_deref().unwrap_or("");
@@ -153,21 +155,12 @@ impl SendPreparer {
                     cmd.body.slice_ref(entry.body),
                     entry.properties,
                     hosts,
-                    false,
                 )?;
             }
         } else {
             let props = header.properties.as_deref().unwrap_or("");
             let body = cmd.body.clone();
-            self.add_record(
-                &mut prepared,
-                &header,
-                header.flag,
-                body,
-                props,
-                hosts,
-                true,
-            )?;
+            self.add_record(&mut prepared, &header, header.flag, body, props, hosts)?;
         }
         Ok(prepared)
     }
@@ -181,8 +174,6 @@ impl SendPreparer {
         body: bytes::Bytes,
         client_props: &str,
         hosts: Hosts,
-        // A single message (not a batch entry): a DELAY level moves it to SCHEDULE_TOPIC_XXXX.
-        may_delay: bool,
     ) -> Result<(), Refusal> {
         if body.is_empty() {
             return Err((
@@ -235,10 +226,10 @@ impl SendPreparer {
             prepared_transaction_offset: 0,
         };
         // The one delay check of the send path: a property lookup, the rewrite only when used.
-        let delivery_time = match may_delay {
-            true => schedule(&mut message, &self.broker.message_delay_level, now_ms())
+        let delivery_time = match prepared.batch {
+            false => schedule(&mut message, &self.broker.message_delay_level, now_ms())
                 .map_err(delay_refusal)?,
-            false => None,
+            true => None,
         };
         if delivery_time.is_some() {
             prepared.topic.clone_from(&message.topic);
