@@ -227,7 +227,7 @@ impl SendPreparer {
         };
         // The one delay check of the send path: a property lookup, the rewrite only when used.
         let delivery_time = match prepared.batch {
-            false => schedule(&mut message, &self.broker.message_delay_level, now_ms())
+            false => schedule(&mut message, &self.broker.message_delay_level, now_ms)
                 .map_err(delay_refusal)?,
             true => None,
         };

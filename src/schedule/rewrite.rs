@@ -29,11 +29,12 @@ pub fn delay_level(properties: &str) -> Result<i32, BadDelayLevel> {
 
 /// Moves `message` to [`SCHEDULE_TOPIC`] if it carries `DELAY > 0` and is not a prepared or
 /// rolled-back transaction message; returns its consume-queue tag code (the delivery time,
-/// `now_ms + delay(level)`), or `None` when the message stays as it is.
+/// `now_ms() + delay(level)`), or `None` when the message stays as it is. The clock is read only
+/// for a delayed message.
 pub fn schedule(
     message: &mut MessageToStore,
     levels: &DelayLevels,
-    now_ms: i64,
+    now_ms: impl FnOnce() -> i64,
 ) -> Result<Option<i64>, BadDelayLevel> {
     let level = delay_level(&message.properties)?;
     if level <= 0 {
@@ -59,7 +60,7 @@ pub fn schedule(
     message.topic = SCHEDULE_TOPIC.to_string();
     message.queue_id = queue_id(level);
     let delay = levels.delay_ms(level).unwrap_or(1000);
-    Ok(Some(now_ms.saturating_add(delay)))
+    Ok(Some(now_ms().saturating_add(delay)))
 }
 
 /// `properties` without the entries named in `remove` (malformed entries are dropped too, as a

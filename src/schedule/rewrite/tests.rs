@@ -28,7 +28,7 @@ fn levels() -> DelayLevels {
 fn delayed_message_moves_to_the_schedule_topic() {
     let props = properties_to_string([("TAGS", "a"), ("DELAY", "2"), ("UNIQ_KEY", "U")]);
     let mut m = message(&props, 0);
-    let code = schedule(&mut m, &levels(), 1_000_000).unwrap();
+    let code = schedule(&mut m, &levels(), || 1_000_000).unwrap();
     assert_eq!(code, Some(1_002_000));
     assert_eq!(m.topic, SCHEDULE_TOPIC);
     assert_eq!(m.queue_id, 1);
@@ -43,7 +43,7 @@ fn delayed_message_moves_to_the_schedule_topic() {
 fn level_above_the_highest_is_clamped_and_said_so() {
     let props = properties_to_string([("DELAY", "40"), ("KEYS", "k")]);
     let mut m = message(&props, sys_flag::TRANSACTION_COMMIT);
-    assert_eq!(schedule(&mut m, &levels(), 0).unwrap(), Some(3000));
+    assert_eq!(schedule(&mut m, &levels(), || 0).unwrap(), Some(3000));
     assert_eq!(m.queue_id, 2);
     assert_eq!(find_property(&m.properties, "DELAY"), Some("3"));
     assert_eq!(parse_properties(&m.properties).len(), 4);
@@ -68,7 +68,7 @@ fn left_alone_without_delay_or_for_prepared_and_rollback() {
     ] {
         let mut m = message(&props, flag);
         let before = m.clone();
-        assert_eq!(schedule(&mut m, &levels, 5).unwrap(), None, "{props:?}");
+        assert_eq!(schedule(&mut m, &levels, || 5).unwrap(), None, "{props:?}");
         assert_eq!(m, before);
     }
 }
@@ -78,13 +78,13 @@ fn any_topic_is_rewritten_and_a_bad_level_is_refused() {
     let mut m = message(&properties_to_string([("DELAY", "1")]), 0);
     m.topic = "%RETRY%cg".into();
     m.queue_id = 0;
-    assert_eq!(schedule(&mut m, &levels(), 0).unwrap(), Some(1000));
+    assert_eq!(schedule(&mut m, &levels(), || 0).unwrap(), Some(1000));
     assert_eq!(
         find_property(&m.properties, "REAL_TOPIC"),
         Some("%RETRY%cg")
     );
     let mut bad = message(&properties_to_string([("DELAY", "x")]), 0);
-    let e = schedule(&mut bad, &levels(), 0).unwrap_err();
+    let e = schedule(&mut bad, &levels(), || 0).unwrap_err();
     assert!(e.to_string().contains("For input string: \"x\""), "{e}");
 }
 
