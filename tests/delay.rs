@@ -216,3 +216,27 @@ async fn schedule_topic_exists_and_is_not_for_sending() {
         .unwrap_err();
     assert!(err.to_string().contains("forbidden"), "{err}");
 }
+
+/// Sync flush: the scheduler's appends complete only once flushed; delivery works the same, and
+/// the clean stop waits for them. GET_BROKER_CONFIG reports the levels as `messageDelayLevel`.
+#[tokio::test]
+async fn sync_flush_mode_delivers_and_stops_cleanly() {
+    let mut broker = TestBroker::start_with(&format!("{LEVELS}\n[flush]\nmode = \"sync\""));
+    let client = broker.client().await;
+    for i in 0..5 {
+        send_delayed(&client, "SyncT", 1, i).await;
+    }
+    wait_for_count(&client, "SyncT", 5, Duration::from_secs(10)).await;
+    let cmd = RemotingCommand::request(request_code::GET_BROKER_CONFIG, 0);
+    let r = client.request(cmd).await.unwrap();
+    let props = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(props.contains("messageDelayLevel=1s 2s 3s\n"), "{props}");
+    drop(client);
+    assert_eq!(broker.stop(), Some(0));
+    broker.restart();
+    let client = broker.client().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let seen = deliveries(&client, "SyncT").await;
+    assert_eq!(seen.len(), 5);
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+}

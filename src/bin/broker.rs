@@ -682,6 +682,10 @@ fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> Strin
             "maxMessageSize",
             config.broker.max_message_bytes.to_string(),
         ),
+        (
+            "messageDelayLevel",
+            config.broker.message_delay_level.as_str().to_string(),
+        ),
         ("warmMapedFileEnable", config.warm_mapped_file().to_string()),
         (
             "checkCRCOnRecover",
