@@ -23,6 +23,7 @@ use super::processor_table::Processor;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::schedule;
 use actormq::send::{send_response, Hosts, SendPreparer};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
@@ -149,6 +150,12 @@ impl SendProcessor {
     fn topic_admin(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
         let refuse = |code: i32, remark: String| cmd.response_to(code, Some(remark));
         let ext = ExtReader::for_request(cmd);
+        let system_topic = |name: &str| {
+            schedule::is_system_topic(name).then(|| {
+                let remark = format!("The topic[{name}] is conflict with system topic.");
+                refuse(response_code::INVALID_PARAMETER, remark)
+            })
+        };
         Some(match cmd.code {
             request_code::UPDATE_AND_CREATE_TOPIC => {
                 let parsed = (|| {
@@ -165,6 +172,9 @@ impl SendProcessor {
                 };
                 if let Err(e) = validate_topic_name(&name) {
                     return Some(refuse(response_code::INVALID_PARAMETER, e));
+                }
+                if let Some(refused) = system_topic(&name) {
+                    return Some(refused);
                 }
                 if !(1..=1024).contains(&read) || !(1..=1024).contains(&write) {
                     let remark =
@@ -189,6 +199,9 @@ impl SendProcessor {
                     let remark = "the header field topic is required".to_string();
                     return Some(refuse(response_code::INVALID_PARAMETER, remark));
                 };
+                if let Some(refused) = system_topic(name) {
+                    return Some(refused);
+                }
                 if self.topics.remove(name) {
                     info!(topic = %name, "topic deleted; its stored messages stay until retention deletes their files");
                     self.publish_topics();

@@ -204,7 +204,8 @@ fn bad_delay_level_is_refused_at_start() {
     );
 }
 
-/// SCHEDULE_TOPIC_XXXX is in the topic table with 18 queues; clients may not send to it.
+/// SCHEDULE_TOPIC_XXXX is in the topic table with 18 queues; clients may not send to it, and
+/// topic admin may neither change nor delete it (Java: "conflict with system topic").
 #[tokio::test]
 async fn schedule_topic_exists_and_is_not_for_sending() {
     let broker = start();
@@ -215,6 +216,22 @@ async fn schedule_topic_exists_and_is_not_for_sending() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("forbidden"), "{err}");
+    let update = RemotingCommand::request(request_code::UPDATE_AND_CREATE_TOPIC, 0)
+        .with_ext("topic", SCHEDULE)
+        .with_ext("readQueueNums", 1)
+        .with_ext("writeQueueNums", 1)
+        .with_ext("perm", 6);
+    let delete = RemotingCommand::request(request_code::DELETE_TOPIC_IN_BROKER, 0)
+        .with_ext("topic", SCHEDULE);
+    for cmd in [update, delete] {
+        let r = client.request(cmd).await.unwrap();
+        assert_eq!(r.code, response_code::INVALID_PARAMETER);
+        assert_eq!(
+            r.remark.as_deref(),
+            Some("The topic[SCHEDULE_TOPIC_XXXX] is conflict with system topic.")
+        );
+    }
+    assert_eq!(client.read_queue_nums(SCHEDULE).await.unwrap(), 18);
 }
 
 /// Sync flush: the scheduler's appends complete only once flushed; delivery works the same, and

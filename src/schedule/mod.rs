@@ -34,6 +34,12 @@ pub fn send_forbidden(topic: &str) -> bool {
     topic == SCHEDULE_TOPIC
 }
 
+/// Topics the broker owns (`TopicValidator.isSystemTopic`, the ones actormq has): topic admin
+/// (create, update, delete) refuses them.
+pub fn is_system_topic(topic: &str) -> bool {
+    topic == SCHEDULE_TOPIC
+}
+
 /// `SCHEDULE_TOPIC_XXXX` as Java's `TopicConfigManager` creates it at every start: 18 queues (more
 /// if more levels are configured, so every level has its queue), readable and writable.
 pub fn schedule_topic_config(levels: &DelayLevels) -> TopicConfig {
