@@ -23,7 +23,7 @@ use super::metrics::stats;
 use super::processor_table::Processor;
 use actormq::protocol::{request_code, response_code};
 use actormq::schedule::state::{Schedule, Step};
-use actormq::schedule::SCHEDULE_TOPIC;
+use actormq::schedule::{self, SCHEDULE_TOPIC};
 use actormq::store::now_ms;
 use actormq::store::StoreError;
 
@@ -208,6 +208,37 @@ impl Handler<Request> for Scheduler {
             .response_to(response_code::SUCCESS, None)
             .with_body(body.into());
         req.reply.send(response);
+    }
+}
+
+/// `GET_BROKER_RUNTIME_INFO`'s `scheduleMessageOffset_<level>`: (level, next offset to deliver,
+/// the level queue's max offset) for each level in the offset table.
+#[derive(Message)]
+#[rtype(result = "Vec<(i32, i64, i64)>")]
+pub struct DelayProgress;
+
+impl Handler<DelayProgress> for Scheduler {
+    type Result = ResponseFuture<Vec<(i32, i64, i64)>>;
+
+    fn handle(&mut self, _: DelayProgress, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().scheduler.handling();
+        let offsets: Vec<(i32, i64)> = self.schedule.offsets().iter().collect();
+        let dispatcher = self.dispatcher.clone();
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(offsets.len());
+            for (level, offset) in offsets {
+                // No records asked for: only the queue's bounds.
+                let bounds = ReadQueue {
+                    topic: SCHEDULE_TOPIC.to_string(),
+                    queue_id: schedule::queue_id(level),
+                    from: 0,
+                    max: 0,
+                };
+                let max = dispatcher.send(bounds).await.map_or(0, |s| s.max);
+                out.push((level, offset, max));
+            }
+            out
+        })
     }
 }
 

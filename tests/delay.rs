@@ -107,6 +107,12 @@ async fn delayed_message_arrives_when_due_with_its_properties() {
     assert_eq!(client.pull(&tagged).await.unwrap().messages.len(), 1);
     let offsets = all_delay_offsets(&client).await;
     assert_eq!(offsets.get(1), Some(1));
+    // GET_BROKER_RUNTIME_INFO: "delayOffset,maxOffset" per level, as Java's.
+    let cmd = RemotingCommand::request(request_code::GET_BROKER_RUNTIME_INFO, 0);
+    let r = client.request(cmd).await.unwrap();
+    let kv: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(kv["table"]["scheduleMessageOffset_1"], "1,1", "{kv}");
+    assert!(kv["table"].get("scheduleMessageOffset_2").is_none());
 }
 
 /// A level above the highest configured (9 with "1s 2s 3s") is clamped to 3: it waits in queue 2

@@ -136,8 +136,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
     let metrics = Mailbox::new(Metrics::new(actor_stats.all(), store.written.clone()).start());
-    let processors = start_processors(&config, &dir.root, &store, topics, addr, &metrics)?;
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
+    let processors = start_processors(
+        &config, &dir.root, &store, topics, addr, &metrics, &scheduler,
+    )?;
     serve_metrics(&config, &metrics).await?;
     let limits = ConnectionLimits {
         max_frame: config.server.max_frame_bytes,
@@ -445,6 +447,7 @@ fn start_processors(
     topics: TopicTable,
     addr: SocketAddr,
     metrics: &Mailbox<Metrics>,
+    scheduler: &Mailbox<Scheduler>,
 ) -> anyhow::Result<Processors> {
     let store_ip = store_ip(config);
     // What routes tell clients to connect to: a wildcard listen address is not reachable as such.
@@ -475,7 +478,11 @@ fn start_processors(
     let offsets = OffsetProcessor::new(offset_table, offsets_path, dispatcher.clone(), mailbox);
     let offsets = Mailbox::new(offsets.start());
     let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
-    let admin = AdminProcessor::new(metrics.clone(), broker_properties(config, addr));
+    let admin = AdminProcessor::new(
+        metrics.clone(),
+        scheduler.clone(),
+        broker_properties(config, addr),
+    );
     Ok(Processors {
         send,
         pull,
