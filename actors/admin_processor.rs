@@ -5,7 +5,8 @@
 //! under `actormq.mailboxes` for `actormq stats`; with the extField `perConnection=true`, each open
 //! connection's figures under `actormq.connections`).
 //!
-//! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot.
+//! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot and
+//! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java).
 //! Runs on the system arbiter.
 
 use std::collections::BTreeMap;
@@ -17,19 +18,27 @@ use super::connection::Request;
 use super::mailbox::Mailbox;
 use super::metrics::{stats, Metrics, TakeSnapshot};
 use super::processor_table::Processor;
+use super::scheduler::{DelayProgress, Scheduler};
 use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
 
 pub struct AdminProcessor {
     metrics: Mailbox<Metrics>,
+    /// Asked for the delay levels' progress (`scheduleMessageOffset_<level>`).
+    scheduler: Mailbox<Scheduler>,
     /// `GET_BROKER_CONFIG`'s body, rendered once at start (the config does not change at runtime).
     broker_properties: bytes::Bytes,
 }
 
 impl AdminProcessor {
-    pub fn new(metrics: Mailbox<Metrics>, broker_properties: String) -> Self {
+    pub fn new(
+        metrics: Mailbox<Metrics>,
+        scheduler: Mailbox<Scheduler>,
+        broker_properties: String,
+    ) -> Self {
         AdminProcessor {
             metrics,
+            scheduler,
             broker_properties: broker_properties.into(),
         }
     }
@@ -67,7 +76,7 @@ impl Handler<Request> for AdminProcessor {
             req.reply.send(resp);
             return Box::pin(async {});
         }
-        let metrics = self.metrics.clone();
+        let (metrics, scheduler) = (self.metrics.clone(), self.scheduler.clone());
         Box::pin(async move {
             let per_connection = ExtReader::for_request(&req.cmd)
                 .opt_java_bool("perConnection")
@@ -81,6 +90,11 @@ impl Handler<Request> for AdminProcessor {
                 return;
             };
             let mut table = BTreeMap::new();
+            // Java: "delayOffset,maxOffset" per level that has had a message.
+            for (level, offset, max) in scheduler.send(DelayProgress).await.unwrap_or_default() {
+                let key = format!("scheduleMessageOffset_{level}");
+                table.insert(key, format!("{offset},{max}"));
+            }
             let max_offset = snap.gauge("commitlog_max_offset_bytes") as u64;
             table.insert("commitLogMaxOffset".to_string(), max_offset.to_string());
             table.insert("commitLogMinOffset".to_string(), "0".to_string());

@@ -7,7 +7,8 @@
 //! (`FilesChanged`), `Flushed` in sync-flush mode (only flushed records are dispatched then),
 //! `TopicsChanged` from the `SendProcessor`, and `Query`s from the `PullProcessor` /
 //! `OffsetProcessor` (pull, min/max offset, search by time, view by offset, topic config), answered
-//! through the request's `ReplyTo`. *Runs on* its own arbiter: consume-queue file creation and
+//! through the request's `ReplyTo`, and `ReadQueue` from the `Scheduler` (a delay level's entries
+//! with their records), answered to it. *Runs on* its own arbiter: consume-queue file creation and
 //! record copies never stall the network or the writer.
 //!
 //! Reading the commit log without a lock: the writer publishes by message, so every record a CQ
@@ -23,12 +24,12 @@ use tracing::info;
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::metrics::stats;
-pub use super::query::{LookMessage, MessageLooked, Query, QueryKind};
+pub use super::query::{LookMessage, MessageLooked, Query, QueryKind, ReadQueue};
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
 use actormq::store::consume_queues::Reput;
-use actormq::store::read::{in_memory_bytes, CommitLogReader, GetStatus, PullRead};
+use actormq::store::read::{in_memory_bytes, CommitLogReader, GetStatus, PullRead, QueueSlice};
 pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
 use actormq::topic::TopicTable;
 
@@ -331,6 +332,17 @@ impl<T: Send + 'static> Handler<LookMessage<T>> for Dispatcher {
             record: record.map(bytes::Bytes::copy_from_slice),
             then: msg.then,
         });
+    }
+}
+
+impl Handler<ReadQueue> for Dispatcher {
+    type Result = MessageResult<ReadQueue>;
+
+    fn handle(&mut self, q: ReadQueue, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().dispatcher.handling();
+        let cq = self.queue(&q.topic, q.queue_id);
+        let slice: QueueSlice = self.reader().read_queue(cq, q.from, q.max);
+        MessageResult(slice)
     }
 }
 

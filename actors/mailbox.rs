@@ -56,6 +56,7 @@ accounted! {
     super::name_server::NameServer => name_server,
     super::client_manager::ClientManager => client_manager,
     super::lock_processor::LockProcessor => lock_processor,
+    super::scheduler::Scheduler => scheduler,
 }
 
 /// An actor's address that counts every message sent through it on the actor kind's counters.

@@ -46,6 +46,7 @@ pub struct ActorStats {
     pub name_server: Arc<MailboxStats>,
     pub client_manager: Arc<MailboxStats>,
     pub lock_processor: Arc<MailboxStats>,
+    pub scheduler: Arc<MailboxStats>,
 }
 
 impl ActorStats {
@@ -79,6 +80,7 @@ impl ActorStats {
             name_server: MailboxStats::new("name_server", default, on),
             client_manager: MailboxStats::new("client_manager", default, on),
             lock_processor: MailboxStats::new("lock_processor", processor, on),
+            scheduler: MailboxStats::new("scheduler", default, on),
         }
     }
 
@@ -100,6 +102,7 @@ impl ActorStats {
             self.name_server.clone(),
             self.client_manager.clone(),
             self.lock_processor.clone(),
+            self.scheduler.clone(),
             self.metrics.clone(),
         ])
     }

@@ -20,6 +20,7 @@ pub mod processor_table;
 pub mod pull_processor;
 pub mod query;
 pub mod retention;
+pub mod scheduler;
 pub mod send_processor;
 pub mod server;
 

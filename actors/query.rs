@@ -3,6 +3,8 @@
 //! answers). They live apart from both processors so neither imports the other; the dispatcher
 //! answers them in its `Handler<Query>`. [`LookMessage`] asks for one record by commit-log offset
 //! and is answered to the asking processor instead ([`MessageLooked`]).
+//! `ReadQueue` is the `Scheduler`'s read of a delay level's
+//! queue, answered to the scheduler itself.
 
 use actix::prelude::*;
 
@@ -10,6 +12,7 @@ use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::{CountedRecipient, Mailbox};
 use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::store::read::QueueSlice;
 
 /// What a store query asks.
 #[derive(Debug, Clone)]
@@ -49,6 +52,18 @@ pub enum QueryKind {
     TopicConfig {
         topic: String,
     },
+}
+
+/// The `Scheduler`'s read of a delay level's queue: up to `max` entries of `topic`/`queue_id` from
+/// queue offset `from`, each with a copy of its record, and the queue's bounds (answered to the
+/// asking actor, not to a connection).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "QueueSlice")]
+pub struct ReadQueue {
+    pub topic: String,
+    pub queue_id: i32,
+    pub from: i64,
+    pub max: usize,
 }
 
 /// A store query with its prepared (SUCCESS) response and the way back to the connection.

@@ -27,6 +27,7 @@ use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
 use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
+use actormq::schedule::{self, DelayLevels};
 use actormq::send::{ensure_topic, send_response, Hosts, Prepared, Refusal, SendPreparer};
 use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
@@ -51,6 +52,8 @@ pub struct SendProcessor {
     /// Round robin over a group's retry queues.
     send_backs: u32,
     preparer: SendPreparer,
+    /// A send-back's retry is scheduled by its delay level like any delayed message.
+    delay_levels: DelayLevels,
     mailbox: usize,
     /// Told the new table whenever a topic is created (dispatcher, name server).
     topics_changed: Vec<CountedRecipient<TopicsChanged>>,
@@ -75,6 +78,7 @@ impl SendProcessor {
             groups_path: tables.groups_path,
             auto_create_group: broker.auto_create_subscription_group,
             send_backs: 0,
+            delay_levels: broker.message_delay_level.clone(),
             preparer: SendPreparer::new(broker, store_ip),
             mailbox,
             topics_changed,
@@ -208,12 +212,12 @@ impl Handler<Request> for SendProcessor {
             self.save_groups();
         }
         let response = req.cmd.response_to(response_code::SUCCESS, None);
-        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.queue_id);
+        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.reply_queue_id);
         let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
         let count = sizes.len() as u32;
         let append = Append {
             topic: prepared.topic,
-            queue_id,
+            queue_id: prepared.queue_id,
             records: prepared.records,
             count,
             tags_codes: prepared.tags_codes,
@@ -234,6 +238,12 @@ impl SendProcessor {
     fn topic_admin(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
         let refuse = |code: i32, remark: String| cmd.response_to(code, Some(remark));
         let ext = ExtReader::for_request(cmd);
+        let system_topic = |name: &str| {
+            schedule::is_system_topic(name).then(|| {
+                let remark = format!("The topic[{name}] is conflict with system topic.");
+                refuse(response_code::INVALID_PARAMETER, remark)
+            })
+        };
         Some(match cmd.code {
             request_code::UPDATE_AND_CREATE_TOPIC => {
                 let parsed = (|| {
@@ -250,6 +260,9 @@ impl SendProcessor {
                 };
                 if let Err(e) = validate_topic_name(&name) {
                     return Some(refuse(response_code::INVALID_PARAMETER, e));
+                }
+                if let Some(refused) = system_topic(&name) {
+                    return Some(refused);
                 }
                 if !(1..=1024).contains(&read) || !(1..=1024).contains(&write) {
                     let remark =
@@ -274,6 +287,9 @@ impl SendProcessor {
                     let remark = "the header field topic is required".to_string();
                     return Some(refuse(response_code::INVALID_PARAMETER, remark));
                 };
+                if let Some(refused) = system_topic(name) {
+                    return Some(refused);
+                }
                 if self.topics.remove(name) {
                     info!(topic = %name, "topic deleted; its stored messages stay until retention deletes their files");
                     self.publish_topics();
@@ -369,7 +385,7 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             self.ensure_topic(&new.message.topic, retry::DLQ_NUMS_PER_GROUP, 0);
             info!(topic = %new.original_topic, dlq = %new.message.topic, offset = plan.offset, reconsume_times = new.reconsume_times, max = plan.max, "message sent back to the dead-letter queue");
         }
-        let prepared = match Prepared::single(&new.message) {
+        let prepared = match Prepared::single(new.message, &self.delay_levels) {
             Ok(p) => p,
             Err((_, why)) => return refuse(reply, response, retry::put_refusal(&why)),
         };

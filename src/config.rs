@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::schedule::DelayLevels;
+
 /// The size of an OS page; file sizes and flush thresholds are counted in these.
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -61,6 +63,11 @@ pub struct BrokerIdentity {
     /// A queue lock (`LOCK_BATCH_MQ`, ordered consumers) not renewed for longer than this may be
     /// taken by another client (RocketMQ's `rocketmq.broker.rebalance.lockMaxLiveTime`). Default: 60000.
     pub rebalance_lock_max_live_ms: u64,
+    /// The delay of each level a message's `DELAY` property names (RocketMQ's `messageDelayLevel`):
+    /// whole numbers with a unit of `s`, `m`, `h` or `d`, separated by spaces; level n is the n-th
+    /// entry, a higher level is clamped to the last. A bad entry stops the broker at start.
+    /// Default: `"1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"`.
+    pub message_delay_level: DelayLevels,
 }
 
 /// `[store]`: where and how the commit log lives.
@@ -230,6 +237,7 @@ impl Default for BrokerIdentity {
             default_topic_queue_nums: 8,
             max_message_bytes: 4 * 1024 * 1024,
             rebalance_lock_max_live_ms: 60_000,
+            message_delay_level: DelayLevels::default(),
         }
     }
 }
@@ -571,6 +579,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("server.listen"), "{msg}");
+    }
+
+    #[test]
+    fn bad_delay_level_is_one_line_naming_the_key() {
+        let c = parse("[broker]\nmessage_delay_level = \"1s 2s 3s\"\n").unwrap();
+        assert_eq!(c.broker.message_delay_level.max_level(), 3);
+        let msg = parse("[broker]\nname = \"b\"\nmessage_delay_level = \"1s 2x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("broker.toml:3: broker.message_delay_level:"),
+            "{msg}"
+        );
+        assert!(msg.contains("level 2") && !msg.contains('\n'), "{msg}");
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
 //! - [`long_poll`]: pulls parked at the end of their queue until records arrive or time runs out.
+//! - [`schedule`]: delay levels: the put rewrite into `SCHEDULE_TOPIC_XXXX`, the delivery state
+//!   machine, `delayOffset.json`.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
 //!   `opaque`), used by the `actormq` CLI, its benchmark and the integration tests.
 //!
@@ -35,6 +37,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod queue_locks;
 pub mod retry;
+pub mod schedule;
 pub mod send;
 pub mod store;
 pub mod subscription_group;

@@ -13,11 +13,17 @@ use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
 use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
 use crate::retry::{self, RETRY_GROUP_TOPIC_PREFIX};
+use crate::schedule::{
+    self,
+    levels::DelayLevels,
+    rewrite::{delay_level, schedule, BadDelayLevel},
+};
 use crate::store::commit_log::{AppendError, Appended};
 use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
 };
+use crate::store::now_ms;
 use crate::subscription_group::SubscriptionGroupTable;
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
 
@@ -40,8 +46,13 @@ pub struct Hosts {
 /// A request turned into records, ready for the writer.
 #[derive(Debug)]
 pub struct Prepared {
+    /// Where the records go: the request's topic and queue, or `SCHEDULE_TOPIC_XXXX` and the
+    /// delay level's queue for a delayed message.
     pub topic: String,
     pub queue_id: i32,
+    /// The queue id the response names: the request's (Java answers the chosen queue of the real
+    /// topic for a delayed message too).
+    pub reply_queue_id: i32,
     pub records: BytesMut,
     pub sizes: Vec<u32>,
     pub uniq_keys: Vec<String>,
@@ -51,6 +62,8 @@ pub struct Prepared {
     /// A consumer group was auto-created for a send to its `%RETRY%` topic (the caller persists
     /// the group table).
     pub created_group: bool,
+    /// A `SEND_BATCH_MESSAGE`: its entries are never delayed (Java 5.3 stores them as sent).
+    pub batch: bool,
 }
 
 /// Turns send requests into records; keeps what spans requests (the unique-id generator and the
@@ -97,6 +110,12 @@ impl SendPreparer {
             );
             return Err((response_code::MESSAGE_ILLEGAL, remark));
         }
+        if schedule::send_forbidden(&header.topic) {
+            return Err((
+                response_code::NO_PERMISSION,
+                format!("Sending message to topic[{}] is forbidden.", header.topic),
+            ));
+        }
         let (topic, mut created_topic) = topic_for_send(&self.broker, topics, &header)?;
         let mut queue_id = if header.queue_id < 0 {
             self.round_robin = self.round_robin.wrapping_add(1);
@@ -125,14 +144,28 @@ impl SendPreparer {
         let mut prepared = Prepared {
             topic: header.topic.clone(),
             queue_id,
+            reply_queue_id: queue_id,
             records: BytesMut::new(),
             sizes: Vec::new(),
             uniq_keys: Vec::new(),
             tags_codes: Vec::new(),
             created_topic,
             created_group,
+            batch,
         };
         if batch {
+            // Java 4.9.8 / 5.3 refuse a batch whose own (header) properties carry DELAY > 0
+            // (`CommitLog.asyncPutMessages`); DELAY inside the entries is stored as sent, undelayed.
+            let props = header.properties.as_deref().unwrap_or("");
+            if delay_level(props).map_err(delay_refusal)? > 0 {
+                return Err((
+                    response_code::MESSAGE_ILLEGAL,
+                    format!(
+                        "the message is illegal, maybe msg body or properties length not matched. msg body length limit {}B, msg properties length limit 32KB.",
+                        self.broker.max_message_bytes
+                    ),
+                ));
+            }
             let entries = decode_batch(&cmd.body).map_err(|e| {
                 (
                     response_code::MESSAGE_ILLEGAL,
@@ -245,7 +278,7 @@ impl SendPreparer {
                 ),
             ));
         }
-        let message = MessageToStore {
+        let mut message = MessageToStore {
             topic: header.topic.clone(),
             queue_id: prepared.queue_id,
             flag,
@@ -258,29 +291,46 @@ impl SendPreparer {
             reconsume_times: header.reconsume_times,
             prepared_transaction_offset: 0,
         };
-        let tags_code = find_property(client_props, property::TAGS).map_or(0, tags_hash_code);
+        // The one delay check of the send path: a property lookup, the rewrite only when used.
+        let delivery_time = match prepared.batch {
+            false => schedule(&mut message, &self.broker.message_delay_level, now_ms)
+                .map_err(delay_refusal)?,
+            true => None,
+        };
+        if delivery_time.is_some() {
+            prepared.topic.clone_from(&message.topic);
+            prepared.queue_id = message.queue_id;
+        }
+        let tags_code = delivery_time.unwrap_or_else(|| {
+            find_property(client_props, property::TAGS).map_or(0, tags_hash_code)
+        });
         prepared.push(&message, uniq, tags_code)
     }
 }
 
 impl Prepared {
     /// One record the broker makes itself (a send-back's retry or dead letter), ready for the
-    /// writer exactly as a send's records are: the put path for every record.
-    pub fn single(message: &MessageToStore) -> Result<Prepared, Refusal> {
+    /// writer exactly as a send's records are: the put path for every record, the delay rewrite
+    /// included (a retry's `DELAY` schedules it in `SCHEDULE_TOPIC_XXXX`).
+    pub fn single(mut message: MessageToStore, levels: &DelayLevels) -> Result<Prepared, Refusal> {
+        let delivery_time = schedule(&mut message, levels, now_ms).map_err(delay_refusal)?;
         let mut prepared = Prepared {
             topic: message.topic.clone(),
             queue_id: message.queue_id,
+            reply_queue_id: message.queue_id,
             records: BytesMut::new(),
             sizes: Vec::with_capacity(1),
             uniq_keys: Vec::with_capacity(1),
             tags_codes: Vec::with_capacity(1),
             created_topic: false,
             created_group: false,
+            batch: false,
         };
         let props = message.properties.as_str();
         let uniq = find_property(props, property::UNIQ_KEY).unwrap_or_default();
-        let tags_code = find_property(props, property::TAGS).map_or(0, tags_hash_code);
-        prepared.push(message, uniq.to_string(), tags_code)?;
+        let tags_code = delivery_time
+            .unwrap_or_else(|| find_property(props, property::TAGS).map_or(0, tags_hash_code));
+        prepared.push(&message, uniq.to_string(), tags_code)?;
         Ok(prepared)
     }
 
@@ -359,6 +409,11 @@ fn topic_for_send(
     topics.insert(config.clone());
     info!(topic = %header.topic, queues, "topic auto-created");
     Ok((config, true))
+}
+
+/// A `DELAY` that is not a number, answered as Java answers the `NumberFormatException`.
+fn delay_refusal(e: BadDelayLevel) -> Refusal {
+    (response_code::SYSTEM_ERROR, e.to_string())
 }
 
 /// Appends `key\u{1}value\u{2}`. Clients differ on the trailing separator: the Java 4.9.8 client

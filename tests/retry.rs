@@ -12,6 +12,50 @@ use common::TestBroker;
 
 const GROUP: &str = "cg";
 
+/// Every delay level 1 s, so a retry (scheduled by its level like any delayed message) comes back
+/// within a test's patience.
+const FAST_LEVELS: &str =
+    "[broker]\nmessage_delay_level = \"1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s\"";
+
+/// The messages of queue 0 of `topic` once there are at least `n` (the scheduler delivers
+/// retries when their level's delay is over).
+async fn messages_at_least(client: &Client, topic: &str, n: usize) -> Vec<ReceivedMessage> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = messages(client, topic).await;
+        if found.len() >= n || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// What was scheduled at delay `level` (`SCHEDULE_TOPIC_XXXX` queue level - 1): the stored
+/// records still carry their `DELAY` and `REAL_TOPIC`.
+async fn scheduled(client: &Client, level: i32) -> Vec<ReceivedMessage> {
+    let r = client
+        .pull(&PullRequest::new(
+            GROUP,
+            "SCHEDULE_TOPIC_XXXX",
+            level - 1,
+            0,
+        ))
+        .await
+        .unwrap();
+    r.messages
+}
+
+/// The last record scheduled at `level` was a retry for `%RETRY%cg` with that `DELAY`.
+async fn assert_scheduled_retry(client: &Client, level: i32) {
+    let at_level = scheduled(client, level).await;
+    let last = at_level.last().expect("a scheduled record");
+    assert_eq!(
+        prop(last, property::DELAY),
+        Some(level.to_string().as_str())
+    );
+    assert_eq!(prop(last, "REAL_TOPIC"), Some("%RETRY%cg"));
+}
+
 /// Sends one message to `topic` and reads it back as a consumer would (by pull).
 async fn send_and_pull(client: &Client, topic: &str, body: &'static [u8]) -> ReceivedMessage {
     let sent = client
@@ -76,14 +120,14 @@ fn prop<'a>(m: &'a ReceivedMessage, key: &str) -> Option<&'a str> {
 /// max (2 here, from the header) it lands in `%DLQ%cg` with reconsumeTimes 3.
 #[tokio::test]
 async fn send_back_goes_to_retry_then_to_the_dead_letter_queue() {
-    let broker = TestBroker::start();
+    let broker = TestBroker::start_with(FAST_LEVELS);
     let client = broker.client().await;
     let original = send_and_pull(&client, "RetryTopic", b"fails").await;
     assert_eq!(original.reconsume_times, 0);
 
     let r = send_back(&client, original.physical_offset, 0, Some(2)).await;
     assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
-    let retried = messages(&client, "%RETRY%cg").await;
+    let retried = messages_at_least(&client, "%RETRY%cg", 1).await;
     assert_eq!(retried.len(), 1);
     let first = &retried[0];
     assert_eq!(&first.body[..], b"fails");
@@ -91,7 +135,9 @@ async fn send_back_goes_to_retry_then_to_the_dead_letter_queue() {
     assert_eq!(first.tags.as_deref(), Some("TagA"));
     assert_eq!(first.uniq_key, original.uniq_key);
     assert_eq!(prop(first, property::RETRY_TOPIC), Some("RetryTopic"));
-    assert_eq!(prop(first, property::DELAY), Some("3"));
+    // Scheduled at level 3; the copy delivered to the retry topic no longer carries DELAY.
+    assert_scheduled_retry(&client, 3).await;
+    assert_eq!(prop(first, property::DELAY), None);
     assert_eq!(prop(first, property::WAIT), Some("false"));
     assert_eq!(
         prop(first, property::ORIGIN_MESSAGE_ID),
@@ -102,10 +148,10 @@ async fn send_back_goes_to_retry_then_to_the_dead_letter_queue() {
     // The retried message fails again: level 3 + 1, origin kept.
     let r = send_back(&client, first.physical_offset, 0, Some(2)).await;
     assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
-    let retried = messages(&client, "%RETRY%cg").await;
+    let retried = messages_at_least(&client, "%RETRY%cg", 2).await;
     let second = &retried[1];
     assert_eq!(second.reconsume_times, 2);
-    assert_eq!(prop(second, property::DELAY), Some("4"));
+    assert_scheduled_retry(&client, 4).await;
     assert_eq!(prop(second, property::RETRY_TOPIC), Some("RetryTopic"));
     assert_eq!(
         prop(second, property::ORIGIN_MESSAGE_ID),
@@ -141,7 +187,7 @@ async fn send_back_goes_to_retry_then_to_the_dead_letter_queue() {
 /// Without a header max the group's retryMaxTimes (16) applies: the 17th failure is a dead letter.
 #[tokio::test]
 async fn without_a_header_max_the_groups_sixteen_apply() {
-    let broker = TestBroker::start();
+    let broker = TestBroker::start_with(FAST_LEVELS);
     let client = broker.client().await;
     let mut offset = send_and_pull(&client, "RetryTopic", b"x")
         .await
@@ -149,12 +195,11 @@ async fn without_a_header_max_the_groups_sixteen_apply() {
     for n in 1..=16 {
         let r = send_back(&client, offset, 0, None).await;
         assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
-        let retried = messages(&client, "%RETRY%cg").await;
+        let retried = messages_at_least(&client, "%RETRY%cg", n as usize).await;
         let last = retried.last().unwrap();
         assert_eq!(last.reconsume_times, n);
         // Level 3 + n - 1, clamped to the highest level (18).
-        let level = (2 + n).min(18).to_string();
-        assert_eq!(prop(last, property::DELAY), Some(level.as_str()));
+        assert_scheduled_retry(&client, (2 + n).min(18)).await;
         offset = last.physical_offset;
     }
     assert!(messages(&client, "%DLQ%cg").await.is_empty());
@@ -212,7 +257,7 @@ async fn a_send_back_for_no_message_is_a_system_error() {
 /// (header l) goes to `%DLQ%cg` with DELAY=-1; at the max it stays in `%RETRY%cg`.
 #[tokio::test]
 async fn a_plain_retry_send_above_the_max_is_a_dead_letter() {
-    let broker = TestBroker::start();
+    let broker = TestBroker::start_with(FAST_LEVELS);
     let client = broker.client().await;
     let retry_send = |reconsume_times: i32| {
         let h = SendMessageRequestHeader {
@@ -238,10 +283,10 @@ async fn a_plain_retry_send_above_the_max_is_a_dead_letter() {
     };
     let r = client.request(retry_send(3)).await.unwrap();
     assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
-    let retried = messages(&client, "%RETRY%cg").await;
+    let retried = messages_at_least(&client, "%RETRY%cg", 1).await;
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].reconsume_times, 3);
-    assert_eq!(prop(&retried[0], property::DELAY), Some("5"));
+    assert_scheduled_retry(&client, 5).await;
 
     let r = client.request(retry_send(4)).await.unwrap();
     assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
@@ -259,7 +304,7 @@ async fn a_plain_retry_send_above_the_max_is_a_dead_letter() {
 /// retryQueueNums (2) queues.
 #[tokio::test]
 async fn a_configured_group_uses_its_own_retry_settings() {
-    let mut broker = TestBroker::start();
+    let mut broker = TestBroker::start_with(FAST_LEVELS);
     broker.stop();
     let path = broker.root().join("config/subscriptionGroup.json");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -278,13 +323,18 @@ async fn a_configured_group_uses_its_own_retry_settings() {
     let r = send_back(&client, original.physical_offset, 0, None).await;
     assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
     assert_eq!(client.read_queue_nums("%RETRY%cg").await.unwrap(), 2);
-    let mut retried = messages(&client, "%RETRY%cg").await;
-    if retried.is_empty() {
-        let r = client
-            .pull(&PullRequest::new(GROUP, "%RETRY%cg", 1, 0))
-            .await
-            .unwrap();
-        retried = r.messages;
+    // Two retry queues: the retry is delivered to one of them once its level's delay is over.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut retried = Vec::new();
+    while retried.is_empty() && std::time::Instant::now() < deadline {
+        for queue in 0..2 {
+            let r = client
+                .pull(&PullRequest::new(GROUP, "%RETRY%cg", queue, 0))
+                .await
+                .unwrap();
+            retried.extend(r.messages);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(retried.len(), 1);
     let r = send_back(&client, retried[0].physical_offset, 0, None).await;

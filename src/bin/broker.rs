@@ -8,7 +8,8 @@
 //! `actormq listening on <addr>` (a contract the tests and scripts wait for). Shutdown runs the same
 //! chain the other way: answer parked pulls, stop accepting and drain connections, seal the writer,
 //! flush the commit log and the consume queues, persist consumer offsets, write the checkpoint, and
-//! delete `abort` last, since its presence means "crashed".
+//! delete `abort` last, since its presence means "crashed". The delay-level scheduler stops first
+//! (no more deliveries, offsets written).
 
 #[path = "../../actors/mod.rs"]
 mod actors;
@@ -28,6 +29,7 @@ use tracing::{info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
+use actormq::schedule::{self, offsets::DelayOffsets, state::Schedule};
 use actormq::store::checkpoint::Checkpoint;
 use actormq::store::commit_log::{
     CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
@@ -51,6 +53,7 @@ use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_table::{DuplicateCode, ProcessorTable, ProcessorTableBuilder};
 use actors::pull_processor::PullProcessor;
 use actors::retention::Retention;
+use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
 
@@ -126,21 +129,25 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let dir = StoreDir::open(&config.store.root)?;
     let mut log = recover_commit_log(&config, &dir)?;
     let queues = recover_queues(&dir.root, &mut log)?;
+    let delay_offsets = load_delay_offsets(&config, &dir.root, &queues)?;
     let mut log = open_commit_log(&config, &dir.root, log);
     let allocator = start_allocator(&config, &mut log).await;
-    let topics = TopicTable::load(&paths::topics_json(&dir.root))?;
+    let topics = load_topics(&config, &dir.root)?;
     let store = start_store(&config, &dir.root, log, queues, allocator, &topics);
 
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
     let metrics = Mailbox::new(Metrics::new(actor_stats.all(), store.written.clone()).start());
-    let processors = start_processors(&config, &dir.root, &store, topics, addr, &metrics)?;
+    let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
+    let processors = start_processors(
+        &config, &dir.root, &store, topics, addr, &metrics, &scheduler,
+    )?;
     serve_metrics(&config, &metrics).await?;
     let limits = ConnectionLimits {
         max_frame: config.server.max_frame_bytes,
         max_inflight: config.server.max_inflight_per_connection,
     };
-    let table = broker_table(&processors)?;
+    let table = broker_table(&processors, &scheduler)?;
     let server = Server::start(listener, table, limits, metrics.recipient());
     let namesrv = start_namesrv_listener(&config, &processors, limits, &metrics).await?;
     info!(%addr, store = %dir.root.display(), flush = ?config.flush.mode, "broker started");
@@ -149,7 +156,79 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 
     wait_for_signal().await;
     info!("shutting down");
-    shut_down(&dir, store, &processors.offsets, server, namesrv).await
+    shut_down(
+        &dir,
+        store,
+        &processors.offsets,
+        &scheduler,
+        server,
+        namesrv,
+    )
+    .await
+}
+
+/// `config/topics.json`, with `SCHEDULE_TOPIC_XXXX` put in as Java's `TopicConfigManager` does at
+/// every start (written back only if that changed it).
+fn load_topics(config: &BrokerConfig, root: &Path) -> anyhow::Result<TopicTable> {
+    let path = paths::topics_json(root);
+    let mut topics = TopicTable::load(&path)?;
+    let schedule_topic = schedule::schedule_topic_config(&config.broker.message_delay_level);
+    if topics.get(schedule::SCHEDULE_TOPIC) != Some(&schedule_topic) {
+        topics.insert(schedule_topic);
+        if let Err(e) = topics.save(&path) {
+            warn!(error = %e, "persisting the topic table failed");
+        }
+    }
+    Ok(topics)
+}
+
+/// `config/delayOffset.json`, each level's offset clamped into its queue (`correctDelayOffset`).
+fn load_delay_offsets(
+    config: &BrokerConfig,
+    root: &Path,
+    queues: &ConsumeQueues,
+) -> anyhow::Result<DelayOffsets> {
+    let mut offsets = DelayOffsets::load(&paths::delay_offsets_json(root))?;
+    let levels = &config.broker.message_delay_level;
+    let bounds = |level: i32| {
+        let q = queues.get(schedule::SCHEDULE_TOPIC, schedule::queue_id(level))?;
+        Some((q.min_offset() as i64, q.max_offset() as i64))
+    };
+    for (level, from, to) in offsets.clamp(bounds) {
+        warn!(level, from, to, "delay offset outside its queue; corrected");
+    }
+    info!(levels = levels.max_level(), offsets = ?offsets.iter().collect::<Vec<_>>(), "delay offsets loaded");
+    Ok(offsets)
+}
+
+/// The `Scheduler` (delay levels), from the loaded offsets; `addr` is the store host of the
+/// messages it delivers.
+fn start_scheduler(
+    config: &BrokerConfig,
+    root: &Path,
+    store: &Store,
+    offsets: DelayOffsets,
+    addr: SocketAddr,
+) -> Mailbox<Scheduler> {
+    let store_host = SocketAddr::new(store_ip(config), addr.port());
+    let levels = config.broker.message_delay_level.clone();
+    let schedule = Schedule::new(levels, offsets, store_host);
+    let path = paths::delay_offsets_json(root);
+    let scheduler = Scheduler::new(
+        schedule,
+        path,
+        store.dispatcher.clone(),
+        store.writer.clone(),
+    );
+    Mailbox::new(scheduler.start())
+}
+
+/// The address records name as their store host: the listen IP, or loopback for a wildcard.
+fn store_ip(config: &BrokerConfig) -> IpAddr {
+    match config.server.listen.ip() {
+        ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        ip => ip,
+    }
 }
 
 /// The store directory, locked for this process, with its `abort` marker written.
@@ -371,11 +450,9 @@ fn start_processors(
     topics: TopicTable,
     addr: SocketAddr,
     metrics: &Mailbox<Metrics>,
+    scheduler: &Mailbox<Scheduler>,
 ) -> anyhow::Result<Processors> {
-    let store_ip = match config.server.listen.ip() {
-        ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-        ip => ip,
-    };
+    let store_ip = store_ip(config);
     // What routes tell clients to connect to: a wildcard listen address is not reachable as such.
     let broker_addr = SocketAddr::new(store_ip, addr.port()).to_string();
     let name_server = config.namesrv.enabled.then(|| {
@@ -411,7 +488,11 @@ fn start_processors(
     let offsets = OffsetProcessor::new(offset_table, offsets_path, dispatcher.clone(), mailbox);
     let offsets = Mailbox::new(offsets.start());
     let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
-    let admin = AdminProcessor::new(metrics.clone(), broker_properties(config, addr));
+    let admin = AdminProcessor::new(
+        metrics.clone(),
+        scheduler.clone(),
+        broker_properties(config, addr),
+    );
     let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
     Ok(Processors {
         send,
@@ -425,8 +506,12 @@ fn start_processors(
 }
 
 /// The broker listener's table, from the codes each processor declares.
-fn broker_table(p: &Processors) -> Result<ProcessorTable, DuplicateCode> {
+fn broker_table(
+    p: &Processors,
+    scheduler: &Mailbox<Scheduler>,
+) -> Result<ProcessorTable, DuplicateCode> {
     Ok(ProcessorTableBuilder::default()
+        .serve(scheduler)?
         .serve(&p.send)?
         .serve(&p.pull)?
         .serve(&p.offsets)?
@@ -488,10 +573,12 @@ async fn shut_down(
     dir: &StoreDir,
     store: Store,
     offsets: &Mailbox<OffsetProcessor>,
+    scheduler: &Mailbox<Scheduler>,
     server: Mailbox<Server>,
     namesrv: Option<Mailbox<Server>>,
 ) -> anyhow::Result<()> {
     store.retention_arbiter.stop();
+    stop_scheduler(scheduler).await?;
     // Parked long polls would hold their connections open for up to their suspend timeout.
     let released = store.dispatcher.send(ReleaseParked).await?;
     info!(released, "parked pulls answered");
@@ -525,6 +612,30 @@ async fn shut_down(
     store.dispatcher_arbiter.stop();
     info!(write_offset, "broker stopped");
     System::current().stop();
+    Ok(())
+}
+
+/// Shutdown, first step: the scheduler starts no more deliveries; once the appends it has out are
+/// answered (at most 5 s), its offsets are written, so a clean stop delivers nothing twice.
+async fn stop_scheduler(scheduler: &Mailbox<Scheduler>) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let in_flight = scheduler.send(Pause).await?;
+        if in_flight == 0 {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            warn!(
+                in_flight,
+                "delayed messages still being appended at shutdown; they may be delivered again"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if let Err(e) = scheduler.send(PersistDelayOffsets).await? {
+        warn!(error = %e, "persisting delay offsets at shutdown failed");
+    }
     Ok(())
 }
 
@@ -594,6 +705,10 @@ fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> Strin
         (
             "maxMessageSize",
             config.broker.max_message_bytes.to_string(),
+        ),
+        (
+            "messageDelayLevel",
+            config.broker.message_delay_level.as_str().to_string(),
         ),
         ("warmMapedFileEnable", config.warm_mapped_file().to_string()),
         (

@@ -18,8 +18,8 @@ pub struct OutgoingMessage {
     /// Target queue; negative lets the broker choose.
     pub queue_id: i32,
     pub flag: i32,
-    /// Further properties, sent after TAGS and KEYS (e.g. `DELAY`, `TIMER_DELIVER_MS`).
-    pub properties: Vec<(&'static str, String)>,
+    /// More user properties (e.g. `DELAY`), after `WAIT`, `TAGS` and `KEYS`.
+    pub properties: Vec<(String, String)>,
 }
 
 impl OutgoingMessage {
@@ -40,7 +40,11 @@ impl OutgoingMessage {
         if let Some(k) = &self.keys {
             props.push((property::KEYS, k.as_str()));
         }
-        props.extend(self.properties.iter().map(|(k, v)| (*k, v.as_str())));
+        props.extend(
+            self.properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         properties_to_string(props)
     }
 }

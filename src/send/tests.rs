@@ -393,13 +393,13 @@ fn a_retry_send_above_the_max_goes_to_the_dead_letter_queue() {
     let kept = p
         .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
         .unwrap();
-    assert_eq!(kept.topic, "%RETRY%cg");
+    // Kept as a retry, and its DELAY (clamped to the highest level) schedules it.
+    assert_eq!(kept.topic, crate::schedule::SCHEDULE_TOPIC);
     assert!(kept.created_topic && kept.created_group);
     assert_eq!(groups.get("cg").unwrap().retry_max_times, 16);
-    assert_eq!(
-        find_property(&records(&kept)[0].1, property::DELAY),
-        Some("19")
-    );
+    let kept_props = &records(&kept)[0].1;
+    assert_eq!(find_property(kept_props, property::DELAY), Some("18"));
+    assert_eq!(find_property(kept_props, "REAL_TOPIC"), Some("%RETRY%cg"));
 
     h.reconsume_times = 17;
     let dlq = p
@@ -476,8 +476,9 @@ fn retry_sends_refused_as_java_refuses_them() {
         .is_ok());
 }
 
-/// A broker-made record (a send-back's) goes through the same encoding as a send's: one record,
-/// its UNIQ_KEY and tag code.
+/// A broker-made record (a send-back's) goes through the same put as a send's: one record, its
+/// UNIQ_KEY, and its `DELAY` scheduled like a delayed send's (the retry backoff); without `DELAY`
+/// (a dead letter) it is stored in its topic with its tag code.
 #[test]
 fn a_single_broker_made_record_is_prepared_like_a_send() {
     let message = MessageToStore {
@@ -493,12 +494,109 @@ fn a_single_broker_made_record_is_prepared_like_a_send() {
         reconsume_times: 1,
         prepared_transaction_offset: 0,
     };
-    let p = Prepared::single(&message).unwrap();
+    let levels = crate::schedule::DelayLevels::default();
+    let before = crate::store::now_ms();
+    let p = Prepared::single(message.clone(), &levels).unwrap();
     assert_eq!(
         (p.topic.as_str(), p.queue_id, p.sizes.len()),
-        ("%RETRY%cg", 0, 1)
+        (crate::schedule::SCHEDULE_TOPIC, 2, 1)
     );
     assert_eq!(p.uniq_keys, vec!["U1".to_string()]);
+    assert!(
+        p.tags_codes[0] >= before + 10_000,
+        "delivery time of level 3 (10 s)"
+    );
+    let props = &records(&p)[0].1;
+    assert_eq!(find_property(props, "REAL_TOPIC"), Some("%RETRY%cg"));
+    assert_eq!(find_property(props, "REAL_QID"), Some("0"));
+
+    let dead_letter = MessageToStore {
+        topic: "%DLQ%cg".into(),
+        properties: "TAGS\u{1}A\u{2}UNIQ_KEY\u{1}U1\u{2}DELAY\u{1}0\u{2}".into(),
+        ..message
+    };
+    let p = Prepared::single(dead_letter.clone(), &levels).unwrap();
+    assert_eq!((p.topic.as_str(), p.queue_id), ("%DLQ%cg", 0));
     assert_eq!(p.tags_codes, vec![tags_hash_code("A")]);
-    assert_eq!(records(&p)[0].1, message.properties);
+    assert_eq!(records(&p)[0].1, dead_letter.properties);
+}
+
+/// A single message with DELAY=n goes to SCHEDULE_TOPIC_XXXX queue n-1 (clamped), with REAL_* and
+/// the delivery time as its tag code; the response still names the chosen queue of the real topic.
+#[test]
+fn a_delayed_message_is_stored_in_the_schedule_topic() {
+    let mut p = preparer(true);
+    let (mut topics, mut groups) = (TopicTable::default(), SubscriptionGroupTable::default());
+    let before = crate::store::now_ms();
+    let h = header("T", 2, Some("TAGS\u{1}tg\u{2}DELAY\u{1}99\u{2}"));
+    let prepared = p
+        .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
+        .unwrap();
+    assert_eq!(prepared.topic, crate::schedule::SCHEDULE_TOPIC);
+    assert_eq!(prepared.queue_id, 17, "level 99 clamped to 18");
+    assert_eq!(prepared.reply_queue_id, 2);
+    let delay = 2 * 3_600_000;
+    let code = prepared.tags_codes[0];
+    assert!(
+        code >= before + delay && code <= crate::store::now_ms() + delay,
+        "{code}"
+    );
+    let recs = records(&prepared);
+    assert_eq!(recs[0].0, 17);
+    let props = &recs[0].1;
+    assert_eq!(find_property(props, "REAL_TOPIC"), Some("T"));
+    assert_eq!(find_property(props, "REAL_QID"), Some("2"));
+    assert_eq!(find_property(props, "DELAY"), Some("18"));
+    assert_eq!(find_property(props, "TAGS"), Some("tg"));
+    assert!(
+        topics.get("T").is_some(),
+        "the real topic is created as usual"
+    );
+}
+
+/// Java 5.3: a batch whose header properties carry DELAY is MESSAGE_ILLEGAL; DELAY inside the
+/// entries is stored as sent in the batch's own topic. A bad DELAY is the NumberFormatException.
+/// Sending to SCHEDULE_TOPIC_XXXX itself is forbidden.
+#[test]
+fn batches_bad_levels_and_the_schedule_topic_itself() {
+    let mut p = preparer(true);
+    let (mut topics, mut groups) = (TopicTable::default(), SubscriptionGroupTable::default());
+    let mut body = BytesMut::new();
+    encode_batch_entry(0, b"one", "DELAY\u{1}1\u{2}", &mut body);
+    let body = body.freeze();
+    let mut h = header("T", 0, None);
+    h.batch = true;
+    let batch = |h: &SendMessageRequestHeader| {
+        let mut cmd =
+            RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.clone());
+        cmd.ext_fields = h.to_ext_v2();
+        cmd
+    };
+    let prepared = p
+        .prepare(&batch(&h), HOSTS, &mut topics, &mut groups)
+        .unwrap();
+    assert_eq!((prepared.topic.as_str(), prepared.queue_id), ("T", 0));
+    assert_eq!(find_property(&records(&prepared)[0].1, "REAL_TOPIC"), None);
+    h.properties = Some("DELAY\u{1}2\u{2}".into());
+    let (code, remark) = p
+        .prepare(&batch(&h), HOSTS, &mut topics, &mut groups)
+        .unwrap_err();
+    assert_eq!(code, response_code::MESSAGE_ILLEGAL, "{remark}");
+
+    let bad = header("T", 0, Some("DELAY\u{1}soon\u{2}"));
+    let (code, remark) = p
+        .prepare(&send(&bad, b"x"), HOSTS, &mut topics, &mut groups)
+        .unwrap_err();
+    assert_eq!(code, response_code::SYSTEM_ERROR);
+    assert!(remark.contains("NumberFormatException"), "{remark}");
+
+    let direct = header(crate::schedule::SCHEDULE_TOPIC, 0, None);
+    let (code, remark) = p
+        .prepare(&send(&direct, b"x"), HOSTS, &mut topics, &mut groups)
+        .unwrap_err();
+    assert_eq!(code, response_code::NO_PERMISSION);
+    assert_eq!(
+        remark,
+        "Sending message to topic[SCHEDULE_TOPIC_XXXX] is forbidden."
+    );
 }

@@ -75,6 +75,12 @@ pub fn subscription_group_json(root: &Path) -> PathBuf {
     config_dir(root).join("subscriptionGroup.json")
 }
 
+/// `root/config/delayOffset.json`: the delivery progress of each delay level
+/// (`StorePathConfigHelper.getDelayOffsetStorePath`).
+pub fn delay_offsets_json(root: &Path) -> PathBuf {
+    config_dir(root).join("delayOffset.json")
+}
+
 /// Lists the offset-named files of `dir`, sorted by start offset. Entries whose names do
 /// not parse (temp files, foreign files, directories with odd names) are skipped. A
 /// missing directory yields an empty list.

@@ -132,6 +132,23 @@ pub struct PullRead {
     pub body: BytesMut,
 }
 
+/// One consume-queue entry and its record, as the scheduler reads a level's queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedRecord {
+    pub queue_offset: i64,
+    pub tags_code: i64,
+    /// The record's bytes; `None` when its commit-log file was deleted (retention).
+    pub record: Option<bytes::Bytes>,
+}
+
+/// Entries of a queue from an offset, with the queue's bounds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueSlice {
+    pub min: i64,
+    pub max: i64,
+    pub records: Vec<QueuedRecord>,
+}
+
 /// Reads the commit log through a snapshot of its file table, below a readable end (the
 /// dispatched offset).
 #[derive(Debug, Clone, Copy)]
@@ -243,6 +260,40 @@ impl<'a> CommitLogReader<'a> {
             _ => GetStatus::Found,
         };
         r
+    }
+
+    /// Up to `max_count` entries of `cq` from queue offset `from` (raised to the queue's minimum)
+    /// with a copy of each record. Stops early at an entry whose record is not readable yet; an
+    /// entry whose record lies below the first commit-log file (deleted) comes with `None`.
+    pub fn read_queue(&self, cq: Option<&ConsumeQueue>, from: i64, max_count: usize) -> QueueSlice {
+        let Some(cq) = cq else {
+            return QueueSlice::default();
+        };
+        let (min, max) = (cq.min_offset() as i64, cq.max_offset() as i64);
+        let mut slice = QueueSlice {
+            min,
+            max,
+            records: Vec::new(),
+        };
+        let first_file = self.files.first().map_or(0, |f| f.start_offset());
+        let mut index = from.max(min);
+        while index < max && slice.records.len() < max_count {
+            let Some(entry) = cq.get(index as u64) else {
+                break;
+            };
+            let record = match self.bytes(entry.commit_log_offset, entry.size) {
+                Some(b) => Some(bytes::Bytes::copy_from_slice(b)),
+                None if (entry.commit_log_offset.max(0) as u64) < first_file => None,
+                None => break,
+            };
+            slice.records.push(QueuedRecord {
+                queue_offset: index,
+                tags_code: entry.tags_code,
+                record,
+            });
+            index += 1;
+        }
+        slice
     }
 
     /// `SEARCH_OFFSET_BY_TIMESTAMP`, a binary search over the queue's entries by store timestamp:

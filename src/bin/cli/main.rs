@@ -121,7 +121,10 @@ async fn send(broker: &str, args: SendArgs) -> anyhow::Result<()> {
         tags: args.tag,
         keys: args.key,
         queue_id: args.queue,
-        properties: schedule.into_iter().collect(),
+        properties: schedule
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         ..OutgoingMessage::new(args.topic, body)
     };
     for _ in 0..args.count {

@@ -294,3 +294,30 @@ fn search_by_store_time_finds_both_boundaries() {
     assert!(r.first_record_in_memory(cq, u64::MAX));
     assert!(!r.first_record_in_memory(cq, 0));
 }
+
+/// The scheduler's read: entries with their record bytes from an offset, at most N, with the
+/// queue's bounds; nothing past the queue's end; no queue = empty.
+#[test]
+fn read_queue_returns_entries_with_records() {
+    let mut s = Store::new(64 * 1024);
+    for tag in ["a", "b", "c"] {
+        s.put(tag, 10);
+    }
+    let r = s.reader();
+    let slice = r.read_queue(s.cq(), 1, 10);
+    assert_eq!((slice.min, slice.max), (0, 3));
+    assert_eq!(
+        slice
+            .records
+            .iter()
+            .map(|q| q.queue_offset)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(slice.records[0].tags_code, tags_hash_code("b"));
+    let bytes = slice.records[0].record.as_ref().unwrap();
+    assert_eq!(Some(&bytes[..]), r.record_at(s.offsets[1]));
+    assert_eq!(r.read_queue(s.cq(), 0, 2).records.len(), 2);
+    assert!(r.read_queue(s.cq(), 3, 10).records.is_empty());
+    assert_eq!(r.read_queue(None, 0, 10), QueueSlice::default());
+}

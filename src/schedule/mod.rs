@@ -1,0 +1,58 @@
+//! Delay levels (RocketMQ's `ScheduleMessageService` and the put rewrite of `HookUtils`), pure and
+//! synchronous; the `Scheduler` actor (`actors/scheduler.rs`) drives them.
+//!
+//! - [`levels`]: `messageDelayLevel` (`"1s 5s 10s 30s 1m ..."`) parsed into per-level delays.
+//! - [`rewrite`]: at put, a message with `DELAY=n > 0` (transaction type NOT or COMMIT) becomes a
+//!   record of [`SCHEDULE_TOPIC`] queue `n - 1`, its real topic and queue kept in `REAL_TOPIC` /
+//!   `REAL_QID`, its consume-queue tag code the delivery time.
+//! - [`redeliver`]: a stored record back into a message for its real topic (shared with timer
+//!   messages).
+//! - [`state`]: the per-level delivery state machine (what to read, what is due, when to look again,
+//!   the offset advanced only after a successful append).
+//! - [`offsets`]: `config/delayOffset.json` in Java's format.
+
+pub mod levels;
+pub mod offsets;
+pub mod redeliver;
+pub mod rewrite;
+pub mod state;
+
+pub use levels::{DelayLevels, DelayLevelsError};
+
+use crate::topic::TopicConfig;
+
+/// RocketMQ's `TopicValidator.RMQ_SYS_SCHEDULE_TOPIC`: where delayed messages wait.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+/// Queues of [`SCHEDULE_TOPIC`] (`TopicConfigManager.SCHEDULE_TOPIC_QUEUE_NUM`).
+pub const SCHEDULE_TOPIC_QUEUE_NUMS: i32 = 18;
+/// A real topic the scheduler never delivers to (`ScheduleMessageService`: "[BUG] ... discard").
+pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+
+/// Topics a client may not send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`, the ones actormq
+/// has).
+pub fn send_forbidden(topic: &str) -> bool {
+    topic == SCHEDULE_TOPIC
+}
+
+/// Topics the broker owns (`TopicValidator.isSystemTopic`, the ones actormq has): topic admin
+/// (create, update, delete) refuses them.
+pub fn is_system_topic(topic: &str) -> bool {
+    topic == SCHEDULE_TOPIC
+}
+
+/// `SCHEDULE_TOPIC_XXXX` as Java's `TopicConfigManager` creates it at every start: 18 queues (more
+/// if more levels are configured, so every level has its queue), readable and writable.
+pub fn schedule_topic_config(levels: &DelayLevels) -> TopicConfig {
+    let queues = SCHEDULE_TOPIC_QUEUE_NUMS.max(levels.max_level());
+    TopicConfig::new(SCHEDULE_TOPIC, queues)
+}
+
+/// The queue of [`SCHEDULE_TOPIC`] holding `level` (`delayLevel2QueueId`).
+pub fn queue_id(level: i32) -> i32 {
+    level - 1
+}
+
+/// The level a queue of [`SCHEDULE_TOPIC`] holds (`queueId2DelayLevel`).
+pub fn level_of_queue(queue_id: i32) -> i32 {
+    queue_id + 1
+}
