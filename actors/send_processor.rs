@@ -56,6 +56,12 @@ impl SendProcessor {
         }
     }
 
+    /// Timer messages follow `rules` (`[timer]`).
+    pub fn with_timer_rules(mut self, rules: actormq::timer::TimerRules) -> Self {
+        self.preparer = self.preparer.with_timer_rules(rules);
+        self
+    }
+
     /// Adds a topic, persists the table and tells the actors that keep a snapshot of it.
     fn create_topic(&mut self, config: TopicConfig) {
         self.topics.insert(config);
@@ -119,12 +125,12 @@ impl Handler<Request> for SendProcessor {
             self.publish_topics();
         }
         let response = req.cmd.response_to(response_code::SUCCESS, None);
-        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.queue_id);
+        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.reply_queue_id);
         let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
         let count = sizes.len() as u32;
         let append = Append {
             topic: prepared.topic,
-            queue_id,
+            queue_id: prepared.queue_id,
             records: prepared.records,
             count,
             tags_codes: prepared.tags_codes,

@@ -11,6 +11,8 @@
 //!   typed views of request headers.
 //! - [`store`]: on-disk formats: the stored-message record, mapped files, consume-queue entries,
 //!   the checkpoint, and start-up recovery. Pure and synchronous.
+//! - [`timer`]: 5.x timer messages: the put rewrite, the on-disk timer log and wheel, and the
+//!   timer store's state machine (enqueue / dequeue cursors, read-ahead, recovery).
 //! - [`topic`]: topic configurations and the persisted topic table.
 //! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
@@ -29,4 +31,5 @@ pub mod metrics;
 pub mod protocol;
 pub mod send;
 pub mod store;
+pub mod timer;
 pub mod topic;

@@ -13,10 +13,12 @@ use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
 use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
 use crate::store::commit_log::{AppendError, Appended};
+use crate::store::now_ms;
 use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
 };
+use crate::timer::{rewrite, Rewrite, TimerRules, TIMER_TOPIC};
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 #[cfg(test)]
@@ -38,8 +40,12 @@ pub struct Hosts {
 /// A request turned into records, ready for the writer.
 #[derive(Debug)]
 pub struct Prepared {
+    /// Where the records go: the request's topic and queue, or `rmq_sys_wheel_timer` queue 0 for a
+    /// timer message.
     pub topic: String,
     pub queue_id: i32,
+    /// The queue the SEND response names: the request's (Java answers a timer message with it too).
+    pub reply_queue_id: i32,
     pub records: BytesMut,
     pub sizes: Vec<u32>,
     pub uniq_keys: Vec<String>,
@@ -54,6 +60,7 @@ pub struct SendPreparer {
     broker: BrokerIdentity,
     uniq_ids: UniqIdGenerator,
     round_robin: u32,
+    timer: TimerRules,
 }
 
 impl SendPreparer {
@@ -63,7 +70,14 @@ impl SendPreparer {
             broker,
             uniq_ids: UniqIdGenerator::new(store_ip),
             round_robin: 0,
+            timer: TimerRules::default(),
         }
+    }
+
+    /// Timer messages follow `rules` (`[timer]`) instead of the defaults.
+    pub fn with_timer_rules(mut self, rules: TimerRules) -> Self {
+        self.timer = rules;
+        self
     }
 
     /// Turns a send request (10, 310, 320) into records for the writer; the topic is created in
@@ -99,6 +113,7 @@ impl SendPreparer {
         let mut prepared = Prepared {
             topic: header.topic.clone(),
             queue_id,
+            reply_queue_id: queue_id,
             records: BytesMut::new(),
             sizes: Vec::new(),
             uniq_keys: Vec::new(),
@@ -124,12 +139,13 @@ impl SendPreparer {
                     cmd.body.slice_ref(entry.body),
                     entry.properties,
                     hosts,
+                    true,
                 )?;
             }
         } else {
             let props = header.properties.as_deref().unwrap_or("");
             let body = cmd.body.clone();
-            self.add_record(&mut prepared, &header, header.flag, body, props, hosts)?;
+            self.add_record(&mut prepared, &header, header.flag, body, props, hosts, false)?;
         }
         Ok(prepared)
     }
@@ -143,6 +159,7 @@ impl SendPreparer {
         body: bytes::Bytes,
         client_props: &str,
         hosts: Hosts,
+        batch: bool,
     ) -> Result<(), Refusal> {
         if body.is_empty() {
             return Err((
@@ -172,6 +189,26 @@ impl SendPreparer {
             }
         };
         push_property(&mut props, property::CLUSTER, &self.broker.cluster);
+        // Timer messages (5.x): one substring check here; the parsing only when it hits. A batch's
+        // entries are not intercepted (Java looks at the batch's own properties only).
+        let mut deliver_ms = None;
+        if !batch && client_props.contains("TIMER_") {
+            let now = now_ms();
+            let (topic, queue_id) = (&header.topic, prepared.queue_id);
+            match rewrite(&props, topic, queue_id, header.sys_flag, now, self.timer)? {
+                Rewrite::Unchanged => {}
+                Rewrite::Stripped(p) => props = p,
+                Rewrite::Scheduled {
+                    properties,
+                    deliver_ms: at,
+                } => {
+                    props = properties;
+                    prepared.topic = TIMER_TOPIC.to_string();
+                    prepared.queue_id = 0;
+                    deliver_ms = Some(at);
+                }
+            }
+        }
         if props.len() > MAX_PROPERTIES_LEN {
             return Err((
                 response_code::MESSAGE_ILLEGAL,
@@ -182,7 +219,7 @@ impl SendPreparer {
             ));
         }
         let message = MessageToStore {
-            topic: header.topic.clone(),
+            topic: prepared.topic.clone(),
             queue_id: prepared.queue_id,
             flag,
             body,
@@ -201,11 +238,12 @@ impl SendPreparer {
             .sizes
             .push((prepared.records.len() - before) as u32);
         prepared.uniq_keys.push(uniq);
-        prepared.tags_codes.push(
+        // A timer record's consume-queue tag code is its deliver time, as for delay levels.
+        prepared.tags_codes.push(deliver_ms.unwrap_or_else(|| {
             find_property(client_props, property::TAGS)
                 .map(tags_hash_code)
-                .unwrap_or(0),
-        );
+                .unwrap_or(0)
+        }));
         Ok(())
     }
 }

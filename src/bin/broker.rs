@@ -34,7 +34,8 @@ use actormq::store::commit_log::{
 };
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
 use actormq::store::{commit_log, now_ms, paths};
-use actormq::topic::TopicTable;
+use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
+use actormq::topic::{TopicConfig, TopicTable};
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal};
@@ -51,6 +52,7 @@ use actors::pull_processor::PullProcessor;
 use actors::retention::Retention;
 use actors::send_processor::SendProcessor;
 use actors::server::{Server, Shutdown};
+use actors::timer::{StopTimer, Timer};
 
 /// The per-message path allocates small, short-lived buffers (header maps, records, responses);
 /// mimalloc serves those markedly cheaper than glibc malloc (measured in `docs/benchmarks.md`).
@@ -126,13 +128,15 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let queues = recover_queues(&dir.root, &mut log)?;
     let mut log = open_commit_log(&config, &dir.root, log);
     let allocator = start_allocator(&config, &mut log).await;
-    let topics = TopicTable::load(&paths::topics_json(&dir.root))?;
+    let mut topics = TopicTable::load(&paths::topics_json(&dir.root))?;
+    ensure_system_topics(&mut topics);
     let store = start_store(&config, &dir.root, log, queues, allocator, &topics);
 
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
     let metrics = Mailbox::new(Metrics::new(actor_stats.all(), store.written.clone()).start());
     let processors = start_processors(&config, &dir.root, &store, topics, addr, &metrics)?;
+    let timer = start_timer(&config, &dir.root, &store, addr)?;
     serve_metrics(&config, &metrics).await?;
     let limits = ConnectionLimits {
         max_frame: config.server.max_frame_bytes,
@@ -147,7 +151,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 
     wait_for_signal().await;
     info!("shutting down");
-    shut_down(&dir, store, &processors.offsets, server, namesrv).await
+    shut_down(&dir, store, &processors.offsets, server, namesrv, timer).await
 }
 
 /// The store directory, locked for this process, with its `abort` marker written.
@@ -265,6 +269,53 @@ fn open_commit_log(config: &BrokerConfig, root: &Path, log: commit_log::Recovere
             fail_write: actors::commit_log_writer::write_fail_hook(),
         },
     )
+}
+
+/// The system topics the broker writes itself: `rmq_sys_wheel_timer` (one queue, as Java's
+/// `TopicConfigManager` creates it).
+fn ensure_system_topics(topics: &mut TopicTable) {
+    if topics.get(TIMER_TOPIC).is_none() {
+        topics.insert(TopicConfig::new(TIMER_TOPIC, 1));
+    }
+}
+
+/// The `Timer` actor on its own arbiter over `<root>/timer`, unless `[timer] enabled = false`.
+fn start_timer(
+    config: &BrokerConfig,
+    root: &Path,
+    store: &Store,
+    addr: SocketAddr,
+) -> anyhow::Result<Option<(Mailbox<Timer>, Arbiter)>> {
+    let t = &config.timer;
+    if !t.enabled {
+        return Ok(None);
+    }
+    let dir = paths::timer_dir(root);
+    let shape = TimerShape::new(t.precision_ms, t.max_delay_sec);
+    let timer_store = TimerStore::open(&dir, shape, now_ms())
+        .with_context(|| format!("opening the timer store at {}", dir.display()))?;
+    let arbiter = Arbiter::new();
+    let (dispatcher, writer) = (store.dispatcher.clone(), store.writer.clone());
+    let timer = Timer::start_in_arbiter(&arbiter.handle(), move |_| {
+        Timer::new(timer_store, dispatcher, writer, addr)
+    });
+    Ok(Some((Mailbox::new(timer), arbiter)))
+}
+
+/// Shutdown: the timer stops handing out messages; once its deliveries in flight are appended,
+/// it checkpoints (so a clean stop delivers nothing twice).
+async fn stop_timer(timer: Option<(Mailbox<Timer>, Arbiter)>) -> anyhow::Result<()> {
+    let Some((timer, arbiter)) = timer else {
+        return Ok(());
+    };
+    for _ in 0..250 {
+        if timer.send(StopTimer).await? {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    arbiter.stop();
+    Ok(())
 }
 
 /// The store's actors and the arbiters they run on.
@@ -392,6 +443,10 @@ fn start_processors(
             mailbox,
             topic_watchers,
         )
+        .with_timer_rules(TimerRules {
+            enabled: config.timer.enabled,
+            max_delay_sec: config.timer.max_delay_sec,
+        })
         .start(),
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
@@ -477,6 +532,7 @@ async fn shut_down(
     offsets: &Mailbox<OffsetProcessor>,
     server: Mailbox<Server>,
     namesrv: Option<Mailbox<Server>>,
+    timer: Option<(Mailbox<Timer>, Arbiter)>,
 ) -> anyhow::Result<()> {
     store.retention_arbiter.stop();
     // Parked long polls would hold their connections open for up to their suspend timeout.
@@ -486,6 +542,7 @@ async fn shut_down(
         ns.send(Shutdown).await?;
     }
     server.send(Shutdown).await?;
+    stop_timer(timer).await?;
     let write_offset = store.writer.send(Seal).await?;
     let flushed = store.flusher.send(FlushAll).await?;
     store.dispatcher.send(FlushQueues).await?;

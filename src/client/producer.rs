@@ -18,6 +18,8 @@ pub struct OutgoingMessage {
     /// Target queue; negative lets the broker choose.
     pub queue_id: i32,
     pub flag: i32,
+    /// Further properties (e.g. `TIMER_DELAY_MS`), sent after TAGS and KEYS.
+    pub properties: Vec<(String, String)>,
 }
 
 impl OutgoingMessage {
@@ -38,6 +40,7 @@ impl OutgoingMessage {
         if let Some(k) = &self.keys {
             props.push((property::KEYS, k.as_str()));
         }
+        props.extend(self.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         properties_to_string(props)
     }
 }

@@ -88,6 +88,17 @@ pub mod property {
     pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
     pub const MSG_REGION: &str = "MSG_REGION";
     pub const TRACE_ON: &str = "TRACE_ON";
+    /// 5.x timer messages (`MessageConst`): a delay in seconds, a delay in ms, an epoch-ms time.
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    /// Set by the broker on a timer message: when it is due (epoch ms); kept on the fired copy.
+    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    /// Added to the fired copy: when the timer store took the message in, and when it fired.
+    pub const TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
+    pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
+    /// Cancels the timer message with this unique key (5.x); a past-time cancel is illegal.
+    pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
 }
 
 /// `NAME_VALUE_SEPARATOR`
