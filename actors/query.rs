@@ -14,8 +14,8 @@ use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::Mailbox;
 use super::metrics::stats;
-use actormq::store::consume_queue::CqEntry;
 use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::store::consume_queue::CqEntry;
 
 /// What a store query asks.
 #[derive(Debug, Clone)]
@@ -146,7 +146,11 @@ pub struct ReadRecords(pub Vec<i64>);
 impl Handler<ReadRecords> for Dispatcher {
     type Result = MessageResult<ReadRecords>;
 
-    fn handle(&mut self, ReadRecords(offsets): ReadRecords, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(
+        &mut self,
+        ReadRecords(offsets): ReadRecords,
+        _ctx: &mut Context<Self>,
+    ) -> Self::Result {
         let _timer = stats().dispatcher.handling();
         let reader = self.reader();
         MessageResult(

@@ -115,9 +115,9 @@ impl Timer {
                 _ => None,
             });
             let deliver_ms = out_ms.unwrap_or(entry.tags_code);
-            let filed =
-                self.store
-                    .enqueue(offset, entry.commit_log_offset, entry.size, deliver_ms);
+            let filed = self
+                .store
+                .enqueue(offset, entry.commit_log_offset, entry.size, deliver_ms);
             match filed {
                 Ok(()) => {}
                 Err(e @ TimerError::SlotTaken { .. }) => {
@@ -181,7 +181,12 @@ impl Timer {
             .spawn(ctx);
     }
 
-    fn append(&mut self, due: Vec<Due>, records: Vec<Option<bytes::Bytes>>, ctx: &mut Context<Self>) {
+    fn append(
+        &mut self,
+        due: Vec<Due>,
+        records: Vec<Option<bytes::Bytes>>,
+        ctx: &mut Context<Self>,
+    ) {
         let now = now_ms();
         let mut batches = FiredBatches::default();
         for (d, bytes) in due.iter().zip(&records) {
@@ -192,7 +197,10 @@ impl Timer {
             match view {
                 Some(r) => batches.add(&r, now, self.store_host),
                 // Deleted by retention or never readable: nothing left to deliver.
-                None => warn!(offset = d.commit_log_offset, "timer: due record not found; dropped"),
+                None => warn!(
+                    offset = d.commit_log_offset,
+                    "timer: due record not found; dropped"
+                ),
             }
         }
         if batches.0.is_empty() {
@@ -219,7 +227,10 @@ impl Timer {
                     // The last append of the batch reports the batch.
                     if tally.fetch_add(1, SeqCst) + 1 == total {
                         let due = (*due).clone();
-                        me.do_send(Delivered { due, ok: !failed.load(SeqCst) });
+                        me.do_send(Delivered {
+                            due,
+                            ok: !failed.load(SeqCst),
+                        });
                     }
                 }),
             };

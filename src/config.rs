@@ -433,7 +433,8 @@ impl BrokerConfig {
             ));
         }
         // The wheel file holds 24 bytes per slot over twice the longest delay.
-        if t.max_delay_sec == 0 || t.max_delay_sec.saturating_mul(2000) / t.precision_ms > 50_000_000
+        if t.max_delay_sec == 0
+            || t.max_delay_sec.saturating_mul(2000) / t.precision_ms > 50_000_000
         {
             return Err(invalid(
                 "timer.max_delay_sec",

@@ -13,11 +13,11 @@ use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
 use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
 use crate::store::commit_log::{AppendError, Appended};
-use crate::store::now_ms;
 use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     UniqIdGenerator,
 };
+use crate::store::now_ms;
 use crate::timer::{rewrite, Rewrite, TimerRules, TIMER_TOPIC};
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
 
@@ -145,7 +145,15 @@ impl SendPreparer {
         } else {
             let props = header.properties.as_deref().unwrap_or("");
             let body = cmd.body.clone();
-            self.add_record(&mut prepared, &header, header.flag, body, props, hosts, false)?;
+            self.add_record(
+                &mut prepared,
+                &header,
+                header.flag,
+                body,
+                props,
+                hosts,
+                false,
+            )?;
         }
         Ok(prepared)
     }

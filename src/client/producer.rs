@@ -40,7 +40,11 @@ impl OutgoingMessage {
         if let Some(k) = &self.keys {
             props.push((property::KEYS, k.as_str()));
         }
-        props.extend(self.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        props.extend(
+            self.properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         properties_to_string(props)
     }
 }

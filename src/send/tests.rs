@@ -313,3 +313,70 @@ fn a_flush_timeout_still_carries_the_stored_ids() {
         Some(offset_msg_id(STORE, 64).as_str())
     );
 }
+
+/// A future TIMER_DELAY_MS goes to rmq_sys_wheel_timer queue 0 with the deliver time as its tag
+/// code; the response still names the request's queue.
+#[test]
+fn a_timer_message_is_rewritten_to_the_timer_topic() {
+    let mut p = preparer(true);
+    let mut topics = TopicTable::default();
+    let props = "TAGS\u{1}A\u{2}TIMER_DELAY_MS\u{1}60000\u{2}";
+    let before = crate::store::now_ms();
+    let prepared = p
+        .prepare(
+            &send(&header("T", 2, Some(props)), b"x"),
+            HOSTS,
+            &mut topics,
+        )
+        .unwrap();
+    assert_eq!(
+        (prepared.topic.as_str(), prepared.queue_id),
+        ("rmq_sys_wheel_timer", 0)
+    );
+    assert_eq!(prepared.reply_queue_id, 2);
+    let at = prepared.tags_codes[0];
+    assert!((before + 60_000..before + 70_000).contains(&at), "{at}");
+    let (queue, stored, _) = &records(&prepared)[0];
+    assert_eq!(*queue, 0);
+    assert_eq!(find_property(stored, "REAL_TOPIC"), Some("T"));
+    assert_eq!(find_property(stored, "REAL_QID"), Some("2"));
+    assert_eq!(
+        find_property(stored, "TIMER_OUT_MS"),
+        Some(at.to_string().as_str())
+    );
+    assert!(find_property(stored, "UNIQ_KEY").is_some());
+}
+
+/// Refusals follow `[timer]`: too long -> 13, disabled -> SYSTEM_ERROR; batches are not intercepted.
+#[test]
+fn timer_refusals_and_batches() {
+    let mut p = preparer(true).with_timer_rules(crate::timer::TimerRules {
+        enabled: true,
+        max_delay_sec: 10,
+    });
+    let mut topics = TopicTable::default();
+    let long = "TIMER_DELAY_SEC\u{1}11\u{2}";
+    let (code, remark) = p
+        .prepare(&send(&header("T", 0, Some(long)), b"x"), HOSTS, &mut topics)
+        .unwrap_err();
+    assert_eq!(code, response_code::MESSAGE_ILLEGAL);
+    assert!(remark.contains("max delay 10000ms"), "{remark}");
+    let mut off = preparer(true).with_timer_rules(crate::timer::TimerRules {
+        enabled: false,
+        max_delay_sec: 10,
+    });
+    let (code, _) = off
+        .prepare(&send(&header("T", 0, Some(long)), b"x"), HOSTS, &mut topics)
+        .unwrap_err();
+    assert_eq!(code, response_code::SYSTEM_ERROR);
+
+    let mut body = BytesMut::new();
+    encode_batch_entry(0, b"a", "TIMER_DELAY_SEC\u{1}5\u{2}", &mut body);
+    let mut h = header("T", 0, None);
+    h.batch = true;
+    let mut cmd =
+        RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.freeze());
+    cmd.ext_fields = h.to_ext_v2();
+    let prepared = p.prepare(&cmd, HOSTS, &mut topics).unwrap();
+    assert_eq!(prepared.topic, "T");
+}

@@ -115,6 +115,10 @@ pub fn fired(
     let mut m = to_real_topic(record, &remove, store_host)?;
     let enqueue = record.store_timestamp.to_string();
     push_property(&mut m.properties, property::TIMER_ENQUEUE_MS, &enqueue);
-    push_property(&mut m.properties, property::TIMER_DEQUEUE_MS, &now_ms.to_string());
+    push_property(
+        &mut m.properties,
+        property::TIMER_DEQUEUE_MS,
+        &now_ms.to_string(),
+    );
     Ok(m)
 }

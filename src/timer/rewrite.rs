@@ -81,10 +81,12 @@ pub fn rewrite(
         .and_then(|v| v.parse::<i32>().ok())
         .unwrap_or(0);
     if delay_level > 0 {
-        return Ok(match ASKS.iter().any(|k| find_property(props, k).is_some()) {
-            true => Rewrite::Stripped(without_properties(props, &ASKS)),
-            false => Rewrite::Unchanged,
-        });
+        return Ok(
+            match ASKS.iter().any(|k| find_property(props, k).is_some()) {
+                true => Rewrite::Stripped(without_properties(props, &ASKS)),
+                false => Rewrite::Unchanged,
+            },
+        );
     }
     let Some((key, value)) = ASKS
         .iter()
@@ -98,7 +100,12 @@ pub fn rewrite(
             not_enabled_remark(rules.enabled),
         ));
     }
-    let illegal = || (response_code::MESSAGE_ILLEGAL, illegal_remark(rules.max_delay_sec));
+    let illegal = || {
+        (
+            response_code::MESSAGE_ILLEGAL,
+            illegal_remark(rules.max_delay_sec),
+        )
+    };
     let n = parse_java_long(value).ok_or_else(illegal)?;
     let deliver_ms = match key {
         property::TIMER_DELAY_SEC => now_ms.checked_add(n.checked_mul(1000).ok_or_else(illegal)?),
@@ -117,7 +124,11 @@ pub fn rewrite(
     }
     let mut properties = String::with_capacity(props.len() + 64);
     properties.push_str(props);
-    push_property(&mut properties, property::TIMER_OUT_MS, &deliver_ms.to_string());
+    push_property(
+        &mut properties,
+        property::TIMER_OUT_MS,
+        &deliver_ms.to_string(),
+    );
     push_property(&mut properties, property::REAL_TOPIC, topic);
     push_property(&mut properties, property::REAL_QID, &queue_id.to_string());
     Ok(Rewrite::Scheduled {

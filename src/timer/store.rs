@@ -215,7 +215,9 @@ impl TimerStore {
         if cq_offset < self.enqueue_offset {
             return Ok(());
         }
-        let slot_ms = self.slot_of(deliver_ms).max(self.dequeue_ms());
+        // Never into a slot the dequeue cursor has passed (it would not be read again).
+        let natural = self.slot_of(deliver_ms);
+        let slot_ms = natural.max(self.dequeue_ms());
         let raw = self.wheel.raw(slot_ms)?;
         let slot = if raw.slot_ms == slot_ms {
             raw
@@ -240,7 +242,9 @@ impl TimerStore {
             last_pos: pos,
             count: slot.count + 1,
         })?;
-        if slot_ms < self.loaded_until {
+        // Due within what is read ahead already (possibly filed under the next slot to read, when
+        // the window is empty): into the window now; `load` will not take it twice.
+        if natural < self.loaded_until {
             self.add_to_window(pos, &entry);
         }
         self.pending += 1;
@@ -249,6 +253,9 @@ impl TimerStore {
     }
 
     fn add_to_window(&mut self, pos: i64, e: &LogEntry) {
+        if self.window.contains_key(&(e.deliver_ms, pos)) {
+            return;
+        }
         let p = Pending {
             commit_log_offset: e.commit_log_offset,
             size: e.size,
@@ -281,7 +288,7 @@ impl TimerStore {
                 }
                 if self.skip.remove(&pos) {
                     self.delivered.insert(pos, slot_ms);
-                } else {
+                } else if !self.delivered.contains_key(&pos) {
                     self.add_to_window(pos, &e);
                     read += 1;
                 }
@@ -431,7 +438,11 @@ fn undo_tail(
             continue;
         }
         // A kill between the log append and the slot write leaves the last entry uncounted.
-        let counted = if now.last_pos == last { added } else { added - 1 };
+        let counted = if now.last_pos == last {
+            added
+        } else {
+            added - 1
+        };
         let restored = if head < 0 {
             Slot::empty(slot_ms)
         } else {
