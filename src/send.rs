@@ -52,6 +52,8 @@ pub struct Prepared {
     pub tags_codes: Vec<i64>,
     /// The topic was auto-created for this send (the caller persists and publishes the table).
     pub created_topic: bool,
+    /// A `SEND_BATCH_MESSAGE` (its entries are never timer-rewritten).
+    pub batch: bool,
 }
 
 /// Turns send requests into records; keeps what spans requests (the unique-id generator and the
@@ -119,9 +121,9 @@ impl SendPreparer {
             uniq_keys: Vec::new(),
             tags_codes: Vec::new(),
             created_topic,
+            batch: cmd.code == request_code::SEND_BATCH_MESSAGE,
         };
-        let batch = cmd.code == request_code::SEND_BATCH_MESSAGE;
-        if batch {
+        if prepared.batch {
             let entries = decode_batch(&cmd.body).map_err(|e| {
                 (
                     response_code::MESSAGE_ILLEGAL,
@@ -139,21 +141,12 @@ impl SendPreparer {
                     cmd.body.slice_ref(entry.body),
                     entry.properties,
                     hosts,
-                    true,
                 )?;
             }
         } else {
             let props = header.properties.as_deref().unwrap_or("");
             let body = cmd.body.clone();
-            self.add_record(
-                &mut prepared,
-                &header,
-                header.flag,
-                body,
-                props,
-                hosts,
-                false,
-            )?;
+            self.add_record(&mut prepared, &header, header.flag, body, props, hosts)?;
         }
         Ok(prepared)
     }
@@ -167,7 +160,6 @@ impl SendPreparer {
         body: bytes::Bytes,
         client_props: &str,
         hosts: Hosts,
-        batch: bool,
     ) -> Result<(), Refusal> {
         if body.is_empty() {
             return Err((
@@ -200,7 +192,7 @@ impl SendPreparer {
         // Timer messages (5.x): one substring check here; the parsing only when it hits. A batch's
         // entries are not intercepted (Java looks at the batch's own properties only).
         let mut deliver_ms = None;
-        if !batch && client_props.contains("TIMER_") {
+        if !prepared.batch && client_props.contains("TIMER_") {
             let now = now_ms();
             let (topic, queue_id) = (&header.topic, prepared.queue_id);
             match rewrite(&props, topic, queue_id, header.sys_flag, now, self.timer)? {

@@ -62,7 +62,11 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
 fn local_broker_pid() -> Option<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
@@ -123,9 +127,15 @@ pub async fn run(broker: &str, args: TimerArgs) -> anyhow::Result<()> {
         let far = format!("TimerBenchFar{stamp}");
         let started = Instant::now();
         let at = now_ms() + 3_600_000;
-        pending_errors = send_all(&client, &far, args.pending, 1, args.inflight, |i| at + i as i64)
-            .await?;
-        eprintln!("{} pending scheduled in {:.1}s", args.pending, started.elapsed().as_secs_f64());
+        pending_errors = send_all(&client, &far, args.pending, 1, args.inflight, |i| {
+            at + i as i64
+        })
+        .await?;
+        eprintln!(
+            "{} pending scheduled in {:.1}s",
+            args.pending,
+            started.elapsed().as_secs_f64()
+        );
         // Let the timer file them before the memory is read.
         tokio::time::sleep(Duration::from_secs(3)).await;
         mem_pending = pid.and_then(memory_kib);
@@ -133,7 +143,8 @@ pub async fn run(broker: &str, args: TimerArgs) -> anyhow::Result<()> {
 
     let received = Arc::new(AtomicU64::new(0));
     let first_due = now_ms() + args.lead_ms;
-    let deadline = Instant::now() + Duration::from_millis((args.lead_ms + args.window_ms) as u64 + 30_000);
+    let deadline =
+        Instant::now() + Duration::from_millis((args.lead_ms + args.window_ms) as u64 + 30_000);
     let mut consumers = Vec::new();
     for q in 0..args.queues {
         let (consumer, topic, received) = (consumer.clone(), topic.clone(), received.clone());
@@ -171,9 +182,14 @@ pub async fn run(broker: &str, args: TimerArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let step = args.window_ms as f64 / args.count.max(1) as f64;
-    let send_errors = send_all(&client, &topic, args.count, args.queues, args.inflight, |i| {
-        first_due + (i as f64 * step) as i64
-    })
+    let send_errors = send_all(
+        &client,
+        &topic,
+        args.count,
+        args.queues,
+        args.inflight,
+        |i| first_due + (i as f64 * step) as i64,
+    )
     .await?;
     let send_secs = started.elapsed().as_secs_f64();
     let sent_before_due = now_ms() < first_due;
@@ -219,7 +235,8 @@ pub async fn run(broker: &str, args: TimerArgs) -> anyhow::Result<()> {
     );
     match (pid, mem_start) {
         (Some(pid), Some(start)) => {
-            let show = |m: Option<(u64, u64)>| m.map_or("-".into(), |m| format!("{} MiB", m.0 / 1024));
+            let show =
+                |m: Option<(u64, u64)>| m.map_or("-".into(), |m| format!("{} MiB", m.0 / 1024));
             println!(
                 "broker {pid} RSS: start {} MiB, after {} pending {}, end {} (peak {})",
                 start.0 / 1024,
