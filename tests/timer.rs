@@ -224,15 +224,21 @@ fn check_arrivals(due: &HashMap<String, i64>, got: &[(ReceivedMessage, i64)]) ->
     keys
 }
 
+/// A broker with 40 messages for `topic` due 1..3 s from now, 1.8 s into that schedule.
+async fn start_and_schedule(topic: &str) -> (TestBroker, HashMap<String, i64>) {
+    let broker = TestBroker::start();
+    let due = schedule(&broker.client().await, topic, 40).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    (broker, due)
+}
+
 /// A clean stop in the middle of a schedule: after the restart every message arrives exactly once.
 #[tokio::test]
 async fn a_clean_restart_loses_nothing_and_repeats_nothing() {
-    let mut broker = TestBroker::start();
-    let client = broker.client().await;
-    let due = schedule(&client, "TimerRestart", 40).await;
-    tokio::time::sleep(Duration::from_millis(1800)).await;
-    let before = pull_all(&client, "TimerRestart", 0).await.len();
-    drop(client);
+    let (mut broker, due) = start_and_schedule("TimerRestart").await;
+    let before = pull_all(&broker.client().await, "TimerRestart", 0)
+        .await
+        .len();
     assert_eq!(broker.stop(), Some(0));
     broker.restart();
     let client = broker.client().await;
@@ -251,11 +257,7 @@ async fn a_clean_restart_loses_nothing_and_repeats_nothing() {
 /// none before it was due.
 #[tokio::test]
 async fn a_kill_loses_nothing() {
-    let mut broker = TestBroker::start();
-    let client = broker.client().await;
-    let due = schedule(&client, "TimerKill", 40).await;
-    tokio::time::sleep(Duration::from_millis(1800)).await;
-    drop(client);
+    let (mut broker, due) = start_and_schedule("TimerKill").await;
     broker.kill9();
     broker.restart();
     let client = broker.client().await;

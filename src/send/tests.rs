@@ -49,6 +49,16 @@ fn send(h: &SendMessageRequestHeader, body: &'static [u8]) -> RemotingCommand {
     cmd
 }
 
+/// A SEND_BATCH_MESSAGE of the encoded entries in `body` to `topic` queue 0.
+fn batch_to(topic: &str, body: BytesMut) -> RemotingCommand {
+    let mut h = header(topic, 0, None);
+    h.batch = true;
+    let mut cmd =
+        RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.freeze());
+    cmd.ext_fields = h.to_ext_v2();
+    cmd
+}
+
 /// Every record in `prepared`, decoded: (queue id, properties, body).
 fn records(prepared: &Prepared) -> Vec<(i32, String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -201,12 +211,7 @@ fn a_batch_becomes_one_record_per_entry_with_its_own_properties() {
     let mut body = BytesMut::new();
     encode_batch_entry(0, b"one", "TAGS\u{1}A\u{2}", &mut body);
     encode_batch_entry(0, b"two", "TAGS\u{1}B\u{2}", &mut body);
-    let mut h = header("T", 0, None);
-    h.batch = true;
-    let mut cmd =
-        RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.freeze());
-    cmd.ext_fields = h.to_ext_v2();
-    let prepared = p.prepare(&cmd, HOSTS, &mut topics).unwrap();
+    let prepared = p.prepare(&batch_to("T", body), HOSTS, &mut topics).unwrap();
     let recs = records(&prepared);
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0].2, b"one");
@@ -217,9 +222,7 @@ fn a_batch_becomes_one_record_per_entry_with_its_own_properties() {
     );
     assert_ne!(prepared.uniq_keys[0], prepared.uniq_keys[1]);
 
-    let empty = RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 2);
-    let mut empty = empty;
-    empty.ext_fields = h.to_ext_v2();
+    let empty = batch_to("T", BytesMut::new());
     let (code, _) = p.prepare(&empty, HOSTS, &mut topics).unwrap_err();
     assert_eq!(code, response_code::MESSAGE_ILLEGAL);
 }
@@ -372,11 +375,6 @@ fn timer_refusals_and_batches() {
 
     let mut body = BytesMut::new();
     encode_batch_entry(0, b"a", "TIMER_DELAY_SEC\u{1}5\u{2}", &mut body);
-    let mut h = header("T", 0, None);
-    h.batch = true;
-    let mut cmd =
-        RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.freeze());
-    cmd.ext_fields = h.to_ext_v2();
-    let prepared = p.prepare(&cmd, HOSTS, &mut topics).unwrap();
+    let prepared = p.prepare(&batch_to("T", body), HOSTS, &mut topics).unwrap();
     assert_eq!(prepared.topic, "T");
 }
