@@ -92,7 +92,8 @@ impl Timer {
             .into_actor(self)
             .map(|res, act, ctx| {
                 act.reading = false;
-                let _timer = stats().timer.handling();
+                // A continuation, not a mailbox message: counted like a timer run.
+                let _tick = timer_tick::<Timer>();
                 match res {
                     Ok(records) => act.enqueue(records, ctx),
                     Err(e) => warn!(error = %e, "timer: reading the timer queue failed"),
@@ -169,7 +170,7 @@ impl Timer {
             .send(ReadRecords(offsets))
             .into_actor(self)
             .map(move |res, act, ctx| {
-                let _timer = stats().timer.handling();
+                let _tick = timer_tick::<Timer>();
                 match res {
                     Ok(records) => act.append(due, records, ctx),
                     Err(e) => {
