@@ -43,8 +43,9 @@ pub struct TimerArgs {
     json: bool,
 }
 
-/// VmRSS and VmHWM of `pid`, in KiB.
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+/// VmRSS, VmHWM and RssAnon (heap and stacks: RSS without the mapped commit-log pages) of `pid`,
+/// in KiB.
+fn memory_kib(pid: u32) -> Option<(u64, u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -55,7 +56,7 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
             .parse()
             .ok()
     };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some((field("VmRSS:")?, field("VmHWM:")?, field("RssAnon:")?))
 }
 
 /// The only local process named `actormq-broker`, if there is exactly one.
@@ -216,6 +217,8 @@ pub async fn run(broker: &str, args: TimerArgs) -> anyhow::Result<()> {
                 "lateness_max_ms": late.max() as f64 / 1000.0,
                 "rss_kib_start": mem_start.map(|m| m.0), "rss_kib_pending": mem_pending.map(|m| m.0),
                 "rss_kib_end": mem_end.map(|m| m.0), "hwm_kib_end": mem_end.map(|m| m.1),
+                "anon_kib_start": mem_start.map(|m| m.2), "anon_kib_pending": mem_pending.map(|m| m.2),
+                "anon_kib_end": mem_end.map(|m| m.2),
             })
         );
         return Ok(());
@@ -235,15 +238,18 @@ pub async fn run(broker: &str, args: TimerArgs) -> anyhow::Result<()> {
     );
     match (pid, mem_start) {
         (Some(pid), Some(start)) => {
-            let show =
-                |m: Option<(u64, u64)>| m.map_or("-".into(), |m| format!("{} MiB", m.0 / 1024));
+            let show = |m: Option<(u64, u64, u64)>| {
+                m.map_or("-".into(), |m| {
+                    format!("{} MiB (anon {} MiB)", m.0 / 1024, m.2 / 1024)
+                })
+            };
             println!(
-                "broker {pid} RSS: start {} MiB, after {} pending {}, end {} (peak {})",
-                start.0 / 1024,
+                "broker {pid} RSS: start {}, after {} pending {}, end {} (peak {} MiB)",
+                show(Some(start)),
                 args.pending,
                 show(mem_pending),
                 show(mem_end),
-                mem_end.map_or("-".into(), |m| format!("{} MiB", m.1 / 1024)),
+                mem_end.map_or(0, |m| m.1 / 1024),
             );
         }
         _ => println!("broker memory: not a local process (pass --pid)"),
