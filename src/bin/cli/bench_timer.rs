@@ -137,8 +137,9 @@ pub async fn run(broker: &str, args: TimerArgs) -> anyhow::Result<()> {
             args.pending,
             started.elapsed().as_secs_f64()
         );
-        // Let the timer file them before the memory is read.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Let the timer file them (one consume queue, in order: the measured messages are filed
+        // after these) before the memory is read.
+        tokio::time::sleep(Duration::from_secs((args.pending / 100_000).max(3))).await;
         mem_pending = pid.and_then(memory_kib);
     }
 
