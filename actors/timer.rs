@@ -49,6 +49,9 @@ pub struct Timer {
     wake: Option<SpawnHandle>,
     /// Shutting down, or the store failed: nothing new is started.
     stopped: bool,
+    /// The store failed: its files may disagree with each other, so no checkpoint is written
+    /// (the next start recovers from the last good one).
+    failed: bool,
 }
 
 impl Timer {
@@ -67,12 +70,14 @@ impl Timer {
             in_flight: 0,
             wake: None,
             stopped: false,
+            failed: false,
         }
     }
 
     fn fail(&mut self, e: TimerError) {
         error!(error = %e, "timer store failed; timer messages are not delivered until restart");
         self.stopped = true;
+        self.failed = true;
     }
 
     /// Asks the dispatcher for the timer queue's entries after the enqueue cursor.
@@ -340,6 +345,9 @@ impl Handler<StopTimer> for Timer {
         self.stopped = true;
         if self.in_flight > 0 {
             return false;
+        }
+        if self.failed {
+            return true;
         }
         if let Err(e) = self.store.checkpoint() {
             warn!(error = %e, "timer: final checkpoint failed");
