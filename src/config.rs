@@ -622,6 +622,25 @@ mod tests {
     }
 
     #[test]
+    fn timer_wheel_limits_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = BrokerConfig::default();
+        c.store.root = dir.path().to_path_buf();
+        c.timer.precision_ms = 5;
+        let msg = c.validate(Path::new("b.toml")).unwrap_err().to_string();
+        assert!(msg.starts_with("b.toml: timer.precision_ms = 5:"), "{msg}");
+        c.timer.precision_ms = 10;
+        c.timer.max_delay_sec = 259_200;
+        let msg = c.validate(Path::new("b.toml")).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("b.toml: timer.max_delay_sec = 259200:"),
+            "{msg}"
+        );
+        c.timer.precision_ms = 100;
+        assert!(c.validate(Path::new("b.toml")).is_ok());
+    }
+
+    #[test]
     fn unwritable_root_is_invalid() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain-file");
