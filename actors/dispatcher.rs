@@ -67,12 +67,12 @@ impl Dispatcher {
         }
     }
 
-    fn queue(&self, topic: &str, queue_id: i32) -> Option<&ConsumeQueue> {
+    pub(super) fn queue(&self, topic: &str, queue_id: i32) -> Option<&ConsumeQueue> {
         self.reput.queues().get(topic, queue_id)
     }
 
     /// The commit log as readers may see it: below the dispatched offset.
-    fn reader(&self) -> CommitLogReader<'_> {
+    pub(super) fn reader(&self) -> CommitLogReader<'_> {
         CommitLogReader {
             files: &self.files,
             end: self.reput.dispatched(),

@@ -52,6 +52,7 @@ accounted! {
     super::flusher::Flusher => flusher,
     super::dispatcher::Dispatcher => dispatcher,
     super::retention::Retention => retention,
+    super::timer::Timer => timer,
     super::metrics::Metrics => metrics,
     super::name_server::NameServer => name_server,
     super::client_manager::ClientManager => client_manager,

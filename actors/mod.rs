@@ -23,6 +23,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod send_processor;
 pub mod server;
+pub mod timer;
 
 /// Reads a fault-injection test hook: a positive integer in the environment variable `var` (unset,
 /// empty, zero or not a number: `None`). Warns loudly when it is set, saying what it does (`what`),

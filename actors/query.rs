@@ -1,16 +1,21 @@
 //! Store queries (`Query`) and the one way of handing them to the `Dispatcher` (`forward`), shared
 //! by the `PullProcessor` and the `OffsetProcessor` (both turn requests into queries the dispatcher
 //! answers). They live apart from both processors so neither imports the other; the dispatcher
-//! answers them in its `Handler<Query>`. [`LookMessage`] asks for one record by commit-log offset
-//! and is answered to the asking processor instead ([`MessageLooked`]).
-//! `ReadQueue` is the `Scheduler`'s read of a delay level's
-//! queue, answered to the scheduler itself.
+//! answers them in its `Handler<Query>`.
+//!
+//! The store reads of actors (not of requests) live here too, answered to the asking actor:
+//! [`LookMessage`] (one record by commit-log offset, for the send-back of `CONSUMER_SEND_MSG_BACK`,
+//! answered with [`MessageLooked`]), [`ReadQueue`] (consume-queue entries and their records from an
+//! offset: the `Scheduler` reads the delay levels' queues with it, the `Timer`
+//! `rmq_sys_wheel_timer`) and [`ReadRecords`] (records by commit-log offset, the `Timer`'s due
+//! messages). Neither actor ever opens a store file itself.
 
 use actix::prelude::*;
 
 use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::{CountedRecipient, Mailbox};
+use super::metrics::stats;
 use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
 use actormq::store::read::QueueSlice;
 
@@ -125,4 +130,28 @@ pub struct MessageLooked<T: Send + 'static> {
 
 impl<T: Send + 'static> Message for MessageLooked<T> {
     type Result = ();
+}
+
+/// The records at these commit-log offsets, in order (`None` where none is readable).
+#[derive(Message)]
+#[rtype(result = "Vec<Option<bytes::Bytes>>")]
+pub struct ReadRecords(pub Vec<i64>);
+
+impl Handler<ReadRecords> for Dispatcher {
+    type Result = MessageResult<ReadRecords>;
+
+    fn handle(
+        &mut self,
+        ReadRecords(offsets): ReadRecords,
+        _ctx: &mut Context<Self>,
+    ) -> Self::Result {
+        let _timer = stats().dispatcher.handling();
+        let reader = self.reader();
+        MessageResult(
+            offsets
+                .into_iter()
+                .map(|o| reader.record_at(o).map(bytes::Bytes::copy_from_slice))
+                .collect(),
+        )
+    }
 }

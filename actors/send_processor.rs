@@ -85,6 +85,12 @@ impl SendProcessor {
         }
     }
 
+    /// Timer messages follow `rules` (`[timer]`).
+    pub fn with_timer_rules(mut self, rules: actormq::timer::TimerRules) -> Self {
+        self.preparer = self.preparer.with_timer_rules(rules);
+        self
+    }
+
     /// Adds a topic, persists the table and tells the actors that keep a snapshot of it.
     fn create_topic(&mut self, config: TopicConfig) {
         self.topics.insert(config);

@@ -27,6 +27,7 @@ pub struct BrokerConfig {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub namesrv: NameServerConfig,
+    pub timer: TimerConfig,
 }
 
 /// `[server]`: the remoting listener.
@@ -193,6 +194,30 @@ impl Default for NameServerConfig {
         NameServerConfig {
             enabled: true,
             listen: "127.0.0.1:9876".parse().expect("valid literal"),
+        }
+    }
+}
+
+/// `[timer]`: 5.x timer messages (`TIMER_DELAY_SEC` / `TIMER_DELAY_MS` / `TIMER_DELIVER_MS`),
+/// `docs/timer.md`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimerConfig {
+    /// Accept timer messages (RocketMQ's `timerWheelEnable`); off -> SYSTEM_ERROR. Default: true.
+    pub enabled: bool,
+    /// Longest delay accepted (`timerMaxDelaySec`); longer -> MESSAGE_ILLEGAL. Default: 259200 (3 days).
+    pub max_delay_sec: u64,
+    /// Width of one timing-wheel slot (`timerPrecisionMs`). Messages are delivered at their exact
+    /// time, not rounded to it: this only sets how the on-disk index groups them. Default: 1000.
+    pub precision_ms: u64,
+}
+
+impl Default for TimerConfig {
+    fn default() -> Self {
+        TimerConfig {
+            enabled: true,
+            max_delay_sec: 259_200,
+            precision_ms: 1000,
         }
     }
 }
@@ -415,6 +440,24 @@ impl BrokerConfig {
                 return Err(invalid(key, "0".into(), "must be positive"));
             }
         }
+        let t = &self.timer;
+        if !(10..=60_000).contains(&t.precision_ms) {
+            return Err(invalid(
+                "timer.precision_ms",
+                t.precision_ms.to_string(),
+                "must be between 10 and 60000",
+            ));
+        }
+        // The wheel file holds 24 bytes per slot over twice the longest delay.
+        if t.max_delay_sec == 0
+            || t.max_delay_sec.saturating_mul(2000) / t.precision_ms > 50_000_000
+        {
+            return Err(invalid(
+                "timer.max_delay_sec",
+                t.max_delay_sec.to_string(),
+                "must be positive and at most 25000 * timer.precision_ms (50 million wheel slots)",
+            ));
+        }
         let r = &self.retention;
         if r.delete_hours().is_none() {
             return Err(invalid(
@@ -606,6 +649,25 @@ mod tests {
             msg.starts_with("b.toml: store.commitlog_file_bytes = 0:"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn timer_wheel_limits_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = BrokerConfig::default();
+        c.store.root = dir.path().to_path_buf();
+        c.timer.precision_ms = 5;
+        let msg = c.validate(Path::new("b.toml")).unwrap_err().to_string();
+        assert!(msg.starts_with("b.toml: timer.precision_ms = 5:"), "{msg}");
+        c.timer.precision_ms = 10;
+        c.timer.max_delay_sec = 259_200;
+        let msg = c.validate(Path::new("b.toml")).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("b.toml: timer.max_delay_sec = 259200:"),
+            "{msg}"
+        );
+        c.timer.precision_ms = 100;
+        assert!(c.validate(Path::new("b.toml")).is_ok());
     }
 
     #[test]

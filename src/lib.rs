@@ -11,6 +11,8 @@
 //!   typed views of request headers.
 //! - [`store`]: on-disk formats: the stored-message record, mapped files, consume-queue entries,
 //!   the checkpoint, and start-up recovery. Pure and synchronous.
+//! - [`timer`]: 5.x timer messages: the put rewrite, the on-disk timer log and wheel, and the
+//!   timer store's state machine (enqueue / dequeue cursors, read-ahead, recovery).
 //! - [`topic`]: topic configurations and the persisted topic table.
 //! - [`subscription_group`]: consumer-group settings (retry queues, max retries) and
 //!   `subscriptionGroup.json`.
@@ -41,4 +43,5 @@ pub mod schedule;
 pub mod send;
 pub mod store;
 pub mod subscription_group;
+pub mod timer;
 pub mod topic;

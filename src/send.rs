@@ -25,6 +25,7 @@ use crate::store::message::{
 };
 use crate::store::now_ms;
 use crate::subscription_group::SubscriptionGroupTable;
+use crate::timer::{rewrite, Rewrite, TimerRules, TIMER_TOPIC};
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 #[cfg(test)]
@@ -47,11 +48,12 @@ pub struct Hosts {
 #[derive(Debug)]
 pub struct Prepared {
     /// Where the records go: the request's topic and queue, or `SCHEDULE_TOPIC_XXXX` and the
-    /// delay level's queue for a delayed message.
+    /// delay level's queue for a delayed message, or `rmq_sys_wheel_timer` queue 0 for a timer
+    /// message.
     pub topic: String,
     pub queue_id: i32,
     /// The queue id the response names: the request's (Java answers the chosen queue of the real
-    /// topic for a delayed message too).
+    /// topic for delayed and timer messages too).
     pub reply_queue_id: i32,
     pub records: BytesMut,
     pub sizes: Vec<u32>,
@@ -62,7 +64,8 @@ pub struct Prepared {
     /// A consumer group was auto-created for a send to its `%RETRY%` topic (the caller persists
     /// the group table).
     pub created_group: bool,
-    /// A `SEND_BATCH_MESSAGE`: its entries are never delayed (Java 5.3 stores them as sent).
+    /// A `SEND_BATCH_MESSAGE`: its entries are never delayed or timer-rewritten (Java 5.3 stores
+    /// them as sent).
     pub batch: bool,
 }
 
@@ -72,6 +75,7 @@ pub struct SendPreparer {
     broker: BrokerIdentity,
     uniq_ids: UniqIdGenerator,
     round_robin: u32,
+    timer: TimerRules,
 }
 
 impl SendPreparer {
@@ -81,7 +85,14 @@ impl SendPreparer {
             broker,
             uniq_ids: UniqIdGenerator::new(store_ip),
             round_robin: 0,
+            timer: TimerRules::default(),
         }
+    }
+
+    /// Timer messages follow `rules` (`[timer]`) instead of the defaults.
+    pub fn with_timer_rules(mut self, rules: TimerRules) -> Self {
+        self.timer = rules;
+        self
     }
 
     /// Turns a send request (10, 310, 320) into records for the writer; the topic is created in
@@ -269,6 +280,26 @@ impl SendPreparer {
             }
         };
         push_property(&mut props, property::CLUSTER, &self.broker.cluster);
+        // Timer messages (5.x): one substring check here; the parsing only when it hits. A batch's
+        // entries are not intercepted (Java looks at the batch's own properties only).
+        let mut deliver_ms = None;
+        if !prepared.batch && client_props.contains("TIMER_") {
+            let now = now_ms();
+            let (topic, queue_id) = (&header.topic, prepared.queue_id);
+            match rewrite(&props, topic, queue_id, header.sys_flag, now, self.timer)? {
+                Rewrite::Unchanged => {}
+                Rewrite::Stripped(p) => props = p,
+                Rewrite::Scheduled {
+                    properties,
+                    deliver_ms: at,
+                } => {
+                    props = properties;
+                    prepared.topic = TIMER_TOPIC.to_string();
+                    prepared.queue_id = 0;
+                    deliver_ms = Some(at);
+                }
+            }
+        }
         if props.len() > MAX_PROPERTIES_LEN {
             return Err((
                 response_code::MESSAGE_ILLEGAL,
@@ -279,7 +310,7 @@ impl SendPreparer {
             ));
         }
         let mut message = MessageToStore {
-            topic: header.topic.clone(),
+            topic: prepared.topic.clone(),
             queue_id: prepared.queue_id,
             flag,
             body,
@@ -301,7 +332,8 @@ impl SendPreparer {
             prepared.topic.clone_from(&message.topic);
             prepared.queue_id = message.queue_id;
         }
-        let tags_code = delivery_time.unwrap_or_else(|| {
+        // A delayed or timer record's consume-queue tag code is its delivery time.
+        let tags_code = delivery_time.or(deliver_ms).unwrap_or_else(|| {
             find_property(client_props, property::TAGS).map_or(0, tags_hash_code)
         });
         prepared.push(&message, uniq, tags_code)

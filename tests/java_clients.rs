@@ -236,7 +236,6 @@ java_client_tests!(v4_9_8, "4.9.8", {});
 
 java_client_tests!(v5_3_3, "5.3.3", {
     #[test]
-    #[ignore = "needs 5.x timer messages (issue 12): actormq stores a TIMER_DELIVER_MS message in its topic at once"]
     fn deliver_time_send_is_delivered_when_due() {
         alone(V, "deliver_time", "deliver-time", 20);
     }

@@ -37,7 +37,8 @@ use actormq::store::commit_log::{
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::subscription_group::SubscriptionGroupTable;
-use actormq::topic::TopicTable;
+use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
+use actormq::topic::{TopicConfig, TopicTable};
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal};
@@ -56,6 +57,7 @@ use actors::retention::Retention;
 use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
+use actors::timer::{StopTimer, Timer};
 
 /// The per-message path allocates small, short-lived buffers (header maps, records, responses);
 /// mimalloc serves those markedly cheaper than glibc malloc (measured in `docs/benchmarks.md`).
@@ -142,6 +144,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let processors = start_processors(
         &config, &dir.root, &store, topics, addr, &metrics, &scheduler,
     )?;
+    let timer = start_timer(&config, &dir.root, &store, addr)?;
     serve_metrics(&config, &metrics).await?;
     let limits = ConnectionLimits {
         max_frame: config.server.max_frame_bytes,
@@ -163,18 +166,24 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         &scheduler,
         server,
         namesrv,
+        timer,
     )
     .await
 }
 
-/// `config/topics.json`, with `SCHEDULE_TOPIC_XXXX` put in as Java's `TopicConfigManager` does at
-/// every start (written back only if that changed it).
+/// `config/topics.json`, with the system topics put in as Java's `TopicConfigManager` does at
+/// every start: `SCHEDULE_TOPIC_XXXX` (delay levels) and `rmq_sys_wheel_timer` (timer messages),
+/// written back only if that changed the table.
 fn load_topics(config: &BrokerConfig, root: &Path) -> anyhow::Result<TopicTable> {
     let path = paths::topics_json(root);
     let mut topics = TopicTable::load(&path)?;
+    let before = topics.clone();
     let schedule_topic = schedule::schedule_topic_config(&config.broker.message_delay_level);
     if topics.get(schedule::SCHEDULE_TOPIC) != Some(&schedule_topic) {
         topics.insert(schedule_topic);
+    }
+    ensure_system_topics(&mut topics);
+    if topics != before {
         if let Err(e) = topics.save(&path) {
             warn!(error = %e, "persisting the topic table failed");
         }
@@ -348,6 +357,53 @@ fn open_commit_log(config: &BrokerConfig, root: &Path, log: commit_log::Recovere
     )
 }
 
+/// The system topics the broker writes itself: `rmq_sys_wheel_timer` (one queue, as Java's
+/// `TopicConfigManager` creates it).
+fn ensure_system_topics(topics: &mut TopicTable) {
+    if topics.get(TIMER_TOPIC).is_none() {
+        topics.insert(TopicConfig::new(TIMER_TOPIC, 1));
+    }
+}
+
+/// The `Timer` actor on its own arbiter over `<root>/timer`, unless `[timer] enabled = false`.
+fn start_timer(
+    config: &BrokerConfig,
+    root: &Path,
+    store: &Store,
+    addr: SocketAddr,
+) -> anyhow::Result<Option<(Mailbox<Timer>, Arbiter)>> {
+    let t = &config.timer;
+    if !t.enabled {
+        return Ok(None);
+    }
+    let dir = paths::timer_dir(root);
+    let shape = TimerShape::new(t.precision_ms, t.max_delay_sec);
+    let timer_store = TimerStore::open(&dir, shape, now_ms())
+        .with_context(|| format!("opening the timer store at {}", dir.display()))?;
+    let arbiter = Arbiter::new();
+    let (dispatcher, writer) = (store.dispatcher.clone(), store.writer.clone());
+    let timer = Timer::start_in_arbiter(&arbiter.handle(), move |_| {
+        Timer::new(timer_store, dispatcher, writer, addr)
+    });
+    Ok(Some((Mailbox::new(timer), arbiter)))
+}
+
+/// Shutdown: the timer stops handing out messages; once its deliveries in flight are appended,
+/// it checkpoints (so a clean stop delivers nothing twice).
+async fn stop_timer(timer: Option<(Mailbox<Timer>, Arbiter)>) -> anyhow::Result<()> {
+    let Some((timer, arbiter)) = timer else {
+        return Ok(());
+    };
+    for _ in 0..250 {
+        if timer.send(StopTimer).await? {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    arbiter.stop();
+    Ok(())
+}
+
 /// The store's actors and the arbiters they run on.
 struct Store {
     dispatcher: Mailbox<Dispatcher>,
@@ -479,6 +535,10 @@ fn start_processors(
             mailbox,
             topic_watchers,
         )
+        .with_timer_rules(TimerRules {
+            enabled: config.timer.enabled,
+            max_delay_sec: config.timer.max_delay_sec,
+        })
         .start(),
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
@@ -576,6 +636,7 @@ async fn shut_down(
     scheduler: &Mailbox<Scheduler>,
     server: Mailbox<Server>,
     namesrv: Option<Mailbox<Server>>,
+    timer: Option<(Mailbox<Timer>, Arbiter)>,
 ) -> anyhow::Result<()> {
     store.retention_arbiter.stop();
     stop_scheduler(scheduler).await?;
@@ -586,6 +647,7 @@ async fn shut_down(
         ns.send(Shutdown).await?;
     }
     server.send(Shutdown).await?;
+    stop_timer(timer).await?;
     let write_offset = store.writer.send(Seal).await?;
     let flushed = store.flusher.send(FlushAll).await?;
     store.dispatcher.send(FlushQueues).await?;

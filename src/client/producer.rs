@@ -18,7 +18,7 @@ pub struct OutgoingMessage {
     /// Target queue; negative lets the broker choose.
     pub queue_id: i32,
     pub flag: i32,
-    /// More user properties (e.g. `DELAY`), after `WAIT`, `TAGS` and `KEYS`.
+    /// More user properties (e.g. `DELAY`, `TIMER_DELAY_MS`), after `WAIT`, `TAGS` and `KEYS`.
     pub properties: Vec<(String, String)>,
 }
 

@@ -50,6 +50,16 @@ fn send(h: &SendMessageRequestHeader, body: &'static [u8]) -> RemotingCommand {
     cmd
 }
 
+/// A SEND_BATCH_MESSAGE of the encoded entries in `body` to `topic` queue 0.
+fn batch_to(topic: &str, body: BytesMut) -> RemotingCommand {
+    let mut h = header(topic, 0, None);
+    h.batch = true;
+    let mut cmd =
+        RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.freeze());
+    cmd.ext_fields = h.to_ext_v2();
+    cmd
+}
+
 /// Every record in `prepared`, decoded: (queue id, properties, body).
 fn records(prepared: &Prepared) -> Vec<(i32, String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -251,14 +261,9 @@ fn a_batch_becomes_one_record_per_entry_with_its_own_properties() {
     let mut body = BytesMut::new();
     encode_batch_entry(0, b"one", "TAGS\u{1}A\u{2}", &mut body);
     encode_batch_entry(0, b"two", "TAGS\u{1}B\u{2}", &mut body);
-    let mut h = header("T", 0, None);
-    h.batch = true;
-    let mut cmd =
-        RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 1).with_body(body.freeze());
-    cmd.ext_fields = h.to_ext_v2();
     let prepared = p
         .prepare(
-            &cmd,
+            &batch_to("T", body),
             HOSTS,
             &mut topics,
             &mut SubscriptionGroupTable::default(),
@@ -274,9 +279,7 @@ fn a_batch_becomes_one_record_per_entry_with_its_own_properties() {
     );
     assert_ne!(prepared.uniq_keys[0], prepared.uniq_keys[1]);
 
-    let empty = RemotingCommand::request(request_code::SEND_BATCH_MESSAGE, 2);
-    let mut empty = empty;
-    empty.ext_fields = h.to_ext_v2();
+    let empty = batch_to("T", BytesMut::new());
     let (code, _) = p
         .prepare(
             &empty,
@@ -599,4 +602,79 @@ fn batches_bad_levels_and_the_schedule_topic_itself() {
         remark,
         "Sending message to topic[SCHEDULE_TOPIC_XXXX] is forbidden."
     );
+}
+
+/// A future TIMER_DELAY_MS goes to rmq_sys_wheel_timer queue 0 with the deliver time as its tag
+/// code; the response still names the request's queue.
+#[test]
+fn a_timer_message_is_rewritten_to_the_timer_topic() {
+    let mut p = preparer(true);
+    let (mut topics, mut groups) = (TopicTable::default(), SubscriptionGroupTable::default());
+    let props = "TAGS\u{1}A\u{2}TIMER_DELAY_MS\u{1}60000\u{2}";
+    let before = crate::store::now_ms();
+    let prepared = p
+        .prepare(
+            &send(&header("T", 2, Some(props)), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut groups,
+        )
+        .unwrap();
+    assert_eq!(
+        (prepared.topic.as_str(), prepared.queue_id),
+        ("rmq_sys_wheel_timer", 0)
+    );
+    assert_eq!(prepared.reply_queue_id, 2);
+    let at = prepared.tags_codes[0];
+    assert!((before + 60_000..before + 70_000).contains(&at), "{at}");
+    let (queue, stored, _) = &records(&prepared)[0];
+    assert_eq!(*queue, 0);
+    assert_eq!(find_property(stored, "REAL_TOPIC"), Some("T"));
+    assert_eq!(find_property(stored, "REAL_QID"), Some("2"));
+    assert_eq!(
+        find_property(stored, "TIMER_OUT_MS"),
+        Some(at.to_string().as_str())
+    );
+    assert!(find_property(stored, "UNIQ_KEY").is_some());
+}
+
+/// Refusals follow `[timer]`: too long -> 13, disabled -> SYSTEM_ERROR; batches are not intercepted.
+#[test]
+fn timer_refusals_and_batches() {
+    let mut p = preparer(true).with_timer_rules(crate::timer::TimerRules {
+        enabled: true,
+        max_delay_sec: 10,
+    });
+    let (mut topics, mut groups) = (TopicTable::default(), SubscriptionGroupTable::default());
+    let long = "TIMER_DELAY_SEC\u{1}11\u{2}";
+    let (code, remark) = p
+        .prepare(
+            &send(&header("T", 0, Some(long)), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut groups,
+        )
+        .unwrap_err();
+    assert_eq!(code, response_code::MESSAGE_ILLEGAL);
+    assert!(remark.contains("max delay 10000ms"), "{remark}");
+    let mut off = preparer(true).with_timer_rules(crate::timer::TimerRules {
+        enabled: false,
+        max_delay_sec: 10,
+    });
+    let (code, _) = off
+        .prepare(
+            &send(&header("T", 0, Some(long)), b"x"),
+            HOSTS,
+            &mut topics,
+            &mut groups,
+        )
+        .unwrap_err();
+    assert_eq!(code, response_code::SYSTEM_ERROR);
+
+    let mut body = BytesMut::new();
+    encode_batch_entry(0, b"a", "TIMER_DELAY_SEC\u{1}5\u{2}", &mut body);
+    let prepared = p
+        .prepare(&batch_to("T", body), HOSTS, &mut topics, &mut groups)
+        .unwrap();
+    assert_eq!(prepared.topic, "T");
 }

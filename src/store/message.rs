@@ -97,6 +97,13 @@ pub mod property {
     pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
     pub const MSG_REGION: &str = "MSG_REGION";
     pub const TRACE_ON: &str = "TRACE_ON";
+    /// Set by the broker on a timer message: when it is due (epoch ms); kept on the fired copy.
+    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    /// Added to the fired copy: when the timer store took the message in, and when it fired.
+    pub const TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
+    pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
+    /// Cancels the timer message with this unique key (5.x); a past-time cancel is illegal.
+    pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
 }
 
 /// `NAME_VALUE_SEPARATOR`

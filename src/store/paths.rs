@@ -81,6 +81,26 @@ pub fn delay_offsets_json(root: &Path) -> PathBuf {
     config_dir(root).join("delayOffset.json")
 }
 
+/// `root/timer`: the timer store (`timerlog`, `timerwheel`, `checkpoint.json`).
+pub fn timer_dir(root: &Path) -> PathBuf {
+    root.join("timer")
+}
+
+/// `root/timer/timerlog`
+pub fn timer_log(timer_dir: &Path) -> PathBuf {
+    timer_dir.join("timerlog")
+}
+
+/// `root/timer/timerwheel`
+pub fn timer_wheel(timer_dir: &Path) -> PathBuf {
+    timer_dir.join("timerwheel")
+}
+
+/// `root/timer/checkpoint.json`: the timer store's cursors.
+pub fn timer_checkpoint(timer_dir: &Path) -> PathBuf {
+    timer_dir.join("checkpoint.json")
+}
+
 /// Lists the offset-named files of `dir`, sorted by start offset. Entries whose names do
 /// not parse (temp files, foreign files, directories with odd names) are skipped. A
 /// missing directory yields an empty list.

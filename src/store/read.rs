@@ -136,6 +136,9 @@ pub struct PullRead {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedRecord {
     pub queue_offset: i64,
+    /// The entry: where the record is, its size and its tag code.
+    pub commit_log_offset: i64,
+    pub size: i32,
     pub tags_code: i64,
     /// The record's bytes; `None` when its commit-log file was deleted (retention).
     pub record: Option<bytes::Bytes>,
@@ -288,6 +291,8 @@ impl<'a> CommitLogReader<'a> {
             };
             slice.records.push(QueuedRecord {
                 queue_offset: index,
+                commit_log_offset: entry.commit_log_offset,
+                size: entry.size,
                 tags_code: entry.tags_code,
                 record,
             });

@@ -27,6 +27,8 @@ pub enum BenchCommand {
     E2e(super::bench_e2e::E2eArgs),
     /// The disk alone: append + msync as the sync-mode flusher does (no broker needed).
     Disk(super::bench_disk::DiskArgs),
+    /// Timer messages: lateness of N messages due over a window, scheduling rate, broker memory.
+    Timer(super::bench_timer::TimerArgs),
 }
 
 #[derive(clap::Args)]
@@ -55,6 +57,7 @@ pub async fn run(broker: &str, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Consume(args) => super::bench_consume::run(broker, args).await,
         BenchCommand::E2e(args) => super::bench_e2e::run(broker, args).await,
         BenchCommand::Disk(args) => super::bench_disk::run(args).await,
+        BenchCommand::Timer(args) => super::bench_timer::run(broker, args).await,
     }
 }
 

@@ -43,6 +43,8 @@ fn entry(queue_offset: i64, level: i32, stored_at: i64, real_topic: &str) -> Que
     patch_offsets(&mut b, queue_offset, 1000 + queue_offset, stored_at);
     QueuedRecord {
         queue_offset,
+        commit_log_offset: 1000 + queue_offset,
+        size: b.len() as i32,
         tags_code: stored_at + 1000 * level as i64,
         record: Some(b.freeze()),
     }
