@@ -14,6 +14,8 @@
 //! - [`topic`]: topic configurations and the persisted topic table.
 //! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
+//! - [`limits`]: connection bounds: frame budget, read/idle deadlines, reply backpressure,
+//!   connection cap and the rejected-request counters.
 //! - [`long_poll`]: pulls parked at the end of their queue until records arrive or time runs out.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
 //!   `opaque`), used by the `actormq` CLI, its benchmark and the integration tests.
@@ -24,6 +26,7 @@
 pub mod client;
 pub mod config;
 pub mod consumer_offsets;
+pub mod limits;
 pub mod long_poll;
 pub mod metrics;
 pub mod protocol;

@@ -28,6 +28,7 @@ use tracing::{info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
+use actormq::limits::ConnectionGuards;
 use actormq::store::checkpoint::Checkpoint;
 use actormq::store::commit_log::{
     CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
@@ -96,6 +97,20 @@ fn init_logging(level: &str) {
         .init();
 }
 
+/// `[server]`'s connection bounds, with the guards (frame budget, counters) every listener shares.
+fn connection_limits(config: &BrokerConfig) -> ConnectionLimits {
+    let s = &config.server;
+    ConnectionLimits {
+        max_frame: s.max_frame_bytes,
+        max_inflight: s.max_inflight_per_connection,
+        frame_read_timeout: Duration::from_millis(s.frame_read_timeout_ms),
+        idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+        max_unread_reply_bytes: s.max_unread_reply_bytes,
+        max_connections: s.max_connections,
+        guards: ConnectionGuards::new(s.frame_budget_bytes),
+    }
+}
+
 /// Holds `<root>/lock` for the life of the process: one broker per store.
 fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
     let path = paths::lock_path(root);
@@ -131,15 +146,17 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
 
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
-    let metrics = Mailbox::new(Metrics::new(actor_stats.all(), store.written.clone()).start());
+    let limits = connection_limits(&config);
+    let metrics = Metrics::new(
+        actor_stats.all(),
+        store.written.clone(),
+        limits.guards.clone(),
+    );
+    let metrics = Mailbox::new(metrics.start());
     let processors = start_processors(&config, &dir.root, &store, topics, addr, &metrics)?;
     serve_metrics(&config, &metrics).await?;
-    let limits = ConnectionLimits {
-        max_frame: config.server.max_frame_bytes,
-        max_inflight: config.server.max_inflight_per_connection,
-    };
     let table = broker_table(&processors)?;
-    let server = Server::start(listener, table, limits, metrics.recipient());
+    let server = Server::start(listener, table, limits.clone(), metrics.recipient());
     let namesrv = start_namesrv_listener(&config, &processors, limits, &metrics).await?;
     info!(%addr, store = %dir.root.display(), flush = ?config.flush.mode, "broker started");
     println!("actormq listening on {addr}");
