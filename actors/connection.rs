@@ -126,8 +126,8 @@ pub struct Connection {
     flow: Rc<ReadFlow>,
     watchdog: Watchdog,
     guards: Arc<ConnectionGuards>,
-    /// `flow.reply_pauses()` already added to the broker-wide counter.
-    reply_pauses_counted: u64,
+    /// `flow.reply_pauses()` already logged.
+    reply_pauses_logged: u64,
     /// Frame budget waits already counted (once per frame).
     waiting_for_budget: bool,
 }
@@ -145,7 +145,8 @@ impl Connection {
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         let addr = Connection::create(move |ctx| {
-            let flow = Rc::new(ReadFlow::new(limits.max_unread_reply_bytes));
+            let guards = limits.guards.clone();
+            let flow = Rc::new(ReadFlow::new(limits.max_unread_reply_bytes, guards));
             let codec = RemotingCodec::new(limits.max_frame);
             let (read, write) = tokio::io::split(stream);
             let budget = limits.guards.budget.clone();
@@ -179,7 +180,7 @@ impl Connection {
                     Instant::now(),
                 ),
                 guards: limits.guards,
-                reply_pauses_counted: 0,
+                reply_pauses_logged: 0,
                 waiting_for_budget: false,
             }
         });
@@ -204,11 +205,9 @@ impl Connection {
     fn check_deadlines(&mut self, ctx: &mut Context<Self>) {
         let guard_stats = &self.guards.stats;
         let pauses = self.flow.reply_pauses();
-        if pauses > self.reply_pauses_counted {
+        if pauses > self.reply_pauses_logged {
             debug!(peer = %self.peer, unread = self.flow.unread_replies(), "not reading: client is not reading its replies");
-            let new = pauses - self.reply_pauses_counted;
-            guard_stats.reply_pauses.fetch_add(new, Relaxed);
-            self.reply_pauses_counted = pauses;
+            self.reply_pauses_logged = pauses;
         }
         match self.watchdog.check(Instant::now(), self.flow.observe()) {
             Verdict::Healthy => {}

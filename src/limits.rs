@@ -120,13 +120,14 @@ pub struct ReadFlow {
     max_unread: u64,
     replies_paused: Cell<bool>,
     budget_wait: Cell<bool>,
-    /// Times reading was paused for unread replies (for the metric).
+    /// Times reading was paused for unread replies (also added to `guards.stats` as it happens).
     reply_pauses: Cell<u64>,
     waker: Cell<Option<Waker>>,
+    guards: Arc<ConnectionGuards>,
 }
 
 impl ReadFlow {
-    pub fn new(max_unread_reply_bytes: usize) -> ReadFlow {
+    pub fn new(max_unread_reply_bytes: usize, guards: Arc<ConnectionGuards>) -> ReadFlow {
         ReadFlow {
             frames: Cell::new(0),
             reads: Cell::new(0),
@@ -138,6 +139,7 @@ impl ReadFlow {
             budget_wait: Cell::new(false),
             reply_pauses: Cell::new(0),
             waker: Cell::new(None),
+            guards,
         }
     }
 
@@ -168,6 +170,7 @@ impl ReadFlow {
         if !self.replies_paused.get() && self.unread_replies() > self.max_unread {
             self.replies_paused.set(true);
             self.reply_pauses.set(self.reply_pauses.get() + 1);
+            self.guards.stats.reply_pauses.fetch_add(1, Relaxed);
             return true;
         }
         false

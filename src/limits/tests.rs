@@ -40,7 +40,7 @@ fn budget_is_shared_across_threads_without_overshoot() {
 
 #[test]
 fn unread_replies_pause_reading_and_resume_at_half() {
-    let flow = ReadFlow::new(1000);
+    let flow = ReadFlow::new(1000, ConnectionGuards::new(1));
     assert_eq!(flow.paused(), None);
     assert!(!flow.on_queued(1000), "at the bound is still fine");
     assert!(flow.on_queued(1), "above the bound pauses");
@@ -52,12 +52,13 @@ fn unread_replies_pause_reading_and_resume_at_half() {
     flow.on_written(1); // 500 unread = half
     assert_eq!(flow.paused(), None);
     assert_eq!(flow.reply_pauses(), 1);
+    assert_eq!(flow.guards.stats.reply_pauses.load(Relaxed), 1);
     assert_eq!(flow.unread_replies(), 500);
 }
 
 #[test]
 fn budget_wait_pauses_until_retried() {
-    let flow = ReadFlow::new(1000);
+    let flow = ReadFlow::new(1000, ConnectionGuards::new(1));
     flow.wait_for_budget();
     assert_eq!(flow.paused(), Some(Pause::FrameBudget));
     assert!(
@@ -80,7 +81,7 @@ fn paused_flow_wakes_the_parked_reader() {
     }
     let flag = Arc::new(Flag(AtomicBool::new(false)));
     let waker = Waker::from(flag.clone());
-    let flow = ReadFlow::new(10);
+    let flow = ReadFlow::new(10, ConnectionGuards::new(1));
     flow.on_queued(11);
     flow.park(&waker);
     flow.on_written(11);

@@ -1,5 +1,5 @@
 use super::*;
-use crate::limits::Pause;
+use crate::limits::{ConnectionGuards, Pause};
 
 fn frame(body_len: usize) -> BytesMut {
     let cmd = RemotingCommand::request(10, 1).with_body(vec![7u8; body_len].into());
@@ -9,7 +9,7 @@ fn frame(body_len: usize) -> BytesMut {
 }
 
 fn decoder(budget: usize) -> (BoundedDecoder, Rc<ReadFlow>, Arc<FrameBudget>) {
-    let flow = Rc::new(ReadFlow::new(1 << 20));
+    let flow = Rc::new(ReadFlow::new(1 << 20, ConnectionGuards::new(1)));
     let budget = FrameBudget::new(budget);
     let d = BoundedDecoder::new(RemotingCodec::default(), flow.clone(), budget.clone());
     (d, flow, budget)
@@ -66,7 +66,7 @@ fn whole_frames_take_no_budget_and_large_buffers_are_released() {
 
 #[test]
 fn encoder_counts_queued_reply_bytes() {
-    let flow = Rc::new(ReadFlow::new(100));
+    let flow = Rc::new(ReadFlow::new(100, ConnectionGuards::new(1)));
     let mut enc = CountingEncoder::new(RemotingCodec::default(), flow.clone());
     let mut out = BytesMut::new();
     enc.encode(RemotingCommand::request(10, 1), &mut out)
