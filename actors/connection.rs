@@ -336,6 +336,11 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Connection {
                 self.waiting_for_budget = false;
                 self.dispatch(cmd, ctx)
             }
+            // The peer went away mid-frame, or the socket failed: its doing, not bad bytes.
+            Err(ProtocolError::Io(e)) => {
+                debug!(peer = %self.peer, error = %e, "closing connection: read failed");
+                ctx.stop();
+            }
             Err(e) => {
                 warn!(peer = %self.peer, error = %e, "closing connection: undecodable frame");
                 ctx.stop();

@@ -585,6 +585,33 @@ mod tests {
     }
 
     #[test]
+    fn connection_bounds_are_checked() {
+        let checked = |text: &str| {
+            let c = parse(text)?;
+            c.validate(Path::new("broker.toml")).map(|()| c)
+        };
+        let msg = checked("[server]\nframe_budget_bytes = 1048576\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("server.frame_budget_bytes = 1048576"), "{msg}");
+        assert!(msg.contains("server.max_frame_bytes"), "{msg}");
+        for key in [
+            "max_connections",
+            "max_unread_reply_bytes",
+            "frame_read_timeout_ms",
+            "idle_timeout_secs",
+        ] {
+            let msg = checked(&format!("[server]\n{key} = 0\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(&format!("server.{key} = 0")), "{msg}");
+        }
+        let ok =
+            checked("[server]\nframe_budget_bytes = 16777216\nidle_timeout_secs = 1\n").unwrap();
+        assert_eq!(ok.server.idle_timeout_secs, 1);
+    }
+
+    #[test]
     fn unknown_key_names_the_key_and_line() {
         let err = parse("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
         let msg = err.to_string();

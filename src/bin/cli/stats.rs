@@ -122,7 +122,8 @@ fn render_guards(table: &HashMap<String, String>) -> String {
             .unwrap_or_default()
     };
     let mut out = String::from("connections:");
-    for g in gauges.iter().filter(|g| !g.name.starts_with("requests_")) {
+    let guard = |g: &&Gauge| g.name.starts_with("connections_") || g.name.starts_with("frame_");
+    for g in gauges.iter().filter(guard) {
         let reason = label(g, "reason");
         let name = g.name.trim_end_matches("_total");
         match reason.is_empty() {
