@@ -137,6 +137,11 @@ impl Handler<Request> for AdminProcessor {
                     table.insert(format!("{prefix}.{field}"), value);
                 }
             }
+            // Connection bounds and rejected requests (every labelled series, as `/metrics`).
+            table.insert(
+                "actormq.gauges".into(),
+                serde_json::to_string(&snap.gauges).expect("gauges serialize"),
+            );
             table.insert(
                 "actormq.mailboxes".into(),
                 serde_json::to_string(&snap.mailboxes).expect("snapshots serialize"),

@@ -11,26 +11,41 @@
 //! in flight on this connection answer `SYSTEM_BUSY` at once. A frame that does not decode closes
 //! this connection only.
 //!
+//! Bounds (`src/limits.rs`, `src/protocol/bounded.rs`): the socket is read through a gate that stops
+//! reading while the replies not yet written exceed `max_unread_reply_bytes` or while a frame waits
+//! for broker-wide frame budget; a watchdog tick closes a connection whose half-read frame is older
+//! than `frame_read_timeout_ms` or that has been silent for `idle_timeout_secs`. Every reply passes
+//! through the `Reply` handler (or `answer`, for the ones this actor gives itself), which is where
+//! non-SUCCESS responses are logged and counted by request and response code.
+//!
 //! Metrics: the connections' shared mailbox counters cover the `Reply` messages coming back; frames
 //! read from the socket are not mailbox traffic and are counted by the processors they go to.
 
 use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
 use tokio::io::WriteHalf;
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use super::mailbox::{CountedRecipient, Mailbox};
+use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::{stats, ConnectionEvent};
 use super::processor_table::ProcessorTable;
+use actormq::limits::{ConnectionGuards, ReadFlow, Verdict, Watchdog};
 use actormq::metrics::MailboxStats;
+use actormq::protocol::bounded::{BoundedDecoder, CountingEncoder, CountingWrite, Gated, Inbound};
 use actormq::protocol::{
     response_code, ProtocolError, RemotingCodec, RemotingCommand, OVERLOAD_REMARK,
 };
+
+/// How long a connection waiting for frame budget waits before it tries again.
+const BUDGET_RETRY: Duration = Duration::from_millis(10);
 
 /// A request handed to a processor. The processor answers through `reply`, exactly once.
 #[derive(Message)]
@@ -47,33 +62,51 @@ pub struct Request {
 /// Where a request's answer goes. Consumed by `send`, so a request is answered at most once.
 pub struct ReplyTo {
     connection: CountedRecipient<Reply>,
+    request_code: i32,
     oneway: bool,
 }
 
 impl ReplyTo {
-    /// Delivers the response; for a oneway request only the in-flight count is released.
+    /// Delivers the response (for a oneway request it is only counted, not written).
     pub fn send(self, response: RemotingCommand) {
-        let response = if self.oneway { None } else { Some(response) };
-        self.connection.do_send(Reply(response));
+        self.connection.do_send(Reply {
+            request_code: self.request_code,
+            response,
+            oneway: self.oneway,
+        });
     }
 }
 
 /// A processor's answer on its way back to the connection.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Reply(pub Option<RemotingCommand>);
+pub struct Reply {
+    pub request_code: i32,
+    pub response: RemotingCommand,
+    /// The request was oneway: release the in-flight slot and count, but write nothing.
+    pub oneway: bool,
+}
 
-/// Per-connection limits from `[server]`.
-#[derive(Debug, Clone, Copy)]
+/// Per-connection limits from `[server]`, and the guards all connections share.
+#[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     pub max_frame: usize,
     pub max_inflight: usize,
+    pub frame_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_unread_reply_bytes: usize,
+    /// Per listener.
+    pub max_connections: usize,
+    pub guards: Arc<ConnectionGuards>,
 }
 
 /// Stop reading new requests, answer the ones in flight, then close.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Drain;
+
+/// The socket's write half, counting reply bytes queued and written.
+type Writer = FramedWrite<RemotingCommand, CountingWrite<WriteHalf<TcpStream>>, CountingEncoder>;
 
 pub struct Connection {
     id: u64,
@@ -84,11 +117,19 @@ pub struct Connection {
     metrics: CountedRecipient<ConnectionEvent>,
     peer: SocketAddr,
     local: SocketAddr,
-    writer: FramedWrite<RemotingCommand, WriteHalf<TcpStream>, RemotingCodec>,
+    writer: Writer,
     processors: ProcessorTable,
     inflight: usize,
     max_inflight: usize,
     draining: bool,
+    /// Shared with the decoder, the encoder, the socket writer and the read gate.
+    flow: Rc<ReadFlow>,
+    watchdog: Watchdog,
+    guards: Arc<ConnectionGuards>,
+    /// `flow.reply_pauses()` already logged.
+    reply_pauses_logged: u64,
+    /// Frame budget waits already counted (once per frame).
+    waiting_for_budget: bool,
 }
 
 impl Connection {
@@ -101,35 +142,99 @@ impl Connection {
         limits: ConnectionLimits,
         metrics: CountedRecipient<ConnectionEvent>,
     ) -> Mailbox<Connection> {
-        let ConnectionLimits {
-            max_frame,
-            max_inflight,
-        } = limits;
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         let addr = Connection::create(move |ctx| {
+            let guards = limits.guards.clone();
+            let flow = Rc::new(ReadFlow::new(limits.max_unread_reply_bytes, guards));
+            let codec = RemotingCodec::new(limits.max_frame);
             let (read, write) = tokio::io::split(stream);
-            ctx.add_stream(FramedRead::new(read, RemotingCodec::new(max_frame)));
+            let budget = limits.guards.budget.clone();
+            let decoder = BoundedDecoder::new(codec.clone(), flow.clone(), budget);
+            ctx.add_stream(Gated::new(FramedRead::new(read, decoder), flow.clone()));
+            let write = CountingWrite::new(write, flow.clone());
+            let encoder = CountingEncoder::new(codec, flow.clone());
+            let mut writer = FramedWrite::new(write, encoder, ctx);
+            // Backpressure is the read gate's (max_unread_reply_bytes); actix's own high watermark
+            // would freeze the whole actor, watchdog included, while a client does not read.
+            writer.set_buffer_capacity(limits.max_unread_reply_bytes / 2, usize::MAX);
             Connection {
                 id,
-                own: MailboxStats::new("connection", max_inflight, stats().connection.is_enabled()),
+                own: MailboxStats::new(
+                    "connection",
+                    limits.max_inflight,
+                    stats().connection.is_enabled(),
+                ),
                 metrics,
                 peer,
                 local,
-                writer: FramedWrite::new(write, RemotingCodec::new(max_frame), ctx),
+                writer,
                 processors,
                 inflight: 0,
-                max_inflight,
+                max_inflight: limits.max_inflight,
                 draining: false,
+                flow,
+                watchdog: Watchdog::new(
+                    limits.frame_read_timeout,
+                    limits.idle_timeout,
+                    Instant::now(),
+                ),
+                guards: limits.guards,
+                reply_pauses_logged: 0,
+                waiting_for_budget: false,
             }
         });
         Mailbox::new(addr)
     }
 
+    /// Answers a request this actor refuses itself (unknown code, overload).
     fn answer(&mut self, request: &RemotingCommand, code: i32, remark: String) {
-        if !request.is_oneway() {
-            self.writer.write(request.response_to(code, Some(remark)));
+        let response = request.response_to(code, Some(remark));
+        let (writer, guards) = (&mut self.writer, &self.guards);
+        write_reply(
+            writer,
+            guards,
+            self.peer,
+            request.code,
+            response,
+            request.is_oneway(),
+        );
+    }
+
+    /// One watchdog tick: close a connection whose half frame or silence has lasted too long.
+    fn check_deadlines(&mut self, ctx: &mut Context<Self>) {
+        let guard_stats = &self.guards.stats;
+        let pauses = self.flow.reply_pauses();
+        if pauses > self.reply_pauses_logged {
+            debug!(peer = %self.peer, unread = self.flow.unread_replies(), "not reading: client is not reading its replies");
+            self.reply_pauses_logged = pauses;
         }
+        match self.watchdog.check(Instant::now(), self.flow.observe()) {
+            Verdict::Healthy => {}
+            Verdict::FrameTimeout => {
+                warn!(peer = %self.peer, "closing connection: frame not complete within server.frame_read_timeout_ms");
+                guard_stats.frame_timeouts.fetch_add(1, Relaxed);
+                ctx.stop();
+            }
+            Verdict::Idle => {
+                info!(peer = %self.peer, "closing idle connection (server.idle_timeout_secs)");
+                guard_stats.idle_closes.fetch_add(1, Relaxed);
+                ctx.stop();
+            }
+        }
+    }
+
+    /// The decoder found no frame budget: reading is paused; try again shortly.
+    fn wait_for_budget(&mut self, frame_len: usize, ctx: &mut Context<Self>) {
+        if !self.waiting_for_budget {
+            self.waiting_for_budget = true;
+            self.guards.stats.budget_waits.fetch_add(1, Relaxed);
+            debug!(peer = %self.peer, frame_len, "frame budget exhausted; waiting to read on");
+        }
+        ctx.run_later(BUDGET_RETRY, |act, _| {
+            let _tick = timer_tick::<Connection>();
+            act.flow.retry_budget();
+        });
     }
 
     fn dispatch(&mut self, cmd: RemotingCommand, ctx: &mut Context<Self>) {
@@ -145,6 +250,7 @@ impl Connection {
         let request = Request {
             reply: ReplyTo {
                 connection: Mailbox::new(ctx.address()).recipient(),
+                request_code: cmd.code,
                 oneway: cmd.is_oneway(),
             },
             cmd,
@@ -172,11 +278,39 @@ impl Connection {
     }
 }
 
+/// The one place every response leaves through: non-SUCCESS ones are logged and counted.
+fn write_reply(
+    writer: &mut Writer,
+    guards: &ConnectionGuards,
+    peer: SocketAddr,
+    request_code: i32,
+    response: RemotingCommand,
+    oneway: bool,
+) {
+    if response.code != response_code::SUCCESS {
+        debug!(
+            %peer,
+            request_code,
+            response_code = response.code,
+            remark = response.remark.as_deref().unwrap_or(""),
+            "request rejected"
+        );
+        guards.rejected.record(request_code, response.code);
+    }
+    if !oneway {
+        writer.write(response);
+    }
+}
+
 impl Actor for Connection {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         debug!(peer = %self.peer, "connection opened");
+        ctx.run_interval(self.watchdog.tick_interval(), |act, ctx| {
+            let _tick = timer_tick::<Connection>();
+            act.check_deadlines(ctx);
+        });
         self.metrics.do_send(ConnectionEvent::Opened {
             id: self.id,
             peer: self.peer,
@@ -191,13 +325,22 @@ impl Actor for Connection {
     }
 }
 
-impl StreamHandler<Result<RemotingCommand, ProtocolError>> for Connection {
-    fn handle(&mut self, item: Result<RemotingCommand, ProtocolError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Result<Inbound, ProtocolError>> for Connection {
+    fn handle(&mut self, item: Result<Inbound, ProtocolError>, ctx: &mut Context<Self>) {
         match item {
-            Ok(_) if self.draining => {}
+            Ok(Inbound::WaitForBudget { frame_len }) => self.wait_for_budget(frame_len, ctx),
+            Ok(Inbound::Frame(_)) if self.draining => {}
             // Responses to requests we never sent: nothing to match them with.
-            Ok(cmd) if cmd.is_response() => {}
-            Ok(cmd) => self.dispatch(cmd, ctx),
+            Ok(Inbound::Frame(cmd)) if cmd.is_response() => {}
+            Ok(Inbound::Frame(cmd)) => {
+                self.waiting_for_budget = false;
+                self.dispatch(cmd, ctx)
+            }
+            // The peer went away mid-frame, or the socket failed: its doing, not bad bytes.
+            Err(ProtocolError::Io(e)) => {
+                debug!(peer = %self.peer, error = %e, "closing connection: read failed");
+                ctx.stop();
+            }
             Err(e) => {
                 warn!(peer = %self.peer, error = %e, "closing connection: undecodable frame");
                 ctx.stop();
@@ -217,12 +360,22 @@ impl StreamHandler<Result<RemotingCommand, ProtocolError>> for Connection {
 impl Handler<Reply> for Connection {
     type Result = ();
 
-    fn handle(&mut self, Reply(response): Reply, ctx: &mut Context<Self>) {
+    fn handle(&mut self, reply: Reply, ctx: &mut Context<Self>) {
         let _timer = stats().connection.handling_with(&self.own);
         self.inflight = self.inflight.saturating_sub(1);
-        if let Some(response) = response {
-            self.writer.write(response);
-        }
+        let Reply {
+            request_code,
+            response,
+            oneway,
+        } = reply;
+        write_reply(
+            &mut self.writer,
+            &self.guards,
+            self.peer,
+            request_code,
+            response,
+            oneway,
+        );
         if self.draining && self.inflight == 0 {
             self.writer.close();
             ctx.stop();

@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 
 use super::mailbox::{timer_tick, Mailbox};
 use actormq::config::BrokerConfig;
+use actormq::limits::ConnectionGuards;
 use actormq::metrics::{
     render_prometheus, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats, PEAK_WINDOW,
 };
@@ -133,15 +134,22 @@ pub struct Metrics {
     connections: HashMap<u64, (SocketAddr, Arc<MailboxStats>)>,
     /// The commit log's write offset as the writer publishes it.
     written: Arc<AtomicU64>,
+    /// Connection bounds' counters and the rejected-request table (atomics the connections bump).
+    guards: Arc<ConnectionGuards>,
     started: Instant,
 }
 
 impl Metrics {
-    pub fn new(mailboxes: MailboxRegistry, written: Arc<AtomicU64>) -> Self {
+    pub fn new(
+        mailboxes: MailboxRegistry,
+        written: Arc<AtomicU64>,
+        guards: Arc<ConnectionGuards>,
+    ) -> Self {
         Metrics {
             mailboxes,
             connections: HashMap::new(),
             written,
+            guards,
             started: Instant::now(),
         }
     }
@@ -247,32 +255,34 @@ impl Handler<TakeSnapshot> for Metrics {
                 list
             }
         };
+        let mut gauges = vec![
+            gauge(
+                "commitlog_max_offset_bytes",
+                "gauge",
+                "Commit-log write offset (bytes ever written).",
+                self.written.load(Ordering::Acquire) as f64,
+            ),
+            gauge(
+                "uptime_seconds",
+                "gauge",
+                "Seconds since the broker started.",
+                self.started.elapsed().as_secs_f64(),
+            ),
+            Gauge {
+                labels: vec![("version".into(), env!("CARGO_PKG_VERSION").into())],
+                ..gauge(
+                    "build_info",
+                    "gauge",
+                    "Always 1; the label version is the broker's version.",
+                    1.0,
+                )
+            },
+        ];
+        gauges.extend(self.guards.gauges());
         MessageResult(MetricsSnapshot {
             connections,
             mailboxes: self.mailboxes.iter().map(|m| m.snapshot()).collect(),
-            gauges: vec![
-                gauge(
-                    "commitlog_max_offset_bytes",
-                    "gauge",
-                    "Commit-log write offset (bytes ever written).",
-                    self.written.load(Ordering::Acquire) as f64,
-                ),
-                gauge(
-                    "uptime_seconds",
-                    "gauge",
-                    "Seconds since the broker started.",
-                    self.started.elapsed().as_secs_f64(),
-                ),
-                Gauge {
-                    labels: vec![("version".into(), env!("CARGO_PKG_VERSION").into())],
-                    ..gauge(
-                        "build_info",
-                        "gauge",
-                        "Always 1; the label version is the broker's version.",
-                        1.0,
-                    )
-                },
-            ],
+            gauges,
         })
     }
 }

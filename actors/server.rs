@@ -3,10 +3,14 @@
 //! Receives accepted sockets as a stream; for each it starts a `Connection` on this arbiter with the
 //! frozen processor table it was given at start. Keeps the connections' mailboxes so `Shutdown` can
 //! stop accepting and drain every connection before the store is sealed.
+//!
+//! `server.max_connections` (per listener): a socket accepted while that many connections are open
+//! is closed at once, counted, and logged once per burst of refusals (`limits::ConnectionCap`).
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 
 use actix::prelude::*;
 use tokio::net::{TcpListener, TcpStream};
@@ -16,6 +20,7 @@ use super::connection::{Connection, ConnectionLimits, Drain};
 use super::mailbox::{counted_stream, CountedRecipient, Mailbox};
 use super::metrics::{stats, ConnectionEvent};
 use super::processor_table::ProcessorTable;
+use actormq::limits::{Admission, ConnectionCap};
 
 pub struct Server {
     processors: ProcessorTable,
@@ -23,6 +28,7 @@ pub struct Server {
     connections: HashMap<u64, Mailbox<Connection>>,
     next_id: u64,
     limits: ConnectionLimits,
+    cap: ConnectionCap,
     accepting: Option<SpawnHandle>,
 }
 
@@ -44,6 +50,7 @@ impl Server {
                 metrics,
                 connections: HashMap::new(),
                 next_id: 0,
+                cap: ConnectionCap::new(limits.max_connections),
                 limits,
                 accepting: Some(handle),
             }
@@ -69,11 +76,28 @@ impl StreamHandler<Accepted> for Server {
                 return;
             }
         };
+        self.connections.retain(|_, c| c.connected());
+        if let Admission::Refuse { first_of_burst } = self.cap.admit(self.connections.len()) {
+            if first_of_burst {
+                warn!(
+                    %peer,
+                    max = self.limits.max_connections,
+                    "server.max_connections reached: refusing new connections"
+                );
+            }
+            self.limits
+                .guards
+                .stats
+                .connections_refused
+                .fetch_add(1, Relaxed);
+            drop(stream);
+            return;
+        }
         let id = self.next_id;
         self.next_id += 1;
         let (table, metrics) = (self.processors.clone(), self.metrics.clone());
-        let connection = Connection::start(id, stream, peer, table, self.limits, metrics);
-        self.connections.retain(|_, c| c.connected());
+        let limits = self.limits.clone();
+        let connection = Connection::start(id, stream, peer, table, limits, metrics);
         self.connections.insert(id, connection);
     }
 

@@ -42,6 +42,21 @@ pub struct ServerConfig {
     pub max_inflight_per_connection: usize,
     /// Mailbox capacity of each processor actor; a full mailbox answers `SYSTEM_BUSY`. Default: 16384.
     pub processor_mailbox: usize,
+    /// A frame whose first bytes arrived must be complete within this time, else the connection is
+    /// closed (slow-loris guard). Default: 30000 (30 s).
+    pub frame_read_timeout_ms: u64,
+    /// A connection with no bytes read or written for this long is closed (RocketMQ's
+    /// `serverChannelMaxIdleTimeSeconds`). Default: 120.
+    pub idle_timeout_secs: u64,
+    /// Open connections per listener; beyond it a new socket is closed at once. Default: 16384.
+    pub max_connections: usize,
+    /// Broker-wide budget for frames in progress: a frame reserves its announced length from the
+    /// moment its header arrives until it is complete. Beyond it the connection stops reading
+    /// until budget frees up (within `frame_read_timeout_ms`). Default: 512 MiB.
+    pub frame_budget_bytes: usize,
+    /// Per connection: when the replies not yet written to the socket exceed this, the connection
+    /// stops reading requests until the client has read half of them. Default: 4 MiB.
+    pub max_unread_reply_bytes: usize,
 }
 
 /// `[broker]`: identity and topic policy.
@@ -248,6 +263,11 @@ impl Default for ServerConfig {
             max_frame_bytes: 16 * 1024 * 1024,
             max_inflight_per_connection: 4096,
             processor_mailbox: 16384,
+            frame_read_timeout_ms: 30_000,
+            idle_timeout_secs: 120,
+            max_connections: 16384,
+            frame_budget_bytes: 512 * 1024 * 1024,
+            max_unread_reply_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -405,12 +425,35 @@ impl BrokerConfig {
                 "must be at least 1024",
             ));
         }
+        if self.server.frame_budget_bytes < self.server.max_frame_bytes {
+            return Err(invalid(
+                "server.frame_budget_bytes",
+                self.server.frame_budget_bytes.to_string(),
+                &format!(
+                    "must hold one largest frame: at least server.max_frame_bytes ({})",
+                    self.server.max_frame_bytes
+                ),
+            ));
+        }
         for (key, v) in [
             (
                 "server.max_inflight_per_connection",
                 self.server.max_inflight_per_connection,
             ),
             ("server.processor_mailbox", self.server.processor_mailbox),
+            ("server.max_connections", self.server.max_connections),
+            (
+                "server.max_unread_reply_bytes",
+                self.server.max_unread_reply_bytes,
+            ),
+            (
+                "server.frame_read_timeout_ms",
+                self.server.frame_read_timeout_ms as usize,
+            ),
+            (
+                "server.idle_timeout_secs",
+                self.server.idle_timeout_secs as usize,
+            ),
             ("store.writer_mailbox", s.writer_mailbox),
         ] {
             if v == 0 {
@@ -598,6 +641,33 @@ mod tests {
     fn checked_in_file_equals_defaults() {
         let text = include_str!("../broker.toml");
         assert_eq!(parse(text).unwrap(), BrokerConfig::default());
+    }
+
+    #[test]
+    fn connection_bounds_are_checked() {
+        let checked = |text: &str| {
+            let c = parse(text)?;
+            c.validate(Path::new("broker.toml")).map(|()| c)
+        };
+        let msg = checked("[server]\nframe_budget_bytes = 1048576\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("server.frame_budget_bytes = 1048576"), "{msg}");
+        assert!(msg.contains("server.max_frame_bytes"), "{msg}");
+        for key in [
+            "max_connections",
+            "max_unread_reply_bytes",
+            "frame_read_timeout_ms",
+            "idle_timeout_secs",
+        ] {
+            let msg = checked(&format!("[server]\n{key} = 0\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(&format!("server.{key} = 0")), "{msg}");
+        }
+        let ok =
+            checked("[server]\nframe_budget_bytes = 16777216\nidle_timeout_secs = 1\n").unwrap();
+        assert_eq!(ok.server.idle_timeout_secs, 1);
     }
 
     #[test]

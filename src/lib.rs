@@ -22,6 +22,8 @@
 //! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
+//! - [`limits`]: connection bounds: frame budget, read/idle deadlines, reply backpressure,
+//!   connection cap and the rejected-request counters.
 //! - [`long_poll`]: pulls parked at the end of their queue until records arrive or time runs out.
 //! - [`schedule`]: delay levels: the put rewrite into `SCHEDULE_TOPIC_XXXX`, the delivery state
 //!   machine, `delayOffset.json`.
@@ -34,6 +36,7 @@
 pub mod client;
 pub mod config;
 pub mod consumer_offsets;
+pub mod limits;
 pub mod long_poll;
 pub mod metrics;
 pub mod protocol;

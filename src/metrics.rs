@@ -350,8 +350,13 @@ pub fn render_prometheus(mailboxes: &[MailboxSnapshot], gauges: &[Gauge]) -> Str
             m.actor
         );
     }
+    let mut previous: Option<&str> = None;
     for g in gauges {
-        family(&mut out, &g.name, &g.kind, &g.help);
+        // One HELP/TYPE header per family, however many labelled series follow it.
+        if previous != Some(g.name.as_str()) {
+            family(&mut out, &g.name, &g.kind, &g.help);
+        }
+        previous = Some(g.name.as_str());
         let labels: Vec<String> = g
             .labels
             .iter()

@@ -2,8 +2,9 @@
 //! §1.4), shared by broker connections and the client.
 //!
 //! A frame is `i32 total | i32 (serType << 24 | headerLen) | header | body`, big-endian.
-//! The decoder checks the length against `max_frame_len` *before* reserving memory (a peer
-//! must not make us allocate 2 GiB by sending four bytes), waits for the whole frame, then
+//! The decoder checks the length against `max_frame_len` and never reserves memory for the
+//! announced length (a peer must not make us allocate 16 MiB by sending four bytes: the buffer
+//! grows with the bytes that arrive), waits for the whole frame, then
 //! parses the header in whichever encoding the peer chose and hands the body out as a
 //! zero-copy `Bytes` slice of the receive buffer. Any error means the byte stream can no
 //! longer be trusted: the connection should log it and close, as Java's `NettyDecoder` does.
@@ -71,6 +72,27 @@ impl RemotingCodec {
     }
 }
 
+impl RemotingCodec {
+    /// The length field of the frame at the start of `src` (excluding the field itself), checked
+    /// against the limits, or `None` if fewer than 4 bytes are there.
+    pub fn frame_len(&self, src: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        let Some(&[a, b, c, d]) = src.first_chunk::<4>() else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes([a, b, c, d]) as usize;
+        if len > self.max_frame_len {
+            return Err(ProtocolError::FrameTooLarge {
+                len,
+                max: self.max_frame_len,
+            });
+        }
+        if len < 4 {
+            return Err(ProtocolError::FrameTooShort { len });
+        }
+        Ok(Some(len))
+    }
+}
+
 impl Default for RemotingCodec {
     fn default() -> Self {
         RemotingCodec::new(DEFAULT_MAX_FRAME_LEN)
@@ -82,21 +104,12 @@ impl Decoder for RemotingCodec {
     type Error = ProtocolError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, ProtocolError> {
-        if src.len() < 4 {
+        let Some(len) = self.frame_len(src)? else {
             return Ok(None);
-        }
-        let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
-        if len > self.max_frame_len {
-            return Err(ProtocolError::FrameTooLarge {
-                len,
-                max: self.max_frame_len,
-            });
-        }
-        if len < 4 {
-            return Err(ProtocolError::FrameTooShort { len });
-        }
+        };
+        // No reserve for the rest of the frame: the buffer grows with the bytes that actually
+        // arrive, so a header promising 16 MiB costs nothing until they do.
         if src.len() < 4 + len {
-            src.reserve(4 + len - src.len());
             return Ok(None);
         }
 
@@ -645,10 +658,11 @@ mod tests {
     }
 
     #[test]
-    fn incomplete_frame_reserves_the_rest() {
-        let mut buf = BytesMut::from(&[0, 0, 0x10, 0, 0, 0][..]); // 4096 + 4 bytes in total
+    fn incomplete_frame_allocates_nothing_for_the_announced_length() {
+        // A header promising 16 MiB - 1: the buffer must not grow towards it.
+        let mut buf = BytesMut::from(&[0, 0xFF, 0xFF, 0xFF, 0, 0][..]);
         assert!(RemotingCodec::default().decode(&mut buf).unwrap().is_none());
-        assert!(buf.capacity() >= 4100);
+        assert!(buf.capacity() < 4096, "capacity {}", buf.capacity());
         assert_eq!(buf.len(), 6);
     }
 

@@ -7,6 +7,7 @@
 //! command, and `codec` the byte layout (§1.1, §1.3, §1.4), which is the only place that
 //! touches wire bytes.
 
+pub mod bounded;
 pub mod code;
 pub mod codec;
 pub mod command;

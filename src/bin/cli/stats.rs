@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use actormq::client::{Client, ClientError};
-use actormq::metrics::MailboxSnapshot;
+use actormq::metrics::{Gauge, MailboxSnapshot};
 use actormq::protocol::{request_code, RemotingCommand};
 
 #[derive(clap::Args)]
@@ -106,6 +106,50 @@ fn render(
     out
 }
 
+/// The connection bounds' counters and the rejected requests, from `actormq.gauges`.
+fn render_guards(table: &HashMap<String, String>) -> String {
+    let Some(gauges) = table
+        .get("actormq.gauges")
+        .and_then(|json| serde_json::from_str::<Vec<Gauge>>(json).ok())
+    else {
+        return String::new();
+    };
+    let label = |g: &Gauge, key: &str| {
+        g.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut out = String::from("connections:");
+    let guard = |g: &&Gauge| g.name.starts_with("connections_") || g.name.starts_with("frame_");
+    for g in gauges.iter().filter(guard) {
+        let reason = label(g, "reason");
+        let name = g.name.trim_end_matches("_total");
+        match reason.is_empty() {
+            true => out.push_str(&format!(" {name}={}", g.value)),
+            false => out.push_str(&format!(" {name}[{reason}]={}", g.value)),
+        }
+    }
+    out.push('\n');
+    let rejected: Vec<_> = gauges
+        .iter()
+        .filter(|g| g.name == "requests_rejected_total")
+        .collect();
+    if !rejected.is_empty() {
+        out.push_str(&format!(
+            "{:<40} {:<32} {:>10}\n",
+            "REJECTED REQUEST", "RESPONSE", "COUNT"
+        ));
+    }
+    for g in rejected {
+        let request = format!("{}({})", label(g, "request"), label(g, "request_code"));
+        let response = format!("{}({})", label(g, "response"), label(g, "response_code"));
+        out.push_str(&format!("{request:<40} {response:<32} {:>10}\n", g.value));
+    }
+    out
+}
+
 pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
     let client = Client::connect(broker).await?;
     let table = fetch(&client, args.connections).await?;
@@ -118,6 +162,7 @@ pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
     let mut previous = mailboxes(&table)?;
     let Some(every) = args.watch else {
         print!("{}", render(&previous, None, 0.0, &offset(&table)));
+        print!("{}", render_guards(&table));
         return Ok(());
     };
     let every = Duration::from_secs_f64(every.max(0.1));
@@ -133,6 +178,7 @@ pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
             "\x1b[2J\x1b[H{}",
             render(&now, Some(&previous), secs, &offset(&table))
         );
+        print!("{}", render_guards(&table));
         std::io::stdout().flush().ok();
         previous = now;
     }
