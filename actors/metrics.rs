@@ -45,6 +45,9 @@ pub struct ActorStats {
     pub metrics: Arc<MailboxStats>,
     pub name_server: Arc<MailboxStats>,
     pub client_manager: Arc<MailboxStats>,
+    /// Records a read found damaged (body CRC, or not the record its consume-queue entry names)
+    /// and skipped instead of serving.
+    pub damaged_records_skipped: AtomicU64,
 }
 
 impl ActorStats {
@@ -77,6 +80,7 @@ impl ActorStats {
             metrics: MailboxStats::new("metrics", default, on),
             name_server: MailboxStats::new("name_server", default, on),
             client_manager: MailboxStats::new("client_manager", default, on),
+            damaged_records_skipped: AtomicU64::new(0),
         }
     }
 
@@ -247,6 +251,13 @@ impl Handler<TakeSnapshot> for Metrics {
                     "gauge",
                     "Commit-log write offset (bytes ever written).",
                     self.written.load(Ordering::Acquire) as f64,
+                ),
+                gauge(
+                    "damaged_records_skipped_total",
+                    "counter",
+                    "Records a read found damaged (body CRC, or not the record its consume-queue \
+                     entry names) and skipped instead of serving.",
+                    stats().damaged_records_skipped.load(Ordering::Relaxed) as f64,
                 ),
                 gauge(
                     "uptime_seconds",

@@ -24,7 +24,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use anyhow::Context as _;
 use clap::Parser;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
@@ -206,9 +206,7 @@ fn recover_commit_log(
             "abort marker found: the previous run did not shut down cleanly; recovered by scanning every record"
         );
     }
-    if let Some((offset, why)) = &log.truncated {
-        warn!(offset, reason = %why, removed_files = log.removed_files, "commit log truncated at the last valid record");
-    }
+    report_recovery_damage(&log);
     info!(
         files = log.files.len(),
         scanned_files = log.scanned_files,
@@ -217,6 +215,24 @@ fn recover_commit_log(
         "commit log loaded"
     );
     Ok(log)
+}
+
+/// Tells the operator what recovery cut, set aside or found damaged (each once, at start).
+fn report_recovery_damage(log: &commit_log::RecoveredLog) {
+    if let Some((offset, why)) = &log.truncated {
+        warn!(offset, reason = %why, removed_files = log.removed_files, "commit log truncated at the last valid record");
+    }
+    if let Some(q) = &log.quarantine {
+        error!(
+            dir = %q.dir.display(),
+            entries = q.entries.len(),
+            bytes = q.bytes,
+            "data after a damaged record frame was moved to quarantine (see REPORT.txt there); it is not served"
+        );
+    }
+    for (offset, why) in &log.damaged {
+        error!(offset, reason = %why, "damaged record kept in the commit log; it will not be served");
+    }
 }
 
 /// The `FileAllocator` (if `store.preallocate`), which also prepares the first file if missing.

@@ -4,6 +4,13 @@
 //!
 //! Reads need no lock: [`CommitLogReader`] holds a snapshot of the file table and reads only below
 //! the dispatched offset, and `MappedFile::read` only ever returns published bytes.
+//!
+//! Nothing is served unverified: every record a pull or a lookup returns is decoded and its body
+//! CRC checked, and a pull also checks that the record is the one its consume-queue entry names
+//! (size, topic, queue id, queue offset, physical offset). A record that fails is skipped and
+//! reported ([`PullRead::damaged`]), never sent: a flipped bit on disk, a consume-queue entry that
+//! points mid-record or at the wrong record. The check costs a CRC over the body (crc32fast, SIMD)
+//! and a header decode per record; `docs/benchmarks.md` has the measurement.
 
 use bytes::BytesMut;
 
@@ -130,6 +137,45 @@ pub struct PullRead {
     pub max: i64,
     /// The records found, back to back (empty unless `Found`).
     pub body: BytesMut,
+    /// Entries skipped because their record did not verify: (queue offset, commit-log offset,
+    /// why). The caller logs and counts them.
+    pub damaged: Vec<(i64, i64, String)>,
+}
+
+/// Checks that `bytes` (read at the commit-log offset of `entry`) hold the record that entry of
+/// queue `topic`/`queue_id` at `index` names, with an intact body.
+pub fn verify_entry(
+    bytes: &[u8],
+    entry: &CqEntry,
+    topic: &str,
+    queue_id: i32,
+    index: i64,
+) -> Result<(), String> {
+    match decode(bytes, true) {
+        Ok(Decoded::Record(r)) => {
+            if r.len() != bytes.len()
+                || r.physical_offset != entry.commit_log_offset
+                || r.queue_id != queue_id
+                || r.queue_offset != index
+                || r.topic != topic
+            {
+                return Err(format!(
+                    "entry names {topic}/{queue_id}@{index} ({} bytes at {}), the record there is \
+                     {}/{}@{} ({} bytes at {})",
+                    bytes.len(),
+                    entry.commit_log_offset,
+                    r.topic,
+                    r.queue_id,
+                    r.queue_offset,
+                    r.len(),
+                    r.physical_offset
+                ));
+            }
+            Ok(())
+        }
+        Ok(other) => Err(format!("no record at the entry's offset ({other:?})")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Reads the commit log through a snapshot of its file table, below a readable end (the
@@ -163,7 +209,7 @@ impl<'a> CommitLogReader<'a> {
         let head = self.bytes(offset, 4)?;
         let size = i32::from_be_bytes(head.try_into().ok()?);
         let bytes = self.bytes(offset, size)?;
-        match decode(bytes, false) {
+        match decode(bytes, true) {
             Ok(Decoded::Record(r)) if r.physical_offset == offset => Some(bytes),
             _ => None,
         }
@@ -187,6 +233,7 @@ impl<'a> CommitLogReader<'a> {
             min: 0,
             max: 0,
             body: BytesMut::new(),
+            damaged: Vec::new(),
         };
         let Some(cq) = cq else {
             return r;
@@ -225,6 +272,11 @@ impl<'a> CommitLogReader<'a> {
             }
             match self.bytes(entry.commit_log_offset, entry.size) {
                 Some(bytes) => {
+                    if let Err(why) = verify_entry(bytes, &entry, &q.topic, q.queue_id, index) {
+                        r.damaged.push((index, entry.commit_log_offset, why));
+                        index += 1;
+                        continue;
+                    }
                     if r.body.is_empty() {
                         r.body
                             .reserve(max_bytes.min(entry.size as usize * max_msgs));
