@@ -96,8 +96,8 @@ fn init_logging(level: &str) {
         .init();
 }
 
-/// Holds `<root>/lock` for the life of the process: one broker per store.
-fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
+/// Holds `<root>/lock` and `<root>` itself for the life of the process: one broker per store.
+fn lock_store(root: &Path) -> anyhow::Result<(std::fs::File, std::fs::File)> {
     let path = paths::lock_path(root);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -105,8 +105,12 @@ fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
+    // The lock file can be deleted while a broker runs (and a new one would lock fine): the store
+    // directory itself is locked too, and it cannot go while it holds files.
+    let root_dir =
+        std::fs::File::open(root).with_context(|| format!("opening {}", root.display()))?;
+    match file.try_lock().and_then(|()| root_dir.try_lock()) {
+        Ok(()) => Ok((file, root_dir)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
             "the store {} is locked by another running broker ({})",
             root.display(),
@@ -124,15 +128,15 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let dir = StoreDir::open(&config.store.root)?;
     let mut log = recover_commit_log(&config, &dir)?;
     let queues = recover_queues(&dir.root, &mut log)?;
+    let meta = load_metadata(&dir.root)?;
     let mut log = open_commit_log(&config, &dir.root, log);
     let allocator = start_allocator(&config, &mut log).await;
-    let topics = TopicTable::load(&paths::topics_json(&dir.root))?;
-    let store = start_store(&config, &dir.root, log, queues, allocator, &topics);
+    let store = start_store(&config, &dir.root, log, queues, allocator, &meta.topics);
 
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
     let metrics = Mailbox::new(Metrics::new(actor_stats.all(), store.written.clone()).start());
-    let processors = start_processors(&config, &dir.root, &store, topics, addr, &metrics)?;
+    let processors = start_processors(&config, &dir.root, &store, meta, addr, &metrics);
     serve_metrics(&config, &metrics).await?;
     let limits = ConnectionLimits {
         max_frame: config.server.max_frame_bytes,
@@ -156,8 +160,9 @@ struct StoreDir {
     /// `<root>/abort`: present while running; found at start = the last run crashed.
     abort: PathBuf,
     crashed: bool,
-    /// Held for the life of the process (the `flock` goes with it).
-    _lock: std::fs::File,
+    /// `<root>/lock` and `<root>` itself, held for the life of the process (the `flock`s go with
+    /// them).
+    _lock: (std::fs::File, std::fs::File),
 }
 
 impl StoreDir {
@@ -176,6 +181,37 @@ impl StoreDir {
             _lock: lock,
         })
     }
+}
+
+/// The store's metadata files, read and checked before anything starts (a bad file is a one-line
+/// error at start, never a half-started broker).
+struct Metadata {
+    topics: TopicTable,
+    offsets: ConsumerOffsetTable,
+}
+
+/// Loads `topics.json` (every entry validated) and `consumerOffset.json`. A missing
+/// `topics.json` beside existing consume queues (deleted, or lost) is rebuilt from them, with a
+/// warning, so the stored messages stay reachable.
+fn load_metadata(root: &Path) -> anyhow::Result<Metadata> {
+    let topics_path = paths::topics_json(root);
+    let mut topics = TopicTable::load_validated(&topics_path)?;
+    if !topics_path.exists() {
+        let rebuilt = TopicTable::from_consume_queues(root)?;
+        if !rebuilt.topic_config_table.is_empty() {
+            warn!(
+                path = %topics_path.display(),
+                topics = rebuilt.topic_config_table.len(),
+                "topics.json is missing: rebuilt from the consume queues (queue counts from their folders, read-write); check permissions and queue counts"
+            );
+            rebuilt
+                .save(&topics_path)
+                .with_context(|| format!("writing {}", topics_path.display()))?;
+            topics = rebuilt;
+        }
+    }
+    let offsets = ConsumerOffsetTable::load(&paths::consumer_offsets_json(root))?;
+    Ok(Metadata { topics, offsets })
 }
 
 /// Reads the commit log back: after a crash every record, else only the last files.
@@ -381,10 +417,11 @@ fn start_processors(
     config: &BrokerConfig,
     root: &Path,
     store: &Store,
-    topics: TopicTable,
+    meta: Metadata,
     addr: SocketAddr,
     metrics: &Mailbox<Metrics>,
-) -> anyhow::Result<Processors> {
+) -> Processors {
+    let Metadata { topics, offsets } = meta;
     let store_ip = match config.server.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         ip => ip,
@@ -412,20 +449,19 @@ fn start_processors(
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
     let offsets_path = paths::consumer_offsets_json(root);
-    let offset_table = ConsumerOffsetTable::load(&offsets_path)?;
     let dispatcher = store.dispatcher.clone();
-    let offsets = OffsetProcessor::new(offset_table, offsets_path, dispatcher.clone(), mailbox);
+    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);
     let offsets = Mailbox::new(offsets.start());
     let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
     let admin = AdminProcessor::new(metrics.clone(), broker_properties(config, addr));
-    Ok(Processors {
+    Processors {
         send,
         pull,
         offsets,
         admin: Mailbox::new(admin.start()),
         clients,
         name_server,
-    })
+    }
 }
 
 /// The broker listener's table, from the codes each processor declares.
