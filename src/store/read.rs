@@ -16,7 +16,7 @@ use bytes::BytesMut;
 
 use super::commit_log::FileTable;
 use super::consume_queue::{ConsumeQueue, CqEntry};
-use super::message::{decode, tags_hash_code, Decoded};
+use super::message::{decode, tags_hash_code, verify_record, Decoded};
 use crate::protocol::response_code;
 
 /// Most records one pull returns, whatever `maxMsgNums` asks (RocketMQ caps hot reads at 32; we
@@ -151,31 +151,25 @@ pub fn verify_entry(
     queue_id: i32,
     index: i64,
 ) -> Result<(), String> {
-    match decode(bytes, true) {
-        Ok(Decoded::Record(r)) => {
-            if r.len() != bytes.len()
-                || r.physical_offset != entry.commit_log_offset
-                || r.queue_id != queue_id
-                || r.queue_offset != index
-                || r.topic != topic
-            {
-                return Err(format!(
-                    "entry names {topic}/{queue_id}@{index} ({} bytes at {}), the record there is \
-                     {}/{}@{} ({} bytes at {})",
-                    bytes.len(),
-                    entry.commit_log_offset,
-                    r.topic,
-                    r.queue_id,
-                    r.queue_offset,
-                    r.len(),
-                    r.physical_offset
-                ));
-            }
-            Ok(())
-        }
-        Ok(other) => Err(format!("no record at the entry's offset ({other:?})")),
-        Err(e) => Err(e.to_string()),
+    let r = verify_record(bytes).map_err(|e| e.to_string())?;
+    if r.physical_offset != entry.commit_log_offset
+        || r.queue_id != queue_id
+        || r.queue_offset != index
+        || r.topic != topic.as_bytes()
+    {
+        return Err(format!(
+            "entry names {topic}/{queue_id}@{index} ({} bytes at {}), the record there is \
+             {}/{}@{} ({} bytes at {})",
+            bytes.len(),
+            entry.commit_log_offset,
+            String::from_utf8_lossy(r.topic),
+            r.queue_id,
+            r.queue_offset,
+            r.total_size,
+            r.physical_offset
+        ));
     }
+    Ok(())
 }
 
 /// Reads the commit log through a snapshot of its file table, below a readable end (the
