@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tracing::info;
+use tracing::{error, info};
 
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
@@ -80,8 +80,17 @@ impl Dispatcher {
     }
 
     fn read(&self, q: &PullQuery) -> PullRead {
-        self.reader()
-            .get_message(self.queue(&q.topic, q.queue_id), q)
+        let read = self
+            .reader()
+            .get_message(self.queue(&q.topic, q.queue_id), q);
+        for (queue_offset, offset, why) in &read.damaged {
+            stats()
+                .damaged_records_skipped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            error!(topic = q.topic, queue_id = q.queue_id, queue_offset, offset, reason = %why,
+                "damaged record skipped, not served");
+        }
+        read
     }
 
     /// Answers the pulls parked on the queues of runs just indexed, where the new entries match.

@@ -49,6 +49,9 @@ pub struct ActorStats {
     pub client_manager: Arc<MailboxStats>,
     pub lock_processor: Arc<MailboxStats>,
     pub scheduler: Arc<MailboxStats>,
+    /// Records a read found damaged (body CRC, or not the record its consume-queue entry names)
+    /// and skipped instead of serving.
+    pub damaged_records_skipped: AtomicU64,
 }
 
 impl ActorStats {
@@ -84,6 +87,7 @@ impl ActorStats {
             client_manager: MailboxStats::new("client_manager", default, on),
             lock_processor: MailboxStats::new("lock_processor", processor, on),
             scheduler: MailboxStats::new("scheduler", default, on),
+            damaged_records_skipped: AtomicU64::new(0),
         }
     }
 
@@ -261,6 +265,13 @@ impl Handler<TakeSnapshot> for Metrics {
                 "gauge",
                 "Commit-log write offset (bytes ever written).",
                 self.written.load(Ordering::Acquire) as f64,
+            ),
+            gauge(
+                "damaged_records_skipped_total",
+                "counter",
+                "Records a read found damaged (body CRC, or not the record its consume-queue \
+                 entry names) and skipped instead of serving.",
+                stats().damaged_records_skipped.load(Ordering::Relaxed) as f64,
             ),
             gauge(
                 "uptime_seconds",

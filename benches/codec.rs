@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the per-message work on the send path that is not I/O: decoding a
 //! `SEND_MESSAGE_V2` frame, reading its header, encoding the stored record, and encoding the
-//! response frame. `cargo bench --bench codec`; compare against a saved baseline with
+//! response frame; and on the read path, the check of a record before it is served. `cargo bench --bench codec`; compare against a saved baseline with
 //! `cargo bench --bench codec -- --save-baseline before` / `--baseline before`.
 
 use std::net::SocketAddr;
@@ -12,7 +12,9 @@ use tokio_util::codec::{Decoder, Encoder};
 use actormq::client::{producer_request, OutgoingMessage};
 use actormq::protocol::header::SendMessageRequestHeader;
 use actormq::protocol::{RemotingCodec, RemotingCommand};
+use actormq::store::consume_queue::CqEntry;
 use actormq::store::message::{encode, MessageToStore};
+use actormq::store::read::verify_entry;
 
 /// A send request as actormq's client frames it: 128-byte body, tags, keys, UNIQ_KEY.
 fn send_frame() -> BytesMut {
@@ -81,6 +83,29 @@ fn codec(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             encode(&message, &mut out).unwrap()
+        })
+    });
+
+    // The read path's check of every record it serves (issue 13), against the copy into the
+    // pull body that it guards: what verification adds per 128-byte message.
+    out.clear();
+    encode(&message, &mut out).unwrap();
+    let record = out.split().freeze();
+    let entry = CqEntry {
+        commit_log_offset: 0,
+        size: record.len() as i32,
+        tags_code: 0,
+    };
+    c.bench_function("verify served record (128 B body)", |b| {
+        b.iter(|| verify_entry(&record, &entry, &message.topic, message.queue_id, 0).unwrap())
+    });
+    let mut body = BytesMut::with_capacity(64 * 1024);
+    c.bench_function("copy served record into a pull body", |b| {
+        b.iter(|| {
+            if body.len() > 60 * 1024 {
+                body.clear();
+            }
+            body.extend_from_slice(&record)
         })
     });
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::paths::{load_json, save_json};
 use crate::store::Result;
+use crate::store::StoreError;
 
 /// RocketMQ's `TOPIC_MAX_LENGTH`.
 pub const TOPIC_MAX_LEN: usize = 127;
@@ -53,7 +54,35 @@ impl TopicConfig {
     pub fn writable(&self) -> bool {
         self.perm & PERM_WRITE != 0
     }
+
+    /// Values a broker can serve: a valid name, 1..=[`MAX_QUEUE_NUMS`] read and write queues, a
+    /// permission of PermName bits only (RocketMQ's 1 INHERIT, 2 WRITE, 4 READ).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        validate_topic_name(&self.topic_name)?;
+        for (what, n) in [
+            ("readQueueNums", self.read_queue_nums),
+            ("writeQueueNums", self.write_queue_nums),
+        ] {
+            if !(1..=MAX_QUEUE_NUMS).contains(&n) {
+                return Err(format!(
+                    "topic {}: {what} {n} is not in 1..={MAX_QUEUE_NUMS}",
+                    self.topic_name
+                ));
+            }
+        }
+        if !(0..=7).contains(&self.perm) {
+            return Err(format!(
+                "topic {}: perm {} is not a combination of 1, 2 and 4",
+                self.topic_name, self.perm
+            ));
+        }
+        Ok(())
+    }
 }
+
+/// Most queues a topic may have: a sanity bound on `topics.json` (each queue is a directory of
+/// consume-queue files), far above any real topic.
+pub const MAX_QUEUE_NUMS: i32 = 65_536;
 
 /// `topics.json`: `{"topicConfigTable":{name: TopicConfig}, "dataVersion": {...}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -75,6 +104,52 @@ impl TopicTable {
     /// Loads the table, or an empty one when the file does not exist yet.
     pub fn load(path: &Path) -> Result<TopicTable> {
         load_json(path, "topic table")
+    }
+
+    /// Loads the table for start-up and checks every entry ([`TopicConfig::validate`], and that
+    /// each is filed under its own name): a bad value is an error naming the topic, never served.
+    pub fn load_validated(path: &Path) -> Result<TopicTable> {
+        let table = TopicTable::load(path)?;
+        for (name, config) in &table.topic_config_table {
+            let checked = if *name == config.topic_name {
+                config.validate()
+            } else {
+                Err(format!("entry {name} holds topic {}", config.topic_name))
+            };
+            checked.map_err(|why| StoreError::Invalid(format!("{}: {why}", path.display())))?;
+        }
+        Ok(table)
+    }
+
+    /// A table for the topics whose consume queues exist under `<root>/consumequeue` (each with
+    /// as many read and write queues as its highest queue id + 1, readable and writable): what
+    /// start-up falls back to when `topics.json` is missing, so the stored messages stay
+    /// reachable. Directory names that are not a valid topic or queue id are skipped.
+    pub fn from_consume_queues(root: &Path) -> Result<TopicTable> {
+        let mut table = TopicTable::default();
+        let dir = root.join("consumequeue");
+        let topics = match std::fs::read_dir(&dir) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(table),
+            Err(source) => return Err(StoreError::Io { path: dir, source }),
+        };
+        for topic in topics.flatten() {
+            let Some(name) = topic.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let Ok(ids) = std::fs::read_dir(topic.path()) else {
+                continue;
+            };
+            let max_id = ids
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|id| (0..MAX_QUEUE_NUMS).contains(id))
+                .max();
+            if let (Some(max_id), Ok(())) = (max_id, validate_topic_name(&name)) {
+                table.insert(TopicConfig::new(&name, max_id + 1));
+            }
+        }
+        Ok(table)
     }
 
     /// Writes the table atomically (temp file, rename, fsync).
@@ -183,5 +258,59 @@ mod tests {
         t.insert(TopicConfig::new("T", 4));
         t.save(&path).unwrap();
         assert_eq!(TopicTable::load(&path).unwrap(), t);
+    }
+
+    #[test]
+    fn invalid_values_are_refused_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("topics.json");
+        let write = |read: i32, write: i32, perm: i32, key: &str| {
+            let json = format!(
+                r#"{{"topicConfigTable":{{"{key}":{{"topicName":"T","readQueueNums":{read},"writeQueueNums":{write},"perm":{perm}}}}}}}"#
+            );
+            std::fs::write(&path, json).unwrap();
+            TopicTable::load_validated(&path)
+        };
+        assert!(write(4, 4, 6, "T").is_ok());
+        for (r, w, p, key, needle) in [
+            (0, 4, 6, "T", "readQueueNums 0"),
+            (4, -1, 6, "T", "writeQueueNums -1"),
+            (4, 4, 6, "T", "entry U holds topic T"),
+            (4, 4, 9, "T", "perm 9"),
+            (70_000, 4, 6, "T", "readQueueNums 70000"),
+        ] {
+            let key = if needle.starts_with("entry") {
+                "U"
+            } else {
+                key
+            };
+            let e = write(r, w, p, key).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_lost_table_is_rebuilt_from_the_consume_queue_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let cq = dir.path().join("consumequeue");
+        for (topic, id) in [
+            ("A", "0"),
+            ("A", "3"),
+            ("B", "0"),
+            ("bad name", "0"),
+            ("C", "x"),
+        ] {
+            std::fs::create_dir_all(cq.join(topic).join(id)).unwrap();
+        }
+        let t = TopicTable::from_consume_queues(dir.path()).unwrap();
+        let names: Vec<&String> = t.topic_config_table.keys().collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(t.get("A").unwrap().read_queue_nums, 4);
+        assert_eq!(t.get("B").unwrap().write_queue_nums, 1);
+        let empty = tempfile::tempdir().unwrap();
+        assert!(TopicTable::from_consume_queues(empty.path())
+            .unwrap()
+            .topic_config_table
+            .is_empty());
     }
 }

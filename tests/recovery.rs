@@ -180,10 +180,11 @@ async fn kill9_under_sync_flush_loses_no_acknowledged_message() {
     }
 }
 
-/// A flipped byte in the middle of the last file and a half record at its end: after a crash the
-/// broker truncates at the corrupt record, starts, and reuses the offsets from there.
+/// A flipped body byte in the middle of the last file and a half record at its end: after a crash
+/// the broker cuts the torn tail only; the damaged record keeps its place (and queue offset) but is
+/// never served, and every record after it is.
 #[tokio::test]
-async fn corrupt_tail_is_truncated_at_last_valid_record() {
+async fn damaged_body_costs_one_record_and_a_torn_tail_is_cut() {
     let mut broker = TestBroker::start();
     let client = broker.client().await;
     for i in 0..20 {
@@ -213,9 +214,15 @@ async fn corrupt_tail_is_truncated_at_last_valid_record() {
     std::fs::write(paths::abort_path(&broker.root()), "crashed").unwrap();
 
     broker.restart();
-    let r = broker
-        .client()
-        .await
+    assert_eq!(
+        broker
+            .log_lines("damaged record kept in the commit log")
+            .len(),
+        1,
+        "the operator is told"
+    );
+    let client = broker.client().await;
+    let r = client
         .send(&OutgoingMessage {
             queue_id: 0,
             ..OutgoingMessage::new("Corrupt", "new")
@@ -223,17 +230,36 @@ async fn corrupt_tail_is_truncated_at_last_valid_record() {
         .await
         .unwrap();
     assert_eq!(
-        r.queue_offset, 12,
-        "offsets resume at the first lost record"
+        r.queue_offset, 20,
+        "offsets continue after the last intact record"
     );
-    assert_eq!(decode_offset_msg_id(&r.msg_id).unwrap().1, log[12].physical);
+    assert_eq!(
+        decode_offset_msg_id(&r.msg_id).unwrap().1,
+        log[19].physical + (log[1].physical - log[0].physical),
+        "the torn tail was cut"
+    );
+    let pulled = client
+        .pull(&actormq::client::PullRequest::new("g", "Corrupt", 0, 0))
+        .await
+        .unwrap();
+    let bodies: Vec<String> = pulled
+        .messages
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+        .collect();
+    let mut expected: Vec<String> = (0..20)
+        .filter(|i| *i != 12)
+        .map(|i| format!("body-{i:04}"))
+        .collect();
+    expected.push("new".into());
+    assert_eq!(
+        bodies, expected,
+        "the damaged record is skipped, nothing else is lost"
+    );
+    assert_eq!(pulled.next_begin_offset, 21);
     broker.stop();
-    let after = common::read_commit_log(&broker.root());
-    assert_eq!(after.len(), 13);
-    assert_eq!(&after[..12], &log[..12]);
-    assert_eq!(after[12].body, b"new");
-    // The tail past the new record was zeroed: nothing after it decodes.
-    let bytes = std::fs::read(&file).unwrap();
-    let tail = after[12].physical as usize + (log[1].physical - log[0].physical) as usize;
-    assert!(bytes[tail..].iter().all(|b| *b == 0));
+    assert_eq!(
+        broker.log_lines("damaged record skipped, not served").len(),
+        1
+    );
 }

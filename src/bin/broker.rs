@@ -25,7 +25,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use anyhow::Context as _;
 use clap::Parser;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use actormq::config::{BrokerConfig, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
@@ -153,8 +153,8 @@ fn connection_limits(config: &BrokerConfig) -> ConnectionLimits {
     }
 }
 
-/// Holds `<root>/lock` for the life of the process: one broker per store.
-fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
+/// Holds `<root>/lock` and `<root>` itself for the life of the process: one broker per store.
+fn lock_store(root: &Path) -> anyhow::Result<(std::fs::File, std::fs::File)> {
     let path = paths::lock_path(root);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -162,8 +162,12 @@ fn lock_store(root: &Path) -> anyhow::Result<std::fs::File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
+    // The lock file can be deleted while a broker runs (and a new one would lock fine): the store
+    // directory itself is locked too, and it cannot go while it holds files.
+    let root_dir =
+        std::fs::File::open(root).with_context(|| format!("opening {}", root.display()))?;
+    match file.try_lock().and_then(|()| root_dir.try_lock()) {
+        Ok(()) => Ok((file, root_dir)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
             "the store {} is locked by another running broker ({})",
             root.display(),
@@ -182,11 +186,12 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let dir = StoreDir::open(&config.store.root)?;
     let mut log = recover_commit_log(&config, &dir)?;
     let queues = recover_queues(&dir.root, &mut log)?;
+    let meta = load_metadata(&config, &dir.root)?;
     let delay_offsets = load_delay_offsets(&config, &dir.root, &queues)?;
+    let timer_store = open_timer_store(&config, &dir.root)?;
     let mut log = open_commit_log(&config, &dir.root, log);
     let allocator = start_allocator(&config, &mut log).await;
-    let topics = load_topics(&config, &dir.root)?;
-    let store = start_store(&config, &dir.root, log, queues, allocator, &topics);
+    let store = start_store(&config, &dir.root, log, queues, allocator, &meta.topics);
 
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
@@ -198,10 +203,8 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     );
     let metrics = Mailbox::new(metrics.start());
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
-    let processors = start_processors(
-        &config, &dir.root, &store, topics, addr, &metrics, &scheduler,
-    )?;
-    let timer = start_timer(&config, &dir.root, &store, addr)?;
+    let processors = start_processors(&config, &dir.root, &store, meta, addr, &metrics, &scheduler);
+    let timer = start_timer(timer_store, &store, addr);
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
     let server = Server::start(listener, table, limits.clone(), metrics.recipient());
@@ -224,13 +227,26 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     .await
 }
 
-/// `config/topics.json`, with the system topics put in as Java's `TopicConfigManager` does at
-/// every start: `SCHEDULE_TOPIC_XXXX` (delay levels) and `rmq_sys_wheel_timer` (timer messages),
-/// written back only if that changed the table.
+/// `config/topics.json`, every entry validated, with the system topics put in as Java's
+/// `TopicConfigManager` does at every start: `SCHEDULE_TOPIC_XXXX` (delay levels) and
+/// `rmq_sys_wheel_timer` (timer messages). A missing file beside existing consume queues (deleted,
+/// or lost) is rebuilt from them, with a warning, so the stored messages stay reachable. Written
+/// back only if that changed the table.
 fn load_topics(config: &BrokerConfig, root: &Path) -> anyhow::Result<TopicTable> {
     let path = paths::topics_json(root);
-    let mut topics = TopicTable::load(&path)?;
+    let mut topics = TopicTable::load_validated(&path)?;
     let before = topics.clone();
+    if !path.exists() {
+        let rebuilt = TopicTable::from_consume_queues(root)?;
+        if !rebuilt.topic_config_table.is_empty() {
+            warn!(
+                path = %path.display(),
+                topics = rebuilt.topic_config_table.len(),
+                "topics.json is missing: rebuilt from the consume queues (queue counts from their folders, read-write); check permissions and queue counts"
+            );
+            topics = rebuilt;
+        }
+    }
     let schedule_topic = schedule::schedule_topic_config(&config.broker.message_delay_level);
     if topics.get(schedule::SCHEDULE_TOPIC) != Some(&schedule_topic) {
         topics.insert(schedule_topic);
@@ -299,8 +315,9 @@ struct StoreDir {
     /// `<root>/abort`: present while running; found at start = the last run crashed.
     abort: PathBuf,
     crashed: bool,
-    /// Held for the life of the process (the `flock` goes with it).
-    _lock: std::fs::File,
+    /// `<root>/lock` and `<root>` itself, held for the life of the process (the `flock`s go with
+    /// them).
+    _lock: (std::fs::File, std::fs::File),
 }
 
 impl StoreDir {
@@ -319,6 +336,23 @@ impl StoreDir {
             _lock: lock,
         })
     }
+}
+
+/// The store's metadata files, read and checked before anything starts (a bad file is a one-line
+/// error at start, never a half-started broker).
+struct Metadata {
+    topics: TopicTable,
+    offsets: ConsumerOffsetTable,
+    groups: SubscriptionGroupTable,
+}
+
+/// Loads `topics.json` ([`load_topics`]), `consumerOffset.json` and `subscriptionGroup.json`.
+fn load_metadata(config: &BrokerConfig, root: &Path) -> anyhow::Result<Metadata> {
+    Ok(Metadata {
+        topics: load_topics(config, root)?,
+        offsets: ConsumerOffsetTable::load(&paths::consumer_offsets_json(root))?,
+        groups: SubscriptionGroupTable::load(&paths::subscription_group_json(root))?,
+    })
 }
 
 /// Reads the commit log back: after a crash every record, else only the last files.
@@ -349,9 +383,7 @@ fn recover_commit_log(
             "abort marker found: the previous run did not shut down cleanly; recovered by scanning every record"
         );
     }
-    if let Some((offset, why)) = &log.truncated {
-        warn!(offset, reason = %why, removed_files = log.removed_files, "commit log truncated at the last valid record");
-    }
+    report_recovery_damage(&log);
     info!(
         files = log.files.len(),
         scanned_files = log.scanned_files,
@@ -360,6 +392,24 @@ fn recover_commit_log(
         "commit log loaded"
     );
     Ok(log)
+}
+
+/// Tells the operator what recovery cut, set aside or found damaged (each once, at start).
+fn report_recovery_damage(log: &commit_log::RecoveredLog) {
+    if let Some((offset, why)) = &log.truncated {
+        warn!(offset, reason = %why, removed_files = log.removed_files, "commit log truncated at the last valid record");
+    }
+    if let Some(q) = &log.quarantine {
+        error!(
+            dir = %q.dir.display(),
+            entries = q.entries.len(),
+            bytes = q.bytes,
+            "data after a damaged record frame was moved to quarantine (see REPORT.txt there); it is not served"
+        );
+    }
+    for (offset, why) in &log.damaged {
+        error!(offset, reason = %why, "damaged record kept in the commit log; it will not be served");
+    }
 }
 
 /// The `FileAllocator` (if `store.preallocate`), which also prepares the first file if missing.
@@ -418,13 +468,9 @@ fn ensure_system_topics(topics: &mut TopicTable) {
     }
 }
 
-/// The `Timer` actor on its own arbiter over `<root>/timer`, unless `[timer] enabled = false`.
-fn start_timer(
-    config: &BrokerConfig,
-    root: &Path,
-    store: &Store,
-    addr: SocketAddr,
-) -> anyhow::Result<Option<(Mailbox<Timer>, Arbiter)>> {
+/// `<root>/timer` opened (its tail recovered) before anything starts, unless `[timer] enabled =
+/// false`: a damaged timer store is a one-line error at start.
+fn open_timer_store(config: &BrokerConfig, root: &Path) -> anyhow::Result<Option<TimerStore>> {
     let t = &config.timer;
     if !t.enabled {
         return Ok(None);
@@ -433,12 +479,22 @@ fn start_timer(
     let shape = TimerShape::new(t.precision_ms, t.max_delay_sec);
     let timer_store = TimerStore::open(&dir, shape, now_ms())
         .with_context(|| format!("opening the timer store at {}", dir.display()))?;
+    Ok(Some(timer_store))
+}
+
+/// The `Timer` actor on its own arbiter over the opened timer store.
+fn start_timer(
+    timer_store: Option<TimerStore>,
+    store: &Store,
+    addr: SocketAddr,
+) -> Option<(Mailbox<Timer>, Arbiter)> {
+    let timer_store = timer_store?;
     let arbiter = Arbiter::new();
     let (dispatcher, writer) = (store.dispatcher.clone(), store.writer.clone());
     let timer = Timer::start_in_arbiter(&arbiter.handle(), move |_| {
         Timer::new(timer_store, dispatcher, writer, addr)
     });
-    Ok(Some((Mailbox::new(timer), arbiter)))
+    Some((Mailbox::new(timer), arbiter))
 }
 
 /// Shutdown: the timer stops handing out messages; once its deliveries in flight are appended,
@@ -556,11 +612,16 @@ fn start_processors(
     config: &BrokerConfig,
     root: &Path,
     store: &Store,
-    topics: TopicTable,
+    meta: Metadata,
     addr: SocketAddr,
     metrics: &Mailbox<Metrics>,
     scheduler: &Mailbox<Scheduler>,
-) -> anyhow::Result<Processors> {
+) -> Processors {
+    let Metadata {
+        topics,
+        offsets,
+        groups,
+    } = meta;
     let store_ip = store_ip(config);
     // What routes tell clients to connect to: a wildcard listen address is not reachable as such.
     let broker_addr = SocketAddr::new(store_ip, addr.port()).to_string();
@@ -575,7 +636,7 @@ fn start_processors(
     let tables = SendTables {
         topics,
         topics_path: paths::topics_json(root),
-        groups: SubscriptionGroupTable::load(&groups_path)?,
+        groups,
         groups_path,
     };
     let send = Mailbox::new(
@@ -596,9 +657,8 @@ fn start_processors(
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
     let offsets_path = paths::consumer_offsets_json(root);
-    let offset_table = ConsumerOffsetTable::load(&offsets_path)?;
     let dispatcher = store.dispatcher.clone();
-    let offsets = OffsetProcessor::new(offset_table, offsets_path, dispatcher.clone(), mailbox);
+    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);
     let offsets = Mailbox::new(offsets.start());
     let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
     let admin = AdminProcessor::new(
@@ -607,7 +667,7 @@ fn start_processors(
         broker_properties(config, addr),
     );
     let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
-    Ok(Processors {
+    Processors {
         send,
         pull,
         offsets,
@@ -615,7 +675,7 @@ fn start_processors(
         clients,
         locks: Mailbox::new(locks.start()),
         name_server,
-    })
+    }
 }
 
 /// The broker listener's table, from the codes each processor declares.

@@ -4,12 +4,19 @@
 //!
 //! Reads need no lock: [`CommitLogReader`] holds a snapshot of the file table and reads only below
 //! the dispatched offset, and `MappedFile::read` only ever returns published bytes.
+//!
+//! Nothing is served unverified: every record a pull or a lookup returns is decoded and its body
+//! CRC checked, and a pull also checks that the record is the one its consume-queue entry names
+//! (size, topic, queue id, queue offset, physical offset). A record that fails is skipped and
+//! reported ([`PullRead::damaged`]), never sent: a flipped bit on disk, a consume-queue entry that
+//! points mid-record or at the wrong record. The check costs a CRC over the body (crc32fast, SIMD)
+//! and a header decode per record; `docs/benchmarks.md` has the measurement.
 
 use bytes::BytesMut;
 
 use super::commit_log::FileTable;
 use super::consume_queue::{ConsumeQueue, CqEntry};
-use super::message::{decode, tags_hash_code, Decoded};
+use super::message::{decode, tags_hash_code, verify_record, Decoded};
 use crate::protocol::response_code;
 
 /// Most records one pull returns, whatever `maxMsgNums` asks (RocketMQ caps hot reads at 32; we
@@ -130,6 +137,39 @@ pub struct PullRead {
     pub max: i64,
     /// The records found, back to back (empty unless `Found`).
     pub body: BytesMut,
+    /// Entries skipped because their record did not verify: (queue offset, commit-log offset,
+    /// why). The caller logs and counts them.
+    pub damaged: Vec<(i64, i64, String)>,
+}
+
+/// Checks that `bytes` (read at the commit-log offset of `entry`) hold the record that entry of
+/// queue `topic`/`queue_id` at `index` names, with an intact body.
+pub fn verify_entry(
+    bytes: &[u8],
+    entry: &CqEntry,
+    topic: &str,
+    queue_id: i32,
+    index: i64,
+) -> Result<(), String> {
+    let r = verify_record(bytes).map_err(|e| e.to_string())?;
+    if r.physical_offset != entry.commit_log_offset
+        || r.queue_id != queue_id
+        || r.queue_offset != index
+        || r.topic != topic.as_bytes()
+    {
+        return Err(format!(
+            "entry names {topic}/{queue_id}@{index} ({} bytes at {}), the record there is \
+             {}/{}@{} ({} bytes at {})",
+            bytes.len(),
+            entry.commit_log_offset,
+            String::from_utf8_lossy(r.topic),
+            r.queue_id,
+            r.queue_offset,
+            r.total_size,
+            r.physical_offset
+        ));
+    }
+    Ok(())
 }
 
 /// One consume-queue entry and its record, as the scheduler reads a level's queue.
@@ -183,7 +223,7 @@ impl<'a> CommitLogReader<'a> {
         let head = self.bytes(offset, 4)?;
         let size = i32::from_be_bytes(head.try_into().ok()?);
         let bytes = self.bytes(offset, size)?;
-        match decode(bytes, false) {
+        match decode(bytes, true) {
             Ok(Decoded::Record(r)) if r.physical_offset == offset => Some(bytes),
             _ => None,
         }
@@ -207,6 +247,7 @@ impl<'a> CommitLogReader<'a> {
             min: 0,
             max: 0,
             body: BytesMut::new(),
+            damaged: Vec::new(),
         };
         let Some(cq) = cq else {
             return r;
@@ -245,6 +286,11 @@ impl<'a> CommitLogReader<'a> {
             }
             match self.bytes(entry.commit_log_offset, entry.size) {
                 Some(bytes) => {
+                    if let Err(why) = verify_entry(bytes, &entry, &q.topic, q.queue_id, index) {
+                        r.damaged.push((index, entry.commit_log_offset, why));
+                        index += 1;
+                        continue;
+                    }
                     if r.body.is_empty() {
                         r.body
                             .reserve(max_bytes.min(entry.size as usize * max_msgs));

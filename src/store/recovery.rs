@@ -7,6 +7,13 @@
 //! CRC, physical offset), and reports how many bytes are valid, why it stopped, and the
 //! dispatch information of every valid record. Truncating files and rebuilding queues
 //! is left to the caller.
+//!
+//! A record whose body fails its CRC but whose frame is intact (magic, total size agreeing with
+//! its fields, physical offset equal to its position) does not end the scan: the damage is in
+//! that record's body alone, and the records after it are found where its total size says. It is
+//! listed in [`Scan::damaged`] (and among the records, since it holds a queue offset); readers
+//! verify every record they serve, so it is never sent to a consumer. Any other bad frame ends the
+//! log there, as in RocketMQ: where the next record starts cannot be trusted.
 
 use super::message::{decode, DecodeError, Decoded};
 
@@ -48,6 +55,8 @@ pub struct Scan {
     pub valid_len: usize,
     pub stop: StopReason,
     pub records: Vec<ScannedRecord>,
+    /// Records kept whose body failed its CRC (`check_crc` only): offset in file, and why.
+    pub damaged: Vec<(usize, DecodeError)>,
 }
 
 /// Scans `buf`, the full contents of the commit-log file starting at `file_start`.
@@ -55,12 +64,21 @@ pub struct Scan {
 pub fn scan(buf: &[u8], file_start: u64, check_crc: bool) -> Scan {
     let mut pos = 0usize;
     let mut records = Vec::new();
+    let mut damaged = Vec::new();
     let stop = loop {
         if pos == buf.len() {
             break StopReason::FileFull;
         }
         let rest = &buf[pos..];
-        match decode(rest, check_crc) {
+        let decoded = match decode(rest, check_crc) {
+            // The frame held together (the CRC is checked last): keep walking past the record.
+            Err(crc @ DecodeError::BodyCrc { .. }) => {
+                damaged.push((pos, crc));
+                decode(rest, false)
+            }
+            other => other,
+        };
+        match decoded {
             Ok(Decoded::End) => break StopReason::End,
             Ok(Decoded::Incomplete) => break StopReason::Incomplete,
             Ok(Decoded::Blank { len }) => {
@@ -76,6 +94,10 @@ pub fn scan(buf: &[u8], file_start: u64, check_crc: bool) -> Scan {
             Ok(Decoded::Record(r)) => {
                 let expected = file_start.saturating_add(pos as u64);
                 if r.physical_offset < 0 || r.physical_offset as u64 != expected {
+                    if damaged.last().is_some_and(|(at, _)| *at == pos) {
+                        // Not a record with a damaged body after all: the frame is bad too.
+                        damaged.pop();
+                    }
                     break StopReason::Corrupt(DecodeError::PhysicalOffset {
                         stored: r.physical_offset,
                         expected,
@@ -100,6 +122,7 @@ pub fn scan(buf: &[u8], file_start: u64, check_crc: bool) -> Scan {
         valid_len: pos,
         stop,
         records,
+        damaged,
     }
 }
 
@@ -193,13 +216,32 @@ mod tests {
         // The body of record 1 starts at 84 + 4 for IPv4 hosts.
         buf[ends[0] + 88] ^= 0x40;
         let s = scan(&buf, START, true);
+        // The frame is intact: the scan walks on and reports the record as damaged.
+        assert_eq!((s.stop, s.valid_len), (StopReason::End, ends[2]));
+        assert_eq!(s.records.len(), 3);
+        assert_eq!(s.damaged.len(), 1);
+        assert_eq!(s.damaged[0].0, ends[0]);
+        assert!(matches!(s.damaged[0].1, DecodeError::BodyCrc { .. }));
+        // Without CRC checks the flip goes unnoticed.
+        let unchecked = scan(&buf, START, false);
+        assert_eq!(unchecked.records.len(), 3);
+        assert!(unchecked.damaged.is_empty());
+    }
+
+    #[test]
+    fn a_damaged_frame_ends_the_scan_even_with_a_damaged_body() {
+        let (mut buf, ends) = file_with(3, 4096);
+        buf[ends[0] + 88] ^= 0x40;
+        // Record 1's physical-offset field (at 28) no longer says where it sits.
+        buf[ends[0] + 28 + 7] ^= 0x01;
+        let s = scan(&buf, START, true);
         assert_eq!(s.valid_len, ends[0]);
         assert!(matches!(
             s.stop,
-            StopReason::Corrupt(DecodeError::BodyCrc { .. })
+            StopReason::Corrupt(DecodeError::PhysicalOffset { .. })
         ));
-        // Without CRC checks the flip goes unnoticed.
-        assert_eq!(scan(&buf, START, false).records.len(), 3);
+        assert!(s.damaged.is_empty());
+        assert_eq!(s.records.len(), 1);
     }
 
     #[test]

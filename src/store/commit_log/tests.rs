@@ -347,10 +347,10 @@ fn clean_restart_continues_where_the_log_ended() {
     assert_eq!(next.queue_offset, 10);
 }
 
-/// After a crash: a flipped body byte in the middle of the last file and a torn record at its end;
-/// recovery keeps everything before the damaged record and cuts the rest, zeroed.
+/// After a crash: a flipped body byte costs that record only (kept, reported damaged: readers
+/// skip it); the records after it stay in the log.
 #[test]
-fn crash_recovery_cuts_at_the_first_bad_record() {
+fn crash_recovery_keeps_the_records_after_a_damaged_body() {
     let d = tempfile::tempdir().unwrap();
     let file_size = 1 << 16;
     let mut log = open(d.path(), file_size, WriteMode::Mapped, None);
@@ -365,21 +365,65 @@ fn crash_recovery_cuts_at_the_first_bad_record() {
     bytes[bad] ^= 0xFF;
     std::fs::write(&path, &bytes).unwrap();
     let found = recover(d.path(), file_size, Scan::Everything { check_crc: true }).unwrap();
-    assert_eq!(found.write_offset, offsets[6].physical_offset as u64);
-    assert_eq!(found.queue_offsets["T"][&QUEUE], 6);
-    let (at, why) = found.truncated.clone().unwrap();
-    assert_eq!(at, offsets[6].physical_offset as u64);
-    assert!(why.contains("Crc") || why.contains("crc"), "{why}");
-    let last = found.files.last().unwrap();
-    assert_eq!(last.readable_end(), offsets[6].physical_offset as usize);
-    drop(found);
-    let bytes = std::fs::read(&path).unwrap();
-    assert!(
-        bytes[offsets[6].physical_offset as usize..]
-            .iter()
-            .all(|b| *b == 0),
-        "zeroed"
+    assert_eq!(found.write_offset, offsets[9].end());
+    assert_eq!(found.queue_offsets["T"][&QUEUE], 10);
+    assert_eq!(found.truncated, None);
+    assert_eq!(found.quarantine, None);
+    assert_eq!(found.damaged.len(), 1);
+    assert_eq!(found.damaged[0].0, offsets[6].physical_offset as u64);
+    assert!(found.damaged[0].1.contains("CRC"), "{:?}", found.damaged);
+}
+
+/// After a crash: a damaged record frame in the first of three files ends the log there (where
+/// the next record starts cannot be known), and everything after the cut — the rest of that file
+/// and the later files — is moved to a quarantine folder with a report, never deleted.
+#[test]
+fn crash_recovery_quarantines_what_follows_a_damaged_frame() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("commitlog");
+    let file_size = 4096;
+    let mut log = open(&dir, file_size, WriteMode::Mapped, None);
+    let all: Vec<Appended> = (0..30)
+        .map(|_| append(&mut log, "T", 200).unwrap())
+        .collect();
+    let files = log.table().len();
+    assert!(files >= 3, "{files} files");
+    drop(log);
+    let first = dir.join(paths::file_name(0));
+    let mut bytes = std::fs::read(&first).unwrap();
+    let bad = all[2].physical_offset as usize;
+    bytes[bad + 4..bad + 8].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]); // magic
+    std::fs::write(&first, &bytes).unwrap();
+
+    let found = recover(&dir, file_size, Scan::Everything { check_crc: true }).unwrap();
+    assert_eq!(found.write_offset, all[2].physical_offset as u64);
+    assert_eq!(found.queue_offsets["T"][&QUEUE], 2);
+    assert_eq!(found.files.len(), 1);
+    let q = found.quarantine.clone().expect("quarantined");
+    assert_eq!(
+        q.entries.len(),
+        files,
+        "the first file's tail and every later file"
     );
+    assert!(q.dir.starts_with(root.path().join("quarantine")));
+    let report = std::fs::read_to_string(q.dir.join("REPORT.txt")).unwrap();
+    assert!(
+        report.contains(&format!("offset {}", all[2].physical_offset)),
+        "{report}"
+    );
+    // The tail is kept byte for byte, and the later files are whole.
+    let tail = std::fs::read(&q.entries[0]).unwrap();
+    assert_eq!(&tail[..8], &bytes[bad..bad + 8]);
+    let second = std::fs::read(q.dir.join(paths::file_name(file_size))).unwrap();
+    assert_eq!(second.len() as u64, file_size);
+    assert!(
+        crate::store::recovery::scan(&second, file_size, true)
+            .records
+            .len()
+            > 1
+    );
+    drop(found);
+    assert!(!dir.join(paths::file_name(file_size)).exists());
 }
 
 /// A torn record (half written before the crash) at the end of the log is cut off; a file after

@@ -321,3 +321,77 @@ fn read_queue_returns_entries_with_records() {
     assert!(r.read_queue(s.cq(), 3, 10).records.is_empty());
     assert_eq!(r.read_queue(None, 0, 10), QueueSlice::default());
 }
+
+impl Store {
+    /// Flips one byte of the commit log on disk (the mapping sees it: one page cache).
+    fn flip(&self, offset: u64) {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(
+                self.dir
+                    .path()
+                    .join("commitlog")
+                    .join(crate::store::paths::file_name(0)),
+            )
+            .unwrap();
+        let mut b = [0u8; 1];
+        f.read_exact_at(&mut b, offset).unwrap();
+        f.write_all_at(&[b[0] ^ 0xFF], offset).unwrap();
+    }
+}
+
+#[test]
+fn a_record_with_a_damaged_body_is_skipped_not_served() {
+    let mut s = Store::new(1 << 16);
+    for _ in 0..3 {
+        s.put("A", 40);
+    }
+    // A byte inside record 1's body (the topic and properties follow it).
+    s.flip(s.offsets[2] as u64 - 20);
+    let r = s.pull(0, 32, 1 << 20, "*");
+    assert_eq!(r.status, GetStatus::Found);
+    assert_eq!(count(&r.body), 2);
+    assert_eq!(r.next_begin, 3);
+    assert_eq!(r.damaged.len(), 1);
+    assert_eq!((r.damaged[0].0, r.damaged[0].1), (1, s.offsets[1]));
+    assert!(r.damaged[0].2.contains("CRC"), "{:?}", r.damaged);
+    // A pull for one message starting at the damaged one gets the next good one.
+    let r = s.pull(1, 1, 1 << 20, "*");
+    assert_eq!(
+        (r.status, r.next_begin, count(&r.body)),
+        (GetStatus::Found, 3, 1)
+    );
+    assert_eq!(s.reader().record_at(s.offsets[1]), None, "not by id either");
+    assert!(s.reader().record_at(s.offsets[0]).is_some());
+}
+
+#[test]
+fn an_entry_that_does_not_name_its_record_is_skipped() {
+    let mut s = Store::new(1 << 16);
+    s.put("A", 40);
+    s.put("A", 40);
+    let size = (s.offsets[1] - s.offsets[0]) as i32;
+    let bad = |first_queue_offset: i64, commit_log_offset: i64| {
+        crate::store::consume_queue::DispatchRun {
+            topic: "T".into(),
+            queue_id: QUEUE,
+            first_queue_offset,
+            entries: vec![CqEntry {
+                commit_log_offset,
+                size,
+                tags_code: tags_hash_code("A"),
+            }],
+        }
+    };
+    // Mid-record, then the right bytes but another entry's record (queue offset 0, not 3).
+    let (first, mid) = (s.offsets[0], s.offsets[0] + 10);
+    s.reput.queues_mut().index(&bad(2, mid)).unwrap();
+    s.reput.queues_mut().index(&bad(3, first)).unwrap();
+    let r = s.pull(0, 32, 1 << 20, "*");
+    assert_eq!(count(&r.body), 2, "the two real records");
+    assert_eq!(r.next_begin, 4);
+    let skipped: Vec<i64> = r.damaged.iter().map(|d| d.0).collect();
+    assert_eq!(skipped, vec![2, 3]);
+}
