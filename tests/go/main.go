@@ -1,0 +1,343 @@
+// Scenarios for the stock Go client (github.com/apache/rocketmq-client-go/v2) against actormq, one
+// process each, run by tests/go_clients.rs:
+//
+//	actormq-go-clients <scenario> <namesrv host:port> <topic> <count>
+//
+// Scenarios:
+//
+//	produce     sync-sends <count> messages, async-sends <count>, sends <count> oneway and <count>
+//	            in batches of 10 (tags TagA/TagB, one key each), plus <count>/10 sync sends tagged
+//	            TagC that the consumers below filter out.
+//	push        a clustering push consumer subscribed with "TagA || TagB" consumes what produce
+//	            sent: every message exactly once, body, tag and topic as sent, no TagC.
+//	push-retry  as push, but the listener returns ConsumeRetryLater for one chosen message the
+//	            first time: it must come back exactly once more with ReconsumeTimes 1, everything
+//	            else exactly once, and not before its delay (level 1: 1 s). Needs
+//	            CONSUMER_SEND_MSG_BACK (36), the %RETRY% topic and delay levels.
+//
+// The last stdout line is machine-readable: `OK <scenario> key=value ...` (exit 0) or
+// `FAIL <scenario>: why` (exit 1). The client's own log goes to $ACTORMQ_GO_LOG when set (at info
+// level), else to stderr at warn level.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+	"github.com/apache/rocketmq-client-go/v2/rlog"
+)
+
+// How long a consumer may take to receive everything.
+const consumeTimeout = 90 * time.Second
+
+// Deliveries after the last expected one are waited for this long, so duplicates show up.
+const settle = time.Second
+
+// The tag expression the consumers subscribe with; produce also sends skipTag messages.
+const (
+	subscription = "TagA || TagB"
+	skipTag      = "TagC"
+	batchSize    = 10
+)
+
+var modes = []string{"sync", "async", "oneway", "batch"}
+
+type failure struct{ msg string }
+
+// fail ends the scenario with a FAIL line (recovered in main).
+func fail(format string, args ...interface{}) {
+	panic(failure{fmt.Sprintf(format, args...)})
+}
+
+func main() {
+	if len(os.Args) != 5 {
+		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry <namesrv> <topic> <count>")
+		os.Exit(2)
+	}
+	scenario, namesrv, topic := os.Args[1], os.Args[2], os.Args[3]
+	count, err := strconv.Atoi(os.Args[4])
+	if err != nil || count < 1 {
+		fmt.Fprintf(os.Stderr, "count %q: want a positive number\n", os.Args[4])
+		os.Exit(2)
+	}
+	if path := os.Getenv("ACTORMQ_GO_LOG"); path != "" {
+		_ = rlog.SetOutputPath(path)
+		rlog.SetLogLevel("info")
+	} else {
+		rlog.SetLogLevel("warn")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(failure)
+			if !ok {
+				panic(r)
+			}
+			fmt.Printf("FAIL %s: %s\n", scenario, f.msg)
+			os.Exit(1)
+		}
+	}()
+	var result string
+	switch scenario {
+	case "produce":
+		result = produce(namesrv, topic, count)
+	case "push":
+		result = push(namesrv, topic, count, "")
+	case "push-retry":
+		result = push(namesrv, topic, count, key("sync", count/2))
+	default:
+		fail("unknown scenario")
+	}
+	fmt.Printf("OK %s %s\n", scenario, result)
+}
+
+func key(mode string, i int) string { return fmt.Sprintf("%s-%d", mode, i) }
+
+func body(key string) []byte { return []byte("go " + key) }
+
+func tag(i int) string {
+	if i%2 == 0 {
+		return "TagA"
+	}
+	return "TagB"
+}
+
+func message(topic, mode string, i int) *primitive.Message {
+	k := key(mode, i)
+	return primitive.NewMessage(topic, body(k)).WithTag(tag(i)).WithKeys([]string{k})
+}
+
+// produce sends with all four send modes and returns the counts.
+func produce(namesrv, topic string, count int) string {
+	p, err := rocketmq.NewProducer(
+		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		producer.WithGroupName("go_pg_"+topic),
+		producer.WithRetry(2),
+		producer.WithSendMsgTimeout(5*time.Second),
+	)
+	if err != nil {
+		fail("new producer: %v", err)
+	}
+	if err := p.Start(); err != nil {
+		fail("start producer: %v", err)
+	}
+	defer func() { _ = p.Shutdown() }()
+	ctx := context.Background()
+	offsets := map[string]bool{} // "queue/offset": each handed out once
+	checkResult := func(what string, r *primitive.SendResult, err error, n int) {
+		if err != nil {
+			fail("%s: %v", what, err)
+		}
+		if r.Status != primitive.SendOK {
+			fail("%s: status %v", what, r.Status)
+		}
+		if ids := strings.Split(r.MsgID, ","); len(ids) != n {
+			fail("%s: %d msgIds for %d messages (%q)", what, len(ids), n, r.MsgID)
+		}
+		for j := 0; j < n; j++ {
+			at := fmt.Sprintf("%d/%d", r.MessageQueue.QueueId, r.QueueOffset+int64(j))
+			if offsets[at] {
+				fail("%s: queue offset %s handed out twice", what, at)
+			}
+			offsets[at] = true
+		}
+	}
+
+	for i := 0; i < count; i++ {
+		r, err := p.SendSync(ctx, message(topic, "sync", i))
+		checkResult(key("sync", i), r, err, 1)
+	}
+	for i := 0; i < count/10; i++ {
+		m := primitive.NewMessage(topic, body(key("skip", i))).WithTag(skipTag).WithKeys([]string{key("skip", i)})
+		r, err := p.SendSync(ctx, m)
+		checkResult(key("skip", i), r, err, 1)
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	asyncErrs := []string{}
+	for i := 0; i < count; i++ {
+		wg.Add(1)
+		k := key("async", i)
+		err := p.SendAsync(ctx, func(_ context.Context, r *primitive.SendResult, err error) {
+			defer wg.Done()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || r.Status != primitive.SendOK {
+				asyncErrs = append(asyncErrs, fmt.Sprintf("%s: %v %v", k, err, r))
+			}
+		}, message(topic, "async", i))
+		if err != nil {
+			fail("%s: %v", k, err)
+		}
+	}
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(60 * time.Second):
+		fail("async send callbacks missing after 60 s")
+	}
+	if len(asyncErrs) > 0 {
+		fail("async sends failed: %v", asyncErrs)
+	}
+
+	for i := 0; i < count; i++ {
+		if err := p.SendOneWay(ctx, message(topic, "oneway", i)); err != nil {
+			fail("%s: %v", key("oneway", i), err)
+		}
+	}
+
+	batches := 0
+	for start := 0; start < count; start += batchSize {
+		var batch []*primitive.Message
+		for i := start; i < start+batchSize && i < count; i++ {
+			batch = append(batch, message(topic, "batch", i))
+		}
+		r, err := p.SendSync(ctx, batch...)
+		checkResult(fmt.Sprintf("batch from %d", start), r, err, len(batch))
+		batches++
+	}
+	return fmt.Sprintf("sent=%d skipped=%d batches=%d", len(modes)*count, count/10, batches)
+}
+
+// One delivery as the listener saw it.
+type delivery struct {
+	reconsumeTimes int32
+	at             time.Time
+}
+
+// push consumes everything produce sent (TagA/TagB only), exactly once; when retryKey is set,
+// that message once more after a ConsumeRetryLater.
+func push(namesrv, topic string, count int, retryKey string) string {
+	expected := map[string]string{} // key -> tag
+	for _, mode := range modes {
+		for i := 0; i < count; i++ {
+			expected[key(mode, i)] = tag(i)
+		}
+	}
+	want := len(expected)
+	if retryKey != "" {
+		want++
+	}
+
+	var mu sync.Mutex
+	seen := map[string][]delivery{}
+	deliveries := 0
+	var problems []string
+	done := make(chan struct{})
+	listener := func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		result := consumer.ConsumeSuccess
+		for _, m := range msgs {
+			k := m.GetKeys()
+			wantTag, ok := expected[k]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("unexpected message key %q tag %q", k, m.GetTags()))
+				continue
+			case m.Topic != topic:
+				problems = append(problems, fmt.Sprintf("%s: topic %q", k, m.Topic))
+			case m.GetTags() != wantTag:
+				problems = append(problems, fmt.Sprintf("%s: tag %q, sent %q", k, m.GetTags(), wantTag))
+			case string(m.Body) != string(body(k)):
+				problems = append(problems, fmt.Sprintf("%s: body %q", k, m.Body))
+			}
+			seen[k] = append(seen[k], delivery{m.ReconsumeTimes, time.Now()})
+			deliveries++
+			if k == retryKey && len(seen[k]) == 1 {
+				result = consumer.ConsumeRetryLater
+				if cc, ok := primitive.GetConcurrentlyCtx(ctx); ok {
+					cc.DelayLevelWhenNextConsume = 1 // 1 s
+				}
+			}
+		}
+		if deliveries == want {
+			close(done)
+		}
+		return result, nil
+	}
+
+	group := "go_cg_" + topic
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		consumer.WithGroupName(group),
+		consumer.WithConsumerModel(consumer.Clustering),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+		consumer.WithConsumeMessageBatchMaxSize(1),
+	)
+	if err != nil {
+		fail("new push consumer: %v", err)
+	}
+	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: subscription}, listener); err != nil {
+		fail("subscribe: %v", err)
+	}
+	start := time.Now()
+	if err := c.Start(); err != nil {
+		fail("start push consumer: %v", err)
+	}
+	timedOut := false
+	select {
+	case <-done:
+	case <-time.After(consumeTimeout):
+		timedOut = true
+	}
+	elapsed := time.Since(start)
+	time.Sleep(settle) // anything delivered twice shows up now
+	_ = c.Shutdown()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		fail("%d bad deliveries, first: %s", len(problems), problems[0])
+	}
+	var missing, twice []string
+	for k := range expected {
+		n := len(seen[k])
+		wantN := 1
+		if k == retryKey {
+			wantN = 2
+		}
+		if n == 0 {
+			missing = append(missing, k)
+		} else if n != wantN {
+			twice = append(twice, fmt.Sprintf("%s x%d", k, n))
+		}
+	}
+	if len(missing) > 0 {
+		fail("%d of %d messages never delivered (timed out: %v), e.g. %v; %d deliveries",
+			len(missing), len(expected), timedOut, first(missing), deliveries)
+	}
+	if len(twice) > 0 {
+		fail("wrong delivery counts (want 1, or 2 for %q): %v", retryKey, first(twice))
+	}
+	result := fmt.Sprintf("received=%d deliveries=%d ms=%d", len(seen), deliveries, elapsed.Milliseconds())
+	if retryKey != "" {
+		d := seen[retryKey]
+		if d[0].reconsumeTimes != 0 || d[1].reconsumeTimes != 1 {
+			fail("%s: reconsume times %d then %d, want 0 then 1", retryKey, d[0].reconsumeTimes, d[1].reconsumeTimes)
+		}
+		// Sent back with delay level 1 (1 s); allow for the two clocks being read apart.
+		if gap := d[1].at.Sub(d[0].at); gap < 900*time.Millisecond {
+			fail("%s: redelivered after %v, before its delay level 1 (1 s)", retryKey, gap)
+		}
+		result += " retried=" + retryKey
+	}
+	return result
+}
+
+func first(s []string) []string {
+	if len(s) > 5 {
+		return s[:5]
+	}
+	return s
+}
