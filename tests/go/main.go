@@ -139,8 +139,10 @@ func produce(namesrv, topic string, count int) string {
 		if r.Status != primitive.SendOK {
 			fail("%s: status %v", what, r.Status)
 		}
-		if ids := strings.Split(r.MsgID, ","); len(ids) != n {
-			fail("%s: %d msgIds for %d messages (%q)", what, len(ids), n, r.MsgID)
+		// The broker's offset msgIds, comma-separated for a batch (the client's own MsgID is
+		// empty for a batch in v2.1.2).
+		if ids := strings.Split(r.OffsetMsgID, ","); len(ids) != n || ids[0] == "" {
+			fail("%s: %d offset msgIds for %d messages (%q)", what, len(ids), n, r.OffsetMsgID)
 		}
 		for j := 0; j < n; j++ {
 			at := fmt.Sprintf("%d/%d", r.MessageQueue.QueueId, r.QueueOffset+int64(j))
