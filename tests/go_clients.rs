@@ -124,6 +124,20 @@ fn sends_then_push_consumer_gets_each_once() {
     assert_eq!(num(&got, "deliveries"), 400);
 }
 
+/// The same sends, then the PullConsumer in subscribe mode (rebalance, Poll, ACK committing the
+/// offsets) gets every TagA/TagB message exactly once, as sent.
+#[test]
+fn sends_then_pull_consumer_subscribe_gets_each_once() {
+    let Some(go) = Go::start("sends_pull") else {
+        return;
+    };
+    let sent = go.run("produce", "GoSendsPull", 100);
+    assert_eq!(num(&sent, "sent"), 400);
+    let got = go.run("pull-subscribe", "GoSendsPull", 100);
+    assert_eq!(num(&got, "received"), 400);
+    assert_eq!(num(&got, "deliveries"), 400);
+}
+
 /// The listener answers ConsumeRetryLater once for one message: the client sends it back
 /// (CONSUMER_SEND_MSG_BACK, delay level 1), it comes back once through `%RETRY%<group>` with
 /// reconsume times 1, and every other message is delivered exactly once.

@@ -14,6 +14,7 @@
 //	            first time: it must come back exactly once more with ReconsumeTimes 1, everything
 //	            else exactly once, and not before its delay (level 1: 1 s). Needs
 //	            CONSUMER_SEND_MSG_BACK (36), the %RETRY% topic and delay levels.
+//	pull-subscribe  as push, with the PullConsumer in subscribe mode (Poll, then ACK).
 //
 // The last stdout line is machine-readable: `OK <scenario> key=value ...` (exit 0) or
 // `FAIL <scenario>: why` (exit 1). The client's own log goes to $ACTORMQ_GO_LOG when set (at info
@@ -60,7 +61,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry <namesrv> <topic> <count>")
+		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|pull-subscribe <namesrv> <topic> <count>")
 		os.Exit(2)
 	}
 	scenario, namesrv, topic := os.Args[1], os.Args[2], os.Args[3]
@@ -93,6 +94,8 @@ func main() {
 		result = push(namesrv, topic, count, "")
 	case "push-retry":
 		result = push(namesrv, topic, count, key("sync", count/2))
+	case "pull-subscribe":
+		result = pullSubscribe(namesrv, topic, count)
 	default:
 		fail("unknown scenario")
 	}
@@ -211,68 +214,139 @@ func produce(namesrv, topic string, count int) string {
 	return fmt.Sprintf("sent=%d skipped=%d batches=%d", len(modes)*count, count/10, batches)
 }
 
-// One delivery as the listener saw it.
+// One delivery as the consumer saw it.
 type delivery struct {
 	reconsumeTimes int32
 	at             time.Time
 }
 
-// push consumes everything produce sent (TagA/TagB only), exactly once; when retryKey is set,
-// that message once more after a ConsumeRetryLater.
-func push(namesrv, topic string, count int, retryKey string) string {
-	expected := map[string]string{} // key -> tag
+// tally checks and counts what a consumer receives: every TagA/TagB message produce sent to
+// topic, once (retryKey twice).
+type tally struct {
+	topic    string
+	retryKey string
+	expected map[string]string // key -> tag
+	want     int               // deliveries expected in all
+
+	mu         sync.Mutex
+	seen       map[string][]delivery
+	deliveries int
+	problems   []string
+	done       chan struct{} // closed at the want-th delivery
+}
+
+func newTally(topic string, count int, retryKey string) *tally {
+	t := &tally{topic: topic, retryKey: retryKey, expected: map[string]string{},
+		seen: map[string][]delivery{}, done: make(chan struct{})}
 	for _, mode := range modes {
 		for i := 0; i < count; i++ {
-			expected[key(mode, i)] = tag(i)
+			t.expected[key(mode, i)] = tag(i)
 		}
 	}
-	want := len(expected)
+	t.want = len(t.expected)
 	if retryKey != "" {
-		want++
+		t.want++
 	}
+	return t
+}
 
-	var mu sync.Mutex
-	seen := map[string][]delivery{}
-	deliveries := 0
-	var problems []string
-	done := make(chan struct{})
+// record checks one delivery; true when it is the first delivery of retryKey (to be retried).
+func (t *tally) record(m *primitive.MessageExt) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := m.GetKeys()
+	wantTag, ok := t.expected[k]
+	switch {
+	case !ok:
+		t.problems = append(t.problems, fmt.Sprintf("unexpected message key %q tag %q", k, m.GetTags()))
+		return false
+	case m.Topic != t.topic:
+		t.problems = append(t.problems, fmt.Sprintf("%s: topic %q", k, m.Topic))
+	case m.GetTags() != wantTag:
+		t.problems = append(t.problems, fmt.Sprintf("%s: tag %q, sent %q", k, m.GetTags(), wantTag))
+	case string(m.Body) != string(body(k)):
+		t.problems = append(t.problems, fmt.Sprintf("%s: body %q", k, m.Body))
+	}
+	t.seen[k] = append(t.seen[k], delivery{m.ReconsumeTimes, time.Now()})
+	t.deliveries++
+	if t.deliveries == t.want {
+		close(t.done)
+	}
+	return k == t.retryKey && len(t.seen[k]) == 1
+}
+
+// wait returns when everything expected has arrived or consumeTimeout passed, whether it timed out.
+func (t *tally) wait() bool {
+	select {
+	case <-t.done:
+		return false
+	case <-time.After(consumeTimeout):
+		return true
+	}
+}
+
+// verify fails unless every expected message arrived once (retryKey twice, the second time with
+// reconsume times 1, not before its 1 s delay); returns the result fields.
+func (t *tally) verify(timedOut bool, elapsed time.Duration) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.problems) > 0 {
+		fail("%d bad deliveries, first: %s", len(t.problems), t.problems[0])
+	}
+	var missing, wrong []string
+	for k := range t.expected {
+		n := len(t.seen[k])
+		wantN := 1
+		if k == t.retryKey {
+			wantN = 2
+		}
+		if n == 0 {
+			missing = append(missing, k)
+		} else if n != wantN {
+			wrong = append(wrong, fmt.Sprintf("%s x%d", k, n))
+		}
+	}
+	if len(missing) > 0 {
+		fail("%d of %d messages never delivered (timed out: %v), e.g. %v; %d deliveries",
+			len(missing), len(t.expected), timedOut, first(missing), t.deliveries)
+	}
+	if len(wrong) > 0 {
+		fail("wrong delivery counts (want 1, or 2 for %q): %v", t.retryKey, first(wrong))
+	}
+	result := fmt.Sprintf("received=%d deliveries=%d ms=%d", len(t.seen), t.deliveries, elapsed.Milliseconds())
+	if t.retryKey != "" {
+		d := t.seen[t.retryKey]
+		if d[0].reconsumeTimes != 0 || d[1].reconsumeTimes != 1 {
+			fail("%s: reconsume times %d then %d, want 0 then 1", t.retryKey, d[0].reconsumeTimes, d[1].reconsumeTimes)
+		}
+		// Sent back with delay level 1 (1 s); allow for the two clocks being read apart.
+		if gap := d[1].at.Sub(d[0].at); gap < 900*time.Millisecond {
+			fail("%s: redelivered after %v, before its delay level 1 (1 s)", t.retryKey, gap)
+		}
+		result += " retried=" + t.retryKey
+	}
+	return result
+}
+
+// push consumes everything produce sent (TagA/TagB only) with a clustering push consumer, exactly
+// once; when retryKey is set, that message once more after a ConsumeRetryLater.
+func push(namesrv, topic string, count int, retryKey string) string {
+	t := newTally(topic, count, retryKey)
 	listener := func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
-		mu.Lock()
-		defer mu.Unlock()
 		result := consumer.ConsumeSuccess
 		for _, m := range msgs {
-			k := m.GetKeys()
-			wantTag, ok := expected[k]
-			switch {
-			case !ok:
-				problems = append(problems, fmt.Sprintf("unexpected message key %q tag %q", k, m.GetTags()))
-				continue
-			case m.Topic != topic:
-				problems = append(problems, fmt.Sprintf("%s: topic %q", k, m.Topic))
-			case m.GetTags() != wantTag:
-				problems = append(problems, fmt.Sprintf("%s: tag %q, sent %q", k, m.GetTags(), wantTag))
-			case string(m.Body) != string(body(k)):
-				problems = append(problems, fmt.Sprintf("%s: body %q", k, m.Body))
-			}
-			seen[k] = append(seen[k], delivery{m.ReconsumeTimes, time.Now()})
-			deliveries++
-			if k == retryKey && len(seen[k]) == 1 {
+			if t.record(m) {
 				result = consumer.ConsumeRetryLater
 				if cc, ok := primitive.GetConcurrentlyCtx(ctx); ok {
 					cc.DelayLevelWhenNextConsume = 1 // 1 s
 				}
 			}
 		}
-		if deliveries == want {
-			close(done)
-		}
 		return result, nil
 	}
-
-	group := "go_cg_" + topic
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
-		consumer.WithGroupName(group),
+		consumer.WithGroupName("go_cg_"+topic),
 		consumer.WithConsumerModel(consumer.Clustering),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
 		consumer.WithConsumeMessageBatchMaxSize(1),
@@ -287,54 +361,68 @@ func push(namesrv, topic string, count int, retryKey string) string {
 	if err := c.Start(); err != nil {
 		fail("start push consumer: %v", err)
 	}
-	timedOut := false
-	select {
-	case <-done:
-	case <-time.After(consumeTimeout):
-		timedOut = true
-	}
+	timedOut := t.wait()
 	elapsed := time.Since(start)
 	time.Sleep(settle) // anything delivered twice shows up now
 	_ = c.Shutdown()
+	return t.verify(timedOut, elapsed)
+}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		fail("%d bad deliveries, first: %s", len(problems), problems[0])
+// pullSubscribe consumes everything produce sent (TagA/TagB only) with the PullConsumer in
+// subscribe mode (rebalanced queues, Poll, ACK commits the offsets), exactly once.
+func pullSubscribe(namesrv, topic string, count int) string {
+	t := newTally(topic, count, "")
+	c, err := rocketmq.NewPullConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		consumer.WithGroupName("go_lg_"+topic),
+		consumer.WithConsumerModel(consumer.Clustering),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		fail("new pull consumer: %v", err)
 	}
-	var missing, twice []string
-	for k := range expected {
-		n := len(seen[k])
-		wantN := 1
-		if k == retryKey {
-			wantN = 2
+	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: subscription}); err != nil {
+		fail("subscribe: %v", err)
+	}
+	start := time.Now()
+	if err := c.Start(); err != nil {
+		fail("start pull consumer: %v", err)
+	}
+	ctx := context.Background()
+	stop := time.Now().Add(consumeTimeout)
+	timedOut := false
+	var settled time.Time // when everything has arrived and the settle time is over
+	var elapsed time.Duration
+	for {
+		if settled.IsZero() {
+			select {
+			case <-t.done:
+				elapsed = time.Since(start)
+				settled = time.Now().Add(settle) // keep polling: duplicates show up now
+			default:
+			}
 		}
-		if n == 0 {
-			missing = append(missing, k)
-		} else if n != wantN {
-			twice = append(twice, fmt.Sprintf("%s x%d", k, n))
+		if !settled.IsZero() && time.Now().After(settled) {
+			break
 		}
-	}
-	if len(missing) > 0 {
-		fail("%d of %d messages never delivered (timed out: %v), e.g. %v; %d deliveries",
-			len(missing), len(expected), timedOut, first(missing), deliveries)
-	}
-	if len(twice) > 0 {
-		fail("wrong delivery counts (want 1, or 2 for %q): %v", retryKey, first(twice))
-	}
-	result := fmt.Sprintf("received=%d deliveries=%d ms=%d", len(seen), deliveries, elapsed.Milliseconds())
-	if retryKey != "" {
-		d := seen[retryKey]
-		if d[0].reconsumeTimes != 0 || d[1].reconsumeTimes != 1 {
-			fail("%s: reconsume times %d then %d, want 0 then 1", retryKey, d[0].reconsumeTimes, d[1].reconsumeTimes)
+		if settled.IsZero() && time.Now().After(stop) {
+			timedOut = true
+			break
 		}
-		// Sent back with delay level 1 (1 s); allow for the two clocks being read apart.
-		if gap := d[1].at.Sub(d[0].at); gap < 900*time.Millisecond {
-			fail("%s: redelivered after %v, before its delay level 1 (1 s)", retryKey, gap)
+		cr, err := c.Poll(ctx, 200*time.Millisecond)
+		if err != nil {
+			continue // consumer.ErrNoNewMsg
 		}
-		result += " retried=" + retryKey
+		for _, m := range cr.GetMsgList() {
+			t.record(m)
+		}
+		c.ACK(ctx, cr, consumer.ConsumeSuccess)
 	}
-	return result
+	if timedOut {
+		elapsed = time.Since(start)
+	}
+	_ = c.Shutdown()
+	return t.verify(timedOut, elapsed)
 }
 
 func first(s []string) []string {
