@@ -351,9 +351,16 @@ fn assert_each_once(
     retry_key: Option<&str>,
 ) -> HashMap<String, Vec<(i32, Instant)>> {
     let problems = seen.problems.lock().unwrap();
-    assert!(problems.is_empty(), "{} bad deliveries: {problems:?}", problems.len());
+    assert!(
+        problems.is_empty(),
+        "{} bad deliveries: {problems:?}",
+        problems.len()
+    );
     let by_key = seen.by_key.lock().unwrap().clone();
-    let missing: Vec<_> = expected.keys().filter(|k| !by_key.contains_key(*k)).collect();
+    let missing: Vec<_> = expected
+        .keys()
+        .filter(|k| !by_key.contains_key(*k))
+        .collect();
     assert!(missing.is_empty(), "never delivered: {missing:?}");
     let wrong: Vec<_> = by_key
         .iter()
@@ -410,9 +417,16 @@ async fn stock_push_consumer_reconsume_later_redelivers_once() {
     .await;
     let by_key = assert_each_once(&seen, &expected, Some(&retry_key));
     let d = &by_key[&retry_key];
-    assert_eq!((d[0].0, d[1].0), (0, 1), "reconsume times of the two deliveries");
+    assert_eq!(
+        (d[0].0, d[1].0),
+        (0, 1),
+        "reconsume times of the two deliveries"
+    );
     let gap = d[1].1 - d[0].1;
-    assert!(gap >= Duration::from_secs(9), "redelivered after {gap:?}, before delay level 3 (10 s)");
+    assert!(
+        gap >= Duration::from_secs(9),
+        "redelivered after {gap:?}, before delay level 3 (10 s)"
+    );
     tokio::time::timeout(Duration::from_secs(10), runtime.shutdown())
         .await
         .ok();

@@ -108,18 +108,29 @@ impl Go {
     }
 }
 
+/// `produce` with `count`, checked, then `consumer` on the same topic; its `OK` fields (None:
+/// the tests are not enabled).
+fn produce_then(
+    test: &str,
+    topic: &str,
+    count: usize,
+    consumer: &str,
+) -> Option<HashMap<String, String>> {
+    let go = Go::start(test)?;
+    let sent = go.run("produce", topic, count);
+    assert_eq!(num(&sent, "sent"), 4 * count);
+    assert_eq!(num(&sent, "batches"), count.div_ceil(10));
+    Some(go.run(consumer, topic, count))
+}
+
 /// Sync, async, oneway and batch sends (tags, keys; plus TagC messages the consumer filters
 /// out), then a clustering push consumer subscribed with `TagA || TagB` gets every TagA/TagB
 /// message exactly once, as sent.
 #[test]
 fn sends_then_push_consumer_gets_each_once() {
-    let Some(go) = Go::start("sends_push") else {
+    let Some(got) = produce_then("sends_push", "GoSendsPush", 100, "push") else {
         return;
     };
-    let sent = go.run("produce", "GoSendsPush", 100);
-    assert_eq!(num(&sent, "sent"), 400);
-    assert_eq!(num(&sent, "batches"), 10);
-    let got = go.run("push", "GoSendsPush", 100);
     assert_eq!(num(&got, "received"), 400);
     assert_eq!(num(&got, "deliveries"), 400);
 }
@@ -128,28 +139,22 @@ fn sends_then_push_consumer_gets_each_once() {
 /// offsets) gets every TagA/TagB message exactly once, as sent.
 #[test]
 fn sends_then_pull_consumer_subscribe_gets_each_once() {
-    let Some(go) = Go::start("sends_pull") else {
+    let Some(got) = produce_then("sends_pull", "GoSendsPull", 100, "pull-subscribe") else {
         return;
     };
-    let sent = go.run("produce", "GoSendsPull", 100);
-    assert_eq!(num(&sent, "sent"), 400);
-    let got = go.run("pull-subscribe", "GoSendsPull", 100);
     assert_eq!(num(&got, "received"), 400);
     assert_eq!(num(&got, "deliveries"), 400);
 }
 
 /// The listener answers ConsumeRetryLater once for one message: the client sends it back
 /// (CONSUMER_SEND_MSG_BACK, delay level 1), it comes back once through `%RETRY%<group>` with
-/// reconsume times 1, and every other message is delivered exactly once.
+/// reconsume times 1, not before 1 s, and every other message is delivered exactly once.
 #[test]
 #[ignore = "needs CONSUMER_SEND_MSG_BACK (issue 12)"]
 fn push_consumer_retry_later_redelivers_once() {
-    let Some(go) = Go::start("retry") else {
+    let Some(got) = produce_then("retry", "GoRetry", 20, "push-retry") else {
         return;
     };
-    let sent = go.run("produce", "GoRetry", 20);
-    assert_eq!(num(&sent, "sent"), 80);
-    let got = go.run("push-retry", "GoRetry", 20);
     assert_eq!(num(&got, "received"), 80);
     assert_eq!(num(&got, "deliveries"), 81);
 }
