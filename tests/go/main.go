@@ -10,10 +10,12 @@
 //	            TagC that the consumers below filter out.
 //	push        a clustering push consumer subscribed with "TagA || TagB" consumes what produce
 //	            sent: every message exactly once, body, tag and topic as sent, no TagC.
-//	push-retry  as push, but the listener returns ConsumeRetryLater for one chosen message the
-//	            first time: it must come back exactly once more with ReconsumeTimes 1, everything
-//	            else exactly once, and not before its delay (level 1: 1 s). Needs
-//	            CONSUMER_SEND_MSG_BACK (36), the %RETRY% topic and delay levels.
+//	push-retry  as push, but the listener returns ConsumeRetryLater (delay level 1) for one
+//	            chosen message the first time: it must come back exactly once more with
+//	            ReconsumeTimes 1, everything else exactly once. Needs CONSUMER_SEND_MSG_BACK (36)
+//	            and the %RETRY% topic.
+//	push-retry-delayed  as push-retry, and the message must not come back before its delay
+//	            level 1 (1 s). Needs delay levels too.
 //	pull-subscribe  as push, with the PullConsumer in subscribe mode (Poll, then ACK).
 //
 // The last stdout line is machine-readable: `OK <scenario> key=value ...` (exit 0) or
@@ -61,7 +63,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|pull-subscribe <namesrv> <topic> <count>")
+		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|push-retry-delayed|pull-subscribe <namesrv> <topic> <count>")
 		os.Exit(2)
 	}
 	scenario, namesrv, topic := os.Args[1], os.Args[2], os.Args[3]
@@ -91,9 +93,12 @@ func main() {
 	case "produce":
 		result = produce(namesrv, topic, count)
 	case "push":
-		result = push(namesrv, topic, count, "")
+		result = push(namesrv, topic, count, "", 0)
 	case "push-retry":
-		result = push(namesrv, topic, count, key("sync", count/2))
+		result = push(namesrv, topic, count, key("sync", count/2), 0)
+	case "push-retry-delayed":
+		// Delay level 1 is 1 s; allow for the two clock readings.
+		result = push(namesrv, topic, count, key("sync", count/2), 900*time.Millisecond)
 	case "pull-subscribe":
 		result = pullSubscribe(namesrv, topic, count)
 	default:
@@ -225,6 +230,7 @@ type delivery struct {
 type tally struct {
 	topic    string
 	retryKey string
+	minGap   time.Duration     // the least time between retryKey's two deliveries
 	expected map[string]string // key -> tag
 	want     int               // deliveries expected in all
 
@@ -235,8 +241,8 @@ type tally struct {
 	done       chan struct{} // closed at the want-th delivery
 }
 
-func newTally(topic string, count int, retryKey string) *tally {
-	t := &tally{topic: topic, retryKey: retryKey, expected: map[string]string{},
+func newTally(topic string, count int, retryKey string, minGap time.Duration) *tally {
+	t := &tally{topic: topic, retryKey: retryKey, minGap: minGap, expected: map[string]string{},
 		seen: map[string][]delivery{}, done: make(chan struct{})}
 	for _, mode := range modes {
 		for i := 0; i < count; i++ {
@@ -286,7 +292,7 @@ func (t *tally) wait() bool {
 }
 
 // verify fails unless every expected message arrived once (retryKey twice, the second time with
-// reconsume times 1, not before its 1 s delay); returns the result fields.
+// reconsume times 1, at least minGap later); returns the result fields.
 func (t *tally) verify(timedOut bool, elapsed time.Duration) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -319,19 +325,20 @@ func (t *tally) verify(timedOut bool, elapsed time.Duration) string {
 		if d[0].reconsumeTimes != 0 || d[1].reconsumeTimes != 1 {
 			fail("%s: reconsume times %d then %d, want 0 then 1", t.retryKey, d[0].reconsumeTimes, d[1].reconsumeTimes)
 		}
-		// Sent back with delay level 1 (1 s); allow for the two clocks being read apart.
-		if gap := d[1].at.Sub(d[0].at); gap < 900*time.Millisecond {
+		gap := d[1].at.Sub(d[0].at)
+		if gap < t.minGap {
 			fail("%s: redelivered after %v, before its delay level 1 (1 s)", t.retryKey, gap)
 		}
-		result += " retried=" + t.retryKey
+		result += fmt.Sprintf(" retried=%s gap_ms=%d", t.retryKey, gap.Milliseconds())
 	}
 	return result
 }
 
 // push consumes everything produce sent (TagA/TagB only) with a clustering push consumer, exactly
-// once; when retryKey is set, that message once more after a ConsumeRetryLater.
-func push(namesrv, topic string, count int, retryKey string) string {
-	t := newTally(topic, count, retryKey)
+// once; when retryKey is set, that message once more after a ConsumeRetryLater, minGap or more
+// after its first delivery.
+func push(namesrv, topic string, count int, retryKey string, minGap time.Duration) string {
+	t := newTally(topic, count, retryKey, minGap)
 	listener := func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 		result := consumer.ConsumeSuccess
 		for _, m := range msgs {
@@ -371,7 +378,7 @@ func push(namesrv, topic string, count int, retryKey string) string {
 // pullSubscribe consumes everything produce sent (TagA/TagB only) with the PullConsumer in
 // subscribe mode (rebalanced queues, Poll, ACK commits the offsets), exactly once.
 func pullSubscribe(namesrv, topic string, count int) string {
-	t := newTally(topic, count, "")
+	t := newTally(topic, count, "", 0)
 	c, err := rocketmq.NewPullConsumer(
 		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
 		consumer.WithGroupName("go_lg_"+topic),
