@@ -133,6 +133,11 @@ impl MailboxStats {
         self.previous_peak_depth.store(peak, Relaxed);
     }
 
+    /// Messages handled so far (0 with `[metrics] mailbox_stats = false`).
+    pub fn handled_count(&self) -> u64 {
+        self.handled.load(Relaxed)
+    }
+
     /// A handler finished after `elapsed`.
     pub fn handled(&self, elapsed: Duration) {
         if !self.enabled {

@@ -1,19 +1,28 @@
 //! A stock RocketMQ client against actormq: `rocketmq-client-rust` 1.0.0's `DefaultMQProducer`,
 //! pointed at actormq's name-server role, sends through actormq as its broker; what it stored is read
-//! back with actormq's own client and with a stock lite-pull consumer; and a stock consumer reads
-//! what actormq's own client sent. Built only with `--features compat` (the stock
-//! client takes minutes to compile); `.ci/run` runs it.
+//! back with actormq's own client and with a stock lite-pull consumer; a stock consumer reads
+//! what actormq's own client sent; and a stock push consumer (`DefaultMQPushConsumer`, clustering,
+//! tag expression) consumes what the stock producer sent, once each, and one message once more
+//! after a ReconsumeLater, not before its delay level. Built only with
+//! `--features compat` (the stock client takes minutes to compile); `.ci/run` runs it.
 
 #![cfg(feature = "compat")]
 
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actormq::client::PullRequest;
 use common::TestBroker;
-use rocketmq_client_rust::{ClientError, ClientRuntime, ClientRuntimeConfig, DefaultMQProducer};
+use rocketmq_client_rust::{
+    ClientError, ClientResult, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext,
+    ConsumeConcurrentlyStatus, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer,
+    MessageListenerConcurrently,
+};
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_model::result::SendStatus;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
@@ -193,4 +202,265 @@ async fn stock_lite_pull_consumer_reads_actormq_messages() {
     tokio::time::timeout(Duration::from_secs(10), runtime.shutdown())
         .await
         .ok();
+}
+
+/// One delivery as the listener saw it.
+#[derive(Clone, Copy, Debug)]
+struct Delivery {
+    reconsume_times: i32,
+    /// When the listener got it, ms since the epoch.
+    at_ms: i64,
+    /// The broker's store timestamp of this copy (same clock: the broker runs on this machine).
+    stored_ms: i64,
+}
+
+/// What a stock push consumer's listener saw: per key, each delivery; and anything that was not
+/// as sent.
+#[derive(Default)]
+struct Deliveries {
+    by_key: Mutex<HashMap<String, Vec<Delivery>>>,
+    problems: Mutex<Vec<String>>,
+}
+
+impl Deliveries {
+    fn total(&self) -> usize {
+        self.by_key.lock().unwrap().values().map(Vec::len).sum()
+    }
+}
+
+/// Checks each message against what was sent (`expected`: key -> tag; the body is `push <key>`)
+/// and answers ReconsumeLater the first time it sees `retry_key`.
+struct CheckingListener {
+    topic: String,
+    expected: HashMap<String, String>,
+    retry_key: Option<String>,
+    seen: Arc<Deliveries>,
+}
+
+impl MessageListenerConcurrently for CheckingListener {
+    fn consume_message(
+        &self,
+        msgs: &[&MessageExt],
+        _context: &ConsumeConcurrentlyContext,
+    ) -> ClientResult<ConsumeConcurrentlyStatus> {
+        let mut status = ConsumeConcurrentlyStatus::ConsumeSuccess;
+        for m in msgs {
+            let key = m
+                .message_inner()
+                .keys()
+                .and_then(|k| k.into_iter().next())
+                .unwrap_or_default();
+            let body = m.body().map(|b| b.to_vec()).unwrap_or_default();
+            let tag = m.get_tags().map(|t| t.to_string()).unwrap_or_default();
+            let problem = match self.expected.get(&key) {
+                None => Some(format!("unexpected key {key:?} (tag {tag:?})")),
+                Some(_) if m.topic().as_str() != self.topic => {
+                    Some(format!("{key}: topic {}", m.topic()))
+                }
+                Some(want) if *want != tag => Some(format!("{key}: tag {tag:?}, sent {want:?}")),
+                Some(_) if body != format!("push {key}").as_bytes() => {
+                    Some(format!("{key}: body {:?}", String::from_utf8_lossy(&body)))
+                }
+                Some(_) => None,
+            };
+            if let Some(p) = problem {
+                self.seen.problems.lock().unwrap().push(p);
+            }
+            let mut by_key = self.seen.by_key.lock().unwrap();
+            let deliveries = by_key.entry(key.clone()).or_default();
+            let at_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            deliveries.push(Delivery {
+                reconsume_times: m.reconsume_times(),
+                at_ms,
+                stored_ms: m.store_timestamp(),
+            });
+            if self.retry_key.as_deref() == Some(key.as_str()) && deliveries.len() == 1 {
+                status = ConsumeConcurrentlyStatus::ReconsumeLater;
+            }
+        }
+        Ok(status)
+    }
+}
+
+/// The stock producer sync-sends `count` messages tagged TagA/TagB (key `k<i>`, body `push k<i>`)
+/// plus `count / 10` tagged TagC; returns key -> tag of the TagA/TagB ones.
+async fn stock_send_tagged(
+    runtime: Arc<ClientRuntime>,
+    namesrv: &str,
+    topic: &str,
+    count: usize,
+) -> HashMap<String, String> {
+    let mut producer = DefaultMQProducer::builder(runtime)
+        .producer_group(format!("{topic}_pg"))
+        .name_server_addr(namesrv.to_string())
+        .build();
+    producer.start().await.unwrap();
+    let mut expected = HashMap::new();
+    for i in 0..count + count / 10 {
+        let key = format!("k{i}");
+        let tag = match i {
+            i if i >= count => "TagC",
+            i if i % 2 == 0 => "TagA",
+            _ => "TagB",
+        };
+        let msg = Message::builder()
+            .topic(topic)
+            .tags(tag)
+            .key(key.clone())
+            .body_slice(format!("push {key}").as_bytes())
+            .build_unchecked();
+        let r = producer
+            .send_with_timeout(msg, 5000)
+            .await
+            .unwrap_or_else(|e| panic!("send {key}: {e}"))
+            .expect("a sync send has a result");
+        assert_eq!(r.send_status, SendStatus::SendOk);
+        if i < count {
+            expected.insert(key, tag.to_string());
+        }
+    }
+    producer.shutdown().await;
+    expected
+}
+
+/// A stock push consumer (clustering, from the first offset, `TagA || TagB`) with a
+/// [`CheckingListener`], until it has seen `want` deliveries (or 90 s pass) and a second more, so
+/// duplicates show up.
+async fn stock_push_consume(
+    runtime: Arc<ClientRuntime>,
+    namesrv: &str,
+    topic: &str,
+    expected: HashMap<String, String>,
+    retry_key: Option<String>,
+    want: usize,
+) -> Arc<Deliveries> {
+    let seen = Arc::new(Deliveries::default());
+    let mut consumer = DefaultMQPushConsumer::builder(runtime)
+        .consumer_group(format!("{topic}_cg"))
+        .name_server_addr(namesrv.to_string())
+        // Clustering is the default message model.
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .consume_message_batch_max_size(1)
+        .build();
+    consumer.subscribe(topic, "TagA || TagB").await.unwrap();
+    consumer.register_message_listener_concurrently(CheckingListener {
+        topic: topic.to_string(),
+        expected,
+        retry_key,
+        seen: seen.clone(),
+    });
+    consumer.start().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while seen.total() < want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // anything delivered twice shows up now
+    consumer.shutdown().await;
+    seen
+}
+
+/// Asserts every expected key was delivered once, `retry_key` twice; returns the deliveries.
+fn assert_each_once(
+    seen: &Deliveries,
+    expected: &HashMap<String, String>,
+    retry_key: Option<&str>,
+) -> HashMap<String, Vec<Delivery>> {
+    let problems = seen.problems.lock().unwrap();
+    assert!(
+        problems.is_empty(),
+        "{} bad deliveries: {problems:?}",
+        problems.len()
+    );
+    let by_key = seen.by_key.lock().unwrap().clone();
+    let missing: Vec<_> = expected
+        .keys()
+        .filter(|k| !by_key.contains_key(*k))
+        .collect();
+    assert!(missing.is_empty(), "never delivered: {missing:?}");
+    let wrong: Vec<_> = by_key
+        .iter()
+        .filter(|(k, d)| d.len() != if Some(k.as_str()) == retry_key { 2 } else { 1 })
+        .map(|(k, d)| (k, d.len()))
+        .collect();
+    assert!(wrong.is_empty(), "wrong delivery counts: {wrong:?}");
+    by_key
+}
+
+/// A stock `DefaultMQPushConsumer` (heartbeat, rebalance, offsets, PULL_MESSAGE with a tag
+/// expression, offset commits) gets every TagA/TagB message the stock producer sent, exactly
+/// once and as sent, and none of the TagC ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_push_consumer_gets_each_message_once() {
+    let broker = TestBroker::start();
+    let namesrv = broker.namesrv_addr.clone().expect("name-server role on");
+    let (_owner, _telemetry, runtime) = stock_runtime("compat-push");
+    let expected = stock_send_tagged(runtime.clone(), &namesrv, "CompatPush", 200).await;
+    let seen = stock_push_consume(
+        runtime.clone(),
+        &namesrv,
+        "CompatPush",
+        expected.clone(),
+        None,
+        expected.len(),
+    )
+    .await;
+    assert_each_once(&seen, &expected, None);
+    tokio::time::timeout(Duration::from_secs(10), runtime.shutdown())
+        .await
+        .ok();
+}
+
+/// One ReconsumeLater for key `k7` of 20: returns its two deliveries after checking that every
+/// message arrived once, `k7` twice.
+async fn stock_reconsume_later_once(topic: &str) -> Vec<Delivery> {
+    let broker = TestBroker::start();
+    let namesrv = broker.namesrv_addr.clone().expect("name-server role on");
+    let (_owner, _telemetry, runtime) = stock_runtime("compat-push-retry");
+    let expected = stock_send_tagged(runtime.clone(), &namesrv, topic, 20).await;
+    let retry_key = "k7".to_string();
+    let seen = stock_push_consume(
+        runtime.clone(),
+        &namesrv,
+        topic,
+        expected.clone(),
+        Some(retry_key.clone()),
+        expected.len() + 1,
+    )
+    .await;
+    let mut by_key = assert_each_once(&seen, &expected, Some(&retry_key));
+    tokio::time::timeout(Duration::from_secs(10), runtime.shutdown())
+        .await
+        .ok();
+    by_key.remove(&retry_key).expect("checked above")
+}
+
+/// ReconsumeLater once for one message: the client sends it back, and it comes back once, from
+/// `%RETRY%<group>`, with reconsume times 1; all others exactly once. Where actormq refuses
+/// CONSUMER_SEND_MSG_BACK (36), this passes through the client's fallback (as Java's: a plain send
+/// to `%RETRY%<group>` with reconsume times + 1, reference-2 §2.3); with 36 served, through 36.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_push_consumer_reconsume_later_redelivers_once() {
+    let d = stock_reconsume_later_once("CompatRetry").await;
+    assert_eq!(
+        (d[0].reconsume_times, d[1].reconsume_times),
+        (0, 1),
+        "reconsume times of the two deliveries: {d:?}"
+    );
+}
+
+/// As above, and not before the delay: the listener leaves the delay level at 0, so the broker
+/// takes 3 + reconsume times, level 3, 10 s (the client's fallback send carries the same
+/// `DELAY=3`). Measured to the retry copy's store timestamp: a delaying broker stores it in
+/// `%RETRY%<group>` when it is due, whereas its delivery also waits for the client's routing and
+/// rebalancing. Today the copy is stored within milliseconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_push_consumer_reconsume_later_waits_its_delay_level() {
+    let d = stock_reconsume_later_once("CompatRetryDelay").await;
+    let gap_ms = d[1].stored_ms - d[0].at_ms;
+    assert!(
+        gap_ms >= 9_000,
+        "retry copy stored {gap_ms} ms after the first delivery, before delay level 3 (10 s): {d:?}"
+    );
 }

@@ -15,12 +15,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::scenario::{self, num};
 use common::TestBroker;
 
 /// The directory holding `clients-<version>.jar`.
@@ -76,68 +77,28 @@ impl Java {
     /// Runs one scenario to completion and returns the `key=value` pairs of its `OK` line;
     /// panics with its output if it fails or runs past the timeout.
     fn run(&self, scenario: &str, topic: &str, count: usize) -> HashMap<String, String> {
-        let (code, out) = self.spawn(scenario, topic, count);
-        let ok_line = out
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("OK {scenario}")))
-            .map(str::to_string);
-        match (code, ok_line) {
-            (Some(0), Some(line)) => {
+        let (code, out) = scenario::run(
+            Command::new("java")
+                .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+                // The client's own log: 4.9 reads the first property, 5.x the second.
+                .arg(format!("-Drocketmq.client.logRoot={}", self.logs.display()))
+                .arg(format!("-Drocketmq.log.root={}", self.logs.display()))
+                .arg("-jar")
+                .arg(&self.jar)
+                .args([scenario, &self.namesrv, topic, &count.to_string()]),
+            PROCESS_TIMEOUT,
+        );
+        match scenario::ok_fields(scenario, code, &out) {
+            Some(fields) => {
                 eprintln!("--- java {scenario} {topic} {count}:\n{out}");
-                line.split_whitespace()
-                    .filter_map(|kv| kv.split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
+                fields
             }
-            _ => panic!(
+            None => panic!(
                 "java {scenario} {topic} {count} exited with {code:?} (client log in {}):\n{out}",
                 self.logs.display()
             ),
         }
     }
-
-    /// The exit code (None: killed at the timeout) and the stdout of one scenario process.
-    fn spawn(&self, scenario: &str, topic: &str, count: usize) -> (Option<i32>, String) {
-        let mut child = Command::new("java")
-            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            // The client's own log: 4.9 reads the first property, 5.x the second.
-            .arg(format!("-Drocketmq.client.logRoot={}", self.logs.display()))
-            .arg(format!("-Drocketmq.log.root={}", self.logs.display()))
-            .arg("-jar")
-            .arg(&self.jar)
-            .args([scenario, &self.namesrv, topic, &count.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run java (JDK 17 on PATH)");
-        let mut stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stdout.read_to_string(&mut s);
-            s
-        });
-        let deadline = Instant::now() + PROCESS_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait java") {
-                break Some(status);
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        (status.and_then(|s| s.code()), reader.join().unwrap())
-    }
-}
-
-fn num(result: &HashMap<String, String>, key: &str) -> usize {
-    result
-        .get(key)
-        .unwrap_or_else(|| panic!("no {key}= in {result:?}"))
-        .parse()
-        .unwrap()
 }
 
 /// A producer scenario, then a consumer scenario reading the same topic back.

@@ -21,6 +21,10 @@ pub struct BadDelayLevel(pub String);
 
 /// The `DELAY` level of a property string: 0 when absent (`Message.getDelayTimeLevel`).
 pub fn delay_level(properties: &str) -> Result<i32, BadDelayLevel> {
+    // Every send asks: a substring search first, the property parse only when it can hit.
+    if !properties.contains("DELAY\u{1}") {
+        return Ok(0);
+    }
     match find_property(properties, property::DELAY) {
         None => Ok(0),
         Some(v) => v.parse().map_err(|_| BadDelayLevel(v.to_string())),

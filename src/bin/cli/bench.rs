@@ -29,6 +29,8 @@ pub enum BenchCommand {
     Disk(super::bench_disk::DiskArgs),
     /// Timer messages: lateness of N messages due over a window, scheduling rate, broker memory.
     Timer(super::bench_timer::TimerArgs),
+    /// Consume retry: every message sent back once (36), then read again from `%RETRY%<group>`.
+    Retry(super::bench_retry::RetryArgs),
 }
 
 #[derive(clap::Args)]
@@ -58,6 +60,7 @@ pub async fn run(broker: &str, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::E2e(args) => super::bench_e2e::run(broker, args).await,
         BenchCommand::Disk(args) => super::bench_disk::run(args).await,
         BenchCommand::Timer(args) => super::bench_timer::run(broker, args).await,
+        BenchCommand::Retry(args) => super::bench_retry::run(broker, args).await,
     }
 }
 

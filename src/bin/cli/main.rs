@@ -6,6 +6,7 @@ mod bench;
 mod bench_consume;
 mod bench_disk;
 mod bench_e2e;
+mod bench_retry;
 mod bench_timer;
 mod consume;
 mod schedule;
