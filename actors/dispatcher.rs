@@ -23,8 +23,11 @@ use tracing::{error, info};
 
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
+use super::mailbox::CountedRecipient;
 use super::metrics::stats;
-pub use super::query::{LookMessage, MessageLooked, Query, QueryKind, ReadQueue};
+pub use super::query::{
+    LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
+};
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
@@ -53,6 +56,8 @@ pub struct Dispatcher {
     /// Shutting down: pulls are answered at once, never parked.
     closing: bool,
     mailbox: usize,
+    /// Who is told when a watched topic's queues grow (the scheduler, the timer).
+    watchers: Vec<(String, CountedRecipient<QueueGrew>)>,
 }
 
 impl Dispatcher {
@@ -64,6 +69,7 @@ impl Dispatcher {
             parked: ParkedPulls::default(),
             closing: false,
             mailbox,
+            watchers: Vec::new(),
         }
     }
 
@@ -95,6 +101,13 @@ impl Dispatcher {
 
     /// Answers the pulls parked on the queues of runs just indexed, where the new entries match.
     fn wake(&mut self, runs: Vec<DispatchRun>, ctx: &mut Context<Self>) {
+        for (topic, to) in &self.watchers {
+            for run in runs.iter().filter(|r| r.topic == *topic) {
+                to.do_send(QueueGrew {
+                    queue_id: run.queue_id,
+                });
+            }
+        }
         if self.parked.is_empty() {
             return;
         }
@@ -400,5 +413,14 @@ impl Handler<FlushQueues> for Dispatcher {
             dispatched = self.reput.dispatched(),
             "consume queues flushed"
         );
+    }
+}
+
+impl Handler<WatchTopic> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: WatchTopic, _ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
+        self.watchers.push((msg.topic, msg.to));
     }
 }

@@ -132,6 +132,23 @@ impl<T: Send + 'static> Message for MessageLooked<T> {
     type Result = ();
 }
 
+/// Asks the `Dispatcher` to report every run it indexes into `topic` ([`QueueGrew`]): the
+/// `Scheduler` and the `Timer` read their queues when told, instead of polling the dispatcher's
+/// thread many times a second.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WatchTopic {
+    pub topic: String,
+    pub to: CountedRecipient<QueueGrew>,
+}
+
+/// A watched topic's queue `queue_id` has new entries.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct QueueGrew {
+    pub queue_id: i32,
+}
+
 /// The records at these commit-log offsets, in order (`None` where none is readable).
 #[derive(Message)]
 #[rtype(result = "Vec<Option<bytes::Bytes>>")]

@@ -17,7 +17,7 @@ use tracing::{error, info, warn};
 
 use super::commit_log_writer::{Append, AppendError, CommitLogWriter};
 use super::connection::Request;
-use super::dispatcher::{Dispatcher, ReadQueue};
+use super::dispatcher::{Dispatcher, QueueGrew, ReadQueue, WatchTopic};
 use super::mailbox::{timer_tick, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
@@ -145,6 +145,11 @@ impl Actor for Scheduler {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        let me = Mailbox::new(ctx.address());
+        self.dispatcher.do_send(WatchTopic {
+            topic: SCHEDULE_TOPIC.to_string(),
+            to: me.recipient(),
+        });
         let levels: Vec<i32> = self.schedule.levels().levels().collect();
         for level in levels {
             ctx.run_later(FIRST_DELAY, move |act, ctx| {
@@ -270,5 +275,17 @@ impl Handler<PersistDelayOffsets> for Scheduler {
         self.persist()?;
         info!(path = %self.path.display(), "delay offsets persisted");
         Ok(())
+    }
+}
+
+/// New entries in a level's queue: that level looks now instead of after its empty back-off.
+impl Handler<QueueGrew> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, msg: QueueGrew, ctx: &mut Context<Self>) {
+        let _timer = stats().scheduler.handling();
+        let level = msg.queue_id + 1;
+        self.schedule.grew(level);
+        self.drive(level, ctx);
     }
 }

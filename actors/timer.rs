@@ -21,14 +21,15 @@ use super::commit_log_writer::{Append, AppendError, CommitLogWriter};
 use super::dispatcher::Dispatcher;
 use super::mailbox::{timer_tick, Mailbox};
 use super::metrics::stats;
-use super::query::{ReadQueue, ReadRecords};
+use super::query::{QueueGrew, ReadQueue, ReadRecords, WatchTopic};
 use actormq::store::message::{decode, encode, property, Decoded, RecordView};
 use actormq::store::now_ms;
 use actormq::store::read::QueueSlice;
 use actormq::timer::{fired, Due, TimerError, TimerStore, TIMER_TOPIC};
 
 /// How often the timer topic's consume queue is read for new messages.
-const ENQUEUE_POLL: Duration = Duration::from_millis(10);
+/// The dispatcher reports new timer-queue entries ([`QueueGrew`]); this poll is only the fallback.
+const ENQUEUE_POLL: Duration = Duration::from_secs(1);
 /// How often the cursors are persisted.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Entries read per `ReadQueue`, and messages per delivery batch.
@@ -45,6 +46,8 @@ pub struct Timer {
     store_host: SocketAddr,
     /// A `ReadQueue` is out.
     reading: bool,
+    /// The timer queue grew while a read was out: read again when it is answered.
+    repoll: bool,
     /// Delivery batches out (records being read or appended).
     in_flight: usize,
     wake: Option<SpawnHandle>,
@@ -68,6 +71,7 @@ impl Timer {
             writer,
             store_host,
             reading: false,
+            repoll: false,
             in_flight: 0,
             wake: None,
             stopped: false,
@@ -83,7 +87,11 @@ impl Timer {
 
     /// Asks the dispatcher for the timer queue's entries after the enqueue cursor.
     fn poll(&mut self, ctx: &mut Context<Self>) {
-        if self.reading || self.stopped {
+        if self.reading {
+            self.repoll = true;
+            return;
+        }
+        if self.stopped {
             return;
         }
         self.reading = true;
@@ -103,6 +111,9 @@ impl Timer {
                 match res {
                     Ok(records) => act.enqueue(records, ctx),
                     Err(e) => warn!(error = %e, "timer: reading the timer queue failed"),
+                }
+                if std::mem::take(&mut act.repoll) {
+                    act.poll(ctx);
                 }
             })
             .spawn(ctx);
@@ -300,6 +311,11 @@ impl Actor for Timer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        let me = Mailbox::new(ctx.address());
+        self.dispatcher.do_send(WatchTopic {
+            topic: TIMER_TOPIC.to_string(),
+            to: me.recipient(),
+        });
         ctx.run_interval(ENQUEUE_POLL, |act, ctx| act.poll(ctx));
         ctx.run_interval(CHECKPOINT_EVERY, |act, _| {
             let _tick = timer_tick::<Timer>();
@@ -363,5 +379,15 @@ impl Handler<StopTimer> for Timer {
             "timer stopped"
         );
         true
+    }
+}
+
+/// New entries in `rmq_sys_wheel_timer`: file them now.
+impl Handler<QueueGrew> for Timer {
+    type Result = ();
+
+    fn handle(&mut self, _: QueueGrew, ctx: &mut Context<Self>) {
+        let _timer = stats().timer.handling();
+        self.poll(ctx);
     }
 }

@@ -14,7 +14,9 @@
 //!   succeeded. A failed append is retried after [`RETRY_MS`].
 //! - A record that cannot be turned back (no `REAL_TOPIC`, bad `REAL_QID`, real topic
 //!   `RMQ_SYS_TRANS_HALF_TOPIC`) or whose file was deleted is skipped, as Java does.
-//! - An empty queue is read again after [`RETRY_MS`] (Java's `DELAY_FOR_A_WHILE`).
+//! - An empty queue is read again when the dispatcher says it grew (the `Scheduler` watches
+//!   `SCHEDULE_TOPIC_XXXX`), and at the latest after [`EMPTY_RECHECK_MS`]; Java polls every
+//!   100 ms (`DELAY_FOR_A_WHILE`), which here would be 180 cross-thread reads a second, idle.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -29,6 +31,8 @@ use crate::store::read::{QueueSlice, QueuedRecord};
 
 /// Java's `DELAY_FOR_A_WHILE`: an empty queue or a failed append is looked at again after this.
 pub const RETRY_MS: i64 = 100;
+/// An empty level is read again after this unless the dispatcher reports new entries first.
+pub const EMPTY_RECHECK_MS: i64 = 1000;
 /// Longest sleep before a level looks at its next entry again.
 pub const MAX_SLEEP_MS: i64 = 1000;
 /// Entries read from the store at once.
@@ -76,8 +80,11 @@ struct Cursor {
     offset: i64,
     buffer: VecDeque<QueuedRecord>,
     busy: Busy,
-    /// The last read found nothing, or the last append failed: sleep before the next try.
-    back_off: bool,
+    /// The last read found nothing, or the last append failed: look again only after this many
+    /// ms.
+    back_off: Option<i64>,
+    /// The queue grew while a read was out: an empty answer is stale, read again at once.
+    grew: bool,
 }
 
 /// Every level's cursor and the offsets to persist.
@@ -100,7 +107,8 @@ impl Schedule {
                 offset: offsets.get(level).unwrap_or(0),
                 buffer: VecDeque::new(),
                 busy: Busy::Idle,
-                back_off: false,
+                back_off: None,
+                grew: false,
             })
             .collect();
         Schedule {
@@ -168,8 +176,8 @@ impl Schedule {
         if paused || c.busy != Busy::Idle {
             return Step::Wait;
         }
-        if std::mem::take(&mut c.back_off) {
-            return Step::Sleep { ms: RETRY_MS };
+        if let Some(ms) = c.back_off.take() {
+            return Step::Sleep { ms };
         }
         while c.buffer.front().is_some_and(|e| e.queue_offset < c.offset) {
             c.buffer.pop_front();
@@ -242,6 +250,17 @@ impl Schedule {
         }
     }
 
+    /// The dispatcher indexed new entries in `level`'s queue: an empty-read back-off ends (the
+    /// next [`Schedule::next`] reads at once; a failed append still waits its retry).
+    pub fn grew(&mut self, level: i32) {
+        if let Some(c) = self.cursor(level) {
+            c.grew = c.busy == Busy::Reading;
+            if c.back_off == Some(EMPTY_RECHECK_MS) {
+                c.back_off = None;
+            }
+        }
+    }
+
     /// The answer to a [`Step::Read`].
     pub fn read(&mut self, level: i32, slice: QueueSlice) {
         let Some(c) = self.cursor(level) else {
@@ -252,9 +271,12 @@ impl Schedule {
             None => {
                 // Java resets an offset outside the queue to its bounds.
                 c.offset = c.offset.max(slice.min).min(slice.max.max(slice.min));
-                c.back_off = true;
+                if !std::mem::take(&mut c.grew) {
+                    c.back_off = Some(EMPTY_RECHECK_MS);
+                }
             }
             Some(first) => {
+                c.grew = false;
                 c.offset = c.offset.max(first.queue_offset);
                 c.buffer.extend(slice.records);
             }
@@ -271,7 +293,7 @@ impl Schedule {
         }
         c.busy = Busy::Idle;
         if !stored {
-            c.back_off = true;
+            c.back_off = Some(RETRY_MS);
             return;
         }
         if c.buffer

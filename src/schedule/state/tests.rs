@@ -140,7 +140,20 @@ fn empty_queue_backs_off_and_bad_records_are_skipped() {
     let mut s = schedule();
     s.next(3, NOW);
     s.read(3, slice(vec![], 0));
-    assert_eq!(s.next(3, NOW), Step::Sleep { ms: RETRY_MS });
+    assert_eq!(
+        s.next(3, NOW),
+        Step::Sleep {
+            ms: EMPTY_RECHECK_MS
+        }
+    );
+    assert!(matches!(s.next(3, NOW), Step::Read { from: 0, .. }));
+    // New entries reported by the dispatcher end the empty back-off at once.
+    s.read(3, slice(vec![], 0));
+    s.grew(3);
+    assert!(matches!(s.next(3, NOW), Step::Read { from: 0, .. }));
+    // Entries that arrive while a read is out make its empty answer stale: read again at once.
+    s.grew(3);
+    s.read(3, slice(vec![], 0));
     assert!(matches!(s.next(3, NOW), Step::Read { from: 0, .. }));
     let mut gone = entry(1, 3, NOW - 9000, "T");
     gone.record = None;
