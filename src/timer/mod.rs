@@ -57,46 +57,7 @@ pub enum TimerError {
     SlotTaken { slot_ms: i64, held_by: i64 },
 }
 
-/// Why a stored record cannot be turned back into a message for its real topic.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum RedeliverError {
-    #[error("the record has no {0} property")]
-    Missing(&'static str),
-    #[error("the record's REAL_QID {0:?} is not a queue id")]
-    BadQueueId(String),
-}
-
-/// The message a stored record becomes in its real topic (`REAL_TOPIC` / `REAL_QID`), with the
-/// properties in `remove` dropped; body, flag, sysflag, born time and host, reconsume times are
-/// the record's; the store host is this broker's.
-pub fn to_real_topic(
-    record: &RecordView<'_>,
-    remove: &[&str],
-    store_host: SocketAddr,
-) -> Result<MessageToStore, RedeliverError> {
-    let topic = record
-        .property(property::REAL_TOPIC)
-        .ok_or(RedeliverError::Missing(property::REAL_TOPIC))?;
-    let qid = record
-        .property(property::REAL_QID)
-        .ok_or(RedeliverError::Missing(property::REAL_QID))?;
-    let queue_id = qid
-        .parse::<i32>()
-        .map_err(|_| RedeliverError::BadQueueId(qid.to_string()))?;
-    Ok(MessageToStore {
-        topic: topic.to_string(),
-        queue_id,
-        flag: record.flag,
-        body: bytes::Bytes::copy_from_slice(record.body),
-        properties: rewrite::without_properties(record.properties, remove),
-        sys_flag: record.sys_flag,
-        born_timestamp: record.born_timestamp,
-        born_host: record.born_host,
-        store_host,
-        reconsume_times: record.reconsume_times,
-        prepared_transaction_offset: 0,
-    })
-}
+pub use crate::schedule::redeliver::{to_real_topic, RedeliverError};
 
 /// The copy a due timer record is put as (`TimerMessageStore.convert`): its real topic and queue,
 /// REAL_* removed, `TIMER_ENQUEUE_MS` (when the record was stored) and `TIMER_DEQUEUE_MS` (`now_ms`)

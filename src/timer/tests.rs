@@ -201,7 +201,10 @@ fn a_fired_copy_goes_to_its_real_topic_without_real_properties() {
     };
     assert_eq!(
         to_real_topic(&r, &[], HOST),
-        Err(RedeliverError::Missing("REAL_QID"))
+        Err(RedeliverError::Missing {
+            offset: r.physical_offset,
+            key: "REAL_QID"
+        })
     );
 }
 
