@@ -3,8 +3,9 @@
 //! and the properties of the record stored in `rmq_sys_wheel_timer` queue 0.
 
 use crate::protocol::response_code;
+use crate::schedule::rewrite::without;
 use crate::send::push_property;
-use crate::store::message::{find_property, parse_properties, property, sys_flag};
+use crate::store::message::{find_property, property, sys_flag};
 
 use super::TIMER_TOPIC;
 
@@ -83,7 +84,7 @@ pub fn rewrite(
     if delay_level > 0 {
         return Ok(
             match ASKS.iter().any(|k| find_property(props, k).is_some()) {
-                true => Rewrite::Stripped(without_properties(props, &ASKS)),
+                true => Rewrite::Stripped(without(props, &ASKS)),
                 false => Rewrite::Unchanged,
             },
         );
@@ -144,16 +145,4 @@ fn parse_java_long(s: &str) -> Option<i64> {
         return None;
     }
     s.parse().ok()
-}
-
-/// `props` without any property named in `remove` (Java's `MessageAccessor.clearProperty`, then
-/// `messageProperties2String`): every remaining pair is written back `name\x01value\x02`.
-pub fn without_properties(props: &str, remove: &[&str]) -> String {
-    let mut out = String::with_capacity(props.len());
-    for (k, v) in parse_properties(props) {
-        if !remove.contains(&k) {
-            push_property(&mut out, k, v);
-        }
-    }
-    out
 }

@@ -3,9 +3,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use bytes::BytesMut;
 
 use super::format::{LogEntry, Slot, TimerLog, TimerWheel, LOG_ENTRY_LEN};
-use super::rewrite::without_properties;
 use super::*;
 use crate::protocol::response_code;
+use crate::schedule::rewrite::without as without_properties;
 use crate::store::message::{decode, encode, find_property, properties_to_string, Decoded};
 use crate::store::paths;
 
