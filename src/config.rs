@@ -28,6 +28,8 @@ pub struct BrokerConfig {
     pub metrics: MetricsConfig,
     pub namesrv: NameServerConfig,
     pub timer: TimerConfig,
+    pub cluster: ClusterConfig,
+    pub ha: HaConfig,
 }
 
 /// `[server]`: the remoting listener.
@@ -233,6 +235,73 @@ impl Default for TimerConfig {
             enabled: true,
             max_delay_sec: 259_200,
             precision_ms: 1000,
+        }
+    }
+}
+
+/// The role of this broker in its broker group (RocketMQ's `brokerRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum BrokerRole {
+    /// Master; a send is answered once it is stored locally (slaves catch up on their own).
+    #[serde(rename = "ASYNC_MASTER")]
+    AsyncMaster,
+    /// Master; a send is answered once a slave also has its bytes (or the slave wait times out).
+    #[serde(rename = "SYNC_MASTER")]
+    SyncMaster,
+    /// Slave: refuses sends, replicates its master's commit log over the HA port.
+    #[serde(rename = "SLAVE")]
+    Slave,
+}
+
+/// `[cluster]`: membership in a RocketMQ cluster (`docs/cluster.md`). The defaults describe a
+/// one-node broker that registers nowhere but with its own built-in name-server role.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// Name servers to register with (RocketMQ's `namesrvAddr`), each `"host:port"`. Default: none.
+    pub namesrv_addr: Vec<String>,
+    /// 0 for the master of the broker group, 1.. for its slaves (RocketMQ's `brokerId`). Default: 0.
+    pub broker_id: u64,
+    /// `"ASYNC_MASTER"`, `"SYNC_MASTER"` or `"SLAVE"` (RocketMQ's `brokerRole`). Default: ASYNC_MASTER.
+    pub role: BrokerRole,
+    /// The `host:port` clients are told to connect to (RocketMQ's `brokerIP1` + `listenPort`).
+    /// Default (unset): `server.listen`, with an unspecified IP (0.0.0.0) replaced by this host's
+    /// first non-loopback address.
+    pub advertise_addr: Option<String>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            namesrv_addr: Vec::new(),
+            broker_id: 0,
+            role: BrokerRole::AsyncMaster,
+            advertise_addr: None,
+        }
+    }
+}
+
+/// `[ha]`: commit-log replication between a master and its slaves (RocketMQ's classic HA).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HaConfig {
+    /// Where a master accepts its slaves (RocketMQ's `haListenPort`, listen port + 1). Port 0 picks
+    /// a free port. Default: `127.0.0.1:10912`.
+    pub listen: SocketAddr,
+    /// The `host:port` slaves are told to connect to (RocketMQ's `brokerIP2` + HA port). Default
+    /// (unset): `ha.listen`, an unspecified IP replaced as for `cluster.advertise_addr`.
+    pub advertise_addr: Option<String>,
+    /// A slave's master HA address (RocketMQ's `haMasterAddress`). Default (unset): learned from the
+    /// name servers' REGISTER_BROKER answers.
+    pub master_addr: Option<String>,
+}
+
+impl Default for HaConfig {
+    fn default() -> Self {
+        HaConfig {
+            listen: "127.0.0.1:10912".parse().expect("valid literal"),
+            advertise_addr: None,
+            master_addr: None,
         }
     }
 }
@@ -531,6 +600,33 @@ impl BrokerConfig {
                 return Err(invalid(key, "0".into(), "must be positive"));
             }
         }
+        let c = &self.cluster;
+        if (c.role == BrokerRole::Slave) != (c.broker_id > 0) {
+            return Err(invalid(
+                "cluster.broker_id",
+                c.broker_id.to_string(),
+                &format!(
+                    "must be 0 for a master and above 0 for a slave (cluster.role = {:?})",
+                    c.role
+                ),
+            ));
+        }
+        for (key, addr) in c
+            .namesrv_addr
+            .iter()
+            .map(|a| ("cluster.namesrv_addr", Some(a)))
+            .chain([
+                ("cluster.advertise_addr", c.advertise_addr.as_ref()),
+                ("ha.advertise_addr", self.ha.advertise_addr.as_ref()),
+                ("ha.master_addr", self.ha.master_addr.as_ref()),
+            ])
+        {
+            if let Some(addr) = addr {
+                if !is_host_port(addr) {
+                    return Err(invalid(key, format!("{addr:?}"), "must be \"host:port\""));
+                }
+            }
+        }
         if let Err(e) = check_writable(&s.root) {
             return Err(invalid(
                 "store.root",
@@ -539,6 +635,14 @@ impl BrokerConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// `host:port` with a non-empty host and a port number (the host is resolved when used).
+fn is_host_port(addr: &str) -> bool {
+    match addr.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok(),
+        None => false,
     }
 }
 
@@ -752,5 +856,24 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("store.root"));
+    }
+
+    #[test]
+    fn cluster_role_and_broker_id_must_agree_and_addresses_are_host_port() {
+        let check = |text: &str| {
+            let mut c = parse(text).unwrap();
+            c.store.root = std::env::temp_dir();
+            c.validate(Path::new("broker.toml"))
+                .map_err(|e| e.to_string())
+        };
+        assert!(check("[cluster]\nrole = \"SLAVE\"\nbroker_id = 1\n").is_ok());
+        assert!(check("[cluster]\nrole = \"SYNC_MASTER\"\n").is_ok());
+        let e = check("[cluster]\nrole = \"SLAVE\"\n").unwrap_err();
+        assert!(e.contains("cluster.broker_id = 0"), "{e}");
+        let e = check("[cluster]\nnamesrv_addr = [\"nohost\"]\n").unwrap_err();
+        assert!(e.contains("cluster.namesrv_addr"), "{e}");
+        let e = check("[ha]\nmaster_addr = \"h:99999\"\n").unwrap_err();
+        assert!(e.contains("ha.master_addr"), "{e}");
+        assert!(parse("[cluster]\nrole = \"MASTER\"\n").is_err());
     }
 }
