@@ -214,10 +214,12 @@ impl Dispatcher {
                 ),
             },
             QueryKind::TopicConfig { topic } => match self.topics.get(&topic) {
-                Some(config) => {
-                    let json = serde_json::json!({ "topicConfig": config });
-                    response.with_body(json.to_string().into())
-                }
+                // Java answers the TopicConfig's own fields at the top level
+                // (`TopicConfigAndQueueMapping extends TopicConfig`; no mapping detail here).
+                Some(config) => match serde_json::to_vec(config) {
+                    Ok(json) => response.with_body(json.into()),
+                    Err(e) => refuse(response, response_code::SYSTEM_ERROR, e.to_string()),
+                },
                 None => refuse(
                     response,
                     response_code::TOPIC_NOT_EXIST,

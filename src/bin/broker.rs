@@ -180,7 +180,11 @@ fn lock_store(root: &Path) -> anyhow::Result<(std::fs::File, std::fs::File)> {
     // directory itself is locked too, and it cannot go while it holds files.
     let root_dir =
         std::fs::File::open(root).with_context(|| format!("opening {}", root.display()))?;
-    match file.try_lock().and_then(|()| root_dir.try_lock()) {
+    match file
+        .try_lock()
+        .and_then(|()| root_dir.try_lock())
+        .and_then(|()| lock_first_byte(&file))
+    {
         Ok(()) => Ok((file, root_dir)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
             "the store {} is locked by another running broker ({})",
@@ -190,6 +194,31 @@ fn lock_store(root: &Path) -> anyhow::Result<(std::fs::File, std::fs::File)> {
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", path.display()))
         }
+    }
+}
+
+/// The Java broker locks byte 0 of `<root>/lock` with a POSIX record lock
+/// (`FileChannel.tryLock(0, 1, false)`), which does not see `flock`s: take the same byte as an
+/// open-file-description lock (it conflicts with POSIX locks of other processes), so a Java broker
+/// and actormq cannot open one store at the same time. Held until the file is closed.
+fn lock_first_byte(file: &std::fs::File) -> Result<(), std::fs::TryLockError> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero `flock` is a valid value of this plain C struct; the fields that
+    // matter are set below.
+    let mut range: libc::flock = unsafe { std::mem::zeroed() };
+    range.l_type = libc::F_WRLCK as _;
+    range.l_whence = libc::SEEK_SET as _;
+    range.l_start = 0;
+    range.l_len = 1;
+    // SAFETY: `file` is an open descriptor for the call's duration and `range` a valid `flock`.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &range) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) | Some(libc::EACCES) => Err(std::fs::TryLockError::WouldBlock),
+        _ => Err(std::fs::TryLockError::Error(e)),
     }
 }
 

@@ -287,8 +287,10 @@ impl Client {
         }
         let v: serde_json::Value = serde_json::from_slice(&resp.body)
             .map_err(|e| ClientError::BadResponse(format!("topic config is not JSON: {e}")))?;
-        v["topicConfig"]["readQueueNums"]
+        // Java's body is the TopicConfig itself; earlier actormq brokers nested it under "topicConfig".
+        v["readQueueNums"]
             .as_i64()
+            .or_else(|| v["topicConfig"]["readQueueNums"].as_i64())
             .map(|n| n as i32)
             .ok_or_else(|| ClientError::BadResponse("topic config lacks readQueueNums".into()))
     }

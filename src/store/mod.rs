@@ -23,6 +23,7 @@ pub mod commit_log;
 pub mod consume_queue;
 pub mod consume_queues;
 pub mod error;
+pub mod fastjson;
 pub mod group_commit;
 pub mod mapped_file;
 pub mod message;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod java_server;
 pub mod scenario;
 
 use std::io::{BufRead, BufReader};
