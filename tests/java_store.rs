@@ -3,7 +3,8 @@
 //! the same bytes, so actormq serves every message the Java broker acked, record for record, at
 //! the same queue offsets, keeps the consumer offsets the Java broker persisted (fastjson's
 //! `{0:664}` keys), and continues at the next offsets. Also: while the Java broker runs, actormq
-//! refuses its store (the Java broker's POSIX lock on `lock`).
+//! refuses its store (the Java broker's POSIX lock on `lock`). And the way back: a Java broker
+//! serves a store actormq wrote.
 //!
 //! Needs the jars of `tests/java-server` (`ACTORMQ_JAVA_SERVER`, see `common/java_server.rs`).
 
@@ -220,4 +221,35 @@ async fn actormq_recovers_a_store_the_java_broker_left_by_kill_9() {
     );
     let ours = broker.client().await;
     assert_eq!(read_all(&ours).await, written);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_java_broker_serves_a_store_actormq_wrote() {
+    let Some(lib) = java_server::server_lib("java_store") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut broker = actormq_on(&store);
+    let ours = broker.client().await;
+    send(&ours, 3000, 0).await;
+    let written = read_all(&ours).await;
+    let committed = commit_half(&ours, &written).await;
+    assert_eq!(broker.stop(), Some(0));
+
+    // The way back: a Java broker on actormq's store serves the same records and offsets.
+    let java = start_java(&lib, dir.path());
+    let client = Client::connect(&java.addr).await.unwrap();
+    assert_eq!(
+        read_all(&client).await,
+        written,
+        "every record, byte for byte"
+    );
+    for (queue, want) in committed.iter().enumerate() {
+        let got = client
+            .query_consumer_offset(GROUP, TOPICS[0], queue as i32)
+            .await
+            .unwrap();
+        assert_eq!(got, Some(*want), "consumer offset of queue {queue}");
+    }
 }
