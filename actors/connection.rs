@@ -61,7 +61,8 @@ pub struct Request {
 
 /// Where a request's answer goes. Consumed by `send`, so a request is answered at most once.
 pub struct ReplyTo {
-    connection: CountedRecipient<Reply>,
+    /// The connection's own address, not a `Recipient`: that would box a sender per request.
+    connection: Mailbox<Connection>,
     request_code: i32,
     oneway: bool,
 }
@@ -249,7 +250,7 @@ impl Connection {
         }
         let request = Request {
             reply: ReplyTo {
-                connection: Mailbox::new(ctx.address()).recipient(),
+                connection: Mailbox::new(ctx.address()),
                 request_code: cmd.code,
                 oneway: cmd.is_oneway(),
             },

@@ -16,12 +16,12 @@ use crate::retry::{self, RETRY_GROUP_TOPIC_PREFIX};
 use crate::schedule::{
     self,
     levels::DelayLevels,
-    rewrite::{delay_level, schedule, BadDelayLevel},
+    rewrite::{delay_level, parse_delay_level, schedule, schedule_at_level, BadDelayLevel},
 };
 use crate::store::commit_log::{AppendError, Appended};
 use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
-    UniqIdGenerator,
+    SendProperties, UniqIdGenerator,
 };
 use crate::store::now_ms;
 use crate::subscription_group::SubscriptionGroupTable;
@@ -270,8 +270,8 @@ impl SendPreparer {
         }
         let mut props = String::with_capacity(client_props.len() + 80);
         props.push_str(client_props);
-        let uniq = find_property(client_props, property::UNIQ_KEY).map(str::to_string);
-        let uniq = match uniq {
+        let found = SendProperties::scan(client_props);
+        let uniq = match found.uniq_key.map(str::to_string) {
             Some(u) => u,
             None => {
                 let id = self.uniq_ids.next_id();
@@ -283,7 +283,7 @@ impl SendPreparer {
         // Timer messages (5.x): one substring check here; the parsing only when it hits. A batch's
         // entries are not intercepted (Java looks at the batch's own properties only).
         let mut deliver_ms = None;
-        if !prepared.batch && client_props.contains("TIMER_") {
+        if !prepared.batch && found.timer {
             let now = now_ms();
             let (topic, queue_id) = (&header.topic, prepared.queue_id);
             match rewrite(&props, topic, queue_id, header.sys_flag, now, self.timer)? {
@@ -323,19 +323,24 @@ impl SendPreparer {
             prepared_transaction_offset: 0,
         };
         // The one delay check of the send path: a property lookup, the rewrite only when used.
-        let delivery_time = match prepared.batch {
-            false => schedule(&mut message, &self.broker.message_delay_level, now_ms)
-                .map_err(delay_refusal)?,
-            true => None,
+        let levels = &self.broker.message_delay_level;
+        let delivery_time = match (prepared.batch, deliver_ms.is_some() || found.timer) {
+            (true, _) => None,
+            // The timer rewrite may have changed the properties: read them again.
+            (false, true) => schedule(&mut message, levels, now_ms).map_err(delay_refusal)?,
+            (false, false) => {
+                let level = parse_delay_level(found.delay).map_err(delay_refusal)?;
+                schedule_at_level(&mut message, level, levels, now_ms).map_err(delay_refusal)?
+            }
         };
         if delivery_time.is_some() {
             prepared.topic.clone_from(&message.topic);
             prepared.queue_id = message.queue_id;
         }
         // A delayed or timer record's consume-queue tag code is its delivery time.
-        let tags_code = delivery_time.or(deliver_ms).unwrap_or_else(|| {
-            find_property(client_props, property::TAGS).map_or(0, tags_hash_code)
-        });
+        let tags_code = delivery_time
+            .or(deliver_ms)
+            .unwrap_or_else(|| found.tags.map_or(0, tags_hash_code));
         prepared.push(&message, uniq, tags_code)
     }
 }

@@ -21,11 +21,16 @@ pub struct BadDelayLevel(pub String);
 
 /// The `DELAY` level of a property string: 0 when absent (`Message.getDelayTimeLevel`).
 pub fn delay_level(properties: &str) -> Result<i32, BadDelayLevel> {
-    // Every send asks: a substring search first, the property parse only when it can hit.
+    // A substring search first, the property parse only when it can hit.
     if !properties.contains("DELAY\u{1}") {
         return Ok(0);
     }
-    match find_property(properties, property::DELAY) {
+    parse_delay_level(find_property(properties, property::DELAY))
+}
+
+/// The level a `DELAY` value names: 0 when absent, Java's NumberFormatException text when bad.
+pub fn parse_delay_level(value: Option<&str>) -> Result<i32, BadDelayLevel> {
+    match value {
         None => Ok(0),
         Some(v) => v.parse().map_err(|_| BadDelayLevel(v.to_string())),
     }
@@ -41,6 +46,17 @@ pub fn schedule(
     now_ms: impl FnOnce() -> i64,
 ) -> Result<Option<i64>, BadDelayLevel> {
     let level = delay_level(&message.properties)?;
+    schedule_at_level(message, level, levels, now_ms)
+}
+
+/// [`schedule`] for a caller that has already read the `DELAY` level of `message`'s properties
+/// (the send path finds it in the one walk it makes over them, `store::message::SendProperties`).
+pub fn schedule_at_level(
+    message: &mut MessageToStore,
+    level: i32,
+    levels: &DelayLevels,
+    now_ms: impl FnOnce() -> i64,
+) -> Result<Option<i64>, BadDelayLevel> {
     if level <= 0 {
         return Ok(None);
     }
