@@ -76,12 +76,12 @@ pub struct BrokerIdentity {
     pub auto_create_subscription_group: bool,
     /// Upper bound on the queue count of an auto-created topic. Default: 8.
     pub default_topic_queue_nums: u32,
-    /// Most topics a send may auto-create (counted in the topic table: every topic created by a
-    /// send while `auto_create_topic` is on, not those made by `topic create` / admin requests).
-    /// Beyond it a send to an unknown topic gets `TOPIC_NOT_EXIST`, as with `auto_create_topic =
-    /// false`. RocketMQ has no such cap; it bounds the files and memory a client sending to ever
-    /// new topic names can take. Default: 10000.
-    pub max_auto_created_topics: usize,
+    /// Sends auto-create topics only while the broker holds fewer topics than this (every topic
+    /// counts: auto-created, system, retry and admin-created ones). At the limit a send to an
+    /// unknown topic gets `TOPIC_NOT_EXIST`, as with `auto_create_topic = false`; `topic create`
+    /// (admin) still works. RocketMQ has no such limit: it bounds the files and memory a client
+    /// sending to ever new topic names can take. Default: 10000.
+    pub auto_create_topic_limit: usize,
     /// Largest message body accepted (RocketMQ's `maxMessageSize`). Default: 4 MiB.
     pub max_message_bytes: usize,
     /// A queue lock (`LOCK_BATCH_MQ`, ordered consumers) not renewed for longer than this may be
@@ -359,7 +359,7 @@ impl Default for BrokerIdentity {
             auto_create_topic: true,
             auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
-            max_auto_created_topics: 10_000,
+            auto_create_topic_limit: 10_000,
             max_message_bytes: 4 * 1024 * 1024,
             rebalance_lock_max_live_ms: 60_000,
             message_delay_level: DelayLevels::default(),
