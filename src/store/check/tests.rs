@@ -101,3 +101,30 @@ fn a_lost_queue_is_reported() {
     assert_eq!(r.problem_count, 3, "{:?}", r.problems);
     assert!(r.problems.iter().all(|p| p.starts_with("B/3: no entry")));
 }
+
+/// In the delay-level topic the entry's tag code is the delivery time: not compared; its offset
+/// and size are.
+#[test]
+fn delay_topic_tag_codes_are_delivery_times() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open_log(d.path());
+    let mut reput = Reput::new(
+        ConsumeQueues::new(d.path().into(), CqLayout::new(4)),
+        0,
+        false,
+    );
+    let topic = crate::schedule::SCHEDULE_TOPIC;
+    append(&mut log, topic);
+    let mut runs = log.take_runs();
+    runs[0].entries[0].tags_code = 1_700_000_000_000;
+    reput.records(runs);
+    reput.queues().flush_all();
+    drop(reput);
+    let r = consume_queues_agree(d.path()).unwrap();
+    assert!(r.ok(), "{}", r.summary());
+    let path = paths::consume_queue_dir(d.path(), topic, QUEUE).join(paths::file_name(0));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[11] ^= 1; // the size
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(consume_queues_agree(d.path()).unwrap().problem_count, 1);
+}
