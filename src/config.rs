@@ -76,6 +76,12 @@ pub struct BrokerIdentity {
     pub auto_create_subscription_group: bool,
     /// Upper bound on the queue count of an auto-created topic. Default: 8.
     pub default_topic_queue_nums: u32,
+    /// Sends auto-create topics only while the broker holds fewer topics than this (every topic
+    /// counts: auto-created, system, retry and admin-created ones). At the limit a send to an
+    /// unknown topic gets `TOPIC_NOT_EXIST`, as with `auto_create_topic = false`; `topic create`
+    /// (admin) still works. RocketMQ has no such limit: it bounds the files and memory a client
+    /// sending to ever new topic names can take. Default: 10000.
+    pub auto_create_topic_limit: usize,
     /// Largest message body accepted (RocketMQ's `maxMessageSize`). Default: 4 MiB.
     pub max_message_bytes: usize,
     /// A queue lock (`LOCK_BATCH_MQ`, ordered consumers) not renewed for longer than this may be
@@ -107,6 +113,10 @@ pub struct StoreConfig {
     pub writer_mailbox: usize,
     /// Verify the body CRC of every record scanned during recovery. Default: true.
     pub check_crc_on_recover: bool,
+    /// Disk length a new consume-queue file starts with; it doubles (allocated, never sparse) as
+    /// entries arrive, up to RocketMQ's full 6,000,000 bytes. A positive multiple of 4096.
+    /// `actormq store finalize` extends short files for a Java broker. Default: 65536 (64 KiB).
+    pub consume_queue_initial_bytes: u64,
 }
 
 /// `[retention]`: when old commit-log files are deleted (RocketMQ's `CleanCommitLogService`).
@@ -349,6 +359,7 @@ impl Default for BrokerIdentity {
             auto_create_topic: true,
             auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
+            auto_create_topic_limit: 10_000,
             max_message_bytes: 4 * 1024 * 1024,
             rebalance_lock_max_live_ms: 60_000,
             message_delay_level: DelayLevels::default(),
@@ -365,6 +376,7 @@ impl Default for StoreConfig {
             warm_mapped_file: None,
             writer_mailbox: 16384,
             check_crc_on_recover: true,
+            consume_queue_initial_bytes: 64 * 1024,
         }
     }
 }
@@ -478,6 +490,15 @@ impl BrokerConfig {
                     "must hold the largest record: broker.max_message_bytes ({}) + 64 KiB",
                     self.broker.max_message_bytes
                 ),
+            ));
+        }
+        if s.consume_queue_initial_bytes == 0
+            || !s.consume_queue_initial_bytes.is_multiple_of(PAGE_SIZE)
+        {
+            return Err(invalid(
+                "store.consume_queue_initial_bytes",
+                s.consume_queue_initial_bytes.to_string(),
+                "must be a positive multiple of the 4096-byte page size",
             ));
         }
         if self.broker.max_message_bytes == 0 {

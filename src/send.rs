@@ -409,7 +409,8 @@ pub fn ensure_topic(topics: &mut TopicTable, name: &str, queue_nums: i32, sys_fl
     true
 }
 
-/// The topic's config, created on first use when `auto_create_topic` is on.
+/// The topic's config, created on first use when `auto_create_topic` is on and the broker holds
+/// fewer than `auto_create_topic_limit` topics.
 fn topic_for_send(
     broker: &BrokerIdentity,
     topics: &mut TopicTable,
@@ -424,7 +425,8 @@ fn topic_for_send(
         }
         return Ok((t.clone(), false));
     }
-    if !broker.auto_create_topic {
+    let at_limit = topics.len() >= broker.auto_create_topic_limit;
+    if !broker.auto_create_topic || at_limit {
         // `msgCheck`: a consumer's retry topic is still created, with one queue.
         if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
             ensure_topic(topics, &header.topic, 1, 0);
@@ -432,10 +434,15 @@ fn topic_for_send(
                 return Ok((config.clone(), true));
             }
         }
-        return Err((
-            response_code::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist, apply first please!", header.topic),
-        ));
+        let mut remark = format!("topic[{}] not exist, apply first please!", header.topic);
+        if broker.auto_create_topic {
+            remark.push_str(&format!(
+                " (not auto-created: the broker holds {} topics, broker.auto_create_topic_limit = {})",
+                topics.len(),
+                broker.auto_create_topic_limit
+            ));
+        }
+        return Err((response_code::TOPIC_NOT_EXIST, remark));
     }
     let cap = broker.default_topic_queue_nums as i32;
     let queues = match header.default_topic_queue_nums {

@@ -193,6 +193,15 @@ impl TopicTable {
         Ok(())
     }
 
+    /// Number of topics.
+    pub fn len(&self) -> usize {
+        self.topic_config_table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.topic_config_table.is_empty()
+    }
+
     pub fn insert(&mut self, config: TopicConfig) {
         self.topic_config_table
             .insert(config.topic_name.clone(), config);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actormq::client::{OutgoingMessage, PullRequest};
 use actormq::protocol::response_code;
-use actormq::store::consume_queue::ConsumeQueue;
+use actormq::store::consume_queue::{ConsumeQueue, CqLayout};
 use actormq::store::message::{decode, Decoded};
 use actormq::store::paths;
 use common::{wait_until, TestBroker};
@@ -206,7 +206,7 @@ fn check_consume_queues(root: &std::path::Path) -> std::collections::BTreeMap<St
         for q in std::fs::read_dir(topic.path()).unwrap() {
             let q = q.unwrap();
             let queue_id: i32 = q.file_name().to_string_lossy().parse().unwrap();
-            let cq = ConsumeQueue::open(q.path(), 300_000).unwrap();
+            let cq = ConsumeQueue::open(q.path(), CqLayout::new(300_000)).unwrap();
             for i in cq.min_offset()..cq.max_offset() {
                 let e = cq.get(i).unwrap();
                 let f = ((e.commit_log_offset as u64 - starts[0]) / file_size) as usize;
@@ -238,7 +238,7 @@ async fn consume_queues_consistent_after_kill9() {
     // Lose one queue entirely and cut another short: start-up must rebuild both.
     std::fs::remove_dir_all(paths::consume_queue_dir(&root, "CrashTopic", 0)).unwrap();
     let dir = paths::consume_queue_dir(&root, "CrashTopic", 1);
-    let mut cq = ConsumeQueue::open(dir, 300_000).unwrap();
+    let mut cq = ConsumeQueue::open(dir, CqLayout::new(300_000)).unwrap();
     cq.truncate_from_physical(cq.get(40).unwrap().commit_log_offset)
         .unwrap();
     assert_eq!(cq.max_offset(), 40);

@@ -145,3 +145,45 @@ async fn topic_cli() {
     cli(&["topic", "delete", "--topic", "CliTopic"]);
     assert!(!cli(&["topic", "list"]).contains("CliTopic"));
 }
+
+/// `broker.auto_create_topic_limit`: once the broker holds that many topics, a send to an unknown
+/// topic is refused with TOPIC_NOT_EXIST and a remark naming the limit (nothing is created, also
+/// not after a restart), while an admin-created topic is still created and takes sends.
+#[tokio::test]
+async fn auto_creation_stops_at_the_topic_limit() {
+    // The broker's own system topics already reach a limit of 1.
+    let mut broker = TestBroker::start_with("[broker]\nauto_create_topic_limit = 1");
+    let client = broker.client().await;
+    let held = table(&client).await.topic_config_table.len();
+    assert!(held >= 1, "system topics exist");
+    let e = client
+        .send(&OutgoingMessage::new("Flood1", "x"))
+        .await
+        .unwrap_err();
+    match e {
+        actormq::client::ClientError::Broker { code, remark, .. } => {
+            assert_eq!(code, response_code::TOPIC_NOT_EXIST);
+            assert!(
+                remark.contains("topic[Flood1] not exist")
+                    && remark.contains("broker.auto_create_topic_limit = 1"),
+                "{remark}"
+            );
+        }
+        other => panic!("expected TOPIC_NOT_EXIST, got {other}"),
+    }
+    assert_eq!(
+        client.request(create("Admin", 2, 2, 6)).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    client
+        .send(&OutgoingMessage::new("Admin", "x"))
+        .await
+        .unwrap();
+    broker.stop();
+    broker.restart();
+    let client = broker.client().await;
+    let t = table(&client).await;
+    assert!(t.get("Flood1").is_none());
+    assert!(t.get("Admin").is_some());
+    assert_eq!(t.topic_config_table.len(), held + 1);
+}

@@ -35,6 +35,7 @@ use actormq::store::checkpoint::Checkpoint;
 use actormq::store::commit_log::{
     CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
 };
+use actormq::store::consume_queue::CqLayout;
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::subscription_group::SubscriptionGroupTable;
@@ -228,7 +229,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     start_allocator_purge();
     let dir = StoreDir::open(&config.store.root)?;
     let mut log = recover_commit_log(&config, &dir)?;
-    let queues = recover_queues(&dir.root, &mut log)?;
+    let queues = recover_queues(&config, &dir.root, &mut log)?;
     let meta = load_metadata(&config, &dir.root)?;
     let delay_offsets = load_delay_offsets(&config, &dir.root, &queues)?;
     let timer_store = open_timer_store(&config, &dir.root)?;
@@ -470,12 +471,14 @@ async fn start_allocator(
 
 /// Consume queues cut to the commit log's end and completed from it.
 fn recover_queues(
+    config: &BrokerConfig,
     root: &Path,
     log: &mut commit_log::RecoveredLog,
 ) -> anyhow::Result<ConsumeQueues> {
     let (queues, rebuilt) = ConsumeQueues::recover(
         root,
-        CQ_ENTRIES_PER_FILE,
+        CqLayout::new(CQ_ENTRIES_PER_FILE)
+            .with_initial_bytes(config.store.consume_queue_initial_bytes),
         &log.files,
         log.write_offset,
         &mut log.queue_offsets,

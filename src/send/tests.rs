@@ -123,6 +123,56 @@ fn an_unknown_topic_is_refused_without_auto_creation() {
     assert!(topics.get("T").is_none());
 }
 
+/// At `auto_create_topic_limit` topics (any kind counts), a send to an unknown topic is refused
+/// as without auto-creation, with a remark naming the limit; known topics still take sends, a
+/// consumer's retry topic is still created, and below the limit creation resumes.
+#[test]
+fn auto_creation_stops_at_the_topic_limit() {
+    let broker = BrokerIdentity {
+        auto_create_topic_limit: 3,
+        ..BrokerIdentity::default()
+    };
+    let mut p = SendPreparer::new(broker, STORE.ip());
+    let mut topics = TopicTable::default();
+    topics.insert(TopicConfig::new("Admin", 1));
+    let mut send_to = |topics: &mut TopicTable, topic: &str| {
+        p.prepare(
+            &send(&header(topic, 0, None), b"x"),
+            HOSTS,
+            topics,
+            &mut SubscriptionGroupTable::default(),
+        )
+        .map(|prepared| prepared.created_topic)
+    };
+    assert_eq!(send_to(&mut topics, "T1"), Ok(true));
+    assert_eq!(send_to(&mut topics, "T2"), Ok(true));
+    let (code, remark) = send_to(&mut topics, "T3").unwrap_err();
+    assert_eq!(code, response_code::TOPIC_NOT_EXIST);
+    assert_eq!(
+        remark,
+        "topic[T3] not exist, apply first please! (not auto-created: the broker holds 3 topics, \
+         broker.auto_create_topic_limit = 3)"
+    );
+    assert!(topics.get("T3").is_none());
+    assert_eq!(
+        send_to(&mut topics, "T1"),
+        Ok(false),
+        "known topics still take sends"
+    );
+    assert_eq!(
+        send_to(&mut topics, "%RETRY%g"),
+        Ok(true),
+        "msgCheck's retry topic"
+    );
+    topics.remove("T1");
+    topics.remove("T2");
+    assert_eq!(
+        send_to(&mut topics, "T3"),
+        Ok(true),
+        "below the limit again"
+    );
+}
+
 #[test]
 fn a_queue_id_past_the_write_queues_is_refused() {
     let mut p = preparer(true);

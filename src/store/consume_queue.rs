@@ -7,6 +7,15 @@
 //! by entry index ("queue offset"); the entry gives the record's place in the commit log
 //! and the tag hash used for server-side filtering.
 //!
+//! A file's name and logical size are RocketMQ's (name = first byte offset, 300,000 entries of 20
+//! bytes), so entry positions never change; but a new file starts with a short disk length
+//! ([`CqLayout::initial_bytes`], 64 KiB by default) and doubles, by `fallocate` and a new mapping,
+//! when an append would pass it, up to the full size: a new topic's queue with one message costs
+//! 64 KiB instead of 5.7 MiB. Only the last file can be short; a full (sealed) file is exactly
+//! `entries_per_file * 20` bytes. Recovery accepts a short last file (valid entries, then zeros or
+//! the end of the file); [`finalize_dir`] extends short files to full size for a Java broker,
+//! which refuses files of another length.
+//!
 //! Entries always have `size > 0`, so on restart the end of the queue is the first
 //! entry with `size <= 0` in the last file. After commit-log recovery,
 //! [`ConsumeQueue::truncate_from_physical`] drops entries pointing past the recovered end.
@@ -20,6 +29,51 @@ use super::paths;
 
 /// Size of one consume-queue entry (`CQ_STORE_UNIT_SIZE`).
 pub const CQ_ENTRY_SIZE: usize = 20;
+
+/// Disk length a new consume-queue file starts with: 64 KiB (3,276 entries).
+pub const DEFAULT_CQ_INITIAL_BYTES: u64 = 64 * 1024;
+
+/// The geometry of consume-queue files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CqLayout {
+    /// Entries per file (RocketMQ: 300,000); fixes the names and the full size.
+    pub entries_per_file: u64,
+    /// Disk length a new file starts with (clamped to the full size); it doubles as entries
+    /// arrive.
+    pub initial_bytes: u64,
+}
+
+impl CqLayout {
+    /// `entries_per_file` entries per file, starting at [`DEFAULT_CQ_INITIAL_BYTES`].
+    pub fn new(entries_per_file: u64) -> CqLayout {
+        CqLayout {
+            entries_per_file,
+            initial_bytes: DEFAULT_CQ_INITIAL_BYTES,
+        }
+    }
+
+    /// The same, with new files starting at `initial_bytes`.
+    pub fn with_initial_bytes(self, initial_bytes: u64) -> CqLayout {
+        CqLayout {
+            initial_bytes,
+            ..self
+        }
+    }
+
+    /// Full size of a file in bytes; an error naming `dir` if 0 or overflowing.
+    pub fn file_size(&self, dir: &Path) -> Result<u64> {
+        self.entries_per_file
+            .checked_mul(CQ_ENTRY_SIZE as u64)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "{}: bad entries_per_file {}",
+                    dir.display(),
+                    self.entries_per_file
+                ))
+            })
+    }
+}
 
 /// One consume-queue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +139,8 @@ pub struct ConsumeQueue {
     dir: PathBuf,
     entries_per_file: u64,
     file_size: u64,
+    /// Disk length of a new file (see [`CqLayout`]).
+    initial_bytes: u64,
     /// Files in order of start offset; contiguous.
     files: Vec<MappedFile>,
     /// Next index to write.
@@ -99,17 +155,10 @@ pub struct ConsumeQueue {
 impl ConsumeQueue {
     /// Opens the queue stored in `dir` (which need not exist yet). Loads the existing
     /// files (a trailing 0-byte file is deleted, as RocketMQ does) and finds the end: the
-    /// first entry with `size <= 0` scanning from the start of the last file.
-    pub fn open(dir: PathBuf, entries_per_file: u64) -> Result<ConsumeQueue> {
-        let file_size = entries_per_file
-            .checked_mul(CQ_ENTRY_SIZE as u64)
-            .filter(|s| *s > 0)
-            .ok_or_else(|| {
-                StoreError::Invalid(format!(
-                    "{}: bad entries_per_file {entries_per_file}",
-                    dir.display()
-                ))
-            })?;
+    /// first entry with `size <= 0` scanning from the start of the last file, or the last whole
+    /// entry of a short last file. Only the last file may be shorter than the full size.
+    pub fn open(dir: PathBuf, layout: CqLayout) -> Result<ConsumeQueue> {
+        let file_size = layout.file_size(&dir)?;
         let mut listed = paths::list_files(&dir)?;
         if let Some((_, last)) = listed.last() {
             if std::fs::metadata(last).at(last)?.len() == 0 {
@@ -134,26 +183,33 @@ impl ConsumeQueue {
                     )));
                 }
             }
-            files.push(MappedFile::open(&path, start, file_size)?);
+            if let Some(prev) = files.last().filter(|p| p.mapped_len() as u64 != file_size) {
+                return Err(StoreError::Corruption(format!(
+                    "{}: file is {} bytes, expected {file_size} (only the last file may be shorter)",
+                    prev.path().display(),
+                    prev.mapped_len()
+                )));
+            }
+            files.push(MappedFile::open_growable(&path, start, file_size)?);
         }
         let end_byte = match files.last_mut() {
             None => 0,
             Some(last) => {
-                let used = last
-                    .read(0, file_size as usize)
-                    .unwrap_or_default()
+                let bytes = last.read(0, last.mapped_len()).unwrap_or_default();
+                let used = bytes
                     .chunks_exact(CQ_ENTRY_SIZE)
                     .position(|c| CqEntry::decode(c).size <= 0)
-                    .map(|i| i * CQ_ENTRY_SIZE)
-                    .unwrap_or(file_size as usize);
+                    .unwrap_or(bytes.len() / CQ_ENTRY_SIZE)
+                    * CQ_ENTRY_SIZE;
                 last.set_readable_end(used);
                 last.start_offset() + used as u64
             }
         };
         Ok(ConsumeQueue {
             dir,
-            entries_per_file,
+            entries_per_file: layout.entries_per_file,
             file_size,
+            initial_bytes: layout.initial_bytes,
             files,
             max_index: end_byte / CQ_ENTRY_SIZE as u64,
             min_logical: 0,
@@ -247,6 +303,7 @@ impl ConsumeQueue {
         let byte = index * CQ_ENTRY_SIZE as u64;
         self.add_file_for(byte)?;
         let first = self.files.last_mut().expect("just added");
+        grow_for(first, (byte - first.start_offset()) as usize)?;
         let blanks: Vec<u8> = (first.start_offset()..byte)
             .step_by(CQ_ENTRY_SIZE)
             .flat_map(|_| BLANK_ENTRY.encode())
@@ -263,7 +320,7 @@ impl ConsumeQueue {
         let start = byte - byte % self.file_size;
         std::fs::create_dir_all(&self.dir).at(&self.dir)?;
         let path = self.dir.join(paths::file_name(start));
-        let f = MappedFile::create(&path, start, self.file_size)?;
+        let f = MappedFile::create_growable(&path, start, self.file_size, self.initial_bytes)?;
         if self.files.is_empty() {
             self.flushed.store(start, Ordering::Relaxed);
         }
@@ -297,7 +354,11 @@ impl ConsumeQueue {
             self.add_file_for(byte)?;
         }
         let last = self.files.last_mut().expect("a file exists");
-        last.write((byte - last.start_offset()) as usize, &e.encode())?;
+        let pos = (byte - last.start_offset()) as usize;
+        if pos + CQ_ENTRY_SIZE > last.mapped_len() {
+            grow_for(last, pos + CQ_ENTRY_SIZE)?;
+        }
+        last.write(pos, &e.encode())?;
         self.max_index = index + 1;
         Ok(())
     }
@@ -344,7 +405,7 @@ impl ConsumeQueue {
             if end_byte < last.start_offset() + self.file_size {
                 let pos = end_byte.saturating_sub(last.start_offset()) as usize;
                 last.truncate(pos);
-                last.flush_range(pos, self.file_size as usize - pos)?;
+                last.flush_range(pos, last.mapped_len().saturating_sub(pos))?;
             }
         }
         self.max_index = new_max;
@@ -361,7 +422,7 @@ impl ConsumeQueue {
                 break;
             };
             let pos = from - f.start_offset();
-            let upto = (end - f.start_offset()).min(self.file_size);
+            let upto = (end - f.start_offset()).min(f.mapped_len() as u64);
             f.flush_range(pos as usize, (upto - pos) as usize)?;
             from = f.start_offset() + upto;
         }
@@ -370,234 +431,55 @@ impl ConsumeQueue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn entry(i: u64) -> CqEntry {
-        CqEntry {
-            commit_log_offset: (i * 100) as i64,
-            size: 100,
-            tags_code: i as i64 - 3,
-        }
+/// Grows `f` so that its first `end` bytes are mapped: its length doubles until it covers `end`,
+/// capped at the full size (an `end` past the full size is the caller's bug and fails on write).
+/// Lengths stay `initial * 2^k`, so page multiples stay page multiples.
+fn grow_for(f: &mut MappedFile, end: usize) -> Result<()> {
+    let mut len = f.mapped_len().max(1) as u64;
+    while len < end as u64 && len < f.size() {
+        len = len.saturating_mul(2);
     }
-
-    /// A queue started at 1000 (files of 300 entries: its first file starts at 900) reads from
-    /// 1000, survives a reopen (the blank entries before 1000 are not taken for the end), and
-    /// retention moves its minimum past the blanks again; a queue with entries cannot be restarted.
-    #[test]
-    fn start_at_begins_a_rebuilt_queue_at_its_first_surviving_record() {
-        let d = tempfile::tempdir().unwrap();
-        let mut q = ConsumeQueue::open(d.path().join("q"), 300).unwrap();
-        q.start_at(1000).unwrap();
-        assert_eq!((q.min_offset(), q.max_offset()), (1000, 1000));
-        q.append(1000, entry(1000)).unwrap();
-        q.append(1001, entry(1001)).unwrap();
-        assert_eq!(q.get(999), None);
-        assert_eq!(q.get(1001), Some(entry(1001)));
-        q.flush().unwrap();
-        assert!(q
-            .start_at(5)
-            .unwrap_err()
-            .to_string()
-            .contains("holds entries"));
-        drop(q);
-
-        let mut q = ConsumeQueue::open(d.path().join("q"), 300).unwrap();
-        assert_eq!(q.max_offset(), 1002);
-        assert_eq!(
-            q.min_offset(),
-            900,
-            "before retention runs: the file's start"
-        );
-        q.truncate_from_physical(1002 * 100).unwrap();
-        assert_eq!(
-            q.max_offset(),
-            1002,
-            "blank entries are not records past the end"
-        );
-        q.delete_below_physical(1000 * 100).unwrap();
-        assert_eq!((q.min_offset(), q.max_offset()), (1000, 1002));
-        assert_eq!(q.get(1000), Some(entry(1000)));
-        q.append(1002, entry(1002)).unwrap();
-    }
-
-    #[test]
-    fn entry_layout() {
-        let e = CqEntry {
-            commit_log_offset: 0x0102030405060708,
-            size: 0x0A0B0C0D,
-            tags_code: -1,
-        };
-        let b = e.encode();
-        assert_eq!(&b[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(&b[8..12], &[0xA, 0xB, 0xC, 0xD]);
-        assert_eq!(&b[12..], &[0xFF; 8]);
-        assert_eq!(CqEntry::decode(&b), e);
-    }
-
-    #[test]
-    fn retention_removes_whole_files_below_and_moves_the_min() {
-        let d = tempfile::tempdir().unwrap();
-        let dir = d.path().join("T").join("0");
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        for i in 0..10 {
-            q.append(i, entry(i)).unwrap(); // entry i's record is at commit-log offset i * 100
-        }
-        // Records below 650 are gone: file [0, 4) entirely, file [4, 8) up to index 6.
-        assert_eq!(q.delete_below_physical(650).unwrap(), 1);
-        assert_eq!((q.min_offset(), q.max_offset(), q.file_count()), (7, 10, 2));
-        assert_eq!((q.get(6), q.get(7)), (None, Some(entry(7))));
-        // Everything gone: the last file stays so the max offset survives.
-        assert_eq!(q.delete_below_physical(10_000).unwrap(), 1);
-        assert_eq!(
-            (q.min_offset(), q.max_offset(), q.file_count()),
-            (10, 10, 1)
-        );
-        q.append(10, entry(10)).unwrap();
-        assert_eq!((q.min_offset(), q.get(10)), (10, Some(entry(10))));
-        drop(q);
-        let q = ConsumeQueue::open(dir, 4).unwrap();
-        assert_eq!(
-            (q.min_offset(), q.max_offset()),
-            (8, 11),
-            "after a restart the file start is the min until retention runs again"
-        );
-    }
-
-    #[test]
-    fn append_get_restart() {
-        let d = tempfile::tempdir().unwrap();
-        let dir = d.path().join("T").join("0");
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        assert_eq!(
-            (q.min_offset(), q.max_offset(), q.last_entry()),
-            (0, 0, None)
-        );
-        assert!(q.get(0).is_none());
-        assert!(q.append(1, entry(1)).is_err());
-        for i in 0..10 {
-            q.append(i, entry(i)).unwrap();
-        }
-        assert!(q.append(3, entry(3)).is_err());
-        assert!(q
-            .append(
-                10,
-                CqEntry {
-                    size: 0,
-                    ..entry(10)
-                }
-            )
-            .is_err());
-        assert_eq!(q.file_count(), 3);
-        assert_eq!(q.get(7), Some(entry(7)));
-        assert_eq!(q.get(10), None);
-        q.flush().unwrap();
-        drop(q);
-
-        let names: Vec<u64> = paths::list_files(&dir)
-            .unwrap()
-            .into_iter()
-            .map(|(o, _)| o)
-            .collect();
-        assert_eq!(names, vec![0, 80, 160]);
-
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        assert_eq!((q.min_offset(), q.max_offset()), (0, 10));
-        assert_eq!(q.last_entry(), Some(entry(9)));
-        for i in 10..12 {
-            q.append(i, entry(i)).unwrap();
-        }
-        drop(q);
-        // Exactly full last file: end is the file end.
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        assert_eq!(q.max_offset(), 12);
-        q.append(12, entry(12)).unwrap();
-        assert_eq!(q.file_count(), 4);
-        q.flush().unwrap();
-    }
-
-    #[test]
-    fn deleted_prefix_and_empty_trailing_file() {
-        let d = tempfile::tempdir().unwrap();
-        let dir = d.path().to_path_buf();
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        for i in 0..9 {
-            q.append(i, entry(i)).unwrap();
-        }
-        drop(q);
-        std::fs::remove_file(dir.join(paths::file_name(0))).unwrap();
-        std::fs::write(dir.join(paths::file_name(240)), b"").unwrap();
-        let q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        assert!(!dir.join(paths::file_name(240)).exists());
-        assert_eq!((q.min_offset(), q.max_offset()), (4, 9));
-        assert_eq!(q.get(3), None);
-        assert_eq!(q.get(4), Some(entry(4)));
-        // A gap is corruption.
-        drop(q);
-        std::fs::remove_file(dir.join(paths::file_name(80))).unwrap();
-        std::fs::write(dir.join(paths::file_name(0)), [0u8; 80]).unwrap();
-        let e = ConsumeQueue::open(dir.clone(), 4).unwrap_err();
-        assert!(e.to_string().contains("gap"), "{e}");
-    }
-
-    #[test]
-    fn truncation() {
-        let d = tempfile::tempdir().unwrap();
-        let dir = d.path().to_path_buf();
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        for i in 0..11 {
-            q.append(i, entry(i)).unwrap();
-        }
-        // Record 5 spans [500, 600): keep it at end 600, drop it at 599.
-        q.truncate_from_physical(1_000_000).unwrap();
-        assert_eq!(q.max_offset(), 11);
-        q.truncate_from_physical(600).unwrap();
-        assert_eq!(q.max_offset(), 6);
-        assert_eq!(q.file_count(), 2);
-        q.truncate_from_physical(599).unwrap();
-        assert_eq!(q.max_offset(), 5);
-        assert_eq!(q.last_entry(), Some(entry(4)));
-        assert_eq!(q.get(5), None);
-        drop(q);
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        assert_eq!(q.max_offset(), 5);
-        assert_eq!(paths::list_files(&dir).unwrap().len(), 2);
-        q.append(5, entry(5)).unwrap();
-        // Truncate at a file boundary: the later file is removed entirely.
-        q.truncate_from_physical(400).unwrap();
-        assert_eq!((q.max_offset(), q.file_count()), (4, 1));
-        q.truncate_from_physical(0).unwrap();
-        assert_eq!((q.min_offset(), q.max_offset(), q.file_count()), (0, 0, 1));
-        drop(q);
-        let mut q = ConsumeQueue::open(dir.clone(), 4).unwrap();
-        assert_eq!(q.max_offset(), 0);
-        for i in 0..6 {
-            q.append(i, entry(i)).unwrap();
-        }
-        assert_eq!(q.get(5), Some(entry(5)));
-    }
-
-    proptest! {
-        #[test]
-        fn entry_round_trip(o in any::<i64>(), s in any::<i32>(), t in any::<i64>()) {
-            let e = CqEntry { commit_log_offset: o, size: s, tags_code: t };
-            prop_assert_eq!(CqEntry::decode(&e.encode()), e);
-        }
-
-        #[test]
-        fn queue_round_trip(n in 0u64..40, per_file in 1u64..7, cut in 0i64..5000) {
-            let d = tempfile::tempdir().unwrap();
-            let mut q = ConsumeQueue::open(d.path().to_path_buf(), per_file).unwrap();
-            for i in 0..n { q.append(i, entry(i)).unwrap(); }
-            q.truncate_from_physical(cut).unwrap();
-            let expect = n.min((cut / 100).max(0) as u64);
-            prop_assert_eq!(q.max_offset(), expect);
-            drop(q);
-            let q = ConsumeQueue::open(d.path().to_path_buf(), per_file).unwrap();
-            prop_assert_eq!(q.max_offset(), expect);
-            for i in 0..expect { prop_assert_eq!(q.get(i), Some(entry(i))); }
-        }
-    }
+    f.grow_to(len)
 }
+
+/// What [`finalize_dir`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Finalized {
+    /// Consume-queue files looked at.
+    pub files: usize,
+    /// Files that were short and were extended to full size.
+    pub extended: usize,
+}
+
+/// Extends every short consume-queue file under `<root>/consumequeue` to its full size
+/// (`layout.entries_per_file * 20` bytes, allocated, zeros after the entries), so that a Java
+/// broker, which refuses a file of any other length (`MappedFileQueue.load`), can load the store.
+/// Files already full, and names that are not a topic / queue id / offset, are left alone. The
+/// broker must not be running.
+pub fn finalize_dir(root: &Path, layout: CqLayout) -> Result<Finalized> {
+    let cq_root = paths::consume_queue_root(root);
+    let file_size = layout.file_size(&cq_root)?;
+    let mut done = Finalized::default();
+    for dir in paths::consume_queue_dirs(root)? {
+        for (start, path) in paths::list_files(&dir.path)? {
+            done.files += 1;
+            let len = std::fs::metadata(&path).at(&path)?.len();
+            if len == file_size {
+                continue;
+            }
+            if len > file_size {
+                return Err(StoreError::Corruption(format!(
+                    "{}: file is {len} bytes, more than the full {file_size}",
+                    path.display()
+                )));
+            }
+            let mut f = MappedFile::open_growable(&path, start, file_size)?;
+            f.grow_to_full()?;
+            done.extended += 1;
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests;

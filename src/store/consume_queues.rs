@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use tracing::{debug, error, info, warn};
 
 use super::commit_log::QueueOffsets;
-use super::consume_queue::{ConsumeQueue, CqEntry, DispatchRun};
+use super::consume_queue::{ConsumeQueue, CqEntry, CqLayout, DispatchRun};
 use super::mapped_file::MappedFile;
 use super::recovery::scan;
 use super::{paths, StoreError};
@@ -31,16 +31,16 @@ pub const CQ_ENTRIES_PER_FILE: u64 = 300_000;
 #[derive(Debug)]
 pub struct ConsumeQueues {
     root: PathBuf,
-    entries_per_file: u64,
+    layout: CqLayout,
     queues: HashMap<String, HashMap<i32, ConsumeQueue>>,
 }
 
 impl ConsumeQueues {
     /// No queues yet, under store root `root`.
-    pub fn new(root: PathBuf, entries_per_file: u64) -> ConsumeQueues {
+    pub fn new(root: PathBuf, layout: CqLayout) -> ConsumeQueues {
         ConsumeQueues {
             root,
-            entries_per_file,
+            layout,
             queues: HashMap::new(),
         }
     }
@@ -56,12 +56,12 @@ impl ConsumeQueues {
     /// were added.
     pub fn recover(
         root: &Path,
-        entries_per_file: u64,
+        layout: CqLayout,
         files: &[MappedFile],
         write_offset: u64,
         expected: &mut QueueOffsets,
     ) -> Result<(ConsumeQueues, u64), StoreError> {
-        let mut queues = ConsumeQueues::open_all(root, entries_per_file)?;
+        let mut queues = ConsumeQueues::open_all(root, layout)?;
         queues.truncate_past(write_offset)?;
         let mut added = 0;
         if let Some(from) = queues.rebuild_from(expected) {
@@ -83,33 +83,15 @@ impl ConsumeQueues {
 
     /// Opens every queue directory under `<root>/consumequeue` (names that are not a topic and a
     /// queue id are skipped).
-    fn open_all(root: &Path, entries_per_file: u64) -> Result<ConsumeQueues, StoreError> {
-        let mut queues = ConsumeQueues::new(root.to_path_buf(), entries_per_file);
-        let cq_root = root.join("consumequeue");
-        let Ok(topics) = std::fs::read_dir(&cq_root) else {
-            return Ok(queues);
-        };
-        for topic_dir in topics {
-            let topic_dir = topic_dir.map_err(|e| StoreError::io(&cq_root, e))?;
-            let Some(topic) = topic_dir.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            let Ok(ids) = std::fs::read_dir(topic_dir.path()) else {
-                continue;
-            };
-            for id_dir in ids {
-                let id_dir = id_dir.map_err(|e| StoreError::io(topic_dir.path(), e))?;
-                let Some(queue_id) = id_dir.file_name().to_str().and_then(|s| s.parse().ok())
-                else {
-                    continue;
-                };
-                let cq = ConsumeQueue::open(id_dir.path(), entries_per_file)?;
-                queues
-                    .queues
-                    .entry(topic.clone())
-                    .or_default()
-                    .insert(queue_id, cq);
-            }
+    fn open_all(root: &Path, layout: CqLayout) -> Result<ConsumeQueues, StoreError> {
+        let mut queues = ConsumeQueues::new(root.to_path_buf(), layout);
+        for dir in paths::consume_queue_dirs(root)? {
+            let cq = ConsumeQueue::open(dir.path, layout)?;
+            queues
+                .queues
+                .entry(dir.topic)
+                .or_default()
+                .insert(dir.queue_id, cq);
         }
         Ok(queues)
     }
@@ -237,7 +219,7 @@ impl ConsumeQueues {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 let dir = paths::consume_queue_dir(&self.root, topic, queue_id);
-                e.insert(ConsumeQueue::open(dir, self.entries_per_file)?)
+                e.insert(ConsumeQueue::open(dir, self.layout)?)
             }
         })
     }
@@ -412,4 +394,4 @@ impl Reput {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -16,6 +16,13 @@
 //!   loads the end (acquire) sees every byte below it completely written, and those bytes are never
 //!   written again.
 //!
+//! A *growable* file ([`MappedFile::create_growable`], the consume queues') keeps its logical size
+//! (names and offsets are computed from it) but starts with a short disk length and mapping, and is
+//! extended by [`MappedFile::grow_to`]: `fallocate` (never sparse), then a new, longer mapping
+//! replaces the old one. Growing takes `&mut self`, so it can only happen while the file is owned,
+//! when no slice of the old mapping can be alive; a shared file never grows. Reads stay below the
+//! readable end, which never exceeds the current mapping.
+//!
 //! Every `unsafe` block of the mapping lives in this file, each with its own `SAFETY:` comment.
 
 use std::fs::{File, OpenOptions};
@@ -91,14 +98,39 @@ impl MappedFile {
     /// `posix_fallocate` where supported (else `set_len`) and maps it read-write. Nothing is
     /// readable yet. A half-created file is removed again on failure.
     pub fn create(path: &Path, start_offset: u64, size: u64) -> Result<MappedFile> {
-        let len = check_size(path, size)?;
+        Self::create_with(path, start_offset, size, size, allocate)
+    }
+
+    /// Creates a new *growable* file: its logical size is `size` (offsets and names are computed
+    /// from it as for any file) but only its first `initial_len` bytes (clamped to `1..=size`) are
+    /// allocated, with `fallocate` (never sparse), and mapped; [`MappedFile::grow_to`] extends it.
+    /// The consume queues use this so a queue holding one entry costs kilobytes, not megabytes.
+    pub fn create_growable(
+        path: &Path,
+        start_offset: u64,
+        size: u64,
+        initial_len: u64,
+    ) -> Result<MappedFile> {
+        let len = initial_len.clamp(1, size.max(1));
+        Self::create_with(path, start_offset, size, len, super::fallocate::fallocate)
+    }
+
+    fn create_with(
+        path: &Path,
+        start_offset: u64,
+        size: u64,
+        len: u64,
+        alloc: fn(&File, &Path, u64) -> Result<()>,
+    ) -> Result<MappedFile> {
+        check_size(path, size)?;
+        let map_len = check_size(path, len)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(path)
             .at(path)?;
-        let res = allocate(&file, path, size).and_then(|()| Self::map(&file, path, len));
+        let res = alloc(&file, path, len).and_then(|()| Self::map(&file, path, map_len));
         match res {
             Ok(map) => Ok(MappedFile {
                 path: path.to_path_buf(),
@@ -120,19 +152,37 @@ impl MappedFile {
     /// what the disk holds) until the owner says otherwise ([`MappedFile::set_readable_end`],
     /// [`MappedFile::truncate`]).
     pub fn open(path: &Path, start_offset: u64, size: u64) -> Result<MappedFile> {
-        let len = check_size(path, size)?;
+        Self::open_with(path, start_offset, size, |actual| actual == size)
+    }
+
+    /// Opens an existing growable file (see [`MappedFile::create_growable`]): any length in
+    /// `1..=size` is accepted and mapped; all of it is readable until the owner says otherwise.
+    pub fn open_growable(path: &Path, start_offset: u64, size: u64) -> Result<MappedFile> {
+        Self::open_with(path, start_offset, size, |actual| {
+            actual > 0 && actual <= size
+        })
+    }
+
+    fn open_with(
+        path: &Path,
+        start_offset: u64,
+        size: u64,
+        accept: impl Fn(u64) -> bool,
+    ) -> Result<MappedFile> {
+        check_size(path, size)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .at(path)?;
         let actual = file.metadata().at(path)?.len();
-        if actual != size {
+        if !accept(actual) {
             return Err(StoreError::Corruption(format!(
                 "{}: file is {actual} bytes, expected {size}",
                 path.display()
             )));
         }
+        let len = check_size(path, actual)?;
         let map = Self::map(&file, path, len)?;
         Ok(MappedFile {
             path: path.to_path_buf(),
@@ -142,6 +192,30 @@ impl MappedFile {
             map,
             readable: AtomicUsize::new(len),
         })
+    }
+
+    /// Owner only: extends a growable file's disk length and mapping to `len` bytes (clamped to
+    /// the logical size; nothing happens if already that long). The new blocks are allocated with
+    /// `fallocate` and read as zeros; the old mapping is replaced by a longer one. Bytes and the
+    /// readable end are unchanged. `&mut self` is what makes the swap safe: no slice handed out by
+    /// [`MappedFile::read`] can be alive, and a shared file (`Arc`, a [`FileWriter`]) cannot get
+    /// here at all. The new length's size is synced (`fdatasync`), so entries written into the
+    /// grown part are not cut off by a size a crash of the machine forgot.
+    pub fn grow_to(&mut self, len: u64) -> Result<()> {
+        let len = len.min(self.size);
+        if len <= self.len() as u64 {
+            return Ok(());
+        }
+        let map_len = check_size(&self.path, len)?;
+        super::fallocate::fallocate(&self.file, &self.path, len)?;
+        self.file.sync_data().at(&self.path)?;
+        self.map = Self::map(&self.file, &self.path, map_len)?;
+        Ok(())
+    }
+
+    /// Owner only: grows the file to its full logical size (see [`MappedFile::grow_to`]).
+    pub fn grow_to_full(&mut self) -> Result<()> {
+        self.grow_to(self.size)
     }
 
     fn map(file: &File, path: &Path, len: usize) -> Result<MmapRaw> {
@@ -158,9 +232,16 @@ impl MappedFile {
         self.start_offset
     }
 
-    /// File size in bytes.
+    /// File size in bytes: the logical size, which a growable file reaches only when grown to
+    /// full (see [`MappedFile::mapped_len`]).
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Bytes currently on disk and mapped: `size()` except for a growable file not grown to full.
+    /// Nothing at or past it is ever read or written.
+    pub fn mapped_len(&self) -> usize {
+        self.len()
     }
 
     /// End of the readable bytes (acquire: every byte below it is complete).
@@ -469,6 +550,48 @@ mod tests {
         w.write(4, b"ef").unwrap();
         w.publish(1 << 20);
         assert_eq!(reader.readable_end(), 4096, "clamped to the size");
+    }
+
+    /// A growable file: short on disk, writes past the mapping fail, growing keeps the bytes and
+    /// the readable end and is capped at the logical size; reopening accepts any length up to it.
+    #[test]
+    fn growable_file_grows_by_remapping() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(file_name(0));
+        let mut f = MappedFile::create_growable(&p, 0, 10_000, 4096).unwrap();
+        assert_eq!((f.size(), f.mapped_len()), (10_000, 4096));
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 4096);
+        f.write(4090, b"abcdef").unwrap();
+        assert!(f.write(4096, b"x").is_err(), "past the mapping");
+        assert_eq!(f.read(4090, 7), None, "nothing readable past the mapping");
+        f.grow_to(8192).unwrap();
+        assert_eq!(f.read(4090, 6), Some(&b"abcdef"[..]));
+        assert_eq!(f.readable_end(), 4096);
+        f.write(8000, b"x").unwrap();
+        f.grow_to(1 << 20).unwrap();
+        assert_eq!(f.mapped_len(), 10_000, "capped at the logical size");
+        f.grow_to(5).unwrap();
+        assert_eq!(f.mapped_len(), 10_000, "never shrinks");
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 10_000);
+        f.set_readable_end(4096);
+        drop(f);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(5000)
+            .unwrap();
+        let f = MappedFile::open_growable(&p, 0, 10_000).unwrap();
+        assert_eq!((f.mapped_len(), f.readable_end()), (5000, 5000));
+        assert_eq!(f.read(4090, 6), Some(&b"abcdef"[..]));
+        assert!(
+            MappedFile::open(&p, 0, 10_000).is_err(),
+            "a fixed file must be full"
+        );
+        assert!(
+            MappedFile::open_growable(&p, 0, 4000).is_err(),
+            "longer than the size"
+        );
     }
 
     #[test]

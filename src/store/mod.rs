@@ -8,6 +8,8 @@
 //! * [`paths`]: file naming and the store directory layout, atomic file replace;
 //! * [`message`]: the stored-message record codec, properties, message ids, batches;
 //! * [`mapped_file`]: a fixed-size mmapped file; one writer / many readers, enforced by its types;
+//!   growable files (consume queues) that start short and are extended by remapping;
+//! * [`fallocate`]: block allocation for mapped files, never sparse;
 //! * [`commit_log`]: start-up recovery of the commit log and its append state machine (roll,
 //!   blank marker, staged write and unwind, seal, retention's deletions);
 //! * [`group_commit`]: sync flush's waiting senders and flush requests;
@@ -16,13 +18,16 @@
 //! * [`read`]: pulls with tag filters, pull statuses, records by offset, search by time;
 //! * [`recovery`]: the pure scan that finds the valid end of a commit-log file;
 //! * [`checkpoint`]: the 4 KiB checkpoint page;
+//! * [`check`]: the read-only audit of the consume queues against a scan of the commit log;
 //! * [`retention`]: which old commit-log files to delete, and the disk usage it depends on.
 
+pub mod check;
 pub mod checkpoint;
 pub mod commit_log;
 pub mod consume_queue;
 pub mod consume_queues;
 pub mod error;
+pub mod fallocate;
 pub mod fastjson;
 pub mod group_commit;
 pub mod mapped_file;

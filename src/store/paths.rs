@@ -33,9 +33,57 @@ pub fn commitlog_dir(root: &Path) -> PathBuf {
     root.join("commitlog")
 }
 
+/// `root/consumequeue`
+pub fn consume_queue_root(root: &Path) -> PathBuf {
+    root.join("consumequeue")
+}
+
+/// One queue's directory, `root/consumequeue/<topic>/<queueId>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDir {
+    pub topic: String,
+    pub queue_id: i32,
+    pub path: PathBuf,
+}
+
+/// Every queue directory under `root/consumequeue`, sorted by topic and queue id. Names that are
+/// not UTF-8 or not a queue id are skipped, and so are topic entries that cannot be listed (a
+/// stray file); a missing `consumequeue` yields an empty list.
+pub fn consume_queue_dirs(root: &Path) -> Result<Vec<QueueDir>> {
+    let cq_root = consume_queue_root(root);
+    let topics = match fs::read_dir(&cq_root) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(super::StoreError::io(&cq_root, e)),
+    };
+    let mut out = Vec::new();
+    for topic_dir in topics {
+        let topic_dir = topic_dir.at(&cq_root)?;
+        let Some(topic) = topic_dir.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let Ok(ids) = fs::read_dir(topic_dir.path()) else {
+            continue;
+        };
+        for id_dir in ids {
+            let id_dir = id_dir.at(topic_dir.path())?;
+            let Some(queue_id) = id_dir.file_name().to_str().and_then(|s| s.parse().ok()) else {
+                continue;
+            };
+            out.push(QueueDir {
+                topic: topic.clone(),
+                queue_id,
+                path: id_dir.path(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.topic, a.queue_id).cmp(&(&b.topic, b.queue_id)));
+    Ok(out)
+}
+
 /// `root/consumequeue/<topic>/<queueId>`
 pub fn consume_queue_dir(root: &Path, topic: &str, queue_id: i32) -> PathBuf {
-    root.join("consumequeue")
+    consume_queue_root(root)
         .join(topic)
         .join(queue_id.to_string())
 }

@@ -1,4 +1,5 @@
-//! `actormq`: the command-line client (send, pull and consume messages, benchmark the broker).
+//! `actormq`: the command-line client (send, pull and consume messages, benchmark the broker) and
+//! the offline store tools (`store check`, `store finalize`).
 //!
 //! Errors print the broker's response-code name and remark and exit non-zero.
 
@@ -11,6 +12,7 @@ mod bench_timer;
 mod consume;
 mod schedule;
 mod stats;
+mod store;
 mod topic;
 
 use std::path::PathBuf;
@@ -52,6 +54,9 @@ enum Command {
     /// Topic administration: create, list, describe, delete.
     #[command(subcommand)]
     Topic(topic::TopicCommand),
+    /// Offline store tools (no broker running): check the consume queues, finalize for Java.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 #[derive(clap::Args)]
@@ -106,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => bench::run(&cli.broker, cmd).await,
         Command::Stats(args) => stats::run(&cli.broker, args).await,
         Command::Topic(cmd) => topic::run(&cli.broker, cmd).await,
+        Command::Store(cmd) => store::run(cmd),
     }
 }
 

@@ -14,11 +14,11 @@ use crate::store::message::tests::sample;
 use crate::store::message::{encode, tags_hash_code};
 
 /// The queue id `sample` encodes into its records.
-const QUEUE: i32 = 3;
+pub(crate) const QUEUE: i32 = 3;
 /// Small files so a few records roll the commit log.
 const LOG_FILE: u64 = 4096;
 
-fn open_log(root: &Path) -> CommitLog {
+pub(crate) fn open_log(root: &Path) -> CommitLog {
     let dir = paths::commitlog_dir(root);
     let found = recover_log(&dir, LOG_FILE, Scan::Everything { check_crc: true }).unwrap();
     CommitLog::new(
@@ -32,7 +32,7 @@ fn open_log(root: &Path) -> CommitLog {
     )
 }
 
-fn append(log: &mut CommitLog, topic: &str) -> Appended {
+pub(crate) fn append(log: &mut CommitLog, topic: &str) -> Appended {
     let mut r = BytesMut::new();
     encode(&sample(topic, &[b'x'; 300], "TAGS\u{1}t\u{2}"), &mut r).unwrap();
     log.append(topic.to_string(), QUEUE, &mut r, 1, &[tags_hash_code("t")])
@@ -53,7 +53,7 @@ fn recovered(root: &Path) -> RecoveredLog {
 fn recover_queues(root: &Path, found: &mut RecoveredLog) -> (ConsumeQueues, u64) {
     ConsumeQueues::recover(
         root,
-        4,
+        CqLayout::new(4),
         &found.files,
         found.write_offset,
         &mut found.queue_offsets,
@@ -73,7 +73,11 @@ fn entries(queues: &ConsumeQueues, topic: &str) -> Vec<(u64, i64)> {
 fn recovery_rebuilds_the_entries_a_crash_never_indexed() {
     let d = tempfile::tempdir().unwrap();
     let mut log = open_log(d.path());
-    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let mut reput = Reput::new(
+        ConsumeQueues::new(d.path().into(), CqLayout::new(4)),
+        0,
+        false,
+    );
     let a0 = append(&mut log, "A");
     reput.records(log.take_runs());
     // Appended but never dispatched before the "crash".
@@ -96,7 +100,11 @@ fn recovery_rebuilds_the_entries_a_crash_never_indexed() {
 fn recovery_cuts_entries_past_the_commit_log_end() {
     let d = tempfile::tempdir().unwrap();
     let mut log = open_log(d.path());
-    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let mut reput = Reput::new(
+        ConsumeQueues::new(d.path().into(), CqLayout::new(4)),
+        0,
+        false,
+    );
     let kept = append(&mut log, "A");
     append(&mut log, "A");
     append(&mut log, "A");
@@ -108,7 +116,7 @@ fn recovery_cuts_entries_past_the_commit_log_end() {
     let mut expected = QueueOffsets::new();
     expected.entry("A".into()).or_default().insert(QUEUE, 1);
     let (queues, added) =
-        ConsumeQueues::recover(d.path(), 4, &[], kept.end(), &mut expected).unwrap();
+        ConsumeQueues::recover(d.path(), CqLayout::new(4), &[], kept.end(), &mut expected).unwrap();
     assert_eq!(added, 0);
     assert_eq!(entries(&queues, "A"), vec![(0, kept.physical_offset)]);
     assert_eq!(expected["A"][&QUEUE], 1);
@@ -118,7 +126,11 @@ fn recovery_cuts_entries_past_the_commit_log_end() {
 fn recovery_keeps_queue_offsets_of_records_it_did_not_scan() {
     let d = tempfile::tempdir().unwrap();
     let mut log = open_log(d.path());
-    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let mut reput = Reput::new(
+        ConsumeQueues::new(d.path().into(), CqLayout::new(4)),
+        0,
+        false,
+    );
     for _ in 0..5 {
         append(&mut log, "A");
     }
@@ -128,7 +140,8 @@ fn recovery_keeps_queue_offsets_of_records_it_did_not_scan() {
     drop(log);
     // A clean start scans only the last files: their records say nothing of queue A's offsets.
     let mut expected = QueueOffsets::new();
-    let (queues, added) = ConsumeQueues::recover(d.path(), 4, &[], end, &mut expected).unwrap();
+    let (queues, added) =
+        ConsumeQueues::recover(d.path(), CqLayout::new(4), &[], end, &mut expected).unwrap();
     assert_eq!(added, 0);
     assert_eq!(queues.get("A", QUEUE).unwrap().max_offset(), 5);
     assert_eq!(
@@ -166,7 +179,11 @@ fn a_lost_queue_restarts_at_its_first_record_left_after_retention() {
 fn forget_below_moves_every_queue_past_deleted_log_files() {
     let d = tempfile::tempdir().unwrap();
     let mut log = open_log(d.path());
-    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let mut reput = Reput::new(
+        ConsumeQueues::new(d.path().into(), CqLayout::new(4)),
+        0,
+        false,
+    );
     let all: Vec<Appended> = (0..30).map(|_| append(&mut log, "A")).collect();
     reput.records(log.take_runs());
     let queues = reput.queues_mut();
@@ -199,7 +216,11 @@ fn run(topic: &str, first_queue_offset: i64, physical: i64) -> DispatchRun {
 #[test]
 fn sync_mode_holds_runs_until_the_flushed_offset_covers_them() {
     let d = tempfile::tempdir().unwrap();
-    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, true);
+    let mut reput = Reput::new(
+        ConsumeQueues::new(d.path().into(), CqLayout::new(4)),
+        0,
+        true,
+    );
     let indexed = reput.records(vec![run("A", 0, 0), run("A", 1, 100), run("A", 2, 200)]);
     assert!(indexed.is_empty());
     assert_eq!(reput.dispatched(), 0);
@@ -212,14 +233,22 @@ fn sync_mode_holds_runs_until_the_flushed_offset_covers_them() {
     assert_eq!(reput.flushed(300).len(), 1);
     assert_eq!(reput.dispatched(), 300);
 
-    let mut async_reput = Reput::new(ConsumeQueues::new(d.path().join("b"), 4), 0, false);
+    let mut async_reput = Reput::new(
+        ConsumeQueues::new(d.path().join("b"), CqLayout::new(4)),
+        0,
+        false,
+    );
     assert_eq!(async_reput.records(vec![run("A", 0, 0)]).len(), 1);
 }
 
 #[test]
 fn a_stalled_queue_keeps_its_runs_in_order_and_catches_up() {
     let d = tempfile::tempdir().unwrap();
-    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), 4), 0, false);
+    let mut reput = Reput::new(
+        ConsumeQueues::new(d.path().into(), CqLayout::new(4)),
+        0,
+        false,
+    );
     // A regular file where queue A's directory goes: its files cannot be created.
     let blocked = paths::consume_queue_dir(d.path(), "A", QUEUE);
     std::fs::create_dir_all(blocked.parent().unwrap()).unwrap();

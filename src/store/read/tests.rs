@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::store::commit_log::{recover, CommitLog, CommitLogOptions, Scan, WriteMode};
+use crate::store::consume_queue::CqLayout;
 use crate::store::consume_queues::{ConsumeQueues, Reput};
 use crate::store::message::tests::sample;
 use crate::store::message::{encode, properties_to_string};
@@ -33,7 +34,7 @@ impl Store {
                 fail_write: None,
             },
         );
-        let queues = ConsumeQueues::new(dir.path().to_path_buf(), 4);
+        let queues = ConsumeQueues::new(dir.path().to_path_buf(), CqLayout::new(4));
         Store {
             dir,
             table: log.table(),
@@ -196,7 +197,8 @@ fn each_pull_status() {
 #[test]
 fn an_empty_queue_has_no_message() {
     let s = Store::new(1 << 16);
-    let empty = ConsumeQueue::open(s.dir.path().join("consumequeue/E/0"), 4).unwrap();
+    let empty =
+        ConsumeQueue::open(s.dir.path().join("consumequeue/E/0"), CqLayout::new(4)).unwrap();
     let q = PullQuery {
         topic: "E".into(),
         queue_id: 0,
