@@ -236,6 +236,13 @@ async fn the_java_broker_serves_a_store_actormq_wrote() {
     let written = read_all(&ours).await;
     let committed = commit_half(&ours, &written).await;
     assert_eq!(broker.stop(), Some(0));
+    // actormq's consume-queue files start small; the Java broker wants them full size.
+    let finalize = std::process::Command::new(env!("CARGO_BIN_EXE_actormq"))
+        .args(["store", "finalize", "--root"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(finalize.status.success(), "{finalize:?}");
 
     // The way back: a Java broker on actormq's store serves the same records and offsets.
     let java = start_java(&lib, dir.path());
