@@ -84,7 +84,10 @@ async fn finalize_makes_full_files_the_broker_still_serves() {
     }
     let root = broker.root();
     let (ok, text) = cli(&["store", "finalize"], &root);
-    assert!(!ok && text.contains("in use by a running broker"), "{text}");
+    assert!(
+        !ok && text.contains("locked by another running broker"),
+        "{text}"
+    );
     broker.stop();
 
     let (ok, text) = cli(&["store", "finalize"], &root);

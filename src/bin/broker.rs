@@ -37,6 +37,7 @@ use actormq::store::commit_log::{
 };
 use actormq::store::consume_queue::CqLayout;
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
+use actormq::store::lock::StoreLock;
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::subscription_group::SubscriptionGroupTable;
 use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
@@ -165,61 +166,6 @@ fn connection_limits(config: &BrokerConfig) -> ConnectionLimits {
         max_unread_reply_bytes: s.max_unread_reply_bytes,
         max_connections: s.max_connections,
         guards: ConnectionGuards::new(s.frame_budget_bytes),
-    }
-}
-
-/// Holds `<root>/lock` and `<root>` itself for the life of the process: one broker per store.
-fn lock_store(root: &Path) -> anyhow::Result<(std::fs::File, std::fs::File)> {
-    let path = paths::lock_path(root);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    // The lock file can be deleted while a broker runs (and a new one would lock fine): the store
-    // directory itself is locked too, and it cannot go while it holds files.
-    let root_dir =
-        std::fs::File::open(root).with_context(|| format!("opening {}", root.display()))?;
-    match file
-        .try_lock()
-        .and_then(|()| root_dir.try_lock())
-        .and_then(|()| lock_first_byte(&file))
-    {
-        Ok(()) => Ok((file, root_dir)),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "the store {} is locked by another running broker ({})",
-            root.display(),
-            path.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
-        }
-    }
-}
-
-/// The Java broker locks byte 0 of `<root>/lock` with a POSIX record lock
-/// (`FileChannel.tryLock(0, 1, false)`), which does not see `flock`s: take the same byte as an
-/// open-file-description lock (it conflicts with POSIX locks of other processes), so a Java broker
-/// and actormq cannot open one store at the same time. Held until the file is closed.
-fn lock_first_byte(file: &std::fs::File) -> Result<(), std::fs::TryLockError> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: an all-zero `flock` is a valid value of this plain C struct; the fields that
-    // matter are set below.
-    let mut range: libc::flock = unsafe { std::mem::zeroed() };
-    range.l_type = libc::F_WRLCK as _;
-    range.l_whence = libc::SEEK_SET as _;
-    range.l_start = 0;
-    range.l_len = 1;
-    // SAFETY: `file` is an open descriptor for the call's duration and `range` a valid `flock`.
-    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &range) };
-    if rc == 0 {
-        return Ok(());
-    }
-    let e = std::io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EAGAIN) | Some(libc::EACCES) => Err(std::fs::TryLockError::WouldBlock),
-        _ => Err(std::fs::TryLockError::Error(e)),
     }
 }
 
@@ -359,16 +305,15 @@ struct StoreDir {
     /// `<root>/abort`: present while running; found at start = the last run crashed.
     abort: PathBuf,
     crashed: bool,
-    /// `<root>/lock` and `<root>` itself, held for the life of the process (the `flock`s go with
-    /// them).
-    _lock: (std::fs::File, std::fs::File),
+    /// Held for the life of the process ([`StoreLock`]).
+    _lock: StoreLock,
 }
 
 impl StoreDir {
     /// Creates the root, takes its lock, notes whether `abort` exists and writes it with the PID.
     fn open(root: &Path) -> anyhow::Result<StoreDir> {
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-        let lock = lock_store(root)?;
+        let lock = StoreLock::acquire(root)?;
         let abort = paths::abort_path(root);
         let crashed = abort.exists();
         std::fs::write(&abort, std::process::id().to_string())

@@ -955,7 +955,11 @@ pub(crate) mod tests {
             (Some("B"), Some("U1"), Some("3"), true)
         );
         let plain = SendProperties::scan("WAIT\u{1}true\u{2}KEYS\u{1}TIMER_x\u{2}");
-        assert_eq!(plain, SendProperties::default(), "a TIMER_ value is not a TIMER_ key");
+        assert_eq!(
+            plain,
+            SendProperties::default(),
+            "a TIMER_ value is not a TIMER_ key"
+        );
         assert_eq!(SendProperties::scan(""), SendProperties::default());
     }
     use proptest::prelude::*;

@@ -30,6 +30,7 @@ pub mod error;
 pub mod fallocate;
 pub mod fastjson;
 pub mod group_commit;
+pub mod lock;
 pub mod mapped_file;
 pub mod message;
 pub mod paths;

@@ -16,6 +16,7 @@ use clap::Subcommand;
 use actormq::store::check::consume_queues_agree;
 use actormq::store::consume_queue::{finalize_dir, CqLayout};
 use actormq::store::consume_queues::CQ_ENTRIES_PER_FILE;
+use actormq::store::lock::{LockError, StoreLock};
 use actormq::store::paths;
 
 #[derive(Subcommand)]
@@ -60,30 +61,17 @@ pub fn run(cmd: StoreCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Takes `<root>/lock` as the broker does: an error if `root` is not a store or a broker holds it.
-fn lock(root: &Path) -> anyhow::Result<std::fs::File> {
+/// Takes the store's lock as the broker does ([`StoreLock`]): an error if `root` is not a store
+/// or a broker (actormq's or Java's) holds it.
+fn lock(root: &Path) -> anyhow::Result<StoreLock> {
     if !paths::commitlog_dir(root).is_dir() && !paths::consume_queue_root(root).is_dir() {
         anyhow::bail!(
             "{} is not a store (no commitlog/ or consumequeue/ in it)",
             root.display()
         );
     }
-    let path = paths::lock_path(root);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "the store {} is in use by a running broker ({} is locked); stop it first",
-            root.display(),
-            path.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
-        }
-    }
+    StoreLock::acquire(root).map_err(|e| match e {
+        LockError::Held { .. } => anyhow::anyhow!("{e}; stop it first"),
+        e => e.into(),
+    })
 }
