@@ -3,8 +3,10 @@
 //!
 //! *Drives* the store's [`CommitLog`] state machine (offsets, rolls, the staged write) and, in
 //! sync-flush mode, a [`GroupCommit`] of the sends waiting for their flush. *Receives* `Append`
-//! (one message or a batch, encoded by the SendProcessor), `DeleteFilesBefore` (Retention) and
-//! `Seal` (shutdown). *Sends* `Allocate` to the `FileAllocator` (the next two files, asked for as
+//! (one message or a batch, encoded by the SendProcessor), `DeleteFilesBefore` and `DiskMeasured`
+//! (Retention), `OutOfSpace` (whoever an allocation failed for lack of space) and `Seal`
+//! (shutdown). It owns the store's [`DiskSpace`] state: while the disk is full an append is
+//! refused before anything is written (`SERVICE_NOT_AVAILABLE`), a check that costs one field read. *Sends* `Allocate` to the `FileAllocator` (the next two files, asked for as
 //! soon as a file is started, so a roll finds them ready), `FilesChanged` to the `Flusher` and the
 //! `Dispatcher` on every roll, `SyncFlush` to the `Flusher` (sync mode: one round trip releases
 //! every waiter below the flushed offset — group commit), and `NewRecords` to the `Dispatcher`: the
@@ -14,6 +16,7 @@
 //! dispatch, the flush request. *Runs on* the system arbiter beside the connections: the hot send
 //! path crosses no thread.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -26,6 +29,7 @@ use super::flusher::{FilesChanged, Flusher, SyncFlush};
 use super::mailbox::Mailbox;
 use super::metrics::stats;
 use actormq::store::commit_log::CommitLog;
+use actormq::store::disk_space::{Change, DiskSpace, DiskUsage, FullBecause, Thresholds};
 pub use actormq::store::commit_log::{AppendError, Appended};
 use actormq::store::group_commit::GroupCommit;
 use actormq::store::mapped_file::MappedFile;
@@ -73,6 +77,8 @@ pub struct CommitLogWriter {
     sync_flush: Option<Duration>,
     /// Sync flush: the sends waiting for their bytes to be flushed.
     group_commit: GroupCommit<(Appended, AppendDone)>,
+    /// Whether the disk takes new messages.
+    disk: DiskSpace,
 }
 
 impl CommitLogWriter {
@@ -83,6 +89,7 @@ impl CommitLogWriter {
         sync_flush: Option<Duration>,
         flusher: Mailbox<Flusher>,
         dispatcher: Mailbox<Dispatcher>,
+        disk: Thresholds,
     ) -> Self {
         let group_commit = GroupCommit::new(log.write_offset());
         CommitLogWriter {
@@ -93,6 +100,44 @@ impl CommitLogWriter {
             dispatcher,
             sync_flush,
             group_commit,
+            disk: DiskSpace::new(disk),
+        }
+    }
+
+    /// Logs a disk-state change (once per change) and shows it in the metrics.
+    fn disk_changed(&mut self, change: Option<Change>) {
+        let used = self.disk.used_percent();
+        stats()
+            .disk_used_hundredths
+            .store((used * 100.0) as u64, Ordering::Relaxed);
+        let Some(change) = change else { return };
+        stats()
+            .store_writable
+            .store(u64::from(self.disk.writable()), Ordering::Relaxed);
+        match change {
+            Change::BecameFull(FullBecause::Ratio(used)) => warn!(
+                disk_used_percent = format!("{used:.2}"),
+                "disk full: used ratio at or above store.disk_max_used_ratio_percent; \
+                 sends are refused until space returns"
+            ),
+            Change::BecameFull(FullBecause::OutOfSpace { needed }) => warn!(
+                needed_bytes = needed,
+                "disk full: no space for a store file (ENOSPC); sends are refused until space \
+                 returns"
+            ),
+            Change::BecameWritable(used) => info!(
+                disk_used_percent = format!("{used:.2}"),
+                "disk space OK again; sends are accepted"
+            ),
+        }
+    }
+
+    /// After a failed append: an allocation or write that failed for lack of space makes the
+    /// store full at once (the next measurement may not see it: the disk may be below the ratio).
+    fn check_out_of_space(&mut self) {
+        if let Some(needed) = self.log.take_out_of_space() {
+            let change = self.disk.out_of_space(needed);
+            self.disk_changed(change);
         }
     }
 
@@ -139,6 +184,7 @@ impl CommitLogWriter {
     fn write_and_dispatch(&mut self) {
         if let Err(e) = self.log.write_staged() {
             self.fail_unwritten(&e);
+            self.check_out_of_space();
         }
         let runs = self.log.take_runs();
         if !runs.is_empty() {
@@ -207,6 +253,10 @@ impl Handler<Append> for CommitLogWriter {
 
     fn handle(&mut self, mut msg: Append, ctx: &mut Context<Self>) {
         let _timer = stats().commit_log_writer.handling();
+        if !self.disk.writable() {
+            let used_hundredths = (self.disk.used_percent() * 100.0) as u32;
+            return (msg.done)(Err(AppendError::NotWritable { used_hundredths }));
+        }
         let began = Instant::now();
         let first_of_turn = !self.log.turn_open();
         let topic = std::mem::take(&mut msg.topic);
@@ -231,6 +281,9 @@ impl Handler<Append> for CommitLogWriter {
             // Runs after the appends already in the mailbox: one write (sync mode) and one
             // message to the dispatcher carry them all.
             ctx.notify(EndOfTurn);
+        }
+        if result.is_err() {
+            self.check_out_of_space();
         }
         match (result, self.sync_flush) {
             (Ok(appended), Some(timeout)) => {
@@ -264,6 +317,40 @@ impl Handler<DeleteFilesBefore> for CommitLogWriter {
         let removed = self.log.delete_files_before(msg.0);
         self.publish_table_change();
         MessageResult(removed)
+    }
+}
+
+/// A measurement of the store's disk (Retention, every `store.disk_check_interval_ms` and after
+/// deleting files): may make the store full or writable again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DiskMeasured(pub DiskUsage);
+
+impl Handler<DiskMeasured> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: DiskMeasured, _ctx: &mut Context<Self>) {
+        let _timer = stats().commit_log_writer.handling();
+        let change = self.disk.observe(msg.0);
+        self.disk_changed(change);
+    }
+}
+
+/// Another part of the store (a consume-queue file, `topics.json`) could not get `needed` bytes
+/// for lack of space: the store is full until they are available again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct OutOfSpace {
+    pub needed: u64,
+}
+
+impl Handler<OutOfSpace> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: OutOfSpace, _ctx: &mut Context<Self>) {
+        let _timer = stats().commit_log_writer.handling();
+        let change = self.disk.out_of_space(msg.needed);
+        self.disk_changed(change);
     }
 }
 

@@ -1,4 +1,9 @@
-//! `Retention`: deletes old commit-log files (RocketMQ's `CleanCommitLogService`).
+//! `Retention`: deletes old commit-log files (RocketMQ's `CleanCommitLogService`), and watches how
+//! full the store's disk is.
+//!
+//! Every `store.disk_check_interval_ms` (and right after deleting files) it measures the disk (one
+//! `statvfs`) and sends the figures to the writer (`DiskMeasured`), which owns the disk-full state
+//! (`store::disk_space`): that is how a full store notices space coming back by itself.
 //!
 //! Every `check_interval_ms` it looks at the commit-log directory (each file's mtime) and at how
 //! full the store's disk is, and lets `store::retention::files_to_delete` decide. The writer owns
@@ -15,9 +20,10 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 use tracing::{error, info, warn};
 
-use super::commit_log_writer::{CommitLogWriter, DeleteFilesBefore};
+use super::commit_log_writer::{CommitLogWriter, DeleteFilesBefore, DiskMeasured};
 use super::mailbox::{timer_tick, Mailbox};
 use actormq::config::RetentionConfig;
+use actormq::store::disk_space::DiskUsage;
 use actormq::store::paths;
 use actormq::store::retention::{disk_used_percent, files_to_delete, local_hour, FileFacts};
 
@@ -26,6 +32,10 @@ pub struct Retention {
     file_size: u64,
     config: RetentionConfig,
     writer: Mailbox<CommitLogWriter>,
+    /// How often the disk is measured for the writer's disk-full state.
+    disk_check_every: Duration,
+    /// The last measurement failed (logged once until one succeeds again).
+    measure_failed: bool,
     /// A deletion is under way (the writer has not answered yet): skip checks meanwhile.
     busy: bool,
 }
@@ -36,13 +46,31 @@ impl Retention {
         file_size: u64,
         config: RetentionConfig,
         writer: Mailbox<CommitLogWriter>,
+        disk_check_every: Duration,
     ) -> Self {
         Retention {
             root,
             file_size,
             config,
             writer,
+            disk_check_every,
+            measure_failed: false,
             busy: false,
+        }
+    }
+
+    /// Measures the disk and tells the writer (a control message: `do_send`, never dropped).
+    fn measure_disk(&mut self) {
+        match DiskUsage::measure(&self.root) {
+            Ok(usage) => {
+                self.measure_failed = false;
+                self.writer.do_send(DiskMeasured(usage));
+            }
+            Err(e) if !self.measure_failed => {
+                self.measure_failed = true;
+                warn!(error = %e, root = %self.root.display(), "cannot measure the store's disk");
+            }
+            Err(_) => {}
         }
     }
 
@@ -79,6 +107,7 @@ impl Retention {
             .map(move |removed, act, _ctx| {
                 act.busy = false;
                 let Ok(removed) = removed else { return };
+                let deleted = !removed.is_empty();
                 for file in removed {
                     let path = file.path().to_path_buf();
                     drop(file);
@@ -95,6 +124,10 @@ impl Retention {
                             "retention: deleting commit-log file failed"
                         ),
                     }
+                }
+                if deleted {
+                    // Space came back: a full store need not wait for the next measurement.
+                    act.measure_disk();
                 }
             })
             .spawn(ctx);
@@ -123,6 +156,11 @@ impl Actor for Retention {
         ctx.run_interval(every, |act, ctx| {
             let _tick = timer_tick::<Retention>();
             act.check(ctx)
+        });
+        self.measure_disk();
+        ctx.run_interval(self.disk_check_every, |act, _ctx| {
+            let _tick = timer_tick::<Retention>();
+            act.measure_disk()
         });
     }
 }

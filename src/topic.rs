@@ -157,6 +157,20 @@ impl TopicTable {
         save_json(path, self)
     }
 
+    /// Persists the table after the topics `created` were inserted into it. If the file cannot
+    /// be written (a full disk), they are taken out again, so that no topic exists only in memory
+    /// (a send to it would be acknowledged and the topic lost at the next start), and the error
+    /// is returned.
+    pub fn persist_created(&mut self, path: &Path, created: &[String]) -> Result<()> {
+        let saved = self.save(path);
+        if saved.is_err() {
+            for name in created {
+                self.remove(name);
+            }
+        }
+        saved
+    }
+
     pub fn get(&self, name: &str) -> Option<&TopicConfig> {
         self.topic_config_table.get(name)
     }

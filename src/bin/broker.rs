@@ -32,6 +32,7 @@ use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::limits::ConnectionGuards;
 use actormq::schedule::{self, offsets::DelayOffsets, state::Schedule};
 use actormq::store::checkpoint::Checkpoint;
+use actormq::store::disk_space::Thresholds;
 use actormq::store::commit_log::{
     CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
 };
@@ -343,6 +344,14 @@ impl StoreDir {
         let crashed = abort.exists();
         std::fs::write(&abort, std::process::id().to_string())
             .with_context(|| format!("writing {}", abort.display()))?;
+        // The page exists from now on, so the stop overwrites it in place and needs no new
+        // space (a clean stop on a full disk still checkpoints). Recovery does not read it.
+        let checkpoint = paths::checkpoint_path(root);
+        if !checkpoint.exists() {
+            if let Err(e) = Checkpoint::default().store(&checkpoint) {
+                warn!(error = %e, "writing the first checkpoint failed");
+            }
+        }
         Ok(StoreDir {
             root: root.to_path_buf(),
             abort,
@@ -581,6 +590,7 @@ fn start_store(
             sync_flush,
             flusher.clone(),
             dispatcher.clone(),
+            disk_thresholds(config),
         );
         let capacity = config.store.writer_mailbox;
         Mailbox::new(CommitLogWriter::create(move |ctx| {
@@ -594,8 +604,9 @@ fn start_store(
         let (root, retention, writer) =
             (root.to_path_buf(), config.retention.clone(), writer.clone());
         let config_file_size = config.store.commitlog_file_bytes;
+        let disk_every = Duration::from_millis(config.store.disk_check_interval_ms);
         Retention::start_in_arbiter(&retention_arbiter.handle(), move |_| {
-            Retention::new(root, config_file_size, retention, writer)
+            Retention::new(root, config_file_size, retention, writer, disk_every)
         });
     }
     Store {
@@ -606,6 +617,14 @@ fn start_store(
         writer,
         retention_arbiter,
         written,
+    }
+}
+
+/// The disk-full marks of `[store]` (`store::disk_space`).
+fn disk_thresholds(config: &BrokerConfig) -> Thresholds {
+    Thresholds {
+        max_used_percent: f64::from(config.store.disk_max_used_ratio_percent),
+        resume_used_percent: f64::from(config.store.disk_resume_used_ratio_percent),
     }
 }
 
@@ -787,7 +806,11 @@ async fn shut_down(
         master_flushed_offset: flushed as i64,
         ..Default::default()
     };
-    checkpoint.store(&paths::checkpoint_path(&dir.root))?;
+    // Not fatal: recovery does not need it, and an error here must not leave `abort` behind
+    // after everything was flushed (a stop on a full disk is still clean).
+    if let Err(e) = checkpoint.store(&paths::checkpoint_path(&dir.root)) {
+        warn!(error = %e, "writing the checkpoint at shutdown failed");
+    }
     if flushed >= write_offset {
         std::fs::remove_file(&dir.abort)
             .with_context(|| format!("removing {}", dir.abort.display()))?;

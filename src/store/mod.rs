@@ -16,12 +16,14 @@
 //! * [`read`]: pulls with tag filters, pull statuses, records by offset, search by time;
 //! * [`recovery`]: the pure scan that finds the valid end of a commit-log file;
 //! * [`checkpoint`]: the 4 KiB checkpoint page;
-//! * [`retention`]: which old commit-log files to delete, and the disk usage it depends on.
+//! * [`retention`]: which old commit-log files to delete, and the disk usage it depends on;
+//! * [`disk_space`]: whether the store may take new messages (full by ratio or by `ENOSPC`).
 
 pub mod checkpoint;
 pub mod commit_log;
 pub mod consume_queue;
 pub mod consume_queues;
+pub mod disk_space;
 pub mod error;
 pub mod group_commit;
 pub mod mapped_file;
