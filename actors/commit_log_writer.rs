@@ -29,8 +29,8 @@ use super::flusher::{FilesChanged, Flusher, SyncFlush};
 use super::mailbox::Mailbox;
 use super::metrics::stats;
 use actormq::store::commit_log::CommitLog;
-use actormq::store::disk_space::{Change, DiskSpace, DiskUsage, FullBecause, Thresholds};
 pub use actormq::store::commit_log::{AppendError, Appended};
+use actormq::store::disk_space::{Change, DiskSpace, DiskUsage, FullBecause, Thresholds};
 use actormq::store::group_commit::GroupCommit;
 use actormq::store::mapped_file::MappedFile;
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{error, info};
 
+use super::commit_log_writer::OutOfSpace;
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::mailbox::CountedRecipient;
@@ -58,6 +59,9 @@ pub struct Dispatcher {
     mailbox: usize,
     /// Who is told when a watched topic's queues grow (the scheduler, the timer).
     watchers: Vec<(String, CountedRecipient<QueueGrew>)>,
+    /// Who is told when a consume-queue file cannot be created for lack of space (the writer,
+    /// which owns the disk-full state).
+    disk: Option<CountedRecipient<OutOfSpace>>,
 }
 
 impl Dispatcher {
@@ -70,6 +74,7 @@ impl Dispatcher {
             closing: false,
             mailbox,
             watchers: Vec::new(),
+            disk: None,
         }
     }
 
@@ -101,6 +106,11 @@ impl Dispatcher {
 
     /// Answers the pulls parked on the queues of runs just indexed, where the new entries match.
     fn wake(&mut self, runs: Vec<DispatchRun>, ctx: &mut Context<Self>) {
+        if let Some(needed) = self.reput.take_out_of_space() {
+            if let Some(disk) = &self.disk {
+                disk.do_send(OutOfSpace { needed });
+            }
+        }
         for (topic, to) in &self.watchers {
             for run in runs.iter().filter(|r| r.topic == *topic) {
                 to.do_send(QueueGrew {
@@ -266,6 +276,20 @@ impl Actor for Dispatcher {
             dispatched = self.reput.dispatched(),
             "dispatcher started"
         );
+    }
+}
+
+/// Start-up: where to report a consume-queue file that could not be created for lack of space.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WatchDisk(pub CountedRecipient<OutOfSpace>);
+
+impl Handler<WatchDisk> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, WatchDisk(to): WatchDisk, _ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
+        self.disk = Some(to);
     }
 }
 

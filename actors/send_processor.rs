@@ -125,7 +125,9 @@ impl SendProcessor {
         if let Err(e) = self.topics.persist_created(&self.topics_path, created) {
             warn!(error = %e, topics = ?created, "topic not created: the topic table could not be persisted");
             if e.is_out_of_space() {
-                self.writer.do_send(OutOfSpace { needed: TOPIC_TABLE_SPACE });
+                self.writer.do_send(OutOfSpace {
+                    needed: TOPIC_TABLE_SPACE,
+                });
             }
             let dir = self.topics_path.parent().unwrap_or(&self.topics_path);
             return Err(topic_not_persisted(dir, &e));
@@ -426,7 +428,8 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             Err(refusal) => return refuse(reply, response, refusal),
         };
         if new.target == SendBackTarget::DeadLetter {
-            if let Err(refusal) = self.ensure_topic(&new.message.topic, retry::DLQ_NUMS_PER_GROUP, 0)
+            if let Err(refusal) =
+                self.ensure_topic(&new.message.topic, retry::DLQ_NUMS_PER_GROUP, 0)
             {
                 return refuse(reply, response, refusal);
             }

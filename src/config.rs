@@ -828,16 +828,35 @@ mod tests {
             (90, 85, 1000)
         );
         for (toml, key) in [
-            ("disk_max_used_ratio_percent = 0", "store.disk_max_used_ratio_percent = 0"),
-            ("disk_max_used_ratio_percent = 101", "store.disk_max_used_ratio_percent = 101"),
-            ("disk_resume_used_ratio_percent = 91", "store.disk_resume_used_ratio_percent = 91"),
-            ("disk_resume_used_ratio_percent = 0", "store.disk_resume_used_ratio_percent = 0"),
-            ("disk_check_interval_ms = 0", "store.disk_check_interval_ms = 0"),
+            (
+                "disk_max_used_ratio_percent = 0",
+                "store.disk_max_used_ratio_percent = 0",
+            ),
+            (
+                "disk_max_used_ratio_percent = 101",
+                "store.disk_max_used_ratio_percent = 101",
+            ),
+            (
+                "disk_resume_used_ratio_percent = 91",
+                "store.disk_resume_used_ratio_percent = 91",
+            ),
+            (
+                "disk_resume_used_ratio_percent = 0",
+                "store.disk_resume_used_ratio_percent = 0",
+            ),
+            (
+                "disk_check_interval_ms = 0",
+                "store.disk_check_interval_ms = 0",
+            ),
         ] {
-            let msg = checked(&format!("[store]\n{toml}\n")).unwrap_err().to_string();
+            let msg = checked(&format!("[store]\n{toml}\n"))
+                .unwrap_err()
+                .to_string();
             assert!(msg.contains(key), "{msg}");
         }
-        let ok = checked("[store]\ndisk_max_used_ratio_percent = 95\ndisk_resume_used_ratio_percent = 95\n");
+        let ok = checked(
+            "[store]\ndisk_max_used_ratio_percent = 95\ndisk_resume_used_ratio_percent = 95\n",
+        );
         assert!(ok.is_ok());
     }
 

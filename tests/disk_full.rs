@@ -72,7 +72,14 @@ impl SmallDisk {
         match fs {
             Fs::Tmpfs => run(
                 "mount",
-                &["-t", "tmpfs", "-o", &format!("size={DISK_MIB}m"), "tmpfs", &target],
+                &[
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={DISK_MIB}m"),
+                    "tmpfs",
+                    &target,
+                ],
             )?,
             Fs::Ext4 => {
                 let image = dir.path().join("disk.img");
@@ -324,7 +331,10 @@ async fn disk_full_case(fs: Fs, flush: &str, filler: Filler) {
         .unwrap();
     let began = Instant::now();
     while client.query_consumer_offset("cg", TOPIC, 0).await.unwrap() != Some(3) {
-        assert!(began.elapsed() < Duration::from_secs(5), "offset commit lost");
+        assert!(
+            began.elapsed() < Duration::from_secs(5),
+            "offset commit lost"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -362,7 +372,10 @@ async fn disk_full_case(fs: Fs, flush: &str, filler: Filler) {
     let mut expected = acked.sent.clone();
     expected.sort_by_key(|(_, offset)| *offset);
     let expected: Vec<u64> = expected.iter().map(|(i, _)| *i).collect();
-    assert_eq!(stored, expected, "the commit log holds exactly the acked sends");
+    assert_eq!(
+        stored, expected,
+        "the commit log holds exactly the acked sends"
+    );
     let topics = std::fs::read_to_string(root.join("config/topics.json")).unwrap();
     assert!(topics.contains(TOPIC));
 }

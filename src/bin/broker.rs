@@ -32,11 +32,11 @@ use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::limits::ConnectionGuards;
 use actormq::schedule::{self, offsets::DelayOffsets, state::Schedule};
 use actormq::store::checkpoint::Checkpoint;
-use actormq::store::disk_space::Thresholds;
 use actormq::store::commit_log::{
     CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
 };
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
+use actormq::store::disk_space::Thresholds;
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::subscription_group::SubscriptionGroupTable;
 use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
@@ -45,7 +45,7 @@ use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal};
 use actors::connection::ConnectionLimits;
-use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
+use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked, WatchDisk};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
 use actors::lock_processor::LockProcessor;
@@ -598,6 +598,7 @@ fn start_store(
             writer
         }))
     };
+    dispatcher.do_send(WatchDisk(writer.recipient()));
     // Own thread: listing, stat-ing and unlinking files block.
     let retention_arbiter = Arbiter::new();
     {

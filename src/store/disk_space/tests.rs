@@ -68,7 +68,11 @@ fn out_of_space_waits_for_the_space_it_needed() {
         available: GIB - 1,
         ..usage(50)
     };
-    assert_eq!(d.observe(tight), None, "less available than the file it needs");
+    assert_eq!(
+        d.observe(tight),
+        None,
+        "less available than the file it needs"
+    );
     assert!(!d.writable());
     assert_eq!(d.observe(usage(60)), Some(Change::BecameWritable(60.0)));
     assert!(d.writable());
@@ -108,7 +112,10 @@ fn out_of_space_while_ratio_full_needs_both() {
 fn measures_a_real_file_system() {
     let d = tempfile::tempdir().unwrap();
     let u = DiskUsage::measure(d.path()).unwrap();
-    assert!(u.total > 0 && u.free <= u.total && u.available <= u.free, "{u:?}");
+    assert!(
+        u.total > 0 && u.free <= u.total && u.available <= u.free,
+        "{u:?}"
+    );
     let p = u.used_percent();
     assert!((0.0..=100.0).contains(&p), "{p}");
     assert!(DiskUsage::measure(&d.path().join("missing")).is_err());
