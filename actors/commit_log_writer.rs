@@ -3,10 +3,11 @@
 //!
 //! *Drives* the store's [`CommitLog`] state machine (offsets, rolls, the staged write) and, in
 //! sync-flush mode, a [`GroupCommit`] of the sends waiting for their flush. *Receives* `Append`
-//! (one message or a batch, encoded by the SendProcessor), `DeleteFilesBefore` and `DiskMeasured`
-//! (Retention), `OutOfSpace` (whoever an allocation failed for lack of space) and `Seal`
-//! (shutdown). It owns the store's [`DiskSpace`] state: while the disk is full an append is
-//! refused before anything is written (`SERVICE_NOT_AVAILABLE`), a check that costs one field read. *Sends* `Allocate` to the `FileAllocator` (the next two files, asked for as
+//! (one message or a batch, encoded by the SendProcessor), `DeleteFilesBefore` and `SetWritable`
+//! (Retention, which owns the disk-full state: sent only when it changes) and `Seal` (shutdown).
+//! While the disk is full an append is refused before anything is written
+//! (`SERVICE_NOT_AVAILABLE`): one bool field read per append. A file it cannot create for lack of
+//! space makes it refuse at once, and it reports `OutOfSpace` to Retention. *Sends* `Allocate` to the `FileAllocator` (the next two files, asked for as
 //! soon as a file is started, so a roll finds them ready), `FilesChanged` to the `Flusher` and the
 //! `Dispatcher` on every roll, `SyncFlush` to the `Flusher` (sync mode: one round trip releases
 //! every waiter below the flushed offset — group commit), and `NewRecords` to the `Dispatcher`: the
@@ -16,7 +17,6 @@
 //! dispatch, the flush request. *Runs on* the system arbiter beside the connections: the hot send
 //! path crosses no thread.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -26,11 +26,11 @@ use tracing::{info, warn};
 use super::dispatcher::{Dispatcher, Flushed, NewRecords};
 use super::file_allocator::{Allocate, FileAllocator};
 use super::flusher::{FilesChanged, Flusher, SyncFlush};
-use super::mailbox::Mailbox;
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
+use super::retention::OutOfSpace;
 use actormq::store::commit_log::CommitLog;
 pub use actormq::store::commit_log::{AppendError, Appended};
-use actormq::store::disk_space::{Change, DiskSpace, DiskUsage, FullBecause, Thresholds};
 use actormq::store::group_commit::GroupCommit;
 use actormq::store::mapped_file::MappedFile;
 
@@ -77,8 +77,12 @@ pub struct CommitLogWriter {
     sync_flush: Option<Duration>,
     /// Sync flush: the sends waiting for their bytes to be flushed.
     group_commit: GroupCommit<(Appended, AppendDone)>,
-    /// Whether the disk takes new messages.
-    disk: DiskSpace,
+    /// Whether the disk takes new messages (Retention's `DiskSpace` decides; an `ENOSPC` here
+    /// clears it at once), and its percent used in hundredths, for the refusal's remark.
+    writable: bool,
+    used_hundredths: u32,
+    /// Retention, told of an allocation that failed for lack of space.
+    disk: CountedRecipient<OutOfSpace>,
 }
 
 impl CommitLogWriter {
@@ -89,7 +93,7 @@ impl CommitLogWriter {
         sync_flush: Option<Duration>,
         flusher: Mailbox<Flusher>,
         dispatcher: Mailbox<Dispatcher>,
-        disk: Thresholds,
+        disk: CountedRecipient<OutOfSpace>,
     ) -> Self {
         let group_commit = GroupCommit::new(log.write_offset());
         CommitLogWriter {
@@ -100,35 +104,9 @@ impl CommitLogWriter {
             dispatcher,
             sync_flush,
             group_commit,
-            disk: DiskSpace::new(disk),
-        }
-    }
-
-    /// Logs a disk-state change (once per change) and shows it in the metrics.
-    fn disk_changed(&mut self, change: Option<Change>) {
-        let used = self.disk.used_percent();
-        stats()
-            .disk_used_hundredths
-            .store((used * 100.0) as u64, Ordering::Relaxed);
-        let Some(change) = change else { return };
-        stats()
-            .store_writable
-            .store(u64::from(self.disk.writable()), Ordering::Relaxed);
-        match change {
-            Change::BecameFull(FullBecause::Ratio(used)) => warn!(
-                disk_used_percent = format!("{used:.2}"),
-                "disk full: used ratio at or above store.disk_max_used_ratio_percent; \
-                 sends are refused until space returns"
-            ),
-            Change::BecameFull(FullBecause::OutOfSpace { needed }) => warn!(
-                needed_bytes = needed,
-                "disk full: no space for a store file (ENOSPC); sends are refused until space \
-                 returns"
-            ),
-            Change::BecameWritable(used) => info!(
-                disk_used_percent = format!("{used:.2}"),
-                "disk space OK again; sends are accepted"
-            ),
+            writable: true,
+            used_hundredths: 0,
+            disk,
         }
     }
 
@@ -136,8 +114,8 @@ impl CommitLogWriter {
     /// store full at once (the next measurement may not see it: the disk may be below the ratio).
     fn check_out_of_space(&mut self) {
         if let Some(needed) = self.log.take_out_of_space() {
-            let change = self.disk.out_of_space(needed);
-            self.disk_changed(change);
+            self.writable = false;
+            self.disk.do_send(OutOfSpace { needed });
         }
     }
 
@@ -253,8 +231,8 @@ impl Handler<Append> for CommitLogWriter {
 
     fn handle(&mut self, mut msg: Append, ctx: &mut Context<Self>) {
         let _timer = stats().commit_log_writer.handling();
-        if !self.disk.writable() {
-            let used_hundredths = (self.disk.used_percent() * 100.0) as u32;
+        if !self.writable {
+            let used_hundredths = self.used_hundredths;
             return (msg.done)(Err(AppendError::NotWritable { used_hundredths }));
         }
         let began = Instant::now();
@@ -320,37 +298,22 @@ impl Handler<DeleteFilesBefore> for CommitLogWriter {
     }
 }
 
-/// A measurement of the store's disk (Retention, every `store.disk_check_interval_ms` and after
-/// deleting files): may make the store full or writable again.
+/// Retention's disk-full state changed: appends are refused (`writable == false`) or taken again.
+/// `used_hundredths`: the disk's percent used, in hundredths, for the refusal's remark.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct DiskMeasured(pub DiskUsage);
-
-impl Handler<DiskMeasured> for CommitLogWriter {
-    type Result = ();
-
-    fn handle(&mut self, msg: DiskMeasured, _ctx: &mut Context<Self>) {
-        let _timer = stats().commit_log_writer.handling();
-        let change = self.disk.observe(msg.0);
-        self.disk_changed(change);
-    }
+pub struct SetWritable {
+    pub writable: bool,
+    pub used_hundredths: u32,
 }
 
-/// Another part of the store (a consume-queue file, `topics.json`) could not get `needed` bytes
-/// for lack of space: the store is full until they are available again.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct OutOfSpace {
-    pub needed: u64,
-}
-
-impl Handler<OutOfSpace> for CommitLogWriter {
+impl Handler<SetWritable> for CommitLogWriter {
     type Result = ();
 
-    fn handle(&mut self, msg: OutOfSpace, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: SetWritable, _ctx: &mut Context<Self>) {
         let _timer = stats().commit_log_writer.handling();
-        let change = self.disk.out_of_space(msg.needed);
-        self.disk_changed(change);
+        self.writable = msg.writable;
+        self.used_hundredths = msg.used_hundredths;
     }
 }
 

@@ -21,7 +21,6 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{error, info};
 
-use super::commit_log_writer::OutOfSpace;
 use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::mailbox::CountedRecipient;
@@ -29,6 +28,7 @@ use super::metrics::stats;
 pub use super::query::{
     LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
 };
+use super::retention::OutOfSpace;
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
@@ -59,13 +59,19 @@ pub struct Dispatcher {
     mailbox: usize,
     /// Who is told when a watched topic's queues grow (the scheduler, the timer).
     watchers: Vec<(String, CountedRecipient<QueueGrew>)>,
-    /// Who is told when a consume-queue file cannot be created for lack of space (the writer,
-    /// which owns the disk-full state).
-    disk: Option<CountedRecipient<OutOfSpace>>,
+    /// Told when a consume-queue file cannot be created for lack of space (Retention, which owns
+    /// the disk-full state).
+    disk: CountedRecipient<OutOfSpace>,
 }
 
 impl Dispatcher {
-    pub fn new(reput: Reput, files: FileTable, topics: Arc<TopicTable>, mailbox: usize) -> Self {
+    pub fn new(
+        reput: Reput,
+        files: FileTable,
+        topics: Arc<TopicTable>,
+        mailbox: usize,
+        disk: CountedRecipient<OutOfSpace>,
+    ) -> Self {
         Dispatcher {
             reput,
             files,
@@ -74,7 +80,7 @@ impl Dispatcher {
             closing: false,
             mailbox,
             watchers: Vec::new(),
-            disk: None,
+            disk,
         }
     }
 
@@ -107,9 +113,7 @@ impl Dispatcher {
     /// Answers the pulls parked on the queues of runs just indexed, where the new entries match.
     fn wake(&mut self, runs: Vec<DispatchRun>, ctx: &mut Context<Self>) {
         if let Some(needed) = self.reput.take_out_of_space() {
-            if let Some(disk) = &self.disk {
-                disk.do_send(OutOfSpace { needed });
-            }
+            self.disk.do_send(OutOfSpace { needed });
         }
         for (topic, to) in &self.watchers {
             for run in runs.iter().filter(|r| r.topic == *topic) {
@@ -276,20 +280,6 @@ impl Actor for Dispatcher {
             dispatched = self.reput.dispatched(),
             "dispatcher started"
         );
-    }
-}
-
-/// Start-up: where to report a consume-queue file that could not be created for lack of space.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct WatchDisk(pub CountedRecipient<OutOfSpace>);
-
-impl Handler<WatchDisk> for Dispatcher {
-    type Result = ();
-
-    fn handle(&mut self, WatchDisk(to): WatchDisk, _ctx: &mut Context<Self>) {
-        let _timer = stats().dispatcher.handling();
-        self.disk = Some(to);
     }
 }
 

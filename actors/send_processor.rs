@@ -17,12 +17,13 @@ use std::path::PathBuf;
 use actix::prelude::*;
 use tracing::{debug, info, warn};
 
-use super::commit_log_writer::{Append, AppendError, CommitLogWriter, OutOfSpace};
+use super::commit_log_writer::{Append, AppendError, CommitLogWriter};
 use super::connection::{ReplyTo, Request};
 use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, TopicsChanged};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
+use super::retention::OutOfSpace;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
@@ -63,6 +64,8 @@ pub struct SendProcessor {
     mailbox: usize,
     /// Told the new table whenever a topic is created (dispatcher, name server).
     topics_changed: Vec<CountedRecipient<TopicsChanged>>,
+    /// Told when the topic table cannot be written for lack of space (Retention).
+    disk: Option<CountedRecipient<OutOfSpace>>,
 }
 
 impl SendProcessor {
@@ -88,7 +91,14 @@ impl SendProcessor {
             preparer: SendPreparer::new(broker, store_ip),
             mailbox,
             topics_changed,
+            disk: None,
         }
+    }
+
+    /// Where a topic table that cannot be written for lack of space is reported.
+    pub fn with_disk(mut self, disk: CountedRecipient<OutOfSpace>) -> Self {
+        self.disk = Some(disk);
+        self
     }
 
     /// Timer messages follow `rules` (`[timer]`).
@@ -124,10 +134,9 @@ impl SendProcessor {
     fn persist_created(&mut self, created: &[String]) -> Result<(), Refusal> {
         if let Err(e) = self.topics.persist_created(&self.topics_path, created) {
             warn!(error = %e, topics = ?created, "topic not created: the topic table could not be persisted");
-            if e.is_out_of_space() {
-                self.writer.do_send(OutOfSpace {
-                    needed: TOPIC_TABLE_SPACE,
-                });
+            if let Some(disk) = self.disk.as_ref().filter(|_| e.is_out_of_space()) {
+                let needed = TOPIC_TABLE_SPACE;
+                disk.do_send(OutOfSpace { needed });
             }
             let dir = self.topics_path.parent().unwrap_or(&self.topics_path);
             return Err(topic_not_persisted(dir, &e));

@@ -45,7 +45,7 @@ use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal};
 use actors::connection::ConnectionLimits;
-use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked, WatchDisk};
+use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
 use actors::lock_processor::LockProcessor;
@@ -55,7 +55,7 @@ use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_table::{DuplicateCode, ProcessorTable, ProcessorTableBuilder};
 use actors::pull_processor::PullProcessor;
-use actors::retention::Retention;
+use actors::retention::{Retention, StoreWriter};
 use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
@@ -543,12 +543,15 @@ struct Store {
     flusher: Mailbox<Flusher>,
     flusher_arbiter: Arbiter,
     writer: Mailbox<CommitLogWriter>,
+    /// Owns the disk-full state; told of allocations that fail for lack of space.
+    retention: Mailbox<Retention>,
     retention_arbiter: Arbiter,
     /// The commit log's published write offset.
     written: Arc<AtomicU64>,
 }
 
-/// Dispatcher, flusher and writer on their threads, and the retention actor.
+/// Retention (first: the others report to it when space runs out), dispatcher, flusher and writer
+/// on their threads.
 fn start_store(
     config: &BrokerConfig,
     root: &Path,
@@ -558,6 +561,7 @@ fn start_store(
     topics: &TopicTable,
 ) -> Store {
     let sync_flush = config.flush.mode == FlushMode::Sync;
+    let (retention, retention_arbiter) = start_retention(config, root);
     let dispatcher_arbiter = Arbiter::new();
     let dispatcher = {
         let files = log.table();
@@ -567,9 +571,10 @@ fn start_store(
             sync_flush,
         );
         let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
+        let disk = retention.recipient();
         Mailbox::new(Dispatcher::start_in_arbiter(
             &dispatcher_arbiter.handle(),
-            move |_| Dispatcher::new(reput, files, topics, mailbox),
+            move |_| Dispatcher::new(reput, files, topics, mailbox, disk),
         ))
     };
     let written = log.published_offset();
@@ -590,7 +595,7 @@ fn start_store(
             sync_flush,
             flusher.clone(),
             dispatcher.clone(),
-            disk_thresholds(config),
+            retention.recipient(),
         );
         let capacity = config.store.writer_mailbox;
         Mailbox::new(CommitLogWriter::create(move |ctx| {
@@ -598,35 +603,34 @@ fn start_store(
             writer
         }))
     };
-    dispatcher.do_send(WatchDisk(writer.recipient()));
-    // Own thread: listing, stat-ing and unlinking files block.
-    let retention_arbiter = Arbiter::new();
-    {
-        let (root, retention, writer) =
-            (root.to_path_buf(), config.retention.clone(), writer.clone());
-        let config_file_size = config.store.commitlog_file_bytes;
-        let disk_every = Duration::from_millis(config.store.disk_check_interval_ms);
-        Retention::start_in_arbiter(&retention_arbiter.handle(), move |_| {
-            Retention::new(root, config_file_size, retention, writer, disk_every)
-        });
-    }
+    retention.do_send(StoreWriter(writer.clone()));
     Store {
         dispatcher,
         dispatcher_arbiter,
         flusher,
         flusher_arbiter,
         writer,
+        retention,
         retention_arbiter,
         written,
     }
 }
 
-/// The disk-full marks of `[store]` (`store::disk_space`).
-fn disk_thresholds(config: &BrokerConfig) -> Thresholds {
-    Thresholds {
+/// Retention and the disk-full state, on their own thread: listing, stat-ing and unlinking files
+/// block. It learns of the writer once that is started (`StoreWriter`).
+fn start_retention(config: &BrokerConfig, root: &Path) -> (Mailbox<Retention>, Arbiter) {
+    let arbiter = Arbiter::new();
+    let (root, retention) = (root.to_path_buf(), config.retention.clone());
+    let file_size = config.store.commitlog_file_bytes;
+    let disk = Thresholds {
         max_used_percent: f64::from(config.store.disk_max_used_ratio_percent),
         resume_used_percent: f64::from(config.store.disk_resume_used_ratio_percent),
-    }
+    };
+    let every = Duration::from_millis(config.store.disk_check_interval_ms);
+    let addr = Retention::start_in_arbiter(&arbiter.handle(), move |_| {
+        Retention::new(root, file_size, retention, disk, every)
+    });
+    (Mailbox::new(addr), arbiter)
 }
 
 /// The actors connections hand requests to.
@@ -683,6 +687,7 @@ fn start_processors(
             mailbox,
             topic_watchers,
         )
+        .with_disk(store.retention.recipient())
         .with_timer_rules(TimerRules {
             enabled: config.timer.enabled,
             max_delay_sec: config.timer.max_delay_sec,
