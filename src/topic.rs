@@ -274,6 +274,27 @@ mod tests {
         assert_eq!(TopicTable::load(&path).unwrap(), t);
     }
 
+    /// A topic created for a send exists only if the table could be written: otherwise it is
+    /// taken out again (the table stays what the file holds) and the error returned.
+    #[test]
+    fn created_topics_that_cannot_be_persisted_are_taken_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config/topics.json");
+        let mut t = TopicTable::default();
+        t.insert(TopicConfig::new("Kept", 4));
+        t.persist_created(&path, &["Kept".into()]).unwrap();
+        assert!(TopicTable::load(&path).unwrap().get("Kept").is_some());
+
+        // A parent that is a file: the write fails like a full disk would.
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, b"x").unwrap();
+        let bad = blocked.join("topics.json");
+        t.insert(TopicConfig::new("New", 4));
+        assert!(t.persist_created(&bad, &["New".into()]).is_err());
+        assert!(t.get("New").is_none(), "not created");
+        assert!(t.get("Kept").is_some(), "only the new topics go");
+    }
+
     #[test]
     fn invalid_values_are_refused_at_load() {
         let dir = tempfile::tempdir().unwrap();

@@ -349,6 +349,30 @@ fn disk_full_is_answered_with_the_java_remark() {
     );
 }
 
+/// A topic that could not be persisted: Java's disk-full answer on `ENOSPC`, else SYSTEM_ERROR.
+#[test]
+fn unpersisted_topic_is_refused() {
+    use crate::store::StoreError;
+    let d = tempfile::tempdir().unwrap();
+    let full = StoreError::io(
+        "/s/topics.json",
+        std::io::Error::from_raw_os_error(libc::ENOSPC),
+    );
+    let (code, remark) = topic_not_persisted(d.path(), &full);
+    assert_eq!(code, response_code::SERVICE_NOT_AVAILABLE);
+    assert!(
+        remark.contains("the broker's disk is full [CL: "),
+        "{remark}"
+    );
+    let denied = StoreError::io(
+        "/s/topics.json",
+        std::io::Error::from_raw_os_error(libc::EACCES),
+    );
+    let (code, remark) = topic_not_persisted(d.path(), &denied);
+    assert_eq!(code, response_code::SYSTEM_ERROR);
+    assert!(remark.contains("/s/topics.json"), "{remark}");
+}
+
 #[test]
 fn append_failures_map_to_the_java_broker_codes() {
     let cases = [
