@@ -7,8 +7,9 @@
 //! of space (from the writer, the dispatcher's consume queues, the send processor's topic table).
 //! A change of state is logged once (warn when full, info when writable again), shown in the
 //! metrics (`disk_used_ratio`, `store_writable`) and sent to the writer (`SetWritable`): only
-//! changes, so the writer's mailbox carries appends and nothing periodic. That is how a full store
-//! notices space coming back by itself.
+//! changes (and, while full, a changed usage for the refusals' remark), so a writable store's writer
+//! mailbox carries appends and nothing periodic. That is how a full store notices space coming back
+//! by itself.
 //!
 //! Every `check_interval_ms` it looks at the commit-log directory (each file's mtime) and at how
 //! full the store's disk is, and lets `store::retention::files_to_delete` decide. The writer owns
@@ -43,6 +44,8 @@ pub struct Retention {
     writer: Option<Mailbox<CommitLogWriter>>,
     /// Whether the store takes new messages.
     disk: DiskSpace,
+    /// The percent used (hundredths) the writer was last told, for its refusals' remark.
+    told_hundredths: u32,
     /// How often the disk is measured.
     disk_check_every: Duration,
     /// The last measurement failed (logged once until one succeeds again).
@@ -65,6 +68,7 @@ impl Retention {
             config,
             writer: None,
             disk: DiskSpace::new(disk),
+            told_hundredths: 0,
             disk_check_every,
             measure_failed: false,
             busy: false,
@@ -94,7 +98,13 @@ impl Retention {
         stats()
             .disk_used_hundredths
             .store(u64::from(used_hundredths), Ordering::Relaxed);
-        let Some(change) = change else { return };
+        let Some(change) = change else {
+            // While full, the refusals' remark follows the usage (a change of a hundredth).
+            if !self.disk.writable() && used_hundredths != self.told_hundredths {
+                self.tell_writer(used_hundredths);
+            }
+            return;
+        };
         let writable = self.disk.writable();
         stats()
             .store_writable
@@ -119,8 +129,10 @@ impl Retention {
         self.tell_writer(used_hundredths);
     }
 
-    /// A control message, rare (state changes only): `do_send`, never dropped.
-    fn tell_writer(&self, used_hundredths: u32) {
+    /// A control message, rare (state changes, and usage changes while full): `do_send`, never
+    /// dropped.
+    fn tell_writer(&mut self, used_hundredths: u32) {
+        self.told_hundredths = used_hundredths;
         if let Some(writer) = &self.writer {
             let writable = self.disk.writable();
             writer.do_send(SetWritable {
