@@ -3,8 +3,11 @@
 //!
 //! *Drives* the store's [`CommitLog`] state machine (offsets, rolls, the staged write) and, in
 //! sync-flush mode, a [`GroupCommit`] of the sends waiting for their flush. *Receives* `Append`
-//! (one message or a batch, encoded by the SendProcessor), `DeleteFilesBefore` (Retention) and
-//! `Seal` (shutdown). *Sends* `Allocate` to the `FileAllocator` (the next two files, asked for as
+//! (one message or a batch, encoded by the SendProcessor), `DeleteFilesBefore` and `SetWritable`
+//! (Retention, which owns the disk-full state: sent only when it changes) and `Seal` (shutdown).
+//! While the disk is full an append is refused before anything is written
+//! (`SERVICE_NOT_AVAILABLE`): one bool field read per append. A file it cannot create for lack of
+//! space makes it refuse at once, and it reports `OutOfSpace` to Retention. *Sends* `Allocate` to the `FileAllocator` (the next two files, asked for as
 //! soon as a file is started, so a roll finds them ready), `FilesChanged` to the `Flusher` and the
 //! `Dispatcher` on every roll, `SyncFlush` to the `Flusher` (sync mode: one round trip releases
 //! every waiter below the flushed offset — group commit), and `NewRecords` to the `Dispatcher`: the
@@ -23,8 +26,9 @@ use tracing::{info, warn};
 use super::dispatcher::{Dispatcher, Flushed, NewRecords};
 use super::file_allocator::{Allocate, FileAllocator};
 use super::flusher::{FilesChanged, Flusher, SyncFlush};
-use super::mailbox::Mailbox;
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
+use super::retention::OutOfSpace;
 use actormq::store::commit_log::CommitLog;
 pub use actormq::store::commit_log::{AppendError, Appended};
 use actormq::store::group_commit::GroupCommit;
@@ -73,6 +77,12 @@ pub struct CommitLogWriter {
     sync_flush: Option<Duration>,
     /// Sync flush: the sends waiting for their bytes to be flushed.
     group_commit: GroupCommit<(Appended, AppendDone)>,
+    /// Whether the disk takes new messages (Retention's `DiskSpace` decides; an `ENOSPC` here
+    /// clears it at once), and its percent used in hundredths, for the refusal's remark.
+    writable: bool,
+    used_hundredths: u32,
+    /// Retention, told of an allocation that failed for lack of space.
+    disk: CountedRecipient<OutOfSpace>,
 }
 
 impl CommitLogWriter {
@@ -83,6 +93,7 @@ impl CommitLogWriter {
         sync_flush: Option<Duration>,
         flusher: Mailbox<Flusher>,
         dispatcher: Mailbox<Dispatcher>,
+        disk: CountedRecipient<OutOfSpace>,
     ) -> Self {
         let group_commit = GroupCommit::new(log.write_offset());
         CommitLogWriter {
@@ -93,6 +104,18 @@ impl CommitLogWriter {
             dispatcher,
             sync_flush,
             group_commit,
+            writable: true,
+            used_hundredths: 0,
+            disk,
+        }
+    }
+
+    /// After a failed append: an allocation or write that failed for lack of space makes the
+    /// store full at once (the next measurement may not see it: the disk may be below the ratio).
+    fn check_out_of_space(&mut self) {
+        if let Some(needed) = self.log.take_out_of_space() {
+            self.writable = false;
+            self.disk.do_send(OutOfSpace { needed });
         }
     }
 
@@ -139,6 +162,7 @@ impl CommitLogWriter {
     fn write_and_dispatch(&mut self) {
         if let Err(e) = self.log.write_staged() {
             self.fail_unwritten(&e);
+            self.check_out_of_space();
         }
         let runs = self.log.take_runs();
         if !runs.is_empty() {
@@ -207,6 +231,10 @@ impl Handler<Append> for CommitLogWriter {
 
     fn handle(&mut self, mut msg: Append, ctx: &mut Context<Self>) {
         let _timer = stats().commit_log_writer.handling();
+        if !self.writable {
+            let used_hundredths = self.used_hundredths;
+            return (msg.done)(Err(AppendError::NotWritable { used_hundredths }));
+        }
         let began = Instant::now();
         let first_of_turn = !self.log.turn_open();
         let topic = std::mem::take(&mut msg.topic);
@@ -231,6 +259,9 @@ impl Handler<Append> for CommitLogWriter {
             // Runs after the appends already in the mailbox: one write (sync mode) and one
             // message to the dispatcher carry them all.
             ctx.notify(EndOfTurn);
+        }
+        if result.is_err() {
+            self.check_out_of_space();
         }
         match (result, self.sync_flush) {
             (Ok(appended), Some(timeout)) => {
@@ -264,6 +295,25 @@ impl Handler<DeleteFilesBefore> for CommitLogWriter {
         let removed = self.log.delete_files_before(msg.0);
         self.publish_table_change();
         MessageResult(removed)
+    }
+}
+
+/// Retention's disk-full state changed: appends are refused (`writable == false`) or taken again.
+/// `used_hundredths`: the disk's percent used, in hundredths, for the refusal's remark.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetWritable {
+    pub writable: bool,
+    pub used_hundredths: u32,
+}
+
+impl Handler<SetWritable> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetWritable, _ctx: &mut Context<Self>) {
+        let _timer = stats().commit_log_writer.handling();
+        self.writable = msg.writable;
+        self.used_hundredths = msg.used_hundredths;
     }
 }
 

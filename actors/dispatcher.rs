@@ -28,6 +28,7 @@ use super::metrics::stats;
 pub use super::query::{
     LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
 };
+use super::retention::OutOfSpace;
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
@@ -58,10 +59,19 @@ pub struct Dispatcher {
     mailbox: usize,
     /// Who is told when a watched topic's queues grow (the scheduler, the timer).
     watchers: Vec<(String, CountedRecipient<QueueGrew>)>,
+    /// Told when a consume-queue file cannot be created for lack of space (Retention, which owns
+    /// the disk-full state).
+    disk: CountedRecipient<OutOfSpace>,
 }
 
 impl Dispatcher {
-    pub fn new(reput: Reput, files: FileTable, topics: Arc<TopicTable>, mailbox: usize) -> Self {
+    pub fn new(
+        reput: Reput,
+        files: FileTable,
+        topics: Arc<TopicTable>,
+        mailbox: usize,
+        disk: CountedRecipient<OutOfSpace>,
+    ) -> Self {
         Dispatcher {
             reput,
             files,
@@ -70,6 +80,7 @@ impl Dispatcher {
             closing: false,
             mailbox,
             watchers: Vec::new(),
+            disk,
         }
     }
 
@@ -101,6 +112,9 @@ impl Dispatcher {
 
     /// Answers the pulls parked on the queues of runs just indexed, where the new entries match.
     fn wake(&mut self, runs: Vec<DispatchRun>, ctx: &mut Context<Self>) {
+        if let Some(needed) = self.reput.take_out_of_space() {
+            self.disk.do_send(OutOfSpace { needed });
+        }
         for (topic, to) in &self.watchers {
             for run in runs.iter().filter(|r| r.topic == *topic) {
                 to.do_send(QueueGrew {

@@ -52,6 +52,10 @@ pub struct ActorStats {
     /// Records a read found damaged (body CRC, or not the record its consume-queue entry names)
     /// and skipped instead of serving.
     pub damaged_records_skipped: AtomicU64,
+    /// Percent of the store's file system in use, in hundredths (the writer's last measurement).
+    pub disk_used_hundredths: AtomicU64,
+    /// 1 while the store takes new messages, 0 while its disk is full.
+    pub store_writable: AtomicU64,
 }
 
 impl ActorStats {
@@ -88,6 +92,8 @@ impl ActorStats {
             lock_processor: MailboxStats::new("lock_processor", processor, on),
             scheduler: MailboxStats::new("scheduler", default, on),
             damaged_records_skipped: AtomicU64::new(0),
+            disk_used_hundredths: AtomicU64::new(0),
+            store_writable: AtomicU64::new(1),
         }
     }
 
@@ -272,6 +278,19 @@ impl Handler<TakeSnapshot> for Metrics {
                 "Records a read found damaged (body CRC, or not the record its consume-queue \
                  entry names) and skipped instead of serving.",
                 stats().damaged_records_skipped.load(Ordering::Relaxed) as f64,
+            ),
+            gauge(
+                "disk_used_ratio",
+                "gauge",
+                "Fraction of the store's file system in use (last measurement).",
+                stats().disk_used_hundredths.load(Ordering::Relaxed) as f64 / 10_000.0,
+            ),
+            gauge(
+                "store_writable",
+                "gauge",
+                "1 while the store takes new messages, 0 while its disk is full \
+                 (store.disk_max_used_ratio_percent or ENOSPC).",
+                stats().store_writable.load(Ordering::Relaxed) as f64,
             ),
             gauge(
                 "uptime_seconds",

@@ -1,4 +1,15 @@
-//! `Retention`: deletes old commit-log files (RocketMQ's `CleanCommitLogService`).
+//! `Retention`: deletes old commit-log files (RocketMQ's `CleanCommitLogService`), and owns the
+//! store's disk-full state (`store::disk_space::DiskSpace`, the `RunningFlags` disk bit Java's
+//! `CleanCommitLogService` sets and clears).
+//!
+//! Every `store.disk_check_interval_ms` (and right after deleting files) it measures the disk (one
+//! `statvfs`, off the writer's thread); `OutOfSpace` tells it of an allocation that failed for lack
+//! of space (from the writer, the dispatcher's consume queues, the send processor's topic table).
+//! A change of state is logged once (warn when full, info when writable again), shown in the
+//! metrics (`disk_used_ratio`, `store_writable`) and sent to the writer (`SetWritable`): only
+//! changes (and, while full, a changed usage for the refusals' remark), so a writable store's writer
+//! mailbox carries appends and nothing periodic. That is how a full store notices space coming back
+//! by itself.
 //!
 //! Every `check_interval_ms` it looks at the commit-log directory (each file's mtime) and at how
 //! full the store's disk is, and lets `store::retention::files_to_delete` decide. The writer owns
@@ -10,14 +21,17 @@
 //! hold a file (an answer being sent) keep its mapping until they drop it.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
 use tracing::{error, info, warn};
 
-use super::commit_log_writer::{CommitLogWriter, DeleteFilesBefore};
+use super::commit_log_writer::{CommitLogWriter, DeleteFilesBefore, SetWritable};
 use super::mailbox::{timer_tick, Mailbox};
+use super::metrics::stats;
 use actormq::config::RetentionConfig;
+use actormq::store::disk_space::{Change, DiskSpace, DiskUsage, FullBecause, Thresholds};
 use actormq::store::paths;
 use actormq::store::retention::{disk_used_percent, files_to_delete, local_hour, FileFacts};
 
@@ -25,7 +39,17 @@ pub struct Retention {
     root: PathBuf,
     file_size: u64,
     config: RetentionConfig,
-    writer: Mailbox<CommitLogWriter>,
+    /// Set once the writer exists (`StoreWriter`): it is started after this actor, whose
+    /// address it needs for `OutOfSpace`.
+    writer: Option<Mailbox<CommitLogWriter>>,
+    /// Whether the store takes new messages.
+    disk: DiskSpace,
+    /// The percent used (hundredths) the writer was last told, for its refusals' remark.
+    told_hundredths: u32,
+    /// How often the disk is measured.
+    disk_check_every: Duration,
+    /// The last measurement failed (logged once until one succeeds again).
+    measure_failed: bool,
     /// A deletion is under way (the writer has not answered yet): skip checks meanwhile.
     busy: bool,
 }
@@ -35,14 +59,86 @@ impl Retention {
         root: PathBuf,
         file_size: u64,
         config: RetentionConfig,
-        writer: Mailbox<CommitLogWriter>,
+        disk: Thresholds,
+        disk_check_every: Duration,
     ) -> Self {
         Retention {
             root,
             file_size,
             config,
-            writer,
+            writer: None,
+            disk: DiskSpace::new(disk),
+            told_hundredths: 0,
+            disk_check_every,
+            measure_failed: false,
             busy: false,
+        }
+    }
+
+    /// Measures the disk and feeds the state machine.
+    fn measure_disk(&mut self) {
+        match DiskUsage::measure(&self.root) {
+            Ok(usage) => {
+                self.measure_failed = false;
+                let change = self.disk.observe(usage);
+                self.disk_changed(change);
+            }
+            Err(e) if !self.measure_failed => {
+                self.measure_failed = true;
+                warn!(error = %e, root = %self.root.display(), "cannot measure the store's disk");
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Shows the disk in the metrics; a change of state is logged (once) and sent to the writer.
+    fn disk_changed(&mut self, change: Option<Change>) {
+        let used = self.disk.used_percent();
+        let used_hundredths = (used * 100.0) as u32;
+        stats()
+            .disk_used_hundredths
+            .store(u64::from(used_hundredths), Ordering::Relaxed);
+        let Some(change) = change else {
+            // While full, the refusals' remark follows the usage (a change of a hundredth).
+            if !self.disk.writable() && used_hundredths != self.told_hundredths {
+                self.tell_writer(used_hundredths);
+            }
+            return;
+        };
+        let writable = self.disk.writable();
+        stats()
+            .store_writable
+            .store(u64::from(writable), Ordering::Relaxed);
+        match change {
+            Change::BecameFull(FullBecause::Ratio(used)) => warn!(
+                disk_used_percent = format!("{used:.2}"),
+                "disk full: used ratio at or above store.disk_max_used_ratio_percent; \
+                 sends are refused until space returns"
+            ),
+            Change::BecameFull(FullBecause::OutOfSpace { needed }) => warn!(
+                needed_bytes = needed,
+                disk_used_percent = format!("{used:.2}"),
+                "disk full: no space for a store file (ENOSPC); sends are refused until space \
+                 returns"
+            ),
+            Change::BecameWritable(used) => info!(
+                disk_used_percent = format!("{used:.2}"),
+                "disk space OK again; sends are accepted"
+            ),
+        }
+        self.tell_writer(used_hundredths);
+    }
+
+    /// A control message, rare (state changes, and usage changes while full): `do_send`, never
+    /// dropped.
+    fn tell_writer(&mut self, used_hundredths: u32) {
+        self.told_hundredths = used_hundredths;
+        if let Some(writer) = &self.writer {
+            let writable = self.disk.writable();
+            writer.do_send(SetWritable {
+                writable,
+                used_hundredths,
+            });
         }
     }
 
@@ -51,6 +147,9 @@ impl Retention {
         if self.busy {
             return;
         }
+        let Some(writer) = self.writer.clone() else {
+            return;
+        };
         let dir = paths::commitlog_dir(&self.root);
         let files = match list_with_mtime(&dir) {
             Ok(files) => files,
@@ -73,12 +172,13 @@ impl Retention {
         };
         let before = files[count - 1].start_offset + self.file_size;
         self.busy = true;
-        self.writer
+        writer
             .send(DeleteFilesBefore(before))
             .into_actor(self)
             .map(move |removed, act, _ctx| {
                 act.busy = false;
                 let Ok(removed) = removed else { return };
+                let deleted = !removed.is_empty();
                 for file in removed {
                     let path = file.path().to_path_buf();
                     drop(file);
@@ -95,6 +195,10 @@ impl Retention {
                             "retention: deleting commit-log file failed"
                         ),
                     }
+                }
+                if deleted {
+                    // Space came back: a full store need not wait for the next measurement.
+                    act.measure_disk();
                 }
             })
             .spawn(ctx);
@@ -124,5 +228,46 @@ impl Actor for Retention {
             let _tick = timer_tick::<Retention>();
             act.check(ctx)
         });
+        self.measure_disk();
+        ctx.run_interval(self.disk_check_every, |act, _ctx| {
+            let _tick = timer_tick::<Retention>();
+            act.measure_disk()
+        });
+    }
+}
+
+/// Start-up: the writer, once started (it needs this actor's address first). If the disk is
+/// already full, the writer is told at once.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StoreWriter(pub Mailbox<CommitLogWriter>);
+
+impl Handler<StoreWriter> for Retention {
+    type Result = ();
+
+    fn handle(&mut self, StoreWriter(writer): StoreWriter, _ctx: &mut Context<Self>) {
+        let _timer = stats().retention.handling();
+        self.writer = Some(writer);
+        if !self.disk.writable() {
+            self.tell_writer((self.disk.used_percent() * 100.0) as u32);
+        }
+    }
+}
+
+/// An allocation of `needed` bytes failed for lack of space (a commit-log or consume-queue file,
+/// the topic table): the store is full until that much is available again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct OutOfSpace {
+    pub needed: u64,
+}
+
+impl Handler<OutOfSpace> for Retention {
+    type Result = ();
+
+    fn handle(&mut self, msg: OutOfSpace, _ctx: &mut Context<Self>) {
+        let _timer = stats().retention.handling();
+        let change = self.disk.out_of_space(msg.needed);
+        self.disk_changed(change);
     }
 }

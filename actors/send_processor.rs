@@ -23,14 +23,21 @@ use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, TopicsChanged};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
+use super::retention::OutOfSpace;
 use actormq::config::BrokerIdentity;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
 use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
 use actormq::schedule::{self, DelayLevels};
-use actormq::send::{ensure_topic, send_response, Hosts, Prepared, Refusal, SendPreparer};
+use actormq::send::{
+    ensure_topic, send_response, topic_not_persisted, Hosts, Prepared, Refusal, SendPreparer,
+};
 use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
+
+/// Space a failed write of `topics.json` is taken to have needed (its temp copy; a table rarely
+/// exceeds this).
+const TOPIC_TABLE_SPACE: u64 = 1 << 20;
 
 /// The tables the `SendProcessor` owns, and where each is persisted.
 pub struct SendTables {
@@ -57,6 +64,8 @@ pub struct SendProcessor {
     mailbox: usize,
     /// Told the new table whenever a topic is created (dispatcher, name server).
     topics_changed: Vec<CountedRecipient<TopicsChanged>>,
+    /// Told when the topic table cannot be written for lack of space (Retention).
+    disk: Option<CountedRecipient<OutOfSpace>>,
 }
 
 impl SendProcessor {
@@ -82,7 +91,14 @@ impl SendProcessor {
             preparer: SendPreparer::new(broker, store_ip),
             mailbox,
             topics_changed,
+            disk: None,
         }
+    }
+
+    /// Where a topic table that cannot be written for lack of space is reported.
+    pub fn with_disk(mut self, disk: CountedRecipient<OutOfSpace>) -> Self {
+        self.disk = Some(disk);
+        self
     }
 
     /// Timer messages follow `rules` (`[timer]`).
@@ -99,13 +115,34 @@ impl SendProcessor {
 
     /// Persists the table and tells the actors that keep a snapshot of it.
     fn publish_topics(&mut self) {
+        if let Err(e) = self.topics.save(&self.topics_path) {
+            warn!(error = %e, "persisting the topic table failed");
+        }
+        self.notify_topics();
+    }
+
+    fn notify_topics(&self) {
         let snapshot = std::sync::Arc::new(self.topics.clone());
         for r in &self.topics_changed {
             r.do_send(TopicsChanged(snapshot.clone()));
         }
-        if let Err(e) = self.topics.save(&self.topics_path) {
-            warn!(error = %e, "persisting the topic table failed");
+    }
+
+    /// Makes topics auto-created for a send durable before anything may be acknowledged: the
+    /// table is written first (temp file, fsync, rename); if it cannot be, the topics are taken
+    /// out again and the send refused, and a full disk makes the whole store full.
+    fn persist_created(&mut self, created: &[String]) -> Result<(), Refusal> {
+        if let Err(e) = self.topics.persist_created(&self.topics_path, created) {
+            warn!(error = %e, topics = ?created, "topic not created: the topic table could not be persisted");
+            if let Some(disk) = self.disk.as_ref().filter(|_| e.is_out_of_space()) {
+                let needed = TOPIC_TABLE_SPACE;
+                disk.do_send(OutOfSpace { needed });
+            }
+            let dir = self.topics_path.parent().unwrap_or(&self.topics_path);
+            return Err(topic_not_persisted(dir, &e));
         }
+        self.notify_topics();
+        Ok(())
     }
 
     /// Hands records to the writer; a full or closed mailbox completes the append with `Busy`.
@@ -135,12 +172,21 @@ impl SendProcessor {
         Ok(config)
     }
 
-    /// `createTopicInSendMessageBackMethod`: creates `name` unless it exists, publishing the table.
-    fn ensure_topic(&mut self, name: &str, queue_nums: i32, sys_flag: i32) -> &TopicConfig {
+    /// `createTopicInSendMessageBackMethod`: creates `name` unless it exists, persisting and
+    /// publishing the table (refused, and not created, if it cannot be persisted).
+    fn ensure_topic(
+        &mut self,
+        name: &str,
+        queue_nums: i32,
+        sys_flag: i32,
+    ) -> Result<&TopicConfig, Refusal> {
         if ensure_topic(&mut self.topics, name, queue_nums, sys_flag) {
-            self.publish_topics();
+            self.persist_created(&[name.to_string()])?;
         }
-        self.topics.get(name).expect("ensured just now")
+        self.topics.get(name).ok_or_else(|| {
+            let remark = format!("topic[{name}] could not be created");
+            (response_code::SYSTEM_ERROR, remark)
+        })
     }
 
     /// The group's config and its `%RETRY%` topic, created if absent with the group's
@@ -157,7 +203,7 @@ impl SendProcessor {
         }
         let flag = unit_mode.then_some(retry::TOPIC_SYS_FLAG_UNIT_SUB);
         let name = retry::retry_topic(group);
-        let topic = self.ensure_topic(&name, config.retry_queue_nums, flag.unwrap_or(0));
+        let topic = self.ensure_topic(&name, config.retry_queue_nums, flag.unwrap_or(0))?;
         Ok(Some((config, topic.clone())))
     }
 }
@@ -211,8 +257,11 @@ impl Handler<Request> for SendProcessor {
                     return;
                 }
             };
-        if prepared.created_topic {
-            self.publish_topics();
+        if !prepared.created_topics.is_empty() {
+            if let Err((code, remark)) = self.persist_created(&prepared.created_topics) {
+                req.reply.send(req.cmd.response_to(code, Some(remark)));
+                return;
+            }
         }
         if prepared.created_group {
             self.save_groups();
@@ -388,7 +437,11 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             Err(refusal) => return refuse(reply, response, refusal),
         };
         if new.target == SendBackTarget::DeadLetter {
-            self.ensure_topic(&new.message.topic, retry::DLQ_NUMS_PER_GROUP, 0);
+            if let Err(refusal) =
+                self.ensure_topic(&new.message.topic, retry::DLQ_NUMS_PER_GROUP, 0)
+            {
+                return refuse(reply, response, refusal);
+            }
             info!(topic = %new.original_topic, dlq = %new.message.topic, offset = plan.offset, reconsume_times = new.reconsume_times, max = plan.max, "message sent back to the dead-letter queue");
         }
         let prepared = match Prepared::single(new.message, &self.delay_levels) {

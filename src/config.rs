@@ -117,6 +117,18 @@ pub struct StoreConfig {
     /// entries arrive, up to RocketMQ's full 6,000,000 bytes. A positive multiple of 4096.
     /// `actormq store finalize` extends short files for a Java broker. Default: 65536 (64 KiB).
     pub consume_queue_initial_bytes: u64,
+    /// Disk usage (percent of the store's file system) at or above which the store takes no new
+    /// messages: sends are answered `SERVICE_NOT_AVAILABLE` (14) until it falls below
+    /// `disk_resume_used_ratio_percent`. Default: 90 (RocketMQ's `diskSpaceWarningLevelRatio`,
+    /// the ratio at which Java marks the disk full; its `diskMaxUsedSpaceRatio`, 75, only makes
+    /// retention delete expired files and is `retention.disk_max_used_percent` here).
+    pub disk_max_used_ratio_percent: u8,
+    /// A store full by the ratio takes messages again below this usage (hysteresis). Default: 85
+    /// (Java marks the disk OK again only below `diskSpaceCleanForciblyRatio`, 85).
+    pub disk_resume_used_ratio_percent: u8,
+    /// How often the disk usage is measured (one `statvfs`), so that a full store notices space
+    /// coming back. Default: 1000.
+    pub disk_check_interval_ms: u64,
 }
 
 /// `[retention]`: when old commit-log files are deleted (RocketMQ's `CleanCommitLogService`).
@@ -377,6 +389,9 @@ impl Default for StoreConfig {
             writer_mailbox: 16384,
             check_crc_on_recover: true,
             consume_queue_initial_bytes: 64 * 1024,
+            disk_max_used_ratio_percent: 90,
+            disk_resume_used_ratio_percent: 85,
+            disk_check_interval_ms: 1000,
         }
     }
 }
@@ -545,10 +560,33 @@ impl BrokerConfig {
                 self.server.idle_timeout_secs as usize,
             ),
             ("store.writer_mailbox", s.writer_mailbox),
+            (
+                "store.disk_check_interval_ms",
+                s.disk_check_interval_ms as usize,
+            ),
         ] {
             if v == 0 {
                 return Err(invalid(key, "0".into(), "must be positive"));
             }
+        }
+        if !(1..=100).contains(&s.disk_max_used_ratio_percent) {
+            return Err(invalid(
+                "store.disk_max_used_ratio_percent",
+                s.disk_max_used_ratio_percent.to_string(),
+                "must be between 1 and 100",
+            ));
+        }
+        if s.disk_resume_used_ratio_percent == 0
+            || s.disk_resume_used_ratio_percent > s.disk_max_used_ratio_percent
+        {
+            return Err(invalid(
+                "store.disk_resume_used_ratio_percent",
+                s.disk_resume_used_ratio_percent.to_string(),
+                &format!(
+                    "must be between 1 and store.disk_max_used_ratio_percent ({})",
+                    s.disk_max_used_ratio_percent
+                ),
+            ));
         }
         if self.broker.default_topic_queue_nums == 0 || self.broker.default_topic_queue_nums > 1024
         {
@@ -793,6 +831,54 @@ mod tests {
         let ok =
             checked("[server]\nframe_budget_bytes = 16777216\nidle_timeout_secs = 1\n").unwrap();
         assert_eq!(ok.server.idle_timeout_secs, 1);
+    }
+
+    #[test]
+    fn disk_full_marks_are_checked() {
+        let checked = |text: &str| {
+            let c = parse(text)?;
+            c.validate(Path::new("broker.toml")).map(|()| c)
+        };
+        let c = checked("").unwrap();
+        assert_eq!(
+            (
+                c.store.disk_max_used_ratio_percent,
+                c.store.disk_resume_used_ratio_percent,
+                c.store.disk_check_interval_ms
+            ),
+            (90, 85, 1000)
+        );
+        for (toml, key) in [
+            (
+                "disk_max_used_ratio_percent = 0",
+                "store.disk_max_used_ratio_percent = 0",
+            ),
+            (
+                "disk_max_used_ratio_percent = 101",
+                "store.disk_max_used_ratio_percent = 101",
+            ),
+            (
+                "disk_resume_used_ratio_percent = 91",
+                "store.disk_resume_used_ratio_percent = 91",
+            ),
+            (
+                "disk_resume_used_ratio_percent = 0",
+                "store.disk_resume_used_ratio_percent = 0",
+            ),
+            (
+                "disk_check_interval_ms = 0",
+                "store.disk_check_interval_ms = 0",
+            ),
+        ] {
+            let msg = checked(&format!("[store]\n{toml}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(key), "{msg}");
+        }
+        let ok = checked(
+            "[store]\ndisk_max_used_ratio_percent = 95\ndisk_resume_used_ratio_percent = 95\n",
+        );
+        assert!(ok.is_ok());
     }
 
     #[test]

@@ -264,7 +264,7 @@ pub fn send_back_response(
         Err(AppendError::TooLarge { .. }) => {
             (response_code::SYSTEM_ERROR, Some("MESSAGE_ILLEGAL".into()))
         }
-        Err(AppendError::Sealed) => (
+        Err(AppendError::Sealed | AppendError::NotWritable { .. }) => (
             response_code::SYSTEM_ERROR,
             Some("SERVICE_NOT_AVAILABLE".into()),
         ),

@@ -19,6 +19,7 @@ use crate::schedule::{
     rewrite::{delay_level, parse_delay_level, schedule, schedule_at_level, BadDelayLevel},
 };
 use crate::store::commit_log::{AppendError, Appended};
+use crate::store::disk_space::DiskUsage;
 use crate::store::message::{
     decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
     SendProperties, UniqIdGenerator,
@@ -59,8 +60,9 @@ pub struct Prepared {
     pub sizes: Vec<u32>,
     pub uniq_keys: Vec<String>,
     pub tags_codes: Vec<i64>,
-    /// The topic was auto-created for this send (the caller persists and publishes the table).
-    pub created_topic: bool,
+    /// The topics auto-created for this send (usually none): the caller persists the table before
+    /// the send may be acknowledged, and takes them out again if it cannot.
+    pub created_topics: Vec<String>,
     /// A consumer group was auto-created for a send to its `%RETRY%` topic (the caller persists
     /// the group table).
     pub created_group: bool,
@@ -96,7 +98,7 @@ impl SendPreparer {
     }
 
     /// Turns a send request (10, 310, 320) into records for the writer; the topic is created in
-    /// `topics` first if it is new and auto-creation is on (`Prepared::created_topic`). A send to
+    /// `topics` first if it is new and auto-creation is on (`Prepared::created_topics`). A send to
     /// `%RETRY%<group>` (the consumer's fallback when a send-back failed) may be redirected to the
     /// group's `%DLQ%` topic ([`SendPreparer::retry_send`]); only such topics pay for that check.
     pub fn prepare(
@@ -127,7 +129,11 @@ impl SendPreparer {
                 format!("Sending message to topic[{}] is forbidden.", header.topic),
             ));
         }
-        let (topic, mut created_topic) = topic_for_send(&self.broker, topics, &header)?;
+        let (topic, created) = topic_for_send(&self.broker, topics, &header)?;
+        let mut created_topics = Vec::new();
+        if created {
+            created_topics.push(topic.topic_name.clone());
+        }
         let mut queue_id = if header.queue_id < 0 {
             self.round_robin = self.round_robin.wrapping_add(1);
             (self.round_robin % topic.write_queue_nums as u32) as i32
@@ -146,7 +152,7 @@ impl SendPreparer {
         if retry {
             let redirect = self.retry_send(&mut header, cmd.version, topics, groups)?;
             created_group = redirect.created_group;
-            created_topic |= redirect.created_topic;
+            created_topics.extend(redirect.created_topic);
             if let Some(dlq_queue) = redirect.dead_letter_queue {
                 queue_id = dlq_queue;
             }
@@ -160,7 +166,7 @@ impl SendPreparer {
             sizes: Vec::new(),
             uniq_keys: Vec::new(),
             tags_codes: Vec::new(),
-            created_topic,
+            created_topics,
             created_group,
             batch,
         };
@@ -227,13 +233,15 @@ impl SendPreparer {
         );
         let mut out = RetrySend {
             created_group,
-            created_topic: false,
+            created_topic: None,
             dead_letter_queue: None,
         };
         if retry::retry_send_dead_letters(header.reconsume_times, max, false) {
             let dlq = retry::dlq_topic(group);
             info!(topic = %header.topic, dlq = %dlq, reconsume_times = header.reconsume_times, max, "retry send goes to the dead-letter queue");
-            out.created_topic = ensure_topic(topics, &dlq, retry::DLQ_NUMS_PER_GROUP, 0);
+            if ensure_topic(topics, &dlq, retry::DLQ_NUMS_PER_GROUP, 0) {
+                out.created_topic = Some(dlq.clone());
+            }
             let props = header.properties.as_deref().unwrap_or("");
             header.properties = Some(retry::dead_letter_properties(props));
             header.topic = dlq;
@@ -359,7 +367,7 @@ impl Prepared {
             sizes: Vec::with_capacity(1),
             uniq_keys: Vec::with_capacity(1),
             tags_codes: Vec::with_capacity(1),
-            created_topic: false,
+            created_topics: Vec::new(),
             created_group: false,
             batch: false,
         };
@@ -391,7 +399,7 @@ impl Prepared {
 /// What [`SendPreparer::retry_send`] did.
 struct RetrySend {
     created_group: bool,
-    created_topic: bool,
+    created_topic: Option<String>,
     /// Redirected to the group's DLQ, this queue.
     dead_letter_queue: Option<i32>,
 }
@@ -496,7 +504,35 @@ fn append_refusal(e: &AppendError) -> Refusal {
             response_code::FLUSH_DISK_TIMEOUT,
             "flush disk timeout; the message is stored".into(),
         ),
+        AppendError::NotWritable { used_hundredths } => (
+            response_code::SERVICE_NOT_AVAILABLE,
+            disk_full_remark(*used_hundredths),
+        ),
     }
+}
+
+/// The answer to a send whose auto-created topic could not be persisted (the topic is not
+/// created): on a full disk Java's disk-full answer (with the usage of `dir`'s file system),
+/// else `SYSTEM_ERROR` naming the error.
+pub fn topic_not_persisted(dir: &std::path::Path, e: &crate::store::StoreError) -> Refusal {
+    if e.is_out_of_space() {
+        let used = DiskUsage::measure(dir).map_or(100.0, |u| u.used_percent());
+        let remark = disk_full_remark((used * 100.0) as u32);
+        return (response_code::SERVICE_NOT_AVAILABLE, remark);
+    }
+    let remark = format!("create topic failed: the topic table could not be written ({e})");
+    (response_code::SYSTEM_ERROR, remark)
+}
+
+/// Java's remark for `PutMessageStatus.SERVICE_NOT_AVAILABLE`, with its `diskUtil()` figures
+/// (used ratio as a fraction; the commit log, consume queues and index share one disk here).
+pub fn disk_full_remark(used_hundredths: u32) -> String {
+    let ratio = f64::from(used_hundredths) / 10_000.0;
+    format!(
+        "service not available now. It may be caused by one of the following reasons: the \
+         broker's disk is full [CL: {ratio:5.2} CQ: {ratio:5.2} INDEX: {ratio:5.2}], messages \
+         are put to the slave, message store has been shut down, etc."
+    )
 }
 
 /// The SEND response for an append outcome (`SendMessageProcessor.handlePutMessageResult`).

@@ -157,6 +157,20 @@ impl TopicTable {
         save_json(path, self)
     }
 
+    /// Persists the table after the topics `created` were inserted into it. If the file cannot
+    /// be written (a full disk), they are taken out again, so that no topic exists only in memory
+    /// (a send to it would be acknowledged and the topic lost at the next start), and the error
+    /// is returned.
+    pub fn persist_created(&mut self, path: &Path, created: &[String]) -> Result<()> {
+        let saved = self.save(path);
+        if saved.is_err() {
+            for name in created {
+                self.remove(name);
+            }
+        }
+        saved
+    }
+
     pub fn get(&self, name: &str) -> Option<&TopicConfig> {
         self.topic_config_table.get(name)
     }
@@ -267,6 +281,27 @@ mod tests {
         t.insert(TopicConfig::new("T", 4));
         t.save(&path).unwrap();
         assert_eq!(TopicTable::load(&path).unwrap(), t);
+    }
+
+    /// A topic created for a send exists only if the table could be written: otherwise it is
+    /// taken out again (the table stays what the file holds) and the error returned.
+    #[test]
+    fn created_topics_that_cannot_be_persisted_are_taken_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config/topics.json");
+        let mut t = TopicTable::default();
+        t.insert(TopicConfig::new("Kept", 4));
+        t.persist_created(&path, &["Kept".into()]).unwrap();
+        assert!(TopicTable::load(&path).unwrap().get("Kept").is_some());
+
+        // A parent that is a file: the write fails like a full disk would.
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, b"x").unwrap();
+        let bad = blocked.join("topics.json");
+        t.insert(TopicConfig::new("New", 4));
+        assert!(t.persist_created(&bad, &["New".into()]).is_err());
+        assert!(t.get("New").is_none(), "not created");
+        assert!(t.get("Kept").is_some(), "only the new topics go");
     }
 
     #[test]

@@ -37,6 +37,7 @@ use actormq::store::commit_log::{
 };
 use actormq::store::consume_queue::CqLayout;
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
+use actormq::store::disk_space::Thresholds;
 use actormq::store::lock::StoreLock;
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::subscription_group::SubscriptionGroupTable;
@@ -56,7 +57,7 @@ use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_table::{DuplicateCode, ProcessorTable, ProcessorTableBuilder};
 use actors::pull_processor::PullProcessor;
-use actors::retention::Retention;
+use actors::retention::{Retention, StoreWriter};
 use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
@@ -318,6 +319,14 @@ impl StoreDir {
         let crashed = abort.exists();
         std::fs::write(&abort, std::process::id().to_string())
             .with_context(|| format!("writing {}", abort.display()))?;
+        // The page exists from now on, so the stop overwrites it in place and needs no new
+        // space (a clean stop on a full disk still checkpoints). Recovery does not read it.
+        let checkpoint = paths::checkpoint_path(root);
+        if !checkpoint.exists() {
+            if let Err(e) = Checkpoint::default().store(&checkpoint) {
+                warn!(error = %e, "writing the first checkpoint failed");
+            }
+        }
         Ok(StoreDir {
             root: root.to_path_buf(),
             abort,
@@ -511,12 +520,15 @@ struct Store {
     flusher: Mailbox<Flusher>,
     flusher_arbiter: Arbiter,
     writer: Mailbox<CommitLogWriter>,
+    /// Owns the disk-full state; told of allocations that fail for lack of space.
+    retention: Mailbox<Retention>,
     retention_arbiter: Arbiter,
     /// The commit log's published write offset.
     written: Arc<AtomicU64>,
 }
 
-/// Dispatcher, flusher and writer on their threads, and the retention actor.
+/// Retention (first: the others report to it when space runs out), dispatcher, flusher and writer
+/// on their threads.
 fn start_store(
     config: &BrokerConfig,
     root: &Path,
@@ -526,6 +538,7 @@ fn start_store(
     topics: &TopicTable,
 ) -> Store {
     let sync_flush = config.flush.mode == FlushMode::Sync;
+    let (retention, retention_arbiter) = start_retention(config, root);
     let dispatcher_arbiter = Arbiter::new();
     let dispatcher = {
         let files = log.table();
@@ -535,9 +548,10 @@ fn start_store(
             sync_flush,
         );
         let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
+        let disk = retention.recipient();
         Mailbox::new(Dispatcher::start_in_arbiter(
             &dispatcher_arbiter.handle(),
-            move |_| Dispatcher::new(reput, files, topics, mailbox),
+            move |_| Dispatcher::new(reput, files, topics, mailbox, disk),
         ))
     };
     let written = log.published_offset();
@@ -558,6 +572,7 @@ fn start_store(
             sync_flush,
             flusher.clone(),
             dispatcher.clone(),
+            retention.recipient(),
         );
         let capacity = config.store.writer_mailbox;
         Mailbox::new(CommitLogWriter::create(move |ctx| {
@@ -565,25 +580,34 @@ fn start_store(
             writer
         }))
     };
-    // Own thread: listing, stat-ing and unlinking files block.
-    let retention_arbiter = Arbiter::new();
-    {
-        let (root, retention, writer) =
-            (root.to_path_buf(), config.retention.clone(), writer.clone());
-        let config_file_size = config.store.commitlog_file_bytes;
-        Retention::start_in_arbiter(&retention_arbiter.handle(), move |_| {
-            Retention::new(root, config_file_size, retention, writer)
-        });
-    }
+    retention.do_send(StoreWriter(writer.clone()));
     Store {
         dispatcher,
         dispatcher_arbiter,
         flusher,
         flusher_arbiter,
         writer,
+        retention,
         retention_arbiter,
         written,
     }
+}
+
+/// Retention and the disk-full state, on their own thread: listing, stat-ing and unlinking files
+/// block. It learns of the writer once that is started (`StoreWriter`).
+fn start_retention(config: &BrokerConfig, root: &Path) -> (Mailbox<Retention>, Arbiter) {
+    let arbiter = Arbiter::new();
+    let (root, retention) = (root.to_path_buf(), config.retention.clone());
+    let file_size = config.store.commitlog_file_bytes;
+    let disk = Thresholds {
+        max_used_percent: f64::from(config.store.disk_max_used_ratio_percent),
+        resume_used_percent: f64::from(config.store.disk_resume_used_ratio_percent),
+    };
+    let every = Duration::from_millis(config.store.disk_check_interval_ms);
+    let addr = Retention::start_in_arbiter(&arbiter.handle(), move |_| {
+        Retention::new(root, file_size, retention, disk, every)
+    });
+    (Mailbox::new(addr), arbiter)
 }
 
 /// The actors connections hand requests to.
@@ -640,6 +664,7 @@ fn start_processors(
             mailbox,
             topic_watchers,
         )
+        .with_disk(store.retention.recipient())
         .with_timer_rules(TimerRules {
             enabled: config.timer.enabled,
             max_delay_sec: config.timer.max_delay_sec,
@@ -764,7 +789,11 @@ async fn shut_down(
         master_flushed_offset: flushed as i64,
         ..Default::default()
     };
-    checkpoint.store(&paths::checkpoint_path(&dir.root))?;
+    // Not fatal: recovery does not need it, and an error here must not leave `abort` behind
+    // after everything was flushed (a stop on a full disk is still clean).
+    if let Err(e) = checkpoint.store(&paths::checkpoint_path(&dir.root)) {
+        warn!(error = %e, "writing the checkpoint at shutdown failed");
+    }
     if flushed >= write_offset {
         std::fs::remove_file(&dir.abort)
             .with_context(|| format!("removing {}", dir.abort.display()))?;

@@ -92,7 +92,7 @@ fn a_new_topic_is_created_once_with_the_capped_queue_count() {
             &mut SubscriptionGroupTable::default(),
         )
         .unwrap();
-    assert!(first.created_topic);
+    assert_eq!(first.created_topics, ["T"]);
     // The client asked for 8; the broker caps auto-created topics at 4.
     assert_eq!(topics.get("T").unwrap().write_queue_nums, 4);
     let second = p
@@ -103,7 +103,7 @@ fn a_new_topic_is_created_once_with_the_capped_queue_count() {
             &mut SubscriptionGroupTable::default(),
         )
         .unwrap();
-    assert!(!second.created_topic);
+    assert!(second.created_topics.is_empty());
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn auto_creation_stops_at_the_topic_limit() {
             topics,
             &mut SubscriptionGroupTable::default(),
         )
-        .map(|prepared| prepared.created_topic)
+        .map(|prepared| !prepared.created_topics.is_empty())
     };
     assert_eq!(send_to(&mut topics, "T1"), Ok(true));
     assert_eq!(send_to(&mut topics, "T2"), Ok(true));
@@ -381,6 +381,48 @@ fn a_stored_batch_is_answered_with_one_offset_id_per_record() {
     assert_eq!(r.ext(send_response::TRANSACTION_ID), Some("U1,U2"));
 }
 
+/// Java's `SERVICE_NOT_AVAILABLE` remark, `diskUtil()` printing ratios as fractions (`%5.2f`).
+#[test]
+fn disk_full_is_answered_with_the_java_remark() {
+    let e = AppendError::NotWritable {
+        used_hundredths: 9_312,
+    };
+    let r = send_response(response(), Err(e), STORE, 0, &[10], &["U".into()]);
+    assert_eq!(r.code, 14);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some(
+            "service not available now. It may be caused by one of the following reasons: the \
+             broker's disk is full [CL:  0.93 CQ:  0.93 INDEX:  0.93], messages are put to the \
+             slave, message store has been shut down, etc."
+        )
+    );
+}
+
+/// A topic that could not be persisted: Java's disk-full answer on `ENOSPC`, else SYSTEM_ERROR.
+#[test]
+fn unpersisted_topic_is_refused() {
+    use crate::store::StoreError;
+    let d = tempfile::tempdir().unwrap();
+    let full = StoreError::io(
+        "/s/topics.json",
+        std::io::Error::from_raw_os_error(libc::ENOSPC),
+    );
+    let (code, remark) = topic_not_persisted(d.path(), &full);
+    assert_eq!(code, response_code::SERVICE_NOT_AVAILABLE);
+    assert!(
+        remark.contains("the broker's disk is full [CL: "),
+        "{remark}"
+    );
+    let denied = StoreError::io(
+        "/s/topics.json",
+        std::io::Error::from_raw_os_error(libc::EACCES),
+    );
+    let (code, remark) = topic_not_persisted(d.path(), &denied);
+    assert_eq!(code, response_code::SYSTEM_ERROR);
+    assert!(remark.contains("/s/topics.json"), "{remark}");
+}
+
 #[test]
 fn append_failures_map_to_the_java_broker_codes() {
     let cases = [
@@ -400,6 +442,12 @@ fn append_failures_map_to_the_java_broker_codes() {
                 file_size: 5,
             },
             response_code::MESSAGE_ILLEGAL,
+        ),
+        (
+            AppendError::NotWritable {
+                used_hundredths: 9_312,
+            },
+            response_code::SERVICE_NOT_AVAILABLE,
         ),
     ];
     for (error, code) in cases {
@@ -448,7 +496,7 @@ fn a_retry_send_above_the_max_goes_to_the_dead_letter_queue() {
         .unwrap();
     // Kept as a retry, and its DELAY (clamped to the highest level) schedules it.
     assert_eq!(kept.topic, crate::schedule::SCHEDULE_TOPIC);
-    assert!(kept.created_topic && kept.created_group);
+    assert!(!kept.created_topics.is_empty() && kept.created_group);
     assert_eq!(groups.get("cg").unwrap().retry_max_times, 16);
     let kept_props = &records(&kept)[0].1;
     assert_eq!(find_property(kept_props, property::DELAY), Some("18"));
@@ -459,7 +507,7 @@ fn a_retry_send_above_the_max_goes_to_the_dead_letter_queue() {
         .prepare(&send(&h, b"x"), HOSTS, &mut topics, &mut groups)
         .unwrap();
     assert_eq!((dlq.topic.as_str(), dlq.queue_id), ("%DLQ%cg", 0));
-    assert!(dlq.created_topic && !dlq.created_group);
+    assert!(!dlq.created_topics.is_empty() && !dlq.created_group);
     assert_eq!(topics.get("%DLQ%cg").unwrap().write_queue_nums, 1);
     let (_, props, _) = &records(&dlq)[0];
     assert_eq!(find_property(props, property::DELAY), Some("-1"));

@@ -4,7 +4,9 @@
 //! queues and index are known to be durable. After an abnormal exit recovery starts
 //! from the commit-log file whose first record is older than
 //! [`Checkpoint::min_timestamp`]. The page layout matches RocketMQ so a Java-written
-//! checkpoint can be read; we replace the file atomically instead of mmapping it.
+//! checkpoint can be read. An existing page is overwritten in place (`pwrite` + `fdatasync`, as
+//! Java overwrites its mapped page), so that writing it never needs a new block: a clean stop on a
+//! full disk still writes it. Only a missing or wrongly sized file is replaced atomically.
 
 use std::path::Path;
 
@@ -85,9 +87,20 @@ impl Checkpoint {
         }
     }
 
-    /// Writes the page to `path` atomically (temp file, fsync, rename, fsync dir).
+    /// Writes the page to `path`: over the existing page in place if there is one of the right
+    /// size (no new space needed: the fields lie in the first 512-byte sector, which a disk writes
+    /// whole), else atomically (temp file, fsync, rename, fsync dir).
     pub fn store(&self, path: &Path) -> Result<()> {
-        write_atomic(path, &self.to_page())
+        use std::os::unix::fs::FileExt;
+        let page = self.to_page();
+        let existing = std::fs::OpenOptions::new().write(true).open(path);
+        if let Ok(file) = existing {
+            if file.metadata().at(path)?.len() == CHECKPOINT_PAGE as u64 {
+                file.write_all_at(&page, 0).at(path)?;
+                return file.sync_data().at(path);
+            }
+        }
+        write_atomic(path, &page)
     }
 }
 
@@ -117,6 +130,12 @@ mod tests {
         c.store(&path).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
         assert_eq!(Checkpoint::load(&path).unwrap(), Some(c));
+        let again = Checkpoint {
+            confirm_phy_offset: 77,
+            ..c
+        };
+        again.store(&path).unwrap();
+        assert_eq!(Checkpoint::load(&path).unwrap(), Some(again));
         std::fs::write(&path, [0u8; 10]).unwrap();
         let e = Checkpoint::load(&path).unwrap_err();
         assert!(e.to_string().contains("10 bytes"), "{e}");
@@ -129,6 +148,25 @@ mod tests {
             .min_timestamp(),
             6_000
         );
+    }
+
+    /// A page that exists is overwritten in place: the same inode, no temp file, so no new
+    /// block is needed (a stop on a full disk still checkpoints).
+    #[test]
+    fn an_existing_page_is_overwritten_in_place() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("checkpoint");
+        Checkpoint::default().store(&path).unwrap();
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        let c = Checkpoint {
+            physic_msg_timestamp: 5,
+            ..Default::default()
+        };
+        c.store(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode);
+        assert_eq!(Checkpoint::load(&path).unwrap(), Some(c));
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
     }
 
     proptest! {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use tracing::{debug, error, info, warn};
 
 use super::commit_log::QueueOffsets;
-use super::consume_queue::{ConsumeQueue, CqEntry, CqLayout, DispatchRun};
+use super::consume_queue::{ConsumeQueue, CqEntry, CqLayout, DispatchRun, CQ_ENTRY_SIZE};
 use super::mapped_file::MappedFile;
 use super::recovery::scan;
 use super::{paths, StoreError};
@@ -283,6 +283,9 @@ pub struct Reput {
     /// Runs a queue could not take, per queue in arrival order; later runs for a stalled queue
     /// wait behind them.
     stalled: HashMap<(String, i32), VecDeque<DispatchRun>>,
+    /// A consume-queue file could not be created for lack of space since the last
+    /// [`Reput::take_out_of_space`]: the bytes it needed.
+    out_of_space: Option<u64>,
 }
 
 impl Reput {
@@ -295,6 +298,20 @@ impl Reput {
             flushed: sync_flush.then_some(write_offset),
             held: VecDeque::new(),
             stalled: HashMap::new(),
+            out_of_space: None,
+        }
+    }
+
+    /// The bytes a consume-queue file failed to get for lack of space since the last call (its
+    /// records are held and retried): the store is full until they are available.
+    pub fn take_out_of_space(&mut self) -> Option<u64> {
+        self.out_of_space.take()
+    }
+
+    fn note_failure(&mut self, e: &StoreError) {
+        if e.is_out_of_space() {
+            let file = self.queues.layout.entries_per_file * CQ_ENTRY_SIZE as u64;
+            self.out_of_space = self.out_of_space.max(Some(file));
         }
     }
 
@@ -357,6 +374,7 @@ impl Reput {
             Err(e) => {
                 error!(topic = run.topic, queue_id = run.queue_id, error = %e,
                     "consume-queue append failed; the queue's records are held and retried");
+                self.note_failure(&e);
                 self.stalled
                     .entry((run.topic.clone(), run.queue_id))
                     .or_default()
@@ -375,6 +393,7 @@ impl Reput {
             while let Some(run) = self.stalled.get_mut(&key).and_then(VecDeque::pop_front) {
                 if let Err(e) = self.queues.index(&run) {
                     debug!(topic = key.0, queue_id = key.1, error = %e, "consume queue still failing");
+                    self.note_failure(&e);
                     self.stalled.get_mut(&key).expect("present").push_front(run);
                     break;
                 }

@@ -35,6 +35,22 @@ impl StoreError {
             source,
         }
     }
+
+    /// True if the file system refused for lack of space (`ENOSPC`, or `EDQUOT`: a quota is a
+    /// full disk for this broker): the disk-space state machine turns that into "not writable"
+    /// ([`crate::store::disk_space`]).
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            StoreError::Io { source, .. } => is_out_of_space(source),
+            _ => false,
+        }
+    }
+}
+
+/// True if `e` says the file system has no space (`ENOSPC`, `EDQUOT`).
+pub fn is_out_of_space(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+        || e.kind() == std::io::ErrorKind::StorageFull
 }
 
 /// Extension to attach a path to an `io::Result`.
@@ -62,5 +78,16 @@ mod tests {
         assert_eq!(e.to_string(), "/tmp/x/y: gone");
         let r: std::io::Result<()> = Err(std::io::Error::other("boom"));
         assert_eq!(r.at("/a").unwrap_err().to_string(), "/a: boom");
+    }
+
+    #[test]
+    fn out_of_space_is_told_apart() {
+        let full = StoreError::io("/x", std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(full.is_out_of_space());
+        let quota = StoreError::io("/x", std::io::Error::from_raw_os_error(libc::EDQUOT));
+        assert!(quota.is_out_of_space());
+        let denied = StoreError::io("/x", std::io::Error::from_raw_os_error(libc::EACCES));
+        assert!(!denied.is_out_of_space());
+        assert!(!StoreError::Invalid("no".into()).is_out_of_space());
     }
 }

@@ -75,28 +75,19 @@ fn check_size(path: &Path, size: u64) -> Result<usize> {
     })
 }
 
-/// Reserves `size` bytes for `file`, preferring real block allocation.
+/// Reserves every block of `size` bytes for `file` ([`super::fallocate::fallocate`]). There is
+/// no sparse fallback: a mapping over unallocated blocks turns a full disk into a `SIGBUS` at the
+/// first store into a page the file system cannot back, which kills the broker. So a file that
+/// cannot be allocated is an error and the caller removes it.
 fn allocate(file: &File, path: &Path, size: u64) -> Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-    {
-        use std::os::unix::io::AsRawFd;
-        if let Ok(len) = libc::off_t::try_from(size) {
-            // SAFETY: plain syscall on a valid, open file descriptor owned by `file`.
-            let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
-            if rc == 0 {
-                return Ok(());
-            }
-            // EOPNOTSUPP/EINVAL etc. (e.g. tmpfs variants, some network file systems):
-            // fall back to a sparse file below.
-        }
-    }
-    file.set_len(size).at(path)
+    super::fallocate::fallocate(file, path, size)
 }
 
 impl MappedFile {
-    /// Creates a new file of exactly `size` bytes (fails if it exists), reserves its blocks with
-    /// `posix_fallocate` where supported (else `set_len`) and maps it read-write. Nothing is
-    /// readable yet. A half-created file is removed again on failure.
+    /// Creates a new file of exactly `size` bytes (fails if it exists), allocates all its blocks
+    /// (`posix_fallocate`, never sparse: see [`allocate`]) and maps it read-write. Nothing is
+    /// readable yet. A half-created file is removed again on failure, so a failed create (a full
+    /// disk) leaves nothing behind.
     pub fn create(path: &Path, start_offset: u64, size: u64) -> Result<MappedFile> {
         Self::create_with(path, start_offset, size, size, allocate)
     }
@@ -625,6 +616,18 @@ mod tests {
         let e = MappedFile::open(&d.path().join("missing"), 0, 4096).unwrap_err();
         assert!(e.to_string().contains("missing"), "{e}");
         assert!(MappedFile::create(&d.path().join("z"), 0, 0).is_err());
+    }
+
+    /// A file the file system cannot allocate is an error, not a sparse mapping, and leaves no
+    /// file behind (a size no disk holds stands for a full one).
+    #[test]
+    fn unallocatable_file_is_an_error_and_not_created() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("huge");
+        let e = MappedFile::create(&p, 0, 1 << 60).unwrap_err();
+        assert!(matches!(e, StoreError::Io { .. }), "{e}");
+        assert!(e.to_string().contains("huge"), "{e}");
+        assert!(!p.exists(), "a failed create leaves no file");
     }
 
     #[test]

@@ -19,13 +19,15 @@
 //! * [`recovery`]: the pure scan that finds the valid end of a commit-log file;
 //! * [`checkpoint`]: the 4 KiB checkpoint page;
 //! * [`check`]: the read-only audit of the consume queues against a scan of the commit log;
-//! * [`retention`]: which old commit-log files to delete, and the disk usage it depends on.
+//! * [`retention`]: which old commit-log files to delete, and the disk usage it depends on;
+//! * [`disk_space`]: whether the store may take new messages (full by ratio or by `ENOSPC`).
 
 pub mod check;
 pub mod checkpoint;
 pub mod commit_log;
 pub mod consume_queue;
 pub mod consume_queues;
+pub mod disk_space;
 pub mod error;
 pub mod fallocate;
 pub mod fastjson;

@@ -93,23 +93,7 @@ pub fn local_hour(t: SystemTime) -> usize {
 /// Percent of the file system holding `path` that is in use (RocketMQ counts blocks reserved for
 /// root as free, as `File.getFreeSpace` does).
 pub fn disk_used_percent(path: &Path) -> std::io::Result<f64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: `c_path` is a valid NUL-terminated string; `stat` is a plain C struct that
-    // `statvfs` fills in completely on success and that is only read after checking for that.
-    let stat = unsafe {
-        let mut stat: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c_path.as_ptr(), &mut stat) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        stat
-    };
-    let total = stat.f_blocks as f64;
-    if total == 0.0 {
-        return Ok(0.0);
-    }
-    Ok((total - stat.f_bfree as f64) / total * 100.0)
+    super::disk_space::DiskUsage::measure(path).map(|u| u.used_percent())
 }
 
 #[cfg(test)]

@@ -106,7 +106,8 @@ fn render(
     out
 }
 
-/// The connection bounds' counters and the rejected requests, from `actormq.gauges`.
+/// The disk state, the connection bounds' counters and the rejected requests, from
+/// `actormq.gauges`.
 fn render_guards(table: &HashMap<String, String>) -> String {
     let Some(gauges) = table
         .get("actormq.gauges")
@@ -121,7 +122,20 @@ fn render_guards(table: &HashMap<String, String>) -> String {
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let mut out = String::from("connections:");
+    let value = |name: &str| gauges.iter().find(|g| g.name == name).map(|g| g.value);
+    let mut out = String::new();
+    if let (Some(used), Some(writable)) = (value("disk_used_ratio"), value("store_writable")) {
+        let state = if writable > 0.0 {
+            "yes"
+        } else {
+            "no (disk full)"
+        };
+        out.push_str(&format!(
+            "disk: used {:.1}%, writable {state}\n",
+            used * 100.0
+        ));
+    }
+    out.push_str("connections:");
     let guard = |g: &&Gauge| g.name.starts_with("connections_") || g.name.starts_with("frame_");
     for g in gauges.iter().filter(guard) {
         let reason = label(g, "reason");

@@ -75,6 +75,9 @@ pub enum AppendError {
     Busy,
     /// Stored, but not flushed within `flush.sync_timeout_ms`.
     FlushTimeout(Appended),
+    /// The store's disk is full (`store::disk_space`): nothing was written. Carries the disk's
+    /// percent used, in hundredths, for the refusal's remark.
+    NotWritable { used_hundredths: u32 },
 }
 
 /// How appended bytes reach the file.
@@ -136,6 +139,9 @@ pub struct CommitLog {
     to_dispatch: Vec<DispatchRun>,
     table_changed: bool,
     sealed: bool,
+    /// Bytes an allocation or write failed to get for lack of space (`ENOSPC`), not yet reported
+    /// ([`CommitLog::take_out_of_space`]).
+    out_of_space: Option<u64>,
 }
 
 impl CommitLog {
@@ -169,6 +175,7 @@ impl CommitLog {
             to_dispatch: Vec::new(),
             table_changed: false,
             sealed: false,
+            out_of_space: None,
         }
     }
 
@@ -395,9 +402,23 @@ impl CommitLog {
             }
             Err(e) => {
                 error!(path = %path.display(), error = %e, "create mapped file failed");
+                if e.is_out_of_space() {
+                    self.note_out_of_space(self.file_size);
+                }
                 Err(AppendError::CreateMappedFileFailed(e.to_string()))
             }
         }
+    }
+
+    fn note_out_of_space(&mut self, needed: u64) {
+        self.out_of_space = self.out_of_space.max(Some(needed));
+    }
+
+    /// The bytes a file creation or write failed to get for lack of space since the last call:
+    /// the writer makes the store full (`DiskSpace::out_of_space`). Only worth asking after an
+    /// append failed.
+    pub fn take_out_of_space(&mut self) -> Option<u64> {
+        self.out_of_space.take()
     }
 
     /// Start offsets of the files to ask the allocator for now: the next file and the one after
@@ -502,6 +523,9 @@ impl CommitLog {
             }
             Err(e) => {
                 error!(error = %e, bytes = len, "commit-log write failed");
+                if e.is_out_of_space() {
+                    self.note_out_of_space(len as u64);
+                }
                 self.unwind_unpublished();
                 Err(AppendError::WriteFailed(e.to_string()))
             }
