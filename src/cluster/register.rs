@@ -117,6 +117,25 @@ impl BrokerRegistration {
             .with_body(body.into())
     }
 
+    /// The registration as a name server reads it, without the round trip through bytes (how the
+    /// built-in name-server role registers the broker it runs in).
+    pub fn as_request(
+        &self,
+        topics: TopicConfigWrapper,
+        heartbeat_timeout_ms: Option<u64>,
+    ) -> RegisterBrokerRequest {
+        RegisterBrokerRequest {
+            cluster: self.cluster.clone(),
+            broker_name: self.broker_name.clone(),
+            broker_addr: self.broker_addr.clone(),
+            broker_id: self.broker_id,
+            ha_server_addr: self.ha_server_addr.clone(),
+            heartbeat_timeout_ms,
+            enable_acting_master: Some(false),
+            topics,
+        }
+    }
+
     /// An UNREGISTER_BROKER request (sent at a clean stop).
     pub fn unregister_request(&self) -> RemotingCommand {
         RemotingCommand::request(request_code::UNREGISTER_BROKER, 0)

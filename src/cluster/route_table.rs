@@ -303,6 +303,12 @@ impl RouteTable {
         self.topics.keys().map(String::as_str).collect()
     }
 
+    /// Whether `(cluster, broker_addr)` is registered and not expired.
+    pub fn is_live(&self, cluster: &str, broker_addr: &str) -> bool {
+        self.live
+            .contains_key(&(cluster.to_string(), broker_addr.to_string()))
+    }
+
     /// How many addresses are registered (live entries).
     pub fn live_count(&self) -> usize {
         self.live.len()
