@@ -13,28 +13,30 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::register::{RegisterBrokerRequest, UnregisterBrokerRequest, WireDataVersion};
 use super::{MasterInfo, MASTER_ID};
+use crate::protocol::fastjson::quote_bare_keys;
 use crate::topic::TopicConfig;
 
 /// `RouteInfoManager.DEFAULT_BROKER_CHANNEL_EXPIRED_TIME`: 120 s.
 pub const DEFAULT_BROKER_EXPIRY_MS: u64 = 120_000;
 
 /// `BrokerData`: one broker group (a broker name) and the address of each of its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrokerData {
     pub cluster: String,
     pub broker_name: String,
     /// brokerId -> address; serialized with quoted keys (`{"0":"ip:port"}`), standard JSON.
     pub broker_addrs: BTreeMap<u64, String>,
+    #[serde(default)]
     pub enable_acting_master: bool,
 }
 
 /// `QueueData`: a topic's queues on one broker group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueData {
     pub broker_name: String,
@@ -57,20 +59,41 @@ impl QueueData {
 }
 
 /// `TopicRouteData`, the GET_ROUTEINFO_BY_TOPIC body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicRouteData {
     pub broker_datas: Vec<BrokerData>,
+    #[serde(default)]
     pub filter_server_table: BTreeMap<String, Vec<String>>,
     pub queue_datas: Vec<QueueData>,
 }
 
 /// `ClusterInfo`, the GET_BROKER_CLUSTER_INFO body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterInfo {
     pub broker_addr_table: BTreeMap<String, BrokerData>,
     pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl TopicRouteData {
+    /// Parses a GET_ROUTEINFO_BY_TOPIC body from any name server (broker-id keys quoted or not).
+    pub fn decode(body: &[u8]) -> Result<TopicRouteData, String> {
+        decode_fastjson(body)
+    }
+}
+
+impl ClusterInfo {
+    /// Parses a GET_BROKER_CLUSTER_INFO body from any name server (a Java one writes the broker-id
+    /// keys unquoted).
+    pub fn decode(body: &[u8]) -> Result<ClusterInfo, String> {
+        decode_fastjson(body)
+    }
+}
+
+fn decode_fastjson<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    serde_json::from_str(&quote_bare_keys(text)).map_err(|e| e.to_string())
 }
 
 /// `BrokerLiveInfo`: when an address last registered and over which connection.

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::protocol::fastjson::quote_bare_keys;
 use crate::store::paths::write_atomic;
 use crate::store::{Result, StoreError};
 
@@ -139,57 +140,6 @@ impl DelayOffsets {
         }
         write_atomic(path, self.encode(true).as_bytes())
     }
-}
-
-/// fastjson's unquoted numeric object keys (`{1:5}`) made valid JSON (`{"1":5}`); strings are left
-/// untouched.
-fn quote_bare_keys(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut chars = text.char_indices().peekable();
-    let (mut in_string, mut escaped, mut expect_key) = (false, false, false);
-    while let Some((i, c)) = chars.next() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                expect_key = false;
-                out.push(c);
-            }
-            '{' | ',' => {
-                expect_key = true;
-                out.push(c);
-            }
-            c if expect_key && (c.is_ascii_digit() || c == '-') => {
-                let mut end = i + c.len_utf8();
-                while let Some((j, d)) = chars.peek().copied() {
-                    if !d.is_ascii_digit() {
-                        break;
-                    }
-                    end = j + 1;
-                    chars.next();
-                }
-                out.push('"');
-                out.push_str(&text[i..end]);
-                out.push('"');
-                expect_key = false;
-            }
-            c if c.is_whitespace() => out.push(c),
-            _ => {
-                expect_key = false;
-                out.push(c);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod bench_disk;
 mod bench_e2e;
 mod bench_retry;
 mod bench_timer;
+mod cluster;
 mod consume;
 mod schedule;
 mod stats;
@@ -52,6 +53,9 @@ enum Command {
     /// Topic administration: create, list, describe, delete.
     #[command(subcommand)]
     Topic(topic::TopicCommand),
+    /// Cluster membership, read from a name server (`cluster list`).
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 #[derive(clap::Args)]
@@ -106,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => bench::run(&cli.broker, cmd).await,
         Command::Stats(args) => stats::run(&cli.broker, args).await,
         Command::Topic(cmd) => topic::run(&cli.broker, cmd).await,
+        Command::Cluster(cmd) => cluster::run(cmd).await,
     }
 }
 

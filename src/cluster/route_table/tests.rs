@@ -165,3 +165,17 @@ fn the_local_broker_never_expires() {
     rt.register(reg("me", 0, "h:1", topics(&[("x", 1), ("y", 1)], 1)), None, u64::MAX, 5);
     assert!(rt.expire(u64::MAX).is_empty());
 }
+
+#[test]
+fn cluster_info_and_routes_parse_back_in_either_json_form() {
+    let rt = two_groups();
+    let info = rt.cluster_info();
+    let ours = serde_json::to_vec(&info).unwrap();
+    assert_eq!(ClusterInfo::decode(&ours).unwrap(), info);
+    let java = br#"{"brokerAddrTable":{"a":{"brokerAddrs":{0:"h:1"},"brokerName":"a","cluster":"c1","enableActingMaster":false,"zoneName":null}},"clusterAddrTable":{"c1":["a"]}}"#;
+    let parsed = ClusterInfo::decode(java).unwrap();
+    assert_eq!(parsed.broker_addr_table["a"].broker_addrs[&0], "h:1");
+    let route = rt.route("orders").unwrap();
+    let bytes = serde_json::to_vec(&route).unwrap();
+    assert_eq!(TopicRouteData::decode(&bytes).unwrap(), route);
+}
