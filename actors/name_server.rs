@@ -86,7 +86,11 @@ impl NameServer {
         let Some(local) = &self.local else { return };
         let topics = registered_topics(topics, local.auto_create_topic, local.default_queue_nums);
         let request = local.registration.as_request(topics, Some(u64::MAX));
-        if self.table.register(request, None, u64::MAX, now()).is_none() {
+        if self
+            .table
+            .register(request, None, u64::MAX, now())
+            .is_none()
+        {
             warn!("the local broker's registration was refused (a first one with a single topic)");
         }
     }

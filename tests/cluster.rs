@@ -32,7 +32,10 @@ fn broker(name: &str, ns: &str) -> TestBroker {
 
 async fn cluster_info(ns: &Client) -> ClusterInfo {
     let resp = ns
-        .request(RemotingCommand::request(request_code::GET_BROKER_CLUSTER_INFO, 0))
+        .request(RemotingCommand::request(
+            request_code::GET_BROKER_CLUSTER_INFO,
+            0,
+        ))
         .await
         .unwrap();
     assert_eq!(resp.code, response_code::SUCCESS);
@@ -40,15 +43,19 @@ async fn cluster_info(ns: &Client) -> ClusterInfo {
 }
 
 async fn route(ns: &Client, topic: &str) -> Option<TopicRouteData> {
-    let cmd = RemotingCommand::request(request_code::GET_ROUTEINFO_BY_TOPIC, 0)
-        .with_ext("topic", topic);
+    let cmd =
+        RemotingCommand::request(request_code::GET_ROUTEINFO_BY_TOPIC, 0).with_ext("topic", topic);
     let resp = ns.request(cmd).await.unwrap();
     (resp.code == response_code::SUCCESS).then(|| TopicRouteData::decode(&resp.body).unwrap())
 }
 
 /// Broker names in a route, sorted.
 fn names(r: &TopicRouteData) -> Vec<String> {
-    let mut n: Vec<String> = r.broker_datas.iter().map(|b| b.broker_name.clone()).collect();
+    let mut n: Vec<String> = r
+        .broker_datas
+        .iter()
+        .map(|b| b.broker_name.clone())
+        .collect();
     n.sort();
     n
 }
@@ -81,7 +88,10 @@ impl Producer {
         };
         self.queues.clear();
         for q in &r.queue_datas {
-            let b = r.broker_datas.iter().find(|b| b.broker_name == q.broker_name);
+            let b = r
+                .broker_datas
+                .iter()
+                .find(|b| b.broker_name == q.broker_name);
             let Some(addr) = b.and_then(|b| b.broker_addrs.get(&0)) else {
                 continue;
             };
@@ -140,9 +150,11 @@ async fn two_brokers_register_a_producer_spreads_and_a_silent_one_expires() {
     let b = broker("broker-b", &ns_addr);
     let ns = Client::connect(&ns_addr).await.unwrap();
 
-    wait_until_async(Duration::from_secs(10), "both brokers registered", || async {
-        cluster_info(&ns).await.broker_addr_table.len() == 2
-    })
+    wait_until_async(
+        Duration::from_secs(10),
+        "both brokers registered",
+        || async { cluster_info(&ns).await.broker_addr_table.len() == 2 },
+    )
     .await;
     let info = cluster_info(&ns).await;
     assert_eq!(info.broker_addr_table["broker-a"].broker_addrs[&0], a.addr);
@@ -157,12 +169,20 @@ async fn two_brokers_register_a_producer_spreads_and_a_silent_one_expires() {
     producer.refresh("Spread").await;
     let mut per_broker: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..40 {
-        *per_broker.entry(producer.send("Spread", &format!("m{i}")).await).or_default() += 1;
+        *per_broker
+            .entry(producer.send("Spread", &format!("m{i}")).await)
+            .or_default() += 1;
     }
-    assert_eq!(per_broker.len(), 2, "sends spread over both: {per_broker:?}");
+    assert_eq!(
+        per_broker.len(),
+        2,
+        "sends spread over both: {per_broker:?}"
+    );
     assert!(per_broker.values().all(|n| *n >= 10), "{per_broker:?}");
     wait_until_async(Duration::from_secs(5), "Spread routed to both", || async {
-        route(&ns, "Spread").await.is_some_and(|r| r.broker_datas.len() == 2)
+        route(&ns, "Spread")
+            .await
+            .is_some_and(|r| r.broker_datas.len() == 2)
     })
     .await;
     let list = ns
@@ -173,24 +193,39 @@ async fn two_brokers_register_a_producer_spreads_and_a_silent_one_expires() {
         .await
         .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&list.body).unwrap();
-    assert!(list["topicList"].as_array().unwrap().iter().any(|t| t == "Spread"));
+    assert!(list["topicList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "Spread"));
 
     // broker-b goes silent without closing its connection: only expiry can remove it.
     let stopped = Instant::now();
     // SAFETY: signalling our own child process, which has not been waited for.
     unsafe { libc::kill(b.pid() as i32, libc::SIGSTOP) };
     wait_until_async(Duration::from_secs(10), "broker-b expired", || async {
-        route(&ns, "Spread").await.is_some_and(|r| r.broker_datas.len() == 1)
+        route(&ns, "Spread")
+            .await
+            .is_some_and(|r| r.broker_datas.len() == 1)
     })
     .await;
     let waited = stopped.elapsed();
-    assert!(waited >= Duration::from_millis(2500), "expired after {waited:?}, before its 3 s timeout");
+    assert!(
+        waited >= Duration::from_millis(2500),
+        "expired after {waited:?}, before its 3 s timeout"
+    );
     assert!(!ns_node.log_lines("The broker channel expired").is_empty());
     assert_eq!(names(&route(&ns, "Spread").await.unwrap()), ["broker-a"]);
-    assert!(!cluster_info(&ns).await.broker_addr_table.contains_key("broker-b"));
+    assert!(!cluster_info(&ns)
+        .await
+        .broker_addr_table
+        .contains_key("broker-b"));
     producer.refresh("Spread").await;
     for i in 0..10 {
-        assert_eq!(producer.send("Spread", &format!("after{i}")).await, "broker-a");
+        assert_eq!(
+            producer.send("Spread", &format!("after{i}")).await,
+            "broker-a"
+        );
     }
     drop(b); // SIGKILL works on a stopped process
     drop(a);
@@ -201,34 +236,46 @@ async fn two_brokers_register_a_producer_spreads_and_a_silent_one_expires() {
 #[tokio::test]
 async fn a_killed_broker_is_removed_at_once_and_a_clean_stop_unregisters() {
     // A long expiry: only the connection close or the unregister can remove a broker here.
-    let ns_node =
-        TestBroker::start_namesrv_only("[namesrv]\nbroker_expiry_ms = 120000\nscan_interval_ms = 200");
+    let ns_node = TestBroker::start_namesrv_only(
+        "[namesrv]\nbroker_expiry_ms = 120000\nscan_interval_ms = 200",
+    );
     let ns_addr = ns_node.addr.clone();
     let a = broker("broker-a", &ns_addr);
     let mut b = broker("broker-b", &ns_addr);
     let mut c = broker("broker-c", &ns_addr);
     let ns = Client::connect(&ns_addr).await.unwrap();
-    wait_until_async(Duration::from_secs(10), "three brokers registered", || async {
-        cluster_info(&ns).await.broker_addr_table.len() == 3
-    })
+    wait_until_async(
+        Duration::from_secs(10),
+        "three brokers registered",
+        || async { cluster_info(&ns).await.broker_addr_table.len() == 3 },
+    )
     .await;
 
     b.kill9();
     wait_until_async(Duration::from_secs(5), "broker-b removed", || async {
-        !cluster_info(&ns).await.broker_addr_table.contains_key("broker-b")
+        !cluster_info(&ns)
+            .await
+            .broker_addr_table
+            .contains_key("broker-b")
     })
     .await;
 
     assert_eq!(c.stop(), Some(0));
     let info = cluster_info(&ns).await;
-    assert!(!info.broker_addr_table.contains_key("broker-c"), "removed by the time it exited");
+    assert!(
+        !info.broker_addr_table.contains_key("broker-c"),
+        "removed by the time it exited"
+    );
     assert_eq!(ns_node.log_lines("broker unregistered").len(), 1);
     assert_eq!(c.log_lines("unregisterBroker OK").len(), 1);
 
     let mut producer = Producer::new(&ns_addr).await;
     producer.refresh("Survivor").await;
     for i in 0..6 {
-        assert_eq!(producer.send("Survivor", &format!("s{i}")).await, "broker-a");
+        assert_eq!(
+            producer.send("Survivor", &format!("s{i}")).await,
+            "broker-a"
+        );
     }
     drop(a);
 }
@@ -244,20 +291,24 @@ async fn a_name_server_down_at_start_is_retried_with_backoff() {
     let ns_addr = format!("127.0.0.1:{port}");
     let a = broker("broker-a", &ns_addr);
     let client = a.client().await;
-    client.send(&OutgoingMessage::new("Alone", "x")).await.unwrap();
+    client
+        .send(&OutgoingMessage::new("Alone", "x"))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(3500)).await; // retries at 1 s, 2 s
     assert_eq!(
         a.log_lines("registering with the name server failed").len(),
         1,
         "one warning per change of state"
     );
-    let ns_node = TestBroker::start_namesrv_only(&format!(
-        "[namesrv]\nlisten = \"127.0.0.1:{port}\""
-    ));
+    let ns_node =
+        TestBroker::start_namesrv_only(&format!("[namesrv]\nlisten = \"127.0.0.1:{port}\""));
     let ns = Client::connect(&ns_node.addr).await.unwrap();
-    wait_until_async(Duration::from_secs(15), "registered after the name server came up", || async {
-        route(&ns, "Alone").await.is_some()
-    })
+    wait_until_async(
+        Duration::from_secs(15),
+        "registered after the name server came up",
+        || async { route(&ns, "Alone").await.is_some() },
+    )
     .await;
     assert_eq!(a.log_lines("registered with the name server").len(), 1);
 }
@@ -267,16 +318,28 @@ async fn a_name_server_down_at_start_is_retried_with_backoff() {
 #[tokio::test]
 async fn routes_name_the_advertised_address() {
     let set = TestBroker::start_with("[cluster]\nadvertise_addr = \"10.9.8.7:1234\"");
-    let ns = Client::connect(set.namesrv_addr.as_deref().unwrap()).await.unwrap();
+    let ns = Client::connect(set.namesrv_addr.as_deref().unwrap())
+        .await
+        .unwrap();
     let r = route(&ns, "TBW102").await.unwrap();
     assert_eq!(r.broker_datas[0].broker_addrs[&0], "10.9.8.7:1234");
 
     let wild = TestBroker::start_with("[server]\nlisten = \"0.0.0.0:0\"");
-    let ns = Client::connect(wild.namesrv_addr.as_deref().unwrap()).await.unwrap();
+    let ns = Client::connect(wild.namesrv_addr.as_deref().unwrap())
+        .await
+        .unwrap();
     let r = route(&ns, "TBW102").await.unwrap();
     let addr: std::net::SocketAddr = r.broker_datas[0].broker_addrs[&0].parse().unwrap();
     assert!(!addr.ip().is_unspecified(), "{addr}");
-    assert_eq!(addr.port(), wild.addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
+    assert_eq!(
+        addr.port(),
+        wild.addr
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse::<u16>()
+            .unwrap()
+    );
 }
 
 fn cli(args: &[&str]) -> String {
@@ -284,7 +347,11 @@ fn cli(args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("run actormq");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -296,17 +363,29 @@ async fn cluster_list_and_stats_show_membership() {
     let a = broker("broker-a", &ns_node.addr);
     let b = broker("broker-b", &ns_node.addr);
     let ns = Client::connect(&ns_node.addr).await.unwrap();
-    wait_until_async(Duration::from_secs(10), "both brokers registered", || async {
-        cluster_info(&ns).await.broker_addr_table.len() == 2
-    })
+    wait_until_async(
+        Duration::from_secs(10),
+        "both brokers registered",
+        || async { cluster_info(&ns).await.broker_addr_table.len() == 2 },
+    )
     .await;
     let out = cli(&["cluster", "list", "-n", &ns_node.addr]);
     let rows: Vec<&str> = out.lines().skip(1).collect();
     assert_eq!(rows.len(), 2, "{out}");
-    for (row, (name, addr)) in rows.iter().zip([("broker-a", &a.addr), ("broker-b", &b.addr)]) {
+    for (row, (name, addr)) in rows
+        .iter()
+        .zip([("broker-a", &a.addr), ("broker-b", &b.addr)])
+    {
         let cols: Vec<&str> = row.split_whitespace().collect();
-        assert_eq!(cols[..4], ["DefaultCluster", name, "0", addr.as_str()], "{out}");
-        assert!(row.contains("actormq") && row.contains("ASYNC_MASTER"), "{out}");
+        assert_eq!(
+            cols[..4],
+            ["DefaultCluster", name, "0", addr.as_str()],
+            "{out}"
+        );
+        assert!(
+            row.contains("actormq") && row.contains("ASYNC_MASTER"),
+            "{out}"
+        );
     }
     let json = cli(&["cluster", "list", "-n", &ns_node.addr, "--json"]);
     assert!(json.contains("\"brokerAddrTable\""), "{json}");
@@ -319,5 +398,8 @@ async fn cluster_list_and_stats_show_membership() {
             && first.contains(&ns_node.addr),
         "{first}"
     );
-    assert!(stats.contains("registrar"), "the registrar has a mailbox row");
+    assert!(
+        stats.contains("registrar"),
+        "the registrar has a mailbox row"
+    );
 }

@@ -53,7 +53,6 @@ use actors::lock_processor::LockProcessor;
 use actors::mailbox::Mailbox;
 use actors::metrics::Metrics;
 use actors::name_server::NameServer;
-use cluster::Membership;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_table::{DuplicateCode, ProcessorTable, ProcessorTableBuilder};
 use actors::pull_processor::PullProcessor;
@@ -62,6 +61,7 @@ use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
 use actors::timer::{StopTimer, Timer};
+use cluster::Membership;
 
 /// The per-message path allocates small, short-lived buffers (header maps, records, responses);
 /// mimalloc serves those markedly cheaper than glibc malloc (measured in `docs/benchmarks.md`).
@@ -234,7 +234,15 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let metrics = Mailbox::new(metrics.start());
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
     let mut membership = Membership::start(&config, addr, &meta.topics);
-    let processors = start_processors(&config, &dir.root, &store, meta, &membership, &metrics, &scheduler);
+    let processors = start_processors(
+        &config,
+        &dir.root,
+        &store,
+        meta,
+        &membership,
+        &metrics,
+        &scheduler,
+    );
     let timer = start_timer(timer_store, &store, addr);
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
@@ -881,7 +889,11 @@ async fn wait_for_signal() {
 fn broker_properties(config: &BrokerConfig, membership: &Membership) -> String {
     let me = &membership.registration;
     let port = |addr: &str| addr.rsplit(':').next().unwrap_or_default().to_string();
-    let host = |addr: &str| addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default();
+    let host = |addr: &str| {
+        addr.rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default()
+    };
     let flush = match config.flush.mode {
         FlushMode::Async => "ASYNC_FLUSH",
         FlushMode::Sync => "SYNC_FLUSH",

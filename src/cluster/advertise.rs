@@ -54,7 +54,9 @@ fn interface_addrs() -> Vec<IpAddr> {
         if family == libc::AF_INET {
             // SAFETY: AF_INET: the sockaddr is a sockaddr_in.
             let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-            out.push(IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()));
+            out.push(IpAddr::from(
+                u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+            ));
         } else if family == libc::AF_INET6 {
             // SAFETY: AF_INET6: the sockaddr is a sockaddr_in6.
             let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
@@ -92,7 +94,13 @@ mod tests {
 
     #[test]
     fn ipv4_before_ipv6_and_no_loopback_or_link_local() {
-        let addrs = [ip("127.0.0.1"), ip("fe80::1"), ip("2001:db8::1"), ip("169.254.1.1"), ip("10.1.2.3")];
+        let addrs = [
+            ip("127.0.0.1"),
+            ip("fe80::1"),
+            ip("2001:db8::1"),
+            ip("169.254.1.1"),
+            ip("10.1.2.3"),
+        ];
         assert_eq!(choose(&addrs), Some(ip("10.1.2.3")));
         assert_eq!(choose(&addrs[..4]), Some(ip("2001:db8::1")));
         assert_eq!(choose(&[ip("127.0.0.1"), ip("::1")]), None);

@@ -190,21 +190,26 @@ pub struct UnregisterBrokerRequest {
 }
 
 fn required<'a>(cmd: &'a RemotingCommand, key: &str) -> Result<&'a str, ClusterError> {
-    cmd.ext(key).ok_or_else(|| {
-        ClusterError::Header(format!("the custom field <{key}> is null"))
-    })
+    cmd.ext(key)
+        .ok_or_else(|| ClusterError::Header(format!("the custom field <{key}> is null")))
 }
 
 fn required_id(cmd: &RemotingCommand) -> Result<u64, ClusterError> {
     let raw = required(cmd, "brokerId")?;
     java_parse_long(raw)
         .and_then(|v| u64::try_from(v).ok())
-        .ok_or_else(|| ClusterError::Header(format!("the custom field <brokerId> is not a broker id: {raw:?}")))
+        .ok_or_else(|| {
+            ClusterError::Header(format!(
+                "the custom field <brokerId> is not a broker id: {raw:?}"
+            ))
+        })
 }
 
 /// Parses a REGISTER_BROKER request: header, CRC check (when `bodyCrc32` is not 0), body (a
 /// `RegisterBrokerBody`, or a bare wrapper from a pre-3.0.11 broker; no body = no topics, version 0).
-pub fn parse_register_request(cmd: &RemotingCommand) -> Result<RegisterBrokerRequest, ClusterError> {
+pub fn parse_register_request(
+    cmd: &RemotingCommand,
+) -> Result<RegisterBrokerRequest, ClusterError> {
     let crc = cmd.ext("bodyCrc32").and_then(java_parse_long).unwrap_or(0);
     if crc != 0 && crc != i64::from(java_crc32(&cmd.body)) {
         return Err(ClusterError::Crc);
@@ -212,7 +217,9 @@ pub fn parse_register_request(cmd: &RemotingCommand) -> Result<RegisterBrokerReq
     let topics = if cmd.body.is_empty() {
         TopicConfigWrapper::default()
     } else if cmd.ext("compressed").is_some_and(java_parse_boolean) {
-        return Err(ClusterError::Body("compressed bodies are not supported".into()));
+        return Err(ClusterError::Body(
+            "compressed bodies are not supported".into(),
+        ));
     } else if cmd.version >= V3_0_11 {
         serde_json::from_slice::<RegisterBrokerBody>(&cmd.body)
             .map_err(|e| ClusterError::Body(e.to_string()))?

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod java;
 pub mod scenario;
 
 use std::io::{BufRead, BufReader};

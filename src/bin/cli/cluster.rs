@@ -51,7 +51,14 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
     }
     println!(
         "{:<20} {:<20} {:>4}  {:<22} {:<18} {:<13} {:>8} {:>16}",
-        "#CLUSTER", "#BROKER NAME", "#BID", "#ADDR", "#VERSION", "#ROLE", "#UPTIME", "#COMMITLOG OFFSET"
+        "#CLUSTER",
+        "#BROKER NAME",
+        "#BID",
+        "#ADDR",
+        "#VERSION",
+        "#ROLE",
+        "#UPTIME",
+        "#COMMITLOG OFFSET"
     );
     for (cluster, names) in &info.cluster_addr_table {
         for name in names {

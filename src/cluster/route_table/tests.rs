@@ -1,5 +1,7 @@
 use super::*;
-use crate::cluster::register::{RegisterBrokerRequest, TopicConfigWrapper, UnregisterBrokerRequest};
+use crate::cluster::register::{
+    RegisterBrokerRequest, TopicConfigWrapper, UnregisterBrokerRequest,
+};
 
 fn topics(names: &[(&str, i32)], counter: i64) -> TopicConfigWrapper {
     TopicConfigWrapper {
@@ -36,7 +38,9 @@ fn peer(port: u16) -> Option<SocketAddr> {
 fn two_groups() -> RouteTable {
     let mut rt = RouteTable::default();
     let t = topics(&[("orders", 4), ("TBW102", 8)], 1);
-    assert!(rt.register(reg("a", 0, "h:1", t.clone()), peer(1), T, 0).is_some());
+    assert!(rt
+        .register(reg("a", 0, "h:1", t.clone()), peer(1), T, 0)
+        .is_some());
     assert!(rt.register(reg("b", 0, "h:2", t), peer(2), T, 0).is_some());
     rt
 }
@@ -45,7 +49,11 @@ fn two_groups() -> RouteTable {
 fn a_topic_held_by_two_groups_routes_to_both() {
     let rt = two_groups();
     let r = rt.route("orders").unwrap();
-    let names: Vec<&str> = r.broker_datas.iter().map(|b| b.broker_name.as_str()).collect();
+    let names: Vec<&str> = r
+        .broker_datas
+        .iter()
+        .map(|b| b.broker_name.as_str())
+        .collect();
     assert_eq!(names, ["a", "b"]);
     assert_eq!(r.queue_datas.len(), 2);
     assert_eq!(r.queue_datas[0].write_queue_nums, 4);
@@ -61,11 +69,20 @@ fn a_topic_held_by_two_groups_routes_to_both() {
 #[test]
 fn a_first_registration_with_one_topic_is_refused() {
     let mut rt = RouteTable::default();
-    assert!(rt.register(reg("a", 0, "h:1", topics(&[("x", 1)], 1)), None, T, 0).is_none());
+    assert!(rt
+        .register(reg("a", 0, "h:1", topics(&[("x", 1)], 1)), None, T, 0)
+        .is_none());
     assert!(rt.route("x").is_none());
     // Once registered, a single-topic (incremental) registration is fine.
-    rt.register(reg("a", 0, "h:1", topics(&[("x", 1), ("y", 1)], 1)), None, T, 0);
-    assert!(rt.register(reg("a", 0, "h:1", topics(&[("z", 2)], 2)), None, T, 0).is_some());
+    rt.register(
+        reg("a", 0, "h:1", topics(&[("x", 1), ("y", 1)], 1)),
+        None,
+        T,
+        0,
+    );
+    assert!(rt
+        .register(reg("a", 0, "h:1", topics(&[("z", 2)], 2)), None, T, 0)
+        .is_some());
     assert!(rt.route("z").is_some());
 }
 
@@ -73,12 +90,33 @@ fn a_first_registration_with_one_topic_is_refused() {
 fn queue_data_changes_only_with_the_data_version_and_only_from_the_master() {
     let mut rt = two_groups();
     // Same version, different queues: ignored (Java compares data versions).
-    rt.register(reg("a", 0, "h:1", topics(&[("orders", 16), ("TBW102", 8)], 1)), peer(1), T, 1);
-    assert_eq!(rt.route("orders").unwrap().queue_datas[0].write_queue_nums, 4);
-    rt.register(reg("a", 0, "h:1", topics(&[("orders", 16), ("TBW102", 8)], 2)), peer(1), T, 2);
-    assert_eq!(rt.route("orders").unwrap().queue_datas[0].write_queue_nums, 16);
+    rt.register(
+        reg("a", 0, "h:1", topics(&[("orders", 16), ("TBW102", 8)], 1)),
+        peer(1),
+        T,
+        1,
+    );
+    assert_eq!(
+        rt.route("orders").unwrap().queue_datas[0].write_queue_nums,
+        4
+    );
+    rt.register(
+        reg("a", 0, "h:1", topics(&[("orders", 16), ("TBW102", 8)], 2)),
+        peer(1),
+        T,
+        2,
+    );
+    assert_eq!(
+        rt.route("orders").unwrap().queue_datas[0].write_queue_nums,
+        16
+    );
     // A slave's topics are not used.
-    rt.register(reg("a", 1, "h:3", topics(&[("slaveonly", 1), ("q", 1)], 9)), peer(3), T, 2);
+    rt.register(
+        reg("a", 1, "h:3", topics(&[("slaveonly", 1), ("q", 1)], 9)),
+        peer(3),
+        T,
+        2,
+    );
     assert!(rt.route("slaveonly").is_none());
     let a = &rt.route("orders").unwrap().broker_datas[0];
     assert_eq!(a.broker_addrs.len(), 2, "master and slave listed");
@@ -88,10 +126,14 @@ fn queue_data_changes_only_with_the_data_version_and_only_from_the_master() {
 fn a_slave_learns_its_live_masters_addresses() {
     let mut rt = two_groups();
     let t = topics(&[("orders", 4), ("TBW102", 8)], 1);
-    let m = rt.register(reg("a", 1, "h:3", t.clone()), peer(3), T, 1).unwrap();
+    let m = rt
+        .register(reg("a", 1, "h:3", t.clone()), peer(3), T, 1)
+        .unwrap();
     assert_eq!(m.master_addr.as_deref(), Some("h:1"));
     assert_eq!(m.ha_server_addr.as_deref(), Some("h:1-ha"));
-    let m = rt.register(reg("a", 0, "h:1", t.clone()), peer(1), T, 1).unwrap();
+    let m = rt
+        .register(reg("a", 0, "h:1", t.clone()), peer(1), T, 1)
+        .unwrap();
     assert_eq!(m, MasterInfo::default(), "a master gets nothing");
     rt.channel_closed(peer(1).unwrap());
     let m = rt.register(reg("a", 1, "h:3", t), peer(3), T, 2).unwrap();
@@ -112,10 +154,24 @@ fn a_promoted_slave_replaces_its_old_id() {
 #[test]
 fn an_address_not_reregistered_in_time_expires_and_its_group_goes() {
     let mut rt = two_groups();
-    rt.register(reg("a", 0, "h:1", topics(&[("orders", 4)], 1)), peer(1), T, 100_000);
-    assert!(rt.expire(T).is_empty(), "exactly at the timeout is still live");
+    rt.register(
+        reg("a", 0, "h:1", topics(&[("orders", 4)], 1)),
+        peer(1),
+        T,
+        100_000,
+    );
+    assert!(
+        rt.expire(T).is_empty(),
+        "exactly at the timeout is still live"
+    );
     let gone = rt.expire(T + 1);
-    assert_eq!(gone, [Removed { cluster: "c1".into(), broker_addr: "h:2".into() }]);
+    assert_eq!(
+        gone,
+        [Removed {
+            cluster: "c1".into(),
+            broker_addr: "h:2".into()
+        }]
+    );
     let r = rt.route("orders").unwrap();
     assert_eq!(r.broker_datas.len(), 1);
     assert_eq!(r.queue_datas.len(), 1);
@@ -135,7 +191,11 @@ fn a_lost_master_leaves_its_slaves_and_queue_data() {
     rt.register(reg("a", 1, "h:3", t), peer(3), T, 0);
     rt.channel_closed(peer(1).unwrap());
     let r = rt.route("orders").unwrap();
-    let a = r.broker_datas.iter().find(|b| b.broker_name == "a").unwrap();
+    let a = r
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == "a")
+        .unwrap();
     assert_eq!(a.broker_addrs.keys().copied().collect::<Vec<_>>(), [1]);
     assert_eq!(r.queue_datas.len(), 2);
 }
@@ -151,7 +211,10 @@ fn unregister_removes_only_the_named_address() {
     };
     assert!(rt.unregister(&wrong).is_none());
     assert!(rt.route("orders").unwrap().broker_datas.len() == 2);
-    let right = UnregisterBrokerRequest { broker_addr: "h:1".into(), ..wrong };
+    let right = UnregisterBrokerRequest {
+        broker_addr: "h:1".into(),
+        ..wrong
+    };
     assert!(rt.unregister(&right).is_some());
     let r = rt.route("orders").unwrap();
     assert_eq!(r.broker_datas.len(), 1);
@@ -162,7 +225,12 @@ fn unregister_removes_only_the_named_address() {
 #[test]
 fn the_local_broker_never_expires() {
     let mut rt = RouteTable::default();
-    rt.register(reg("me", 0, "h:1", topics(&[("x", 1), ("y", 1)], 1)), None, u64::MAX, 5);
+    rt.register(
+        reg("me", 0, "h:1", topics(&[("x", 1), ("y", 1)], 1)),
+        None,
+        u64::MAX,
+        5,
+    );
     assert!(rt.expire(u64::MAX).is_empty());
 }
 
