@@ -214,7 +214,8 @@ async fn two_brokers_register_a_producer_spreads_and_a_silent_one_expires() {
         waited >= Duration::from_millis(2500),
         "expired after {waited:?}, before its 3 s timeout"
     );
-    assert!(!ns_node.log_lines("The broker channel expired").is_empty());
+    let logged = || !ns_node.log_lines("The broker channel expired").is_empty();
+    common::wait_until(Duration::from_secs(5), "the expiry logged", logged).await;
     assert_eq!(names(&route(&ns, "Spread").await.unwrap()), ["broker-a"]);
     assert!(!cluster_info(&ns)
         .await
@@ -266,8 +267,11 @@ async fn a_killed_broker_is_removed_at_once_and_a_clean_stop_unregisters() {
         !info.broker_addr_table.contains_key("broker-c"),
         "removed by the time it exited"
     );
-    assert_eq!(ns_node.log_lines("broker unregistered").len(), 1);
-    assert_eq!(c.log_lines("unregisterBroker OK").len(), 1);
+    // Logs are read on other threads: wait for the lines.
+    let logged = || ns_node.log_lines("broker unregistered").len() == 1;
+    common::wait_until(Duration::from_secs(5), "the name server logged it", logged).await;
+    let logged = || c.log_lines("unregisterBroker OK").len() == 1;
+    common::wait_until(Duration::from_secs(5), "the broker logged it", logged).await;
 
     let mut producer = Producer::new(&ns_addr).await;
     producer.refresh("Survivor").await;
@@ -310,7 +314,12 @@ async fn a_name_server_down_at_start_is_retried_with_backoff() {
         || async { route(&ns, "Alone").await.is_some() },
     )
     .await;
-    assert_eq!(a.log_lines("registered with the name server").len(), 1);
+    // The broker's log is read on another thread: wait for the line, then check it came once.
+    let logged = || !a.log_lines("registered with the name server").is_empty();
+    common::wait_until(Duration::from_secs(5), "the recovery logged", logged).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // more registrations, same state
+    let registered = a.log_lines("registered with the name server");
+    assert_eq!(registered.len(), 1, "{:#?}", a.log_lines("registrar"));
 }
 
 /// Routes name the advertised address: `cluster.advertise_addr` when set, and never the wildcard
@@ -402,4 +411,37 @@ async fn cluster_list_and_stats_show_membership() {
         stats.contains("registrar"),
         "the registrar has a mailbox row"
     );
+}
+
+/// A broker's own name-server role takes registrations from other brokers too: a two-broker
+/// cluster without a third process. Its own entry never expires; the other one does.
+#[tokio::test]
+async fn a_brokers_own_name_server_role_takes_other_brokers() {
+    let a = TestBroker::start_with(
+        "[broker]\nname = \"broker-a\"\n[namesrv]\nbroker_expiry_ms = 2000\nscan_interval_ms = 200",
+    );
+    let ns_addr = a.namesrv_addr.clone().unwrap();
+    let b = broker("broker-b", &ns_addr);
+    let ns = Client::connect(&ns_addr).await.unwrap();
+    wait_until_async(Duration::from_secs(10), "broker-b registered", || async {
+        route(&ns, "TBW102")
+            .await
+            .is_some_and(|r| r.broker_datas.len() == 2)
+    })
+    .await;
+    // SAFETY: signalling our own child process, which has not been waited for.
+    unsafe { libc::kill(b.pid() as i32, libc::SIGSTOP) };
+    wait_until_async(Duration::from_secs(10), "broker-b expired", || async {
+        route(&ns, "TBW102")
+            .await
+            .is_some_and(|r| r.broker_datas.len() == 1)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        names(&route(&ns, "TBW102").await.unwrap()),
+        ["broker-a"],
+        "the local broker stays"
+    );
+    drop(b);
 }

@@ -706,7 +706,7 @@ fn start_processors(
         metrics.clone(),
         scheduler.clone(),
         broker_properties(config, membership),
-        cluster_runtime_info(config, membership),
+        membership.runtime_info(config),
     );
     let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
     Processors {
@@ -902,7 +902,7 @@ fn broker_properties(config: &BrokerConfig, membership: &Membership) -> String {
         ("brokerName", config.broker.name.clone()),
         ("brokerClusterName", config.broker.cluster.clone()),
         ("brokerId", config.cluster.broker_id.to_string()),
-        ("brokerRole", role_name(config).to_string()),
+        ("brokerRole", cluster::role_name(config).to_string()),
         ("listenPort", port(&me.broker_addr)),
         ("brokerIP1", host(&me.broker_addr)),
         ("brokerIP2", host(&me.ha_server_addr)),
@@ -946,31 +946,4 @@ fn broker_properties(config: &BrokerConfig, membership: &Membership) -> String {
         ),
     ];
     pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
-}
-
-/// RocketMQ's name of the configured role.
-fn role_name(config: &BrokerConfig) -> &'static str {
-    match config.cluster.role {
-        actormq::config::BrokerRole::AsyncMaster => "ASYNC_MASTER",
-        actormq::config::BrokerRole::SyncMaster => "SYNC_MASTER",
-        actormq::config::BrokerRole::Slave => "SLAVE",
-    }
-}
-
-/// The fixed `GET_BROKER_RUNTIME_INFO` entries naming this broker's place in its cluster (what
-/// `actormq stats` prints above its table): role, id, names and advertised addresses.
-fn cluster_runtime_info(config: &BrokerConfig, membership: &Membership) -> Vec<(String, String)> {
-    let me = &membership.registration;
-    [
-        ("brokerRole", role_name(config).to_string()),
-        ("brokerId", me.broker_id.to_string()),
-        ("brokerName", me.broker_name.clone()),
-        ("brokerClusterName", me.cluster.clone()),
-        ("brokerAddr", me.broker_addr.clone()),
-        ("haServerAddr", me.ha_server_addr.clone()),
-        ("namesrvAddr", config.cluster.namesrv_addr.join(";")),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::ClusterError;
+use crate::protocol::fastjson::quote_bare_keys;
 use crate::protocol::header::{java_parse_boolean, java_parse_long};
 use crate::protocol::{request_code, RemotingCommand};
 use crate::topic::{self, TopicConfig, TopicTable, PERM_READ, PERM_WRITE};
@@ -220,12 +221,17 @@ pub fn parse_register_request(
         return Err(ClusterError::Body(
             "compressed bodies are not supported".into(),
         ));
-    } else if cmd.version >= V3_0_11 {
-        serde_json::from_slice::<RegisterBrokerBody>(&cmd.body)
-            .map_err(|e| ClusterError::Body(e.to_string()))?
-            .topic_config_serialize_wrapper
     } else {
-        serde_json::from_slice(&cmd.body).map_err(|e| ClusterError::Body(e.to_string()))?
+        // fastjson writes integer map keys bare (a 5.x body's static-topic mappings).
+        let text = std::str::from_utf8(&cmd.body).map_err(|e| ClusterError::Body(e.to_string()))?;
+        let text = quote_bare_keys(text);
+        let body = if cmd.version >= V3_0_11 {
+            serde_json::from_str::<RegisterBrokerBody>(&text)
+                .map(|b| b.topic_config_serialize_wrapper)
+        } else {
+            serde_json::from_str(&text)
+        };
+        body.map_err(|e| ClusterError::Body(e.to_string()))?
     };
     Ok(RegisterBrokerRequest {
         cluster: required(cmd, "clusterName")?.to_string(),

@@ -20,7 +20,7 @@ use super::actors::server::{Server, Shutdown};
 use super::{bind, connection_limits, wait_for_signal};
 use actormq::cluster::advertise::advertised;
 use actormq::cluster::register::BrokerRegistration;
-use actormq::config::BrokerConfig;
+use actormq::config::{BrokerConfig, BrokerRole};
 use actormq::topic::TopicTable;
 
 /// Who this broker is in its cluster, and the actor that tells the name servers.
@@ -77,6 +77,24 @@ impl Membership {
         }
     }
 
+    /// The fixed `GET_BROKER_RUNTIME_INFO` entries naming this broker's place in its cluster (what
+    /// `actormq stats` prints above its table): role, id, names and advertised addresses.
+    pub fn runtime_info(&self, config: &BrokerConfig) -> Vec<(String, String)> {
+        let me = &self.registration;
+        [
+            ("brokerRole", role_name(config).to_string()),
+            ("brokerId", me.broker_id.to_string()),
+            ("brokerName", me.broker_name.clone()),
+            ("brokerClusterName", me.cluster.clone()),
+            ("brokerAddr", me.broker_addr.clone()),
+            ("haServerAddr", me.ha_server_addr.clone()),
+            ("namesrvAddr", config.cluster.namesrv_addr.join(";")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
     /// Shutdown, first step: UNREGISTER_BROKER everywhere (answered or timed out), so clients stop
     /// routing here before connections are drained.
     pub async fn unregister(&mut self) -> anyhow::Result<()> {
@@ -85,6 +103,15 @@ impl Membership {
             arbiter.stop();
         }
         Ok(())
+    }
+}
+
+/// RocketMQ's name of the configured role (`brokerRole`).
+pub fn role_name(config: &BrokerConfig) -> &'static str {
+    match config.cluster.role {
+        BrokerRole::AsyncMaster => "ASYNC_MASTER",
+        BrokerRole::SyncMaster => "SYNC_MASTER",
+        BrokerRole::Slave => "SLAVE",
     }
 }
 

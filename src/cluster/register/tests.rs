@@ -140,3 +140,15 @@ fn the_answer_names_the_master_only_when_set() {
         }
     );
 }
+
+#[test]
+fn a_java_5x_body_with_static_topic_mappings_is_read() {
+    let body = br#"{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":3,"stateVersion":0,"timestamp":1700000000000},"mappingDataVersion":{"counter":0,"stateVersion":0,"timestamp":0},"topicConfigTable":{"orders":{"attributes":{},"order":false,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"orders","topicSysFlag":0,"writeQueueNums":4}},"topicQueueMappingInfoMap":{"orders":{"bname":"broker-a","currIdMap":{0:0,1:1},"epoch":0,"scope":"__global__","topic":"orders","totalQueues":2}}}}"#;
+    let mut cmd = me().register_request(&TopicConfigWrapper::default());
+    cmd.body = bytes::Bytes::from_static(body);
+    cmd.ext_fields
+        .insert("bodyCrc32", java_crc32(body).to_string());
+    let r = parse_register_request(&cmd).unwrap();
+    assert_eq!(r.topics.data_version.counter, 3);
+    assert_eq!(r.topics.topic_config_table["orders"].write_queue_nums, 4);
+}
