@@ -123,6 +123,10 @@ impl Registrar {
         if self.stopping {
             return;
         }
+        if self.links[i].in_flight {
+            self.links[i].again = true;
+            return;
+        }
         let wrapper = registered_topics(
             &self.topics,
             self.auto_create_topic,
@@ -130,10 +134,6 @@ impl Registrar {
         );
         let request = self.me.register_request(&wrapper);
         let link = &mut self.links[i];
-        if link.in_flight {
-            link.again = true;
-            return;
-        }
         link.in_flight = true;
         let (client, addr) = (link.client.clone(), link.addr.clone());
         let call = async move {
