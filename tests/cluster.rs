@@ -445,3 +445,49 @@ async fn a_brokers_own_name_server_role_takes_other_brokers() {
     );
     drop(b);
 }
+
+/// A slave (same broker name, id 1) is listed beside its master in routes, and its registration
+/// answer names the master's address and HA address (what the replication side subscribes to).
+#[tokio::test]
+async fn a_slave_is_routed_beside_its_master_and_learns_its_ha_address() {
+    let ns_node = name_server();
+    let ns_addr = ns_node.addr.clone();
+    let master = TestBroker::start_with(&format!(
+        "[broker]\nname = \"broker-a\"\n\
+         [cluster]\nnamesrv_addr = [\"{ns_addr}\"]\nregister_interval_ms = 1000\n\
+         [ha]\nadvertise_addr = \"127.0.0.1:20912\"\n[namesrv]\nenabled = false"
+    ));
+    let slave = TestBroker::start_with(&format!(
+        "[broker]\nname = \"broker-a\"\n\
+         [cluster]\nnamesrv_addr = [\"{ns_addr}\"]\nregister_interval_ms = 1000\nrole = \"SLAVE\"\nbroker_id = 1\n\
+         [ha]\nadvertise_addr = \"127.0.0.1:20913\"\n[namesrv]\nenabled = false"
+    ));
+    let ns = Client::connect(&ns_addr).await.unwrap();
+    wait_until_async(
+        Duration::from_secs(10),
+        "master and slave listed",
+        || async {
+            route(&ns, "TBW102")
+                .await
+                .is_some_and(|r| r.broker_datas[0].broker_addrs.len() == 2)
+        },
+    )
+    .await;
+    let r = route(&ns, "TBW102").await.unwrap();
+    let addrs = &r.broker_datas[0].broker_addrs;
+    assert_eq!((&addrs[&0], &addrs[&1]), (&master.addr, &slave.addr));
+    let expected = format!("master={} ha_server=Some(\"127.0.0.1:20912\")", master.addr);
+    let learned = || {
+        slave
+            .log_lines("names this group's master")
+            .iter()
+            .any(|l| l.contains(&expected))
+    };
+    common::wait_until(
+        Duration::from_secs(5),
+        "the slave learned its master",
+        learned,
+    )
+    .await;
+    assert!(master.log_lines("names this group's master").is_empty());
+}
