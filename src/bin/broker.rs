@@ -233,7 +233,8 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     );
     let metrics = Mailbox::new(metrics.start());
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
-    let mut membership = Membership::start(&config, addr, &meta.topics);
+    // The HA listener is not bound by this broker yet: its configured address is advertised.
+    let mut membership = Membership::start(&config, addr, config.ha.listen, &meta.topics);
     let processors = start_processors(
         &config,
         &dir.root,

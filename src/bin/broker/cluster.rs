@@ -31,16 +31,22 @@ pub struct Membership {
 }
 
 impl Membership {
-    /// The identity for a broker listening on `addr`; registration starts at once when name
-    /// servers are configured.
-    pub fn start(config: &BrokerConfig, addr: SocketAddr, topics: &TopicTable) -> Membership {
+    /// The identity for a broker whose clients' listener is bound at `addr` and whose HA listener
+    /// is (or will be) bound at `ha_listen` (pass the bound address when `ha.listen` has port 0);
+    /// registration starts at once when name servers are configured.
+    pub fn start(
+        config: &BrokerConfig,
+        addr: SocketAddr,
+        ha_listen: SocketAddr,
+        topics: &TopicTable,
+    ) -> Membership {
         let c = &config.cluster;
         let registration = BrokerRegistration {
             cluster: config.broker.cluster.clone(),
             broker_name: config.broker.name.clone(),
             broker_addr: advertised(c.advertise_addr.as_deref(), addr),
             broker_id: c.broker_id,
-            ha_server_addr: advertised(config.ha.advertise_addr.as_deref(), config.ha.listen),
+            ha_server_addr: advertised(config.ha.advertise_addr.as_deref(), ha_listen),
         };
         info!(
             broker = %registration.broker_addr,
