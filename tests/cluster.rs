@@ -2,8 +2,10 @@
 //! an actormq name-server-only node (`--namesrv-only`); routes and cluster info list every broker;
 //! a producer that routes as RocketMQ's does spreads sends over both; a broker that stops
 //! re-registering expires, one that closes its connection or stops cleanly is removed at once; a
-//! name server that is down at start is retried with backoff; advertised addresses; `actormq cluster
-//! list` and the role line of `actormq stats`.
+//! name server that is down at start or answers errors is logged once and retried with backoff; a
+//! slave is routed beside its master and learns the master's HA address; a broker's own name-server
+//! role takes other brokers; advertised addresses; `actormq cluster list` and the role line of
+//! `actormq stats`.
 
 mod common;
 
@@ -490,4 +492,34 @@ async fn a_slave_is_routed_beside_its_master_and_learns_its_ha_address() {
     )
     .await;
     assert!(master.log_lines("names this group's master").is_empty());
+}
+
+/// A "name server" that answers REGISTER_BROKER with an error (here a broker's own port, which does
+/// not serve code 103): logged once, retried, and the broker serves sends meanwhile.
+#[tokio::test]
+async fn a_name_server_answering_errors_is_logged_once_and_retried() {
+    let other = TestBroker::start();
+    let a = TestBroker::start_with(&format!(
+        "[cluster]\nnamesrv_addr = [\"{}\"]\n[namesrv]\nenabled = false\n\
+         [log]\nlevel = \"info,actormq_broker::actors::registrar=debug\"",
+        other.addr
+    ));
+    let client = a.client().await;
+    for i in 0..5 {
+        client
+            .send(&OutgoingMessage::new("Busy", format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let failed = || !a.log_lines("failed; retrying with backoff").is_empty();
+    common::wait_until(Duration::from_secs(5), "the failure logged", failed).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await; // retries at 1 s, 2 s
+    let lines = a.log_lines("failed; retrying with backoff");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("REQUEST_CODE_NOT_SUPPORTED"),
+        "{lines:#?}"
+    );
+    // Retried (at debug level, so not one warning per attempt).
+    assert!(!a.log_lines("failed again").is_empty());
 }
