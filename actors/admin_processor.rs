@@ -28,6 +28,8 @@ pub struct AdminProcessor {
     scheduler: Mailbox<Scheduler>,
     /// `GET_BROKER_CONFIG`'s body, rendered once at start (the config does not change at runtime).
     broker_properties: bytes::Bytes,
+    /// Fixed runtime-info entries: role, id, names, advertised addresses.
+    cluster_info: Vec<(String, String)>,
 }
 
 impl AdminProcessor {
@@ -35,11 +37,13 @@ impl AdminProcessor {
         metrics: Mailbox<Metrics>,
         scheduler: Mailbox<Scheduler>,
         broker_properties: String,
+        cluster_info: Vec<(String, String)>,
     ) -> Self {
         AdminProcessor {
             metrics,
             scheduler,
             broker_properties: broker_properties.into(),
+            cluster_info,
         }
     }
 }
@@ -77,6 +81,7 @@ impl Handler<Request> for AdminProcessor {
             return Box::pin(async {});
         }
         let (metrics, scheduler) = (self.metrics.clone(), self.scheduler.clone());
+        let cluster_info = self.cluster_info.clone();
         Box::pin(async move {
             let per_connection = ExtReader::for_request(&req.cmd)
                 .opt_java_bool("perConnection")
@@ -89,7 +94,7 @@ impl Handler<Request> for AdminProcessor {
                 req.reply.send(resp);
                 return;
             };
-            let mut table = BTreeMap::new();
+            let mut table: BTreeMap<String, String> = cluster_info.into_iter().collect();
             // Java: "delayOffset,maxOffset" per level that has had a message.
             for (level, offset, max) in scheduler.send(DelayProgress).await.unwrap_or_default() {
                 let key = format!("scheduleMessageOffset_{level}");

@@ -55,6 +55,7 @@ accounted! {
     super::timer::Timer => timer,
     super::metrics::Metrics => metrics,
     super::name_server::NameServer => name_server,
+    super::registrar::Registrar => registrar,
     super::client_manager::ClientManager => client_manager,
     super::lock_processor::LockProcessor => lock_processor,
     super::scheduler::Scheduler => scheduler,

@@ -19,6 +19,7 @@ pub mod offset_processor;
 pub mod processor_table;
 pub mod pull_processor;
 pub mod query;
+pub mod registrar;
 pub mod retention;
 pub mod scheduler;
 pub mod send_processor;

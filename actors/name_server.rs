@@ -1,140 +1,202 @@
-//! `NameServer`: the built-in name-server role (RocketMQ's `ClientRequestProcessor` and the
-//! cluster/topic-list parts of `DefaultRequestProcessor`), so a stock client can point its name
-//! server at actormq and find this broker.
+//! `NameServer`: the name-server role (RocketMQ's `DefaultRequestProcessor` and
+//! `ClientRequestProcessor`), so stock clients can point their name server at actormq, and brokers
+//! (actormq or Java) can register with it.
 //!
-//! Owns a snapshot of the topic table (replaced by `TopicsChanged` from the SendProcessor) and the
-//! broker's identity and address. Receives `Request`s for `GET_ROUTEINFO_BY_TOPIC` (105),
-//! `GET_BROKER_CLUSTER_INFO` (106) and `GET_ALL_TOPIC_LIST_FROM_NAMESERVER` (206) from connections of
-//! the name-server listener. Talks to nobody. Runs on the system arbiter.
+//! Owns the route table of every registered broker (`actormq::cluster::route_table`, pure) and the
+//! ids and peers of its listener's connections. Receives `Request`s for REGISTER_BROKER (103),
+//! UNREGISTER_BROKER (104), GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106) and
+//! GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) from the name-server listener's connections;
+//! `TopicsChanged` from the SendProcessor (the broker it runs in, registered as a group that never
+//! expires); `ConnectionEvent`s of its listener, which it passes on to `Metrics` after noting them
+//! (a closed connection drops every broker registered over it, as Java's `onChannelDestroy`). A
+//! timer removes brokers not re-registered within `namesrv.broker_expiry_ms`. Runs on the system
+//! arbiter. In name-server-only mode (`actormq-broker --namesrv-only`) there is no local broker.
 //!
 //! Routes use standard JSON (the broker-id key quoted, `"0"`), what modern clients ask for
 //! (`rocketmq-reference.md` §3.5). While topics are auto-created, `TBW102` has a route, which is how
 //! a stock producer learns it may send to a topic that does not exist yet.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
-use serde_json::json;
+use serde::Serialize;
+use tracing::{info, warn};
 
 use super::connection::Request;
 use super::dispatcher::TopicsChanged;
-use super::metrics::stats;
+use super::mailbox::{timer_tick, CountedRecipient};
+use super::metrics::{stats, ConnectionEvent};
 use super::processor_table::Processor;
+use actormq::cluster::register::{
+    parse_register_request, parse_unregister_request, registered_topics, BrokerRegistration,
+};
+use actormq::cluster::route_table::RouteTable;
 use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code, RemotingCommand};
-use actormq::topic::{TopicConfig, TopicTable, PERM_READ, PERM_WRITE};
+use actormq::store::now_ms;
+use actormq::topic::TopicTable;
 
-/// RocketMQ's default topic, the template of auto-created topics.
-pub const AUTO_CREATE_TOPIC: &str = "TBW102";
-/// PermName.INHERIT: TBW102's routes carry it.
-const PERM_INHERIT: i32 = 1;
+/// The broker this name-server role runs in.
+pub struct LocalBroker {
+    pub registration: BrokerRegistration,
+    pub auto_create_topic: bool,
+    pub default_queue_nums: i32,
+}
 
 pub struct NameServer {
-    topics: Arc<TopicTable>,
-    broker_name: String,
-    cluster: String,
-    /// `ip:port` clients should send to.
-    broker_addr: String,
-    auto_create_topic: bool,
-    default_queue_nums: i32,
+    table: RouteTable,
+    local: Option<LocalBroker>,
+    /// `[namesrv] broker_expiry_ms`: the timeout of a registration that names none.
+    expiry_ms: u64,
+    scan_interval: Duration,
+    /// Open connections of the name-server listener: id -> peer.
+    connections: HashMap<u64, SocketAddr>,
+    /// Where connection events go on to.
+    metrics: CountedRecipient<ConnectionEvent>,
 }
 
 impl NameServer {
+    /// `local` is the broker this role runs in (`None`: name-server-only), registered with its
+    /// current `topics`.
     pub fn new(
-        topics: Arc<TopicTable>,
-        broker: &actormq::config::BrokerIdentity,
-        broker_addr: String,
+        local: Option<(LocalBroker, Arc<TopicTable>)>,
+        config: &actormq::config::NameServerConfig,
+        metrics: CountedRecipient<ConnectionEvent>,
     ) -> Self {
-        NameServer {
-            topics,
-            broker_name: broker.name.clone(),
-            cluster: broker.cluster.clone(),
-            broker_addr,
-            auto_create_topic: broker.auto_create_topic,
-            default_queue_nums: broker.default_topic_queue_nums as i32,
-        }
-    }
-
-    /// The topic's config, or TBW102's while auto-create is on.
-    fn route_config(&self, topic: &str) -> Option<TopicConfig> {
-        if let Some(t) = self.topics.get(topic) {
-            return Some(t.clone());
-        }
-        (topic == AUTO_CREATE_TOPIC && self.auto_create_topic).then(|| {
-            let mut t = TopicConfig::new(AUTO_CREATE_TOPIC, self.default_queue_nums);
-            t.perm = PERM_READ | PERM_WRITE | PERM_INHERIT;
-            t
-        })
-    }
-
-    fn answer(&self, cmd: &RemotingCommand) -> RemotingCommand {
-        let ok = |body: serde_json::Value| {
-            let bytes = serde_json::to_vec(&body).expect("json serializes");
-            cmd.response_to(response_code::SUCCESS, None)
-                .with_body(bytes.into())
+        let mut ns = NameServer {
+            table: RouteTable::default(),
+            local: None,
+            expiry_ms: config.broker_expiry_ms,
+            scan_interval: Duration::from_millis(config.scan_interval_ms),
+            connections: HashMap::new(),
+            metrics,
         };
+        if let Some((local, topics)) = local {
+            ns.local = Some(local);
+            ns.register_local(&topics);
+        }
+        ns
+    }
+
+    /// (Re-)registers the local broker; it never expires.
+    fn register_local(&mut self, topics: &TopicTable) {
+        let Some(local) = &self.local else { return };
+        let topics = registered_topics(topics, local.auto_create_topic, local.default_queue_nums);
+        let request = local.registration.as_request(topics, Some(u64::MAX));
+        if self
+            .table
+            .register(request, None, u64::MAX, now())
+            .is_none()
+        {
+            warn!("the local broker's registration was refused (a first one with a single topic)");
+        }
+    }
+
+    fn answer(&mut self, req: &Request) -> RemotingCommand {
+        let cmd = &req.cmd;
         match cmd.code {
+            request_code::REGISTER_BROKER => self.register(cmd, req.peer),
+            request_code::UNREGISTER_BROKER => match parse_unregister_request(cmd) {
+                Ok(r) => {
+                    if let Some(gone) = self.table.unregister(&r) {
+                        info!(cluster = %gone.cluster, broker = %gone.broker_addr, name = %r.broker_name, id = r.broker_id, "broker unregistered");
+                    }
+                    cmd.response_to(response_code::SUCCESS, None)
+                }
+                Err(e) => cmd.response_to(response_code::SYSTEM_ERROR, Some(e.to_string())),
+            },
             request_code::GET_ROUTEINFO_BY_TOPIC => {
                 let topic = match ExtReader::for_request(cmd).str("topic") {
                     Ok(t) => t,
                     Err(e) => return cmd.response_to(e.response_code(), Some(e.to_string())),
                 };
-                let Some(t) = self.route_config(topic) else {
-                    let remark =
-                        format!("No topic route info in name server for the topic: {topic}");
-                    return cmd.response_to(response_code::TOPIC_NOT_EXIST, Some(remark));
-                };
-                ok(json!({
-                    "brokerDatas": [{
-                        "brokerAddrs": { "0": self.broker_addr },
-                        "brokerName": self.broker_name,
-                        "cluster": self.cluster,
-                        "enableActingMaster": false,
-                    }],
-                    "filterServerTable": {},
-                    "queueDatas": [{
-                        "brokerName": self.broker_name,
-                        "perm": t.perm,
-                        "readQueueNums": t.read_queue_nums,
-                        "topicSysFlag": t.topic_sys_flag,
-                        "writeQueueNums": t.write_queue_nums,
-                    }],
-                }))
-            }
-            request_code::GET_BROKER_CLUSTER_INFO => ok(json!({
-                "brokerAddrTable": {
-                    &self.broker_name: {
-                        "brokerAddrs": { "0": self.broker_addr },
-                        "brokerName": self.broker_name,
-                        "cluster": self.cluster,
-                        "enableActingMaster": false,
+                match self.table.route(topic) {
+                    Some(route) => ok(cmd, &route),
+                    None => {
+                        let remark =
+                            format!("No topic route info in name server for the topic: {topic}");
+                        cmd.response_to(response_code::TOPIC_NOT_EXIST, Some(remark))
                     }
-                },
-                "clusterAddrTable": { &self.cluster: [self.broker_name] },
-            })),
-            _ => {
-                let mut list: Vec<&str> = self
-                    .topics
-                    .topic_config_table
-                    .keys()
-                    .map(String::as_str)
-                    .collect();
-                if self.auto_create_topic {
-                    list.push(AUTO_CREATE_TOPIC);
                 }
-                ok(json!({ "topicList": list }))
             }
+            request_code::GET_BROKER_CLUSTER_INFO => ok(cmd, &self.table.cluster_info()),
+            _ => ok(
+                cmd,
+                &serde_json::json!({ "topicList": self.table.topic_list() }),
+            ),
         }
     }
+
+    /// REGISTER_BROKER: SUCCESS with the master's addresses for a slave; SYSTEM_ERROR for a bad
+    /// header or body, a CRC mismatch, or a refused first registration (Java's remarks).
+    fn register(&mut self, cmd: &RemotingCommand, peer: SocketAddr) -> RemotingCommand {
+        let r = match parse_register_request(cmd) {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(%peer, error = %e, "REGISTER_BROKER refused");
+                return cmd.response_to(response_code::SYSTEM_ERROR, Some(e.to_string()));
+            }
+        };
+        let new = !self.table.is_live(&r.cluster, &r.broker_addr);
+        let (name, id, addr, ha) = (
+            r.broker_name.clone(),
+            r.broker_id,
+            r.broker_addr.clone(),
+            r.ha_server_addr.clone(),
+        );
+        let Some(master) = self.table.register(r, Some(peer), self.expiry_ms, now()) else {
+            return cmd.response_to(
+                response_code::SYSTEM_ERROR,
+                Some("register broker failed".into()),
+            );
+        };
+        if new {
+            info!(name = %name, id, broker = %addr, ha_server = %ha, %peer, "new broker registered");
+        }
+        let mut resp = cmd.response_to(response_code::SUCCESS, None);
+        if let Some(m) = master.master_addr {
+            resp = resp.with_ext("masterAddr", m);
+        }
+        if let Some(h) = master.ha_server_addr {
+            resp = resp.with_ext("haServerAddr", h);
+        }
+        resp
+    }
+}
+
+/// Wall-clock milliseconds, as the route table counts them.
+fn now() -> u64 {
+    u64::try_from(now_ms()).unwrap_or(0)
+}
+
+/// SUCCESS with `body` as JSON.
+fn ok(cmd: &RemotingCommand, body: &impl Serialize) -> RemotingCommand {
+    let bytes = serde_json::to_vec(body).expect("plain data serializes");
+    cmd.response_to(response_code::SUCCESS, None)
+        .with_body(bytes.into())
 }
 
 impl Actor for NameServer {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.scan_interval, |act, _| {
+            let _tick = timer_tick::<NameServer>();
+            for gone in act.table.expire(now()) {
+                warn!(cluster = %gone.cluster, broker = %gone.broker_addr, "The broker channel expired");
+            }
+        });
+    }
 }
 
 /// The request codes connections hand this actor.
 impl Processor for NameServer {
     const CODES: &'static [i32] = &[
+        request_code::REGISTER_BROKER,
+        request_code::UNREGISTER_BROKER,
         request_code::GET_ROUTEINFO_BY_TOPIC,
         request_code::GET_BROKER_CLUSTER_INFO,
         request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
@@ -146,7 +208,7 @@ impl Handler<Request> for NameServer {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().name_server.handling();
-        let response = self.answer(&req.cmd);
+        let response = self.answer(&req);
         req.reply.send(response);
     }
 }
@@ -156,6 +218,29 @@ impl Handler<TopicsChanged> for NameServer {
 
     fn handle(&mut self, TopicsChanged(topics): TopicsChanged, _ctx: &mut Context<Self>) {
         let _timer = stats().name_server.handling();
-        self.topics = topics;
+        self.register_local(&topics);
+    }
+}
+
+/// The listener's connection events: a closed connection drops what was registered over it
+/// (Java's `BrokerHousekeepingService.onChannelClose`); every event goes on to `Metrics`.
+impl Handler<ConnectionEvent> for NameServer {
+    type Result = ();
+
+    fn handle(&mut self, event: ConnectionEvent, _ctx: &mut Context<Self>) {
+        let _timer = stats().name_server.handling();
+        match &event {
+            ConnectionEvent::Opened { id, peer, .. } => {
+                self.connections.insert(*id, *peer);
+            }
+            ConnectionEvent::Closed { id } => {
+                if let Some(peer) = self.connections.remove(id) {
+                    for gone in self.table.channel_closed(peer) {
+                        warn!(cluster = %gone.cluster, broker = %gone.broker_addr, %peer, "broker connection closed; its registration is removed");
+                    }
+                }
+            }
+        }
+        self.metrics.do_send(event);
     }
 }

@@ -226,6 +226,13 @@ pub struct NameServerConfig {
     /// Where the name-server role listens (RocketMQ's 9876). Port 0 picks a free port. Default:
     /// `127.0.0.1:9876`.
     pub listen: SocketAddr,
+    /// A broker that registered but has not re-registered for this long is removed from routes
+    /// and cluster info (RocketMQ's `DEFAULT_BROKER_CHANNEL_EXPIRED_TIME`; a broker's own
+    /// `heartbeatTimeoutMillis` overrides it). Default: 120000 (120 s).
+    pub broker_expiry_ms: u64,
+    /// How often expired brokers are looked for (RocketMQ 5.x `scanNotActiveBrokerInterval`).
+    /// Default: 5000.
+    pub scan_interval_ms: u64,
 }
 
 impl Default for NameServerConfig {
@@ -233,6 +240,8 @@ impl Default for NameServerConfig {
         NameServerConfig {
             enabled: true,
             listen: "127.0.0.1:9876".parse().expect("valid literal"),
+            broker_expiry_ms: 120_000,
+            scan_interval_ms: 5_000,
         }
     }
 }
@@ -290,6 +299,10 @@ pub struct ClusterConfig {
     /// Default (unset): `server.listen`, with an unspecified IP (0.0.0.0) replaced by this host's
     /// first non-loopback address.
     pub advertise_addr: Option<String>,
+    /// How often the broker registers with every name server in `namesrv_addr` (RocketMQ's
+    /// `registerNameServerPeriod`, clamped by Java to 10..60 s; here 1 s..60 s, so tests can be
+    /// quick). Default: 30000.
+    pub register_interval_ms: u64,
 }
 
 impl Default for ClusterConfig {
@@ -299,6 +312,7 @@ impl Default for ClusterConfig {
             broker_id: 0,
             role: BrokerRole::AsyncMaster,
             advertise_addr: None,
+            register_interval_ms: 30_000,
         }
     }
 }
@@ -461,6 +475,37 @@ impl BrokerConfig {
         let config = Self::parse(&text, path)?;
         config.validate(path)?;
         Ok(config)
+    }
+
+    /// Loads the file for a name-server-only node (`actormq-broker --namesrv-only`): only what that
+    /// node uses (`[namesrv]`, `[server]`'s connection bounds, `[log]`, `[metrics]`) is checked; the
+    /// store is never opened, so its root is not created or checked.
+    pub fn load_name_server_only(path: &Path) -> Result<BrokerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config = Self::parse(&text, path)?;
+        config.validate_name_server(path)?;
+        Ok(config)
+    }
+
+    /// The `[namesrv]` checks.
+    fn validate_name_server(&self, path: &Path) -> Result<(), ConfigError> {
+        for (key, v) in [
+            ("namesrv.broker_expiry_ms", self.namesrv.broker_expiry_ms),
+            ("namesrv.scan_interval_ms", self.namesrv.scan_interval_ms),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key,
+                    value: "0".into(),
+                    reason: "must be positive".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Parses TOML text; `path` only labels errors.
@@ -660,6 +705,14 @@ impl BrokerConfig {
             }
         }
         let c = &self.cluster;
+        if !(1_000..=60_000).contains(&c.register_interval_ms) {
+            return Err(invalid(
+                "cluster.register_interval_ms",
+                c.register_interval_ms.to_string(),
+                "must be between 1000 and 60000",
+            ));
+        }
+        self.validate_name_server(path)?;
         if (c.role == BrokerRole::Slave) != (c.broker_id > 0) {
             return Err(invalid(
                 "cluster.broker_id",

@@ -27,6 +27,8 @@
 //! - [`long_poll`]: pulls parked at the end of their queue until records arrive or time runs out.
 //! - [`schedule`]: delay levels: the put rewrite into `SCHEDULE_TOPIC_XXXX`, the delivery state
 //!   machine, `delayOffset.json`.
+//! - [`cluster`]: cluster membership: REGISTER_BROKER / UNREGISTER_BROKER formats, the name
+//!   server's route table of many brokers, advertised addresses.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
 //!   `opaque`), used by the `actormq` CLI, its benchmark and the integration tests.
 //!
@@ -34,6 +36,7 @@
 //! so nothing here can depend on them.
 
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod consumer_offsets;
 pub mod limits;

@@ -15,19 +15,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Once;
-use std::time::Duration;
 
-use common::scenario::{self, num};
+use common::java;
+use common::scenario::num;
 use common::TestBroker;
-
-/// The directory holding `clients-<version>.jar`.
-const JARS_ENV: &str = "ACTORMQ_JAVA_CLIENTS";
-/// A scenario process that runs longer than this is killed (each has its own 60 s deadlines).
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// One stock client version's jar and a broker for it to talk to.
 struct Java {
@@ -41,19 +33,7 @@ struct Java {
 impl Java {
     /// `None` (with a message) when `ACTORMQ_JAVA_CLIENTS` is not set.
     fn start(version: &str, test: &str) -> Option<Java> {
-        let Some(dir) = std::env::var_os(JARS_ENV) else {
-            // Straight to stderr (eprintln! would be captured by the test harness), once.
-            static SAID: Once = Once::new();
-            SAID.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "java_clients: skipped, {JARS_ENV} is not set. Build the jars with \
-                     `mvn -q -B package` in tests/java, then run \
-                     `{JARS_ENV}=tests/java/target cargo test --test java_clients`"
-                );
-            });
-            return None;
-        };
+        let dir = java::jars_dir("java_clients")?;
         let jar = Path::new(&dir).join(format!("clients-{version}.jar"));
         assert!(
             jar.is_file(),
@@ -77,27 +57,7 @@ impl Java {
     /// Runs one scenario to completion and returns the `key=value` pairs of its `OK` line;
     /// panics with its output if it fails or runs past the timeout.
     fn run(&self, scenario: &str, topic: &str, count: usize) -> HashMap<String, String> {
-        let (code, out) = scenario::run(
-            Command::new("java")
-                .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-                // The client's own log: 4.9 reads the first property, 5.x the second.
-                .arg(format!("-Drocketmq.client.logRoot={}", self.logs.display()))
-                .arg(format!("-Drocketmq.log.root={}", self.logs.display()))
-                .arg("-jar")
-                .arg(&self.jar)
-                .args([scenario, &self.namesrv, topic, &count.to_string()]),
-            PROCESS_TIMEOUT,
-        );
-        match scenario::ok_fields(scenario, code, &out) {
-            Some(fields) => {
-                eprintln!("--- java {scenario} {topic} {count}:\n{out}");
-                fields
-            }
-            None => panic!(
-                "java {scenario} {topic} {count} exited with {code:?} (client log in {}):\n{out}",
-                self.logs.display()
-            ),
-        }
+        java::run_scenario(&self.jar, &self.logs, scenario, &self.namesrv, topic, count)
     }
 }
 

@@ -13,6 +13,8 @@
 
 #[path = "../../actors/mod.rs"]
 mod actors;
+#[path = "broker/cluster.rs"]
+mod cluster;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -62,6 +64,7 @@ use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
 use actors::timer::{StopTimer, Timer};
+use cluster::Membership;
 
 /// The per-message path allocates small, short-lived buffers (header maps, records, responses);
 /// mimalloc serves those markedly cheaper than glibc malloc (measured in `docs/benchmarks.md`).
@@ -123,11 +126,20 @@ struct Args {
     /// Path of the broker configuration file.
     #[arg(long, short, default_value = "broker.toml")]
     config: PathBuf,
+    /// Run only the name-server role (on `[namesrv] listen`), with no store: a standalone name
+    /// server that brokers register with (`docs/cluster.md`).
+    #[arg(long)]
+    namesrv_only: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match BrokerConfig::load(&args.config) {
+    let loaded = if args.namesrv_only {
+        BrokerConfig::load_name_server_only(&args.config)
+    } else {
+        BrokerConfig::load(&args.config)
+    };
+    let config = match loaded {
         Ok(c) => c,
         Err(e) => {
             eprintln!("actormq-broker: {e}");
@@ -136,7 +148,11 @@ fn main() -> ExitCode {
     };
     init_logging(&config.log.level);
     let system = System::new();
-    let result = system.block_on(run(config));
+    let result = if args.namesrv_only {
+        system.block_on(cluster::run_namesrv_only(config))
+    } else {
+        system.block_on(run(config))
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -194,18 +210,29 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     );
     let metrics = Mailbox::new(metrics.start());
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
-    let processors = start_processors(&config, &dir.root, &store, meta, addr, &metrics, &scheduler);
+    // The HA listener is not bound by this broker yet: its configured address is advertised.
+    let mut membership = Membership::start(&config, addr, config.ha.listen, &meta.topics);
+    let processors = start_processors(
+        &config,
+        &dir.root,
+        &store,
+        meta,
+        &membership,
+        &metrics,
+        &scheduler,
+    );
     let timer = start_timer(timer_store, &store, addr);
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
     let server = Server::start(listener, table, limits.clone(), metrics.recipient());
-    let namesrv = start_namesrv_listener(&config, &processors, limits, &metrics).await?;
+    let namesrv = start_namesrv_listener(&config, &processors, limits).await?;
     info!(%addr, store = %dir.root.display(), flush = ?config.flush.mode, "broker started");
     println!("actormq listening on {addr}");
     std::io::stdout().flush().ok();
 
     wait_for_signal().await;
     info!("shutting down");
+    membership.unregister().await?;
     shut_down(
         &dir,
         store,
@@ -622,13 +649,13 @@ struct Processors {
     name_server: Option<Mailbox<NameServer>>,
 }
 
-/// Starts every processor; `addr` is the broker's listen address (routes and properties name it).
+/// Starts every processor; `membership` says what routes and properties name this broker.
 fn start_processors(
     config: &BrokerConfig,
     root: &Path,
     store: &Store,
     meta: Metadata,
-    addr: SocketAddr,
+    membership: &Membership,
     metrics: &Mailbox<Metrics>,
     scheduler: &Mailbox<Scheduler>,
 ) -> Processors {
@@ -638,14 +665,15 @@ fn start_processors(
         groups,
     } = meta;
     let store_ip = store_ip(config);
-    // What routes tell clients to connect to: a wildcard listen address is not reachable as such.
-    let broker_addr = SocketAddr::new(store_ip, addr.port()).to_string();
+    // Routes name the advertised address: a wildcard listen address is not reachable as such.
     let name_server = config.namesrv.enabled.then(|| {
-        let topics = Arc::new(topics.clone());
-        Mailbox::new(NameServer::new(topics, &config.broker, broker_addr).start())
+        let local = (membership.local_broker(config), Arc::new(topics.clone()));
+        let ns = NameServer::new(Some(local), &config.namesrv, metrics.recipient());
+        Mailbox::new(ns.start())
     });
     let mut topic_watchers = vec![store.dispatcher.recipient()];
     topic_watchers.extend(name_server.iter().map(|ns| ns.recipient()));
+    topic_watchers.extend(membership.registrar.iter().map(|(r, _)| r.recipient()));
     let mailbox = config.server.processor_mailbox;
     let groups_path = paths::subscription_group_json(root);
     let tables = SendTables {
@@ -680,7 +708,8 @@ fn start_processors(
     let admin = AdminProcessor::new(
         metrics.clone(),
         scheduler.clone(),
-        broker_properties(config, addr),
+        broker_properties(config, membership),
+        membership.runtime_info(config),
     );
     let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
     Processors {
@@ -732,11 +761,12 @@ async fn serve_metrics(config: &BrokerConfig, metrics: &Mailbox<Metrics>) -> any
 }
 
 /// The name-server role: its own listener and processor table, like a separate namesrv process.
+/// Its connection events go to the `NameServer` (which passes them on to `Metrics`): a broker's
+/// registration ends when its connection closes.
 async fn start_namesrv_listener(
     config: &BrokerConfig,
     processors: &Processors,
     limits: ConnectionLimits,
-    metrics: &Mailbox<Metrics>,
 ) -> anyhow::Result<Option<Mailbox<Server>>> {
     let Some(name_server) = &processors.name_server else {
         return Ok(None);
@@ -751,7 +781,7 @@ async fn start_namesrv_listener(
         listener,
         table,
         limits,
-        metrics.recipient(),
+        name_server.recipient(),
     )))
 }
 
@@ -863,7 +893,14 @@ async fn wait_for_signal() {
 
 /// `GET_BROKER_CONFIG`'s body: the effective configuration as Java-properties text, under RocketMQ's
 /// key names where one exists.
-fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> String {
+fn broker_properties(config: &BrokerConfig, membership: &Membership) -> String {
+    let me = &membership.registration;
+    let port = |addr: &str| addr.rsplit(':').next().unwrap_or_default().to_string();
+    let host = |addr: &str| {
+        addr.rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default()
+    };
     let flush = match config.flush.mode {
         FlushMode::Async => "ASYNC_FLUSH",
         FlushMode::Sync => "SYNC_FLUSH",
@@ -871,9 +908,13 @@ fn broker_properties(config: &BrokerConfig, addr: std::net::SocketAddr) -> Strin
     let pairs = [
         ("brokerName", config.broker.name.clone()),
         ("brokerClusterName", config.broker.cluster.clone()),
-        ("brokerId", "0".to_string()),
-        ("brokerRole", "ASYNC_MASTER".to_string()),
-        ("listenPort", addr.port().to_string()),
+        ("brokerId", config.cluster.broker_id.to_string()),
+        ("brokerRole", cluster::role_name(config).to_string()),
+        ("listenPort", port(&me.broker_addr)),
+        ("brokerIP1", host(&me.broker_addr)),
+        ("brokerIP2", host(&me.ha_server_addr)),
+        ("haListenPort", config.ha.listen.port().to_string()),
+        ("namesrvAddr", config.cluster.namesrv_addr.join(";")),
         ("storePathRootDir", config.store.root.display().to_string()),
         (
             "mappedFileSizeCommitLog",

@@ -35,6 +35,8 @@ pub mod request_code {
     pub const LOCK_BATCH_MQ: i32 = 41;
     pub const UNLOCK_BATCH_MQ: i32 = 42;
     pub const GET_ALL_DELAY_OFFSET: i32 = 45;
+    pub const REGISTER_BROKER: i32 = 103;
+    pub const UNREGISTER_BROKER: i32 = 104;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
@@ -70,6 +72,8 @@ pub mod request_code {
             LOCK_BATCH_MQ => "LOCK_BATCH_MQ",
             UNLOCK_BATCH_MQ => "UNLOCK_BATCH_MQ",
             GET_ALL_DELAY_OFFSET => "GET_ALL_DELAY_OFFSET",
+            REGISTER_BROKER => "REGISTER_BROKER",
+            UNREGISTER_BROKER => "UNREGISTER_BROKER",
             GET_ROUTEINFO_BY_TOPIC => "GET_ROUTEINFO_BY_TOPIC",
             GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",

@@ -12,6 +12,7 @@ pub mod code;
 pub mod codec;
 pub mod command;
 pub mod ext_fields;
+pub mod fastjson;
 pub mod header;
 
 pub use bytestring::ByteString;

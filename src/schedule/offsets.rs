@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::store::fastjson::quote_bare_keys;
+use crate::protocol::fastjson::quote_bare_keys;
 use crate::store::paths::write_atomic;
 use crate::store::{Result, StoreError};
 

@@ -30,7 +30,6 @@ pub mod consume_queues;
 pub mod disk_space;
 pub mod error;
 pub mod fallocate;
-pub mod fastjson;
 pub mod group_commit;
 pub mod lock;
 pub mod mapped_file;

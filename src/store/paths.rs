@@ -176,7 +176,7 @@ pub fn list_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
 }
 
 /// Reads a `config/*.json` table (`what` names it in the error), or `T::default()` when the file
-/// does not exist yet. A file a Java broker wrote loads too ([`super::fastjson`]).
+/// does not exist yet. A file a Java broker wrote loads too ([`crate::protocol::fastjson`]).
 pub fn load_json<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &str) -> Result<T> {
     let corrupt = |e: &dyn std::fmt::Display| {
         super::StoreError::Corruption(format!("{}: not a {what}: {e}", path.display()))
@@ -184,7 +184,8 @@ pub fn load_json<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &s
     match fs::read(path) {
         Ok(bytes) => {
             let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(&e))?;
-            serde_json::from_str(&super::fastjson::quote_bare_keys(text)).map_err(|e| corrupt(&e))
+            serde_json::from_str(&crate::protocol::fastjson::quote_bare_keys(text))
+                .map_err(|e| corrupt(&e))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
         Err(e) => Err(super::StoreError::io(path, e)),

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod java;
 pub mod java_server;
 pub mod scenario;
 
@@ -24,6 +25,8 @@ pub struct TestBroker {
     extra_config: String,
     /// Environment variables set for the broker process (fault-injection hooks).
     env: Vec<(String, String)>,
+    /// Extra command-line arguments (e.g. `--namesrv-only`).
+    args: Vec<String>,
     /// Every line the broker wrote to stderr (its log), across restarts.
     log: Arc<Mutex<Vec<String>>>,
     child: Option<Child>,
@@ -74,8 +77,17 @@ impl TestBroker {
         Self::start_with_env(extra_config, &[])
     }
 
+    /// A name-server-only node (`--namesrv-only`); `addr` and `namesrv_addr` both name its listener.
+    pub fn start_namesrv_only(extra_config: &str) -> TestBroker {
+        Self::start_full(extra_config, &[], &["--namesrv-only"])
+    }
+
     /// Like `start_with`, with extra environment variables for the broker process.
     pub fn start_with_env(extra_config: &str, env: &[(&str, &str)]) -> TestBroker {
+        Self::start_full(extra_config, env, &[])
+    }
+
+    fn start_full(extra_config: &str, env: &[(&str, &str)], args: &[&str]) -> TestBroker {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut b = TestBroker {
             dir,
@@ -87,6 +99,7 @@ impl TestBroker {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            args: args.iter().map(|a| a.to_string()).collect(),
             log: Arc::default(),
             child: None,
         };
@@ -116,6 +129,7 @@ impl TestBroker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_actormq-broker"))
             .arg("--config")
             .arg(self.config_path())
+            .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

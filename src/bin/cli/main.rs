@@ -9,6 +9,7 @@ mod bench_disk;
 mod bench_e2e;
 mod bench_retry;
 mod bench_timer;
+mod cluster;
 mod consume;
 mod schedule;
 mod stats;
@@ -57,6 +58,9 @@ enum Command {
     /// Offline store tools (no broker running): check the consume queues, finalize for Java.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// Cluster membership, read from a name server (`cluster list`).
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 #[derive(clap::Args)]
@@ -112,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(args) => stats::run(&cli.broker, args).await,
         Command::Topic(cmd) => topic::run(&cli.broker, cmd).await,
         Command::Store(cmd) => store::run(cmd),
+        Command::Cluster(cmd) => cluster::run(cmd).await,
     }
 }
 

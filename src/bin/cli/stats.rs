@@ -106,6 +106,27 @@ fn render(
     out
 }
 
+/// The broker's place in its cluster: name, id, role and advertised addresses (absent from brokers
+/// that do not report them).
+fn render_identity(table: &HashMap<String, String>) -> String {
+    let Some(role) = table.get("brokerRole") else {
+        return String::new();
+    };
+    let get = |k: &str| table.get(k).map(String::as_str).unwrap_or("-");
+    let namesrv = match get("namesrvAddr") {
+        "" => "none",
+        n => n,
+    };
+    format!(
+        "broker {} (cluster {}) id {} {role}; clients connect to {}, slaves to {}; name servers: {namesrv}\n",
+        get("brokerName"),
+        get("brokerClusterName"),
+        get("brokerId"),
+        get("brokerAddr"),
+        get("haServerAddr"),
+    )
+}
+
 /// The disk state, the connection bounds' counters and the rejected requests, from
 /// `actormq.gauges`.
 fn render_guards(table: &HashMap<String, String>) -> String {
@@ -175,6 +196,7 @@ pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
         |t: &HashMap<String, String>| t.get("commitLogMaxOffset").cloned().unwrap_or_default();
     let mut previous = mailboxes(&table)?;
     let Some(every) = args.watch else {
+        print!("{}", render_identity(&table));
         print!("{}", render(&previous, None, 0.0, &offset(&table)));
         print!("{}", render_guards(&table));
         return Ok(());
@@ -189,7 +211,8 @@ pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
         taken = Instant::now();
         // Clear the screen and home the cursor, then draw: refreshes in place like `top`.
         print!(
-            "\x1b[2J\x1b[H{}",
+            "\x1b[2J\x1b[H{}{}",
+            render_identity(&table),
             render(&now, Some(&previous), secs, &offset(&table))
         );
         print!("{}", render_guards(&table));

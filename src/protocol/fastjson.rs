@@ -1,6 +1,7 @@
-//! Reading the `config/*.json` files a Java broker wrote.
+//! fastjson's non-standard JSON made readable by serde_json.
 //!
-//! The Java broker serializes its tables with fastjson, which writes the keys of an integer-keyed
+//! The Java broker serializes its tables (and some answers, e.g. a Java name server's
+//! GET_BROKER_CLUSTER_INFO body) with fastjson, which writes the keys of an integer-keyed
 //! map without quotes: `"offsetTable":{"TopicA@GroupA":{0:664,1:646}}` in `consumerOffset.json`,
 //! `{"offsetTable":{1:5,2:0}}` in `delayOffset.json`. That is not JSON, so a store directory taken
 //! over from a Java broker would not load. [`quote_bare_keys`] turns such keys into strings, which
@@ -122,5 +123,18 @@ mod tests {
     fn keys_after_arrays_and_nested_objects() {
         let fixed = quote_bare_keys(r#"{"a":[1,2],7:{8:[9]},9 : 1}"#);
         assert_eq!(fixed, r#"{"a":[1,2],"7":{"8":[9]},"9" : 1}"#);
+    }
+
+    #[test]
+    fn bare_keys_are_quoted_and_values_are_not() {
+        assert_eq!(
+            quote_bare_keys(r#"{"brokerAddrs":{0:"h:1",1:"h:2"},"n":[1,2],"s":"{3:4}"}"#),
+            r#"{"brokerAddrs":{"0":"h:1","1":"h:2"},"n":[1,2],"s":"{3:4}"}"#
+        );
+        assert_eq!(quote_bare_keys(r#"{ -1 : 5 }"#), r#"{ "-1" : 5 }"#);
+        assert_eq!(
+            quote_bare_keys(r#"[{1:2},{3:[4,5]}]"#),
+            r#"[{"1":2},{"3":[4,5]}]"#
+        );
     }
 }

@@ -1,0 +1,154 @@
+use super::*;
+use crate::protocol::response_code;
+
+fn me() -> BrokerRegistration {
+    BrokerRegistration {
+        cluster: "DefaultCluster".into(),
+        broker_name: "broker-a".into(),
+        broker_addr: "10.0.0.5:10911".into(),
+        broker_id: 0,
+        ha_server_addr: "10.0.0.5:10912".into(),
+    }
+}
+
+fn table() -> TopicTable {
+    let mut t = TopicTable::default();
+    t.insert(TopicConfig::new("orders", 4));
+    t.insert(TopicConfig::new("SCHEDULE_TOPIC_XXXX", 18));
+    t
+}
+
+#[test]
+fn crc_is_javas_with_the_sign_bit_cleared() {
+    // CRC-32 of "123456789" is 0xCBF43926; Java's UtilAll.crc32 masks it with 0x7FFFFFFF.
+    assert_eq!(java_crc32(b"123456789"), 0x4BF4_3926);
+}
+
+#[test]
+fn the_request_carries_javas_header_and_a_json_body_with_the_data_version() {
+    let topics = registered_topics(&table(), true, 8);
+    let cmd = me().register_request(&topics);
+    assert_eq!(cmd.code, request_code::REGISTER_BROKER);
+    for (k, v) in [
+        ("brokerName", "broker-a"),
+        ("brokerAddr", "10.0.0.5:10911"),
+        ("clusterName", "DefaultCluster"),
+        ("haServerAddr", "10.0.0.5:10912"),
+        ("brokerId", "0"),
+        ("compressed", "false"),
+        ("enableActingMaster", "false"),
+    ] {
+        assert_eq!(cmd.ext(k), Some(v), "{k}");
+    }
+    assert_eq!(
+        cmd.ext("bodyCrc32"),
+        Some(java_crc32(&cmd.body).to_string().as_str())
+    );
+    let body: serde_json::Value = serde_json::from_slice(&cmd.body).unwrap();
+    let wrapper = &body["topicConfigSerializeWrapper"];
+    assert_eq!(wrapper["dataVersion"]["counter"], 2);
+    assert_eq!(wrapper["dataVersion"]["stateVersion"], 0);
+    assert_eq!(wrapper["topicConfigTable"]["orders"]["writeQueueNums"], 4);
+    assert_eq!(wrapper["topicConfigTable"]["TBW102"]["perm"], 7);
+    assert_eq!(wrapper["topicConfigTable"]["TBW102"]["readQueueNums"], 8);
+    assert_eq!(body["filterServerList"], serde_json::json!([]));
+    // And the name server side reads back exactly that.
+    let parsed = parse_register_request(&cmd).unwrap();
+    assert_eq!(parsed.topics, topics);
+    assert_eq!(parsed.broker_id, 0);
+    assert_eq!(parsed.enable_acting_master, Some(false));
+    assert_eq!(parsed.heartbeat_timeout_ms, None);
+}
+
+#[test]
+fn without_auto_create_there_is_no_tbw102() {
+    let topics = registered_topics(&table(), false, 8);
+    assert!(!topics.topic_config_table.contains_key(AUTO_CREATE_TOPIC));
+    assert_eq!(topics.topic_config_table.len(), 2);
+}
+
+#[test]
+fn a_bad_crc_a_missing_field_and_a_bad_body_are_refused() {
+    let mut cmd = me().register_request(&registered_topics(&table(), true, 8));
+    cmd.ext_fields.insert("bodyCrc32", "12345");
+    assert_eq!(parse_register_request(&cmd), Err(ClusterError::Crc));
+    // crc 0 = not checked
+    cmd.ext_fields.insert("bodyCrc32", "0");
+    assert!(parse_register_request(&cmd).is_ok());
+
+    let mut no_name = me().register_request(&TopicConfigWrapper::default());
+    no_name.ext_fields = no_name
+        .ext_fields
+        .iter()
+        .filter(|(k, _)| *k != "brokerName")
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let e = parse_register_request(&no_name).unwrap_err();
+    assert!(e.to_string().contains("<brokerName>"), "{e}");
+
+    let garbage = me()
+        .register_request(&TopicConfigWrapper::default())
+        .with_body(bytes::Bytes::from_static(b"{not json"));
+    let mut garbage = garbage;
+    garbage.ext_fields.insert("bodyCrc32", "0");
+    assert!(matches!(
+        parse_register_request(&garbage),
+        Err(ClusterError::Body(_))
+    ));
+}
+
+#[test]
+fn an_old_broker_sends_a_bare_wrapper_and_no_body_means_no_topics() {
+    let topics = registered_topics(&table(), false, 8);
+    let mut cmd = me().register_request(&topics);
+    cmd.body = serde_json::to_vec(&topics).unwrap().into();
+    cmd.ext_fields.insert("bodyCrc32", "0");
+    cmd.version = 10;
+    assert_eq!(parse_register_request(&cmd).unwrap().topics, topics);
+    cmd.body = bytes::Bytes::new();
+    assert_eq!(
+        parse_register_request(&cmd).unwrap().topics,
+        TopicConfigWrapper::default()
+    );
+}
+
+#[test]
+fn unregister_names_the_broker() {
+    let cmd = me().unregister_request();
+    assert_eq!(cmd.code, request_code::UNREGISTER_BROKER);
+    let r = parse_unregister_request(&cmd).unwrap();
+    assert_eq!(r.broker_addr, "10.0.0.5:10911");
+    assert_eq!(r.broker_id, 0);
+    let mut bad = cmd.clone();
+    bad.ext_fields.insert("brokerId", "-1");
+    assert!(parse_unregister_request(&bad).is_err());
+}
+
+#[test]
+fn the_answer_names_the_master_only_when_set() {
+    let req = me().unregister_request();
+    let ok = req.response_to(response_code::SUCCESS, None);
+    assert_eq!(MasterInfo::from_answer(&ok), MasterInfo::default());
+    let ok = ok
+        .with_ext("masterAddr", "10.0.0.4:10911")
+        .with_ext("haServerAddr", "10.0.0.4:10912");
+    assert_eq!(
+        MasterInfo::from_answer(&ok),
+        MasterInfo {
+            master_addr: Some("10.0.0.4:10911".into()),
+            ha_server_addr: Some("10.0.0.4:10912".into()),
+        }
+    );
+}
+
+#[test]
+fn a_java_5x_body_with_static_topic_mappings_is_read() {
+    let body = br#"{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":3,"stateVersion":0,"timestamp":1700000000000},"mappingDataVersion":{"counter":0,"stateVersion":0,"timestamp":0},"topicConfigTable":{"orders":{"attributes":{},"order":false,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"orders","topicSysFlag":0,"writeQueueNums":4}},"topicQueueMappingInfoMap":{"orders":{"bname":"broker-a","currIdMap":{0:0,1:1},"epoch":0,"scope":"__global__","topic":"orders","totalQueues":2}}}}"#;
+    let mut cmd = me().register_request(&TopicConfigWrapper::default());
+    cmd.body = bytes::Bytes::from_static(body);
+    cmd.ext_fields
+        .insert("bodyCrc32", java_crc32(body).to_string());
+    let r = parse_register_request(&cmd).unwrap();
+    assert_eq!(r.topics.data_version.counter, 3);
+    assert_eq!(r.topics.topic_config_table["orders"].write_queue_nums, 4);
+}

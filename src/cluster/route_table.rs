@@ -1,0 +1,342 @@
+//! The name server's table of many brokers (RocketMQ's `RouteInfoManager`, reference-2 §8.2):
+//! clusters -> broker names; broker name -> {brokerId -> address}; topic -> broker name -> queue
+//! data; and one liveness entry per registered address (last registration, timeout, data version,
+//! the connection it came on, its HA address).
+//!
+//! Rules kept from Java: one address per id (the same address under another id is replaced, a slave
+//! promoted to 0); a first registration carrying exactly one topic is refused; queue data comes from
+//! the master only and is rewritten on a first registration or a changed data version; a broker not
+//! re-registered within its timeout (default 120 s) is removed, as is every broker whose connection
+//! closed; a broker name with no address left loses its queue data, while a group that lost only its
+//! master keeps it (routes then list the slaves alone). Time is passed in, so tests need no clock.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::register::{RegisterBrokerRequest, UnregisterBrokerRequest, WireDataVersion};
+use super::{MasterInfo, MASTER_ID};
+use crate::protocol::fastjson::quote_bare_keys;
+use crate::topic::TopicConfig;
+
+/// `RouteInfoManager.DEFAULT_BROKER_CHANNEL_EXPIRED_TIME`: 120 s.
+pub const DEFAULT_BROKER_EXPIRY_MS: u64 = 120_000;
+
+/// `BrokerData`: one broker group (a broker name) and the address of each of its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerData {
+    pub cluster: String,
+    pub broker_name: String,
+    /// brokerId -> address; serialized with quoted keys (`{"0":"ip:port"}`), standard JSON.
+    pub broker_addrs: BTreeMap<u64, String>,
+    #[serde(default)]
+    pub enable_acting_master: bool,
+}
+
+/// `QueueData`: a topic's queues on one broker group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueData {
+    pub broker_name: String,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub topic_sys_flag: i32,
+}
+
+impl QueueData {
+    fn of(broker_name: &str, t: &TopicConfig) -> QueueData {
+        QueueData {
+            broker_name: broker_name.to_string(),
+            read_queue_nums: t.read_queue_nums,
+            write_queue_nums: t.write_queue_nums,
+            perm: t.perm,
+            topic_sys_flag: t.topic_sys_flag,
+        }
+    }
+}
+
+/// `TopicRouteData`, the GET_ROUTEINFO_BY_TOPIC body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicRouteData {
+    pub broker_datas: Vec<BrokerData>,
+    #[serde(default)]
+    pub filter_server_table: BTreeMap<String, Vec<String>>,
+    pub queue_datas: Vec<QueueData>,
+}
+
+/// `ClusterInfo`, the GET_BROKER_CLUSTER_INFO body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterInfo {
+    pub broker_addr_table: BTreeMap<String, BrokerData>,
+    pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl TopicRouteData {
+    /// Parses a GET_ROUTEINFO_BY_TOPIC body from any name server (broker-id keys quoted or not).
+    pub fn decode(body: &[u8]) -> Result<TopicRouteData, String> {
+        decode_fastjson(body)
+    }
+}
+
+impl ClusterInfo {
+    /// Parses a GET_BROKER_CLUSTER_INFO body from any name server (a Java one writes the broker-id
+    /// keys unquoted).
+    pub fn decode(body: &[u8]) -> Result<ClusterInfo, String> {
+        decode_fastjson(body)
+    }
+}
+
+fn decode_fastjson<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    serde_json::from_str(&quote_bare_keys(text)).map_err(|e| e.to_string())
+}
+
+/// `BrokerLiveInfo`: when an address last registered and over which connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LiveInfo {
+    last_update_ms: u64,
+    timeout_ms: u64,
+    data_version: WireDataVersion,
+    /// The connection the registration came on (`None`: the broker this name server runs in).
+    channel: Option<SocketAddr>,
+    ha_server_addr: String,
+}
+
+/// A registered address that was removed (expired, its connection closed, or unregistered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub cluster: String,
+    pub broker_addr: String,
+}
+
+/// The whole table. Plain data: the `NameServer` actor owns it.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    clusters: BTreeMap<String, BTreeSet<String>>,
+    brokers: BTreeMap<String, BrokerData>,
+    topics: BTreeMap<String, BTreeMap<String, QueueData>>,
+    /// Keyed by (cluster, address), as Java's `BrokerAddrInfo`.
+    live: HashMap<(String, String), LiveInfo>,
+}
+
+impl RouteTable {
+    /// `registerBroker`. `channel` is the registering connection's peer (`None` for the broker this
+    /// name server runs in, which never expires: pass `timeout_ms` = `u64::MAX`). Returns `None` when
+    /// Java refuses (the first registration of an id with exactly one topic; the caller answers
+    /// SYSTEM_ERROR "register broker failed"), else the master's addresses for a slave.
+    pub fn register(
+        &mut self,
+        r: RegisterBrokerRequest,
+        channel: Option<SocketAddr>,
+        default_timeout_ms: u64,
+        now_ms: u64,
+    ) -> Option<MasterInfo> {
+        let registered_before = self
+            .brokers
+            .get(&r.broker_name)
+            .is_some_and(|b| b.broker_addrs.contains_key(&r.broker_id));
+        if !registered_before && r.topics.topic_config_table.len() == 1 {
+            return None;
+        }
+        self.clusters
+            .entry(r.cluster.clone())
+            .or_default()
+            .insert(r.broker_name.clone());
+        let data = self
+            .brokers
+            .entry(r.broker_name.clone())
+            .or_insert_with(|| BrokerData {
+                cluster: r.cluster.clone(),
+                broker_name: r.broker_name.clone(),
+                broker_addrs: BTreeMap::new(),
+                enable_acting_master: false,
+            });
+        data.enable_acting_master = r.enable_acting_master.unwrap_or(false);
+        // The same address under another id (a slave promoted to master) is replaced.
+        data.broker_addrs
+            .retain(|id, addr| *addr != r.broker_addr || *id == r.broker_id);
+        let old = data.broker_addrs.insert(r.broker_id, r.broker_addr.clone());
+        let first = old.as_deref().is_none_or(str::is_empty);
+        let key = (r.cluster.clone(), r.broker_addr.clone());
+        if r.broker_id == MASTER_ID {
+            let changed = self
+                .live
+                .get(&key)
+                .is_none_or(|l| l.data_version != r.topics.data_version);
+            if first || changed {
+                for t in r.topics.topic_config_table.values() {
+                    self.topics
+                        .entry(t.topic_name.clone())
+                        .or_default()
+                        .insert(r.broker_name.clone(), QueueData::of(&r.broker_name, t));
+                }
+            }
+        }
+        self.live.insert(
+            key,
+            LiveInfo {
+                last_update_ms: now_ms,
+                timeout_ms: r.heartbeat_timeout_ms.unwrap_or(default_timeout_ms),
+                data_version: r.topics.data_version,
+                channel,
+                ha_server_addr: r.ha_server_addr,
+            },
+        );
+        Some(self.master_of(&r.cluster, &r.broker_name, r.broker_id))
+    }
+
+    /// For a slave: its group's master address and HA address, if the master is live.
+    fn master_of(&self, cluster: &str, broker_name: &str, broker_id: u64) -> MasterInfo {
+        if broker_id == MASTER_ID {
+            return MasterInfo::default();
+        }
+        let Some(master) = self
+            .brokers
+            .get(broker_name)
+            .and_then(|b| b.broker_addrs.get(&MASTER_ID))
+        else {
+            return MasterInfo::default();
+        };
+        match self.live.get(&(cluster.to_string(), master.clone())) {
+            Some(live) => MasterInfo {
+                master_addr: Some(master.clone()),
+                ha_server_addr: Some(live.ha_server_addr.clone()),
+            },
+            None => MasterInfo::default(),
+        }
+    }
+
+    /// `unregisterBroker`: the id's address leaves its group.
+    pub fn unregister(&mut self, r: &UnregisterBrokerRequest) -> Option<Removed> {
+        let key = (r.cluster.clone(), r.broker_addr.clone());
+        self.live.remove(&key);
+        let group = self.brokers.get_mut(&r.broker_name)?;
+        if group.broker_addrs.get(&r.broker_id) != Some(&r.broker_addr) {
+            return None;
+        }
+        group.broker_addrs.remove(&r.broker_id);
+        self.drop_empty_group(&r.broker_name);
+        Some(Removed {
+            cluster: key.0,
+            broker_addr: key.1,
+        })
+    }
+
+    /// `scanNotActiveBroker`: removes every address whose last registration is older than its
+    /// timeout.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<Removed> {
+        let expired: Vec<(String, String)> = self
+            .live
+            .iter()
+            .filter(|(_, l)| l.last_update_ms.saturating_add(l.timeout_ms) < now_ms)
+            .map(|(k, _)| k.clone())
+            .collect();
+        expired.into_iter().map(|k| self.remove_addr(k)).collect()
+    }
+
+    /// `onChannelDestroy`: a connection closed; every address registered over it is removed.
+    pub fn channel_closed(&mut self, channel: SocketAddr) -> Vec<Removed> {
+        let gone: Vec<(String, String)> = self
+            .live
+            .iter()
+            .filter(|(_, l)| l.channel == Some(channel))
+            .map(|(k, _)| k.clone())
+            .collect();
+        gone.into_iter().map(|k| self.remove_addr(k)).collect()
+    }
+
+    /// Removes one registered address from its group (and the group, if it was the last).
+    fn remove_addr(&mut self, key: (String, String)) -> Removed {
+        self.live.remove(&key);
+        let (cluster, addr) = key;
+        let names: Vec<String> = self
+            .brokers
+            .values_mut()
+            .filter(|b| b.cluster == cluster)
+            .filter_map(|b| {
+                let before = b.broker_addrs.len();
+                b.broker_addrs.retain(|_, a| *a != addr);
+                (b.broker_addrs.len() != before).then(|| b.broker_name.clone())
+            })
+            .collect();
+        for name in names {
+            self.drop_empty_group(&name);
+        }
+        Removed {
+            cluster,
+            broker_addr: addr,
+        }
+    }
+
+    /// A group with no address left disappears, with its queue data and its cluster entry.
+    fn drop_empty_group(&mut self, broker_name: &str) {
+        let Some(group) = self.brokers.get(broker_name) else {
+            return;
+        };
+        if !group.broker_addrs.is_empty() {
+            return;
+        }
+        let cluster = group.cluster.clone();
+        self.brokers.remove(broker_name);
+        if let Some(names) = self.clusters.get_mut(&cluster) {
+            names.remove(broker_name);
+            if names.is_empty() {
+                self.clusters.remove(&cluster);
+            }
+        }
+        self.topics.retain(|_, queues| {
+            queues.remove(broker_name);
+            !queues.is_empty()
+        });
+    }
+
+    /// `pickupTopicRouteData`: every group holding the topic, with all its addresses; `None` when
+    /// no group with a live address holds it.
+    pub fn route(&self, topic: &str) -> Option<TopicRouteData> {
+        let queues = self.topics.get(topic)?;
+        let broker_datas: Vec<BrokerData> = queues
+            .keys()
+            .filter_map(|name| self.brokers.get(name).cloned())
+            .collect();
+        if broker_datas.is_empty() || queues.is_empty() {
+            return None;
+        }
+        Some(TopicRouteData {
+            broker_datas,
+            filter_server_table: BTreeMap::new(),
+            queue_datas: queues.values().cloned().collect(),
+        })
+    }
+
+    /// `getAllClusterInfo`.
+    pub fn cluster_info(&self) -> ClusterInfo {
+        ClusterInfo {
+            broker_addr_table: self.brokers.clone(),
+            cluster_addr_table: self.clusters.clone(),
+        }
+    }
+
+    /// `getAllTopicList`.
+    pub fn topic_list(&self) -> Vec<&str> {
+        self.topics.keys().map(String::as_str).collect()
+    }
+
+    /// Whether `(cluster, broker_addr)` is registered and not expired.
+    pub fn is_live(&self, cluster: &str, broker_addr: &str) -> bool {
+        self.live
+            .contains_key(&(cluster.to_string(), broker_addr.to_string()))
+    }
+
+    /// How many addresses are registered (live entries).
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,167 @@
+//! actormq brokers in a cluster run by the stock Java name server (issue 14 item 2):
+//! `org.apache.rocketmq:rocketmq-namesrv` 5.3.3 (pinned in `tests/java/namesrv/pom.xml`). Two
+//! actormq brokers register with it; its routes and cluster info list both; the stock Java producer
+//! (rocketmq-client 5.3.3, `tests/java` scenario `cluster-send`) spreads sends over both and a stock
+//! lite-pull consumer reads every message back; then one broker is killed in the middle of a steady
+//! stream of sends: every send still succeeds (the client's own retry on the other broker), and the
+//! Java name server drops the dead broker's routes.
+//!
+//! Needs `mvn -q -B package` in `tests/java` (the scenario jars and the name server's classpath) and
+//! `ACTORMQ_JAVA_CLIENTS=tests/java/target`, as `tests/java_clients.rs`; without it the test says why
+//! it skipped and passes. `.ci/run` runs it.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actormq::client::Client;
+use actormq::cluster::route_table::{ClusterInfo, TopicRouteData};
+use actormq::protocol::{request_code, response_code, RemotingCommand};
+use common::java::{self, JavaNameServer};
+use common::scenario::num;
+use common::{wait_until_async, TestBroker};
+
+/// An actormq broker registering every second with `ns`, no name-server role of its own.
+fn broker(name: &str, ns: &str) -> TestBroker {
+    TestBroker::start_with(&format!(
+        "[broker]\nname = \"{name}\"\ndefault_topic_queue_nums = 4\n\
+         [cluster]\nnamesrv_addr = [\"{ns}\"]\nregister_interval_ms = 1000\n\
+         [namesrv]\nenabled = false"
+    ))
+}
+
+async fn route(ns: &Client, topic: &str) -> Option<TopicRouteData> {
+    let cmd =
+        RemotingCommand::request(request_code::GET_ROUTEINFO_BY_TOPIC, 0).with_ext("topic", topic);
+    let resp = ns.request(cmd).await.unwrap();
+    (resp.code == response_code::SUCCESS).then(|| TopicRouteData::decode(&resp.body).unwrap())
+}
+
+/// Broker names in a route, sorted (none when the topic has no route).
+async fn routed(ns: &Client, topic: &str) -> Vec<String> {
+    let mut n: Vec<String> = route(ns, topic)
+        .await
+        .map(|r| r.broker_datas.into_iter().map(|b| b.broker_name).collect())
+        .unwrap_or_default();
+    n.sort();
+    n
+}
+
+/// The `broker:count` pairs of a `brokers=` field.
+fn per_broker(field: &str) -> Vec<(String, usize)> {
+    field
+        .split(',')
+        .filter_map(|kv| kv.split_once(':'))
+        .map(|(b, n)| (b.to_string(), n.parse().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actormq_brokers_in_a_java_name_servers_cluster() {
+    let Some(jars) = java::jars_dir("java_cluster") else {
+        return;
+    };
+    let jar = jars.join("clients-5.3.3.jar");
+    let logs: PathBuf = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("java-cluster");
+    let _ = std::fs::remove_dir_all(&logs);
+    let namesrv = JavaNameServer::start(&jars);
+    let a = broker("broker-a", &namesrv.addr);
+    let mut b = broker("broker-b", &namesrv.addr);
+    let ns = Client::connect(&namesrv.addr).await.unwrap();
+
+    // Both registered: the Java name server's cluster info (fastjson keys) and TBW102's route.
+    wait_until_async(
+        Duration::from_secs(20),
+        "both brokers registered",
+        || async {
+            let cmd = RemotingCommand::request(request_code::GET_BROKER_CLUSTER_INFO, 0);
+            let resp = ns.request(cmd).await.unwrap();
+            ClusterInfo::decode(&resp.body).is_ok_and(|i| i.broker_addr_table.len() == 2)
+        },
+    )
+    .await;
+    let tbw = route(&ns, "TBW102").await.expect("TBW102 is routed");
+    let addrs: Vec<&String> = tbw
+        .broker_datas
+        .iter()
+        .map(|d| &d.broker_addrs[&0])
+        .collect();
+    assert!(
+        addrs.contains(&&a.addr) && addrs.contains(&&b.addr),
+        "{tbw:?}"
+    );
+
+    // The stock producer spreads a new topic over both; the stock consumer reads all of it.
+    let sent = java::run_scenario(
+        &jar,
+        &logs,
+        "cluster-send",
+        &namesrv.addr,
+        "JavaSpread",
+        100,
+    );
+    assert_eq!(num(&sent, "sent"), 100);
+    let spread = per_broker(&sent["brokers"]);
+    assert_eq!(spread.len(), 2, "sends on both brokers: {spread:?}");
+    assert!(spread.iter().all(|(_, n)| *n >= 10), "{spread:?}");
+    assert_eq!(routed(&ns, "JavaSpread").await, ["broker-a", "broker-b"]);
+    let got = java::run_scenario(
+        &jar,
+        &logs,
+        "pull-subscribe",
+        &namesrv.addr,
+        "JavaSpread",
+        100,
+    );
+    assert_eq!(num(&got, "received"), 100);
+
+    // A steady stream of sends; broker-b is killed once it has taken some of them.
+    let steady = {
+        let (jar, logs, addr) = (jar.clone(), logs.clone(), namesrv.addr.clone());
+        std::thread::spawn(move || {
+            java::run_scenario(
+                &jar,
+                &logs,
+                "cluster-send-steady",
+                &addr,
+                "JavaFailover",
+                80,
+            )
+        })
+    };
+    let on_b = b.client().await;
+    wait_until_async(
+        Duration::from_secs(60),
+        "broker-b stores 5 sends",
+        || async {
+            let mut stored = 0;
+            for q in 0..4 {
+                stored += on_b.max_offset("JavaFailover", q).await.unwrap_or(0);
+            }
+            stored >= 5
+        },
+    )
+    .await;
+    b.kill9();
+    // The Java name server drops a broker whose connection closed.
+    wait_until_async(
+        Duration::from_secs(10),
+        "broker-b's routes dropped",
+        || async { routed(&ns, "TBW102").await == ["broker-a"] },
+    )
+    .await;
+    let result = tokio::task::spawn_blocking(move || steady.join().expect("scenario thread"))
+        .await
+        .unwrap();
+    assert_eq!(num(&result, "sent"), 80, "every send succeeded: {result:?}");
+    let after = per_broker(&result["brokers"]);
+    assert_eq!(
+        after.len(),
+        2,
+        "sends on both, then on the survivor: {after:?}"
+    );
+    assert!(after.iter().all(|(_, n)| *n >= 5), "{after:?}");
+    assert_eq!(routed(&ns, "JavaFailover").await, ["broker-a"]);
+    drop(a);
+}
