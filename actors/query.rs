@@ -57,6 +57,62 @@ pub enum QueryKind {
     TopicConfig {
         topic: String,
     },
+    /// `QUERY_MESSAGE`: the records indexed under `topic#key` stored within `[begin, end]`.
+    ByKey(KeyQuery),
+    /// `GET_EARLIEST_MSG_STORETIME`: the store time of the queue's first entry, else -1.
+    EarliestStoreTime {
+        topic: String,
+        queue_id: i32,
+    },
+}
+
+/// `QueryMessageRequestHeader` (after `_UNIQUE_KEY_QUERY` set `max_num` to 32).
+#[derive(Debug, Clone)]
+pub struct KeyQuery {
+    pub topic: String,
+    pub key: String,
+    pub max_num: i32,
+    pub begin: i64,
+    pub end: i64,
+}
+
+impl Dispatcher {
+    /// `QueryMessageProcessor.queryMessage`: the records found, back to back, with the index's
+    /// last update in `indexLastUpdateTimestamp` / `indexLastUpdatePhyoffset`; none (or no index,
+    /// `store.index_enabled = false`): `QUERY_NOT_FOUND`.
+    pub(super) fn answer_by_key(&self, q: KeyQuery, response: RemotingCommand) -> RemotingCommand {
+        let reader = self.reader();
+        let found = self.index().map(|index| {
+            index.query_message(&q.topic, &q.key, q.max_num, q.begin, q.end, |o| {
+                reader.record_at(o)
+            })
+        });
+        let found = found.unwrap_or_default();
+        let mut response = response
+            .with_ext("indexLastUpdateTimestamp", found.last_update_timestamp)
+            .with_ext("indexLastUpdatePhyoffset", found.last_update_phy_offset);
+        if found.records.is_empty() {
+            response.code = response_code::QUERY_NOT_FOUND;
+            response.remark = Some("can not find message, maybe time range not correct".into());
+            return response;
+        }
+        response.with_body(found.body())
+    }
+
+    /// `getEarliestMessageTime`: the store time of the record at the queue's minimum offset.
+    pub(super) fn earliest_store_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        response: RemotingCommand,
+    ) -> RemotingCommand {
+        let timestamp = self
+            .queue(topic, queue_id)
+            .and_then(|cq| cq.get(cq.min_offset()))
+            .and_then(|e| self.reader().store_timestamp(&e))
+            .unwrap_or(-1);
+        response.with_ext("timestamp", timestamp)
+    }
 }
 
 /// The `Scheduler`'s read of a delay level's queue: up to `max` entries of `topic`/`queue_id` from

@@ -33,10 +33,13 @@ use tracing::{error, info, warn};
 
 pub use file::{IndexEntry, IndexFile, IndexHeader, IndexShape, ENTRY_SIZE, HEADER_SIZE};
 
+use super::commit_log::FileTable;
+use super::consume_queue::DispatchRun;
 use super::error::{IoContext, Result};
 use super::mapped_file::MappedFile;
 use super::message::{decode, find_property, property, sys_flag, Decoded};
 use super::paths;
+use super::read::CommitLogReader;
 
 /// `maxMsgsNumBatch`: the most offsets one lookup returns.
 pub const MAX_MSGS_NUM_BATCH: usize = 64;
@@ -118,6 +121,17 @@ pub struct QueryMessages<'a> {
     pub records: Vec<&'a [u8]>,
     pub last_update_timestamp: i64,
     pub last_update_phy_offset: i64,
+}
+
+impl QueryMessages<'_> {
+    /// The response body: the records back to back (`QueryMessageTransfer`).
+    pub fn body(&self) -> bytes::Bytes {
+        let mut body = bytes::BytesMut::with_capacity(self.records.iter().map(|r| r.len()).sum());
+        for r in &self.records {
+            body.extend_from_slice(r);
+        }
+        body.freeze()
+    }
 }
 
 /// What recovery did.
@@ -237,6 +251,24 @@ impl IndexService {
             first = false;
         }
         (n, true)
+    }
+
+    /// The dispatch path: indexes the records of `runs` (just appended, in commit-log order),
+    /// read back through `files`. A record that cannot be read or decoded is skipped.
+    pub fn put_runs(&mut self, runs: &[DispatchRun], files: &FileTable) {
+        let reader = CommitLogReader {
+            files,
+            // Bytes are only ever read below each file's published end.
+            end: u64::MAX,
+        };
+        for e in runs.iter().flat_map(|r| r.entries.iter()) {
+            let keys = reader
+                .bytes(e.commit_log_offset, e.size)
+                .and_then(RecordKeys::from_record);
+            if let Some(keys) = keys {
+                self.put(&keys);
+            }
+        }
     }
 
     /// Number of files.
