@@ -1,5 +1,6 @@
 //! The message index and QUERY_MESSAGE (12): messages are found by each word of their KEYS and by
-//! their unique key, after a clean restart and after kill -9, with Java's limits and answers.
+//! their unique key, after a clean restart and after kill -9, with Java's limits and answers; the
+//! `actormq query` command; and (with the Java jars) the stock `mqadmin queryMsgByKey`.
 
 mod common;
 
@@ -257,4 +258,41 @@ async fn cli_query() {
         by_id.contains("body-4") && by_id.contains("keys=k1 common"),
         "{by_id}"
     );
+}
+
+/// The stock `mqadmin queryMsgByKey` (rocketmq-tools 5.3.3) against actormq as its own name
+/// server: it lists exactly the messages with that key, by unique id. Needs the jars of
+/// `tests/java-server` (`ACTORMQ_JAVA_SERVER`).
+#[tokio::test]
+async fn mqadmin_query_msg_by_key() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let ids = send_keyed(&client, "AdminTopic", 9).await;
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("java")
+        .args(["-Xms64m", "-Xmx256m"])
+        .arg(format!("-Duser.home={}", home.path().display()))
+        .arg("-cp")
+        .arg(format!("{}/*", lib.display()))
+        .arg("org.apache.rocketmq.tools.command.MQAdminStartup")
+        .args(["queryMsgByKey", "-t", "AdminTopic", "-k", "k2", "-n"])
+        .arg(broker.namesrv_addr.as_deref().expect("name server"))
+        .current_dir(home.path())
+        .env("ROCKETMQ_HOME", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let mut listed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| ids.iter().any(|u| u == id))
+        .collect();
+    listed.sort();
+    let mut want: Vec<&str> = [2, 5, 8].iter().map(|i| ids[*i].as_str()).collect();
+    want.sort();
+    assert_eq!(listed, want, "{stdout}");
 }
