@@ -296,3 +296,19 @@ async fn mqadmin_query_msg_by_key() {
     want.sort();
     assert_eq!(listed, want, "{stdout}");
 }
+
+/// Sync flush (records written through the descriptor, published after the write): indexed too.
+#[tokio::test]
+async fn sync_flush_mode_indexes_too() {
+    let broker = TestBroker::start_with("[flush]\nmode = \"sync\"");
+    let client = broker.client().await;
+    let ids = send_keyed(&client, "SyncTopic", 6).await;
+    assert_eq!(
+        bodies(&client, "SyncTopic", "k0", false).await,
+        expected(6, |i| i % 3 == 0)
+    );
+    assert_eq!(
+        bodies(&client, "SyncTopic", &ids[5], true).await,
+        vec!["body-5".to_string()]
+    );
+}
