@@ -26,7 +26,7 @@ use super::flusher::{FileTable, FilesChanged};
 use super::mailbox::CountedRecipient;
 use super::metrics::stats;
 pub use super::query::{
-    KeyQuery, LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
+    LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
 };
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, ByteString, RemotingCommand};

@@ -17,14 +17,14 @@ use actix::prelude::*;
 use super::metrics::stats;
 
 use super::connection::Request;
-use super::dispatcher::{Dispatcher, KeyQuery, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
+use super::dispatcher::{Dispatcher, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
 use super::mailbox::Mailbox;
 use super::offset_processor::{CommitOffset, OffsetProcessor};
 use super::processor_table::Processor;
 use super::query::forward;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{pull_sys_flag, request_code, RemotingCommand};
-use actormq::store::index::{DEFAULT_QUERY_MAX_NUM, UNIQUE_MSG_QUERY_FLAG};
+use actormq::store::index::{KeyLookup, DEFAULT_QUERY_MAX_NUM, UNIQUE_MSG_QUERY_FLAG};
 
 pub struct PullProcessor {
     dispatcher: Mailbox<Dispatcher>,
@@ -62,7 +62,7 @@ impl PullProcessor {
                 if h.opt_str(UNIQUE_MSG_QUERY_FLAG) == Some("true") {
                     max_num = DEFAULT_QUERY_MAX_NUM;
                 }
-                QueryKind::ByKey(KeyQuery {
+                QueryKind::ByKey(KeyLookup {
                     topic: topic.to_string(),
                     key: key.to_string(),
                     max_num,

@@ -17,6 +17,7 @@ use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::store::index::KeyLookup;
 use actormq::store::read::QueueSlice;
 
 /// What a store query asks.
@@ -58,7 +59,7 @@ pub enum QueryKind {
         topic: String,
     },
     /// `QUERY_MESSAGE`: the records indexed under `topic#key` stored within `[begin, end]`.
-    ByKey(KeyQuery),
+    ByKey(KeyLookup),
     /// `GET_EARLIEST_MSG_STORETIME`: the store time of the queue's first entry, else -1.
     EarliestStoreTime {
         topic: String,
@@ -66,27 +67,15 @@ pub enum QueryKind {
     },
 }
 
-/// `QueryMessageRequestHeader` (after `_UNIQUE_KEY_QUERY` set `max_num` to 32).
-#[derive(Debug, Clone)]
-pub struct KeyQuery {
-    pub topic: String,
-    pub key: String,
-    pub max_num: i32,
-    pub begin: i64,
-    pub end: i64,
-}
-
 impl Dispatcher {
     /// `QueryMessageProcessor.queryMessage`: the records found, back to back, with the index's
     /// last update in `indexLastUpdateTimestamp` / `indexLastUpdatePhyoffset`; none (or no index,
     /// `store.index_enabled = false`): `QUERY_NOT_FOUND`.
-    pub(super) fn answer_by_key(&self, q: KeyQuery, response: RemotingCommand) -> RemotingCommand {
+    pub(super) fn answer_by_key(&self, q: KeyLookup, response: RemotingCommand) -> RemotingCommand {
         let reader = self.reader();
-        let found = self.index().map(|index| {
-            index.query_message(&q.topic, &q.key, q.max_num, q.begin, q.end, |o| {
-                reader.record_at(o)
-            })
-        });
+        let found = self
+            .index()
+            .map(|index| index.query_message(&q, |o| reader.record_at(o)));
         let found = found.unwrap_or_default();
         let mut response = response
             .with_ext("indexLastUpdateTimestamp", found.last_update_timestamp)

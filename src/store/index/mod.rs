@@ -106,6 +106,17 @@ impl<'a> RecordKeys<'a> {
     }
 }
 
+/// A lookup (`QueryMessageRequestHeader`): records indexed under `topic#key`, stored within
+/// `[begin, end]` (ms), at most `max_num` (capped at [`MAX_MSGS_NUM_BATCH`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLookup {
+    pub topic: String,
+    pub key: String,
+    pub max_num: i32,
+    pub begin: i64,
+    pub end: i64,
+}
+
 /// `QueryOffsetResult`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryOffsets {
@@ -382,21 +393,15 @@ impl IndexService {
 
     /// `queryOffset`: up to `min(max, 64)` commit-log offsets of records indexed under
     /// `topic#key` and stored within `[begin, end]` (ms), newest file first.
-    pub fn query_offsets(
-        &self,
-        topic: &str,
-        key: &str,
-        max: i32,
-        begin: i64,
-        end: i64,
-    ) -> QueryOffsets {
-        let max = (max.max(0) as usize).min(MAX_MSGS_NUM_BATCH);
+    pub fn query_offsets(&self, q: &KeyLookup) -> QueryOffsets {
+        let (begin, end) = (q.begin, q.end);
+        let max = (q.max_num.max(0) as usize).min(MAX_MSGS_NUM_BATCH);
         let mut result = QueryOffsets::default();
         if let Some(last) = self.files.last() {
             result.last_update_timestamp = last.header().end_timestamp;
             result.last_update_phy_offset = last.header().end_phy_offset;
         }
-        let hash = key_hash(topic, key);
+        let hash = key_hash(&q.topic, &q.key);
         for f in self.files.iter().rev() {
             if f.is_time_matched(begin, end) {
                 f.select(hash, max, begin, end, &mut result.offsets);
@@ -413,17 +418,16 @@ impl IndexService {
     /// skipped). Up to three tries, each ending before the first record found by the previous.
     pub fn query_message<'a>(
         &self,
-        topic: &str,
-        key: &str,
-        max: i32,
-        begin: i64,
-        end: i64,
+        lookup: &KeyLookup,
         record_at: impl Fn(i64) -> Option<&'a [u8]>,
     ) -> QueryMessages<'a> {
         let mut result = QueryMessages::default();
-        let mut last_query_time = end;
+        let (begin, mut last_query_time) = (lookup.begin, lookup.end);
         for _ in 0..3 {
-            let mut q = self.query_offsets(topic, key, max, begin, last_query_time);
+            let mut q = self.query_offsets(&KeyLookup {
+                end: last_query_time,
+                ..lookup.clone()
+            });
             if q.offsets.is_empty() {
                 break;
             }

@@ -141,19 +141,19 @@ fn unique_key_and_each_key_word_are_indexed() {
     assert_eq!(idx.files()[0].entries(), 3);
     for key in ["U1", "k1", "k2"] {
         assert_eq!(
-            idx.query_offsets("T", key, 64, 0, i64::MAX).offsets,
+            idx.query_offsets_("T", key, 64, 0, i64::MAX).offsets,
             vec![100]
         );
     }
     assert!(idx
-        .query_offsets("T", "k3", 64, 0, i64::MAX)
+        .query_offsets_("T", "k3", 64, 0, i64::MAX)
         .offsets
         .is_empty());
     assert!(idx
-        .query_offsets("T2", "k1", 64, 0, i64::MAX)
+        .query_offsets_("T2", "k1", 64, 0, i64::MAX)
         .offsets
         .is_empty());
-    let q = idx.query_offsets("T", "k1", 64, 0, i64::MAX);
+    let q = idx.query_offsets_("T", "k1", 64, 0, i64::MAX);
     assert_eq!(
         (q.last_update_timestamp, q.last_update_phy_offset),
         (1_000, 100)
@@ -172,7 +172,7 @@ fn rollback_skipped_prepared_indexed() {
     r.sys_flag = sys_flag::TRANSACTION_PREPARED;
     idx.put(&r);
     assert_eq!(
-        idx.query_offsets("T", "U", 64, 0, i64::MAX).offsets,
+        idx.query_offsets_("T", "U", 64, 0, i64::MAX).offsets,
         vec![100]
     );
 }
@@ -198,13 +198,15 @@ fn roll_at_max_entries() {
         second.begin_phy_offset, 300,
         "starts at the full file's end"
     );
-    let q = idx.query_offsets("T", "same", 64, 0, i64::MAX);
+    let q = idx.query_offsets_("T", "same", 64, 0, i64::MAX);
     assert_eq!(
         q.offsets,
         vec![900, 800, 700, 600, 500, 400, 300, 200, 100, 0]
     );
     assert_eq!(
-        idx.query_offsets("T", "same", 4, 0, i64::MAX).offsets.len(),
+        idx.query_offsets_("T", "same", 4, 0, i64::MAX)
+            .offsets
+            .len(),
         4
     );
     assert_eq!(q.last_update_phy_offset, 900);
@@ -212,7 +214,7 @@ fn roll_at_max_entries() {
     let p = props("U1", "same");
     idx.put(&keys("T", &p, 100, 1_001));
     assert_eq!(
-        idx.query_offsets("T", "U1", 64, 0, i64::MAX).offsets,
+        idx.query_offsets_("T", "U1", 64, 0, i64::MAX).offsets,
         vec![100]
     );
     // Files are found again on open, in order.
@@ -220,7 +222,7 @@ fn roll_at_max_entries() {
     let (idx, report) = IndexService::open(dir.path(), SMALL).unwrap();
     assert_eq!(report.files, 3);
     assert_eq!(
-        idx.query_offsets("T", "same", 64, 0, i64::MAX)
+        idx.query_offsets_("T", "same", 64, 0, i64::MAX)
             .offsets
             .len(),
         10
@@ -240,12 +242,17 @@ fn max_is_capped_at_64() {
         idx.put(&keys("T", &p, i * 100, 1_000));
     }
     assert_eq!(
-        idx.query_offsets("T", "k", 1000, 0, i64::MAX).offsets.len(),
+        idx.query_offsets_("T", "k", 1000, 0, i64::MAX)
+            .offsets
+            .len(),
         64
     );
-    assert_eq!(idx.query_offsets("T", "k", 3, 0, i64::MAX).offsets.len(), 3);
+    assert_eq!(
+        idx.query_offsets_("T", "k", 3, 0, i64::MAX).offsets.len(),
+        3
+    );
     assert!(idx
-        .query_offsets("T", "k", -1, 0, i64::MAX)
+        .query_offsets_("T", "k", -1, 0, i64::MAX)
         .offsets
         .is_empty());
 }
@@ -312,11 +319,11 @@ fn recovery_rebuilds_past_end_phy_offset() {
         "5 records x 3 keys, none twice"
     );
     assert_eq!(
-        idx.query_offsets("T", "U2", 64, 0, i64::MAX).offsets,
+        idx.query_offsets_("T", "U2", 64, 0, i64::MAX).offsets,
         vec![phy]
     );
     assert_eq!(
-        idx.query_offsets("T", "a", 64, 0, i64::MAX).offsets.len(),
+        idx.query_offsets_("T", "a", 64, 0, i64::MAX).offsets.len(),
         5
     );
     drop(idx);
@@ -342,7 +349,7 @@ fn recovery_rebuilds_past_end_phy_offset() {
             .find(|(at, _)| *at == o)
             .map(|(_, r)| r.as_slice())
     };
-    let found = idx.query_message("T", "b", 64, 0, i64::MAX, read);
+    let found = idx.query_message(&lookup("T", "b", 64, 0, i64::MAX), read);
     assert_eq!(found.records.len(), 5);
     assert_eq!(found.records[0], recs[0].as_slice(), "commit-log order");
 }
@@ -359,7 +366,7 @@ fn recovery_without_index_indexes_everything() {
         .unwrap();
     assert_eq!(report.replayed, 4);
     assert_eq!(
-        idx.query_offsets("T", "a", 64, 0, i64::MAX).offsets.len(),
+        idx.query_offsets_("T", "a", 64, 0, i64::MAX).offsets.len(),
         4
     );
 }
@@ -385,7 +392,7 @@ fn damaged_files_are_set_aside() {
     idx.recover(std::slice::from_ref(&log), end, &mut report)
         .unwrap();
     assert_eq!(
-        idx.query_offsets("T", "U1", 64, 0, i64::MAX).offsets.len(),
+        idx.query_offsets_("T", "U1", 64, 0, i64::MAX).offsets.len(),
         1
     );
 }
@@ -413,7 +420,7 @@ fn index_past_log_end_is_set_aside() {
     assert_eq!(report.set_aside.len(), 1);
     assert_eq!(report.replayed, 2);
     assert!(idx
-        .query_offsets("T", "U2", 64, 0, i64::MAX)
+        .query_offsets_("T", "U2", 64, 0, i64::MAX)
         .offsets
         .is_empty());
 }
@@ -446,6 +453,29 @@ fn file_names_are_local_time() {
     assert!(paths::is_index_file_name(&name));
     assert!(paths::index_file_name(1_700_000_000_123).ends_with("123"));
     assert!(paths::index_file_name(1_700_000_000_000) < paths::index_file_name(1_800_000_000_000));
+}
+
+fn lookup(topic: &str, key: &str, max_num: i32, begin: i64, end: i64) -> KeyLookup {
+    KeyLookup {
+        topic: topic.into(),
+        key: key.into(),
+        max_num,
+        begin,
+        end,
+    }
+}
+
+impl IndexService {
+    fn query_offsets_(
+        &self,
+        topic: &str,
+        key: &str,
+        max: i32,
+        begin: i64,
+        end: i64,
+    ) -> QueryOffsets {
+        self.query_offsets(&lookup(topic, key, max, begin, end))
+    }
 }
 
 impl IndexShape {
