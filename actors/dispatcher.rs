@@ -25,15 +25,16 @@ use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::mailbox::CountedRecipient;
 use super::metrics::stats;
+use super::query::{pull_response, refuse};
 pub use super::query::{
     LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
 };
 use actormq::long_poll::ParkedPulls;
-use actormq::protocol::{response_code, ByteString, RemotingCommand};
+use actormq::protocol::{response_code, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
 use actormq::store::consume_queues::Reput;
 use actormq::store::index::IndexService;
-use actormq::store::read::{in_memory_bytes, CommitLogReader, GetStatus, PullRead, QueueSlice};
+use actormq::store::read::{in_memory_bytes, CommitLogReader, PullRead, QueueSlice};
 pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
 use actormq::topic::TopicTable;
 
@@ -93,15 +94,7 @@ impl Dispatcher {
 
     /// msyncs the index file being written; returns the durable `indexMsgTimestamp`.
     fn flush_index(&self) -> i64 {
-        let flushed = self.index.as_ref().map(IndexService::flush);
-        match flushed {
-            Some(Ok(ts)) => ts,
-            Some(Err(e)) => {
-                error!(error = %e, "flushing the index failed; will retry");
-                0
-            }
-            None => 0,
-        }
+        self.index.as_ref().map_or(0, IndexService::flush_logged)
     }
 
     pub(super) fn queue(&self, topic: &str, queue_id: i32) -> Option<&ConsumeQueue> {
@@ -263,27 +256,6 @@ impl Dispatcher {
             },
         }
     }
-}
-
-fn refuse(mut response: RemotingCommand, code: i32, remark: String) -> RemotingCommand {
-    response.code = code;
-    response.remark = Some(remark);
-    response
-}
-
-/// The pull response header (`PullMessageResponseHeader`) and body for a read.
-fn pull_response(mut response: RemotingCommand, q: &PullQuery, r: PullRead) -> RemotingCommand {
-    response.code = r.status.response_code(q.offset);
-    response.remark = Some(r.status.name().to_string());
-    let ext = &mut response.ext_fields;
-    ext.insert("suggestWhichBrokerId", ByteString::from_static("0"));
-    ext.insert("nextBeginOffset", r.next_begin.to_string());
-    ext.insert("minOffset", r.min.to_string());
-    ext.insert("maxOffset", r.max.to_string());
-    if r.status == GetStatus::Found {
-        response.body = r.body.freeze();
-    }
-    response
 }
 
 impl Actor for Dispatcher {

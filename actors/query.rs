@@ -9,6 +9,9 @@
 //! offset: the `Scheduler` reads the delay levels' queues with it, the `Timer`
 //! `rmq_sys_wheel_timer`) and [`ReadRecords`] (records by commit-log offset, the `Timer`'s due
 //! messages). Neither actor ever opens a store file itself.
+//!
+//! Also here, as `Dispatcher` methods and helpers its answers share: the key lookups of
+//! `QUERY_MESSAGE` (the index) and `GET_EARLIEST_MSG_STORETIME`, and the pull response header.
 
 use actix::prelude::*;
 
@@ -16,9 +19,9 @@ use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
-use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::protocol::{response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
 use actormq::store::index::KeyLookup;
-use actormq::store::read::QueueSlice;
+use actormq::store::read::{GetStatus, PullRead, QueueSlice};
 
 /// What a store query asks.
 #[derive(Debug, Clone)]
@@ -216,4 +219,29 @@ impl Handler<ReadRecords> for Dispatcher {
                 .collect(),
         )
     }
+}
+
+pub(super) fn refuse(mut response: RemotingCommand, code: i32, remark: String) -> RemotingCommand {
+    response.code = code;
+    response.remark = Some(remark);
+    response
+}
+
+/// The pull response header (`PullMessageResponseHeader`) and body for a read.
+pub(super) fn pull_response(
+    mut response: RemotingCommand,
+    q: &PullQuery,
+    r: PullRead,
+) -> RemotingCommand {
+    response.code = r.status.response_code(q.offset);
+    response.remark = Some(r.status.name().to_string());
+    let ext = &mut response.ext_fields;
+    ext.insert("suggestWhichBrokerId", ByteString::from_static("0"));
+    ext.insert("nextBeginOffset", r.next_begin.to_string());
+    ext.insert("minOffset", r.min.to_string());
+    ext.insert("maxOffset", r.max.to_string());
+    if r.status == GetStatus::Found {
+        response.body = r.body.freeze();
+    }
+    response
 }

@@ -475,6 +475,14 @@ impl IndexService {
         n
     }
 
+    /// [`IndexService::flush`], a failure logged (the next flush tries again) and answered 0.
+    pub fn flush_logged(&self) -> i64 {
+        self.flush().unwrap_or_else(|e| {
+            error!(error = %e, "flushing the index failed; will retry");
+            0
+        })
+    }
+
     /// msyncs the file being written (full files were flushed when they filled). Returns the
     /// `endTimestamp` now durable (the checkpoint's `indexMsgTimestamp`), 0 without files.
     pub fn flush(&self) -> Result<i64> {
