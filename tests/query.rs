@@ -312,3 +312,72 @@ async fn sync_flush_mode_indexes_too() {
         vec!["body-5".to_string()]
     );
 }
+
+/// Retention: when commit-log files are deleted, the index files whose `endPhyOffset` lies below
+/// the commit log's new first offset go with them (never the last one); lookups of the messages
+/// still stored keep working. Tiny index files (99 entries) so there are many.
+#[tokio::test]
+async fn index_files_go_with_the_commit_log() {
+    let broker = TestBroker::start_with(
+        "[retention]\ndelete_when = \"*\"\ncheck_interval_ms = 50\nfile_reserved_hours = 1\n\
+         [store]\nmax_hash_slot_num = 64\nmax_index_num = 100",
+    );
+    let client = broker.client().await;
+    let mut ids = Vec::new();
+    for i in 0..700usize {
+        let body: Vec<u8> = (0..4000).map(|b| ((b + i) % 251) as u8).collect();
+        ids.push(
+            client
+                .send(&OutgoingMessage::new("RetainedTopic", body))
+                .await
+                .unwrap()
+                .transaction_id,
+        );
+    }
+    let index_dir = broker.root().join("index");
+    let end_phy_offsets = || {
+        let mut files: Vec<_> = std::fs::read_dir(&index_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| {
+                let b = std::fs::read(p).unwrap();
+                i64::from_be_bytes(b[24..32].try_into().unwrap())
+            })
+            .collect::<Vec<i64>>()
+    };
+    let before = end_phy_offsets();
+    assert!(before.len() >= 7, "{before:?}");
+    // Age the first two commit-log files (1 MiB each).
+    let log_dir = broker.root().join("commitlog");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    for name in ["00000000000000000000", "00000000000001048576"] {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(log_dir.join(name))
+            .unwrap();
+        f.set_modified(old).unwrap();
+    }
+    let min = 2 << 20;
+    common::wait_until(
+        std::time::Duration::from_secs(10),
+        "index files below the new commit-log start deleted",
+        || end_phy_offsets().iter().all(|end| *end >= min),
+    )
+    .await;
+    let after = end_phy_offsets();
+    assert_eq!(
+        after.len(),
+        before.iter().filter(|end| **end >= min).count(),
+        "{before:?} -> {after:?}"
+    );
+    assert_eq!(
+        bodies(&client, "RetainedTopic", &ids[699], true)
+            .await
+            .len(),
+        1
+    );
+}
