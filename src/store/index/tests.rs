@@ -486,3 +486,50 @@ impl IndexShape {
         }
     }
 }
+
+/// An index file the stock Java broker 5.3.3 wrote (`maxHashSlotNum=64`, `maxIndexNum=100`) for
+/// five messages: FixA "alpha beta" at 0, FixA "gamma" at 250, FixB "alpha" at 495, FixA "alpha"
+/// at 740, FixA "中文 é" at 985 (every one with its UNIQ_KEY). Read back, and written on.
+#[test]
+fn reads_and_continues_a_java_written_index_file() {
+    const NAME: &str = "20261206132649257";
+    let dir = tempfile::tempdir().unwrap();
+    let index = paths::index_dir(dir.path());
+    std::fs::create_dir_all(&index).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/index/testdata");
+    std::fs::copy(fixture.join(NAME), index.join(NAME)).unwrap();
+    let shape = IndexShape {
+        hash_slots: 64,
+        max_entries: 100,
+    };
+    let (mut idx, report) = IndexService::open(dir.path(), shape).unwrap();
+    assert_eq!((report.files, report.set_aside.len()), (1, 0));
+    let h = *idx.files()[0].header();
+    assert_eq!(
+        (h.index_count, h.begin_phy_offset, h.end_phy_offset),
+        (13, 0, 985)
+    );
+    let find = |idx: &IndexService, topic: &str, key: &str| {
+        idx.query_offsets_(topic, key, 64, 0, i64::MAX).offsets
+    };
+    assert_eq!(find(&idx, "FixA", "alpha"), vec![740, 0], "newest first");
+    assert_eq!(find(&idx, "FixB", "alpha"), vec![495]);
+    assert_eq!(find(&idx, "FixA", "beta"), vec![0]);
+    assert_eq!(find(&idx, "FixA", "gamma"), vec![250]);
+    assert_eq!(find(&idx, "FixA", "中文"), vec![985]);
+    assert_eq!(find(&idx, "FixA", "é"), vec![985]);
+    assert_eq!(
+        find(
+            &idx,
+            "FixA",
+            "FD0000000000000000000000000000025CF330946E091CA276ED0001"
+        ),
+        vec![250]
+    );
+    assert!(find(&idx, "FixA", "delta").is_empty());
+    // Written on by actormq: chained behind Java's entries.
+    let p = props("U5", "alpha");
+    idx.put(&keys("FixA", &p, 1230, h.end_timestamp + 1000));
+    assert_eq!(find(&idx, "FixA", "alpha"), vec![1230, 740, 0]);
+    assert_eq!(idx.files()[0].header().index_count, 15);
+}
