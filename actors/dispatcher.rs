@@ -25,20 +25,26 @@ use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::mailbox::CountedRecipient;
 use super::metrics::stats;
+use super::query::{pull_response, refuse};
 pub use super::query::{
     LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
 };
 use super::retention::OutOfSpace;
 use actormq::long_poll::ParkedPulls;
-use actormq::protocol::{response_code, ByteString, RemotingCommand};
+use actormq::protocol::{response_code, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
 use actormq::store::consume_queues::Reput;
-use actormq::store::read::{in_memory_bytes, CommitLogReader, GetStatus, PullRead, QueueSlice};
+use actormq::store::index::IndexService;
+use actormq::store::read::{in_memory_bytes, CommitLogReader, PullRead, QueueSlice};
 pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
 use actormq::topic::TopicTable;
 
 /// How often written consume-queue entries are msynced (RocketMQ's `flushIntervalConsumeQueue`).
 const CQ_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the index file being written is msynced. Java never flushes it on a timer (only a
+/// full file, and at shutdown); once in a while bounds what an OS crash loses without rewriting
+/// its randomly dirtied slot pages every second.
+const INDEX_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// How often consume queues that failed to take records are retried.
 const CQ_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -59,6 +65,8 @@ pub struct Dispatcher {
     mailbox: usize,
     /// Who is told when a watched topic's queues grow (the scheduler, the timer).
     watchers: Vec<(String, CountedRecipient<QueueGrew>)>,
+    /// The message index (`store.index_enabled`), a second consumer of every dispatch.
+    index: Option<IndexService>,
     /// Told when a consume-queue file cannot be created for lack of space (Retention, which owns
     /// the disk-full state).
     disk: CountedRecipient<OutOfSpace>,
@@ -67,6 +75,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(
         reput: Reput,
+        index: Option<IndexService>,
         files: FileTable,
         topics: Arc<TopicTable>,
         mailbox: usize,
@@ -80,8 +89,18 @@ impl Dispatcher {
             closing: false,
             mailbox,
             watchers: Vec::new(),
+            index,
             disk,
         }
+    }
+
+    pub(super) fn index(&self) -> Option<&IndexService> {
+        self.index.as_ref()
+    }
+
+    /// msyncs the index file being written; returns the durable `indexMsgTimestamp`.
+    fn flush_index(&self) -> i64 {
+        self.index.as_ref().map_or(0, IndexService::flush_logged)
     }
 
     pub(super) fn queue(&self, topic: &str, queue_id: i32) -> Option<&ConsumeQueue> {
@@ -227,6 +246,10 @@ impl Dispatcher {
                     format!("can not find message by the offset, {offset}"),
                 ),
             },
+            QueryKind::ByKey(q) => self.answer_by_key(q, response),
+            QueryKind::EarliestStoreTime { topic, queue_id } => {
+                self.earliest_store_time(&topic, queue_id, response)
+            }
             QueryKind::TopicConfig { topic } => match self.topics.get(&topic) {
                 // Java answers the TopicConfig's own fields at the top level
                 // (`TopicConfigAndQueueMapping extends TopicConfig`; no mapping detail here).
@@ -244,33 +267,17 @@ impl Dispatcher {
     }
 }
 
-fn refuse(mut response: RemotingCommand, code: i32, remark: String) -> RemotingCommand {
-    response.code = code;
-    response.remark = Some(remark);
-    response
-}
-
-/// The pull response header (`PullMessageResponseHeader`) and body for a read.
-fn pull_response(mut response: RemotingCommand, q: &PullQuery, r: PullRead) -> RemotingCommand {
-    response.code = r.status.response_code(q.offset);
-    response.remark = Some(r.status.name().to_string());
-    let ext = &mut response.ext_fields;
-    ext.insert("suggestWhichBrokerId", ByteString::from_static("0"));
-    ext.insert("nextBeginOffset", r.next_begin.to_string());
-    ext.insert("minOffset", r.min.to_string());
-    ext.insert("maxOffset", r.max.to_string());
-    if r.status == GetStatus::Found {
-        response.body = r.body.freeze();
-    }
-    response
-}
-
 impl Actor for Dispatcher {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(self.mailbox);
         ctx.run_interval(CQ_FLUSH_INTERVAL, |act, _| act.reput.queues().flush_all());
+        if self.index.is_some() {
+            ctx.run_interval(INDEX_FLUSH_INTERVAL, |act, _| {
+                act.flush_index();
+            });
+        }
         ctx.run_interval(CQ_RETRY_INTERVAL, |act, ctx| {
             if act.reput.stalled_queues() > 0 {
                 let indexed = act.reput.retry_stalled();
@@ -295,6 +302,9 @@ impl Handler<NewRecords> for Dispatcher {
 
     fn handle(&mut self, NewRecords(runs): NewRecords, ctx: &mut Context<Self>) {
         let _timer = stats().dispatcher.handling();
+        if let Some(index) = &mut self.index {
+            index.put_runs(&runs, &self.files);
+        }
         let indexed = self.reput.records(runs);
         self.wake(indexed, ctx);
     }
@@ -310,6 +320,9 @@ impl Handler<FilesChanged> for Dispatcher {
         self.files = files;
         if let Some(min) = moved {
             self.reput.queues_mut().forget_below(min);
+            if let Some(index) = &mut self.index {
+                index.delete_below(min);
+            }
         }
     }
 }
@@ -405,15 +418,16 @@ impl Handler<ReleaseParked> for Dispatcher {
     }
 }
 
-/// Shutdown, last step: index what is left and msync every consume queue.
+/// Shutdown, last step: index what is left, msync every consume queue and the index. Answers
+/// the checkpoint's `indexMsgTimestamp` (0 without an index).
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "i64")]
 pub struct FlushQueues;
 
 impl Handler<FlushQueues> for Dispatcher {
-    type Result = ();
+    type Result = i64;
 
-    fn handle(&mut self, _: FlushQueues, ctx: &mut Context<Self>) {
+    fn handle(&mut self, _: FlushQueues, ctx: &mut Context<Self>) -> i64 {
         let _timer = stats().dispatcher.handling();
         let mut indexed = self.reput.records(Vec::new());
         indexed.extend(self.reput.retry_stalled());
@@ -425,10 +439,12 @@ impl Handler<FlushQueues> for Dispatcher {
             );
         }
         self.reput.queues().flush_all();
+        let index_msg_timestamp = self.flush_index();
         info!(
             dispatched = self.reput.dispatched(),
-            "consume queues flushed"
+            index_msg_timestamp, "consume queues and index flushed"
         );
+        index_msg_timestamp
     }
 }
 

@@ -1,6 +1,7 @@
-//! `PullProcessor`: the read side of the request table (RocketMQ's `PullMessageProcessor`, plus the
-//! record and topic lookups of its `AdminBrokerProcessor`): `PULL_MESSAGE` (11), `LITE_PULL_MESSAGE`
-//! (361), `VIEW_MESSAGE_BY_ID` (33) and `GET_TOPIC_CONFIG` (351).
+//! `PullProcessor`: the read side of the request table (RocketMQ's `PullMessageProcessor`, its
+//! `QueryMessageProcessor`, and the record and topic lookups of its `AdminBrokerProcessor`):
+//! `PULL_MESSAGE` (11), `LITE_PULL_MESSAGE` (361), `VIEW_MESSAGE_BY_ID` (33), `GET_TOPIC_CONFIG`
+//! (351), `QUERY_MESSAGE` (12, lookup by key in the index) and `GET_EARLIEST_MSG_STORETIME` (32).
 //!
 //! Owns nothing but the header parsing: it turns each `Request` from a connection into a typed
 //! `Query` and hands it, with the prepared response and the connection's `ReplyTo`, to the
@@ -23,6 +24,7 @@ use super::processor_table::Processor;
 use super::query::forward;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{pull_sys_flag, request_code, RemotingCommand};
+use actormq::store::index::{KeyLookup, DEFAULT_QUERY_MAX_NUM, UNIQUE_MSG_QUERY_FLAG};
 
 pub struct PullProcessor {
     dispatcher: Mailbox<Dispatcher>,
@@ -52,6 +54,25 @@ impl PullProcessor {
             },
             request_code::GET_TOPIC_CONFIG => QueryKind::TopicConfig {
                 topic: h.str("topic")?.to_string(),
+            },
+            request_code::QUERY_MESSAGE => {
+                let (topic, key) = (h.str("topic")?, h.str("key")?);
+                let mut max_num: i32 = h.parse("maxNum")?;
+                let (begin, end) = (h.parse("beginTimestamp")?, h.parse("endTimestamp")?);
+                if h.opt_str(UNIQUE_MSG_QUERY_FLAG) == Some("true") {
+                    max_num = DEFAULT_QUERY_MAX_NUM;
+                }
+                QueryKind::ByKey(KeyLookup {
+                    topic: topic.to_string(),
+                    key: key.to_string(),
+                    max_num,
+                    begin,
+                    end,
+                })
+            }
+            request_code::GET_EARLIEST_MSG_STORETIME => QueryKind::EarliestStoreTime {
+                topic: h.str("topic")?.to_string(),
+                queue_id: h.parse("queueId")?,
             },
             _ => {
                 let group = h.str("consumerGroup")?;
@@ -104,6 +125,8 @@ impl Processor for PullProcessor {
         request_code::LITE_PULL_MESSAGE,
         request_code::VIEW_MESSAGE_BY_ID,
         request_code::GET_TOPIC_CONFIG,
+        request_code::QUERY_MESSAGE,
+        request_code::GET_EARLIEST_MSG_STORETIME,
     ];
 }
 

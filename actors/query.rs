@@ -9,6 +9,9 @@
 //! offset: the `Scheduler` reads the delay levels' queues with it, the `Timer`
 //! `rmq_sys_wheel_timer`) and [`ReadRecords`] (records by commit-log offset, the `Timer`'s due
 //! messages). Neither actor ever opens a store file itself.
+//!
+//! Also here, as `Dispatcher` methods and helpers its answers share: the key lookups of
+//! `QUERY_MESSAGE` (the index) and `GET_EARLIEST_MSG_STORETIME`, and the pull response header.
 
 use actix::prelude::*;
 
@@ -16,8 +19,9 @@ use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
-use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
-use actormq::store::read::QueueSlice;
+use actormq::protocol::{response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
+use actormq::store::index::KeyLookup;
+use actormq::store::read::{GetStatus, PullRead, QueueSlice};
 
 /// What a store query asks.
 #[derive(Debug, Clone)]
@@ -57,6 +61,50 @@ pub enum QueryKind {
     TopicConfig {
         topic: String,
     },
+    /// `QUERY_MESSAGE`: the records indexed under `topic#key` stored within `[begin, end]`.
+    ByKey(KeyLookup),
+    /// `GET_EARLIEST_MSG_STORETIME`: the store time of the queue's first entry, else -1.
+    EarliestStoreTime {
+        topic: String,
+        queue_id: i32,
+    },
+}
+
+impl Dispatcher {
+    /// `QueryMessageProcessor.queryMessage`: the records found, back to back, with the index's
+    /// last update in `indexLastUpdateTimestamp` / `indexLastUpdatePhyoffset`; none (or no index,
+    /// `store.index_enabled = false`): `QUERY_NOT_FOUND`.
+    pub(super) fn answer_by_key(&self, q: KeyLookup, response: RemotingCommand) -> RemotingCommand {
+        let reader = self.reader();
+        let found = self
+            .index()
+            .map(|index| index.query_message(&q, |o| reader.record_at(o)));
+        let found = found.unwrap_or_default();
+        let mut response = response
+            .with_ext("indexLastUpdateTimestamp", found.last_update_timestamp)
+            .with_ext("indexLastUpdatePhyoffset", found.last_update_phy_offset);
+        if found.records.is_empty() {
+            response.code = response_code::QUERY_NOT_FOUND;
+            response.remark = Some("can not find message, maybe time range not correct".into());
+            return response;
+        }
+        response.with_body(found.body())
+    }
+
+    /// `getEarliestMessageTime`: the store time of the record at the queue's minimum offset.
+    pub(super) fn earliest_store_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        response: RemotingCommand,
+    ) -> RemotingCommand {
+        let timestamp = self
+            .queue(topic, queue_id)
+            .and_then(|cq| cq.get(cq.min_offset()))
+            .and_then(|e| self.reader().store_timestamp(&e))
+            .unwrap_or(-1);
+        response.with_ext("timestamp", timestamp)
+    }
 }
 
 /// The `Scheduler`'s read of a delay level's queue: up to `max` entries of `topic`/`queue_id` from
@@ -171,4 +219,29 @@ impl Handler<ReadRecords> for Dispatcher {
                 .collect(),
         )
     }
+}
+
+pub(super) fn refuse(mut response: RemotingCommand, code: i32, remark: String) -> RemotingCommand {
+    response.code = code;
+    response.remark = Some(remark);
+    response
+}
+
+/// The pull response header (`PullMessageResponseHeader`) and body for a read.
+pub(super) fn pull_response(
+    mut response: RemotingCommand,
+    q: &PullQuery,
+    r: PullRead,
+) -> RemotingCommand {
+    response.code = r.status.response_code(q.offset);
+    response.remark = Some(r.status.name().to_string());
+    let ext = &mut response.ext_fields;
+    ext.insert("suggestWhichBrokerId", ByteString::from_static("0"));
+    ext.insert("nextBeginOffset", r.next_begin.to_string());
+    ext.insert("minOffset", r.min.to_string());
+    ext.insert("maxOffset", r.max.to_string());
+    if r.status == GetStatus::Found {
+        response.body = r.body.freeze();
+    }
+    response
 }

@@ -129,6 +129,20 @@ pub struct StoreConfig {
     /// How often the disk usage is measured (one `statvfs`), so that a full store notices space
     /// coming back. Default: 1000.
     pub disk_check_interval_ms: u64,
+    /// Build the message index (`<root>/index/`, lookup by key; RocketMQ's
+    /// `messageIndexEnable`). Default: true.
+    pub index_enabled: bool,
+    /// Hash slots per index file (RocketMQ's `maxHashSlotNum`). Default: 5000000.
+    pub max_hash_slot_num: u32,
+    /// Entries per index file (RocketMQ's `maxIndexNum`). Default: 20000000.
+    pub max_index_num: u32,
+}
+
+impl StoreConfig {
+    /// The size of an index file: 40 + slots x 4 + entries x 20 bytes.
+    pub fn index_file_bytes(&self) -> u64 {
+        40 + self.max_hash_slot_num as u64 * 4 + self.max_index_num as u64 * 20
+    }
 }
 
 /// `[retention]`: when old commit-log files are deleted (RocketMQ's `CleanCommitLogService`).
@@ -406,6 +420,9 @@ impl Default for StoreConfig {
             disk_max_used_ratio_percent: 90,
             disk_resume_used_ratio_percent: 85,
             disk_check_interval_ms: 1000,
+            index_enabled: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
         }
     }
 }
@@ -539,6 +556,19 @@ impl BrokerConfig {
                 s.commitlog_file_bytes.to_string(),
                 "must be a positive multiple of the 4096-byte page size",
             ));
+        }
+        // Java sizes an index file in an int: a larger file is one it could not open.
+        for (key, value) in [
+            ("store.max_hash_slot_num", s.max_hash_slot_num),
+            ("store.max_index_num", s.max_index_num),
+        ] {
+            if value == 0 || s.index_file_bytes() > i32::MAX as u64 {
+                return Err(invalid(
+                    key,
+                    value.to_string(),
+                    "must be positive, with 40 + max_hash_slot_num x 4 + max_index_num x 20 at most 2147483647 bytes",
+                ));
+            }
         }
         // A record of the largest allowed body must fit in one file with room for the end marker.
         let largest_record = self.broker.max_message_bytes as u64 + 64 * 1024;

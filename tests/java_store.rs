@@ -6,6 +6,10 @@
 //! refuses its store (the Java broker's POSIX lock on `lock`). And the way back: a Java broker
 //! serves a store actormq wrote.
 //!
+//! The message index goes both ways too: actormq answers key and unique-key lookups from the index
+//! files the Java broker wrote (and keeps adding to them), and the Java broker answers them from
+//! the files actormq wrote (both at RocketMQ's default index sizes).
+//!
 //! Needs the jars of `tests/java-server` (`ACTORMQ_JAVA_SERVER`, see `common/java_server.rs`).
 
 mod common;
@@ -90,12 +94,45 @@ async fn read_all(client: &Client) -> BTreeMap<(String, i32, i64), Vec<u8>> {
     out
 }
 
-/// actormq on the Java broker's store (same commit-log file size).
+/// actormq on the Java broker's store (same commit-log file size, Java's index sizes).
 fn actormq_on(store: &Path) -> TestBroker {
     TestBroker::start_with(&format!(
-        "[store]\nroot = {:?}\ncommitlog_file_bytes = {FILE_BYTES}",
+        "[store]\nroot = {:?}\ncommitlog_file_bytes = {FILE_BYTES}\n\
+         max_hash_slot_num = 5000000\nmax_index_num = 20000000",
         store.display().to_string()
     ))
+}
+
+/// Looks up every 97th message [`send`] sent by its key `k<i>` and by its unique key (read from
+/// the stored record), through `client` (actormq or the Java broker): each is found, exactly
+/// once, byte for byte as stored.
+async fn lookups_find(client: &Client, written: &BTreeMap<(String, i32, i64), Vec<u8>>) {
+    let by_key: BTreeMap<String, (&str, &Vec<u8>)> = written
+        .iter()
+        .map(|((topic, _, _), raw)| {
+            let m = &actormq::client::decode_messages(&raw.clone().into()).unwrap()[0];
+            (m.keys.clone().unwrap(), (topic.as_str(), raw))
+        })
+        .collect();
+    for i in (0..written.len()).step_by(97) {
+        let key = format!("k{i}");
+        let (topic, raw) = by_key[&key];
+        let r = client
+            .query_message(topic, &key, 64, (0, i64::MAX), false)
+            .await
+            .expect("query by key");
+        let found = r.matching(topic, &key, false);
+        assert_eq!(found.len(), 1, "key {key}");
+        assert_eq!(found[0].raw.as_ref(), raw.as_slice(), "key {key}");
+        let uniq = found[0].uniq_key.clone().expect("UNIQ_KEY");
+        let r = client
+            .query_message(topic, &uniq, 32, (0, i64::MAX), true)
+            .await
+            .expect("query by unique key");
+        let found = r.matching(topic, &uniq, true);
+        assert_eq!(found.len(), 1, "unique key {uniq}");
+        assert_eq!(found[0].raw.as_ref(), raw.as_slice());
+    }
 }
 
 /// Commits offset `queue_count / 2` of every queue of `MigA` for [`GROUP`]; returns them.
@@ -169,6 +206,11 @@ async fn actormq_serves_a_store_the_java_broker_wrote_after_a_clean_stop() {
     let files = std::fs::read_dir(store.join("commitlog")).unwrap().count();
     assert!(files >= 3, "the messages span {files} commit-log files");
 
+    assert_eq!(
+        std::fs::read_dir(store.join("index")).unwrap().count(),
+        1,
+        "the Java broker wrote one index file"
+    );
     let broker = actormq_on(&store);
     let ours = broker.client().await;
     assert_eq!(
@@ -176,6 +218,8 @@ async fn actormq_serves_a_store_the_java_broker_wrote_after_a_clean_stop() {
         written,
         "every record, byte for byte"
     );
+    lookups_find(&ours, &written).await;
+    assert!(broker.log_lines(".damaged").is_empty());
     for (queue, want) in committed.iter().enumerate() {
         let got = ours
             .query_consumer_offset(GROUP, TOPICS[0], queue as i32)
@@ -192,8 +236,20 @@ async fn actormq_serves_a_store_the_java_broker_wrote_after_a_clean_stop() {
         .unwrap();
     let mut msg = OutgoingMessage::new(TOPICS[1], "after the move");
     msg.queue_id = 0;
+    msg.keys = Some("after-move".into());
     let r = ours.send(&msg).await.unwrap();
     assert_eq!((r.code, r.queue_offset), (response_code::SUCCESS, last + 1));
+    // Indexed into the Java broker's file, found with the records it indexed.
+    let r = ours
+        .query_message(TOPICS[1], "after-move", 64, (0, i64::MAX), false)
+        .await
+        .unwrap();
+    assert_eq!(r.matching(TOPICS[1], "after-move", false).len(), 1);
+    assert_eq!(
+        std::fs::read_dir(store.join("index")).unwrap().count(),
+        1,
+        "no second file"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,6 +277,7 @@ async fn actormq_recovers_a_store_the_java_broker_left_by_kill_9() {
     );
     let ours = broker.client().await;
     assert_eq!(read_all(&ours).await, written);
+    lookups_find(&ours, &written).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,4 +316,6 @@ async fn the_java_broker_serves_a_store_actormq_wrote() {
             .unwrap();
         assert_eq!(got, Some(*want), "consumer offset of queue {queue}");
     }
+    // The Java broker answers key lookups from the index files actormq wrote.
+    lookups_find(&client, &written).await;
 }

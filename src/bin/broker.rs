@@ -40,6 +40,7 @@ use actormq::store::commit_log::{
 use actormq::store::consume_queue::CqLayout;
 use actormq::store::consume_queues::{ConsumeQueues, Reput, CQ_ENTRIES_PER_FILE};
 use actormq::store::disk_space::Thresholds;
+use actormq::store::index::{IndexService, IndexShape};
 use actormq::store::lock::StoreLock;
 use actormq::store::{commit_log, now_ms, paths};
 use actormq::subscription_group::SubscriptionGroupTable;
@@ -193,12 +194,21 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let dir = StoreDir::open(&config.store.root)?;
     let mut log = recover_commit_log(&config, &dir)?;
     let queues = recover_queues(&config, &dir.root, &mut log)?;
+    let index = recover_index(&config, &dir.root, &log)?;
     let meta = load_metadata(&config, &dir.root)?;
     let delay_offsets = load_delay_offsets(&config, &dir.root, &queues)?;
     let timer_store = open_timer_store(&config, &dir.root)?;
     let mut log = open_commit_log(&config, &dir.root, log);
     let allocator = start_allocator(&config, &mut log).await;
-    let store = start_store(&config, &dir.root, log, queues, allocator, &meta.topics);
+    let store = start_store(
+        &config,
+        &dir.root,
+        log,
+        queues,
+        index,
+        allocator,
+        &meta.topics,
+    );
 
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
@@ -469,6 +479,36 @@ fn recover_queues(
     Ok(queues)
 }
 
+/// The message index (if `store.index_enabled`): its files opened (unreadable ones set aside) and
+/// the records past its end indexed again from the commit log.
+fn recover_index(
+    config: &BrokerConfig,
+    root: &Path,
+    log: &commit_log::RecoveredLog,
+) -> anyhow::Result<Option<IndexService>> {
+    if !config.store.index_enabled {
+        return Ok(None);
+    }
+    let shape = IndexShape {
+        hash_slots: config.store.max_hash_slot_num,
+        max_entries: config.store.max_index_num,
+    };
+    let started = std::time::Instant::now();
+    let context = || format!("recovering the index in {}", root.display());
+    let (mut index, mut report) = IndexService::open(root, shape).with_context(context)?;
+    index
+        .recover(&log.files, log.write_offset, &mut report)
+        .with_context(context)?;
+    info!(
+        files = index.file_count(),
+        set_aside = report.set_aside.len(),
+        replayed = report.replayed,
+        ms = started.elapsed().as_millis() as u64,
+        "index loaded"
+    );
+    Ok(Some(index))
+}
+
 /// The commit log's append state machine over the recovered files: staged writes (flushed by the
 /// writer itself) in sync mode, writes straight into the mapping in async mode.
 fn open_commit_log(config: &BrokerConfig, root: &Path, log: commit_log::RecoveredLog) -> CommitLog {
@@ -561,6 +601,7 @@ fn start_store(
     root: &Path,
     log: CommitLog,
     queues: ConsumeQueues,
+    index: Option<IndexService>,
     allocator: Option<Mailbox<FileAllocator>>,
     topics: &TopicTable,
 ) -> Store {
@@ -578,7 +619,7 @@ fn start_store(
         let disk = retention.recipient();
         Mailbox::new(Dispatcher::start_in_arbiter(
             &dispatcher_arbiter.handle(),
-            move |_| Dispatcher::new(reput, files, topics, mailbox, disk),
+            move |_| Dispatcher::new(reput, index, files, topics, mailbox, disk),
         ))
     };
     let written = log.published_offset();
@@ -809,7 +850,7 @@ async fn shut_down(
     stop_timer(timer).await?;
     let write_offset = store.writer.send(Seal).await?;
     let flushed = store.flusher.send(FlushAll).await?;
-    store.dispatcher.send(FlushQueues).await?;
+    let index_msg_timestamp = store.dispatcher.send(FlushQueues).await?;
     if let Err(e) = offsets.send(PersistOffsets).await? {
         warn!(error = %e, "persisting consumer offsets at shutdown failed");
     }
@@ -817,6 +858,7 @@ async fn shut_down(
         physic_msg_timestamp: now_ms(),
         confirm_phy_offset: flushed as i64,
         master_flushed_offset: flushed as i64,
+        index_msg_timestamp,
         ..Default::default()
     };
     // Not fatal: recovery does not need it, and an error here must not leave `abort` behind

@@ -296,6 +296,104 @@ impl Client {
     }
 }
 
+/// The answer to a `QUERY_MESSAGE`: the records the broker's index found (unfiltered: colliding
+/// hashes included, see [`QueryResult::matching`]) and the index's last update.
+#[derive(Debug, Clone, Default)]
+pub struct QueryResult {
+    pub messages: Vec<ReceivedMessage>,
+    pub index_last_update_timestamp: i64,
+    pub index_last_update_phy_offset: i64,
+}
+
+impl QueryResult {
+    /// The client's filter (`MQAdminImpl.queryMessage`): by unique key, the messages whose
+    /// `UNIQ_KEY` is `key`; by key, those of `topic` with `key` among their `KEYS` words.
+    pub fn matching(&self, topic: &str, key: &str, unique: bool) -> Vec<&ReceivedMessage> {
+        self.messages
+            .iter()
+            .filter(|m| {
+                if unique {
+                    m.uniq_key.as_deref() == Some(key)
+                } else {
+                    m.topic == topic
+                        && m.keys
+                            .as_deref()
+                            .is_some_and(|ks| ks.split(' ').any(|k| k == key))
+                }
+            })
+            .collect()
+    }
+}
+
+impl Client {
+    /// `QUERY_MESSAGE` (12): the records indexed under `topic#key` stored within `[begin, end]`
+    /// (ms), at most `max_num` (the broker caps it at 64; `unique` sends `_UNIQUE_KEY_QUERY`,
+    /// which makes it 32). `QUERY_NOT_FOUND` is an empty result.
+    pub async fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: i32,
+        (begin, end): (i64, i64),
+        unique: bool,
+    ) -> Result<QueryResult, ClientError> {
+        let mut cmd = RemotingCommand::request(request_code::QUERY_MESSAGE, 0)
+            .with_ext("topic", topic)
+            .with_ext("key", key)
+            .with_ext("maxNum", max_num)
+            .with_ext("beginTimestamp", begin)
+            .with_ext("endTimestamp", end);
+        if unique {
+            cmd = cmd.with_ext("_UNIQUE_KEY_QUERY", "true");
+        }
+        let resp = self.request(cmd).await?;
+        let header = |key| {
+            ExtReader::new(
+                &resp.ext_fields,
+                "QueryMessageResponseHeader",
+                Decode::Reflective,
+            )
+            .opt_parse::<i64>(key)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+        };
+        let (timestamp, phy_offset) = (
+            header("indexLastUpdateTimestamp"),
+            header("indexLastUpdatePhyoffset"),
+        );
+        let messages = match resp.code {
+            response_code::SUCCESS => decode_messages(&resp.body)?,
+            response_code::QUERY_NOT_FOUND => Vec::new(),
+            _ => return Err(ClientError::from_response(&resp)),
+        };
+        Ok(QueryResult {
+            messages,
+            index_last_update_timestamp: timestamp,
+            index_last_update_phy_offset: phy_offset,
+        })
+    }
+
+    /// `GET_EARLIEST_MSG_STORETIME` (32): the store time of the queue's first message, -1 if none.
+    pub async fn earliest_msg_store_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<i64, ClientError> {
+        let resp = self
+            .request(offset_request(
+                request_code::GET_EARLIEST_MSG_STORETIME,
+                topic,
+                queue_id,
+            ))
+            .await?;
+        if resp.code != response_code::SUCCESS {
+            return Err(ClientError::from_response(&resp));
+        }
+        num(&resp, "timestamp")
+    }
+}
+
 impl Client {
     /// `LOCK_BATCH_MQ` (41): asks to lock `mqs` for `client_id` in `group`; returns the queues the
     /// client holds afterwards (an orderly consumer consumes only those).

@@ -242,6 +242,8 @@ pub fn java_header(request_code: i32) -> (&'static str, Decode) {
         GET_MAX_OFFSET => ("GetMaxOffsetRequestHeader", Decode::Reflective),
         GET_MIN_OFFSET => ("GetMinOffsetRequestHeader", Decode::Reflective),
         VIEW_MESSAGE_BY_ID => ("ViewMessageRequestHeader", Decode::Reflective),
+        QUERY_MESSAGE => ("QueryMessageRequestHeader", Decode::Reflective),
+        GET_EARLIEST_MSG_STORETIME => ("GetEarliestMsgStoretimeRequestHeader", Decode::Reflective),
         UNREGISTER_CLIENT => ("UnregisterClientRequestHeader", Decode::Reflective),
         GET_CONSUMER_LIST_BY_GROUP => ("GetConsumerListByGroupRequestHeader", Decode::Reflective),
         GET_ROUTEINFO_BY_TOPIC => ("GetRouteInfoRequestHeader", Decode::Reflective),

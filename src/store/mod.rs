@@ -15,6 +15,7 @@
 //! * [`group_commit`]: sync flush's waiting senders and flush requests;
 //! * [`consume_queue`]: the per topic-queue 20-byte entry index;
 //! * [`consume_queues`]: every queue, their start-up recovery, and the reput state machine;
+//! * [`index`]: the message index files (lookup by key / unique key), RocketMQ's `IndexService`;
 //! * [`read`]: pulls with tag filters, pull statuses, records by offset, search by time;
 //! * [`recovery`]: the pure scan that finds the valid end of a commit-log file;
 //! * [`checkpoint`]: the 4 KiB checkpoint page;
@@ -31,6 +32,7 @@ pub mod disk_space;
 pub mod error;
 pub mod fallocate;
 pub mod group_commit;
+pub mod index;
 pub mod lock;
 pub mod mapped_file;
 pub mod message;

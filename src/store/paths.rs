@@ -88,6 +88,52 @@ pub fn consume_queue_dir(root: &Path, topic: &str, queue_id: i32) -> PathBuf {
         .join(queue_id.to_string())
 }
 
+/// `root/index`: the message index files.
+pub fn index_dir(root: &Path) -> PathBuf {
+    root.join("index")
+}
+
+/// Length of an index file name, `yyyyMMddHHmmssSSS` (`UtilAll.timeMillisToHumanString`).
+pub const INDEX_FILE_NAME_LEN: usize = 17;
+
+/// The name of an index file created at `ms` (Unix ms): its local time as `yyyyMMddHHmmssSSS`,
+/// as Java names them (UTC if the local time cannot be had).
+pub fn index_file_name(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let tm = u64::try_from(secs).ok().and_then(local_tm);
+    match tm {
+        Some(t) => format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}{millis:03}",
+            t.tm_year + 1900,
+            t.tm_mon + 1,
+            t.tm_mday,
+            t.tm_hour,
+            t.tm_min,
+            t.tm_sec
+        ),
+        None => format!("{:017}", ms.max(0)),
+    }
+}
+
+/// Whether `name` is an index file's name (17 ASCII digits); anything else in `index/` is skipped.
+pub fn is_index_file_name(name: &str) -> bool {
+    name.len() == INDEX_FILE_NAME_LEN && name.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `secs` since the Unix epoch in the machine's local time zone (`localtime_r`, which honours
+/// `TZ`), as Java's `Calendar` sees it.
+pub fn local_tm(secs: u64) -> Option<libc::tm> {
+    let time = libc::time_t::try_from(secs).ok()?;
+    // SAFETY: `libc::tm` is a plain C struct of integers and a pointer, for which all-zero
+    // bytes are a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: `localtime_r` only reads `time` and writes the `tm` it is given, both valid for
+    // the call; it is the thread-safe variant (no shared static buffer).
+    let converted = unsafe { libc::localtime_r(&time, &mut tm) };
+    (!converted.is_null()).then_some(tm)
+}
+
 /// `root/abort`: present at startup means the previous run did not shut down cleanly.
 pub fn abort_path(root: &Path) -> PathBuf {
     root.join("abort")

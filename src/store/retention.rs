@@ -72,20 +72,8 @@ pub fn local_hour(t: SystemTime) -> usize {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let utc = ((secs / 3600) % 24) as usize;
-    let Ok(time) = libc::time_t::try_from(secs) else {
-        return utc;
-    };
-    // SAFETY: `libc::tm` is a plain C struct of integers and a pointer, for which all-zero
-    // bytes are a valid value.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: `localtime_r` only reads `time` and writes the `tm` it is given, both valid for
-    // the call; it is the thread-safe variant (no shared static buffer).
-    let converted = unsafe { libc::localtime_r(&time, &mut tm) };
-    if converted.is_null() {
-        return utc;
-    }
-    usize::try_from(tm.tm_hour)
-        .ok()
+    super::paths::local_tm(secs)
+        .and_then(|tm| usize::try_from(tm.tm_hour).ok())
         .filter(|h| *h < 24)
         .unwrap_or(utc)
 }

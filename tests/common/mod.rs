@@ -42,6 +42,9 @@ pub fn config_text(root: &Path, extra: &str) -> String {
             vec![
                 format!("root = {:?}", root.display().to_string()),
                 "commitlog_file_bytes = 1048576".into(),
+                // Small index files (4.2 MB, not 420 MB) for the many brokers tests run at once.
+                "max_hash_slot_num = 50000".into(),
+                "max_index_num = 200000".into(),
             ],
         ),
         ("broker".into(), vec!["max_message_bytes = 262144".into()]),

@@ -34,6 +34,56 @@ pub struct PullArgs {
     hex: bool,
 }
 
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("lookup").required(true).args(["key", "unique_key"])))]
+pub struct QueryArgs {
+    #[arg(long)]
+    topic: String,
+    /// A word of the messages' KEYS.
+    #[arg(long)]
+    key: Option<String>,
+    /// A message's unique id (UNIQ_KEY, the msgId clients print).
+    #[arg(long)]
+    unique_key: Option<String>,
+    /// Most messages to ask for (the broker gives at most 64; 32 by unique key).
+    #[arg(long, default_value_t = 64)]
+    max: i32,
+    /// Stored at or after this time (ms since the epoch).
+    #[arg(long, default_value_t = 0)]
+    begin: i64,
+    /// Stored at or before this time (ms since the epoch).
+    #[arg(long, default_value_t = i64::MAX)]
+    end: i64,
+    /// Print bodies as hex.
+    #[arg(long)]
+    hex: bool,
+}
+
+/// `QUERY_MESSAGE` by key or unique key, printed like `pull`, filtered as RocketMQ's clients
+/// filter (the index compares hashes only).
+pub async fn query(broker: &str, args: QueryArgs) -> anyhow::Result<()> {
+    let client = Client::connect(broker).await?;
+    let (key, unique) = match (&args.key, &args.unique_key) {
+        (_, Some(id)) => (id.as_str(), true),
+        (Some(key), None) => (key.as_str(), false),
+        (None, None) => anyhow::bail!("give --key or --unique-key"),
+    };
+    let r = client
+        .query_message(&args.topic, key, args.max, (args.begin, args.end), unique)
+        .await?;
+    let found = r.matching(&args.topic, key, unique);
+    for m in &found {
+        print(m, args.hex);
+    }
+    eprintln!(
+        "{} found; index last updated at {} (phy offset {})",
+        found.len(),
+        r.index_last_update_timestamp,
+        r.index_last_update_phy_offset
+    );
+    Ok(())
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum StartFrom {
     First,

@@ -47,6 +47,8 @@ enum Command {
     Pull(consume::PullArgs),
     /// Read every queue of a topic from a consumer group's committed offsets, committing as it goes.
     Consume(consume::ConsumeArgs),
+    /// Look messages up by key or unique key (the broker's index, QUERY_MESSAGE).
+    Query(consume::QueryArgs),
     /// Load generators.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -112,6 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => send(&cli.broker, args).await,
         Command::Pull(args) => consume::pull(&cli.broker, args).await,
         Command::Consume(args) => consume::consume(&cli.broker, args).await,
+        Command::Query(args) => consume::query(&cli.broker, args).await,
         Command::Bench(cmd) => bench::run(&cli.broker, cmd).await,
         Command::Stats(args) => stats::run(&cli.broker, args).await,
         Command::Topic(cmd) => topic::run(&cli.broker, cmd).await,

@@ -1,0 +1,389 @@
+//! The message index and QUERY_MESSAGE (12): messages are found by each word of their KEYS and by
+//! their unique key, after a clean restart and after kill -9, with Java's limits and answers; the
+//! `actormq query` command; and (with the Java jars) the stock `mqadmin queryMsgByKey`.
+
+mod common;
+
+use actormq::client::{Client, OutgoingMessage};
+use actormq::protocol::{request_code, response_code, RemotingCommand};
+use common::TestBroker;
+
+const ALL_TIME: (i64, i64) = (0, i64::MAX);
+
+/// Sends `n` messages to `topic` with KEYS `"k<i % 3> common"`; returns each one's UNIQ_KEY.
+async fn send_keyed(client: &Client, topic: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let r = client
+            .send(&OutgoingMessage {
+                keys: Some(format!("k{} common", i % 3)),
+                ..OutgoingMessage::new(topic, format!("body-{i}"))
+            })
+            .await
+            .unwrap();
+        ids.push(r.transaction_id);
+    }
+    ids
+}
+
+/// Bodies of the messages a key query finds (after the client-side filter), sorted.
+async fn bodies(client: &Client, topic: &str, key: &str, unique: bool) -> Vec<String> {
+    let r = client
+        .query_message(topic, key, 64, ALL_TIME, unique)
+        .await
+        .unwrap();
+    let mut b: Vec<String> = r
+        .matching(topic, key, unique)
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+        .collect();
+    b.sort();
+    b
+}
+
+fn expected(n: usize, filter: impl Fn(usize) -> bool) -> Vec<String> {
+    let mut v: Vec<String> = (0..n)
+        .filter(|i| filter(*i))
+        .map(|i| format!("body-{i}"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// By key: every message with that KEYS word, in the topic asked; by unique key: exactly one;
+/// an unknown key or another topic: QUERY_NOT_FOUND with Java's remark.
+#[tokio::test]
+async fn lookup_by_key_and_unique_key() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let ids = send_keyed(&client, "QueryTopic", 30).await;
+    send_keyed(&client, "OtherTopic", 3).await;
+
+    assert_eq!(
+        bodies(&client, "QueryTopic", "k1", false).await,
+        expected(30, |i| i % 3 == 1)
+    );
+    assert_eq!(
+        bodies(&client, "QueryTopic", "common", false).await,
+        expected(30, |_| true)
+    );
+    for (i, id) in ids.iter().enumerate().step_by(7) {
+        assert_eq!(
+            bodies(&client, "QueryTopic", id, true).await,
+            vec![format!("body-{i}")]
+        );
+    }
+    let r = client
+        .query_message("QueryTopic", "k1", 64, ALL_TIME, false)
+        .await
+        .unwrap();
+    assert!(r.index_last_update_phy_offset > 0 && r.index_last_update_timestamp > 0);
+
+    // Not found: Java's code and remark.
+    let cmd = RemotingCommand::request(request_code::QUERY_MESSAGE, 0)
+        .with_ext("topic", "QueryTopic")
+        .with_ext("key", "no-such-key")
+        .with_ext("maxNum", 64)
+        .with_ext("beginTimestamp", 0)
+        .with_ext("endTimestamp", i64::MAX);
+    let resp = client.request(cmd).await.unwrap();
+    assert_eq!(resp.code, response_code::QUERY_NOT_FOUND);
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("can not find message, maybe time range not correct")
+    );
+    assert!(bodies(&client, "NoTopic", "k1", false).await.is_empty());
+    // A time range before the messages were stored finds nothing.
+    let r = client
+        .query_message("QueryTopic", "k1", 64, (0, 1_000), false)
+        .await
+        .unwrap();
+    assert!(r.messages.is_empty());
+}
+
+/// maxNum is capped at 64 (`maxMsgsNumBatch`); `_UNIQUE_KEY_QUERY` makes it 32.
+#[tokio::test]
+async fn max_num_caps() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    for i in 0..80 {
+        client
+            .send(&OutgoingMessage {
+                keys: Some("many".into()),
+                ..OutgoingMessage::new("CapTopic", format!("{i}"))
+            })
+            .await
+            .unwrap();
+    }
+    let count = |max, unique| {
+        let client = &client;
+        async move {
+            client
+                .query_message("CapTopic", "many", max, ALL_TIME, unique)
+                .await
+                .unwrap()
+                .messages
+                .len()
+        }
+    };
+    assert_eq!(count(1000, false).await, 64);
+    assert_eq!(count(5, false).await, 5);
+    assert_eq!(
+        count(5, true).await,
+        32,
+        "the unique flag sets maxNum to 32"
+    );
+}
+
+/// A clean restart finds every message once (the last record is not indexed twice); after
+/// kill -9 the records the index had not seen are indexed again from the commit log, and a lost
+/// index directory is rebuilt whole.
+#[tokio::test]
+async fn survives_restart_kill9_and_lost_index() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let ids = send_keyed(&client, "DurableTopic", 12).await;
+    drop(client);
+    assert_eq!(broker.stop(), Some(0));
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(
+        bodies(&client, "DurableTopic", "common", false).await,
+        expected(12, |_| true),
+        "after a clean restart, each message once"
+    );
+    let index_files = || {
+        std::fs::read_dir(broker.root().join("index"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(index_files(), 1);
+
+    let more: Vec<String> = send_keyed(&client, "DurableTopic", 24).await;
+    drop(client);
+    broker.kill9();
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(
+        bodies(&client, "DurableTopic", "k2", false).await.len(),
+        4 + 8
+    );
+    assert_eq!(
+        bodies(&client, "DurableTopic", &more[23], true).await,
+        vec!["body-23".to_string()]
+    );
+    assert_eq!(
+        bodies(&client, "DurableTopic", &ids[0], true).await,
+        vec!["body-0".to_string()]
+    );
+
+    drop(client);
+    broker.kill9();
+    std::fs::remove_dir_all(broker.root().join("index")).unwrap();
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(
+        bodies(&client, "DurableTopic", "common", false).await.len(),
+        36,
+        "rebuilt from the commit log"
+    );
+    assert!(!broker.log_lines("index loaded").is_empty());
+}
+
+/// `store.index_enabled = false`: no index files, and lookups find nothing.
+#[tokio::test]
+async fn disabled_index_writes_nothing() {
+    let broker = TestBroker::start_with("[store]\nindex_enabled = false");
+    let client = broker.client().await;
+    send_keyed(&client, "NoIndex", 3).await;
+    let r = client
+        .query_message("NoIndex", "common", 64, ALL_TIME, false)
+        .await
+        .unwrap();
+    assert!(r.messages.is_empty());
+    assert!(!broker.root().join("index").exists());
+}
+
+/// GET_EARLIEST_MSG_STORETIME (32): the first message's store time, -1 for an empty queue.
+#[tokio::test]
+async fn earliest_message_store_time() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let before = actormq::store::now_ms();
+    client
+        .send(&OutgoingMessage {
+            queue_id: 0,
+            ..OutgoingMessage::new("EarlyTopic", "x")
+        })
+        .await
+        .unwrap();
+    let t = client
+        .earliest_msg_store_time("EarlyTopic", 0)
+        .await
+        .unwrap();
+    assert!(t >= before && t <= actormq::store::now_ms(), "{t}");
+    assert_eq!(
+        client
+            .earliest_msg_store_time("EarlyTopic", 3)
+            .await
+            .unwrap(),
+        -1
+    );
+}
+
+/// `actormq query --key` / `--unique-key` print the messages found, like `pull`.
+#[tokio::test]
+async fn cli_query() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let ids = send_keyed(&client, "CliTopic", 6).await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_actormq"))
+            .args(["--broker", &broker.addr, "query", "--topic", "CliTopic"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let by_key = run(&["--key", "k0"]);
+    assert_eq!(by_key.lines().count(), 2, "{by_key}");
+    assert!(
+        by_key.contains("body-0") && by_key.contains("body-3"),
+        "{by_key}"
+    );
+    let by_id = run(&["--unique-key", &ids[4]]);
+    assert_eq!(by_id.lines().count(), 1, "{by_id}");
+    assert!(
+        by_id.contains("body-4") && by_id.contains("keys=k1 common"),
+        "{by_id}"
+    );
+}
+
+/// The stock `mqadmin queryMsgByKey` (rocketmq-tools 5.3.3) against actormq as its own name
+/// server: it lists exactly the messages with that key, by unique id. Needs the jars of
+/// `tests/java-server` (`ACTORMQ_JAVA_SERVER`).
+#[tokio::test]
+async fn mqadmin_query_msg_by_key() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let ids = send_keyed(&client, "AdminTopic", 9).await;
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("java")
+        .args(["-Xms64m", "-Xmx256m"])
+        .arg(format!("-Duser.home={}", home.path().display()))
+        .arg("-cp")
+        .arg(format!("{}/*", lib.display()))
+        .arg("org.apache.rocketmq.tools.command.MQAdminStartup")
+        .args(["queryMsgByKey", "-t", "AdminTopic", "-k", "k2", "-n"])
+        .arg(broker.namesrv_addr.as_deref().expect("name server"))
+        .current_dir(home.path())
+        .env("ROCKETMQ_HOME", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let mut listed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| ids.iter().any(|u| u == id))
+        .collect();
+    listed.sort();
+    let mut want: Vec<&str> = [2, 5, 8].iter().map(|i| ids[*i].as_str()).collect();
+    want.sort();
+    assert_eq!(listed, want, "{stdout}");
+}
+
+/// Sync flush (records written through the descriptor, published after the write): indexed too.
+#[tokio::test]
+async fn sync_flush_mode_indexes_too() {
+    let broker = TestBroker::start_with("[flush]\nmode = \"sync\"");
+    let client = broker.client().await;
+    let ids = send_keyed(&client, "SyncTopic", 6).await;
+    assert_eq!(
+        bodies(&client, "SyncTopic", "k0", false).await,
+        expected(6, |i| i % 3 == 0)
+    );
+    assert_eq!(
+        bodies(&client, "SyncTopic", &ids[5], true).await,
+        vec!["body-5".to_string()]
+    );
+}
+
+/// Retention: when commit-log files are deleted, the index files whose `endPhyOffset` lies below
+/// the commit log's new first offset go with them (never the last one); lookups of the messages
+/// still stored keep working. Tiny index files (99 entries) so there are many.
+#[tokio::test]
+async fn index_files_go_with_the_commit_log() {
+    let broker = TestBroker::start_with(
+        "[retention]\ndelete_when = \"*\"\ncheck_interval_ms = 50\nfile_reserved_hours = 1\n\
+         [store]\nmax_hash_slot_num = 64\nmax_index_num = 100",
+    );
+    let client = broker.client().await;
+    let mut ids = Vec::new();
+    for i in 0..700usize {
+        let body: Vec<u8> = (0..4000).map(|b| ((b + i) % 251) as u8).collect();
+        ids.push(
+            client
+                .send(&OutgoingMessage::new("RetainedTopic", body))
+                .await
+                .unwrap()
+                .transaction_id,
+        );
+    }
+    let index_dir = broker.root().join("index");
+    let end_phy_offsets = || {
+        let mut files: Vec<_> = std::fs::read_dir(&index_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        // A file may go between the listing and the read: skip it.
+        files
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .map(|b| i64::from_be_bytes(b[24..32].try_into().unwrap()))
+            .collect::<Vec<i64>>()
+    };
+    // Everything indexed (dispatch runs behind the send replies) before counting files.
+    assert_eq!(
+        bodies(&client, "RetainedTopic", &ids[699], true)
+            .await
+            .len(),
+        1
+    );
+    let before = end_phy_offsets();
+    assert!(before.len() >= 7, "{before:?}");
+    // Age the first two commit-log files (1 MiB each).
+    let log_dir = broker.root().join("commitlog");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    for name in ["00000000000000000000", "00000000000001048576"] {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(log_dir.join(name))
+            .unwrap();
+        f.set_modified(old).unwrap();
+    }
+    let min = 2 << 20;
+    common::wait_until(
+        std::time::Duration::from_secs(10),
+        "index files below the new commit-log start deleted",
+        || end_phy_offsets().iter().all(|end| *end >= min),
+    )
+    .await;
+    let after = end_phy_offsets();
+    assert_eq!(
+        after.len(),
+        before.iter().filter(|end| **end >= min).count(),
+        "{before:?} -> {after:?}"
+    );
+    assert_eq!(
+        bodies(&client, "RetainedTopic", &ids[699], true)
+            .await
+            .len(),
+        1
+    );
+}
