@@ -11,7 +11,10 @@ use tracing::info;
 
 use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
-use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
+use crate::protocol::{
+    request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK,
+    REJECT_REQUEST_REMARK,
+};
 use crate::retry::{self, RETRY_GROUP_TOPIC_PREFIX};
 use crate::schedule::{
     self,
@@ -484,6 +487,15 @@ fn append_refusal(e: &AppendError) -> Refusal {
             response_code::FLUSH_DISK_TIMEOUT,
             "flush disk timeout; the message is stored".into(),
         ),
+        AppendError::SlaveNotAvailable(_) => (
+            response_code::SLAVE_NOT_AVAILABLE,
+            "no slave is connected or the slave is too far behind; the message is stored on the master".into(),
+        ),
+        AppendError::SlaveTimeout(_) => (
+            response_code::FLUSH_SLAVE_TIMEOUT,
+            "wait for the slave timed out; the message is stored on the master".into(),
+        ),
+        AppendError::NotMaster => (response_code::SYSTEM_BUSY, REJECT_REQUEST_REMARK.into()),
     }
 }
 
@@ -503,8 +515,10 @@ pub fn send_response(
             response.code = code;
             response.remark = Some(remark);
             match e {
-                // Stored, only not flushed in time: the client still gets the ids.
-                AppendError::FlushTimeout(a) => a,
+                // Stored, only not flushed or replicated in time: the client still gets the ids.
+                AppendError::FlushTimeout(a)
+                | AppendError::SlaveNotAvailable(a)
+                | AppendError::SlaveTimeout(a) => a,
                 _ => return response,
             }
         }

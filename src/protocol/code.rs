@@ -106,6 +106,10 @@ pub mod pull_sys_flag {
 /// mailbox is full or a connection has too many requests in flight).
 pub const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
 
+/// The remark of Java 5.x's `rejectRequest` answer (`SYSTEM_BUSY`), given to sends on a slave.
+pub const REJECT_REQUEST_REMARK: &str =
+    "[REJECTREQUEST]system busy, start flow control for a while";
+
 /// Response codes (`ResponseCode.java`, `RemotingSysResponseCode.java`).
 pub mod response_code {
     pub const SUCCESS: i32 = 0;
