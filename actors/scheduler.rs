@@ -91,6 +91,7 @@ impl Scheduler {
                 } => {
                     let me = Mailbox::new(ctx.address());
                     let append = Append {
+                        wait_slave: false,
                         topic,
                         queue_id,
                         records: record,

@@ -23,9 +23,11 @@ use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, TopicsChanged};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
-use actormq::config::BrokerIdentity;
+use actormq::config::{BrokerIdentity, BrokerRole};
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::protocol::{
+    request_code, response_code, RemotingCommand, OVERLOAD_REMARK, REJECT_REQUEST_REMARK,
+};
 use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
 use actormq::schedule::{self, DelayLevels};
 use actormq::send::{ensure_topic, send_response, Hosts, Prepared, Refusal, SendPreparer};
@@ -57,6 +59,8 @@ pub struct SendProcessor {
     mailbox: usize,
     /// Told the new table whenever a topic is created (dispatcher, name server).
     topics_changed: Vec<CountedRecipient<TopicsChanged>>,
+    /// A slave refuses sends (`[cluster] role = "SLAVE"`).
+    slave: bool,
 }
 
 impl SendProcessor {
@@ -82,7 +86,25 @@ impl SendProcessor {
             preparer: SendPreparer::new(broker, store_ip),
             mailbox,
             topics_changed,
+            slave: false,
         }
+    }
+
+    /// The codes a slave refuses (Java 5.x: 10, 310, 320, 36).
+    const SEND_CODES: &'static [i32] = &[
+        request_code::SEND_MESSAGE,
+        request_code::SEND_MESSAGE_V2,
+        request_code::SEND_BATCH_MESSAGE,
+        request_code::CONSUMER_SEND_MSG_BACK,
+    ];
+
+    /// The broker's role: a SYNC_MASTER's sends wait for a slave, a slave refuses sends.
+    pub fn with_role(mut self, role: BrokerRole) -> Self {
+        self.preparer = self
+            .preparer
+            .with_sync_master(role == BrokerRole::SyncMaster);
+        self.slave = role == BrokerRole::Slave;
+        self
     }
 
     /// Timer messages follow `rules` (`[timer]`).
@@ -188,6 +210,15 @@ impl Handler<Request> for SendProcessor {
 
     fn handle(&mut self, req: Request, ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
+        if self.slave && Self::SEND_CODES.contains(&req.cmd.code) {
+            // Java 5.x's `SendMessageProcessor.rejectRequest` on a slave: the client retries
+            // another broker (its master).
+            let response = req.cmd.response_to(
+                response_code::SYSTEM_BUSY,
+                Some(REJECT_REQUEST_REMARK.into()),
+            );
+            return req.reply.send(response);
+        }
         if req.cmd.code == request_code::CONSUMER_SEND_MSG_BACK {
             return self.send_back(req, ctx);
         }
@@ -222,6 +253,7 @@ impl Handler<Request> for SendProcessor {
         let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
         let count = sizes.len() as u32;
         let append = Append {
+            wait_slave: prepared.wait_slave,
             topic: prepared.topic,
             queue_id: prepared.queue_id,
             records: prepared.records,
@@ -396,6 +428,7 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             Err((_, why)) => return refuse(reply, response, retry::put_refusal(&why)),
         };
         let append = Append {
+            wait_slave: false,
             topic: prepared.topic,
             queue_id: prepared.queue_id,
             records: prepared.records,

@@ -70,6 +70,9 @@ pub struct Prepared {
     /// A `SEND_BATCH_MESSAGE`: its entries are never delayed or timer-rewritten (Java 5.3 stores
     /// them as sent).
     pub batch: bool,
+    /// SYNC_MASTER: the sender waits for a slave to have the records (`WAIT` is not `false`,
+    /// Java's `isWaitStoreMsgOK`). Always false unless the preparer is told the role.
+    pub wait_slave: bool,
 }
 
 /// Turns send requests into records; keeps what spans requests (the unique-id generator and the
@@ -79,6 +82,8 @@ pub struct SendPreparer {
     uniq_ids: UniqIdGenerator,
     round_robin: u32,
     timer: TimerRules,
+    /// SYNC_MASTER: look at each send's `WAIT` property.
+    sync_master: bool,
 }
 
 impl SendPreparer {
@@ -89,7 +94,14 @@ impl SendPreparer {
             uniq_ids: UniqIdGenerator::new(store_ip),
             round_robin: 0,
             timer: TimerRules::default(),
+            sync_master: false,
         }
+    }
+
+    /// A SYNC_MASTER's preparer: sends wait for a slave unless they say `WAIT=false`.
+    pub fn with_sync_master(mut self, sync_master: bool) -> Self {
+        self.sync_master = sync_master;
+        self
     }
 
     /// Timer messages follow `rules` (`[timer]`) instead of the defaults.
@@ -166,6 +178,13 @@ impl SendPreparer {
             created_topic,
             created_group,
             batch,
+            // One property lookup, only on a SYNC_MASTER.
+            wait_slave: self.sync_master
+                && header
+                    .properties
+                    .as_deref()
+                    .and_then(|p| find_property(p, property::WAIT))
+                    != Some("false"),
         };
         if batch {
             // Java 4.9.8 / 5.3 refuse a batch whose own (header) properties carry DELAY > 0
@@ -360,6 +379,7 @@ impl Prepared {
             created_topic: false,
             created_group: false,
             batch: false,
+            wait_slave: false,
         };
         let props = message.properties.as_str();
         let uniq = find_property(props, property::UNIQ_KEY).unwrap_or_default();

@@ -27,7 +27,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use tracing::{error, info, warn};
 
-use actormq::config::{BrokerConfig, FlushMode};
+use actormq::config::{BrokerConfig, BrokerRole, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::limits::ConnectionGuards;
 use actormq::schedule::{self, offsets::DelayOffsets, state::Schedule};
@@ -42,11 +42,14 @@ use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
 use actormq::topic::{TopicConfig, TopicTable};
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
-use actors::commit_log_writer::{CommitLogWriter, Seal};
+use actors::commit_log_writer::{AttachHa, CommitLogWriter, Seal};
 use actors::connection::ConnectionLimits;
 use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
+use actors::ha_client::{HaClient, HaClientConfig};
+use actors::ha_connection::HaConnectionConfig;
+use actors::ha_server::HaServer;
 use actors::lock_processor::LockProcessor;
 use actors::mailbox::Mailbox;
 use actors::metrics::Metrics;
@@ -204,6 +207,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let delay_offsets = load_delay_offsets(&config, &dir.root, &queues)?;
     let timer_store = open_timer_store(&config, &dir.root)?;
     let mut log = open_commit_log(&config, &dir.root, log);
+    let slave = config.cluster.role == BrokerRole::Slave;
+    if slave {
+        log.set_replica();
+    }
     let allocator = start_allocator(&config, &mut log).await;
     let store = start_store(&config, &dir.root, log, queues, allocator, &meta.topics);
 
@@ -218,7 +225,12 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let metrics = Mailbox::new(metrics.start());
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
     let processors = start_processors(&config, &dir.root, &store, meta, addr, &metrics, &scheduler);
-    let timer = start_timer(timer_store, &store, addr);
+    // A slave delivers nothing itself: its master's deliveries arrive with the commit log.
+    let timer = start_timer(timer_store.filter(|_| !slave), &store, addr);
+    if slave {
+        scheduler.do_send(Pause);
+    }
+    let _ha = start_ha(&config, &store, &metrics).await?;
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
     let server = Server::start(listener, table, limits.clone(), metrics.recipient());
@@ -527,6 +539,62 @@ async fn stop_timer(timer: Option<(Mailbox<Timer>, Arbiter)>) -> anyhow::Result<
     Ok(())
 }
 
+/// Replication: a master's HA listener (`ha.listen`, printed as `actormq ha on <addr>` before
+/// the listening line), or a slave's HA client. Started before any connection is accepted.
+async fn start_ha(
+    config: &BrokerConfig,
+    store: &Store,
+    metrics: &Mailbox<Metrics>,
+) -> anyhow::Result<Ha> {
+    let h = &config.ha;
+    let (heartbeat, housekeeping) = (
+        Duration::from_millis(h.heartbeat_interval_ms),
+        Duration::from_millis(h.housekeeping_interval_ms),
+    );
+    if config.cluster.role == BrokerRole::Slave {
+        let client_config = HaClientConfig {
+            master_addr: h.master_addr.clone(),
+            heartbeat,
+            housekeeping,
+            reconnect_max: Duration::from_millis(h.reconnect_max_ms),
+            max_transfer: config.store.commitlog_file_bytes as usize,
+        };
+        if h.master_addr.is_none() {
+            info!("slave without ha.master_addr: waiting for the master's HA address");
+        }
+        let (writer, written) = (store.writer.clone(), store.written.clone());
+        let client = HaClient::new(client_config, writer, written, metrics.recipient());
+        return Ok(Ha::Client(Mailbox::new(client.start())));
+    }
+    let listener = bind("ha.listen", h.listen).await?;
+    println!("actormq ha on {}", listener.local_addr()?);
+    let conn_config = HaConnectionConfig {
+        batch_bytes: h.transfer_batch_bytes as usize,
+        heartbeat,
+        housekeeping,
+    };
+    let server = HaServer::start(
+        listener,
+        conn_config,
+        store.writer.clone(),
+        metrics.recipient(),
+    );
+    let slave_timeout = (config.cluster.role == BrokerRole::SyncMaster)
+        .then(|| Duration::from_millis(h.slave_timeout_ms));
+    store.writer.do_send(AttachHa {
+        slave_timeout,
+        ha: server.recipient(),
+    });
+    Ok(Ha::Server(server))
+}
+
+/// The replication actor of this broker's role (kept for the broker's lifetime).
+#[allow(dead_code)] // held, not read
+enum Ha {
+    Server(Mailbox<HaServer>),
+    Client(Mailbox<HaClient>),
+}
+
 /// The store's actors and the arbiters they run on.
 struct Store {
     dispatcher: Mailbox<Dispatcher>,
@@ -667,6 +735,7 @@ fn start_processors(
             enabled: config.timer.enabled,
             max_delay_sec: config.timer.max_delay_sec,
         })
+        .with_role(config.cluster.role)
         .start(),
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());

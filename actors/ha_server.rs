@@ -1,0 +1,247 @@
+//! `HaServer`: a master's HA listener (RocketMQ's `DefaultHAService` acceptor and its
+//! `GroupTransferService` bookkeeping).
+//!
+//! *Owns* the HA listening socket, the commit log's file-table snapshot and published offset (as
+//! the writer last announced them), and every open slave connection with its acknowledged offset
+//! and lag. *Receives* accepted sockets (stream), `Published` from the `CommitLogWriter` (new bytes
+//! or a new file table, at most once per writer turn), `SlaveReport` / `SlaveGone` from its
+//! `HaConnection`s. *Sends* `Pump` to each connection, `SlaveAcked` to
+//! the writer (the best acknowledged offset: SYNC_MASTER's waits), `ReplicationGauges` to the
+//! `Metrics` actor every second. *Runs on* the system arbiter, beside the writer, so a published
+//! offset reaches the slaves' connections without crossing a thread.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{info, warn};
+
+use super::commit_log_writer::{CommitLogWriter, SlaveAcked};
+use super::ha_connection::{HaConnection, HaConnectionConfig, Pump};
+use super::mailbox::{counted_stream, timer_tick, CountedRecipient, Mailbox};
+use super::metrics::{stats, ReplicationGauges};
+use actormq::metrics::Gauge;
+use actormq::store::commit_log::FileTable;
+
+/// How often lag gauges go to the metrics actor.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One slave as the server sees it.
+struct Slave {
+    peer: SocketAddr,
+    conn: Mailbox<HaConnection>,
+    acked: Option<u64>,
+    lag_seconds: f64,
+}
+
+pub struct HaServer {
+    table: FileTable,
+    published: u64,
+    slaves: HashMap<u64, Slave>,
+    next_id: u64,
+    config: HaConnectionConfig,
+    writer: Mailbox<CommitLogWriter>,
+    metrics: CountedRecipient<ReplicationGauges>,
+    /// The best ack last sent to the writer.
+    best_sent: Option<Option<u64>>,
+}
+
+impl HaServer {
+    /// Starts accepting on `listener`; the file table arrives with the writer's first `Published`.
+    pub fn start(
+        listener: TcpListener,
+        config: HaConnectionConfig,
+        writer: Mailbox<CommitLogWriter>,
+        metrics: CountedRecipient<ReplicationGauges>,
+    ) -> Mailbox<HaServer> {
+        Mailbox::new(HaServer::create(move |ctx| {
+            let accepts = futures_util::stream::unfold(listener, |listener| async move {
+                let accepted = listener.accept().await;
+                Some((Accepted(accepted), listener))
+            });
+            ctx.add_stream(counted_stream::<HaServer, _>(accepts));
+            HaServer {
+                table: FileTable::default(),
+                published: 0,
+                slaves: HashMap::new(),
+                next_id: 0,
+                config,
+                writer,
+                metrics,
+                best_sent: None,
+            }
+        }))
+    }
+
+    /// Tells the writer the best acknowledged offset when it changed.
+    fn publish_best_ack(&mut self) {
+        let best = self.slaves.values().filter_map(|s| s.acked).max();
+        let best = if self.slaves.is_empty() {
+            None
+        } else {
+            best.or(Some(0))
+        };
+        if self.best_sent != Some(best) {
+            self.best_sent = Some(best);
+            self.writer.do_send(SlaveAcked(best));
+        }
+    }
+
+    fn gauges(&self) -> Vec<Gauge> {
+        let mut out = vec![Gauge {
+            name: "ha_slaves".into(),
+            help: "Slaves connected to this master's HA port.".into(),
+            kind: "gauge".into(),
+            value: self.slaves.len() as f64,
+            labels: Vec::new(),
+        }];
+        for s in self.slaves.values() {
+            let label = vec![("slave".to_string(), s.peer.to_string())];
+            let lag = self.published.saturating_sub(s.acked.unwrap_or(0));
+            out.push(Gauge {
+                name: "ha_slave_lag_bytes".into(),
+                help: "Commit-log bytes the slave has not acknowledged yet.".into(),
+                kind: "gauge".into(),
+                value: lag as f64,
+                labels: label.clone(),
+            });
+            out.push(Gauge {
+                name: "ha_slave_lag_seconds".into(),
+                help: "How old the slave's newest data is: time since the master's log ended \
+                       where the slave's acknowledged offset is now."
+                    .into(),
+                kind: "gauge".into(),
+                value: s.lag_seconds,
+                labels: label.clone(),
+            });
+            out.push(Gauge {
+                name: "ha_slave_ack_offset_bytes".into(),
+                help: "The slave's acknowledged commit-log offset.".into(),
+                kind: "gauge".into(),
+                value: s.acked.unwrap_or(0) as f64,
+                labels: label,
+            });
+        }
+        out
+    }
+}
+
+impl Actor for HaServer {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(GAUGE_INTERVAL, |act, _| {
+            let _tick = timer_tick::<HaServer>();
+            act.metrics.do_send(ReplicationGauges {
+                source: "ha_server",
+                gauges: act.gauges(),
+            });
+        });
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Accepted(io::Result<(TcpStream, SocketAddr)>);
+
+impl StreamHandler<Accepted> for HaServer {
+    fn handle(&mut self, Accepted(accepted): Accepted, ctx: &mut Context<Self>) {
+        let _timer = stats().ha_server.handling();
+        let (socket, peer) = match accepted {
+            Ok(s) => s,
+            Err(e) => return warn!(error = %e, "HA accept failed"),
+        };
+        let _ = socket.set_nodelay(true);
+        let id = self.next_id;
+        self.next_id += 1;
+        info!(%peer, "HAService receive new connection");
+        let conn = HaConnection::start(
+            id,
+            socket,
+            peer,
+            self.table.clone(),
+            self.config.clone(),
+            Mailbox::new(ctx.address()),
+        );
+        self.slaves.insert(
+            id,
+            Slave {
+                peer,
+                conn,
+                acked: None,
+                lag_seconds: 0.0,
+            },
+        );
+    }
+
+    fn finished(&mut self, _ctx: &mut Context<Self>) {
+        warn!("HA listener stopped accepting");
+    }
+}
+
+/// From the writer: bytes up to `offset` are published; `table` when the file table changed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Published {
+    pub offset: u64,
+    pub table: Option<FileTable>,
+}
+
+impl Handler<Published> for HaServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Published, _ctx: &mut Context<Self>) {
+        let _timer = stats().ha_server.handling();
+        self.published = self.published.max(msg.offset);
+        if let Some(t) = &msg.table {
+            self.table = t.clone();
+        }
+        for s in self.slaves.values() {
+            s.conn.do_send(Pump(msg.table.clone()));
+        }
+    }
+}
+
+/// From a connection: its slave reported `acked` (lag in time as the connection computes it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SlaveReport {
+    pub id: u64,
+    pub acked: u64,
+    pub lag: Duration,
+}
+
+impl Handler<SlaveReport> for HaServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: SlaveReport, _ctx: &mut Context<Self>) {
+        let _timer = stats().ha_server.handling();
+        if let Some(s) = self.slaves.get_mut(&msg.id) {
+            s.acked = Some(msg.acked);
+            s.lag_seconds = msg.lag.as_secs_f64();
+        }
+        self.publish_best_ack();
+    }
+}
+
+/// From a connection that stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SlaveGone {
+    pub id: u64,
+}
+
+impl Handler<SlaveGone> for HaServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: SlaveGone, _ctx: &mut Context<Self>) {
+        let _timer = stats().ha_server.handling();
+        if let Some(s) = self.slaves.remove(&msg.id) {
+            info!(peer = %s.peer, acked = ?s.acked, "HA slave connection closed");
+        }
+        self.publish_best_ack();
+    }
+}
