@@ -224,6 +224,9 @@ impl WriteHandler<HaWireError> for HaClient {
         warn!(error = %err, "HA report to master failed");
         Running::Continue
     }
+
+    /// A closed report writer ends a connection, not this actor (actix's default stops it).
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
 impl StreamHandler<Result<Transfer, HaWireError>> for HaClient {

@@ -176,3 +176,186 @@ async fn async_master_slave_copy_is_byte_identical_and_pullable() {
         .log_lines("HAService receive new connection")
         .is_empty());
 }
+
+/// The end of the last whole record in a store's commit log.
+fn log_end(root: &Path) -> u64 {
+    use actormq::store::message::{decode, Decoded};
+    let mut end = 0;
+    for (start, path) in paths::list_files(&paths::commitlog_dir(root)).unwrap() {
+        let bytes = std::fs::read(path).unwrap();
+        let mut at = 0;
+        while let Ok(Decoded::Record(r)) = decode(&bytes[at..], true) {
+            at += r.total_size as usize;
+            end = start + at as u64;
+        }
+    }
+    end
+}
+
+/// The bytes `[0, end)` of both stores are equal.
+fn assert_same_prefix(master: &Path, slave: &Path, end: u64) {
+    let (m, s) = (files(master), files(slave));
+    for (name, mb) in &m {
+        let start: u64 = name.parse().unwrap();
+        if start >= end {
+            continue;
+        }
+        let upto = ((end - start) as usize).min(mb.len());
+        let sb = s.get(name).unwrap_or_else(|| panic!("slave lacks {name}"));
+        assert!(mb[..upto] == sb[..upto], "{name} differs below {end}");
+    }
+}
+
+/// SYNC_MASTER: without a slave a send is stored but answered SLAVE_NOT_AVAILABLE (11); with one,
+/// SUCCESS only once the slave has it. Then the master is killed (-9) under load from several
+/// producers: every message it acknowledged is on the slave, and the slave's log is the master's,
+/// byte for byte, up to its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_acks_only_replicated_sends_and_loses_none_when_killed() {
+    let mut master = master("SYNC_MASTER");
+    create_topics(&master).await;
+    let c = master.client().await;
+    let alone = c.request(send_request(&message(0))).await.unwrap();
+    assert_eq!(alone.code, response_code::SLAVE_NOT_AVAILABLE, "{:?}", alone.remark);
+    assert!(alone.ext("msgId").is_some(), "stored: the ids are answered");
+
+    let slave = slave(&master);
+    create_topics(&slave).await;
+    wait_until(Duration::from_secs(10), "the slave to connect", || {
+        !master.log_lines("master transfer data from").is_empty()
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for p in 0..4 {
+        let addr = master.addr.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = Client::connect(&addr).await.unwrap();
+            let mut acked = Vec::new();
+            for i in 0..100_000 {
+                let m = message(1 + p + 4 * i);
+                match c.request(send_request(&m)).await {
+                    Ok(r) if r.code == response_code::SUCCESS => acked.push(m.body.to_vec()),
+                    Ok(r) => panic!("unexpected answer {} {:?}", r.code, r.remark),
+                    Err(_) => break, // the master is gone
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    master.kill9();
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert!(acked.len() > 50, "only {} sends acked", acked.len());
+    // Give the slave a moment to apply what was on the wire (more is fine; less is not).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let on_slave: std::collections::HashSet<Vec<u8>> =
+        read_commit_log(&slave.root()).into_iter().map(|r| r.body).collect();
+    let missing = acked.iter().filter(|b| !on_slave.contains(*b)).count();
+    assert_eq!(missing, 0, "{missing} of {} acked messages are not on the slave", acked.len());
+    assert_same_prefix(&master.root(), &slave.root(), log_end(&slave.root()));
+}
+
+/// A slave killed (-9) while the master takes sends restarts, resumes from its own offset and
+/// catches up: byte-identical again, everything pullable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_killed_mid_stream_resumes_from_its_offset_and_catches_up() {
+    let master = master("ASYNC_MASTER");
+    let mut slave = slave(&master);
+    create_topics(&master).await;
+    create_topics(&slave).await;
+    let c = master.client().await;
+    assert!(send_all(&c, 0, 800).await.iter().all(|&x| x == response_code::SUCCESS));
+    slave.kill9();
+    assert!(send_all(&c, 800, 800).await.iter().all(|&x| x == response_code::SUCCESS));
+    slave.restart();
+    assert!(send_all(&c, 1600, 400).await.iter().all(|&x| x == response_code::SUCCESS));
+    wait_caught_up(&master, &slave).await;
+    assert_same_bytes(&master.root(), &slave.root());
+    assert_eq!(pull_bodies(&slave).await, expected_bodies(2000));
+    let resumed = slave.log_lines("HAClient connect to master");
+    assert!(
+        resumed.iter().any(|l| !l.contains("slave_offset=0")),
+        "the restarted slave reported its own offset: {resumed:?}"
+    );
+}
+
+/// A slave whose log is longer than its master's (it held data of another master) is what Java
+/// tolerates with heartbeats: the master logs it, the slave keeps its log unchanged, and when
+/// the master's log passes it, the master's bytes do not continue the slave's log and are refused
+/// (logged) instead of stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_ahead_of_its_master_is_logged_and_never_diverges() {
+    let mut other = master("ASYNC_MASTER");
+    create_topics(&other).await;
+    let oc = other.client().await;
+    assert!(send_all(&oc, 10_000, 200).await.iter().all(|&x| x == response_code::SUCCESS));
+    drop(oc);
+    other.stop();
+    let before = files(&other.root());
+    let ahead_end = log_end(&other.root());
+
+    let master = master("ASYNC_MASTER");
+    create_topics(&master).await;
+    let c = master.client().await;
+    assert!(send_all(&c, 0, 20).await.iter().all(|&x| x == response_code::SUCCESS));
+    other.reconfigure(&slave_config(master.ha_addr.as_ref().unwrap()));
+    other.restart();
+    wait_until(Duration::from_secs(10), "the master to log the slave ahead", || {
+        !master.log_lines("ahead of its master").is_empty()
+    })
+    .await;
+    assert_eq!(files(&other.root()), before, "nothing written while ahead");
+    // The master passes the slave's offset: its bytes there are not the slave's log.
+    let mut i = 20;
+    while log_end(&master.root()) < ahead_end + 4096 {
+        send_all(&c, i, 100).await;
+        i += 100;
+    }
+    wait_until(Duration::from_secs(10), "the slave to refuse the master's bytes", || {
+        !other.log_lines("replicated bytes refused").is_empty()
+            || !other.log_lines("master pushed offset not equal").is_empty()
+    })
+    .await;
+    assert_eq!(log_end(&other.root()), ahead_end, "the slave's log never took foreign bytes");
+}
+
+/// Garbage on the HA port: text and a negative offset are refused and the connection closed;
+/// a slave pointed at a port that is not an HA master retries without harm; a real slave still
+/// replicates afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_the_ha_port_is_refused_and_nothing_breaks() {
+    use std::io::{Read, Write};
+    let master = master("ASYNC_MASTER");
+    let ha = master.ha_addr.clone().unwrap();
+    for garbage in [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), (-1i64).to_be_bytes().to_vec()] {
+        let mut s = std::net::TcpStream::connect(&ha).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&garbage).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(s.read(&mut buf).unwrap_or(0), 0, "closed by the master");
+    }
+    wait_until(Duration::from_secs(5), "both refusals logged", || {
+        master.log_lines("not a RocketMQ slave").len() == 2
+    })
+    .await;
+
+    // A slave whose "master" is a remoting port, not an HA port.
+    let confused = TestBroker::start_with(&slave_config(&master.addr));
+    wait_until(Duration::from_secs(10), "the slave to retry", || {
+        confused.log_lines("HA connection to master lost").len() >= 2
+    })
+    .await;
+    let probe = confused.client().await.request(send_request(&message(0))).await.unwrap();
+    assert_eq!(probe.code, response_code::SYSTEM_BUSY, "alive, and still a slave");
+
+    let slave = slave(&master);
+    create_topics(&master).await;
+    create_topics(&slave).await;
+    let c = master.client().await;
+    assert!(send_all(&c, 0, 100).await.iter().all(|&x| x == response_code::SUCCESS));
+    wait_caught_up(&master, &slave).await;
+    assert_same_bytes(&master.root(), &slave.root());
+}

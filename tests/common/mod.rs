@@ -195,6 +195,11 @@ impl TestBroker {
         log.iter().filter(|l| l.contains(needle)).cloned().collect()
     }
 
+    /// Replaces the extra config used by the next `restart` (e.g. a master restarted as a slave).
+    pub fn reconfigure(&mut self, extra_config: &str) {
+        self.extra_config = extra_config.to_string();
+    }
+
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill the broker first");
         self.launch();
