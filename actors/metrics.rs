@@ -52,6 +52,7 @@ pub struct ActorStats {
     pub ha_server: Arc<MailboxStats>,
     pub ha_connection: Arc<MailboxStats>,
     pub ha_client: Arc<MailboxStats>,
+    pub slave_synchronize: Arc<MailboxStats>,
     /// Records a read found damaged (body CRC, or not the record its consume-queue entry names)
     /// and skipped instead of serving.
     pub damaged_records_skipped: AtomicU64,
@@ -93,6 +94,7 @@ impl ActorStats {
             ha_server: MailboxStats::new("ha_server", default, on),
             ha_connection: MailboxStats::new("ha_connection", default, on),
             ha_client: MailboxStats::new("ha_client", default, on),
+            slave_synchronize: MailboxStats::new("slave_synchronize", default, on),
             damaged_records_skipped: AtomicU64::new(0),
         }
     }
@@ -120,6 +122,7 @@ impl ActorStats {
             self.ha_server.clone(),
             self.ha_connection.clone(),
             self.ha_client.clone(),
+            self.slave_synchronize.clone(),
             self.metrics.clone(),
         ])
     }

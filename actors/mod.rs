@@ -26,6 +26,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod send_processor;
 pub mod server;
+pub mod slave_synchronize;
 pub mod timer;
 
 /// Reads a fault-injection test hook: a positive integer in the environment variable `var` (unset,

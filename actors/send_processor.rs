@@ -24,6 +24,7 @@ use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use actormq::config::{BrokerIdentity, BrokerRole};
+use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{
     request_code, response_code, RemotingCommand, OVERLOAD_REMARK, REJECT_REQUEST_REMARK,
@@ -200,6 +201,7 @@ impl Processor for SendProcessor {
         request_code::SEND_BATCH_MESSAGE,
         request_code::UPDATE_AND_CREATE_TOPIC,
         request_code::GET_ALL_TOPIC_CONFIG,
+        request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         request_code::DELETE_TOPIC_IN_BROKER,
         request_code::CONSUMER_SEND_MSG_BACK,
     ];
@@ -320,6 +322,11 @@ impl SendProcessor {
                 cmd.response_to(response_code::SUCCESS, None)
                     .with_body(body.into())
             }
+            request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {
+                let body = serde_json::to_vec(&self.groups).unwrap_or_default();
+                cmd.response_to(response_code::SUCCESS, None)
+                    .with_body(body.into())
+            }
             request_code::DELETE_TOPIC_IN_BROKER => {
                 let Some(name) = cmd.ext("topic") else {
                     let remark = "the header field topic is required".to_string();
@@ -437,6 +444,45 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
         };
         self.append(append);
+    }
+}
+
+/// A slave's metadata sync: the master's topic table and subscription groups, each applied only
+/// when its data version differs from this broker's (`SlaveSynchronize`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ApplyMasterTables {
+    pub topics: Option<TopicTable>,
+    pub groups: Option<SubscriptionGroupTable>,
+}
+
+impl Handler<ApplyMasterTables> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ApplyMasterTables, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if let Some(t) = msg
+            .topics
+            .and_then(|t| slave_sync::topics_to_apply(&self.topics, t))
+        {
+            info!(
+                topics = t.topic_config_table.len(),
+                "topic table synced from the master"
+            );
+            self.topics = t;
+            self.publish_topics();
+        }
+        if let Some(g) = msg
+            .groups
+            .and_then(|g| slave_sync::groups_to_apply(&self.groups, g))
+        {
+            info!(
+                groups = g.subscription_group_table.len(),
+                "subscription groups synced from the master"
+            );
+            self.groups = g;
+            self.save_groups();
+        }
     }
 }
 

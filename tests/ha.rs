@@ -13,7 +13,7 @@ use std::time::Duration;
 use actormq::client::{producer_request as send_request, Client, OutgoingMessage, PullRequest};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::paths;
-use common::{read_commit_log, wait_until, TestBroker};
+use common::{read_commit_log, wait_until, wait_until_async, TestBroker};
 
 const TOPICS: [&str; 2] = ["HaA", "HaB"];
 const QUEUES: i32 = 4;
@@ -24,14 +24,42 @@ fn master(role: &str) -> TestBroker {
     ))
 }
 
-fn slave_config(master_ha: &str) -> String {
+fn slave_config(master_ha: &str, master_broker: &str) -> String {
     format!(
-        "[cluster]\nrole = \"SLAVE\"\nbroker_id = 1\n[ha]\nmaster_addr = \"{master_ha}\"\nheartbeat_interval_ms = 1000\nhousekeeping_interval_ms = 4000\nreconnect_max_ms = 1000"
+        "[cluster]\nrole = \"SLAVE\"\nbroker_id = 1\n[ha]\nmaster_addr = \"{master_ha}\"\nmaster_broker_addr = \"{master_broker}\"\nheartbeat_interval_ms = 1000\nhousekeeping_interval_ms = 4000\nreconnect_max_ms = 1000\nslave_sync_interval_ms = 500"
     )
 }
 
-fn slave(master: &TestBroker) -> TestBroker {
-    TestBroker::start_with(&slave_config(master.ha_addr.as_ref().expect("a master")))
+fn slave_of(master: &TestBroker) -> String {
+    slave_config(master.ha_addr.as_ref().expect("a master"), &master.addr)
+}
+
+/// A slave of `master`, once its metadata sync has brought the test topics over.
+async fn slave(master: &TestBroker) -> TestBroker {
+    let slave = TestBroker::start_with(&slave_of(master));
+    wait_topics(&slave).await;
+    slave
+}
+
+/// Waits until `b` knows the test topics (the slave's metadata sync).
+async fn wait_topics(b: &TestBroker) {
+    let c = b.client().await;
+    wait_until_async(
+        Duration::from_secs(10),
+        "the topics synced from the master",
+        || async {
+            let r = c
+                .request(RemotingCommand::request(
+                    request_code::GET_ALL_TOPIC_CONFIG,
+                    0,
+                ))
+                .await
+                .unwrap();
+            let table: actormq::topic::TopicTable = serde_json::from_slice(&r.body).unwrap();
+            TOPICS.iter().all(|t| table.get(t).is_some())
+        },
+    )
+    .await;
 }
 
 /// Creates the test topics (same queue counts on both sides, as slave sync would).
@@ -144,9 +172,8 @@ fn expected_bodies(n: usize) -> Vec<Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_master_slave_copy_is_byte_identical_and_pullable() {
     let master = master("ASYNC_MASTER");
-    let slave = slave(&master);
     create_topics(&master).await;
-    create_topics(&slave).await;
+    let slave = slave(&master).await;
     let c = master.client().await;
     let n = 3000; // ~1.3 MB of records: more than one 1 MiB file
     assert!(send_all(&c, 0, n)
@@ -216,11 +243,15 @@ async fn sync_master_acks_only_replicated_sends_and_loses_none_when_killed() {
     create_topics(&master).await;
     let c = master.client().await;
     let alone = c.request(send_request(&message(0))).await.unwrap();
-    assert_eq!(alone.code, response_code::SLAVE_NOT_AVAILABLE, "{:?}", alone.remark);
+    assert_eq!(
+        alone.code,
+        response_code::SLAVE_NOT_AVAILABLE,
+        "{:?}",
+        alone.remark
+    );
     assert!(alone.ext("msgId").is_some(), "stored: the ids are answered");
 
-    let slave = slave(&master);
-    create_topics(&slave).await;
+    let slave = slave(&master).await;
     wait_until(Duration::from_secs(10), "the slave to connect", || {
         !master.log_lines("master transfer data from").is_empty()
     })
@@ -251,10 +282,17 @@ async fn sync_master_acks_only_replicated_sends_and_loses_none_when_killed() {
     assert!(acked.len() > 50, "only {} sends acked", acked.len());
     // Give the slave a moment to apply what was on the wire (more is fine; less is not).
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let on_slave: std::collections::HashSet<Vec<u8>> =
-        read_commit_log(&slave.root()).into_iter().map(|r| r.body).collect();
+    let on_slave: std::collections::HashSet<Vec<u8>> = read_commit_log(&slave.root())
+        .into_iter()
+        .map(|r| r.body)
+        .collect();
     let missing = acked.iter().filter(|b| !on_slave.contains(*b)).count();
-    assert_eq!(missing, 0, "{missing} of {} acked messages are not on the slave", acked.len());
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} acked messages are not on the slave",
+        acked.len()
+    );
     assert_same_prefix(&master.root(), &slave.root(), log_end(&slave.root()));
 }
 
@@ -263,15 +301,23 @@ async fn sync_master_acks_only_replicated_sends_and_loses_none_when_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slave_killed_mid_stream_resumes_from_its_offset_and_catches_up() {
     let master = master("ASYNC_MASTER");
-    let mut slave = slave(&master);
     create_topics(&master).await;
-    create_topics(&slave).await;
+    let mut slave = slave(&master).await;
     let c = master.client().await;
-    assert!(send_all(&c, 0, 800).await.iter().all(|&x| x == response_code::SUCCESS));
+    assert!(send_all(&c, 0, 800)
+        .await
+        .iter()
+        .all(|&x| x == response_code::SUCCESS));
     slave.kill9();
-    assert!(send_all(&c, 800, 800).await.iter().all(|&x| x == response_code::SUCCESS));
+    assert!(send_all(&c, 800, 800)
+        .await
+        .iter()
+        .all(|&x| x == response_code::SUCCESS));
     slave.restart();
-    assert!(send_all(&c, 1600, 400).await.iter().all(|&x| x == response_code::SUCCESS));
+    assert!(send_all(&c, 1600, 400)
+        .await
+        .iter()
+        .all(|&x| x == response_code::SUCCESS));
     wait_caught_up(&master, &slave).await;
     assert_same_bytes(&master.root(), &slave.root());
     assert_eq!(pull_bodies(&slave).await, expected_bodies(2000));
@@ -291,7 +337,10 @@ async fn a_slave_ahead_of_its_master_is_logged_and_never_diverges() {
     let mut other = master("ASYNC_MASTER");
     create_topics(&other).await;
     let oc = other.client().await;
-    assert!(send_all(&oc, 10_000, 200).await.iter().all(|&x| x == response_code::SUCCESS));
+    assert!(send_all(&oc, 10_000, 200)
+        .await
+        .iter()
+        .all(|&x| x == response_code::SUCCESS));
     drop(oc);
     other.stop();
     let before = files(&other.root());
@@ -300,12 +349,17 @@ async fn a_slave_ahead_of_its_master_is_logged_and_never_diverges() {
     let master = master("ASYNC_MASTER");
     create_topics(&master).await;
     let c = master.client().await;
-    assert!(send_all(&c, 0, 20).await.iter().all(|&x| x == response_code::SUCCESS));
-    other.reconfigure(&slave_config(master.ha_addr.as_ref().unwrap()));
+    assert!(send_all(&c, 0, 20)
+        .await
+        .iter()
+        .all(|&x| x == response_code::SUCCESS));
+    other.reconfigure(&slave_of(&master));
     other.restart();
-    wait_until(Duration::from_secs(10), "the master to log the slave ahead", || {
-        !master.log_lines("ahead of its master").is_empty()
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "the master to log the slave ahead",
+        || !master.log_lines("ahead of its master").is_empty(),
+    )
     .await;
     assert_eq!(files(&other.root()), before, "nothing written while ahead");
     // The master passes the slave's offset: its bytes there are not the slave's log.
@@ -314,12 +368,20 @@ async fn a_slave_ahead_of_its_master_is_logged_and_never_diverges() {
         send_all(&c, i, 100).await;
         i += 100;
     }
-    wait_until(Duration::from_secs(10), "the slave to refuse the master's bytes", || {
-        !other.log_lines("replicated bytes refused").is_empty()
-            || !other.log_lines("master pushed offset not equal").is_empty()
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "the slave to refuse the master's bytes",
+        || {
+            !other.log_lines("replicated bytes refused").is_empty()
+                || !other.log_lines("master pushed offset not equal").is_empty()
+        },
+    )
     .await;
-    assert_eq!(log_end(&other.root()), ahead_end, "the slave's log never took foreign bytes");
+    assert_eq!(
+        log_end(&other.root()),
+        ahead_end,
+        "the slave's log never took foreign bytes"
+    );
 }
 
 /// Garbage on the HA port: text and a negative offset are refused and the connection closed;
@@ -330,7 +392,10 @@ async fn garbage_on_the_ha_port_is_refused_and_nothing_breaks() {
     use std::io::{Read, Write};
     let master = master("ASYNC_MASTER");
     let ha = master.ha_addr.clone().unwrap();
-    for garbage in [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), (-1i64).to_be_bytes().to_vec()] {
+    for garbage in [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        (-1i64).to_be_bytes().to_vec(),
+    ] {
         let mut s = std::net::TcpStream::connect(&ha).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.write_all(&garbage).unwrap();
@@ -343,19 +408,119 @@ async fn garbage_on_the_ha_port_is_refused_and_nothing_breaks() {
     .await;
 
     // A slave whose "master" is a remoting port, not an HA port.
-    let confused = TestBroker::start_with(&slave_config(&master.addr));
+    let confused = TestBroker::start_with(&slave_config(&master.addr, &master.addr));
     wait_until(Duration::from_secs(10), "the slave to retry", || {
         confused.log_lines("HA connection to master lost").len() >= 2
     })
     .await;
-    let probe = confused.client().await.request(send_request(&message(0))).await.unwrap();
-    assert_eq!(probe.code, response_code::SYSTEM_BUSY, "alive, and still a slave");
+    let probe = confused
+        .client()
+        .await
+        .request(send_request(&message(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        probe.code,
+        response_code::SYSTEM_BUSY,
+        "alive, and still a slave"
+    );
 
-    let slave = slave(&master);
     create_topics(&master).await;
-    create_topics(&slave).await;
+    let slave = slave(&master).await;
     let c = master.client().await;
-    assert!(send_all(&c, 0, 100).await.iter().all(|&x| x == response_code::SUCCESS));
+    assert!(send_all(&c, 0, 100)
+        .await
+        .iter()
+        .all(|&x| x == response_code::SUCCESS));
     wait_caught_up(&master, &slave).await;
     assert_same_bytes(&master.root(), &slave.root());
+}
+
+/// Slave metadata sync: topics, consumer offsets, delay offsets and subscription groups come from
+/// the master (21, 43, 45, 201) and are persisted on the slave; offsets committed on the master
+/// later arrive at the next round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_syncs_topics_offsets_delay_offsets_and_groups_from_its_master() {
+    let master = master("ASYNC_MASTER");
+    create_topics(&master).await;
+    let c = master.client().await;
+    c.update_consumer_offset("SyncGroup", "HaA", 1, 7)
+        .await
+        .unwrap();
+    let mut delayed = message(0);
+    delayed.properties.push(("DELAY".into(), "1".into()));
+    assert_eq!(
+        c.request(send_request(&delayed)).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    let body = |b: &TestBroker, code: i32| {
+        let addr = b.addr.clone();
+        async move {
+            let c = Client::connect(&addr).await.unwrap();
+            let r = c.request(RemotingCommand::request(code, 0)).await.unwrap();
+            assert_eq!(r.code, response_code::SUCCESS);
+            r.body
+        }
+    };
+    let all = |b: &TestBroker, code: i32| {
+        let f = body(b, code);
+        async move { serde_json::from_slice::<serde_json::Value>(&f.await).unwrap() }
+    };
+    let delay = |b: &TestBroker| {
+        let f = body(b, request_code::GET_ALL_DELAY_OFFSET);
+        async move {
+            let text = String::from_utf8(f.await.to_vec()).unwrap();
+            let offsets = actormq::schedule::offsets::DelayOffsets::decode(&text).unwrap();
+            offsets.iter().collect::<Vec<_>>()
+        }
+    };
+    wait_until_async(
+        Duration::from_secs(10),
+        "the delayed message delivered",
+        || async { delay(&master).await == vec![(1, 1)] },
+    )
+    .await;
+
+    let slave = slave(&master).await;
+    let sc = slave.client().await;
+    wait_until_async(Duration::from_secs(10), "the offset synced", || async {
+        sc.query_consumer_offset("SyncGroup", "HaA", 1)
+            .await
+            .unwrap()
+            == Some(7)
+    })
+    .await;
+    wait_until_async(
+        Duration::from_secs(10),
+        "the delay offsets synced",
+        || async { delay(&slave).await == vec![(1, 1)] },
+    )
+    .await;
+    let groups = request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG;
+    assert_eq!(
+        all(&slave, groups).await["dataVersion"],
+        all(&master, groups).await["dataVersion"]
+    );
+    // A later commit on the master arrives at the next round.
+    c.update_consumer_offset("SyncGroup", "HaB", 2, 11)
+        .await
+        .unwrap();
+    wait_until_async(Duration::from_secs(10), "the new offset synced", || async {
+        sc.query_consumer_offset("SyncGroup", "HaB", 2)
+            .await
+            .unwrap()
+            == Some(11)
+    })
+    .await;
+    let root = slave.root();
+    let persisted = std::fs::read_to_string(paths::consumer_offsets_json(&root)).unwrap();
+    assert!(persisted.contains("HaB@SyncGroup"), "{persisted}");
+    assert!(std::fs::read_to_string(root.join("config/topics.json"))
+        .unwrap()
+        .contains("HaA"));
+    assert!(
+        std::fs::read_to_string(root.join("config/delayOffset.json"))
+            .unwrap()
+            .contains("offsetTable")
+    );
 }

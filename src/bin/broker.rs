@@ -61,6 +61,7 @@ use actors::retention::Retention;
 use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
+use actors::slave_synchronize::{SlaveSynchronize, SyncTargets};
 use actors::timer::{StopTimer, Timer};
 
 /// The per-message path allocates small, short-lived buffers (header maps, records, responses);
@@ -230,7 +231,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if slave {
         scheduler.do_send(Pause);
     }
-    let _ha = start_ha(&config, &store, &metrics).await?;
+    let _ha = start_ha(&config, &store, &metrics, &processors, &scheduler).await?;
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
     let server = Server::start(listener, table, limits.clone(), metrics.recipient());
@@ -545,6 +546,8 @@ async fn start_ha(
     config: &BrokerConfig,
     store: &Store,
     metrics: &Mailbox<Metrics>,
+    processors: &Processors,
+    scheduler: &Mailbox<Scheduler>,
 ) -> anyhow::Result<Ha> {
     let h = &config.ha;
     let (heartbeat, housekeeping) = (
@@ -564,7 +567,17 @@ async fn start_ha(
         }
         let (writer, written) = (store.writer.clone(), store.written.clone());
         let client = HaClient::new(client_config, writer, written, metrics.recipient());
-        return Ok(Ha::Client(Mailbox::new(client.start())));
+        let targets = SyncTargets {
+            send: processors.send.clone(),
+            offsets: processors.offsets.clone(),
+            scheduler: scheduler.clone(),
+        };
+        let interval = Duration::from_millis(h.slave_sync_interval_ms);
+        let sync = SlaveSynchronize::new(h.master_broker_addr.clone(), targets, interval);
+        return Ok(Ha::Slave(
+            Mailbox::new(client.start()),
+            Mailbox::new(sync.start()),
+        ));
     }
     let listener = bind("ha.listen", h.listen).await?;
     println!("actormq ha on {}", listener.local_addr()?);
@@ -592,7 +605,8 @@ async fn start_ha(
 #[allow(dead_code)] // held, not read
 enum Ha {
     Server(Mailbox<HaServer>),
-    Client(Mailbox<HaClient>),
+    /// The entry points for a master address learned later: `SetMasterAddr`, `SetMasterBrokerAddr`.
+    Slave(Mailbox<HaClient>, Mailbox<SlaveSynchronize>),
 }
 
 /// The store's actors and the arbiters they run on.

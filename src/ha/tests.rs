@@ -216,3 +216,49 @@ fn sync_master_waits_for_an_ack_and_refuses_without_a_slave() {
     assert_eq!(s.expire(now + Duration::from_secs(4)), vec![4]);
     assert!(s.is_empty());
 }
+
+#[test]
+fn slave_sync_replaces_tables_by_data_version_and_merges_offsets() {
+    use super::slave_sync::*;
+    use crate::consumer_offsets::ConsumerOffsetTable;
+    use crate::topic::{TopicConfig, TopicTable};
+    let mut master = TopicTable::default();
+    master.insert(TopicConfig::new("T", 4));
+    master.data_version.counter = 3;
+    let body = serde_json::to_vec(&master).unwrap();
+    let decoded = decode_topics(&body).unwrap();
+    assert_eq!(decoded, master);
+    let same = master.clone();
+    assert_eq!(
+        topics_to_apply(&same, decoded.clone()),
+        None,
+        "same version: kept"
+    );
+    assert_eq!(
+        topics_to_apply(&TopicTable::default(), decoded.clone()),
+        Some(master.clone())
+    );
+    // An entry filed under another name is refused, not applied.
+    let bad = br#"{"topicConfigTable":{"A":{"topicName":"B","readQueueNums":1,"writeQueueNums":1,"perm":6}}}"#;
+    assert!(decode_topics(bad).is_err());
+    assert!(decode_topics(b"not json").is_err());
+
+    let mut local = ConsumerOffsetTable::default();
+    local.commit("g", "Only", 0, 5);
+    local.commit("g", "T", 0, 1);
+    let mut remote = ConsumerOffsetTable::default();
+    remote.commit("g", "T", 0, 9);
+    assert!(merge_offsets(&mut local, remote.clone()));
+    assert_eq!(local.get("g", "T", 0), Some(9));
+    assert_eq!(
+        local.get("g", "Only", 0),
+        Some(5),
+        "the slave's own entries stay"
+    );
+    assert!(!merge_offsets(&mut local, remote), "nothing new");
+    let offsets = decode_offsets(br#"{"offsetTable":{"T@g":{"0":3}}}"#).unwrap();
+    assert_eq!(offsets.get("g", "T", 0), Some(3));
+    let delay = decode_delay_offsets(br#"{"offsetTable":{1:5,3:0}}"#).unwrap();
+    assert_eq!(delay.iter().collect::<Vec<_>>(), vec![(1, 5), (3, 0)]);
+    assert!(decode_groups(b"[]").is_err());
+}
