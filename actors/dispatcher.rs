@@ -28,8 +28,9 @@ use super::metrics::stats;
 pub use super::query::{
     LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
 };
+use actormq::ha::pull::PullRole;
 use actormq::long_poll::ParkedPulls;
-use actormq::protocol::{response_code, ByteString, RemotingCommand};
+use actormq::protocol::{response_code, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
 use actormq::store::consume_queues::Reput;
 use actormq::store::read::{in_memory_bytes, CommitLogReader, GetStatus, PullRead, QueueSlice};
@@ -58,6 +59,8 @@ pub struct Dispatcher {
     mailbox: usize,
     /// Who is told when a watched topic's queues grow (the scheduler, the timer).
     watchers: Vec<(String, CountedRecipient<QueueGrew>)>,
+    /// Role facts for `suggestWhichBrokerId` (a slave's master state comes by `MasterOnline`).
+    role: PullRole,
 }
 
 impl Dispatcher {
@@ -70,7 +73,18 @@ impl Dispatcher {
             closing: false,
             mailbox,
             watchers: Vec::new(),
+            role: PullRole::default(),
         }
+    }
+
+    /// A slave's dispatcher (`slave`), and whether slave reads are on (`ha.slave_read_enable`).
+    pub fn with_role(mut self, slave: bool, slave_read_enable: bool) -> Self {
+        self.role = PullRole {
+            slave,
+            slave_read_enable,
+            master_online: false,
+        };
+        self
     }
 
     pub(super) fn queue(&self, topic: &str, queue_id: i32) -> Option<&ConsumeQueue> {
@@ -121,7 +135,7 @@ impl Dispatcher {
 
     fn answer_pull(&self, q: PullQuery, response: RemotingCommand, reply: ReplyTo) {
         let r = self.read(&q);
-        reply.send(pull_response(response, &q, r));
+        reply.send(pull_response(response, &q, r, &self.role));
     }
 
     fn pull(
@@ -141,7 +155,7 @@ impl Dispatcher {
             Some(timeout) if code == response_code::PULL_NOT_FOUND && !self.closing => {
                 self.park(q, response, reply, timeout, ctx)
             }
-            _ => reply.send(pull_response(response, &q, r)),
+            _ => reply.send(pull_response(response, &q, r, &self.role)),
         }
     }
 
@@ -174,7 +188,7 @@ impl Dispatcher {
             // Answered by `pull` (which may park it); here, at once.
             QueryKind::Pull(q) => {
                 let r = self.read(&q);
-                pull_response(response, &q, r)
+                pull_response(response, &q, r, &self.role)
             }
             QueryKind::MaxOffset { topic, queue_id } => {
                 let max = self.queue(&topic, queue_id).map_or(0, |q| q.max_offset());
@@ -235,11 +249,21 @@ fn refuse(mut response: RemotingCommand, code: i32, remark: String) -> RemotingC
 }
 
 /// The pull response header (`PullMessageResponseHeader`) and body for a read.
-fn pull_response(mut response: RemotingCommand, q: &PullQuery, r: PullRead) -> RemotingCommand {
+fn pull_response(
+    mut response: RemotingCommand,
+    q: &PullQuery,
+    r: PullRead,
+    role: &PullRole,
+) -> RemotingCommand {
     response.code = r.status.response_code(q.offset);
     response.remark = Some(r.status.name().to_string());
+    let found = r.status == GetStatus::Found;
+    let suggestion = role.suggest(r.behind, in_memory_bytes(), found);
+    if suggestion.retry_at_master {
+        response.code = response_code::PULL_RETRY_IMMEDIATELY;
+    }
     let ext = &mut response.ext_fields;
-    ext.insert("suggestWhichBrokerId", ByteString::from_static("0"));
+    ext.insert("suggestWhichBrokerId", suggestion.broker_id.to_string());
     ext.insert("nextBeginOffset", r.next_begin.to_string());
     ext.insert("minOffset", r.min.to_string());
     ext.insert("maxOffset", r.max.to_string());
@@ -422,5 +446,20 @@ impl Handler<WatchTopic> for Dispatcher {
     fn handle(&mut self, msg: WatchTopic, _ctx: &mut Context<Self>) {
         let _timer = stats().dispatcher.handling();
         self.watchers.push((msg.topic, msg.to));
+    }
+}
+
+/// From a slave's `HaClient`: its master is up (connected) or not; a slave sends consumers that
+/// keep up to an online master (`suggestWhichBrokerId`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MasterOnline(pub bool);
+
+impl Handler<MasterOnline> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, MasterOnline(online): MasterOnline, _ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
+        self.role.master_online = online;
     }
 }

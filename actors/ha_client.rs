@@ -7,7 +7,8 @@
 //! local end). *Receives* transfers (stream), `SetMasterAddr`, its 1 s tick (reports every
 //! heartbeat interval, housekeeping). *Sends* `AppendReplicated` to the `CommitLogWriter`, one at
 //! a time (the stream waits for each: the slave applies in order and the socket backs up instead
-//! of memory), and `ReplicationGauges` to the `Metrics` actor.
+//! of memory), `MasterOnline` to the `Dispatcher` (pull suggestions) and `ReplicationGauges` to
+//! the `Metrics` actor.
 //!
 //! A transfer must start at the local end (Java: "master pushed offset not equal the max phy
 //! offset in slave"); the writer checks every record before storing. Anything else closes the
@@ -26,6 +27,7 @@ use tokio_util::codec::FramedRead;
 use tracing::{error, info, warn};
 
 use super::commit_log_writer::{AppendReplicated, CommitLogWriter};
+use super::dispatcher::MasterOnline;
 use super::mailbox::{counted_stream, timer_tick, CountedRecipient, Mailbox};
 use super::metrics::{stats, ReplicationGauges};
 use actormq::ha::wire::{HaWireError, ReportCodec, Transfer, TransferCodec};
@@ -63,6 +65,8 @@ pub struct HaClient {
     backoff: Duration,
     /// The master's offset as last heard (transfer header + size).
     master_offset: Option<u64>,
+    /// Told whether the master is up (`suggestWhichBrokerId`).
+    dispatcher: CountedRecipient<MasterOnline>,
     metrics: CountedRecipient<ReplicationGauges>,
 }
 
@@ -71,6 +75,7 @@ impl HaClient {
         config: HaClientConfig,
         writer: Mailbox<CommitLogWriter>,
         local_end: Arc<AtomicU64>,
+        dispatcher: CountedRecipient<MasterOnline>,
         metrics: CountedRecipient<ReplicationGauges>,
     ) -> Self {
         HaClient {
@@ -81,6 +86,7 @@ impl HaClient {
             connecting: false,
             backoff: FIRST_BACKOFF,
             master_offset: None,
+            dispatcher,
             metrics,
         }
     }
@@ -129,6 +135,7 @@ impl HaClient {
             last_report: now,
         });
         info!(master = %addr, slave_offset = local, "HAClient connect to master");
+        self.dispatcher.do_send(MasterOnline(true));
     }
 
     /// Drops the connection (logged by the caller) and tries again after the backoff.
@@ -141,6 +148,7 @@ impl HaClient {
     }
 
     fn retry(&mut self, ctx: &mut Context<Self>, why: &str) {
+        self.dispatcher.do_send(MasterOnline(false));
         let wait = self.backoff;
         warn!(
             error = why,

@@ -314,6 +314,9 @@ pub struct HaConfig {
     /// How often a slave syncs topics, offsets and groups from its master (RocketMQ 4.9: 10 s).
     /// Default: 10000.
     pub slave_sync_interval_ms: u64,
+    /// RocketMQ's `slaveReadEnable`: pull responses may send consumers that fall far behind to a
+    /// slave (`suggestWhichBrokerId`). Default: false.
+    pub slave_read_enable: bool,
 }
 
 impl Default for HaConfig {
@@ -329,6 +332,7 @@ impl Default for HaConfig {
             transfer_batch_bytes: 32 * 1024,
             reconnect_max_ms: 5000,
             slave_sync_interval_ms: 10_000,
+            slave_read_enable: false,
         }
     }
 }

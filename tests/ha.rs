@@ -187,6 +187,15 @@ async fn async_master_slave_copy_is_byte_identical_and_pullable() {
     );
     assert_same_bytes(&master.root(), &slave.root());
     assert_eq!(pull_bodies(&slave).await, expected_bodies(n));
+    // The master is up: a pull at the end of a slave's queue is sent to the master.
+    let sc = slave.client().await;
+    let max = sc.max_offset(TOPICS[0], 0).await.unwrap();
+    let mut at_end = PullRequest::new("ha-group", TOPICS[0], 0, max);
+    at_end.max_msgs = 1;
+    let cmd = at_end.to_command();
+    let r = sc.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::PULL_RETRY_IMMEDIATELY);
+    assert_eq!(r.ext("suggestWhichBrokerId"), Some("0"));
 
     let refused = slave
         .client()
@@ -343,7 +352,13 @@ async fn a_slave_ahead_of_its_master_is_logged_and_never_diverges() {
         .all(|&x| x == response_code::SUCCESS));
     drop(oc);
     other.stop();
-    let before = files(&other.root());
+    let records = |root: &Path| -> Vec<(i64, Vec<u8>)> {
+        read_commit_log(root)
+            .into_iter()
+            .map(|r| (r.physical, r.body))
+            .collect()
+    };
+    let before = records(&other.root());
     let ahead_end = log_end(&other.root());
 
     let master = master("ASYNC_MASTER");
@@ -361,7 +376,11 @@ async fn a_slave_ahead_of_its_master_is_logged_and_never_diverges() {
         || !master.log_lines("ahead of its master").is_empty(),
     )
     .await;
-    assert_eq!(files(&other.root()), before, "nothing written while ahead");
+    assert_eq!(
+        records(&other.root()),
+        before,
+        "nothing written while ahead"
+    );
     // The master passes the slave's offset: its bytes there are not the slave's log.
     let mut i = 20;
     while log_end(&master.root()) < ahead_end + 4096 {

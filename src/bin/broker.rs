@@ -566,7 +566,8 @@ async fn start_ha(
             info!("slave without ha.master_addr: waiting for the master's HA address");
         }
         let (writer, written) = (store.writer.clone(), store.written.clone());
-        let client = HaClient::new(client_config, writer, written, metrics.recipient());
+        let (dispatcher, metrics) = (store.dispatcher.recipient(), metrics.recipient());
+        let client = HaClient::new(client_config, writer, written, dispatcher, metrics);
         let targets = SyncTargets {
             send: processors.send.clone(),
             offsets: processors.offsets.clone(),
@@ -640,9 +641,11 @@ fn start_store(
             sync_flush,
         );
         let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
+        let slave = config.cluster.role == BrokerRole::Slave;
+        let read = config.ha.slave_read_enable;
         Mailbox::new(Dispatcher::start_in_arbiter(
             &dispatcher_arbiter.handle(),
-            move |_| Dispatcher::new(reput, files, topics, mailbox),
+            move |_| Dispatcher::new(reput, files, topics, mailbox).with_role(slave, read),
         ))
     };
     let written = log.published_offset();

@@ -262,3 +262,62 @@ fn slave_sync_replaces_tables_by_data_version_and_merges_offsets() {
     assert_eq!(delay.iter().collect::<Vec<_>>(), vec![(1, 5), (3, 0)]);
     assert!(decode_groups(b"[]").is_err());
 }
+
+#[test]
+fn pull_suggestions_follow_the_role_and_the_consumer_lag() {
+    use super::pull::{PullRole, Suggestion};
+    let s = |broker_id, retry_at_master| Suggestion {
+        broker_id,
+        retry_at_master,
+    };
+    let master = PullRole::default();
+    assert_eq!(master.suggest(10, 100, true), s(0, false));
+    assert_eq!(
+        master.suggest(500, 100, true),
+        s(0, false),
+        "slave reads off: always the master"
+    );
+    let reads = PullRole {
+        slave_read_enable: true,
+        ..master
+    };
+    assert_eq!(
+        reads.suggest(500, 100, true),
+        s(1, false),
+        "far behind: the slow-consumer broker"
+    );
+    assert_eq!(reads.suggest(10, 100, true), s(0, false));
+    let slave = PullRole {
+        slave: true,
+        master_online: true,
+        ..PullRole::default()
+    };
+    assert_eq!(
+        slave.suggest(10, 100, true),
+        s(0, false),
+        "served, then back to the master"
+    );
+    assert_eq!(
+        slave.suggest(10, 100, false),
+        s(0, true),
+        "nothing here: retry at the master"
+    );
+    let orphan = PullRole {
+        master_online: false,
+        ..slave
+    };
+    assert_eq!(
+        orphan.suggest(10, 100, false),
+        s(0, false),
+        "master down: the slave serves"
+    );
+    let slow_slave = PullRole {
+        slave_read_enable: true,
+        ..slave
+    };
+    assert_eq!(
+        slow_slave.suggest(500, 100, false),
+        s(1, false),
+        "a slow consumer stays"
+    );
+}
