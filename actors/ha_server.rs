@@ -90,40 +90,48 @@ impl HaServer {
         }
     }
 
+    /// One gauge family after another (Prometheus wants each family's series together).
     fn gauges(&self) -> Vec<Gauge> {
-        let mut out = vec![Gauge {
-            name: "ha_slaves".into(),
-            help: "Slaves connected to this master's HA port.".into(),
+        let gauge = |name: &str, help: &str, value: f64, labels| Gauge {
+            name: name.into(),
+            help: help.into(),
             kind: "gauge".into(),
-            value: self.slaves.len() as f64,
-            labels: Vec::new(),
-        }];
-        for s in self.slaves.values() {
-            let label = vec![("slave".to_string(), s.peer.to_string())];
-            let lag = self.published.saturating_sub(s.acked.unwrap_or(0));
-            out.push(Gauge {
-                name: "ha_slave_lag_bytes".into(),
-                help: "Commit-log bytes the slave has not acknowledged yet.".into(),
-                kind: "gauge".into(),
-                value: lag as f64,
-                labels: label.clone(),
-            });
-            out.push(Gauge {
-                name: "ha_slave_lag_seconds".into(),
-                help: "How old the slave's newest data is: time since the master's log ended \
-                       where the slave's acknowledged offset is now."
-                    .into(),
-                kind: "gauge".into(),
-                value: s.lag_seconds,
-                labels: label.clone(),
-            });
-            out.push(Gauge {
-                name: "ha_slave_ack_offset_bytes".into(),
-                help: "The slave's acknowledged commit-log offset.".into(),
-                kind: "gauge".into(),
-                value: s.acked.unwrap_or(0) as f64,
-                labels: label,
-            });
+            value,
+            labels,
+        };
+        let slaves = self.slaves.len() as f64;
+        let mut out = vec![gauge(
+            "ha_slaves",
+            "Slaves connected to this master's HA port.",
+            slaves,
+            vec![],
+        )];
+        type Figure = fn(&Slave, u64) -> f64;
+        let families: [(&str, &str, Figure); 3] = [
+            (
+                "ha_slave_lag_bytes",
+                "Commit-log bytes the slave has not acknowledged yet.",
+                |s, end| end.saturating_sub(s.acked.unwrap_or(0)) as f64,
+            ),
+            (
+                "ha_slave_lag_seconds",
+                "How old the slave's newest data is: time since the master's log ended where the \
+                 slave's acknowledged offset is now.",
+                |s, _| s.lag_seconds,
+            ),
+            (
+                "ha_slave_ack_offset_bytes",
+                "The slave's acknowledged commit-log offset.",
+                |s, _| s.acked.unwrap_or(0) as f64,
+            ),
+        ];
+        let mut slaves: Vec<&Slave> = self.slaves.values().collect();
+        slaves.sort_by_key(|s| s.peer);
+        for (name, help, figure) in families {
+            for s in &slaves {
+                let label = vec![("slave".to_string(), s.peer.to_string())];
+                out.push(gauge(name, help, figure(s, self.published), label));
+            }
         }
         out
     }

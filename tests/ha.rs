@@ -543,3 +543,103 @@ async fn a_slave_syncs_topics_offsets_delay_offsets_and_groups_from_its_master()
             .contains("offsetTable")
     );
 }
+
+/// Scrapes a broker's Prometheus endpoint.
+async fn scrape(b: &TestBroker) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = b.metrics_addr.clone().expect("metrics line printed");
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    text
+}
+
+/// Replication lag per slave in Prometheus (`actormq_ha_slave_lag_bytes{slave=..}` and seconds)
+/// and `actormq stats` on the master; the slave's own view (connected, master offset, behind).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_lag_in_prometheus_and_stats() {
+    let master = TestBroker::start_with(
+        "[cluster]\nrole = \"ASYNC_MASTER\"\n[metrics]\nlisten = \"127.0.0.1:0\"",
+    );
+    create_topics(&master).await;
+    let slave = TestBroker::start_with(&format!(
+        "{}\n[metrics]\nlisten = \"127.0.0.1:0\"",
+        slave_of(&master)
+    ));
+    wait_topics(&slave).await;
+    let c = master.client().await;
+    assert!(send_all(&c, 0, 200)
+        .await
+        .iter()
+        .all(|&x| x == response_code::SUCCESS));
+    wait_caught_up(&master, &slave).await;
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = scrape(&master).await;
+        if text.contains("actormq_ha_slave_lag_bytes{slave=")
+            && text.contains("actormq_ha_slaves 1")
+        {
+            let lag_line = text
+                .lines()
+                .find(|l| l.starts_with("actormq_ha_slave_lag_bytes{"))
+                .unwrap();
+            if lag_line.ends_with(" 0") {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text.contains("# TYPE actormq_ha_slave_lag_bytes gauge"),
+        "{text}"
+    );
+    assert!(
+        text.contains("actormq_ha_slave_lag_seconds{slave="),
+        "{text}"
+    );
+    let lag_line = text
+        .lines()
+        .find(|l| l.starts_with("actormq_ha_slave_lag_bytes{"))
+        .unwrap();
+    assert!(lag_line.ends_with(" 0"), "caught up: {lag_line}");
+    assert_eq!(text.matches("# TYPE actormq_ha_slave_lag_bytes").count(), 1);
+
+    let mut slave_text = String::new();
+    for _ in 0..100 {
+        slave_text = scrape(&slave).await;
+        if slave_text.contains("actormq_ha_slave_behind_bytes 0") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        slave_text.contains("actormq_ha_master_connected 1"),
+        "{slave_text}"
+    );
+    assert!(
+        slave_text.contains("actormq_ha_slave_behind_bytes 0"),
+        "{slave_text}"
+    );
+    assert!(
+        !slave_text.contains("actormq_ha_master_offset_bytes 0\n"),
+        "{slave_text}"
+    );
+
+    let stats = std::process::Command::new(env!("CARGO_BIN_EXE_actormq"))
+        .args(["--broker", &master.addr, "stats"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&stats.stdout);
+    assert!(out.contains("replication: 1 slave(s)"), "{out}");
+    assert!(out.contains("lag 0 bytes"), "{out}");
+    let stats = std::process::Command::new(env!("CARGO_BIN_EXE_actormq"))
+        .args(["--broker", &slave.addr, "stats"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&stats.stdout);
+    assert!(
+        out.contains("replication (slave): master connected"),
+        "{out}"
+    );
+}
