@@ -112,6 +112,19 @@ impl CommitLogWriter {
         }
     }
 
+    /// A master's writer: the `HaServer` hears of every turn's published bytes and of new file
+    /// tables; with `slave_timeout` (SYNC_MASTER), sends that ask to wait are held until a slave
+    /// has them.
+    pub fn with_ha(
+        mut self,
+        slave_timeout: Option<Duration>,
+        ha: CountedRecipient<Published>,
+    ) -> Self {
+        self.slave_sync = slave_timeout.map(SlaveSync::new);
+        self.ha = Some(ha);
+        self
+    }
+
     /// A stored (and, in sync-flush mode, flushed) send: answered now, or held for a slave.
     fn complete(&mut self, appended: Appended, done: AppendDone, wait_slave: bool) {
         let Some(sync) = self.slave_sync.as_mut().filter(|_| wait_slave) else {
@@ -243,8 +256,12 @@ impl Actor for CommitLogWriter {
             "commit-log writer started"
         );
         self.request_ahead(ctx);
-        if self.sync_flush.is_some() {
+        if self.sync_flush.is_some() || self.slave_sync.is_some() {
             ctx.run_interval(FLUSH_TIMEOUT_CHECK, |act, _| act.expire_waiters());
+        }
+        if let Some(ha) = &self.ha {
+            let (offset, table) = (self.log.published(), Some(self.log.table()));
+            ha.do_send(Published { offset, table });
         }
     }
 }
@@ -320,37 +337,6 @@ impl Handler<AppendReplicated> for CommitLogWriter {
             ctx.notify(EndOfTurn);
         }
         result
-    }
-}
-
-/// Start-up, on a master: the `HaServer` hears of every turn's published bytes and of new file
-/// tables; with `slave_timeout` (SYNC_MASTER), sends that ask to wait are held until a slave has
-/// them. Sent before the broker accepts any connection.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct AttachHa {
-    pub slave_timeout: Option<Duration>,
-    pub ha: CountedRecipient<Published>,
-}
-
-impl Handler<AttachHa> for CommitLogWriter {
-    type Result = ();
-
-    fn handle(&mut self, msg: AttachHa, ctx: &mut Context<Self>) {
-        let _timer = stats().commit_log_writer.handling();
-        let table = self.log.table();
-        let offset = self.log.published();
-        msg.ha.do_send(Published {
-            offset,
-            table: Some(table),
-        });
-        self.ha = Some(msg.ha);
-        if let Some(timeout) = msg.slave_timeout {
-            self.slave_sync = Some(SlaveSync::new(timeout));
-            if self.sync_flush.is_none() {
-                ctx.run_interval(FLUSH_TIMEOUT_CHECK, |act, _| act.expire_waiters());
-            }
-        }
     }
 }
 

@@ -11,18 +11,18 @@
 //! offset reaches the slaves' connections without crossing a thread.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use super::commit_log_writer::{CommitLogWriter, SlaveAcked};
 use super::ha_connection::{HaConnection, HaConnectionConfig, Pump};
 use super::mailbox::{counted_stream, timer_tick, CountedRecipient, Mailbox};
 use super::metrics::{stats, ReplicationGauges};
+use super::server::{accepts, Accepted};
 use actormq::metrics::Gauge;
 use actormq::store::commit_log::FileTable;
 
@@ -50,29 +50,25 @@ pub struct HaServer {
 }
 
 impl HaServer {
-    /// Starts accepting on `listener`; the file table arrives with the writer's first `Published`.
+    /// Starts, in `ctx` (created first so the writer could be given its address), accepting on
+    /// `listener`; the file table arrives with the writer's first `Published`.
     pub fn start(
+        mut ctx: Context<HaServer>,
         listener: TcpListener,
         config: HaConnectionConfig,
         writer: Mailbox<CommitLogWriter>,
         metrics: CountedRecipient<ReplicationGauges>,
     ) -> Mailbox<HaServer> {
-        Mailbox::new(HaServer::create(move |ctx| {
-            let accepts = futures_util::stream::unfold(listener, |listener| async move {
-                let accepted = listener.accept().await;
-                Some((Accepted(accepted), listener))
-            });
-            ctx.add_stream(counted_stream::<HaServer, _>(accepts));
-            HaServer {
-                table: FileTable::default(),
-                published: 0,
-                slaves: HashMap::new(),
-                next_id: 0,
-                config,
-                writer,
-                metrics,
-                best_sent: None,
-            }
+        ctx.add_stream(counted_stream::<HaServer, _>(accepts(listener)));
+        Mailbox::new(ctx.run(HaServer {
+            table: FileTable::default(),
+            published: 0,
+            slaves: HashMap::new(),
+            next_id: 0,
+            config,
+            writer,
+            metrics,
+            best_sent: None,
         }))
     }
 
@@ -150,10 +146,6 @@ impl Actor for HaServer {
         });
     }
 }
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Accepted(io::Result<(TcpStream, SocketAddr)>);
 
 impl StreamHandler<Accepted> for HaServer {
     fn handle(&mut self, Accepted(accepted): Accepted, ctx: &mut Context<Self>) {

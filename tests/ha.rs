@@ -555,6 +555,20 @@ async fn scrape(b: &TestBroker) -> String {
     text
 }
 
+/// Scrapes until `done` holds (the HA actors push their gauges every second), at most 10 s;
+/// returns the last text either way.
+async fn scrape_until(b: &TestBroker, done: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = scrape(b).await;
+        if done(&text) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    text
+}
+
 /// Replication lag per slave in Prometheus (`actormq_ha_slave_lag_bytes{slave=..}` and seconds)
 /// and `actormq stats` on the master; the slave's own view (connected, master offset, behind).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -605,14 +619,7 @@ async fn replication_lag_in_prometheus_and_stats() {
     assert!(lag_line.ends_with(" 0"), "caught up: {lag_line}");
     assert_eq!(text.matches("# TYPE actormq_ha_slave_lag_bytes").count(), 1);
 
-    let mut slave_text = String::new();
-    for _ in 0..100 {
-        slave_text = scrape(&slave).await;
-        if slave_text.contains("actormq_ha_slave_behind_bytes 0") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let slave_text = scrape_until(&slave, |t| t.contains("actormq_ha_slave_behind_bytes 0")).await;
     assert!(
         slave_text.contains("actormq_ha_master_connected 1"),
         "{slave_text}"

@@ -42,7 +42,7 @@ use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
 use actormq::topic::{TopicConfig, TopicTable};
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
-use actors::commit_log_writer::{AttachHa, CommitLogWriter, Seal};
+use actors::commit_log_writer::{CommitLogWriter, Seal};
 use actors::connection::ConnectionLimits;
 use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
@@ -50,7 +50,9 @@ use actors::flusher::{FlushAll, Flusher};
 use actors::ha_client::{HaClient, HaClientConfig};
 use actors::ha_connection::HaConnectionConfig;
 use actors::ha_server::HaServer;
+use actors::ha_server::Published;
 use actors::lock_processor::LockProcessor;
+use actors::mailbox::CountedRecipient;
 use actors::mailbox::Mailbox;
 use actors::metrics::Metrics;
 use actors::name_server::NameServer;
@@ -213,7 +215,12 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         log.set_replica();
     }
     let allocator = start_allocator(&config, &mut log).await;
-    let store = start_store(&config, &dir.root, log, queues, allocator, &meta.topics);
+    // A master's HA server, created before the writer so the writer can be given its address.
+    let ha_ctx = (!slave).then(Context::<HaServer>::new);
+    let ha = ha_ctx
+        .as_ref()
+        .map(|c| Mailbox::new(c.address()).recipient());
+    let store = start_store(&config, &dir.root, log, queues, allocator, &meta.topics, ha);
 
     let listener = bind("server.listen", config.server.listen).await?;
     let addr = listener.local_addr()?;
@@ -231,7 +238,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if slave {
         scheduler.do_send(Pause);
     }
-    let _ha = start_ha(&config, &store, &metrics, &processors, &scheduler).await?;
+    let _ha = start_ha(&config, ha_ctx, &store, &metrics, &processors, &scheduler).await?;
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
     let server = Server::start(listener, table, limits.clone(), metrics.recipient());
@@ -544,6 +551,7 @@ async fn stop_timer(timer: Option<(Mailbox<Timer>, Arbiter)>) -> anyhow::Result<
 /// the listening line), or a slave's HA client. Started before any connection is accepted.
 async fn start_ha(
     config: &BrokerConfig,
+    ha_ctx: Option<Context<HaServer>>,
     store: &Store,
     metrics: &Mailbox<Metrics>,
     processors: &Processors,
@@ -554,7 +562,7 @@ async fn start_ha(
         Duration::from_millis(h.heartbeat_interval_ms),
         Duration::from_millis(h.housekeeping_interval_ms),
     );
-    if config.cluster.role == BrokerRole::Slave {
+    let Some(ha_ctx) = ha_ctx else {
         let client_config = HaClientConfig {
             master_addr: h.master_addr.clone(),
             heartbeat,
@@ -579,7 +587,7 @@ async fn start_ha(
             Mailbox::new(client.start()),
             Mailbox::new(sync.start()),
         ));
-    }
+    };
     let listener = bind("ha.listen", h.listen).await?;
     println!("actormq ha on {}", listener.local_addr()?);
     let conn_config = HaConnectionConfig {
@@ -587,18 +595,8 @@ async fn start_ha(
         heartbeat,
         housekeeping,
     };
-    let server = HaServer::start(
-        listener,
-        conn_config,
-        store.writer.clone(),
-        metrics.recipient(),
-    );
-    let slave_timeout = (config.cluster.role == BrokerRole::SyncMaster)
-        .then(|| Duration::from_millis(h.slave_timeout_ms));
-    store.writer.do_send(AttachHa {
-        slave_timeout,
-        ha: server.recipient(),
-    });
+    let (writer, metrics) = (store.writer.clone(), metrics.recipient());
+    let server = HaServer::start(ha_ctx, listener, conn_config, writer, metrics);
     Ok(Ha::Server(server))
 }
 
@@ -630,6 +628,7 @@ fn start_store(
     queues: ConsumeQueues,
     allocator: Option<Mailbox<FileAllocator>>,
     topics: &TopicTable,
+    ha: Option<CountedRecipient<Published>>,
 ) -> Store {
     let sync_flush = config.flush.mode == FlushMode::Sync;
     let dispatcher_arbiter = Arbiter::new();
@@ -659,7 +658,7 @@ fn start_store(
     };
     let writer = {
         let sync_flush = sync_flush.then(|| Duration::from_millis(config.flush.sync_timeout_ms));
-        let writer = CommitLogWriter::new(
+        let mut writer = CommitLogWriter::new(
             log,
             allocator,
             config.warm_mapped_file(),
@@ -667,6 +666,11 @@ fn start_store(
             flusher.clone(),
             dispatcher.clone(),
         );
+        if let Some(ha) = ha {
+            let slave_timeout = (config.cluster.role == BrokerRole::SyncMaster)
+                .then(|| Duration::from_millis(config.ha.slave_timeout_ms));
+            writer = writer.with_ha(slave_timeout, ha);
+        }
         let capacity = config.store.writer_mailbox;
         Mailbox::new(CommitLogWriter::create(move |ctx| {
             ctx.set_mailbox_capacity(capacity);

@@ -106,13 +106,15 @@ fn render(
     out
 }
 
+/// The broker's gauges (`actormq.gauges`), if it reported them.
+fn gauges(table: &HashMap<String, String>) -> Option<Vec<Gauge>> {
+    serde_json::from_str(table.get("actormq.gauges")?).ok()
+}
+
 /// Replication, from `actormq.gauges`: on a master one line per slave (lag in bytes and seconds,
 /// acknowledged offset), on a slave its view of the master.
 fn render_replication(table: &HashMap<String, String>) -> String {
-    let Some(gauges) = table
-        .get("actormq.gauges")
-        .and_then(|json| serde_json::from_str::<Vec<Gauge>>(json).ok())
-    else {
+    let Some(gauges) = gauges(table) else {
         return String::new();
     };
     let value = |name: &str, slave: Option<&str>| {
@@ -157,10 +159,7 @@ fn render_replication(table: &HashMap<String, String>) -> String {
 
 /// The connection bounds' counters and the rejected requests, from `actormq.gauges`.
 fn render_guards(table: &HashMap<String, String>) -> String {
-    let Some(gauges) = table
-        .get("actormq.gauges")
-        .and_then(|json| serde_json::from_str::<Vec<Gauge>>(json).ok())
-    else {
+    let Some(gauges) = gauges(table) else {
         return String::new();
     };
     let label = |g: &Gauge, key: &str| {
