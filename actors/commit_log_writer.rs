@@ -84,6 +84,8 @@ pub struct CommitLogWriter {
     slave_sync: Option<SlaveSync<(Appended, AppendDone)>>,
     /// A master's HA server: told when new bytes are published (once per turn).
     ha: Option<CountedRecipient<Published>>,
+    /// A slave is connected (the last `SlaveAcked` named an offset).
+    slaves_connected: bool,
 }
 
 /// A send waiting for its flush: where it landed, its answer, whether it then waits for a slave.
@@ -109,6 +111,7 @@ impl CommitLogWriter {
             group_commit,
             slave_sync: None,
             ha: None,
+            slaves_connected: false,
         }
     }
 
@@ -145,9 +148,7 @@ impl CommitLogWriter {
         };
         self.flusher.do_send(FilesChanged(table.clone()));
         if let Some(ha) = &self.ha {
-            let offset = self.log.published();
-            let table = Some(table.clone());
-            ha.do_send(Published { offset, table });
+            ha.do_send(Published(Some(table.clone())));
         }
         self.dispatcher.do_send(FilesChanged(table));
         true
@@ -190,12 +191,10 @@ impl CommitLogWriter {
         if !runs.is_empty() {
             // `do_send`: records must never be dropped; one message per mailbox turn bounds the rate.
             self.dispatcher.do_send(NewRecords(runs));
-            if let Some(ha) = &self.ha {
-                let offset = self.log.published();
-                ha.do_send(Published {
-                    offset,
-                    table: None,
-                });
+            // New bytes concern the HA server only while a slave is connected (a master without
+            // slaves pays no message per turn); new file tables always go (below).
+            if let Some(ha) = self.ha.as_ref().filter(|_| self.slaves_connected) {
+                ha.do_send(Published(None));
             }
         }
     }
@@ -260,8 +259,7 @@ impl Actor for CommitLogWriter {
             ctx.run_interval(FLUSH_TIMEOUT_CHECK, |act, _| act.expire_waiters());
         }
         if let Some(ha) = &self.ha {
-            let (offset, table) = (self.log.published(), Some(self.log.table()));
-            ha.do_send(Published { offset, table });
+            ha.do_send(Published(Some(self.log.table())));
         }
     }
 }
@@ -351,6 +349,13 @@ impl Handler<SlaveAcked> for CommitLogWriter {
 
     fn handle(&mut self, SlaveAcked(acked): SlaveAcked, _ctx: &mut Context<Self>) {
         let _timer = stats().commit_log_writer.handling();
+        let was_connected = std::mem::replace(&mut self.slaves_connected, acked.is_some());
+        if self.slaves_connected && !was_connected {
+            // Bytes appended while no slave was connected were not announced: pump now.
+            if let Some(ha) = &self.ha {
+                ha.do_send(Published(None));
+            }
+        }
         for (appended, done) in self
             .slave_sync
             .as_mut()

@@ -1,8 +1,8 @@
 //! `HaServer`: a master's HA listener (RocketMQ's `DefaultHAService` acceptor and its
 //! `GroupTransferService` bookkeeping).
 //!
-//! *Owns* the HA listening socket, the commit log's file-table snapshot and published offset (as
-//! the writer last announced them), and every open slave connection with its acknowledged offset
+//! *Owns* the HA listening socket, the commit log's file-table snapshot (as the writer last
+//! announced it), and every open slave connection with its acknowledged offset
 //! and lag. *Receives* accepted sockets (stream), `Published` from the `CommitLogWriter` (new bytes
 //! or a new file table, at most once per writer turn), `SlaveReport` / `SlaveGone` from its
 //! `HaConnection`s. *Sends* `Pump` to each connection, `SlaveAcked` to
@@ -39,7 +39,6 @@ struct Slave {
 
 pub struct HaServer {
     table: FileTable,
-    published: u64,
     slaves: HashMap<u64, Slave>,
     next_id: u64,
     config: HaConnectionConfig,
@@ -62,7 +61,6 @@ impl HaServer {
         ctx.add_stream(counted_stream::<HaServer, _>(accepts(listener)));
         Mailbox::new(ctx.run(HaServer {
             table: FileTable::default(),
-            published: 0,
             slaves: HashMap::new(),
             next_id: 0,
             config,
@@ -70,6 +68,13 @@ impl HaServer {
             metrics,
             best_sent: None,
         }))
+    }
+
+    /// The end of the published log, as the file table shows it.
+    fn log_end(&self) -> u64 {
+        self.table
+            .last()
+            .map_or(0, |f| f.start_offset() + f.readable_end() as u64)
     }
 
     /// Tells the writer the best acknowledged offset when it changed.
@@ -126,7 +131,7 @@ impl HaServer {
         for (name, help, figure) in families {
             for s in &slaves {
                 let label = vec![("slave".to_string(), s.peer.to_string())];
-                out.push(gauge(name, help, figure(s, self.published), label));
+                out.push(gauge(name, help, figure(s, self.log_end()), label));
             }
         }
         out
@@ -182,25 +187,22 @@ impl StreamHandler<Accepted> for HaServer {
     }
 }
 
-/// From the writer: bytes up to `offset` are published; `table` when the file table changed.
+/// From the writer: new bytes are published (sent while a slave is connected), or, with a table,
+/// the file table changed (always sent).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Published {
-    pub offset: u64,
-    pub table: Option<FileTable>,
-}
+pub struct Published(pub Option<FileTable>);
 
 impl Handler<Published> for HaServer {
     type Result = ();
 
-    fn handle(&mut self, msg: Published, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, Published(table): Published, _ctx: &mut Context<Self>) {
         let _timer = stats().ha_server.handling();
-        self.published = self.published.max(msg.offset);
-        if let Some(t) = &msg.table {
+        if let Some(t) = &table {
             self.table = t.clone();
         }
         for s in self.slaves.values() {
-            s.conn.do_send(Pump(msg.table.clone()));
+            s.conn.do_send(Pump(table.clone()));
         }
     }
 }

@@ -650,3 +650,39 @@ async fn replication_lag_in_prometheus_and_stats() {
         "{out}"
     );
 }
+
+/// SYNC_MASTER with a slave that never acknowledges (a bare HA peer that reports 0 once): a send
+/// waits `ha.slave_timeout_ms`, then is answered FLUSH_SLAVE_TIMEOUT (12), stored; a send with
+/// `WAIT=false` does not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_answers_flush_slave_timeout_when_the_slave_does_not_ack() {
+    use std::io::Write;
+    let master =
+        TestBroker::start_with("[cluster]\nrole = \"SYNC_MASTER\"\n[ha]\nslave_timeout_ms = 500");
+    create_topics(&master).await;
+    let mut peer = std::net::TcpStream::connect(master.ha_addr.as_ref().unwrap()).unwrap();
+    peer.write_all(&0i64.to_be_bytes()).unwrap();
+    wait_until(
+        Duration::from_secs(10),
+        "the peer to be taken as a slave",
+        || !master.log_lines("master transfer data from").is_empty(),
+    )
+    .await;
+    let c = master.client().await;
+    let began = std::time::Instant::now();
+    let r = c.request(send_request(&message(1))).await.unwrap();
+    assert_eq!(r.code, response_code::FLUSH_SLAVE_TIMEOUT, "{:?}", r.remark);
+    assert!(
+        began.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(r.ext("msgId").is_some(), "stored: the ids are answered");
+    let mut no_wait = message(2);
+    no_wait.properties.push(("WAIT".into(), "false".into()));
+    let r = c.request(send_request(&no_wait)).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS);
+    let stored = read_commit_log(&master.root());
+    assert!(stored.iter().any(|m| m.body == message(1).body.to_vec()));
+    drop(peer);
+}
