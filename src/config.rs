@@ -931,4 +931,25 @@ mod tests {
         assert!(e.contains("ha.master_addr"), "{e}");
         assert!(parse("[cluster]\nrole = \"MASTER\"\n").is_err());
     }
+
+    #[test]
+    fn ha_timings_must_be_positive_and_housekeeping_above_heartbeat() {
+        let check = |text: &str| {
+            let mut c = parse(text).unwrap();
+            c.store.root = std::env::temp_dir();
+            c.validate(Path::new("broker.toml"))
+                .map_err(|e| e.to_string())
+        };
+        assert!(check("[ha]\nslave_timeout_ms = 500\nslave_read_enable = true\n").is_ok());
+        let e = check("[ha]\ntransfer_batch_bytes = 0\n").unwrap_err();
+        assert!(e.contains("ha.transfer_batch_bytes = 0"), "{e}");
+        let e = check("[ha]\nheartbeat_interval_ms = 30000\n").unwrap_err();
+        assert!(e.contains("ha.housekeeping_interval_ms = 20000"), "{e}");
+        let e = check("[ha]\nmaster_broker_addr = \"nohost\"\n").unwrap_err();
+        assert!(e.contains("ha.master_broker_addr"), "{e}");
+        assert!(
+            parse("[ha]\nslave_timeout = 5\n").is_err(),
+            "unknown keys are refused"
+        );
+    }
 }
