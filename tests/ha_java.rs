@@ -8,9 +8,9 @@
 //! for under `ACTORMQ_JAVA_CLIENTS` (`tests/java/target`); without it the test says why it skipped
 //! and passes, so a plain `cargo test` needs no JVM.
 //!
-//! Not covered: a Java slave of an actormq master. A 5.3.3 slave takes `haMasterAddress` at start
-//! but drops it when its broker-member sync (through a name server the master registered with)
-//! finds no master, so that pairing needs REGISTER_BROKER (issue 14 item 1).
+//! Not covered: a Java slave of an actormq master. A 5.3.3 slave loses a configured
+//! `haMasterAddress` (applied before its HA client exists) and otherwise learns its master only
+//! from REGISTER_BROKER answers, so that pairing needs registration (issue 14 item 1).
 
 mod common;
 
