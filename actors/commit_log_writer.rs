@@ -2,15 +2,19 @@
 //! under its put lock — here the actor's mailbox is the lock).
 //!
 //! *Drives* the store's [`CommitLog`] state machine (offsets, rolls, the staged write) and, in
-//! sync-flush mode, a [`GroupCommit`] of the sends waiting for their flush. *Receives* `Append`
-//! (one message or a batch, encoded by the SendProcessor), `DeleteFilesBefore` and `SetWritable`
+//! sync-flush mode, a [`GroupCommit`] of the sends waiting for their flush, and on a SYNC_MASTER a
+//! [`SlaveSync`] of the sends waiting for a slave (released by `SlaveAcked`). *Receives* `Append`
+//! (one message or a batch, encoded by the SendProcessor; on a slave `AppendReplicated` instead:
+//! the master's bytes at their offsets, from the `HaClient`), `DeleteFilesBefore` and `SetWritable`
 //! (Retention, which owns the disk-full state: sent only when it changes) and `Seal` (shutdown).
 //! While the disk is full an append is refused before anything is written
 //! (`SERVICE_NOT_AVAILABLE`): one bool field read per append. A file it cannot create for lack of
-//! space makes it refuse at once, and it reports `OutOfSpace` to Retention. *Sends* `Allocate` to the `FileAllocator` (the next two files, asked for as
+//! space makes it refuse at once, and it reports `OutOfSpace` to Retention. *Sends* `Allocate` to
+//! the `FileAllocator` (the next two files, asked for as
 //! soon as a file is started, so a roll finds them ready), `FilesChanged` to the `Flusher` and the
 //! `Dispatcher` on every roll, `SyncFlush` to the `Flusher` (sync mode: one round trip releases
-//! every waiter below the flushed offset — group commit), and `NewRecords` to the `Dispatcher`: the
+//! every waiter below the flushed offset — group commit), `Published` to the `HaServer` of a
+//! master (new bytes, new file tables) and `NewRecords` to the `Dispatcher`: the
 //! facts of every appended record, batched, one message per turn of this mailbox rather than one
 //! per append (plus each flushed offset in sync mode: the dispatcher indexes only flushed records
 //! then). A turn ends with `EndOfTurn` (scheduled by its first append): the sync-mode `pwrite`, the
@@ -20,17 +24,19 @@
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tracing::{info, warn};
 
 use super::dispatcher::{Dispatcher, Flushed, NewRecords};
 use super::file_allocator::{Allocate, FileAllocator};
 use super::flusher::{FilesChanged, Flusher, SyncFlush};
+use super::ha_server::Published;
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::retention::OutOfSpace;
+use actormq::ha::sync::{Admitted, SlaveSync};
 use actormq::store::commit_log::CommitLog;
-pub use actormq::store::commit_log::{AppendError, Appended};
+pub use actormq::store::commit_log::{AppendError, Appended, ReplicaError};
 use actormq::store::group_commit::GroupCommit;
 use actormq::store::mapped_file::MappedFile;
 
@@ -54,6 +60,8 @@ pub struct Append {
     pub count: u32,
     /// One per record: the consume-queue tag code (`tags_hash_code` of TAGS, 0 without tags).
     pub tags_codes: Vec<i64>,
+    /// SYNC_MASTER: answer only once a slave has the records (`SlaveSync`).
+    pub wait_slave: bool,
     pub done: AppendDone,
 }
 
@@ -76,7 +84,13 @@ pub struct CommitLogWriter {
     /// `Some(timeout)` in sync-flush mode.
     sync_flush: Option<Duration>,
     /// Sync flush: the sends waiting for their bytes to be flushed.
-    group_commit: GroupCommit<(Appended, AppendDone)>,
+    group_commit: GroupCommit<Waiter>,
+    /// SYNC_MASTER: the sends waiting for a slave's acknowledgement.
+    slave_sync: Option<SlaveSync<(Appended, AppendDone)>>,
+    /// A master's HA server: told when new bytes are published (once per turn).
+    ha: Option<CountedRecipient<Published>>,
+    /// A slave is connected (the last `SlaveAcked` named an offset).
+    slaves_connected: bool,
     /// Whether the disk takes new messages (Retention's `DiskSpace` decides; an `ENOSPC` here
     /// clears it at once), and its percent used in hundredths, for the refusal's remark.
     writable: bool,
@@ -84,6 +98,9 @@ pub struct CommitLogWriter {
     /// Retention, told of an allocation that failed for lack of space.
     disk: CountedRecipient<OutOfSpace>,
 }
+
+/// A send waiting for its flush: where it landed, its answer, whether it then waits for a slave.
+type Waiter = (Appended, AppendDone, bool);
 
 impl CommitLogWriter {
     pub fn new(
@@ -107,6 +124,9 @@ impl CommitLogWriter {
             writable: true,
             used_hundredths: 0,
             disk,
+            slave_sync: None,
+            ha: None,
+            slaves_connected: false,
         }
     }
 
@@ -119,6 +139,31 @@ impl CommitLogWriter {
         }
     }
 
+    /// A master's writer: the `HaServer` hears of every turn's published bytes and of new file
+    /// tables; with `slave_timeout` (SYNC_MASTER), sends that ask to wait are held until a slave
+    /// has them.
+    pub fn with_ha(
+        mut self,
+        slave_timeout: Option<Duration>,
+        ha: CountedRecipient<Published>,
+    ) -> Self {
+        self.slave_sync = slave_timeout.map(SlaveSync::new);
+        self.ha = Some(ha);
+        self
+    }
+
+    /// A stored (and, in sync-flush mode, flushed) send: answered now, or held for a slave.
+    fn complete(&mut self, appended: Appended, done: AppendDone, wait_slave: bool) {
+        let Some(sync) = self.slave_sync.as_mut().filter(|_| wait_slave) else {
+            return done(Ok(appended));
+        };
+        match sync.admit(appended.end(), Instant::now(), (appended, done)) {
+            Admitted::Waiting => {}
+            Admitted::Done((a, done)) => done(Ok(a)),
+            Admitted::NotAvailable((a, done)) => done(Err(AppendError::SlaveNotAvailable(a))),
+        }
+    }
+
     /// Sends a new file table (after a roll or a deletion) to the flusher and the dispatcher;
     /// true if there was one.
     fn publish_table_change(&mut self) -> bool {
@@ -126,6 +171,9 @@ impl CommitLogWriter {
             return false;
         };
         self.flusher.do_send(FilesChanged(table.clone()));
+        if let Some(ha) = &self.ha {
+            ha.do_send(Published(Some(table.clone())));
+        }
         self.dispatcher.do_send(FilesChanged(table));
         true
     }
@@ -152,7 +200,7 @@ impl CommitLogWriter {
 
     /// Answers the senders whose appends a failed write undid.
     fn fail_unwritten(&mut self, err: &AppendError) {
-        for (_, done) in self.group_commit.unwritten(self.log.published()) {
+        for (_, done, _) in self.group_commit.unwritten(self.log.published()) {
             done(Err(err.clone()));
         }
     }
@@ -168,6 +216,11 @@ impl CommitLogWriter {
         if !runs.is_empty() {
             // `do_send`: records must never be dropped; one message per mailbox turn bounds the rate.
             self.dispatcher.do_send(NewRecords(runs));
+            // New bytes concern the HA server only while a slave is connected (a master without
+            // slaves pays no message per turn); new file tables always go (below).
+            if let Some(ha) = self.ha.as_ref().filter(|_| self.slaves_connected) {
+                ha.do_send(Published(None));
+            }
         }
     }
 
@@ -188,8 +241,8 @@ impl CommitLogWriter {
                     act.write_and_dispatch();
                     act.dispatcher.do_send(Flushed(flushed));
                 }
-                for (appended, done) in released {
-                    done(Ok(appended));
+                for (appended, done, wait_slave) in released {
+                    act.complete(appended, done, wait_slave);
                 }
                 if progressed {
                     act.request_flush(ctx);
@@ -202,10 +255,17 @@ impl CommitLogWriter {
             .spawn(ctx);
     }
 
-    /// Sync flush: answers `FLUSH_DISK_TIMEOUT` to waiters past their deadline (still stored).
-    fn expire_flush_waiters(&mut self) {
-        for (appended, done) in self.group_commit.expire(Instant::now()) {
+    /// Answers `FLUSH_DISK_TIMEOUT` / `FLUSH_SLAVE_TIMEOUT` to waiters past their deadline
+    /// (still stored).
+    fn expire_waiters(&mut self) {
+        let now = Instant::now();
+        for (appended, done, _) in self.group_commit.expire(now) {
             done(Err(AppendError::FlushTimeout(appended)));
+        }
+        if let Some(sync) = &mut self.slave_sync {
+            for (appended, done) in sync.expire(now) {
+                done(Err(AppendError::SlaveTimeout(appended)));
+            }
         }
     }
 }
@@ -220,8 +280,11 @@ impl Actor for CommitLogWriter {
             "commit-log writer started"
         );
         self.request_ahead(ctx);
-        if self.sync_flush.is_some() {
-            ctx.run_interval(FLUSH_TIMEOUT_CHECK, |act, _| act.expire_flush_waiters());
+        if self.sync_flush.is_some() || self.slave_sync.is_some() {
+            ctx.run_interval(FLUSH_TIMEOUT_CHECK, |act, _| act.expire_waiters());
+        }
+        if let Some(ha) = &self.ha {
+            ha.do_send(Published(Some(self.log.table())));
         }
     }
 }
@@ -267,15 +330,71 @@ impl Handler<Append> for CommitLogWriter {
             (Ok(appended), Some(timeout)) => {
                 // Written and flushed when the turn ends (`EndOfTurn`).
                 let deadline = Instant::now() + timeout;
-                let waiter = (appended, msg.done);
+                let waiter = (appended, msg.done, msg.wait_slave);
                 self.group_commit.wait(appended.end(), deadline, waiter);
             }
+            (Ok(appended), None) => self.complete(appended, msg.done, msg.wait_slave),
             (Err(e @ AppendError::WriteFailed(_)), _) => {
                 // The roll's write undid this turn's earlier appends too.
                 self.fail_unwritten(&e);
                 (msg.done)(Err(e));
             }
             (result, _) => (msg.done)(result),
+        }
+    }
+}
+
+/// Slave: the master's bytes at `offset` (`HaClient`), written at the same offset; answers the
+/// new write offset, or why they were refused (nothing written).
+#[derive(Message)]
+#[rtype(result = "Result<u64, ReplicaError>")]
+pub struct AppendReplicated {
+    pub offset: u64,
+    pub bytes: Bytes,
+}
+
+impl Handler<AppendReplicated> for CommitLogWriter {
+    type Result = Result<u64, ReplicaError>;
+
+    fn handle(&mut self, msg: AppendReplicated, ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().commit_log_writer.handling();
+        let first_of_turn = !self.log.turn_open();
+        let result = self.log.append_replicated(msg.offset, &msg.bytes);
+        if self.publish_table_change() {
+            self.request_ahead(ctx);
+        }
+        if first_of_turn && self.log.turn_open() {
+            ctx.notify(EndOfTurn);
+        }
+        result
+    }
+}
+
+/// SYNC_MASTER: the best slave's acknowledged offset (`None`: no slave connected), from the
+/// `HaServer`; releases the sends it covers.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SlaveAcked(pub Option<u64>);
+
+impl Handler<SlaveAcked> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, SlaveAcked(acked): SlaveAcked, _ctx: &mut Context<Self>) {
+        let _timer = stats().commit_log_writer.handling();
+        let was_connected = std::mem::replace(&mut self.slaves_connected, acked.is_some());
+        if self.slaves_connected && !was_connected {
+            // Bytes appended while no slave was connected were not announced: pump now.
+            if let Some(ha) = &self.ha {
+                ha.do_send(Published(None));
+            }
+        }
+        for (appended, done) in self
+            .slave_sync
+            .as_mut()
+            .map(|s| s.acked(acked))
+            .unwrap_or_default()
+        {
+            done(Ok(appended));
         }
     }
 }
@@ -331,6 +450,14 @@ impl Handler<Seal> for CommitLogWriter {
             self.fail_unwritten(&e);
         }
         self.write_and_dispatch();
+        for (appended, done) in self
+            .slave_sync
+            .as_mut()
+            .map(|s| s.drain())
+            .unwrap_or_default()
+        {
+            done(Err(AppendError::SlaveTimeout(appended)));
+        }
         info!(
             write_offset = self.log.write_offset(),
             "commit-log writer sealed"

@@ -30,6 +30,7 @@ pub use super::query::{
     LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, WatchTopic,
 };
 use super::retention::OutOfSpace;
+use actormq::ha::pull::PullRole;
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
@@ -70,6 +71,8 @@ pub struct Dispatcher {
     /// Told when a consume-queue file cannot be created for lack of space (Retention, which owns
     /// the disk-full state).
     disk: CountedRecipient<OutOfSpace>,
+    /// Role facts for `suggestWhichBrokerId` (a slave's master state comes by `MasterOnline`).
+    role: PullRole,
 }
 
 impl Dispatcher {
@@ -91,7 +94,18 @@ impl Dispatcher {
             watchers: Vec::new(),
             index,
             disk,
+            role: PullRole::default(),
         }
+    }
+
+    /// A slave's dispatcher (`slave`), and whether slave reads are on (`ha.slave_read_enable`).
+    pub fn with_role(mut self, slave: bool, slave_read_enable: bool) -> Self {
+        self.role = PullRole {
+            slave,
+            slave_read_enable,
+            master_online: false,
+        };
+        self
     }
 
     pub(super) fn index(&self) -> Option<&IndexService> {
@@ -154,7 +168,7 @@ impl Dispatcher {
 
     fn answer_pull(&self, q: PullQuery, response: RemotingCommand, reply: ReplyTo) {
         let r = self.read(&q);
-        reply.send(pull_response(response, &q, r));
+        reply.send(pull_response(response, &q, r, &self.role));
     }
 
     fn pull(
@@ -174,7 +188,7 @@ impl Dispatcher {
             Some(timeout) if code == response_code::PULL_NOT_FOUND && !self.closing => {
                 self.park(q, response, reply, timeout, ctx)
             }
-            _ => reply.send(pull_response(response, &q, r)),
+            _ => reply.send(pull_response(response, &q, r, &self.role)),
         }
     }
 
@@ -207,7 +221,7 @@ impl Dispatcher {
             // Answered by `pull` (which may park it); here, at once.
             QueryKind::Pull(q) => {
                 let r = self.read(&q);
-                pull_response(response, &q, r)
+                pull_response(response, &q, r, &self.role)
             }
             QueryKind::MaxOffset { topic, queue_id } => {
                 let max = self.queue(&topic, queue_id).map_or(0, |q| q.max_offset());
@@ -454,5 +468,20 @@ impl Handler<WatchTopic> for Dispatcher {
     fn handle(&mut self, msg: WatchTopic, _ctx: &mut Context<Self>) {
         let _timer = stats().dispatcher.handling();
         self.watchers.push((msg.topic, msg.to));
+    }
+}
+
+/// From a slave's `HaClient`: its master is up (connected) or not; a slave sends consumers that
+/// keep up to an online master (`suggestWhichBrokerId`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MasterOnline(pub bool);
+
+impl Handler<MasterOnline> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, MasterOnline(online): MasterOnline, _ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
+        self.role.master_online = online;
     }
 }

@@ -59,6 +59,10 @@ accounted! {
     super::client_manager::ClientManager => client_manager,
     super::lock_processor::LockProcessor => lock_processor,
     super::scheduler::Scheduler => scheduler,
+    super::ha_server::HaServer => ha_server,
+    super::ha_connection::HaConnection => ha_connection,
+    super::ha_client::HaClient => ha_client,
+    super::slave_synchronize::SlaveSynchronize => slave_synchronize,
 }
 
 /// An actor's address that counts every message sent through it on the actor kind's counters.

@@ -50,6 +50,10 @@ pub struct ActorStats {
     pub client_manager: Arc<MailboxStats>,
     pub lock_processor: Arc<MailboxStats>,
     pub scheduler: Arc<MailboxStats>,
+    pub ha_server: Arc<MailboxStats>,
+    pub ha_connection: Arc<MailboxStats>,
+    pub ha_client: Arc<MailboxStats>,
+    pub slave_synchronize: Arc<MailboxStats>,
     /// Records a read found damaged (body CRC, or not the record its consume-queue entry names)
     /// and skipped instead of serving.
     pub damaged_records_skipped: AtomicU64,
@@ -93,6 +97,10 @@ impl ActorStats {
             client_manager: MailboxStats::new("client_manager", default, on),
             lock_processor: MailboxStats::new("lock_processor", processor, on),
             scheduler: MailboxStats::new("scheduler", default, on),
+            ha_server: MailboxStats::new("ha_server", default, on),
+            ha_connection: MailboxStats::new("ha_connection", default, on),
+            ha_client: MailboxStats::new("ha_client", default, on),
+            slave_synchronize: MailboxStats::new("slave_synchronize", default, on),
             damaged_records_skipped: AtomicU64::new(0),
             disk_used_hundredths: AtomicU64::new(0),
             store_writable: AtomicU64::new(1),
@@ -120,6 +128,10 @@ impl ActorStats {
             self.client_manager.clone(),
             self.lock_processor.clone(),
             self.scheduler.clone(),
+            self.ha_server.clone(),
+            self.ha_connection.clone(),
+            self.ha_client.clone(),
+            self.slave_synchronize.clone(),
             self.metrics.clone(),
         ])
     }
@@ -150,6 +162,8 @@ pub struct Metrics {
     /// Connection bounds' counters and the rejected-request table (atomics the connections bump).
     guards: Arc<ConnectionGuards>,
     started: Instant,
+    /// Replication gauges as the HA actors last sent them, by source.
+    replication: HashMap<&'static str, Vec<Gauge>>,
 }
 
 impl Metrics {
@@ -164,6 +178,7 @@ impl Metrics {
             written,
             guards,
             started: Instant::now(),
+            replication: HashMap::new(),
         }
     }
 }
@@ -241,6 +256,24 @@ impl Handler<ConnectionEvent> for Metrics {
     }
 }
 
+/// Replication figures (`HaServer`: per-slave lag; `HaClient`: the slave's own view), replacing
+/// what `source` sent before.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReplicationGauges {
+    pub source: &'static str,
+    pub gauges: Vec<Gauge>,
+}
+
+impl Handler<ReplicationGauges> for Metrics {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReplicationGauges, _ctx: &mut Context<Self>) {
+        let _timer = stats().metrics.handling();
+        self.replication.insert(msg.source, msg.gauges);
+    }
+}
+
 impl Handler<TakeSnapshot> for Metrics {
     type Result = MessageResult<TakeSnapshot>;
 
@@ -312,6 +345,7 @@ impl Handler<TakeSnapshot> for Metrics {
             },
         ];
         gauges.extend(self.guards.gauges());
+        gauges.extend(self.replication.values().flatten().cloned());
         MessageResult(MetricsSnapshot {
             connections,
             mailboxes: self.mailboxes.iter().map(|m| m.snapshot()).collect(),

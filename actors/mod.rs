@@ -11,6 +11,9 @@ pub mod connection;
 pub mod dispatcher;
 pub mod file_allocator;
 pub mod flusher;
+pub mod ha_client;
+pub mod ha_connection;
+pub mod ha_server;
 pub mod lock_processor;
 pub mod mailbox;
 pub mod metrics;
@@ -24,6 +27,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod send_processor;
 pub mod server;
+pub mod slave_synchronize;
 pub mod timer;
 
 /// Reads a fault-injection test hook: a positive integer in the environment variable `var` (unset,

@@ -23,6 +23,7 @@ use super::mailbox::Mailbox;
 use super::processor_table::Processor;
 use super::query::forward;
 use actormq::consumer_offsets::ConsumerOffsetTable;
+use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::StoreError;
@@ -140,6 +141,7 @@ impl Processor for OffsetProcessor {
         request_code::SEARCH_OFFSET_BY_TIMESTAMP,
         request_code::GET_MAX_OFFSET,
         request_code::GET_MIN_OFFSET,
+        request_code::GET_ALL_CONSUMER_OFFSET,
     ];
 }
 
@@ -148,6 +150,13 @@ impl Handler<Request> for OffsetProcessor {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().offset_processor.handling();
+        if req.cmd.code == request_code::GET_ALL_CONSUMER_OFFSET {
+            // `ConsumerOffsetManager.encode()`: the table as `consumerOffset.json` has it (a
+            // slave's metadata sync reads it).
+            let body = serde_json::to_vec(&self.table).unwrap_or_default();
+            let response = req.cmd.response_to(response_code::SUCCESS, None);
+            return req.reply.send(response.with_body(body.into()));
+        }
         match self.handle_request(&req.cmd) {
             Ok(Ok(response)) => req.reply.send(response),
             Ok(Err(kind)) => forward(&self.dispatcher, kind, &req.cmd, req.reply),
@@ -175,6 +184,25 @@ impl Handler<CommitOffset> for OffsetProcessor {
     fn handle(&mut self, m: CommitOffset, _ctx: &mut Context<Self>) {
         let _timer = stats().offset_processor.handling();
         self.dirty |= self.table.commit(&m.group, &m.topic, m.queue_id, m.offset);
+    }
+}
+
+/// A slave's metadata sync: the master's offsets overwrite this table's (per `topic@group`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ApplyMasterOffsets(pub ConsumerOffsetTable);
+
+impl Handler<ApplyMasterOffsets> for OffsetProcessor {
+    type Result = ();
+
+    fn handle(&mut self, ApplyMasterOffsets(master): ApplyMasterOffsets, _ctx: &mut Context<Self>) {
+        let _timer = stats().offset_processor.handling();
+        if slave_sync::merge_offsets(&mut self.table, master) {
+            self.dirty = true;
+            if let Err(e) = self.persist() {
+                error!(error = %e, "persisting the master's consumer offsets failed; will retry");
+            }
+        }
     }
 }
 

@@ -19,9 +19,10 @@ use super::connection::ReplyTo;
 use super::dispatcher::{Dispatcher, PullQuery};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
-use actormq::protocol::{response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
+use actormq::ha::pull::PullRole;
+use actormq::protocol::{response_code, RemotingCommand, OVERLOAD_REMARK};
 use actormq::store::index::KeyLookup;
-use actormq::store::read::{GetStatus, PullRead, QueueSlice};
+use actormq::store::read::{in_memory_bytes, GetStatus, PullRead, QueueSlice};
 
 /// What a store query asks.
 #[derive(Debug, Clone)]
@@ -227,20 +228,27 @@ pub(super) fn refuse(mut response: RemotingCommand, code: i32, remark: String) -
     response
 }
 
-/// The pull response header (`PullMessageResponseHeader`) and body for a read.
+/// The pull response header (`PullMessageResponseHeader`) and body for a read, with the broker
+/// the consumer should pull from next (`suggestWhichBrokerId`, [`PullRole::suggest`]).
 pub(super) fn pull_response(
     mut response: RemotingCommand,
     q: &PullQuery,
     r: PullRead,
+    role: &PullRole,
 ) -> RemotingCommand {
     response.code = r.status.response_code(q.offset);
     response.remark = Some(r.status.name().to_string());
+    let found = r.status == GetStatus::Found;
+    let suggestion = role.suggest(r.behind, in_memory_bytes(), found);
+    if suggestion.retry_at_master {
+        response.code = response_code::PULL_RETRY_IMMEDIATELY;
+    }
     let ext = &mut response.ext_fields;
-    ext.insert("suggestWhichBrokerId", ByteString::from_static("0"));
+    ext.insert("suggestWhichBrokerId", suggestion.broker_id.to_string());
     ext.insert("nextBeginOffset", r.next_begin.to_string());
     ext.insert("minOffset", r.min.to_string());
     ext.insert("maxOffset", r.max.to_string());
-    if r.status == GetStatus::Found {
+    if found {
         response.body = r.body.freeze();
     }
     response

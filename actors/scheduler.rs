@@ -22,6 +22,7 @@ use super::mailbox::{timer_tick, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use actormq::protocol::{request_code, response_code};
+use actormq::schedule::offsets::DelayOffsets;
 use actormq::schedule::state::{Schedule, Step};
 use actormq::schedule::{self, SCHEDULE_TOPIC};
 use actormq::store::now_ms;
@@ -91,6 +92,7 @@ impl Scheduler {
                 } => {
                     let me = Mailbox::new(ctx.address());
                     let append = Append {
+                        wait_slave: false,
                         topic,
                         queue_id,
                         records: record,
@@ -259,6 +261,24 @@ impl Handler<Pause> for Scheduler {
         let _timer = stats().scheduler.handling();
         self.schedule.pause();
         self.schedule.appends_in_flight()
+    }
+}
+
+/// A slave's metadata sync: the master's delay offsets replace this broker's and are written.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ApplyMasterDelayOffsets(pub DelayOffsets);
+
+impl Handler<ApplyMasterDelayOffsets> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, msg: ApplyMasterDelayOffsets, _ctx: &mut Context<Self>) {
+        let _timer = stats().scheduler.handling();
+        if self.schedule.replace_offsets(msg.0) {
+            if let Err(e) = self.persist() {
+                error!(error = %e, "persisting the master's delay offsets failed; will retry");
+            }
+        }
     }
 }
 

@@ -24,9 +24,12 @@ use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use super::retention::OutOfSpace;
-use actormq::config::BrokerIdentity;
+use actormq::config::{BrokerIdentity, BrokerRole};
+use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{request_code, response_code, RemotingCommand, OVERLOAD_REMARK};
+use actormq::protocol::{
+    request_code, response_code, RemotingCommand, OVERLOAD_REMARK, REJECT_REQUEST_REMARK,
+};
 use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
 use actormq::schedule::{self, DelayLevels};
 use actormq::send::{
@@ -66,6 +69,8 @@ pub struct SendProcessor {
     topics_changed: Vec<CountedRecipient<TopicsChanged>>,
     /// Told when the topic table cannot be written for lack of space (Retention).
     disk: Option<CountedRecipient<OutOfSpace>>,
+    /// A slave refuses sends (`[cluster] role = "SLAVE"`).
+    slave: bool,
 }
 
 impl SendProcessor {
@@ -92,12 +97,30 @@ impl SendProcessor {
             mailbox,
             topics_changed,
             disk: None,
+            slave: false,
         }
     }
 
     /// Where a topic table that cannot be written for lack of space is reported.
     pub fn with_disk(mut self, disk: CountedRecipient<OutOfSpace>) -> Self {
         self.disk = Some(disk);
+        self
+    }
+
+    /// The codes a slave refuses (Java 5.x: 10, 310, 320, 36).
+    const SEND_CODES: &'static [i32] = &[
+        request_code::SEND_MESSAGE,
+        request_code::SEND_MESSAGE_V2,
+        request_code::SEND_BATCH_MESSAGE,
+        request_code::CONSUMER_SEND_MSG_BACK,
+    ];
+
+    /// The broker's role: a SYNC_MASTER's sends wait for a slave, a slave refuses sends.
+    pub fn with_role(mut self, role: BrokerRole) -> Self {
+        self.preparer = self
+            .preparer
+            .with_sync_master(role == BrokerRole::SyncMaster);
+        self.slave = role == BrokerRole::Slave;
         self
     }
 
@@ -224,6 +247,7 @@ impl Processor for SendProcessor {
         request_code::SEND_BATCH_MESSAGE,
         request_code::UPDATE_AND_CREATE_TOPIC,
         request_code::GET_ALL_TOPIC_CONFIG,
+        request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         request_code::DELETE_TOPIC_IN_BROKER,
         request_code::CONSUMER_SEND_MSG_BACK,
     ];
@@ -234,6 +258,15 @@ impl Handler<Request> for SendProcessor {
 
     fn handle(&mut self, req: Request, ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
+        if self.slave && Self::SEND_CODES.contains(&req.cmd.code) {
+            // Java 5.x's `SendMessageProcessor.rejectRequest` on a slave: the client retries
+            // another broker (its master).
+            let response = req.cmd.response_to(
+                response_code::SYSTEM_BUSY,
+                Some(REJECT_REQUEST_REMARK.into()),
+            );
+            return req.reply.send(response);
+        }
         if req.cmd.code == request_code::CONSUMER_SEND_MSG_BACK {
             return self.send_back(req, ctx);
         }
@@ -271,6 +304,7 @@ impl Handler<Request> for SendProcessor {
         let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
         let count = sizes.len() as u32;
         let append = Append {
+            wait_slave: prepared.wait_slave,
             topic: prepared.topic,
             queue_id: prepared.queue_id,
             records: prepared.records,
@@ -334,6 +368,11 @@ impl SendProcessor {
             }
             request_code::GET_ALL_TOPIC_CONFIG => {
                 let body = serde_json::to_vec(&self.topics).expect("topic table serializes");
+                cmd.response_to(response_code::SUCCESS, None)
+                    .with_body(body.into())
+            }
+            request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {
+                let body = serde_json::to_vec(&self.groups).unwrap_or_default();
                 cmd.response_to(response_code::SUCCESS, None)
                     .with_body(body.into())
             }
@@ -449,6 +488,7 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             Err((_, why)) => return refuse(reply, response, retry::put_refusal(&why)),
         };
         let append = Append {
+            wait_slave: false,
             topic: prepared.topic,
             queue_id: prepared.queue_id,
             records: prepared.records,
@@ -457,6 +497,45 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
         };
         self.append(append);
+    }
+}
+
+/// A slave's metadata sync: the master's topic table and subscription groups, each applied only
+/// when its data version differs from this broker's (`SlaveSynchronize`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ApplyMasterTables {
+    pub topics: Option<TopicTable>,
+    pub groups: Option<SubscriptionGroupTable>,
+}
+
+impl Handler<ApplyMasterTables> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ApplyMasterTables, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if let Some(t) = msg
+            .topics
+            .and_then(|t| slave_sync::topics_to_apply(&self.topics, t))
+        {
+            info!(
+                topics = t.topic_config_table.len(),
+                "topic table synced from the master"
+            );
+            self.topics = t;
+            self.publish_topics();
+        }
+        if let Some(g) = msg
+            .groups
+            .and_then(|g| slave_sync::groups_to_apply(&self.groups, g))
+        {
+            info!(
+                groups = g.subscription_group_table.len(),
+                "subscription groups synced from the master"
+            );
+            self.groups = g;
+            self.save_groups();
+        }
     }
 }
 

@@ -40,11 +40,7 @@ impl Server {
         metrics: CountedRecipient<ConnectionEvent>,
     ) -> Mailbox<Server> {
         Mailbox::new(Server::create(move |ctx| {
-            let accepts = futures_util::stream::unfold(listener, |listener| async move {
-                let accepted = listener.accept().await;
-                Some((Accepted(accepted), listener))
-            });
-            let handle = ctx.add_stream(counted_stream::<Server, _>(accepts));
+            let handle = ctx.add_stream(counted_stream::<Server, _>(accepts(listener)));
             Server {
                 processors,
                 metrics,
@@ -63,7 +59,15 @@ impl Actor for Server {
 }
 
 /// One result of `accept()`.
-pub struct Accepted(io::Result<(TcpStream, SocketAddr)>);
+pub struct Accepted(pub io::Result<(TcpStream, SocketAddr)>);
+
+/// Every `accept()` of `listener`, as a stream for `add_stream` (the broker's and the HA listener).
+pub fn accepts(listener: TcpListener) -> impl futures_util::Stream<Item = Accepted> {
+    futures_util::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await;
+        Some((Accepted(accepted), listener))
+    })
+}
 
 impl StreamHandler<Accepted> for Server {
     fn handle(&mut self, Accepted(result): Accepted, _ctx: &mut Context<Self>) {

@@ -236,6 +236,7 @@ impl Timer {
         for batch in batches.0 {
             let (me, tally, failed, due) = (me.clone(), tally.clone(), failed.clone(), due.clone());
             let append = Append {
+                wait_slave: false,
                 topic: batch.topic,
                 queue_id: batch.queue_id,
                 count: batch.tags_codes.len() as u32,

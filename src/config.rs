@@ -344,6 +344,29 @@ pub struct HaConfig {
     /// A slave's master HA address (RocketMQ's `haMasterAddress`). Default (unset): learned from the
     /// name servers' REGISTER_BROKER answers.
     pub master_addr: Option<String>,
+    /// A slave's master broker address (its `server.listen`, RocketMQ's master `brokerAddr`), for
+    /// the slave's metadata sync (topics, consumer offsets, delay offsets, subscription groups).
+    /// Default (unset): no metadata sync until the name servers name the master.
+    pub master_broker_addr: Option<String>,
+    /// SYNC_MASTER: how long a send waits for a slave before `FLUSH_SLAVE_TIMEOUT` (RocketMQ's
+    /// `slaveTimeout`). Default: 3000.
+    pub slave_timeout_ms: u64,
+    /// Heartbeats: a slave reports its offset, a master sends an empty transfer, after this long
+    /// without writing (RocketMQ's `haSendHeartbeatInterval`). Default: 5000.
+    pub heartbeat_interval_ms: u64,
+    /// Either side closes a connection that read nothing for this long (RocketMQ's
+    /// `haHousekeepingInterval`). Default: 20000.
+    pub housekeeping_interval_ms: u64,
+    /// The largest chunk a master sends at once (RocketMQ's `haTransferBatchSize`). Default: 32768.
+    pub transfer_batch_bytes: u64,
+    /// A slave reconnects after 1 s, doubling up to this (RocketMQ retries every 5 s). Default: 5000.
+    pub reconnect_max_ms: u64,
+    /// How often a slave syncs topics, offsets and groups from its master (RocketMQ 4.9: 10 s).
+    /// Default: 10000.
+    pub slave_sync_interval_ms: u64,
+    /// RocketMQ's `slaveReadEnable`: pull responses may send consumers that fall far behind to a
+    /// slave (`suggestWhichBrokerId`). Default: false.
+    pub slave_read_enable: bool,
 }
 
 impl Default for HaConfig {
@@ -352,6 +375,14 @@ impl Default for HaConfig {
             listen: "127.0.0.1:10912".parse().expect("valid literal"),
             advertise_addr: None,
             master_addr: None,
+            master_broker_addr: None,
+            slave_timeout_ms: 3000,
+            heartbeat_interval_ms: 5000,
+            housekeeping_interval_ms: 20_000,
+            transfer_batch_bytes: 32 * 1024,
+            reconnect_max_ms: 5000,
+            slave_sync_interval_ms: 10_000,
+            slave_read_enable: false,
         }
     }
 }
@@ -761,6 +792,7 @@ impl BrokerConfig {
                 ("cluster.advertise_addr", c.advertise_addr.as_ref()),
                 ("ha.advertise_addr", self.ha.advertise_addr.as_ref()),
                 ("ha.master_addr", self.ha.master_addr.as_ref()),
+                ("ha.master_broker_addr", self.ha.master_broker_addr.as_ref()),
             ])
         {
             if let Some(addr) = addr {
@@ -768,6 +800,29 @@ impl BrokerConfig {
                     return Err(invalid(key, format!("{addr:?}"), "must be \"host:port\""));
                 }
             }
+        }
+        let h = &self.ha;
+        for (key, v) in [
+            ("ha.slave_timeout_ms", h.slave_timeout_ms),
+            ("ha.heartbeat_interval_ms", h.heartbeat_interval_ms),
+            ("ha.housekeeping_interval_ms", h.housekeeping_interval_ms),
+            ("ha.transfer_batch_bytes", h.transfer_batch_bytes),
+            ("ha.reconnect_max_ms", h.reconnect_max_ms),
+            ("ha.slave_sync_interval_ms", h.slave_sync_interval_ms),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "0".into(), "must be positive"));
+            }
+        }
+        if h.housekeeping_interval_ms <= h.heartbeat_interval_ms {
+            return Err(invalid(
+                "ha.housekeeping_interval_ms",
+                h.housekeeping_interval_ms.to_string(),
+                &format!(
+                    "must be above ha.heartbeat_interval_ms = {} (an idle but live peer would be dropped)",
+                    h.heartbeat_interval_ms
+                ),
+            ));
         }
         if let Err(e) = check_writable(&s.root) {
             return Err(invalid(
@@ -1065,5 +1120,26 @@ mod tests {
         let e = check("[ha]\nmaster_addr = \"h:99999\"\n").unwrap_err();
         assert!(e.contains("ha.master_addr"), "{e}");
         assert!(parse("[cluster]\nrole = \"MASTER\"\n").is_err());
+    }
+
+    #[test]
+    fn ha_timings_must_be_positive_and_housekeeping_above_heartbeat() {
+        let check = |text: &str| {
+            let mut c = parse(text).unwrap();
+            c.store.root = std::env::temp_dir();
+            c.validate(Path::new("broker.toml"))
+                .map_err(|e| e.to_string())
+        };
+        assert!(check("[ha]\nslave_timeout_ms = 500\nslave_read_enable = true\n").is_ok());
+        let e = check("[ha]\ntransfer_batch_bytes = 0\n").unwrap_err();
+        assert!(e.contains("ha.transfer_batch_bytes = 0"), "{e}");
+        let e = check("[ha]\nheartbeat_interval_ms = 30000\n").unwrap_err();
+        assert!(e.contains("ha.housekeeping_interval_ms = 20000"), "{e}");
+        let e = check("[ha]\nmaster_broker_addr = \"nohost\"\n").unwrap_err();
+        assert!(e.contains("ha.master_broker_addr"), "{e}");
+        assert!(
+            parse("[ha]\nslave_timeout = 5\n").is_err(),
+            "unknown keys are refused"
+        );
     }
 }

@@ -19,6 +19,7 @@
 //! - [`retry`]: consume retry and dead letters: where a sent-back message goes and what its new
 //!   record holds.
 //! - [`send`]: the send path's pure part: a send request -> encoded records, an append -> the response.
+//! - [`ha`]: master/slave replication: the HA wire, a slave connection's stream, SYNC_MASTER waits.
 //! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
@@ -39,6 +40,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod consumer_offsets;
+pub mod ha;
 pub mod limits;
 pub mod long_poll;
 pub mod metrics;

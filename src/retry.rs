@@ -251,7 +251,10 @@ pub fn send_back_response(
     outcome: Result<Appended, AppendError>,
 ) -> RemotingCommand {
     let (code, remark) = match outcome {
-        Ok(_) | Err(AppendError::FlushTimeout(_)) => (response_code::SUCCESS, None),
+        Ok(_)
+        | Err(AppendError::FlushTimeout(_))
+        | Err(AppendError::SlaveNotAvailable(_))
+        | Err(AppendError::SlaveTimeout(_)) => (response_code::SUCCESS, None),
         Err(AppendError::Busy) => (response_code::SYSTEM_BUSY, Some(OVERLOAD_REMARK.into())),
         Err(AppendError::CreateMappedFileFailed(why)) => (
             response_code::SYSTEM_ERROR,
@@ -267,6 +270,10 @@ pub fn send_back_response(
         Err(AppendError::Sealed | AppendError::NotWritable { .. }) => (
             response_code::SYSTEM_ERROR,
             Some("SERVICE_NOT_AVAILABLE".into()),
+        ),
+        Err(AppendError::NotMaster) => (
+            response_code::SYSTEM_BUSY,
+            Some(crate::protocol::REJECT_REQUEST_REMARK.into()),
         ),
     };
     response.code = code;

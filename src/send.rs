@@ -11,7 +11,10 @@ use tracing::info;
 
 use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
-use crate::protocol::{request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK};
+use crate::protocol::{
+    request_code, response_code, ByteString, RemotingCommand, OVERLOAD_REMARK,
+    REJECT_REQUEST_REMARK,
+};
 use crate::retry::{self, RETRY_GROUP_TOPIC_PREFIX};
 use crate::schedule::{
     self,
@@ -69,6 +72,9 @@ pub struct Prepared {
     /// A `SEND_BATCH_MESSAGE`: its entries are never delayed or timer-rewritten (Java 5.3 stores
     /// them as sent).
     pub batch: bool,
+    /// SYNC_MASTER: the sender waits for a slave to have the records (`WAIT` is not `false`,
+    /// Java's `isWaitStoreMsgOK`). Always false unless the preparer is told the role.
+    pub wait_slave: bool,
 }
 
 /// Turns send requests into records; keeps what spans requests (the unique-id generator and the
@@ -78,6 +84,8 @@ pub struct SendPreparer {
     uniq_ids: UniqIdGenerator,
     round_robin: u32,
     timer: TimerRules,
+    /// SYNC_MASTER: look at each send's `WAIT` property.
+    sync_master: bool,
 }
 
 impl SendPreparer {
@@ -88,7 +96,14 @@ impl SendPreparer {
             uniq_ids: UniqIdGenerator::new(store_ip),
             round_robin: 0,
             timer: TimerRules::default(),
+            sync_master: false,
         }
+    }
+
+    /// A SYNC_MASTER's preparer: sends wait for a slave unless they say `WAIT=false`.
+    pub fn with_sync_master(mut self, sync_master: bool) -> Self {
+        self.sync_master = sync_master;
+        self
     }
 
     /// Timer messages follow `rules` (`[timer]`) instead of the defaults.
@@ -169,6 +184,13 @@ impl SendPreparer {
             created_topics,
             created_group,
             batch,
+            // One property lookup, only on a SYNC_MASTER.
+            wait_slave: self.sync_master
+                && header
+                    .properties
+                    .as_deref()
+                    .and_then(|p| find_property(p, property::WAIT))
+                    != Some("false"),
         };
         if batch {
             // Java 4.9.8 / 5.3 refuse a batch whose own (header) properties carry DELAY > 0
@@ -370,6 +392,7 @@ impl Prepared {
             created_topics: Vec::new(),
             created_group: false,
             batch: false,
+            wait_slave: false,
         };
         let props = message.properties.as_str();
         let uniq = find_property(props, property::UNIQ_KEY).unwrap_or_default();
@@ -508,6 +531,15 @@ fn append_refusal(e: &AppendError) -> Refusal {
             response_code::SERVICE_NOT_AVAILABLE,
             disk_full_remark(*used_hundredths),
         ),
+        AppendError::SlaveNotAvailable(_) => (
+            response_code::SLAVE_NOT_AVAILABLE,
+            "no slave is connected or the slave is too far behind; the message is stored on the master".into(),
+        ),
+        AppendError::SlaveTimeout(_) => (
+            response_code::FLUSH_SLAVE_TIMEOUT,
+            "wait for the slave timed out; the message is stored on the master".into(),
+        ),
+        AppendError::NotMaster => (response_code::SYSTEM_BUSY, REJECT_REQUEST_REMARK.into()),
     }
 }
 
@@ -551,8 +583,10 @@ pub fn send_response(
             response.code = code;
             response.remark = Some(remark);
             match e {
-                // Stored, only not flushed in time: the client still gets the ids.
-                AppendError::FlushTimeout(a) => a,
+                // Stored, only not flushed or replicated in time: the client still gets the ids.
+                AppendError::FlushTimeout(a)
+                | AppendError::SlaveNotAvailable(a)
+                | AppendError::SlaveTimeout(a) => a,
                 _ => return response,
             }
         }

@@ -110,15 +110,21 @@ impl TopicTable {
     /// each is filed under its own name): a bad value is an error naming the topic, never served.
     pub fn load_validated(path: &Path) -> Result<TopicTable> {
         let table = TopicTable::load(path)?;
-        for (name, config) in &table.topic_config_table {
-            let checked = if *name == config.topic_name {
-                config.validate()
-            } else {
-                Err(format!("entry {name} holds topic {}", config.topic_name))
-            };
-            checked.map_err(|why| StoreError::Invalid(format!("{}: {why}", path.display())))?;
-        }
+        table
+            .validate()
+            .map_err(|why| StoreError::Invalid(format!("{}: {why}", path.display())))?;
         Ok(table)
+    }
+
+    /// Checks every entry ([`TopicConfig::validate`], and that each is filed under its own name).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (name, config) in &self.topic_config_table {
+            if *name != config.topic_name {
+                return Err(format!("entry {name} holds topic {}", config.topic_name));
+            }
+            config.validate()?;
+        }
+        Ok(())
     }
 
     /// A table for the topics whose consume queues exist under `<root>/consumequeue` (each with

@@ -29,7 +29,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use tracing::{error, info, warn};
 
-use actormq::config::{BrokerConfig, FlushMode};
+use actormq::config::{BrokerConfig, BrokerRole, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::limits::ConnectionGuards;
 use actormq::schedule::{self, offsets::DelayOffsets, state::Schedule};
@@ -53,17 +53,24 @@ use actors::connection::ConnectionLimits;
 use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
+use actors::ha_client::{HaClient, HaClientConfig};
+use actors::ha_connection::HaConnectionConfig;
+use actors::ha_server::HaServer;
+use actors::ha_server::Published;
 use actors::lock_processor::LockProcessor;
+use actors::mailbox::CountedRecipient;
 use actors::mailbox::Mailbox;
 use actors::metrics::Metrics;
 use actors::name_server::NameServer;
 use actors::offset_processor::{OffsetProcessor, PersistOffsets};
 use actors::processor_table::{DuplicateCode, ProcessorTable, ProcessorTableBuilder};
 use actors::pull_processor::PullProcessor;
+use actors::registrar::Subscribe;
 use actors::retention::{Retention, StoreWriter};
 use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
 use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
+use actors::slave_synchronize::{SlaveSynchronize, SyncTargets};
 use actors::timer::{StopTimer, Timer};
 use cluster::Membership;
 
@@ -199,15 +206,32 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let delay_offsets = load_delay_offsets(&config, &dir.root, &queues)?;
     let timer_store = open_timer_store(&config, &dir.root)?;
     let mut log = open_commit_log(&config, &dir.root, log);
+    let slave = config.cluster.role == BrokerRole::Slave;
+    if slave {
+        log.set_replica();
+    }
     let allocator = start_allocator(&config, &mut log).await;
+    // A master's HA server, created before the writer so the writer can be given its address,
+    // and its listener bound now so the name servers are told the bound address.
+    let ha_ctx = (!slave).then(Context::<HaServer>::new);
+    let ha = ha_ctx
+        .as_ref()
+        .map(|c| Mailbox::new(c.address()).recipient());
+    let ha_listener = match slave {
+        false => Some(bind("ha.listen", config.ha.listen).await?),
+        true => None,
+    };
+    let ha_addr = match &ha_listener {
+        Some(l) => l.local_addr()?,
+        None => config.ha.listen,
+    };
     let store = start_store(
         &config,
         &dir.root,
-        log,
-        queues,
-        index,
+        (log, queues, index),
         allocator,
         &meta.topics,
+        ha,
     );
 
     let listener = bind("server.listen", config.server.listen).await?;
@@ -220,8 +244,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     );
     let metrics = Mailbox::new(metrics.start());
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
-    // The HA listener is not bound by this broker yet: its configured address is advertised.
-    let mut membership = Membership::start(&config, addr, config.ha.listen, &meta.topics);
+    let mut membership = Membership::start(&config, addr, ha_addr, &meta.topics);
     let processors = start_processors(
         &config,
         &dir.root,
@@ -231,7 +254,21 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         &metrics,
         &scheduler,
     );
-    let timer = start_timer(timer_store, &store, addr);
+    // A slave delivers nothing itself: its master's deliveries arrive with the commit log.
+    let timer = start_timer(timer_store.filter(|_| !slave), &store, addr);
+    if slave {
+        scheduler.do_send(Pause);
+    }
+    let ha_parts = (ha_ctx, ha_listener);
+    let _ha = start_ha(
+        &config,
+        ha_parts,
+        &store,
+        &metrics,
+        &processors,
+        &scheduler,
+        &membership,
+    )?;
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
     let server = Server::start(listener, table, limits.clone(), metrics.recipient());
@@ -580,6 +617,75 @@ async fn stop_timer(timer: Option<(Mailbox<Timer>, Arbiter)>) -> anyhow::Result<
     Ok(())
 }
 
+/// Replication: a master's HA listener (`ha.listen`, printed as `actormq ha on <addr>` before
+/// the listening line), or a slave's HA client. Started before any connection is accepted.
+fn start_ha(
+    config: &BrokerConfig,
+    (ha_ctx, listener): (Option<Context<HaServer>>, Option<tokio::net::TcpListener>),
+    store: &Store,
+    metrics: &Mailbox<Metrics>,
+    processors: &Processors,
+    scheduler: &Mailbox<Scheduler>,
+    membership: &Membership,
+) -> anyhow::Result<Ha> {
+    let h = &config.ha;
+    let (heartbeat, housekeeping) = (
+        Duration::from_millis(h.heartbeat_interval_ms),
+        Duration::from_millis(h.housekeeping_interval_ms),
+    );
+    let Some(ha_ctx) = ha_ctx else {
+        let client_config = HaClientConfig {
+            master_addr: h.master_addr.clone(),
+            heartbeat,
+            housekeeping,
+            reconnect_max: Duration::from_millis(h.reconnect_max_ms),
+            max_transfer: config.store.commitlog_file_bytes as usize,
+        };
+        if h.master_addr.is_none() {
+            info!("slave without ha.master_addr: waiting for the master's HA address");
+        }
+        let (writer, written) = (store.writer.clone(), store.written.clone());
+        let (dispatcher, metrics) = (store.dispatcher.recipient(), metrics.recipient());
+        let client = HaClient::new(client_config, writer, written, dispatcher, metrics);
+        let targets = SyncTargets {
+            send: processors.send.clone(),
+            offsets: processors.offsets.clone(),
+            scheduler: scheduler.clone(),
+        };
+        let interval = Duration::from_millis(h.slave_sync_interval_ms);
+        let sync = SlaveSynchronize::new(h.master_broker_addr.clone(), targets, interval);
+        let (client, sync) = (Mailbox::new(client.start()), Mailbox::new(sync.start()));
+        // Addresses not configured are learned from the name servers' REGISTER_BROKER answers.
+        if let Some((registrar, _)) = &membership.registrar {
+            if h.master_addr.is_none() {
+                registrar.do_send(Subscribe(client.recipient()));
+            }
+            if h.master_broker_addr.is_none() {
+                registrar.do_send(Subscribe(sync.recipient()));
+            }
+        }
+        return Ok(Ha::Slave(client, sync));
+    };
+    let listener = listener.context("a master's HA listener is bound at start")?;
+    println!("actormq ha on {}", listener.local_addr()?);
+    let conn_config = HaConnectionConfig {
+        batch_bytes: h.transfer_batch_bytes as usize,
+        heartbeat,
+        housekeeping,
+    };
+    let (writer, metrics) = (store.writer.clone(), metrics.recipient());
+    let server = HaServer::start(ha_ctx, listener, conn_config, writer, metrics);
+    Ok(Ha::Server(server))
+}
+
+/// The replication actor of this broker's role (kept for the broker's lifetime).
+#[allow(dead_code)] // held, not read
+enum Ha {
+    Server(Mailbox<HaServer>),
+    /// The entry points for a master address learned later: `SetMasterAddr`, `SetMasterBrokerAddr`.
+    Slave(Mailbox<HaClient>, Mailbox<SlaveSynchronize>),
+}
+
 /// The store's actors and the arbiters they run on.
 struct Store {
     dispatcher: Mailbox<Dispatcher>,
@@ -599,11 +705,10 @@ struct Store {
 fn start_store(
     config: &BrokerConfig,
     root: &Path,
-    log: CommitLog,
-    queues: ConsumeQueues,
-    index: Option<IndexService>,
+    (log, queues, index): (CommitLog, ConsumeQueues, Option<IndexService>),
     allocator: Option<Mailbox<FileAllocator>>,
     topics: &TopicTable,
+    ha: Option<CountedRecipient<Published>>,
 ) -> Store {
     let sync_flush = config.flush.mode == FlushMode::Sync;
     let (retention, retention_arbiter) = start_retention(config, root);
@@ -617,9 +722,13 @@ fn start_store(
         );
         let (topics, mailbox) = (Arc::new(topics.clone()), config.server.processor_mailbox);
         let disk = retention.recipient();
+        let slave = config.cluster.role == BrokerRole::Slave;
+        let read = config.ha.slave_read_enable;
         Mailbox::new(Dispatcher::start_in_arbiter(
             &dispatcher_arbiter.handle(),
-            move |_| Dispatcher::new(reput, index, files, topics, mailbox, disk),
+            move |_| {
+                Dispatcher::new(reput, index, files, topics, mailbox, disk).with_role(slave, read)
+            },
         ))
     };
     let written = log.published_offset();
@@ -633,7 +742,7 @@ fn start_store(
     };
     let writer = {
         let sync_flush = sync_flush.then(|| Duration::from_millis(config.flush.sync_timeout_ms));
-        let writer = CommitLogWriter::new(
+        let mut writer = CommitLogWriter::new(
             log,
             allocator,
             config.warm_mapped_file(),
@@ -642,6 +751,11 @@ fn start_store(
             dispatcher.clone(),
             retention.recipient(),
         );
+        if let Some(ha) = ha {
+            let slave_timeout = (config.cluster.role == BrokerRole::SyncMaster)
+                .then(|| Duration::from_millis(config.ha.slave_timeout_ms));
+            writer = writer.with_ha(slave_timeout, ha);
+        }
         let capacity = config.store.writer_mailbox;
         Mailbox::new(CommitLogWriter::create(move |ctx| {
             ctx.set_mailbox_capacity(capacity);
@@ -738,6 +852,7 @@ fn start_processors(
             enabled: config.timer.enabled,
             max_delay_sec: config.timer.max_delay_sec,
         })
+        .with_role(config.cluster.role)
         .start(),
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());

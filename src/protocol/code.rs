@@ -34,11 +34,13 @@ pub mod request_code {
     pub const GET_CONSUMER_LIST_BY_GROUP: i32 = 38;
     pub const LOCK_BATCH_MQ: i32 = 41;
     pub const UNLOCK_BATCH_MQ: i32 = 42;
+    pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
     pub const GET_ALL_DELAY_OFFSET: i32 = 45;
     pub const REGISTER_BROKER: i32 = 103;
     pub const UNREGISTER_BROKER: i32 = 104;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+    pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
     pub const DELETE_TOPIC_IN_BROKER: i32 = 215;
     /// How a client learns a topic's queue counts from the broker itself.
@@ -71,9 +73,11 @@ pub mod request_code {
             GET_CONSUMER_LIST_BY_GROUP => "GET_CONSUMER_LIST_BY_GROUP",
             LOCK_BATCH_MQ => "LOCK_BATCH_MQ",
             UNLOCK_BATCH_MQ => "UNLOCK_BATCH_MQ",
+            GET_ALL_CONSUMER_OFFSET => "GET_ALL_CONSUMER_OFFSET",
             GET_ALL_DELAY_OFFSET => "GET_ALL_DELAY_OFFSET",
             REGISTER_BROKER => "REGISTER_BROKER",
             UNREGISTER_BROKER => "UNREGISTER_BROKER",
+            GET_ALL_SUBSCRIPTIONGROUP_CONFIG => "GET_ALL_SUBSCRIPTIONGROUP_CONFIG",
             GET_ROUTEINFO_BY_TOPIC => "GET_ROUTEINFO_BY_TOPIC",
             GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
@@ -109,6 +113,10 @@ pub mod pull_sys_flag {
 /// The remark RocketMQ answers with `SYSTEM_BUSY` when a request queue is full (and actormq when a
 /// mailbox is full or a connection has too many requests in flight).
 pub const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
+
+/// The remark of Java 5.x's `rejectRequest` answer (`SYSTEM_BUSY`), given to sends on a slave.
+pub const REJECT_REQUEST_REMARK: &str =
+    "[REJECTREQUEST]system busy, start flow control for a while";
 
 /// Response codes (`ResponseCode.java`, `RemotingSysResponseCode.java`).
 pub mod response_code {

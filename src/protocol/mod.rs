@@ -18,6 +18,7 @@ pub mod header;
 pub use bytestring::ByteString;
 pub use code::{
     pull_sys_flag, request_code, response_code, LanguageCode, SerializeType, OVERLOAD_REMARK,
+    REJECT_REQUEST_REMARK,
 };
 pub use codec::{ProtocolError, RemotingCodec, DEFAULT_MAX_FRAME_LEN};
 pub use command::*;

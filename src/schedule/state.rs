@@ -135,6 +135,17 @@ impl Schedule {
         self.cursors.iter().filter(appending).count()
     }
 
+    /// A slave's metadata sync: the master's offsets replace these (written at the next persist).
+    /// Only a paused schedule (a slave's) takes them: its cursors deliver nothing.
+    pub fn replace_offsets(&mut self, offsets: DelayOffsets) -> bool {
+        if !self.paused || offsets == self.offsets {
+            return false;
+        }
+        self.offsets = offsets;
+        self.dirty = true;
+        true
+    }
+
     /// Shutdown: no further reads or appends; answers of those out are still taken.
     pub fn pause(&mut self) {
         self.paused = true;

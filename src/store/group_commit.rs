@@ -16,9 +16,70 @@ struct Waiter<T> {
     done: T,
 }
 
+/// Senders waiting, in commit-log order, for an offset to pass the end of their bytes (a flush, or
+/// a slave's acknowledgement under SYNC_MASTER), each until its deadline.
+pub struct OffsetWaiters<T> {
+    waiters: VecDeque<Waiter<T>>,
+}
+
+impl<T> Default for OffsetWaiters<T> {
+    fn default() -> Self {
+        OffsetWaiters {
+            waiters: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> OffsetWaiters<T> {
+    /// A send whose bytes end at `end` waits until `deadline`. Sends are added in commit-log order.
+    pub fn wait(&mut self, end: u64, deadline: Instant, done: T) {
+        debug_assert!(self.waiters.back().is_none_or(|w| w.end <= end));
+        self.waiters.push_back(Waiter {
+            end,
+            deadline,
+            done,
+        });
+    }
+
+    /// The waiters whose bytes end at or below `offset`, oldest first.
+    pub fn release(&mut self, offset: u64) -> Vec<T> {
+        let mut released = Vec::new();
+        while self.waiters.front().is_some_and(|w| w.end <= offset) {
+            released.push(self.waiters.pop_front().expect("checked").done);
+        }
+        released
+    }
+
+    /// Waiters past their deadline, oldest first.
+    pub fn expire(&mut self, now: Instant) -> Vec<T> {
+        let mut expired = Vec::new();
+        while self.waiters.front().is_some_and(|w| w.deadline <= now) {
+            expired.push(self.waiters.pop_front().expect("checked").done);
+        }
+        expired
+    }
+
+    /// The waiters whose bytes end above `offset`, newest first.
+    pub fn above(&mut self, offset: u64) -> Vec<T> {
+        let mut taken = Vec::new();
+        while self.waiters.back().is_some_and(|w| w.end > offset) {
+            taken.push(self.waiters.pop_back().expect("checked").done);
+        }
+        taken
+    }
+
+    pub fn len(&self) -> usize {
+        self.waiters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
+    }
+}
+
 /// Waiting senders and the state of the flush requests.
 pub struct GroupCommit<T> {
-    waiters: VecDeque<Waiter<T>>,
+    waiters: OffsetWaiters<T>,
     /// The flushed offset the last flush answered.
     synced: u64,
     in_flight: bool,
@@ -28,7 +89,7 @@ impl<T> GroupCommit<T> {
     /// Everything below `flushed` is durable already (the log's end at start-up).
     pub fn new(flushed: u64) -> GroupCommit<T> {
         GroupCommit {
-            waiters: VecDeque::new(),
+            waiters: OffsetWaiters::default(),
             synced: flushed,
             in_flight: false,
         }
@@ -37,12 +98,7 @@ impl<T> GroupCommit<T> {
     /// A stored send whose bytes end at `end` waits for a flush until `deadline`. Sends are added
     /// in commit-log order.
     pub fn wait(&mut self, end: u64, deadline: Instant, done: T) {
-        debug_assert!(self.waiters.back().is_none_or(|w| w.end <= end));
-        self.waiters.push_back(Waiter {
-            end,
-            deadline,
-            done,
-        });
+        self.waiters.wait(end, deadline, done);
     }
 
     /// Whether to ask for a flush now, given the published offset; if so, a flush counts as
@@ -65,11 +121,7 @@ impl<T> GroupCommit<T> {
         };
         let progressed = flushed > self.synced;
         self.synced = self.synced.max(flushed);
-        let mut released = Vec::new();
-        while self.waiters.front().is_some_and(|w| w.end <= flushed) {
-            released.push(self.waiters.pop_front().expect("checked").done);
-        }
-        (released, progressed)
+        (self.waiters.release(flushed), progressed)
     }
 
     /// The flushed offset the last flush answered.
@@ -79,20 +131,12 @@ impl<T> GroupCommit<T> {
 
     /// Waiters past their deadline, oldest first (their bytes stay stored: `FLUSH_DISK_TIMEOUT`).
     pub fn expire(&mut self, now: Instant) -> Vec<T> {
-        let mut expired = Vec::new();
-        while self.waiters.front().is_some_and(|w| w.deadline <= now) {
-            expired.push(self.waiters.pop_front().expect("checked").done);
-        }
-        expired
+        self.waiters.expire(now)
     }
 
     /// A write failed: the waiters whose bytes end above `published` were never written.
     pub fn unwritten(&mut self, published: u64) -> Vec<T> {
-        let mut failed = Vec::new();
-        while self.waiters.back().is_some_and(|w| w.end > published) {
-            failed.push(self.waiters.pop_back().expect("checked").done);
-        }
-        failed
+        self.waiters.above(published)
     }
 
     pub fn len(&self) -> usize {

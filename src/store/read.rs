@@ -140,6 +140,9 @@ pub struct PullRead {
     /// Entries skipped because their record did not verify: (queue offset, commit-log offset,
     /// why). The caller logs and counts them.
     pub damaged: Vec<(i64, i64, String)>,
+    /// How far the last record looked at lies behind the readable end (Java's
+    /// `maxOffsetPy - maxPhyOffsetPulling`, for `isSuggestPullingFromSlave`); 0 if none.
+    pub behind: u64,
 }
 
 /// Checks that `bytes` (read at the commit-log offset of `entry`) hold the record that entry of
@@ -248,6 +251,7 @@ impl<'a> CommitLogReader<'a> {
             max: 0,
             body: BytesMut::new(),
             damaged: Vec::new(),
+            behind: 0,
         };
         let Some(cq) = cq else {
             return r;
@@ -277,6 +281,9 @@ impl<'a> CommitLogReader<'a> {
             let Some(entry) = cq.get(index as u64) else {
                 break;
             };
+            r.behind = self
+                .end
+                .saturating_sub(entry.commit_log_offset.max(0) as u64);
             if !q.filter.matches(entry.tags_code) {
                 index += 1;
                 continue;

@@ -22,6 +22,8 @@ pub struct TestBroker {
     pub metrics_addr: Option<String>,
     /// `host:port` of the name-server role, when enabled (it is by default).
     pub namesrv_addr: Option<String>,
+    /// `host:port` of a master's HA listener (`actormq ha on <addr>`); `None` on a slave.
+    pub ha_addr: Option<String>,
     extra_config: String,
     /// Environment variables set for the broker process (fault-injection hooks).
     env: Vec<(String, String)>,
@@ -50,6 +52,8 @@ pub fn config_text(root: &Path, extra: &str) -> String {
         ("broker".into(), vec!["max_message_bytes = 262144".into()]),
         ("log".into(), vec!["level = \"info\"".into()]),
         ("namesrv".into(), vec!["listen = \"127.0.0.1:0\"".into()]),
+        // Every master listens for slaves: a free port, so brokers run side by side.
+        ("ha".into(), vec!["listen = \"127.0.0.1:0\"".into()]),
     ];
     let mut current = String::new();
     for line in extra.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -97,6 +101,7 @@ impl TestBroker {
             addr: String::new(),
             metrics_addr: None,
             namesrv_addr: None,
+            ha_addr: None,
             extra_config: extra_config.to_string(),
             env: env
                 .iter()
@@ -142,7 +147,7 @@ impl TestBroker {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let (mut metrics, mut namesrv) = (None, None);
+            let (mut metrics, mut namesrv, mut ha) = (None, None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(m) = line.strip_prefix("actormq metrics on http://") {
                     metrics = m.strip_suffix("/metrics").map(str::to_string);
@@ -150,8 +155,16 @@ impl TestBroker {
                 if let Some(addr) = line.strip_prefix("actormq namesrv on ") {
                     namesrv = Some(addr.to_string());
                 }
+                if let Some(addr) = line.strip_prefix("actormq ha on ") {
+                    ha = Some(addr.to_string());
+                }
                 if let Some(addr) = line.strip_prefix("actormq listening on ") {
-                    let _ = tx.send((addr.to_string(), metrics.clone(), namesrv.clone()));
+                    let _ = tx.send((
+                        addr.to_string(),
+                        metrics.clone(),
+                        namesrv.clone(),
+                        ha.clone(),
+                    ));
                 }
             }
         });
@@ -163,7 +176,12 @@ impl TestBroker {
                 log.lock().unwrap().push(line);
             }
         });
-        (self.addr, self.metrics_addr, self.namesrv_addr) = rx
+        (
+            self.addr,
+            self.metrics_addr,
+            self.namesrv_addr,
+            self.ha_addr,
+        ) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("broker did not print its listening line within 30 s");
         self.child = Some(child);
@@ -193,6 +211,11 @@ impl TestBroker {
     pub fn log_lines(&self, needle: &str) -> Vec<String> {
         let log = self.log.lock().unwrap();
         log.iter().filter(|l| l.contains(needle)).cloned().collect()
+    }
+
+    /// Replaces the extra config used by the next `restart` (e.g. a master restarted as a slave).
+    pub fn reconfigure(&mut self, extra_config: &str) {
+        self.extra_config = extra_config.to_string();
     }
 
     pub fn restart(&mut self) {

@@ -127,13 +127,61 @@ fn render_identity(table: &HashMap<String, String>) -> String {
     )
 }
 
+/// The broker's gauges (`actormq.gauges`), if it reported them.
+fn gauges(table: &HashMap<String, String>) -> Option<Vec<Gauge>> {
+    serde_json::from_str(table.get("actormq.gauges")?).ok()
+}
+
+/// Replication, from `actormq.gauges`: on a master one line per slave (lag in bytes and seconds,
+/// acknowledged offset), on a slave its view of the master.
+fn render_replication(table: &HashMap<String, String>) -> String {
+    let Some(gauges) = gauges(table) else {
+        return String::new();
+    };
+    let value = |name: &str, slave: Option<&str>| {
+        gauges
+            .iter()
+            .find(|g| {
+                g.name == name
+                    && slave.is_none_or(|s| g.labels.iter().any(|(k, v)| k == "slave" && v == s))
+            })
+            .map(|g| g.value)
+    };
+    let mut out = String::new();
+    if let Some(n) = value("ha_slaves", None) {
+        out.push_str(&format!("replication: {n} slave(s)\n"));
+        let slaves = gauges.iter().filter(|g| g.name == "ha_slave_lag_bytes");
+        for g in slaves {
+            let Some((_, peer)) = g.labels.iter().find(|(k, _)| k == "slave") else {
+                continue;
+            };
+            let secs = value("ha_slave_lag_seconds", Some(peer)).unwrap_or(0.0);
+            let acked = value("ha_slave_ack_offset_bytes", Some(peer)).unwrap_or(0.0);
+            out.push_str(&format!(
+                "  slave {peer}: lag {} bytes, {secs:.3} s, acked offset {acked}\n",
+                g.value
+            ));
+        }
+    }
+    if let Some(connected) = value("ha_master_connected", None) {
+        let master = value("ha_master_offset_bytes", None).unwrap_or(0.0);
+        let behind = value("ha_slave_behind_bytes", None).unwrap_or(0.0);
+        let state = if connected > 0.0 {
+            "connected"
+        } else {
+            "disconnected"
+        };
+        out.push_str(&format!(
+            "replication (slave): master {state}, master offset {master}, behind {behind} bytes\n"
+        ));
+    }
+    out
+}
+
 /// The disk state, the connection bounds' counters and the rejected requests, from
 /// `actormq.gauges`.
 fn render_guards(table: &HashMap<String, String>) -> String {
-    let Some(gauges) = table
-        .get("actormq.gauges")
-        .and_then(|json| serde_json::from_str::<Vec<Gauge>>(json).ok())
-    else {
+    let Some(gauges) = gauges(table) else {
         return String::new();
     };
     let label = |g: &Gauge, key: &str| {
@@ -199,6 +247,7 @@ pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
         print!("{}", render_identity(&table));
         print!("{}", render(&previous, None, 0.0, &offset(&table)));
         print!("{}", render_guards(&table));
+        print!("{}", render_replication(&table));
         return Ok(());
     };
     let every = Duration::from_secs_f64(every.max(0.1));
@@ -216,6 +265,7 @@ pub async fn run(broker: &str, args: StatsArgs) -> anyhow::Result<()> {
             render(&now, Some(&previous), secs, &offset(&table))
         );
         print!("{}", render_guards(&table));
+        print!("{}", render_replication(&table));
         std::io::stdout().flush().ok();
         previous = now;
     }

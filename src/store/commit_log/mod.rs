@@ -13,6 +13,7 @@
 //! the consume queues can index them without re-reading the log.
 
 mod recover;
+mod replica;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use std::time::Instant;
 use tracing::{error, info, warn};
 
 pub use recover::{recover, RecoveredLog, Scan, CLEAN_START_SCANNED_FILES};
+pub use replica::ReplicaError;
 
 use super::consume_queue::{CqEntry, DispatchRun};
 use super::mapped_file::{FileWriter, MappedFile};
@@ -78,6 +80,12 @@ pub enum AppendError {
     /// The store's disk is full (`store::disk_space`): nothing was written. Carries the disk's
     /// percent used, in hundredths, for the refusal's remark.
     NotWritable { used_hundredths: u32 },
+    /// SYNC_MASTER: stored here, but no slave is connected or the slave is too far behind.
+    SlaveNotAvailable(Appended),
+    /// SYNC_MASTER: stored here, but no slave acknowledged it within `ha.slave_timeout_ms`.
+    SlaveTimeout(Appended),
+    /// This broker is a slave: only its master's bytes enter its commit log.
+    NotMaster,
 }
 
 /// How appended bytes reach the file.
@@ -142,6 +150,11 @@ pub struct CommitLog {
     /// Bytes an allocation or write failed to get for lack of space (`ENOSPC`), not yet reported
     /// ([`CommitLog::take_out_of_space`]).
     out_of_space: Option<u64>,
+    /// A slave's log: local appends are refused, only `append_replicated` writes.
+    replica: bool,
+    /// Slave: where the next replicated record begins (parsing resumes there; above the write
+    /// offset after a blank marker, until the rest of its file has arrived).
+    replica_parse_at: u64,
 }
 
 impl CommitLog {
@@ -176,12 +189,19 @@ impl CommitLog {
             table_changed: false,
             sealed: false,
             out_of_space: None,
+            replica: false,
+            replica_parse_at: log.write_offset,
         }
     }
 
     /// The log-wide published offset, shared (acquire to read): every byte below it is written.
     pub fn published_offset(&self) -> Arc<AtomicU64> {
         self.published.clone()
+    }
+
+    /// Makes this a slave's log: local appends are refused from now on.
+    pub fn set_replica(&mut self) {
+        self.replica = true;
     }
 
     /// The published offset (this state machine is the only one that stores it).
@@ -233,6 +253,9 @@ impl CommitLog {
     ) -> Result<Appended, AppendError> {
         if self.sealed {
             return Err(AppendError::Sealed);
+        }
+        if self.replica {
+            return Err(AppendError::NotMaster);
         }
         let len = records.len() as u64;
         if len + BLANK_MARKER_LEN > self.file_size {

@@ -458,3 +458,159 @@ fn crash_recovery_cuts_a_torn_tail_and_removes_later_files() {
     let scan = crate::store::recovery::scan(&bytes, 0, true);
     assert_eq!((scan.records.len(), scan.stop), (1, StopReason::End));
 }
+
+/// The master's published bytes as `(offset, chunk)` pieces of at most `piece` bytes, never
+/// crossing a file (what the HA master sends).
+fn master_chunks(log: &CommitLog, from: u64, piece: usize) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    for f in log.table().iter() {
+        let readable = f.readable_end();
+        let mut pos = from.saturating_sub(f.start_offset()) as usize;
+        while pos < readable {
+            let len = (readable - pos).min(piece);
+            out.push((
+                f.start_offset() + pos as u64,
+                f.read(pos, len).unwrap().to_vec(),
+            ));
+            pos += len;
+        }
+    }
+    out
+}
+
+fn run_facts(
+    runs: &[crate::store::consume_queue::DispatchRun],
+) -> Vec<(String, i32, i64, i64, i32, i64)> {
+    runs.iter()
+        .flat_map(|r| {
+            r.entries.iter().enumerate().map(move |(i, e)| {
+                let q = r.first_queue_offset + i as i64;
+                (
+                    r.topic.clone(),
+                    r.queue_id,
+                    q,
+                    e.commit_log_offset,
+                    e.size,
+                    e.tags_code,
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn replicated_bytes_land_at_the_same_offsets_and_dispatch_the_same_records() {
+    let (dm, ds) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let size = 4096;
+    let mut master = open(dm.path(), size, WriteMode::Mapped, None);
+    for i in 0..40 {
+        append(&mut master, if i % 3 == 0 { "A" } else { "B" }, 50 + i * 7).unwrap();
+    }
+    assert!(master.table().len() >= 3, "several rolls");
+    let master_runs = run_facts(&master.take_runs());
+    for mode in [WriteMode::Mapped, WriteMode::Staged] {
+        let d = tempfile::tempdir().unwrap();
+        let mut slave = open(d.path(), size, mode, None);
+        slave.set_replica();
+        // Odd pieces split records; each must start at the slave's own end.
+        for (offset, bytes) in master_chunks(&master, 0, 333) {
+            assert_eq!(
+                slave.append_replicated(offset, &bytes),
+                Ok(offset + bytes.len() as u64)
+            );
+        }
+        assert_eq!(slave.write_offset(), master.write_offset());
+        assert_eq!(slave.published(), master.write_offset());
+        assert_eq!(run_facts(&slave.take_runs()), master_runs);
+        for (m, s) in master.table().iter().zip(slave.table().iter()) {
+            assert_eq!(m.start_offset(), s.start_offset());
+            let n = m.readable_end();
+            assert_eq!(m.read(0, n), s.read(0, n), "byte-identical file");
+        }
+        let mut r = record("A", 10);
+        assert_eq!(
+            slave.append("A".into(), QUEUE, &mut r, 1, &[0]),
+            Err(AppendError::NotMaster)
+        );
+    }
+    drop(ds);
+}
+
+#[test]
+fn replicated_bytes_are_refused_when_they_do_not_continue_this_log() {
+    let (dm, ds) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let size = 4096;
+    let mut master = open(dm.path(), size, WriteMode::Mapped, None);
+    for _ in 0..5 {
+        append(&mut master, "A", 100).unwrap();
+    }
+    let chunks = master_chunks(&master, 0, 200);
+    let mut slave = open(ds.path(), size, WriteMode::Mapped, None);
+    slave.set_replica();
+    let (o0, b0) = &chunks[0];
+    slave.append_replicated(*o0, b0).unwrap();
+    // A gap or a repeat: the offset must be the slave's own end.
+    let (o2, b2) = &chunks[2];
+    assert_eq!(
+        slave.append_replicated(*o2, b2),
+        Err(ReplicaError::OffsetMismatch {
+            expected: 200,
+            got: *o2
+        })
+    );
+    // A flipped body byte fails the CRC of the record it completes: nothing is written.
+    let (o1, b1) = &chunks[1];
+    let mut bad = b1.clone();
+    bad[b1.len() - 60] ^= 0xff;
+    let before = slave.write_offset();
+    assert!(matches!(
+        slave.append_replicated(*o1, &bad),
+        Err(ReplicaError::Corrupt { .. })
+    ));
+    assert_eq!(slave.write_offset(), before);
+    // Garbage that is no record at all.
+    let garbage = vec![0x47u8; 64];
+    assert!(matches!(
+        slave.append_replicated(*o1, &garbage),
+        Err(ReplicaError::Corrupt { .. })
+    ));
+    // Crossing a file end.
+    assert!(matches!(
+        slave.append_replicated(before, &vec![0u8; size as usize]),
+        Err(ReplicaError::CrossesFile { .. })
+    ));
+    // The right bytes still go in afterwards.
+    for (o, b) in &chunks[1..] {
+        slave.append_replicated(*o, b).unwrap();
+    }
+    assert_eq!(slave.write_offset(), master.write_offset());
+}
+
+#[test]
+fn a_slave_reopened_mid_record_resumes_from_its_last_whole_record() {
+    let (dm, ds) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let size = 4096;
+    let mut master = open(dm.path(), size, WriteMode::Mapped, None);
+    for i in 0..30 {
+        append(&mut master, "A", 60 + i).unwrap();
+    }
+    let chunks = master_chunks(&master, 0, 500);
+    let mut slave = open(ds.path(), size, WriteMode::Mapped, None);
+    slave.set_replica();
+    for (o, b) in &chunks[..5] {
+        slave.append_replicated(*o, b).unwrap();
+    }
+    let dispatched: u64 = slave.take_runs().iter().map(|r| r.end()).max().unwrap();
+    slave.seal().unwrap();
+    drop(slave);
+    // Recovery cuts the partial record: the slave reports its last whole record's end.
+    let mut slave = open(ds.path(), size, WriteMode::Mapped, None);
+    slave.set_replica();
+    assert_eq!(slave.write_offset(), dispatched);
+    for (o, b) in master_chunks(&master, dispatched, 500) {
+        slave.append_replicated(o, &b).unwrap();
+    }
+    assert_eq!(slave.write_offset(), master.write_offset());
+    let first_new = run_facts(&slave.take_runs())[0].2;
+    assert!(first_new > 0, "queue offsets continue after the reopen");
+}

@@ -1,0 +1,221 @@
+//! A slave's commit log: the master's bytes written at the same physical offsets (RocketMQ's
+//! `CommitLog.appendData` on a slave, `DefaultHAClient.dispatchReadRequest`).
+//!
+//! The master streams raw commit-log bytes in chunks that may split records (never files). Each
+//! chunk must start exactly at this log's write offset and stay inside one file; the log rolls at
+//! the same file boundaries as the master's, since the files are the same size and the master's
+//! own blank marker ends each file. Before any byte is written, every record the chunk completes
+//! is decoded and checked (magic, total size, body CRC, and the physical offset the master
+//! stamped into it equals where it lands here), so bytes that are not the master's commit log —
+//! or a master whose log diverged from this one — are refused instead of stored. The records
+//! become `DispatchRun`s exactly like local appends, so the dispatcher builds this broker's own
+//! consume queues from them; a partial trailing record waits for the rest of its bytes.
+
+use super::{AppendError, CommitLog, WriteMode};
+use crate::store::consume_queue::{CqEntry, DispatchRun};
+use crate::store::message::{decode, Decoded};
+
+/// Why replicated bytes were refused (nothing of the chunk was written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("master pushed offset {got} not equal to this log's write offset {expected}")]
+    OffsetMismatch { expected: u64, got: u64 },
+    #[error("chunk at {offset} of {len} bytes crosses the end of a {file_size}-byte commit-log file (are store.commitlog_file_bytes equal on master and slave?)")]
+    CrossesFile {
+        offset: u64,
+        len: u64,
+        file_size: u64,
+    },
+    #[error("replicated bytes at commit-log offset {offset} are not a valid record: {why}")]
+    Corrupt { offset: u64, why: String },
+    #[error("writing replicated bytes failed: {0:?}")]
+    Write(AppendError),
+}
+
+impl CommitLog {
+    /// A master's bytes `bytes`, which sit at commit-log offset `offset` on the master: checked
+    /// (see the module comment), written at the same offset, published, and the records they
+    /// complete queued for dispatch. Returns the new write offset.
+    pub fn append_replicated(&mut self, offset: u64, bytes: &[u8]) -> Result<u64, ReplicaError> {
+        if self.sealed {
+            return Err(ReplicaError::Write(AppendError::Sealed));
+        }
+        if offset != self.write_offset {
+            return Err(ReplicaError::OffsetMismatch {
+                expected: self.write_offset,
+                got: offset,
+            });
+        }
+        if bytes.is_empty() {
+            return Ok(self.write_offset);
+        }
+        let len = bytes.len() as u64;
+        let in_file = offset % self.file_size;
+        if in_file + len > self.file_size {
+            return Err(ReplicaError::CrossesFile {
+                offset,
+                len,
+                file_size: self.file_size,
+            });
+        }
+        let (runs, parse_at) = self.parse_replicated(offset, bytes)?;
+        let file_start = offset - in_file;
+        let active_start = self.active.as_ref().map(|w| w.file().start_offset());
+        if active_start != Some(file_start) {
+            if in_file != 0 {
+                return Err(ReplicaError::Corrupt {
+                    offset,
+                    why: "no open commit-log file holds this offset".into(),
+                });
+            }
+            self.roll_to(file_start).map_err(ReplicaError::Write)?;
+            self.publish(file_start);
+        }
+        self.put(in_file as usize, bytes)
+            .map_err(ReplicaError::Write)?;
+        self.write_offset += len;
+        match self.mode {
+            WriteMode::Mapped => self.publish(self.write_offset),
+            WriteMode::Staged => self.write_staged().map_err(ReplicaError::Write)?,
+        }
+        self.replica_parse_at = parse_at;
+        for run in runs {
+            let next = run.first_queue_offset + run.entries.len() as i64;
+            let queues = self.queue_offsets.entry(run.topic.clone()).or_default();
+            let slot = queues.entry(run.queue_id).or_insert(0);
+            *slot = (*slot).max(next);
+            self.to_dispatch.push(run);
+        }
+        Ok(self.write_offset)
+    }
+
+    /// The records `bytes` (at `offset`) complete, as dispatch runs, and where parsing resumes
+    /// after them. A record begun in an earlier chunk is read back from the active file.
+    fn parse_replicated(
+        &self,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<(Vec<DispatchRun>, u64), ReplicaError> {
+        let parse_at = self.replica_parse_at.max(self.files_floor());
+        let end = offset + bytes.len() as u64;
+        if parse_at >= end {
+            // Inside the space behind a blank marker: nothing to read there.
+            return Ok((Vec::new(), parse_at));
+        }
+        let joined;
+        let buf: &[u8] = if parse_at < offset {
+            let prefix = self
+                .read_own(parse_at, offset)
+                .ok_or_else(|| ReplicaError::Corrupt {
+                    offset: parse_at,
+                    why: "a record begun in an earlier chunk crosses a file boundary".into(),
+                })?;
+            joined = [prefix, bytes].concat();
+            &joined
+        } else {
+            &bytes[(parse_at - offset) as usize..]
+        };
+        let mut at = parse_at;
+        let mut pos = 0usize;
+        let mut runs: Vec<DispatchRun> = Vec::new();
+        let corrupt = |offset: u64, why: String| ReplicaError::Corrupt { offset, why };
+        while pos < buf.len() {
+            let rest = &buf[pos..];
+            let in_file_left = self.file_size - at % self.file_size;
+            match decode(rest, true) {
+                Ok(Decoded::Incomplete) => {
+                    if rest.len() >= 4 {
+                        let size = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
+                        if size <= 0 || size as u64 > in_file_left {
+                            let why =
+                                format!("total size {size}, {in_file_left} bytes left in its file");
+                            return Err(corrupt(at, why));
+                        }
+                    }
+                    break;
+                }
+                Ok(Decoded::End) => {
+                    return Err(corrupt(at, "zeros where a record should start".into()));
+                }
+                Ok(Decoded::Blank { len }) => {
+                    if len as u64 != in_file_left {
+                        let why =
+                            format!("blank marker of {len} bytes, {in_file_left} left in its file");
+                        return Err(corrupt(at, why));
+                    }
+                    // The rest of the file is padding; records resume in the next file.
+                    at += in_file_left;
+                    pos = pos.saturating_add(in_file_left as usize);
+                }
+                Ok(Decoded::Record(view)) => {
+                    let size = view.len() as u64;
+                    if view.physical_offset != at as i64 {
+                        let why = format!(
+                            "the record says it sits at {} (the master's log diverged from this one)",
+                            view.physical_offset
+                        );
+                        return Err(corrupt(at, why));
+                    }
+                    if size + super::BLANK_MARKER_LEN > in_file_left {
+                        return Err(corrupt(at, "record crosses its file's end".into()));
+                    }
+                    let entry = CqEntry {
+                        commit_log_offset: at as i64,
+                        size: size as i32,
+                        tags_code: view.tags_code(),
+                    };
+                    push_entry(
+                        &mut runs,
+                        view.topic,
+                        view.queue_id,
+                        view.queue_offset,
+                        entry,
+                    );
+                    at += size;
+                    pos += size as usize;
+                }
+                Err(e) => return Err(corrupt(at, e.to_string())),
+            }
+        }
+        Ok((runs, at))
+    }
+
+    /// Start of the oldest file (nothing below it can be parsed).
+    fn files_floor(&self) -> u64 {
+        self.files.first().map_or(0, |f| f.start_offset())
+    }
+
+    /// This log's own published bytes `[from, to)`, if they lie in the active file.
+    fn read_own(&self, from: u64, to: u64) -> Option<&[u8]> {
+        let file = self.active.as_ref()?.file();
+        let start = file.start_offset();
+        if from < start || to > start + file.size() {
+            return None;
+        }
+        file.read((from - start) as usize, (to - from) as usize)
+    }
+}
+
+/// Adds a record to the last run if it continues it (same queue, next queue offset), else starts
+/// a new run.
+fn push_entry(
+    runs: &mut Vec<DispatchRun>,
+    topic: &str,
+    queue_id: i32,
+    queue_offset: i64,
+    e: CqEntry,
+) {
+    if let Some(last) = runs.last_mut() {
+        let next = last.first_queue_offset + last.entries.len() as i64;
+        if last.topic == topic && last.queue_id == queue_id && next == queue_offset {
+            last.entries.push(e);
+            return;
+        }
+    }
+    runs.push(DispatchRun {
+        topic: topic.to_string(),
+        queue_id,
+        first_queue_offset: queue_offset,
+        entries: vec![e],
+    });
+}
