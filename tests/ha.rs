@@ -686,3 +686,30 @@ async fn sync_master_answers_flush_slave_timeout_when_the_slave_does_not_ack() {
     assert!(stored.iter().any(|m| m.body == message(1).body.to_vec()));
     drop(peer);
 }
+
+/// A slave configured with neither `ha.master_addr` nor `ha.master_broker_addr` learns both from
+/// the name server both brokers register with (the master registers its HA address; the answer to
+/// the slave's registration names it), then replicates and syncs metadata as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_learns_its_master_from_the_name_server() {
+    let ns = TestBroker::start_namesrv_only("");
+    let namesrv = format!("[cluster]\nnamesrv_addr = [\"{}\"]\n", ns.addr);
+    let master = TestBroker::start_with(&format!(
+        "{namesrv}role = \"ASYNC_MASTER\"\n[ha]\nheartbeat_interval_ms = 1000"
+    ));
+    create_topics(&master).await;
+    let slave = TestBroker::start_with(&format!(
+        "{namesrv}role = \"SLAVE\"\nbroker_id = 1\n[ha]\nheartbeat_interval_ms = 1000\n\
+         reconnect_max_ms = 1000\nslave_sync_interval_ms = 500"
+    ));
+    wait_topics(&slave).await;
+    let c = master.client().await;
+    let n = 500;
+    assert!(send_all(&c, 0, n)
+        .await
+        .iter()
+        .all(|&code| code == response_code::SUCCESS));
+    wait_caught_up(&master, &slave).await;
+    assert_same_bytes(&master.root(), &slave.root());
+    assert_eq!(pull_bodies(&slave).await, expected_bodies(n));
+}
