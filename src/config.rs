@@ -59,6 +59,10 @@ pub struct ServerConfig {
     /// Per connection: when the replies not yet written to the socket exceed this, the connection
     /// stops reading requests until the client has read half of them. Default: 4 MiB.
     pub max_unread_reply_bytes: usize,
+    /// A second listener serving the same requests: RocketMQ's VIP channel (its broker listens on
+    /// `listenPort - 2`), which a stock Java slave's metadata sync and clients with
+    /// `vipChannelEnabled` connect to. Default: none.
+    pub vip_listen: Option<SocketAddr>,
 }
 
 /// `[broker]`: identity and topic policy.
@@ -418,6 +422,7 @@ impl Default for ServerConfig {
             max_connections: 16384,
             frame_budget_bytes: 512 * 1024 * 1024,
             max_unread_reply_bytes: 4 * 1024 * 1024,
+            vip_listen: None,
         }
     }
 }

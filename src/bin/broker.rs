@@ -271,8 +271,11 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     )?;
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
+    let vip = start_vip_listener(&config, &table, &limits, &metrics).await?;
     let server = Server::start(listener, table, limits.clone(), metrics.recipient());
     let namesrv = start_namesrv_listener(&config, &processors, limits).await?;
+    // Stopped in this order: the name-server role first, the broker's own listener last.
+    let listeners = namesrv.into_iter().chain(vip).chain([server]).collect();
     info!(%addr, store = %dir.root.display(), flush = ?config.flush.mode, "broker started");
     println!("actormq listening on {addr}");
     std::io::stdout().flush().ok();
@@ -285,8 +288,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         store,
         &processors.offsets,
         &scheduler,
-        server,
-        namesrv,
+        listeners,
         timer,
     )
     .await
@@ -941,6 +943,24 @@ async fn start_namesrv_listener(
     )))
 }
 
+/// The broker's VIP channel (`server.vip_listen`, RocketMQ's listen port - 2): the same
+/// processors on a second listener, which a Java slave's metadata sync and clients with
+/// `vipChannelEnabled` use.
+async fn start_vip_listener(
+    config: &BrokerConfig,
+    table: &ProcessorTable,
+    limits: &ConnectionLimits,
+    metrics: &Mailbox<Metrics>,
+) -> anyhow::Result<Option<Mailbox<Server>>> {
+    let Some(vip) = config.server.vip_listen else {
+        return Ok(None);
+    };
+    let listener = bind("server.vip_listen", vip).await?;
+    println!("actormq vip on {}", listener.local_addr()?);
+    let (table, limits) = (table.clone(), limits.clone());
+    Ok(Some(Server::start(listener, table, limits, metrics.recipient())))
+}
+
 /// The start-up chain the other way round, each step awaited: answer parked pulls, stop accepting
 /// and drain connections, seal the writer, flush the commit log and the consume queues, persist
 /// consumer offsets, write the checkpoint, and delete `abort` last (its presence means "crashed").
@@ -949,8 +969,7 @@ async fn shut_down(
     store: Store,
     offsets: &Mailbox<OffsetProcessor>,
     scheduler: &Mailbox<Scheduler>,
-    server: Mailbox<Server>,
-    namesrv: Option<Mailbox<Server>>,
+    listeners: Vec<Mailbox<Server>>,
     timer: Option<(Mailbox<Timer>, Arbiter)>,
 ) -> anyhow::Result<()> {
     store.retention_arbiter.stop();
@@ -958,10 +977,9 @@ async fn shut_down(
     // Parked long polls would hold their connections open for up to their suspend timeout.
     let released = store.dispatcher.send(ReleaseParked).await?;
     info!(released, "parked pulls answered");
-    if let Some(ns) = &namesrv {
-        ns.send(Shutdown).await?;
+    for listener in &listeners {
+        listener.send(Shutdown).await?;
     }
-    server.send(Shutdown).await?;
     stop_timer(timer).await?;
     let write_offset = store.writer.send(Seal).await?;
     let flushed = store.flusher.send(FlushAll).await?;
