@@ -1,14 +1,14 @@
 //! actormq brokers in a cluster run by the stock Java name server (issue 14 item 2):
-//! `org.apache.rocketmq:rocketmq-namesrv` 5.3.3 (pinned in `tests/java/namesrv/pom.xml`). Two
+//! `org.apache.rocketmq:rocketmq-namesrv` 5.3.3 (pinned in `tests/java-server/pom.xml`). Two
 //! actormq brokers register with it; its routes and cluster info list both; the stock Java producer
 //! (rocketmq-client 5.3.3, `tests/java` scenario `cluster-send`) spreads sends over both and a stock
 //! lite-pull consumer reads every message back; then one broker is killed in the middle of a steady
 //! stream of sends: every send still succeeds (the client's own retry on the other broker), and the
 //! Java name server drops the dead broker's routes.
 //!
-//! Needs `mvn -q -B package` in `tests/java` (the scenario jars and the name server's classpath) and
-//! `ACTORMQ_JAVA_CLIENTS=tests/java/target`, as `tests/java_clients.rs`; without it the test says why
-//! it skipped and passes. `.ci/run` runs it.
+//! Needs `mvn -q -B package` in `tests/java` (the scenario jars, `ACTORMQ_JAVA_CLIENTS=tests/java/target`)
+//! and in `tests/java-server` (the name server, `ACTORMQ_JAVA_SERVER=tests/java-server/target/lib`);
+//! without them the test says why it skipped and passes. `.ci/run` runs it.
 
 mod common;
 
@@ -18,7 +18,8 @@ use std::time::Duration;
 use actormq::client::Client;
 use actormq::cluster::route_table::{ClusterInfo, TopicRouteData};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
-use common::java::{self, JavaNameServer};
+use common::java;
+use common::java_server::{self, JavaProcess};
 use common::scenario::num;
 use common::{wait_until_async, TestBroker};
 
@@ -59,16 +60,22 @@ fn per_broker(field: &str) -> Vec<(String, usize)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actormq_brokers_in_a_java_name_servers_cluster() {
-    let Some(jars) = java::jars_dir("java_cluster") else {
+    let (Some(jars), Some(lib)) = (
+        java::jars_dir("java_cluster"),
+        java_server::server_lib("java_cluster"),
+    ) else {
         return;
     };
     let jar = jars.join("clients-5.3.3.jar");
     let logs: PathBuf = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("java-cluster");
     let _ = std::fs::remove_dir_all(&logs);
-    let namesrv = JavaNameServer::start(&jars);
-    let a = broker("broker-a", &namesrv.addr);
-    let mut b = broker("broker-b", &namesrv.addr);
-    let ns = Client::connect(&namesrv.addr).await.unwrap();
+    let ns_dir = tempfile::tempdir().unwrap();
+    let ns_port = java_server::free_port();
+    let _namesrv = JavaProcess::namesrv(&lib, ns_dir.path(), ns_port);
+    let namesrv_addr = format!("127.0.0.1:{ns_port}");
+    let a = broker("broker-a", &namesrv_addr);
+    let mut b = broker("broker-b", &namesrv_addr);
+    let ns = Client::connect(&namesrv_addr).await.unwrap();
 
     // Both registered: the Java name server's cluster info (fastjson keys) and TBW102's route.
     wait_until_async(
@@ -97,7 +104,7 @@ async fn actormq_brokers_in_a_java_name_servers_cluster() {
         &jar,
         &logs,
         "cluster-send",
-        &namesrv.addr,
+        &namesrv_addr,
         "JavaSpread",
         100,
     );
@@ -110,7 +117,7 @@ async fn actormq_brokers_in_a_java_name_servers_cluster() {
         &jar,
         &logs,
         "pull-subscribe",
-        &namesrv.addr,
+        &namesrv_addr,
         "JavaSpread",
         100,
     );
@@ -118,7 +125,7 @@ async fn actormq_brokers_in_a_java_name_servers_cluster() {
 
     // A steady stream of sends; broker-b is killed once it has taken some of them.
     let steady = {
-        let (jar, logs, addr) = (jar.clone(), logs.clone(), namesrv.addr.clone());
+        let (jar, logs, addr) = (jar.clone(), logs.clone(), namesrv_addr.clone());
         std::thread::spawn(move || {
             java::run_scenario(
                 &jar,

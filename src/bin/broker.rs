@@ -958,7 +958,12 @@ async fn start_vip_listener(
     let listener = bind("server.vip_listen", vip).await?;
     println!("actormq vip on {}", listener.local_addr()?);
     let (table, limits) = (table.clone(), limits.clone());
-    Ok(Some(Server::start(listener, table, limits, metrics.recipient())))
+    Ok(Some(Server::start(
+        listener,
+        table,
+        limits,
+        metrics.recipient(),
+    )))
 }
 
 /// The start-up chain the other way round, each step awaited: answer parked pulls, stop accepting

@@ -10,6 +10,7 @@
 //! * delay offsets (45): replaced (Java writes the master's file over its own).
 
 use crate::consumer_offsets::ConsumerOffsetTable;
+use crate::protocol::fastjson::quote_bare_keys;
 use crate::protocol::request_code;
 use crate::schedule::offsets::DelayOffsets;
 use crate::subscription_group::SubscriptionGroupTable;
@@ -35,17 +36,26 @@ fn err(what: &'static str) -> impl Fn(String) -> SyncError {
     move |why| SyncError { what, why }
 }
 
+/// A master's JSON answer: a Java master writes fastjson, whose integer map keys are bare
+/// (`{"offsetTable":{"T@G":{0:2}}}`), so they are quoted first ([`quote_bare_keys`]).
+fn decode_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    body: &[u8],
+) -> Result<T, SyncError> {
+    let text = std::str::from_utf8(body).map_err(|x| err(what)(x.to_string()))?;
+    serde_json::from_str(&quote_bare_keys(text)).map_err(|x| err(what)(x.to_string()))
+}
+
 /// The master's topic table (21), checked entry by entry.
 pub fn decode_topics(body: &[u8]) -> Result<TopicTable, SyncError> {
-    let e = err("topic table");
-    let table: TopicTable = serde_json::from_slice(body).map_err(|x| e(x.to_string()))?;
-    table.validate().map_err(e)?;
+    let table: TopicTable = decode_json("topic table", body)?;
+    table.validate().map_err(err("topic table"))?;
     Ok(table)
 }
 
 /// The master's consumer offsets (43).
 pub fn decode_offsets(body: &[u8]) -> Result<ConsumerOffsetTable, SyncError> {
-    serde_json::from_slice(body).map_err(|x| err("consumer offsets")(x.to_string()))
+    decode_json("consumer offsets", body)
 }
 
 /// The master's delay offsets (45).
@@ -56,7 +66,7 @@ pub fn decode_delay_offsets(body: &[u8]) -> Result<DelayOffsets, SyncError> {
 
 /// The master's subscription groups (201).
 pub fn decode_groups(body: &[u8]) -> Result<SubscriptionGroupTable, SyncError> {
-    serde_json::from_slice(body).map_err(|x| err("subscription groups")(x.to_string()))
+    decode_json("subscription groups", body)
 }
 
 /// The master's topics, if they are to replace `local` (their data versions differ).

@@ -321,3 +321,12 @@ fn pull_suggestions_follow_the_role_and_the_consumer_lag() {
         "a slow consumer stays"
     );
 }
+
+#[test]
+fn a_java_masters_consumer_offsets_with_bare_integer_keys_decode() {
+    // GET_ALL_CONSUMER_OFFSET (43) from a stock Java 5.3.3 master, as fastjson writes it.
+    let body = br#"{"dataVersion":{"counter":3,"stateVersion":0,"timestamp":1},"offsetTable":{"T@G":{0:2,1:7}}}"#;
+    let table = super::slave_sync::decode_offsets(body).unwrap();
+    assert_eq!(table.get("G", "T", 0), Some(2));
+    assert_eq!(table.get("G", "T", 1), Some(7));
+}

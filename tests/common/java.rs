@@ -1,12 +1,12 @@
 //! The stock Java pieces built by `mvn -q -B package` in `tests/java` (found through
 //! `ACTORMQ_JAVA_CLIENTS`, that build's `target` directory): the scenario jars
-//! (`clients-<version>.jar`) and the Java name server's classpath (`namesrv-5.3.3/`).
+//! (`clients-<version>.jar`). The Java server pieces are in `java_server.rs`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Once};
+use std::process::Command;
+use std::sync::Once;
 use std::time::Duration;
 
 use super::scenario;
@@ -65,72 +65,5 @@ pub fn run_scenario(
             "java {scenario} {topic} {count} exited with {code:?} (client log in {}):\n{out}",
             logs.display()
         ),
-    }
-}
-
-/// The stock Java name server (`rocketmq-namesrv` 5.3.3) on a free port, its home and logs in a
-/// temp dir (`rocketmq-reference-2.md` §10). Killed on drop.
-pub struct JavaNameServer {
-    pub addr: String,
-    child: Child,
-    _home: tempfile::TempDir,
-}
-
-impl JavaNameServer {
-    /// Starts it from `<jars>/namesrv-5.3.3/*` and waits (up to 90 s: the JVM is slow to start
-    /// on a busy machine) for "The Name Server boot success".
-    pub fn start(jars: &Path) -> JavaNameServer {
-        let lib = jars.join("namesrv-5.3.3");
-        assert!(
-            lib.is_dir(),
-            "{} does not exist: run `mvn -q -B package` in tests/java",
-            lib.display()
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let home = tempfile::tempdir().expect("tempdir");
-        let props = home.path().join("namesrv.properties");
-        std::fs::write(&props, format!("listenPort={port}\n")).unwrap();
-        let mut child = Command::new("java")
-            .args(["-Xms128m", "-Xmx256m", "-XX:+UseSerialGC"])
-            .arg(format!("-Duser.home={}", home.path().display()))
-            .arg("-cp")
-            .arg(format!("{}/*", lib.display()))
-            .arg("org.apache.rocketmq.namesrv.NamesrvStartup")
-            .arg("-c")
-            .arg(&props)
-            .env("ROCKETMQ_HOME", home.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the Java name server");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                eprintln!("[java namesrv] {line}");
-                if line.contains("The Name Server boot success") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        if rx.recv_timeout(Duration::from_secs(90)).is_err() {
-            let _ = child.kill();
-            panic!("the Java name server did not boot within 90 s");
-        }
-        JavaNameServer {
-            addr: format!("127.0.0.1:{port}"),
-            child,
-            _home: home,
-        }
-    }
-}
-
-impl Drop for JavaNameServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
