@@ -95,13 +95,20 @@ fn check_queues(queues: &ConsumeQueues, log: &RecoveredLog, expected: &QueueOffs
                 continue;
             };
             for index in cq.min_offset()..cq.max_offset() {
-                let e = cq.get(index).expect("entry below max_offset");
+                let Some(e) = cq.get(index) else {
+                    panic!(
+                        "{topic}/{queue_id}: entry {index} of [{}, {}) unreadable ({} files)",
+                        cq.min_offset(),
+                        cq.max_offset(),
+                        cq.file_count()
+                    );
+                };
                 let end = e.commit_log_offset as u64 + e.size as u64;
                 assert!(end <= log.write_offset, "entry {index} past the log end");
                 let file = log
                     .files
                     .iter()
-                    .find(|f| f.start_offset() <= e.commit_log_offset as u64)
+                    .rfind(|f| f.start_offset() <= e.commit_log_offset as u64)
                     .filter(|f| end <= f.start_offset() + FILE_SIZE)
                     .expect("entry inside one file");
                 let at = (e.commit_log_offset as u64 - file.start_offset()) as usize;

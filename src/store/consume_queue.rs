@@ -21,6 +21,10 @@ use super::paths;
 /// Size of one consume-queue entry (`CQ_STORE_UNIT_SIZE`).
 pub const CQ_ENTRY_SIZE: usize = 20;
 
+/// The largest queue offset a consume queue can hold: its entry's byte offset must fit an `i64`
+/// (RocketMQ's logical offsets are `long`s). A record claiming a larger one is damaged.
+pub const MAX_QUEUE_OFFSET: u64 = i64::MAX as u64 / CQ_ENTRY_SIZE as u64 - 1;
+
 /// One consume-queue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CqEntry {
@@ -244,6 +248,7 @@ impl ConsumeQueue {
                 self.dir.display()
             )));
         }
+        self.check_index(index)?;
         let byte = index * CQ_ENTRY_SIZE as u64;
         self.add_file_for(byte)?;
         let first = self.files.last_mut().expect("just added");
@@ -271,9 +276,21 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// A queue offset past [`MAX_QUEUE_OFFSET`] has no byte offset: refused, never wrapped.
+    fn check_index(&self, index: u64) -> Result<()> {
+        if index > MAX_QUEUE_OFFSET {
+            return Err(StoreError::Invalid(format!(
+                "{}: queue offset {index} is past the largest a consume queue holds ({MAX_QUEUE_OFFSET})",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Appends entry `e` at `index`, which must equal `max_offset()`. Creates the next
     /// file (and the directory) when needed. `e.size` must be positive.
     pub fn append(&mut self, index: u64, e: CqEntry) -> Result<()> {
+        self.check_index(index)?;
         if index != self.max_index {
             return Err(StoreError::Invalid(format!(
                 "{}: append at index {index} but the next index is {}",
@@ -381,6 +398,24 @@ mod tests {
             size: 100,
             tags_code: i as i64 - 3,
         }
+    }
+
+    /// Found by the `recovery_scan` fuzz target: a queue offset whose byte offset does not fit
+    /// wrapped around (a file named by the wrapped offset, entries unreadable); now refused.
+    #[test]
+    fn a_queue_offset_without_a_byte_offset_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let mut q = ConsumeQueue::open(d.path().join("q"), 300).unwrap();
+        for index in [MAX_QUEUE_OFFSET + 1, 8_101_786_613_639_544_832, u64::MAX] {
+            let err = q.start_at(index).unwrap_err().to_string();
+            assert!(err.contains("past the largest"), "{err}");
+        }
+        assert_eq!((q.file_count(), q.max_offset()), (0, 0));
+        q.start_at(MAX_QUEUE_OFFSET).unwrap();
+        q.append(MAX_QUEUE_OFFSET, entry(1)).unwrap();
+        assert_eq!(q.get(MAX_QUEUE_OFFSET), Some(entry(1)));
+        let err = q.append(MAX_QUEUE_OFFSET + 1, entry(2)).unwrap_err();
+        assert!(err.to_string().contains("past the largest"), "{err}");
     }
 
     /// A queue started at 1000 (files of 300 entries: its first file starts at 900) reads from
