@@ -71,7 +71,12 @@ fn plain(max: usize, pieces: &[&[u8]]) -> Outcome {
             match codec.decode(&mut buf) {
                 Ok(Some(cmd)) => frames.push(cmd),
                 Ok(None) => break,
-                Err(_) => return Outcome { frames, failed: true },
+                Err(_) => {
+                    return Outcome {
+                        frames,
+                        failed: true,
+                    }
+                }
             }
         }
     }

@@ -18,13 +18,13 @@ use actormq::config::BrokerIdentity;
 use actormq::protocol::codec::decode_header;
 use actormq::protocol::header::{java_header, ExtReader, HeaderError, SendMessageRequestHeader};
 use actormq::protocol::{request_code, ExtFields};
-use actormq_fuzz::HeaderInput;
 use actormq::retry::SendBackHeader;
 use actormq::send::{Hosts, SendPreparer};
 use actormq::store::message::verify_record;
 use actormq::store::read::TagFilter;
 use actormq::subscription_group::SubscriptionGroupTable;
 use actormq::topic::TopicTable;
+use actormq_fuzz::HeaderInput;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 
@@ -67,8 +67,15 @@ const HOSTS: Hosts = Hosts {
 /// A remark goes back to the client and into the log: one line, bounded.
 fn check_remark(e: &HeaderError) {
     let remark = e.to_string();
-    assert!(!remark.contains('\n') && !remark.contains('\r'), "{remark:?}");
-    assert!(remark.chars().count() < 400, "remark of {} chars", remark.len());
+    assert!(
+        !remark.contains('\n') && !remark.contains('\r'),
+        "{remark:?}"
+    );
+    assert!(
+        remark.chars().count() < 400,
+        "remark of {} chars",
+        remark.len()
+    );
 }
 
 /// Every reader method on `key`, as the processors call them.

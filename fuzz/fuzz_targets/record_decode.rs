@@ -10,9 +10,8 @@
 #![no_main]
 
 use actormq::store::message::{
-    decode, decode_batch, encode, find_property, parse_properties, patch_offsets,
-    tags_hash_code, verify_record, DecodeError, Decoded, MessageToStore, RecordView,
-    MAX_V1_TOPIC_LEN, MAGIC_V2,
+    decode, decode_batch, encode, find_property, parse_properties, patch_offsets, tags_hash_code,
+    verify_record, DecodeError, Decoded, MessageToStore, RecordView, MAGIC_V2, MAX_V1_TOPIC_LEN,
 };
 use actormq::store::recovery::{scan, StopReason};
 use bytes::{Bytes, BytesMut};

@@ -26,7 +26,6 @@ use actormq_fuzz::recovery::{
 };
 use libfuzzer_sys::fuzz_target;
 
-
 /// Fast scratch space: tmpfs when there is one.
 fn tempdir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
@@ -81,7 +80,10 @@ fn check_log(log: &RecoveredLog, files_on_disk: u64, check_crc: bool) {
                     assert_eq!(pos + len, FILE_SIZE as usize);
                     pos = end;
                 }
-                other => panic!("below the recovered end at {}: {other:?}", start + pos as u64),
+                other => panic!(
+                    "below the recovered end at {}: {other:?}",
+                    start + pos as u64
+                ),
             }
         }
     }
@@ -141,7 +143,12 @@ fuzz_target!(|data: &[u8]| {
     let (log_bytes, cq_bytes) = rest.split_at(rest.len().min(files * size));
     for i in 0..files {
         let chunk = log_bytes.get(i * size..).unwrap_or_default();
-        write_file(&log_dir, paths::file_name(i as u64 * FILE_SIZE), chunk, size);
+        write_file(
+            &log_dir,
+            paths::file_name(i as u64 * FILE_SIZE),
+            chunk,
+            size,
+        );
     }
     if with_cq {
         let dir = paths::consume_queue_dir(root.path(), CQ_TOPIC, 0);

@@ -75,7 +75,12 @@ fn send_timer() -> RemotingCommand {
 fn send_batch() -> RemotingCommand {
     let mut body = BytesMut::new();
     encode_batch_entry(0, b"first", &props("TagA"), &mut body);
-    encode_batch_entry(0, b"second", &properties_to_string([("KEYS", "k")]), &mut body);
+    encode_batch_entry(
+        0,
+        b"second",
+        &properties_to_string([("KEYS", "k")]),
+        &mut body,
+    );
     let mut cmd = send_v2();
     cmd.code = request_code::SEND_BATCH_MESSAGE;
     cmd.ext_fields.insert("m", "true");
@@ -155,8 +160,7 @@ fn others() -> Vec<(&'static str, RemotingCommand)> {
         ),
         (
             "view_by_id",
-            RemotingCommand::request(request_code::VIEW_MESSAGE_BY_ID, 12)
-                .with_ext("offset", 1234),
+            RemotingCommand::request(request_code::VIEW_MESSAGE_BY_ID, 12).with_ext("offset", 1234),
         ),
         (
             "unregister",
@@ -232,7 +236,9 @@ fn commit_log(messages: &[MessageToStore], files: usize) -> Vec<u8> {
     let mut queue_offsets = std::collections::HashMap::new();
     let mut pos = 0usize;
     for m in messages {
-        let next: &mut i64 = queue_offsets.entry((m.topic.clone(), m.queue_id)).or_default();
+        let next: &mut i64 = queue_offsets
+            .entry((m.topic.clone(), m.queue_id))
+            .or_default();
         let mut rec = stored(m, *next, pos as i64);
         let file_end = (pos / size + 1) * size;
         if pos + rec.len() + 8 > file_end {
@@ -256,18 +262,30 @@ fn seeds_frames(root: &Path) {
     for st in [SerializeType::Json, SerializeType::RocketMq] {
         for (name, cmd) in requests() {
             let f = frame(&cmd.clone().with_serialize_type(st));
-            write(&dir, &format!("{name}_{}", st.name().to_lowercase()), &frame_input(&[], &f));
+            write(
+                &dir,
+                &format!("{name}_{}", st.name().to_lowercase()),
+                &frame_input(&[], &f),
+            );
             all.extend_from_slice(&f);
         }
     }
     // Every request back to back, arriving in uneven pieces (a header split mid-length, ...).
-    write(&dir, "pipelined_pieces", &frame_input(&[3, 1, 7, 200, 90, 5, 255], &all));
+    write(
+        &dir,
+        "pipelined_pieces",
+        &frame_input(&[3, 1, 7, 200, 90, 5, 255], &all),
+    );
     let response = send_v2()
         .response_to(0, None)
         .with_ext("msgId", "7F00000100002A9F0000000000000000")
         .with_ext("queueId", 1)
         .with_ext("queueOffset", 0);
-    write(&dir, "send_response_json", &frame_input(&[], &frame(&response)));
+    write(
+        &dir,
+        "send_response_json",
+        &frame_input(&[], &frame(&response)),
+    );
 }
 
 fn seeds_headers(root: &Path) {
@@ -276,12 +294,17 @@ fn seeds_headers(root: &Path) {
         for (name, cmd) in requests() {
             let cmd = cmd.with_serialize_type(st);
             let input = header_input(cmd.code, st, &header(&cmd), &cmd.body);
-            write(&dir, &format!("{name}_{}", st.name().to_lowercase()), &input);
+            write(
+                &dir,
+                &format!("{name}_{}", st.name().to_lowercase()),
+                &input,
+            );
         }
     }
     // SEND_MESSAGE (V1 field names), as the C++ client sends it.
     let v2 = send_v2();
-    let mut v1 = RemotingCommand::request(request_code::SEND_MESSAGE, 14).with_body(v2.body.clone());
+    let mut v1 =
+        RemotingCommand::request(request_code::SEND_MESSAGE, 14).with_body(v2.body.clone());
     let names = [
         ("a", "producerGroup"),
         ("b", "topic"),
@@ -336,24 +359,43 @@ fn seeds_records(root: &Path) {
 fn seeds_recovery(root: &Path) {
     let dir = root.join("recovery_scan");
     let msgs: Vec<MessageToStore> = (0..40)
-        .map(|i| message("TopicTest", i % 2, b"a message body of some length", ["TagA", "TagB"][i as usize % 2]))
+        .map(|i| {
+            message(
+                "TopicTest",
+                i % 2,
+                b"a message body of some length",
+                ["TagA", "TagB"][i as usize % 2],
+            )
+        })
         .collect();
     let one = commit_log(&msgs[..6], 1);
     let used = one.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
     // The zero tail is implied (the target pads files with zeros).
     let with = |flags: u8, bytes: &[u8]| [&[flags][..], bytes].concat();
     write(&dir, "one_file_crash", &with(0, &one[..used]));
-    write(&dir, "one_file_clean", &with(recovery::SCAN_LAST_FILES, &one[..used]));
+    write(
+        &dir,
+        "one_file_clean",
+        &with(recovery::SCAN_LAST_FILES, &one[..used]),
+    );
     let mut torn = one[..used].to_vec();
     torn.truncate(used - 10);
     write(&dir, "torn_tail", &with(0, &torn));
     let two = commit_log(&msgs, 2);
     let used2 = two.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
-    write(&dir, "two_files_crash", &with(recovery::TWO_FILES, &two[..used2]));
+    write(
+        &dir,
+        "two_files_crash",
+        &with(recovery::TWO_FILES, &two[..used2]),
+    );
     // A flipped body byte in the first file: damaged, kept aside by the CRC check.
     let mut flipped = two[..used2].to_vec();
     flipped[200] ^= 0x55;
-    write(&dir, "two_files_body_flip", &with(recovery::TWO_FILES, &flipped));
+    write(
+        &dir,
+        "two_files_body_flip",
+        &with(recovery::TWO_FILES, &flipped),
+    );
     // With the consume queue of TopicTest/0 as recovery left it: its first two entries.
     let mut cq = Vec::new();
     let mut pos = 0usize;
