@@ -194,7 +194,7 @@ impl HeaderError {
 /// A value as Java's message quotes it, kept to one line and at most 100 characters: control
 /// characters escaped (Java would put a raw newline in the remark), cut at "..." where the quoted
 /// text would pass 100 characters.
-struct Quoted<'a>(&'a str);
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
 
 impl std::fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
