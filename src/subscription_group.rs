@@ -156,8 +156,10 @@ pub fn validate_group_name(group: &str) -> std::result::Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
     {
+        // Escaped, as topic names are: the remark stays on one line.
         return Err(format!(
-            "the specified group {group} contains illegal character {c:?}, allowing only ^[%|a-zA-Z0-9_-]+$"
+            "the specified group {} contains illegal character {c:?}, allowing only ^[%|a-zA-Z0-9_-]+$",
+            group.escape_debug()
         ));
     }
     if group.len() > GROUP_MAX_LEN {

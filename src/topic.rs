@@ -258,8 +258,10 @@ pub fn validate_topic_name(name: &str) -> std::result::Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
     {
+        // Escaped: the remark (and a start-up error naming topics.json) stays on one line.
         return Err(format!(
-            "the specified topic[{name}] contains illegal character {c:?}, allowing only ^[%|a-zA-Z0-9_-]+$"
+            "the specified topic[{}] contains illegal character {c:?}, allowing only ^[%|a-zA-Z0-9_-]+$",
+            name.escape_debug()
         ));
     }
     Ok(())
@@ -276,6 +278,17 @@ mod tests {
         assert!(validate_topic_name("").is_err());
         assert!(validate_topic_name("a b").is_err());
         assert!(validate_topic_name(&"x".repeat(128)).is_err());
+    }
+
+    /// Found by the `header_decode` fuzz target: a topic with a newline made a two-line remark.
+    #[test]
+    fn a_refused_topic_is_named_on_one_line() {
+        let err = validate_topic_name("Top\0\nTest").unwrap_err();
+        assert_eq!(
+            err,
+            "the specified topic[Top\\0\\nTest] contains illegal character '\\0', \
+             allowing only ^[%|a-zA-Z0-9_-]+$"
+        );
     }
 
     #[test]

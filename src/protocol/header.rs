@@ -192,16 +192,26 @@ impl HeaderError {
 }
 
 /// A value as Java's message quotes it, kept to one line and at most 100 characters: control
-/// characters escaped (Java would put a raw newline in the remark), a longer value cut at "...".
-struct Quoted<'a>(&'a str);
+/// characters escaped (Java would put a raw newline in the remark), cut at "..." where the quoted
+/// text would pass 100 characters.
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
 
 impl std::fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use std::fmt::Write;
         const MAX: usize = 100;
         f.write_char('"')?;
-        for (i, c) in self.0.chars().enumerate() {
-            if i == MAX {
+        // Counted as written, escapes included: 100 control characters would otherwise make a
+        // 600-character remark.
+        let mut written = 0;
+        for c in self.0.chars() {
+            let len = if c.is_control() {
+                c.escape_default().count()
+            } else {
+                1
+            };
+            written += len;
+            if written > MAX {
                 f.write_str("...")?;
                 break;
             }
@@ -703,6 +713,23 @@ mod tests {
         assert!(remark.len() < 200, "{remark}");
         assert!(
             remark.contains(&format!("\"{}...\"", "9".repeat(100))),
+            "{remark}"
+        );
+    }
+
+    /// Found by the `header_decode` fuzz target: control characters, escaped, made the quoted
+    /// value up to six times longer than its 100-character bound.
+    #[test]
+    fn escaped_values_stay_within_the_bound() {
+        let mut e = cpp_v2();
+        e.insert_owned("e", "\u{0}".repeat(300));
+        let remark = SendMessageRequestHeader::from_ext_v2(&e)
+            .unwrap_err()
+            .to_string();
+        let quoted = remark.split('"').nth(1).unwrap();
+        assert!(quoted.len() <= 100 + 3, "{} chars: {remark}", quoted.len());
+        assert!(
+            quoted.starts_with("\\u{0}") && quoted.ends_with("..."),
             "{remark}"
         );
     }

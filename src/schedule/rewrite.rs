@@ -8,15 +8,17 @@
 //! Applies to every stored message carrying `DELAY > 0`, whatever its topic (plain sends, and the
 //! `%RETRY%` records consumer retries produce). Costs one property lookup when `DELAY` is absent.
 
+use crate::protocol::header::Quoted;
 use crate::send::push_property;
 use crate::store::message::{find_property, parse_properties, property, sys_flag, MessageToStore};
 
 use super::{queue_id, DelayLevels, SCHEDULE_TOPIC};
 
 /// `DELAY` is not a number: Java's `Integer.parseInt` fails and the send is answered with the
-/// exception.
+/// exception. The value is quoted as header remarks quote it: escaped onto one line, cut at 100
+/// characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("java.lang.NumberFormatException: For input string: \"{0}\"")]
+#[error("java.lang.NumberFormatException: For input string: {}", Quoted(.0))]
 pub struct BadDelayLevel(pub String);
 
 /// The `DELAY` level of a property string: 0 when absent (`Message.getDelayTimeLevel`).

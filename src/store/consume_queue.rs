@@ -75,6 +75,10 @@ impl CqLayout {
     }
 }
 
+/// The largest queue offset a consume queue can hold: its entry's byte offset must fit an `i64`
+/// (RocketMQ's logical offsets are `long`s). A record claiming a larger one is damaged.
+pub const MAX_QUEUE_OFFSET: u64 = i64::MAX as u64 / CQ_ENTRY_SIZE as u64 - 1;
+
 /// One consume-queue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CqEntry {
@@ -300,6 +304,7 @@ impl ConsumeQueue {
                 self.dir.display()
             )));
         }
+        self.check_index(index)?;
         let byte = index * CQ_ENTRY_SIZE as u64;
         self.add_file_for(byte)?;
         let first = self.files.last_mut().expect("just added");
@@ -328,9 +333,21 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// A queue offset past [`MAX_QUEUE_OFFSET`] has no byte offset: refused, never wrapped.
+    fn check_index(&self, index: u64) -> Result<()> {
+        if index > MAX_QUEUE_OFFSET {
+            return Err(StoreError::Invalid(format!(
+                "{}: queue offset {index} is past the largest a consume queue holds ({MAX_QUEUE_OFFSET})",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Appends entry `e` at `index`, which must equal `max_offset()`. Creates the next
     /// file (and the directory) when needed. `e.size` must be positive.
     pub fn append(&mut self, index: u64, e: CqEntry) -> Result<()> {
+        self.check_index(index)?;
         if index != self.max_index {
             return Err(StoreError::Invalid(format!(
                 "{}: append at index {index} but the next index is {}",

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use tracing::{debug, error, info, warn};
 
 use super::commit_log::QueueOffsets;
-use super::consume_queue::{ConsumeQueue, CqEntry, CqLayout, DispatchRun, CQ_ENTRY_SIZE};
+use super::consume_queue::{
+    ConsumeQueue, CqEntry, CqLayout, DispatchRun, CQ_ENTRY_SIZE, MAX_QUEUE_OFFSET,
+};
 use super::mapped_file::MappedFile;
 use super::recovery::scan;
 use super::{paths, StoreError};
@@ -153,9 +155,21 @@ impl ConsumeQueues {
                 if physical < from || physical + r.size as u64 > write_offset {
                     continue;
                 }
-                let cq = self.open_or_create(&r.topic, r.queue_id)?;
                 let index = r.queue_offset as u64;
-                if r.queue_offset < 0 || index < cq.max_offset() {
+                if r.queue_offset < 0 || index > MAX_QUEUE_OFFSET {
+                    // Not a queue offset the writer hands out: the field is damaged (the body
+                    // CRC does not cover it). Indexing it would start the queue there.
+                    warn!(
+                        topic = r.topic,
+                        queue_id = r.queue_id,
+                        queue_offset = r.queue_offset,
+                        physical,
+                        "record's queue offset is out of range; not indexed"
+                    );
+                    continue;
+                }
+                let cq = self.open_or_create(&r.topic, r.queue_id)?;
+                if index < cq.max_offset() {
                     continue;
                 }
                 if index > cq.max_offset() && cq.file_count() == 0 {

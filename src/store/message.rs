@@ -517,6 +517,12 @@ pub fn decode(buf: &[u8], check_crc: bool) -> Result<Decoded<'_>, DecodeError> {
             computed: c.pos,
         });
     }
+    let topic =
+        std::str::from_utf8(topic).map_err(|_| DecodeError::Malformed("topic is not UTF-8"))?;
+    let properties = std::str::from_utf8(props)
+        .map_err(|_| DecodeError::Malformed("properties are not UTF-8"))?;
+    // Last, so `BodyCrc` means the frame itself is well formed (recovery walks past such a
+    // record, `store::recovery::scan`).
     if check_crc {
         let computed = body_crc(body);
         if computed != body_crc_stored {
@@ -526,10 +532,6 @@ pub fn decode(buf: &[u8], check_crc: bool) -> Result<Decoded<'_>, DecodeError> {
             });
         }
     }
-    let topic =
-        std::str::from_utf8(topic).map_err(|_| DecodeError::Malformed("topic is not UTF-8"))?;
-    let properties = std::str::from_utf8(props)
-        .map_err(|_| DecodeError::Malformed("properties are not UTF-8"))?;
     Ok(Decoded::Record(RecordView {
         total_size,
         magic,
@@ -1097,6 +1099,16 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(decode(&out, false), Ok(Decoded::Record(_))));
+        // The CRC is checked last: a malformed record with a damaged body is malformed.
+        let mut bad_props = BytesMut::new();
+        encode(&sample("T", b"body", "k\u{1}v\u{2}"), &mut bad_props).unwrap();
+        let n = bad_props.len();
+        bad_props[n - 1] = 0xFF; // the last properties byte
+        bad_props[n - 10] ^= 1; // a body byte: body | 1 | "T" | 2 | 4 properties bytes
+        assert_eq!(
+            decode(&bad_props, true),
+            Err(DecodeError::Malformed("properties are not UTF-8"))
+        );
         // Total size that disagrees with the fields.
         let mut out2 = BytesMut::new();
         encode(&m, &mut out2).unwrap();

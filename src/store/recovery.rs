@@ -244,6 +244,23 @@ mod tests {
         assert_eq!(s.records.len(), 1);
     }
 
+    /// Found by the `record_decode` fuzz target: a damaged body in a record whose properties are
+    /// not UTF-8 was listed as damaged (a record kept) although the scan stopped there.
+    #[test]
+    fn a_damaged_body_in_a_malformed_record_is_not_listed_as_kept() {
+        let (mut buf, ends) = file_with(3, 4096);
+        buf[ends[0] + 88] ^= 0x40;
+        // Record 1's properties end at its last byte: make that byte invalid UTF-8.
+        buf[ends[1] - 1] = 0xFF;
+        let s = scan(&buf, START, true);
+        assert_eq!(
+            s.stop,
+            StopReason::Corrupt(DecodeError::Malformed("properties are not UTF-8"))
+        );
+        assert_eq!((s.valid_len, s.records.len()), (ends[0], 1));
+        assert!(s.damaged.is_empty(), "{:?}", s.damaged);
+    }
+
     #[test]
     fn wrong_physical_offset() {
         let (buf, ends) = file_with(2, 4096);

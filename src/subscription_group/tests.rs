@@ -75,3 +75,13 @@ fn group_names() {
     assert!(validate_group_name("  ").is_err());
     assert!(validate_group_name("a.b").is_err());
 }
+
+/// Like topic names (found by fuzzing there): a refused group is named on one line.
+#[test]
+fn a_refused_group_is_named_on_one_line() {
+    let err = validate_group_name("cg\nX").unwrap_err();
+    assert!(
+        err.starts_with("the specified group cg\\nX contains"),
+        "{err}"
+    );
+}

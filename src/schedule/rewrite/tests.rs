@@ -88,6 +88,19 @@ fn any_topic_is_rewritten_and_a_bad_level_is_refused() {
     assert!(e.to_string().contains("For input string: \"x\""), "{e}");
 }
 
+/// Found by the `header_decode` fuzz target: a `DELAY` value with a newline (a property string
+/// whose separator was replaced) made a multi-line remark.
+#[test]
+fn a_bad_delay_level_is_quoted_on_one_line() {
+    let e = delay_level("DELAY\u{1}3\nTAGS\u{1}TagB\u{2}").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "java.lang.NumberFormatException: For input string: \"3\\nTAGS\\u{1}TagB\""
+    );
+    let long = delay_level(&format!("DELAY\u{1}{}\u{2}", "9".repeat(40_000))).unwrap_err();
+    assert!(long.to_string().len() < 200, "{long}");
+}
+
 #[test]
 fn without_drops_named_properties() {
     let props = properties_to_string([("A", "1"), ("DELAY", "2"), ("B", "3")]);

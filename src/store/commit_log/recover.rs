@@ -145,7 +145,9 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
                 .or_default()
                 .entry(r.queue_id)
                 .or_insert(0);
-            *next = (*next).max(r.queue_offset + 1);
+            // Saturating: a damaged queue-offset field (not under the body CRC) must not
+            // overflow; the consume-queue rebuild skips such a record.
+            *next = (*next).max(r.queue_offset.saturating_add(1));
         }
         log.write_offset = file.start_offset() + result.valid_len as u64;
         match result.stop {

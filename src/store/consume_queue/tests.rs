@@ -408,3 +408,21 @@ fn finalize_extends_short_files_to_full_size() {
         Finalized::default()
     );
 }
+
+/// Found by the `recovery_scan` fuzz target: a queue offset whose byte offset does not fit
+/// wrapped around (a file named by the wrapped offset, entries unreadable); now refused.
+#[test]
+fn a_queue_offset_without_a_byte_offset_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let mut q = ConsumeQueue::open(d.path().join("q"), CqLayout::new(300)).unwrap();
+    for index in [MAX_QUEUE_OFFSET + 1, 8_101_786_613_639_544_832, u64::MAX] {
+        let err = q.start_at(index).unwrap_err().to_string();
+        assert!(err.contains("past the largest"), "{err}");
+    }
+    assert_eq!((q.file_count(), q.max_offset()), (0, 0));
+    q.start_at(MAX_QUEUE_OFFSET).unwrap();
+    q.append(MAX_QUEUE_OFFSET, entry(1)).unwrap();
+    assert_eq!(q.get(MAX_QUEUE_OFFSET), Some(entry(1)));
+    let err = q.append(MAX_QUEUE_OFFSET + 1, entry(2)).unwrap_err();
+    assert!(err.to_string().contains("past the largest"), "{err}");
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# One `bench produce` against a release master with or without an actormq slave, each on a fresh
+# temp store, and the slave's replication lag sampled from the master's Prometheus endpoint.
+#   scripts/bench-ha.sh none|async|sync [bench produce args...]
+# Prints one line: "<mode> <bench json> lag_bytes_p50=.. lag_bytes_p99=.. lag_s_p50=.. lag_s_p99=..
+# caught_up_ms=.." (lag: every 100 ms during the run; caught_up_ms: from the end of the load until
+# the master reports lag 0). Mode none: an ASYNC_MASTER with no slave (the baseline).
+set -euo pipefail
+mode=$1; shift
+root=$(mktemp -d)
+bin=$(dirname "$0")/../target/release
+pids=()
+trap 'for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done; wait; rm -rf "$root"' EXIT
+role=ASYNC_MASTER; [ "$mode" = sync ] && role=SYNC_MASTER
+cat > "$root/m.toml" <<CONF
+[server]
+listen = "127.0.0.1:0"
+[store]
+root = "$root/master"
+[log]
+level = "warn"
+[namesrv]
+enabled = false
+[metrics]
+listen = "127.0.0.1:0"
+[cluster]
+role = "$role"
+[ha]
+listen = "127.0.0.1:0"
+CONF
+"$bin/actormq-broker" --config "$root/m.toml" > "$root/m.out" 2> "$root/m.err" &
+pids+=($!)
+for _ in $(seq 300); do grep -q listening "$root/m.out" 2>/dev/null && break; sleep 0.1; done
+addr=$(sed -n 's/actormq listening on //p' "$root/m.out")
+ha=$(sed -n 's/actormq ha on //p' "$root/m.out")
+metrics=$(sed -n 's|actormq metrics on http://||p' "$root/m.out")
+if [ "$mode" != none ]; then
+  cat > "$root/s.toml" <<CONF
+[server]
+listen = "127.0.0.1:0"
+[store]
+root = "$root/slave"
+[log]
+level = "warn"
+[namesrv]
+enabled = false
+[cluster]
+role = "SLAVE"
+broker_id = 1
+[ha]
+master_addr = "$ha"
+master_broker_addr = "$addr"
+CONF
+  "$bin/actormq-broker" --config "$root/s.toml" > "$root/s.out" 2> "$root/s.err" &
+  pids+=($!)
+  for _ in $(seq 300); do
+    curl -s "$metrics" | grep -q '^actormq_ha_slaves 1' && break
+    sleep 0.1
+  done
+fi
+# Let the allocator finish preparing files ahead (as scripts/bench-broker.sh does).
+sleep 1
+"$bin/actormq" --broker "$addr" bench produce --json "$@" > "$root/bench.json" 2>/dev/null &
+bench=$!
+: > "$root/lag"
+while kill -0 "$bench" 2>/dev/null; do
+  curl -s "$metrics" | awk '/^actormq_ha_slave_lag_bytes/ {b=$2} /^actormq_ha_slave_lag_seconds/ {s=$2} END {if (b != "") print b, s}' >> "$root/lag"
+  sleep 0.1
+done
+wait "$bench"
+start=$(date +%s%N); caught=-1
+if [ "$mode" != none ]; then
+  for _ in $(seq 200); do
+    lag=$(curl -s "$metrics" | awk '/^actormq_ha_slave_lag_bytes/ {print $2}')
+    if [ "${lag:-1}" = 0 ]; then caught=$(( ($(date +%s%N) - start) / 1000000 )); break; fi
+    sleep 0.01
+  done
+fi
+python3 - "$mode" "$root/bench.json" "$root/lag" "$caught" <<'PY'
+import sys, json
+mode, bench, lagf, caught = sys.argv[1:]
+j = json.load(open(bench))
+rows = [l.split() for l in open(lagf) if l.strip()]
+def pct(vals, p):
+    if not vals: return "-"
+    vals = sorted(vals); return vals[min(len(vals) - 1, int(len(vals) * p))]
+b = [float(r[0]) for r in rows]; s = [float(r[1]) for r in rows if len(r) > 1]
+print(mode, json.dumps(j, separators=(",", ":")),
+      f"lag_bytes_p50={pct(b, .5)} lag_bytes_p99={pct(b, .99)} lag_s_p50={pct(s, .5)} lag_s_p99={pct(s, .99)} caught_up_ms={caught}")
+PY
