@@ -4,13 +4,16 @@
 # A/B on a busy 2-core box swings ±15%; this repeats within ~1%). Everything runs ~50x slower
 # under valgrind, so batching differs from a real run: compare builds with it, not with msgs/s.
 #   scripts/cg-produce.sh DIR LABEL [bench produce args...]
+# CG_STORE='index_enabled = false' adds lines to the config's [store] section; CG_EXTRA='[ha]\n...'
+# appends sections.
 # DIR holds target/release (a checkout or a copy). Prints "LABEL messages=N ir_per_msg=M" and
 # keeps the profile as /tmp/cg-LABEL.out (callgrind_annotate it to see where the instructions go).
 set -euo pipefail
 bin=$1/target/release; label=$2; shift 2
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-printf '[server]\nlisten = "127.0.0.1:0"\n[store]\nroot = "%s/store"\n[log]\nlevel = "warn"\n[namesrv]\nlisten = "127.0.0.1:0"\n' "$root" > "$root/b.toml"
+printf '[server]\nlisten = "127.0.0.1:0"\n[store]\nroot = "%s/store"\n'"${CG_STORE:-}"'\n[log]\nlevel = "warn"\n[namesrv]\nlisten = "127.0.0.1:0"\n' "$root" > "$root/b.toml"
+printf "${CG_EXTRA:-}\n" >> "$root/b.toml"
 valgrind --tool=callgrind --callgrind-out-file="$root/cg.%p" \
   "$bin/actormq-broker" --config "$root/b.toml" > "$root/out" 2> "$root/err" &
 vpid=$!

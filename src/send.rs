@@ -24,8 +24,8 @@ use crate::schedule::{
 use crate::store::commit_log::{AppendError, Appended};
 use crate::store::disk_space::DiskUsage;
 use crate::store::message::{
-    decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, MessageToStore,
-    SendProperties, UniqIdGenerator,
+    decode_batch, encode, find_property, offset_msg_id, property, tags_hash_code, KnownProperties,
+    MessageToStore, UniqIdGenerator,
 };
 use crate::store::now_ms;
 use crate::subscription_group::SubscriptionGroupTable;
@@ -300,7 +300,7 @@ impl SendPreparer {
         }
         let mut props = String::with_capacity(client_props.len() + 80);
         props.push_str(client_props);
-        let found = SendProperties::scan(client_props);
+        let found = KnownProperties::scan(client_props);
         let uniq = match found.uniq_key.map(str::to_string) {
             Some(u) => u,
             None => {

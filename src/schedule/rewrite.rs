@@ -52,7 +52,7 @@ pub fn schedule(
 }
 
 /// [`schedule`] for a caller that has already read the `DELAY` level of `message`'s properties
-/// (the send path finds it in the one walk it makes over them, `store::message::SendProperties`).
+/// (the send path finds it in the one walk it makes over them, `store::message::KnownProperties`).
 pub fn schedule_at_level(
     message: &mut MessageToStore,
     level: i32,

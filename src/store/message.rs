@@ -675,25 +675,27 @@ pub fn find_property<'a>(s: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The properties the send path looks at, found in one walk over a property string instead of
-/// one search each (this runs for every message sent). As with [`find_property`] (and Java's
+/// The properties the send path and the index look at, found in one walk over a property string
+/// instead of one search each (both run for every message). As with [`find_property`] (and Java's
 /// property map), the last of a repeated key wins.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SendProperties<'a> {
+pub struct KnownProperties<'a> {
     pub uniq_key: Option<&'a str>,
     pub tags: Option<&'a str>,
+    pub keys: Option<&'a str>,
     pub delay: Option<&'a str>,
     /// Some key starts with `TIMER_`: a 5.x timer message (or its leftovers) to look at closely.
     pub timer: bool,
 }
 
-impl<'a> SendProperties<'a> {
-    pub fn scan(s: &'a str) -> SendProperties<'a> {
-        let mut found = SendProperties::default();
+impl<'a> KnownProperties<'a> {
+    pub fn scan(s: &'a str) -> KnownProperties<'a> {
+        let mut found = KnownProperties::default();
         for (k, v) in s.split(PROPERTY_SEPARATOR).filter_map(split_property) {
             match k {
                 property::UNIQ_KEY => found.uniq_key = Some(v),
                 property::TAGS => found.tags = Some(v),
+                property::KEYS => found.keys = Some(v),
                 property::DELAY => found.delay = Some(v),
                 _ if k.starts_with("TIMER_") => found.timer = true,
                 _ => {}
@@ -941,7 +943,7 @@ pub(crate) mod tests {
     use super::*;
 
     #[test]
-    fn send_properties_are_found_in_one_walk_last_key_wins() {
+    fn known_properties_are_found_in_one_walk_last_key_wins() {
         let s = properties_to_string([
             ("WAIT", "true"),
             ("TAGS", "A"),
@@ -950,19 +952,25 @@ pub(crate) mod tests {
             ("TAGS", "B"),
             ("DELAY", "3"),
         ]);
-        let found = SendProperties::scan(&s);
+        let found = KnownProperties::scan(&s);
         assert_eq!(found.tags, find_property(&s, "TAGS"));
         assert_eq!(
-            (found.tags, found.uniq_key, found.delay, found.timer),
-            (Some("B"), Some("U1"), Some("3"), true)
+            (
+                found.tags,
+                found.uniq_key,
+                found.keys,
+                found.delay,
+                found.timer
+            ),
+            (Some("B"), Some("U1"), None, Some("3"), true)
         );
-        let plain = SendProperties::scan("WAIT\u{1}true\u{2}KEYS\u{1}TIMER_x\u{2}");
-        assert_eq!(
-            plain,
-            SendProperties::default(),
-            "a TIMER_ value is not a TIMER_ key"
-        );
-        assert_eq!(SendProperties::scan(""), SendProperties::default());
+        let plain = KnownProperties::scan("WAIT\u{1}true\u{2}KEYS\u{1}TIMER_x\u{2}");
+        let want = KnownProperties {
+            keys: Some("TIMER_x"),
+            ..KnownProperties::default()
+        };
+        assert_eq!(plain, want, "a TIMER_ value is not a TIMER_ key");
+        assert_eq!(KnownProperties::scan(""), KnownProperties::default());
     }
     use proptest::prelude::*;
     use std::net::{SocketAddrV4, SocketAddrV6};

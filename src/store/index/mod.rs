@@ -37,7 +37,7 @@ use super::commit_log::FileTable;
 use super::consume_queue::DispatchRun;
 use super::error::{IoContext, Result};
 use super::mapped_file::MappedFile;
-use super::message::{decode, find_property, property, sys_flag, Decoded};
+use super::message::{decode, sys_flag, Decoded, KnownProperties};
 use super::paths;
 use super::read::CommitLogReader;
 
@@ -297,8 +297,9 @@ impl IndexService {
         if sys_flag::transaction_type(r.sys_flag) == sys_flag::TRANSACTION_ROLLBACK {
             return;
         }
-        let uniq = find_property(r.properties, property::UNIQ_KEY);
-        let keys = find_property(r.properties, property::KEYS).unwrap_or("");
+        // One walk over the properties (runs for every message dispatched).
+        let found = KnownProperties::scan(r.properties);
+        let (uniq, keys) = (found.uniq_key, found.keys.unwrap_or(""));
         if uniq.is_none() && keys.is_empty() {
             return;
         }

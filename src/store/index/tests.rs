@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::message::property;
 use crate::store::message::{encode, patch_offsets, properties_to_string, tests::sample};
 use bytes::BytesMut;
 
