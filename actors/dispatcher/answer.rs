@@ -1,0 +1,71 @@
+//! The one-shot reads the `Dispatcher` answers for the processors (`Query`): offsets, message
+//! lookups, topic config, key queries; each against the queues and the commit log it owns.
+
+use super::*;
+
+impl Dispatcher {
+    /// Answers a query from the store's state, at once.
+    pub(super) fn answer(&self, kind: QueryKind, response: RemotingCommand) -> RemotingCommand {
+        match kind {
+            // Answered by `pull` (which may park it); here, at once.
+            QueryKind::Pull(q) => {
+                let r = self.read(&q);
+                pull_response(response, &q, r, &self.role)
+            }
+            QueryKind::MaxOffset { topic, queue_id } => {
+                let max = self.queue(&topic, queue_id).map_or(0, |q| q.max_offset());
+                response.with_ext("offset", max)
+            }
+            QueryKind::MinOffset { topic, queue_id } => {
+                let min = self.queue(&topic, queue_id).map_or(0, |q| q.min_offset());
+                response.with_ext("offset", min)
+            }
+            QueryKind::SearchOffset {
+                topic,
+                queue_id,
+                timestamp,
+                upper,
+            } => {
+                let cq = self.queue(&topic, queue_id);
+                response.with_ext("offset", self.reader().search_offset(cq, timestamp, upper))
+            }
+            QueryKind::ZeroIfInMemory { topic, queue_id } => {
+                let cq = self.queue(&topic, queue_id);
+                if self.reader().first_record_in_memory(cq, in_memory_bytes()) {
+                    response.with_ext("offset", 0)
+                } else {
+                    refuse(
+                        response,
+                        response_code::QUERY_NOT_FOUND,
+                        "Not found, V3_0_6_SNAPSHOT maybe this group consume message first".into(),
+                    )
+                }
+            }
+            QueryKind::ViewMessage { offset } => match self.reader().record_at(offset) {
+                Some(bytes) => response.with_body(bytes::Bytes::copy_from_slice(bytes)),
+                None => refuse(
+                    response,
+                    response_code::SYSTEM_ERROR,
+                    format!("can not find message by the offset, {offset}"),
+                ),
+            },
+            QueryKind::ByKey(q) => self.answer_by_key(q, response),
+            QueryKind::EarliestStoreTime { topic, queue_id } => {
+                self.earliest_store_time(&topic, queue_id, response)
+            }
+            QueryKind::TopicConfig { topic } => match self.topics.get(&topic) {
+                // Java answers the TopicConfig's own fields at the top level
+                // (`TopicConfigAndQueueMapping extends TopicConfig`; no mapping detail here).
+                Some(config) => match serde_json::to_vec(config) {
+                    Ok(json) => response.with_body(json.into()),
+                    Err(e) => refuse(response, response_code::SYSTEM_ERROR, e.to_string()),
+                },
+                None => refuse(
+                    response,
+                    response_code::TOPIC_NOT_EXIST,
+                    format!("No topic in this broker. topic: {topic}"),
+                ),
+            },
+        }
+    }
+}

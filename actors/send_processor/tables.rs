@@ -1,0 +1,139 @@
+//! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215),
+//! a slave's metadata sync from its master, and the retry topics of groups that announce
+//! themselves.
+
+use super::*;
+
+impl SendProcessor {
+    /// The topic-admin codes, served here because this actor owns the topic table:
+    /// `UPDATE_AND_CREATE_TOPIC` (17), `GET_ALL_TOPIC_CONFIG` (21), `DELETE_TOPIC_IN_BROKER` (215).
+    /// `None` for every other code.
+    pub(super) fn topic_admin(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
+        let refuse = |code: i32, remark: String| cmd.response_to(code, Some(remark));
+        let ext = ExtReader::for_request(cmd);
+        let system_topic = |name: &str| {
+            schedule::is_system_topic(name).then(|| {
+                let remark = format!("The topic[{name}] is conflict with system topic.");
+                refuse(response_code::INVALID_PARAMETER, remark)
+            })
+        };
+        Some(match cmd.code {
+            request_code::UPDATE_AND_CREATE_TOPIC => {
+                let parsed = (|| {
+                    let name = ext.str("topic")?.to_string();
+                    let read: i32 = ext.parse("readQueueNums")?;
+                    let write: i32 = ext.parse("writeQueueNums")?;
+                    let perm: i32 = ext.parse("perm")?;
+                    let order = ext.opt_java_bool("order").unwrap_or(false);
+                    Ok::<_, HeaderError>((name, read, write, perm, order))
+                })();
+                let (name, read, write, perm, order) = match parsed {
+                    Ok(p) => p,
+                    Err(e) => return Some(refuse(e.response_code(), e.to_string())),
+                };
+                if let Err(e) = validate_topic_name(&name) {
+                    return Some(refuse(response_code::INVALID_PARAMETER, e));
+                }
+                if let Some(refused) = system_topic(&name) {
+                    return Some(refused);
+                }
+                if !(1..=1024).contains(&read) || !(1..=1024).contains(&write) {
+                    let remark =
+                        format!("queue counts must be 1..=1024, got read {read} write {write}");
+                    return Some(refuse(response_code::INVALID_PARAMETER, remark));
+                }
+                let mut config = TopicConfig::new(&name, write);
+                config.read_queue_nums = read;
+                config.perm = perm;
+                config.order = order;
+                info!(topic = %name, read, write, perm, "topic created or updated");
+                self.create_topic(config);
+                cmd.response_to(response_code::SUCCESS, None)
+            }
+            request_code::GET_ALL_TOPIC_CONFIG => {
+                let body = serde_json::to_vec(&self.topics).expect("topic table serializes");
+                cmd.response_to(response_code::SUCCESS, None)
+                    .with_body(body.into())
+            }
+            request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {
+                let body = serde_json::to_vec(&self.groups).unwrap_or_default();
+                cmd.response_to(response_code::SUCCESS, None)
+                    .with_body(body.into())
+            }
+            request_code::DELETE_TOPIC_IN_BROKER => {
+                let Some(name) = cmd.ext("topic") else {
+                    let remark = "the header field topic is required".to_string();
+                    return Some(refuse(response_code::INVALID_PARAMETER, remark));
+                };
+                if let Some(refused) = system_topic(name) {
+                    return Some(refused);
+                }
+                if self.topics.remove(name) {
+                    info!(topic = %name, "topic deleted; its stored messages stay until retention deletes their files");
+                    self.publish_topics();
+                }
+                cmd.response_to(response_code::SUCCESS, None)
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// A slave's metadata sync: the master's topic table and subscription groups, each applied only
+/// when its data version differs from this broker's (`SlaveSynchronize`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ApplyMasterTables {
+    pub topics: Option<TopicTable>,
+    pub groups: Option<SubscriptionGroupTable>,
+}
+
+impl Handler<ApplyMasterTables> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ApplyMasterTables, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if let Some(t) = msg
+            .topics
+            .and_then(|t| slave_sync::topics_to_apply(&self.topics, t))
+        {
+            info!(
+                topics = t.topic_config_table.len(),
+                "topic table synced from the master"
+            );
+            self.topics = t;
+            self.publish_topics();
+        }
+        if let Some(g) = msg
+            .groups
+            .and_then(|g| slave_sync::groups_to_apply(&self.groups, g))
+        {
+            info!(
+                groups = g.subscription_group_table.len(),
+                "subscription groups synced from the master"
+            );
+            self.groups = g;
+            self.save_groups();
+        }
+    }
+}
+
+/// A consumer group announced itself (heartbeat): create the group if unknown and its
+/// `%RETRY%<group>` topic with the group's `retryQueueNums` queues, as Java's heartbeat does.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EnsureRetryTopic {
+    pub group: String,
+    pub unit_mode: bool,
+}
+
+impl Handler<EnsureRetryTopic> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, msg: EnsureRetryTopic, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
+            debug!(group = %msg.group, %why, "no retry topic for this consumer group");
+        }
+    }
+}
