@@ -18,6 +18,7 @@
 use std::path::Path;
 
 use actormq::store::commit_log::{recover, QueueOffsets, RecoveredLog};
+use actormq::store::consume_queue::CqLayout;
 use actormq::store::consume_queues::ConsumeQueues;
 use actormq::store::message::{decode, verify_record, DecodeError, Decoded};
 use actormq::store::paths;
@@ -163,7 +164,7 @@ fuzz_target!(|data: &[u8]| {
     let mut expected = log.queue_offsets.clone();
     let Ok((queues, _added)) = ConsumeQueues::recover(
         root.path(),
-        CQ_ENTRIES_PER_FILE,
+        CqLayout::new(CQ_ENTRIES_PER_FILE),
         &log.files,
         log.write_offset,
         &mut expected,
