@@ -170,6 +170,20 @@ async fn commit_half(client: &Client, read: &BTreeMap<(String, i32, i64), Vec<u8
     committed
 }
 
+/// A Java broker on `<dir>/store` that has acked `n` messages; with what a pull reads back.
+async fn java_with_messages(
+    lib: &Path,
+    dir: &Path,
+    n: usize,
+) -> (JavaBroker, Client, BTreeMap<(String, i32, i64), Vec<u8>>) {
+    let java = start_java(lib, dir);
+    let client = Client::connect(&java.addr).await.unwrap();
+    send(&client, n, 0).await;
+    let written = read_all(&client).await;
+    assert_eq!(written.len(), n);
+    (java, client, written)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actormq_serves_a_store_the_java_broker_wrote_after_a_clean_stop() {
     let Some(lib) = java_server::server_lib("java_store") else {
@@ -177,11 +191,7 @@ async fn actormq_serves_a_store_the_java_broker_wrote_after_a_clean_stop() {
     };
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mut java = start_java(&lib, dir.path());
-    let client = Client::connect(&java.addr).await.unwrap();
-    send(&client, 3000, 0).await;
-    let written = read_all(&client).await;
-    assert_eq!(written.len(), 3000);
+    let (mut java, client, written) = java_with_messages(&lib, dir.path(), 3000).await;
     let committed = commit_half(&client, &written).await;
 
     // The Java broker holds its store: actormq refuses it with a one-line error.
@@ -259,10 +269,7 @@ async fn actormq_recovers_a_store_the_java_broker_left_by_kill_9() {
     };
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mut java = start_java(&lib, dir.path());
-    let client = Client::connect(&java.addr).await.unwrap();
-    send(&client, 2000, 0).await;
-    let written = read_all(&client).await;
+    let (mut java, _client, written) = java_with_messages(&lib, dir.path(), 2000).await;
     java.broker.kill9();
     assert!(
         store.join("abort").exists(),

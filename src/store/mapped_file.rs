@@ -75,21 +75,14 @@ fn check_size(path: &Path, size: u64) -> Result<usize> {
     })
 }
 
-/// Reserves every block of `size` bytes for `file` ([`super::fallocate::fallocate`]). There is
-/// no sparse fallback: a mapping over unallocated blocks turns a full disk into a `SIGBUS` at the
-/// first store into a page the file system cannot back, which kills the broker. So a file that
-/// cannot be allocated is an error and the caller removes it.
-fn allocate(file: &File, path: &Path, size: u64) -> Result<()> {
-    super::fallocate::fallocate(file, path, size)
-}
-
 impl MappedFile {
     /// Creates a new file of exactly `size` bytes (fails if it exists), allocates all its blocks
-    /// (`posix_fallocate`, never sparse: see [`allocate`]) and maps it read-write. Nothing is
+    /// ([`super::fallocate::fallocate`]: never sparse, since a mapping over unallocated blocks turns
+    /// a full disk into a `SIGBUS`) and maps it read-write. Nothing is
     /// readable yet. A half-created file is removed again on failure, so a failed create (a full
     /// disk) leaves nothing behind.
     pub fn create(path: &Path, start_offset: u64, size: u64) -> Result<MappedFile> {
-        Self::create_with(path, start_offset, size, size, allocate)
+        Self::create_with(path, start_offset, size, size, super::fallocate::fallocate)
     }
 
     /// Creates a new *growable* file: its logical size is `size` (offsets and names are computed
