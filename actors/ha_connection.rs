@@ -37,6 +37,9 @@ pub struct HaConnectionConfig {
     pub batch_bytes: usize,
     pub heartbeat: Duration,
     pub housekeeping: Duration,
+    /// ASYNC_MASTER's `ha.async_transfer_interval_ms`: a transfer waits until this long after the
+    /// previous one unless a full batch is ready; zero sends at once (SYNC_MASTER).
+    pub coalesce: Duration,
 }
 
 pub struct HaConnection {
@@ -49,6 +52,8 @@ pub struct HaConnection {
     config: HaConnectionConfig,
     server: Mailbox<HaServer>,
     last_read: Instant,
+    /// A deferred pump is scheduled.
+    deferred: bool,
 }
 
 impl HaConnection {
@@ -73,6 +78,7 @@ impl HaConnection {
                 config,
                 server,
                 last_read: Instant::now(),
+                deferred: false,
             }
         }))
     }
@@ -87,15 +93,24 @@ impl HaConnection {
         (first, end)
     }
 
-    /// Sends the next chunk if the socket is free and there is one.
+    /// Sends the next chunk if the socket is free and there is one, unless coalescing defers it.
     fn pump(&mut self, ctx: &mut Context<Self>) {
-        if self.writer.is_none() {
+        if self.writer.is_none() || self.deferred {
+            return;
+        }
+        let now = Instant::now();
+        let (_, end) = self.log_span();
+        let (batch, interval) = (self.config.batch_bytes, self.config.coalesce);
+        if let Some(wait) = self.stream.coalesce_wait(end, batch, interval, now) {
+            self.deferred = true;
+            ctx.run_later(wait, |act, ctx| {
+                act.deferred = false;
+                act.pump(ctx);
+            });
             return;
         }
         let table = self.table.clone();
-        let chunk = self
-            .stream
-            .next_chunk(&table, self.config.batch_bytes, Instant::now());
+        let chunk = self.stream.next_chunk(&table, self.config.batch_bytes, now);
         match chunk {
             Ok(Some((offset, bytes))) => {
                 let mut frame = Vec::with_capacity(HEADER_LEN + bytes.len());

@@ -4,7 +4,9 @@
 #   scripts/bench-ha.sh none|async|sync [bench produce args...]
 # Prints one line: "<mode> <bench json> lag_bytes_p50=.. lag_bytes_p99=.. lag_s_p50=.. lag_s_p99=..
 # caught_up_ms=.." (lag: every 100 ms during the run; caught_up_ms: from the end of the load until
-# the master reports lag 0). Mode none: an ASYNC_MASTER with no slave (the baseline).
+# the master reports lag 0) and "cpu_master_us=.. cpu_slave_us=.." (each broker's CPU time per
+# message during the load, from /proc). Mode none: an ASYNC_MASTER with no slave (the baseline).
+# HA_EXTRA adds lines to the master's [ha] section.
 set -euo pipefail
 mode=$1; shift
 root=$(mktemp -d)
@@ -27,6 +29,7 @@ listen = "127.0.0.1:0"
 role = "$role"
 [ha]
 listen = "127.0.0.1:0"
+${HA_EXTRA:-}
 CONF
 "$bin/actormq-broker" --config "$root/m.toml" > "$root/m.out" 2> "$root/m.err" &
 pids+=($!)
@@ -60,6 +63,8 @@ CONF
 fi
 # Let the allocator finish preparing files ahead (as scripts/bench-broker.sh does).
 sleep 1
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+m0=$(cpu "${pids[0]}"); s0=0; [ "$mode" != none ] && s0=$(cpu "${pids[1]}")
 "$bin/actormq" --broker "$addr" bench produce --json "$@" > "$root/bench.json" 2>/dev/null &
 bench=$!
 : > "$root/lag"
@@ -68,6 +73,8 @@ while kill -0 "$bench" 2>/dev/null; do
   sleep 0.1
 done
 wait "$bench"
+m1=$(cpu "${pids[0]}"); s1=0; [ "$mode" != none ] && s1=$(cpu "${pids[1]}")
+echo "$((m1 - m0)) $((s1 - s0)) $(getconf CLK_TCK)" > "$root/cpu"
 start=$(date +%s%N); caught=-1
 if [ "$mode" != none ]; then
   for _ in $(seq 200); do
@@ -76,15 +83,19 @@ if [ "$mode" != none ]; then
     sleep 0.01
   done
 fi
-python3 - "$mode" "$root/bench.json" "$root/lag" "$caught" <<'PY'
+python3 - "$mode" "$root/bench.json" "$root/lag" "$caught" "$root/cpu" <<'PY'
 import sys, json
-mode, bench, lagf, caught = sys.argv[1:]
+mode, bench, lagf, caught, cpuf = sys.argv[1:]
 j = json.load(open(bench))
 rows = [l.split() for l in open(lagf) if l.strip()]
+def cpu_line(master, slave, hz, messages):
+    us = lambda ticks: ticks / hz * 1e6 / max(messages, 1)
+    return f"cpu_master_us={us(master):.2f} cpu_slave_us={us(slave):.2f}"
 def pct(vals, p):
     if not vals: return "-"
     vals = sorted(vals); return vals[min(len(vals) - 1, int(len(vals) * p))]
 b = [float(r[0]) for r in rows]; s = [float(r[1]) for r in rows if len(r) > 1]
 print(mode, json.dumps(j, separators=(",", ":")),
-      f"lag_bytes_p50={pct(b, .5)} lag_bytes_p99={pct(b, .99)} lag_s_p50={pct(s, .5)} lag_s_p99={pct(s, .99)} caught_up_ms={caught}")
+      f"lag_bytes_p50={pct(b, .5)} lag_bytes_p99={pct(b, .99)} lag_s_p50={pct(s, .5)} lag_s_p99={pct(s, .99)} caught_up_ms={caught}",
+      cpu_line(*map(int, open(cpuf).read().split()), j["messages"]))
 PY

@@ -674,6 +674,10 @@ fn start_ha(
         batch_bytes: h.transfer_batch_bytes as usize,
         heartbeat,
         housekeeping,
+        coalesce: match config.cluster.role {
+            BrokerRole::AsyncMaster => Duration::from_millis(h.async_transfer_interval_ms),
+            _ => Duration::ZERO,
+        },
     };
     let (writer, metrics) = (store.writer.clone(), metrics.recipient());
     let server = HaServer::start(ha_ctx, listener, conn_config, writer, metrics);

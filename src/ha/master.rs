@@ -51,6 +51,8 @@ pub struct SlaveStream {
     /// The slave's latest report.
     acked: Option<u64>,
     last_write: Option<Instant>,
+    /// When the last chunk (not heartbeat) went out.
+    last_chunk: Option<Instant>,
     /// The latest time at which the master's log ended at or below what the slave has now: the
     /// slave's data is as of then (lag in time).
     caught_up_at: Instant,
@@ -65,6 +67,7 @@ impl SlaveStream {
             next: None,
             acked: None,
             last_write: None,
+            last_chunk: None,
             caught_up_at: now,
             marks: VecDeque::new(),
             ahead_logged: false,
@@ -160,6 +163,7 @@ impl SlaveStream {
         };
         self.next = Some(next + len as u64);
         self.last_write = Some(now);
+        self.last_chunk = Some(now);
         Ok(Some((next, bytes)))
     }
 
@@ -175,6 +179,27 @@ impl SlaveStream {
         }
         self.last_write = Some(now);
         Some(next)
+    }
+
+    /// Bytes of a log ending at `end` not sent yet (0 before the first report).
+    pub fn unsent(&self, end: u64) -> u64 {
+        self.next.map_or(0, |next| end.saturating_sub(next))
+    }
+
+    /// ASYNC_MASTER coalescing: how long the next chunk of a log ending at `end` should wait so
+    /// that chunks go out at most once per `interval`, unless a full `batch` is ready (a slave
+    /// catching up is never held back). `None`: send now.
+    pub fn coalesce_wait(
+        &self,
+        end: u64,
+        batch: usize,
+        interval: Duration,
+        now: Instant,
+    ) -> Option<Duration> {
+        let due = self.last_chunk? + interval;
+        let unsent = self.unsent(end);
+        let wait = now < due && unsent > 0 && unsent < batch as u64;
+        wait.then(|| due - now)
     }
 
     /// The slave's latest report.

@@ -330,3 +330,45 @@ fn a_java_masters_consumer_offsets_with_bare_integer_keys_decode() {
     assert_eq!(table.get("G", "T", 0), Some(2));
     assert_eq!(table.get("G", "T", 1), Some(7));
 }
+
+/// ASYNC_MASTER coalescing: the first chunk goes at once; the next waits out the interval while
+/// less than a batch is unsent, and goes at once when a full batch is ready or the interval is
+/// over; with nothing unsent there is nothing to wait for.
+#[test]
+fn chunks_coalesce_to_one_per_interval_unless_a_batch_is_ready() {
+    let d = tempfile::tempdir().unwrap();
+    let t = table(d.path());
+    let t0 = Instant::now();
+    let ms = Duration::from_millis;
+    let mut s = SlaveStream::new(t0);
+    s.report(0, 0, 4196, t0).unwrap();
+    assert_eq!(
+        s.coalesce_wait(4196, 1000, ms(2), t0),
+        None,
+        "no chunk sent yet"
+    );
+    s.next_chunk(&t, 4000, t0).unwrap().unwrap();
+    assert_eq!(s.unsent(4196), 196);
+    let t1 = t0 + ms(1);
+    assert_eq!(s.coalesce_wait(4196, 1000, ms(2), t1), Some(ms(1)));
+    assert_eq!(
+        s.coalesce_wait(4196, 196, ms(2), t1),
+        None,
+        "a full batch waits for nothing"
+    );
+    assert_eq!(
+        s.coalesce_wait(4196, 1000, ms(2), t0 + ms(2)),
+        None,
+        "interval over"
+    );
+    assert_eq!(
+        s.coalesce_wait(4196, 1000, Duration::ZERO, t1),
+        None,
+        "SYNC_MASTER"
+    );
+    assert_eq!(
+        s.coalesce_wait(4000, 1000, ms(2), t1),
+        None,
+        "nothing unsent"
+    );
+}

@@ -101,6 +101,19 @@ pub enum WriteMode {
     Staged,
 }
 
+/// How far ahead of the write position the active file's pages are kept faulted in, and how
+/// little may be left before the next window is asked for ([`CommitLog::prefault_due`]).
+const PREFAULT_AHEAD: u64 = 16 << 20;
+const PREFAULT_REFILL: u64 = 8 << 20;
+
+/// Pages of the active file to fault in ahead of the writer (by the allocator's thread).
+#[derive(Debug, Clone)]
+pub struct Prefault {
+    pub file: Arc<MappedFile>,
+    pub pos: usize,
+    pub len: usize,
+}
+
 /// How the commit log is set up.
 #[derive(Debug, Clone)]
 pub struct CommitLogOptions {
@@ -155,6 +168,8 @@ pub struct CommitLog {
     /// Slave: where the next replicated record begins (parsing resumes there; above the write
     /// offset after a blank marker, until the rest of its file has arrived).
     replica_parse_at: u64,
+    /// Log offset up to which the active file's pages were asked to be faulted in.
+    prefaulted_upto: u64,
 }
 
 impl CommitLog {
@@ -191,7 +206,29 @@ impl CommitLog {
             out_of_space: None,
             replica: false,
             replica_parse_at: log.write_offset,
+            prefaulted_upto: log.write_offset,
         }
+    }
+
+    /// The next pages to fault in ahead of the write position: when less than `PREFAULT_REFILL`
+    /// bytes of the active file are faulted in ahead, the window up to `PREFAULT_AHEAD` ahead
+    /// (not past the file's end). Each window is handed out once.
+    pub fn prefault_due(&mut self) -> Option<Prefault> {
+        let active = self.active.as_ref()?;
+        let file = active.file();
+        let start = file.start_offset();
+        let file_end = start + file.size();
+        let from = self.prefaulted_upto.max(self.write_offset);
+        if from >= file_end || from >= self.write_offset + PREFAULT_REFILL {
+            return None;
+        }
+        let to = (self.write_offset + PREFAULT_AHEAD).min(file_end);
+        self.prefaulted_upto = to;
+        Some(Prefault {
+            file: file.clone(),
+            pos: (from - start) as usize,
+            len: (to - from) as usize,
+        })
     }
 
     /// The log-wide published offset, shared (acquire to read): every byte below it is written.

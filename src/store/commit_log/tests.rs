@@ -614,3 +614,49 @@ fn a_slave_reopened_mid_record_resumes_from_its_last_whole_record() {
     let first_new = run_facts(&slave.take_runs())[0].2;
     assert!(first_new > 0, "queue offsets continue after the reopen");
 }
+
+/// The pages ahead of the write position are handed out once per window: the whole of a file
+/// smaller than the window, then nothing until the next file; in a large file, the next window
+/// once less than the refill distance is left.
+#[test]
+fn prefault_windows_run_ahead_of_the_writer_once_each() {
+    let d = tempfile::tempdir().unwrap();
+    let small = 1 << 20;
+    let mut log = open(d.path(), small, WriteMode::Mapped, None);
+    append(&mut log, "T", 100).unwrap();
+    let w = log.write_offset() as usize;
+    let p = log.prefault_due().expect("a first window");
+    assert_eq!(
+        (p.file.start_offset(), p.pos, p.len),
+        (0, w, small as usize - w)
+    );
+    assert!(log.prefault_due().is_none(), "the file is covered");
+    while log.write_offset() < small {
+        append(&mut log, "T", 100_000).unwrap();
+    }
+    let p = log.prefault_due().expect("the next file's window");
+    let pos = (log.write_offset() - small) as usize;
+    assert_eq!(
+        (p.file.start_offset(), p.pos, p.len),
+        (small, pos, small as usize - pos)
+    );
+
+    let d = tempfile::tempdir().unwrap();
+    let big = 4 * PREFAULT_AHEAD;
+    let mut log = open(d.path(), big, WriteMode::Mapped, None);
+    append(&mut log, "T", 100).unwrap();
+    let w0 = log.write_offset();
+    let p = log.prefault_due().unwrap();
+    assert_eq!((p.pos, p.len), (w0 as usize, PREFAULT_AHEAD as usize));
+    while log.write_offset() + PREFAULT_REFILL <= w0 + PREFAULT_AHEAD {
+        assert!(
+            log.prefault_due().is_none(),
+            "more than the refill distance is ahead"
+        );
+        append(&mut log, "T", 1 << 20).unwrap();
+    }
+    let w = log.write_offset();
+    let p = log.prefault_due().expect("the next window");
+    assert_eq!(p.pos as u64, w0 + PREFAULT_AHEAD);
+    assert_eq!(p.pos as u64 + p.len as u64, w + PREFAULT_AHEAD);
+}
