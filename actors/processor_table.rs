@@ -7,6 +7,8 @@
 //! mailbox row. Nothing registers at runtime, so there is no registry actor.
 
 use std::collections::HashMap;
+
+use actormq::store::FastMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -23,7 +25,7 @@ pub trait Processor: Accounted + Actor<Context = Context<Self>> + Handler<Reques
 }
 
 /// The frozen table a connection dispatches with.
-pub type ProcessorTable = Arc<HashMap<i32, CountedRecipient<Request>>>;
+pub type ProcessorTable = Arc<FastMap<i32, CountedRecipient<Request>>>;
 
 /// Two processors declared the same request code.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@
 //! their queues.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use tracing::{debug, error, info, warn};
@@ -24,6 +24,7 @@ use super::consume_queue::{
 };
 use super::mapped_file::MappedFile;
 use super::recovery::scan;
+use super::FastMap;
 use super::{paths, StoreError};
 
 /// Entries per consume-queue file (RocketMQ's `mapedFileSizeConsumeQueue` / 20): 6,000,000 bytes.
@@ -34,7 +35,7 @@ pub const CQ_ENTRIES_PER_FILE: u64 = 300_000;
 pub struct ConsumeQueues {
     root: PathBuf,
     layout: CqLayout,
-    queues: HashMap<String, HashMap<i32, ConsumeQueue>>,
+    queues: FastMap<String, FastMap<i32, ConsumeQueue>>,
 }
 
 impl ConsumeQueues {
@@ -43,7 +44,7 @@ impl ConsumeQueues {
         ConsumeQueues {
             root,
             layout,
-            queues: HashMap::new(),
+            queues: FastMap::default(),
         }
     }
 
@@ -212,7 +213,7 @@ impl ConsumeQueues {
 
     /// Number of queues.
     pub fn len(&self) -> usize {
-        self.queues.values().map(HashMap::len).sum()
+        self.queues.values().map(FastMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -226,7 +227,7 @@ impl ConsumeQueues {
         queue_id: i32,
     ) -> Result<&mut ConsumeQueue, StoreError> {
         if !self.queues.contains_key(topic) {
-            self.queues.insert(topic.to_string(), HashMap::new());
+            self.queues.insert(topic.to_string(), FastMap::default());
         }
         let ids = self.queues.get_mut(topic).expect("just inserted");
         Ok(match ids.entry(queue_id) {
@@ -296,7 +297,7 @@ pub struct Reput {
     held: VecDeque<DispatchRun>,
     /// Runs a queue could not take, per queue in arrival order; later runs for a stalled queue
     /// wait behind them.
-    stalled: HashMap<(String, i32), VecDeque<DispatchRun>>,
+    stalled: FastMap<(String, i32), VecDeque<DispatchRun>>,
     /// A consume-queue file could not be created for lack of space since the last
     /// [`Reput::take_out_of_space`]: the bytes it needed.
     out_of_space: Option<u64>,
@@ -311,7 +312,7 @@ impl Reput {
             dispatched: write_offset,
             flushed: sync_flush.then_some(write_offset),
             held: VecDeque::new(),
-            stalled: HashMap::new(),
+            stalled: FastMap::default(),
             out_of_space: None,
         }
     }

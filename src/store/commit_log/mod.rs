@@ -15,7 +15,9 @@
 mod recover;
 mod replica;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::store::FastMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use super::message::{patch_offsets, write_blank};
 use super::{now_ms, paths, StoreError};
 
 /// Next queue offset per topic and queue id.
-pub type QueueOffsets = HashMap<String, HashMap<i32, i64>>;
+pub type QueueOffsets = FastMap<String, FastMap<i32, i64>>;
 
 /// The commit log's files, oldest first: an immutable snapshot, replaced on every roll.
 pub type FileTable = Arc<Vec<Arc<MappedFile>>>;

@@ -10,7 +10,6 @@
 //! later files are removed, so no offset is ever handed out twice for different data
 //! (`rocketmq-reference.md` §10).
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -117,7 +116,7 @@ pub fn recover(dir: &Path, file_size: u64, scan_scope: Scan) -> Result<Recovered
     let mut log = RecoveredLog {
         write_offset: files.get(skip).map(|f| f.start_offset()).unwrap_or(0),
         files: Vec::new(),
-        queue_offsets: HashMap::new(),
+        queue_offsets: QueueOffsets::default(),
         records: 0,
         scanned_files: 0,
         truncated: None,

@@ -113,7 +113,7 @@ fn recovery_cuts_entries_past_the_commit_log_end() {
     drop(log);
 
     // The commit log ends after the first record (its tail was cut by commit-log recovery).
-    let mut expected = QueueOffsets::new();
+    let mut expected = QueueOffsets::default();
     expected.entry("A".into()).or_default().insert(QUEUE, 1);
     let (queues, added) =
         ConsumeQueues::recover(d.path(), CqLayout::new(4), &[], kept.end(), &mut expected).unwrap();
@@ -139,7 +139,7 @@ fn recovery_keeps_queue_offsets_of_records_it_did_not_scan() {
     drop(reput);
     drop(log);
     // A clean start scans only the last files: their records say nothing of queue A's offsets.
-    let mut expected = QueueOffsets::new();
+    let mut expected = QueueOffsets::default();
     let (queues, added) =
         ConsumeQueues::recover(d.path(), CqLayout::new(4), &[], end, &mut expected).unwrap();
     assert_eq!(added, 0);
