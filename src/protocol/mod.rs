@@ -14,6 +14,7 @@ pub mod command;
 pub mod ext_fields;
 pub mod fastjson;
 pub mod header;
+pub mod json_header;
 
 pub use bytestring::ByteString;
 pub use code::{
