@@ -312,6 +312,7 @@ impl Scanner<'_> {
 
     /// A span without escapes becomes a slice of the header buffer; one with escapes, its
     /// decoded copy.
+    #[inline]
     fn share(&self, s: Span) -> Option<ByteString> {
         if s.escaped {
             self.unescape(s).map(ByteString::from)
