@@ -8,16 +8,19 @@
 //! Input: `actormq_fuzz::HeaderInput` (`u8 selector | u16 header length | header | body`): the
 //! serialize type, one of `HEADER_CODES`, the header bytes and the body.
 //!
-//! Checked: nothing panics; every refusal's remark is one line and short; a decoded send header
-//! re-encodes (V2) to the same header; every record a send prepares is a valid stored record.
+//! Checked: nothing panics; the JSON header's fast scanner (`protocol::json_header::scan`) never
+//! answers differently from the serde path (`codec::decode_json_header_serde`): when it reads a
+//! header, serde reads the same command from it; every refusal's remark is one line and short; a
+//! decoded send header re-encodes (V2) to the same header; every record a send prepares is a
+//! valid stored record.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use actormq::config::BrokerIdentity;
-use actormq::protocol::codec::decode_header;
+use actormq::protocol::codec::{decode_header, decode_json_header_serde};
 use actormq::protocol::header::{java_header, ExtReader, HeaderError, SendMessageRequestHeader};
-use actormq::protocol::{request_code, ExtFields};
+use actormq::protocol::{json_header, request_code, ByteString, ExtFields, SerializeType};
 use actormq::retry::SendBackHeader;
 use actormq::send::{Hosts, SendPreparer};
 use actormq::store::message::verify_record;
@@ -132,10 +135,29 @@ fn send(cmd: &actormq::protocol::RemotingCommand) {
     }
 }
 
+/// The differential check of the JSON fast path: whatever the scanner reads, serde reads the
+/// same; what serde refuses, the scanner leaves alone. Invalid UTF-8 never reaches the scanner
+/// (`decode_header` validates first), so it is not fed any here either.
+fn json_fast_path_agrees(header: &[u8]) {
+    let Ok(text) = ByteString::try_from(Bytes::copy_from_slice(header)) else {
+        return;
+    };
+    let Some(fast) = json_header::scan(&text) else {
+        return;
+    };
+    match decode_json_header_serde(Bytes::copy_from_slice(header)) {
+        Ok(serde) => assert_eq!(fast, serde, "scanner and serde disagree"),
+        Err(e) => panic!("the scanner read {fast:?} where serde refuses: {e}"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some(input) = HeaderInput::parse(data) else {
         return;
     };
+    if input.serialize_type == SerializeType::Json {
+        json_fast_path_agrees(input.header);
+    }
     let header = Bytes::copy_from_slice(input.header);
     let Ok(mut cmd) = decode_header(input.serialize_type, header) else {
         return;

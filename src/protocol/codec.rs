@@ -366,7 +366,24 @@ fn put_json_str(out: &mut BytesMut, s: &str) {
     }
 }
 
+/// The JSON header: the hand-written scanner ([`super::json_header`]) reads what real clients send;
+/// anything outside its subset goes through serde_json, which also words every error.
 fn decode_json_header(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
+    let text = json_text(header)?;
+    match super::json_header::scan(&text) {
+        Some(cmd) => Ok(cmd),
+        None => decode_json_text(&text),
+    }
+}
+
+/// The serde_json path alone, without the fast scanner: the reference the scanner is checked
+/// against (unit tests, property tests and the `header_decode` fuzz target).
+pub fn decode_json_header_serde(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
+    decode_json_text(&json_text(header)?)
+}
+
+/// The header as text: an object (first non-blank byte `{`), valid UTF-8.
+fn json_text(header: Bytes) -> Result<ByteString, ProtocolError> {
     // A derived struct would also accept a JSON array (fields by position); a header
     // is always an object.
     if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -375,10 +392,12 @@ fn decode_json_header(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
         )));
     }
     // JSON is UTF-8: validated once here, so string slices of the text can be shared.
-    let text = ByteString::try_from(header).map_err(|_| {
-        ProtocolError::BadJsonHeader(de::Error::custom("header is not valid UTF-8"))
-    })?;
-    let h: JsonHeaderIn<'_> = serde_json::from_str(&text).map_err(ProtocolError::BadJsonHeader)?;
+    ByteString::try_from(header)
+        .map_err(|_| ProtocolError::BadJsonHeader(de::Error::custom("header is not valid UTF-8")))
+}
+
+fn decode_json_text(text: &ByteString) -> Result<RemotingCommand, ProtocolError> {
+    let h: JsonHeaderIn<'_> = serde_json::from_str(text).map_err(ProtocolError::BadJsonHeader)?;
     Ok(RemotingCommand {
         code: h.code,
         language: h.language.unwrap_or_default(),
@@ -388,7 +407,7 @@ fn decode_json_header(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
         remark: h.remark,
         ext_fields: h
             .ext_fields
-            .map(|e| e.into_fields(&text))
+            .map(|e| e.into_fields(text))
             .unwrap_or_default(),
         body: bytes::Bytes::new(),
         serialize_type: SerializeType::Json,

@@ -48,6 +48,7 @@ impl ExtFields {
 
     /// Decoding: appends without looking for an earlier same key; [`ExtFields::dedup_decoded`]
     /// runs once at the end (a peer can send a huge header, so no per-field search).
+    #[inline]
     pub(crate) fn push_decoded(&mut self, key: ByteString, value: ByteString) {
         self.0.push((key, value));
     }

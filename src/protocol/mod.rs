@@ -5,7 +5,7 @@
 //! It is split so that nothing here knows about actors or sockets: `code` holds the
 //! numeric vocabulary from `rocketmq-reference.md` §1.2 and §2, `command` the in-memory
 //! command, and `codec` the byte layout (§1.1, §1.3, §1.4), which is the only place that
-//! touches wire bytes.
+//! touches wire bytes (`json_header` is its fast path for the JSON header).
 
 pub mod bounded;
 pub mod code;
@@ -14,6 +14,7 @@ pub mod command;
 pub mod ext_fields;
 pub mod fastjson;
 pub mod header;
+pub mod json_header;
 
 pub use bytestring::ByteString;
 pub use code::{

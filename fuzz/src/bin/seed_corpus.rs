@@ -327,7 +327,40 @@ fn seeds_headers(root: &Path) {
     }
     let input = header_input(v1.code, SerializeType::Json, &header(&v1), &v1.body);
     write(&dir, "send_v1_json", &input);
+    // JSON headers as other clients write them, and shapes the JSON fast path leaves to serde, so
+    // the differential check starts from both sides of the scanner's subset.
+    for (name, json) in CLIENT_JSON_HEADERS {
+        let input = header_input(
+            request_code::SEND_MESSAGE_V2,
+            SerializeType::Json,
+            json.as_bytes(),
+            b"hello",
+        );
+        write(&dir, name, &input);
+    }
 }
+
+/// SEND_MESSAGE_V2 headers: the C++ client 2.2.0 (numbers as JSON numbers), rocketmq-client-go
+/// (jsoniter: struct order, `&` as `\u0026`), a pretty-printed one with an unknown nested field,
+/// numbers serde reads as floats, and an escaped top-level key.
+const CLIENT_JSON_HEADERS: &[(&str, &str)] = &[
+    (
+        "json_cpp_send_v2",
+        r#"{"code":310,"language":"CPP","version":333,"opaque":1,"flag":0,"remark":"","extFields":{"a":"cpp_pg","b":"CppTopic","c":"TBW102","d":4,"e":0,"f":0,"g":1700000000000,"h":0,"i":"TAGS\u0001TagA\u0002WAIT\u0001true\u0002","j":0,"k":"0","m":"0"}}"#,
+    ),
+    (
+        "json_go_send_v2",
+        r#"{"code":310,"language":"GO","version":317,"opaque":7,"flag":0,"remark":"","extFields":{"a":"go_pg","b":"GoTopic","c":"TBW102","d":"4","e":"2","f":"0","g":"1700000000000","h":"0","i":"KEYS\u0001a\u0026b\u0002UNIQ_KEY\u00010A0B0C0D000018B4AAC2000000000001\u0002","j":"0","k":"false","l":"0","m":"false"}}"#,
+    ),
+    (
+        "json_pretty_unknown_nested",
+        "{\n  \"code\" : 310,\n  \"extFields\" : {\"a\":\"pg\", \"b\":\"T\", \"b\":null, \"c\":\"TBW102\", \"d\":true, \"e\":-1, \"f\":\"0\", \"g\":\"1\", \"h\":\"0\"},\n  \"x\" : {\"y\":[1,2,{\"z\":null}]},\n  \"remark\" : null\n}\n",
+    ),
+    (
+        "json_floats_and_escaped_key",
+        r#"{"c\u006fde":310,"extFields":{"a":"pg","b":"T","c":"TBW102","d":4.0,"e":1e0,"f":-0,"g":17e11,"h":0},"opaque":-5}"#,
+    ),
+];
 
 fn seeds_records(root: &Path) {
     let dir = root.join("record_decode");
