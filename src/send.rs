@@ -601,6 +601,7 @@ pub fn send_response(
         offset += *size as i64;
     }
     let ext = &mut response.ext_fields;
+    ext.reserve(6);
     ext.insert(send_response::MSG_ID, ids);
     ext.insert(send_response::QUEUE_ID, queue_id.to_string());
     ext.insert(

@@ -24,6 +24,11 @@ impl ExtFields {
         ExtFields(Vec::with_capacity(n))
     }
 
+    /// Room for `n` more fields (a response's fields are known in advance: no regrowing).
+    pub fn reserve(&mut self, n: usize) {
+        self.0.reserve(n);
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
@@ -40,7 +45,7 @@ impl ExtFields {
     /// [`ExtFields::insert`] for a key that is not a constant.
     pub fn insert_owned(&mut self, key: impl Into<ByteString>, value: impl Into<ByteString>) {
         let (key, value) = (key.into(), value.into());
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        match self.0.iter_mut().find(|(k, _)| same_key(k, &key)) {
             Some(entry) => entry.1 = value,
             None => self.0.push((key, value)),
         }
