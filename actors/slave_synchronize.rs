@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use actix::prelude::*;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::mailbox::{timer_tick, Mailbox};
 use super::offset_processor::{ApplyMasterOffsets, OffsetProcessor};
@@ -37,6 +37,9 @@ pub struct SlaveSynchronize {
     /// `ha.slave_sync_interval_ms` (RocketMQ 4.9: 10 s).
     interval: Duration,
     running: bool,
+    /// The last round failed: further failures are logged at debug level only (a master that is
+    /// down would otherwise log a warning every interval), and the recovery once.
+    failing: bool,
 }
 
 impl SlaveSynchronize {
@@ -46,6 +49,7 @@ impl SlaveSynchronize {
             targets,
             interval,
             running: false,
+            failing: false,
         }
     }
 
@@ -77,8 +81,17 @@ impl SlaveSynchronize {
         .map(|result, act, _| {
             act.running = false;
             match result {
-                Ok(bodies) => act.apply(bodies),
-                Err(e) => warn!(error = %e, "slave metadata sync failed; tried again next round"),
+                Ok(bodies) => {
+                    if std::mem::take(&mut act.failing) {
+                        info!("slave metadata sync works again");
+                    }
+                    act.apply(bodies)
+                }
+                Err(e) if act.failing => debug!(error = %e, "slave metadata sync failed again"),
+                Err(e) => {
+                    act.failing = true;
+                    warn!(error = %e, "slave metadata sync failed; tried again every interval, logged again when it works");
+                }
             }
         })
         .spawn(ctx);
