@@ -13,7 +13,7 @@ use std::time::Duration;
 use actormq::client::{producer_request as send_request, Client, OutgoingMessage, PullRequest};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::paths;
-use common::{read_commit_log, wait_until, wait_until_async, TestBroker};
+use common::{pull_queue_bodies, read_commit_log, wait_until, wait_until_async, TestBroker};
 
 const TOPICS: [&str; 2] = ["HaA", "HaB"];
 const QUEUES: i32 = 4;
@@ -144,17 +144,7 @@ async fn pull_bodies(b: &TestBroker) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for t in TOPICS {
         for q in 0..QUEUES {
-            let mut offset = 0;
-            loop {
-                let mut req = PullRequest::new("ha-group", t, q, offset);
-                req.max_msgs = 32;
-                let r = c.pull(&req).await.unwrap();
-                if r.code != response_code::SUCCESS {
-                    break;
-                }
-                offset = r.next_begin_offset;
-                out.extend(r.messages.into_iter().map(|m| m.body.to_vec()));
-            }
+            out.extend(pull_queue_bodies(&c, "ha-group", t, q, 32).await);
         }
     }
     out.sort();

@@ -22,7 +22,7 @@ use actormq::client::{Client, OutgoingMessage, PullRequest};
 use actormq::protocol::response_code;
 use actormq::store::paths;
 use common::java_server::{self, broker_properties, JavaProcess};
-use common::{read_commit_log, wait_until, wait_until_async, TestBroker};
+use common::{pull_queue_bodies, read_commit_log, wait_until, wait_until_async, TestBroker};
 
 const TOPIC: &str = "JavaHaTopic";
 const GROUP: &str = "JavaHaGroup";
@@ -47,18 +47,7 @@ async fn bodies(c: &Client, wait: Duration) -> Vec<Vec<u8>> {
     let queues = c.read_queue_nums(TOPIC).await.unwrap();
     let mut out = Vec::new();
     for q in 0..queues {
-        let mut offset = 0;
-        loop {
-            let r = c
-                .pull(&PullRequest::new("reader", TOPIC, q, offset))
-                .await
-                .unwrap();
-            if r.code != response_code::SUCCESS {
-                break;
-            }
-            offset = r.next_begin_offset;
-            out.extend(r.messages.into_iter().map(|m| m.body.to_vec()));
-        }
+        out.extend(pull_queue_bodies(c, "reader", TOPIC, q, 32).await);
     }
     out.sort();
     out

@@ -26,10 +26,7 @@ const MIB: u64 = 1024 * 1024;
 
 /// `RssAnon` of a process in bytes: the heap, not the mapped store files.
 fn anon_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
+    common::anon_rss_kib(pid) * 1024
 }
 
 async fn gauges(client: &Client) -> Vec<Gauge> {

@@ -15,7 +15,7 @@ use tokio_util::codec::Framed;
 use actormq::client::{producer_request, Client, OutgoingMessage};
 use actormq::metrics::MailboxSnapshot;
 use actormq::protocol::{request_code, response_code, RemotingCodec, RemotingCommand};
-use common::TestBroker;
+use common::{anon_rss_kib, TestBroker};
 
 async fn runtime_info(client: &Client) -> HashMap<String, String> {
     let resp = client
@@ -244,12 +244,6 @@ async fn prometheus_endpoint_is_valid_and_complete() {
     assert!(body.contains(
         "# HELP actormq_mailbox_peak_depth Largest mailbox depth in the last 30 to 60 s"
     ));
-}
-
-fn anon_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// 4 connections pipeline 20,000 sends each at a broker with tiny mailboxes: every request gets

@@ -312,3 +312,33 @@ where
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// Every message body of one queue, pulled from offset 0 until the broker has no more (any
+/// answer but SUCCESS ends it), `max_msgs` at a time.
+pub async fn pull_queue_bodies(
+    c: &actormq::client::Client,
+    group: &str,
+    topic: &str,
+    queue: i32,
+    max_msgs: u32,
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let mut req = actormq::client::PullRequest::new(group, topic, queue, offset);
+        req.max_msgs = max_msgs;
+        let r = c.pull(&req).await.unwrap();
+        if r.code != actormq::protocol::response_code::SUCCESS {
+            return out;
+        }
+        offset = r.next_begin_offset;
+        out.extend(r.messages.into_iter().map(|m| m.body.to_vec()));
+    }
+}
+
+/// A process's anonymous resident memory (`RssAnon`), in KiB.
+pub fn anon_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
