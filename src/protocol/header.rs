@@ -370,7 +370,7 @@ pub struct SendMessageRequestHeader {
 
 /// V1 name and V2 key of each send header field, in RocketMQ's order. V1 has no `brokerName`
 /// field: V2's `n` lands in the inherited `RpcRequestHeader.bname`, so that is V1's key.
-const SEND_FIELDS: [(&str, &str); 14] = [
+pub const SEND_FIELDS: [(&str, &str); 14] = [
     ("producerGroup", "a"),
     ("topic", "b"),
     ("defaultTopic", "c"),

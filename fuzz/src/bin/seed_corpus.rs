@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use actormq::protocol::codec::encode_header;
-use actormq::protocol::header::SendMessageRequestHeader;
+use actormq::protocol::header::{SendMessageRequestHeader, SEND_FIELDS};
 use actormq::protocol::{request_code, RemotingCodec, RemotingCommand, SerializeType};
 use actormq::store::consume_queue::CqEntry;
 use actormq::store::message::{
@@ -305,22 +305,7 @@ fn seeds_headers(root: &Path) {
     let v2 = send_v2();
     let mut v1 =
         RemotingCommand::request(request_code::SEND_MESSAGE, 14).with_body(v2.body.clone());
-    let names = [
-        ("a", "producerGroup"),
-        ("b", "topic"),
-        ("c", "defaultTopic"),
-        ("d", "defaultTopicQueueNums"),
-        ("e", "queueId"),
-        ("f", "sysFlag"),
-        ("g", "bornTimestamp"),
-        ("h", "flag"),
-        ("i", "properties"),
-        ("j", "reconsumeTimes"),
-        ("k", "unitMode"),
-        ("m", "batch"),
-        ("n", "bname"),
-    ];
-    for (short, long) in names {
+    for (long, short) in SEND_FIELDS {
         if let Some(v) = v2.ext_fields.get(short) {
             v1.ext_fields.insert(long, v.to_string());
         }
