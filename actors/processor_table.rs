@@ -7,11 +7,10 @@
 //! mailbox row. Nothing registers at runtime, so there is no registry actor.
 
 use std::collections::HashMap;
-
-use actormq::store::FastMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
+use actormq::FastMap;
 use tracing::debug;
 
 use super::connection::Request;

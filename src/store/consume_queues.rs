@@ -24,8 +24,8 @@ use super::consume_queue::{
 };
 use super::mapped_file::MappedFile;
 use super::recovery::scan;
-use super::FastMap;
 use super::{paths, StoreError};
+use crate::FastMap;
 
 /// Entries per consume-queue file (RocketMQ's `mapedFileSizeConsumeQueue` / 20): 6,000,000 bytes.
 pub const CQ_ENTRIES_PER_FILE: u64 = 300_000;

@@ -43,12 +43,6 @@ pub mod retention;
 
 pub use error::{Result, StoreError};
 
-/// The maps looked up for every message appended and dispatched (queue offsets, consume queues by
-/// topic and queue id): foldhash instead of std's SipHash, which cost about 160 instructions a
-/// lookup and five lookups per message (callgrind). foldhash is seeded per map, so topic names a
-/// client picks still cannot be chosen to collide.
-pub type FastMap<K, V> = foldhash::HashMap<K, V>;
-
 /// Milliseconds since the Unix epoch: RocketMQ's unit for born/store timestamps, checkpoints and
 /// data versions (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {

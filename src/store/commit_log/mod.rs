@@ -17,7 +17,7 @@ mod replica;
 
 use std::collections::VecDeque;
 
-use crate::store::FastMap;
+use crate::FastMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
