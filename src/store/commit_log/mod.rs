@@ -16,8 +16,6 @@ mod recover;
 mod replica;
 
 use std::collections::VecDeque;
-
-use crate::FastMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,6 +30,7 @@ use super::consume_queue::{CqEntry, DispatchRun};
 use super::mapped_file::{FileWriter, MappedFile};
 use super::message::{patch_offsets, write_blank};
 use super::{now_ms, paths, StoreError};
+use crate::FastMap;
 
 /// Next queue offset per topic and queue id.
 pub type QueueOffsets = FastMap<String, FastMap<i32, i64>>;
