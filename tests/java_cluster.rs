@@ -70,7 +70,7 @@ async fn actormq_brokers_in_a_java_name_servers_cluster() {
     let logs: PathBuf = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("java-cluster");
     let _ = std::fs::remove_dir_all(&logs);
     let ns_dir = tempfile::tempdir().unwrap();
-    let ns_port = java_server::free_port();
+    let ns_port = java_server::free_java_port();
     let _namesrv = JavaProcess::namesrv(&lib, ns_dir.path(), ns_port);
     let namesrv_addr = format!("127.0.0.1:{ns_port}");
     let a = broker("broker-a", &namesrv_addr);

@@ -36,7 +36,7 @@ struct JavaBroker {
 }
 
 fn start_java(lib: &Path, dir: &Path) -> JavaBroker {
-    let ns_port = java_server::free_port();
+    let ns_port = java_server::free_java_port();
     let namesrv = JavaProcess::namesrv(lib, dir, ns_port);
     let port = java_server::free_broker_port();
     let props = broker_properties(

@@ -41,25 +41,27 @@ pub fn server_lib(test_file: &str) -> Option<PathBuf> {
 }
 
 /// A port `p` such that `p`, `p - 2` (the Java broker's fast/VIP port) and `p + 1` (its HA
-/// port) were all free a moment ago.
+/// port) were all free a moment ago. Picked below the kernel's ephemeral range (32768 and up on
+/// Linux): a port the kernel hands out for port 0 is also what it hands out as the local port of
+/// outgoing connections, so in the gap before the Java broker binds it an actormq broker's
+/// connection could take it (a Java broker exiting at start-up in CI was that).
 pub fn free_broker_port() -> u16 {
-    loop {
-        let port = free_port();
-        if port > 1026
-            && [port - 2, port + 1]
+    use std::hash::{BuildHasher, RandomState};
+    let seed = RandomState::new();
+    (0u64..)
+        .map(|i| 20_000 + (seed.hash_one(i) % 12_000) as u16)
+        .find(|&port| {
+            [port - 2, port, port + 1]
                 .iter()
                 .all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        {
-            return port;
-        }
-    }
+        })
+        .expect("an endless search ends only with a port")
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+/// A port for a Java name server: free a moment ago, below the ephemeral range (see
+/// [`free_broker_port`]).
+pub fn free_java_port() -> u16 {
+    free_broker_port()
 }
 
 /// One Java server process; killed (SIGKILL) when dropped.
@@ -126,11 +128,21 @@ impl JavaProcess {
             .arg(conf)
             .env("ROCKETMQ_HOME", &home)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("spawn java {what}: {e}"));
-        let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
+        // Start-up failures (a port in use, a bad setting) are printed to stderr before exiting.
+        let stderr = child.stderr.take().unwrap();
+        let tx_err = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx_err.send(format!("[stderr] {line}")).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if tx.send(line).is_err() {
@@ -151,15 +163,24 @@ impl JavaProcess {
         let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
+            let why = match self.lines.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return,
-                Ok(line) => seen.push(line),
-                Err(_) => panic!(
-                    "java {} did not print {needle:?} within {limit:?}; its last lines:\n{}",
-                    self.what,
-                    seen[seen.len().saturating_sub(20)..].join("\n")
-                ),
-            }
+                Ok(line) => {
+                    seen.push(line);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    format!("did not print {needle:?} within {limit:?}")
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    format!("exited before printing {needle:?}")
+                }
+            };
+            panic!(
+                "java {} {why}; its last lines:\n{}",
+                self.what,
+                seen[seen.len().saturating_sub(30)..].join("\n")
+            );
         }
     }
 
