@@ -56,19 +56,12 @@ fn send_v2() -> RemotingCommand {
     cmd
 }
 
-fn send_delayed() -> RemotingCommand {
+/// `send_v2` with other properties (field `i`) and opaque.
+fn send_with(properties: &[(&str, &str)], opaque: i32) -> RemotingCommand {
     let mut cmd = send_v2();
-    let p = properties_to_string([("DELAY", "3"), ("TAGS", "TagB")]);
-    cmd.ext_fields.insert_owned("i", p);
-    cmd.opaque = 2;
-    cmd
-}
-
-fn send_timer() -> RemotingCommand {
-    let mut cmd = send_v2();
-    let p = properties_to_string([("TIMER_DELAY_SEC", "5"), ("TAGS", "TagC")]);
-    cmd.ext_fields.insert_owned("i", p);
-    cmd.opaque = 3;
+    cmd.ext_fields
+        .insert_owned("i", properties_to_string(properties.iter().copied()));
+    cmd.opaque = opaque;
     cmd
 }
 
@@ -175,8 +168,14 @@ fn others() -> Vec<(&'static str, RemotingCommand)> {
 fn requests() -> Vec<(&'static str, RemotingCommand)> {
     let mut all = vec![
         ("send_v2", send_v2()),
-        ("send_delayed", send_delayed()),
-        ("send_timer", send_timer()),
+        (
+            "send_delayed",
+            send_with(&[("DELAY", "3"), ("TAGS", "TagB")], 2),
+        ),
+        (
+            "send_timer",
+            send_with(&[("TIMER_DELAY_SEC", "5"), ("TAGS", "TagC")], 3),
+        ),
         ("send_batch", send_batch()),
         ("pull", pull()),
         ("heartbeat", heartbeat()),
