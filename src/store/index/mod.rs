@@ -52,11 +52,7 @@ pub const KEY_SEPARATOR: char = ' ';
 /// How long after a failed file creation the next one is tried.
 const CREATE_RETRY: Duration = Duration::from_secs(1);
 
-/// Java's `String.hashCode` continued from `h` over `s`'s UTF-16 code units.
-pub fn java_hash_extend(h: i32, s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(h, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
-}
+pub use crate::store::message::java_hash_extend;
 
 /// `hashCode(topic + "#")`: the part of [`key_hash`] shared by every key of a record.
 pub fn topic_hash(topic: &str) -> i32 {
