@@ -81,7 +81,10 @@ impl CommitLog {
         self.replica_parse_at = parse_at;
         for run in runs {
             let next = run.first_queue_offset + run.entries.len() as i64;
-            let queues = self.queue_offsets.entry(run.topic.clone()).or_default();
+            let queues = match self.queue_offsets.get_mut(&run.topic) {
+                Some(queues) => queues,
+                None => self.queue_offsets.entry(run.topic.clone()).or_default(),
+            };
             let slot = queues.entry(run.queue_id).or_insert(0);
             *slot = (*slot).max(next);
             self.to_dispatch.push(run);
@@ -102,22 +105,42 @@ impl CommitLog {
             // Inside the space behind a blank marker: nothing to read there.
             return Ok((Vec::new(), parse_at));
         }
-        let joined;
-        let buf: &[u8] = if parse_at < offset {
-            let prefix = self
+        let mut runs: Vec<DispatchRun> = Vec::new();
+        let mut at = parse_at;
+        if parse_at < offset {
+            // A record begun in an earlier chunk: join its head (already stored here) with just
+            // the bytes that complete it, not the whole chunk.
+            let head = self
                 .read_own(parse_at, offset)
                 .ok_or_else(|| ReplicaError::Corrupt {
                     offset: parse_at,
                     why: "a record begun in an earlier chunk crosses a file boundary".into(),
                 })?;
-            joined = [prefix, bytes].concat();
-            &joined
-        } else {
-            &bytes[(parse_at - offset) as usize..]
-        };
-        let mut at = parse_at;
+            let take = straddle_len(head, bytes)
+                .saturating_sub(head.len())
+                .min(bytes.len());
+            let joined = [head, &bytes[..take]].concat();
+            at = self.parse_records(&joined, at, &mut runs)?;
+            if at < offset + take as u64 {
+                return Ok((runs, at));
+            }
+        }
+        if at < end {
+            at = self.parse_records(&bytes[(at - offset) as usize..], at, &mut runs)?;
+        }
+        Ok((runs, at))
+    }
+
+    /// Parses the records in `buf`, which starts at commit-log offset `at`, into `runs`, up to
+    /// the first incomplete one; returns the offset after the last complete one (past a blank
+    /// marker, the end of its file).
+    fn parse_records(
+        &self,
+        buf: &[u8],
+        mut at: u64,
+        runs: &mut Vec<DispatchRun>,
+    ) -> Result<u64, ReplicaError> {
         let mut pos = 0usize;
-        let mut runs: Vec<DispatchRun> = Vec::new();
         let corrupt = |offset: u64, why: String| ReplicaError::Corrupt { offset, why };
         while pos < buf.len() {
             let rest = &buf[pos..];
@@ -164,20 +187,14 @@ impl CommitLog {
                         size: size as i32,
                         tags_code: view.tags_code(),
                     };
-                    push_entry(
-                        &mut runs,
-                        view.topic,
-                        view.queue_id,
-                        view.queue_offset,
-                        entry,
-                    );
+                    push_entry(runs, view.topic, view.queue_id, view.queue_offset, entry);
                     at += size;
                     pos += size as usize;
                 }
                 Err(e) => return Err(corrupt(at, e.to_string())),
             }
         }
-        Ok((runs, at))
+        Ok(at)
     }
 
     /// Start of the oldest file (nothing below it can be parsed).
@@ -218,4 +235,19 @@ fn push_entry(
         first_queue_offset: queue_offset,
         entries: vec![e],
     });
+}
+
+/// The length of the item (record or blank marker) that starts at `head` and continues into
+/// `rest`, from its total-size field; the length of both together when that field is not yet
+/// complete or is not a positive size (the parse then reports it).
+fn straddle_len(head: &[u8], rest: &[u8]) -> usize {
+    let mut size = [0u8; 4];
+    for (i, b) in head.iter().chain(rest).take(4).enumerate() {
+        size[i] = *b;
+    }
+    let all = head.len() + rest.len();
+    match usize::try_from(i32::from_be_bytes(size)) {
+        Ok(n) if n > 0 && head.len() + rest.len() >= 4 => n,
+        _ => all,
+    }
 }

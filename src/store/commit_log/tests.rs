@@ -508,12 +508,14 @@ fn replicated_bytes_land_at_the_same_offsets_and_dispatch_the_same_records() {
     }
     assert!(master.table().len() >= 3, "several rolls");
     let master_runs = run_facts(&master.take_runs());
-    for mode in [WriteMode::Mapped, WriteMode::Staged] {
+    // Odd pieces split records (pieces of 1 and 7 bytes also split total-size fields and spread
+    // a record over many chunks); each must start at the slave's own end.
+    let modes = [WriteMode::Mapped, WriteMode::Staged];
+    for (mode, piece) in modes.into_iter().flat_map(|m| [(m, 1), (m, 7), (m, 333)]) {
         let d = tempfile::tempdir().unwrap();
         let mut slave = open(d.path(), size, mode, None);
         slave.set_replica();
-        // Odd pieces split records; each must start at the slave's own end.
-        for (offset, bytes) in master_chunks(&master, 0, 333) {
+        for (offset, bytes) in master_chunks(&master, 0, piece) {
             assert_eq!(
                 slave.append_replicated(offset, &bytes),
                 Ok(offset + bytes.len() as u64)
