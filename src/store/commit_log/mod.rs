@@ -242,6 +242,11 @@ impl CommitLog {
         self.replica = true;
     }
 
+    /// A slave's log (`set_replica`).
+    pub fn is_replica(&self) -> bool {
+        self.replica
+    }
+
     /// The published offset (this state machine is the only one that stores it).
     pub fn published(&self) -> u64 {
         self.published.load(Ordering::Relaxed)
