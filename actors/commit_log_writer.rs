@@ -424,7 +424,8 @@ impl Handler<Seal> for CommitLogWriter {
 
 /// The end of a turn of the writer's mailbox (scheduled with `notify` by the turn's first append,
 /// so it runs after the appends already queued): sync mode writes the staged bytes; then the
-/// dispatcher gets this turn's records, and in sync mode the flusher is asked for them.
+/// dispatcher gets this turn's records, and in sync mode the flusher is asked for them. A slave
+/// without sync flush hands its records over `SLAVE_DISPATCH_INTERVAL` later instead.
 #[derive(Message)]
 #[rtype(result = "()")]
 struct EndOfTurn;
