@@ -14,46 +14,10 @@ bin=$(dirname "$0")/../target/release
 pids=()
 trap 'for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done; wait; rm -rf "$root"' EXIT
 role=ASYNC_MASTER; [ "$mode" = sync ] && role=SYNC_MASTER
-cat > "$root/m.toml" <<CONF
-[server]
-listen = "127.0.0.1:0"
-[store]
-root = "$root/master"
-[log]
-level = "warn"
-[namesrv]
-enabled = false
-[metrics]
-listen = "127.0.0.1:0"
-[cluster]
-role = "$role"
-[ha]
-listen = "127.0.0.1:0"
-${HA_EXTRA:-}
-CONF
-"$bin/actormq-broker" --config "$root/m.toml" > "$root/m.out" 2> "$root/m.err" &
-pids+=($!)
-for _ in $(seq 300); do grep -q listening "$root/m.out" 2>/dev/null && break; sleep 0.1; done
-addr=$(sed -n 's/actormq listening on //p' "$root/m.out")
-ha=$(sed -n 's/actormq ha on //p' "$root/m.out")
-metrics=$(sed -n 's|actormq metrics on http://||p' "$root/m.out")
+source "$(dirname "$0")/ha-pair.sh"
+start_master "$role"
 if [ "$mode" != none ]; then
-  cat > "$root/s.toml" <<CONF
-[server]
-listen = "127.0.0.1:0"
-[store]
-root = "$root/slave"
-[log]
-level = "warn"
-[namesrv]
-enabled = false
-[cluster]
-role = "SLAVE"
-broker_id = 1
-[ha]
-master_addr = "$ha"
-master_broker_addr = "$addr"
-CONF
+  slave_config
   "$bin/actormq-broker" --config "$root/s.toml" > "$root/s.out" 2> "$root/s.err" &
   pids+=($!)
   for _ in $(seq 300); do

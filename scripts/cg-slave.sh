@@ -12,44 +12,9 @@ bin=$1/target/release; label=$2; shift 2
 root=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done; wait; rm -rf "$root"' EXIT
-cat > "$root/m.toml" <<CONF
-[server]
-listen = "127.0.0.1:0"
-[store]
-root = "$root/master"
-[log]
-level = "warn"
-[namesrv]
-enabled = false
-[metrics]
-listen = "127.0.0.1:0"
-[cluster]
-role = "${ROLE:-ASYNC_MASTER}"
-[ha]
-listen = "127.0.0.1:0"
-CONF
-"$bin/actormq-broker" --config "$root/m.toml" > "$root/m.out" 2> "$root/m.err" &
-pids+=($!)
-for _ in $(seq 300); do grep -q listening "$root/m.out" 2>/dev/null && break; sleep 0.1; done
-addr=$(sed -n 's/actormq listening on //p' "$root/m.out")
-ha=$(sed -n 's/actormq ha on //p' "$root/m.out")
-metrics=$(sed -n 's|actormq metrics on http://||p' "$root/m.out")
-cat > "$root/s.toml" <<CONF
-[server]
-listen = "127.0.0.1:0"
-[store]
-root = "$root/slave"
-[log]
-level = "warn"
-[namesrv]
-enabled = false
-[cluster]
-role = "SLAVE"
-broker_id = 1
-[ha]
-master_addr = "$ha"
-master_broker_addr = "$addr"
-CONF
+source "$(dirname "$0")/ha-pair.sh"
+start_master "${ROLE:-ASYNC_MASTER}"
+slave_config
 valgrind --tool=callgrind --callgrind-out-file="$root/cg.%p" "$bin/actormq-broker" --config "$root/s.toml" > "$root/s.out" 2> "$root/s.err" &
 vpid=$!; pids+=($vpid)
 for _ in $(seq 600); do curl -s "$metrics" | grep -q '^actormq_ha_slaves 1' && break; sleep 0.1; done
