@@ -32,7 +32,7 @@ use bytes::{Bytes, BytesMut};
 use tracing::{info, warn};
 
 use super::dispatcher::{Dispatcher, Flushed, NewRecords};
-use super::file_allocator::{Allocate, FileAllocator, PrefaultPages};
+use super::file_allocator::{Allocate, FileAllocator};
 use super::flusher::{FilesChanged, Flusher, SyncFlush};
 use super::ha_server::Published;
 use super::mailbox::{CountedRecipient, Mailbox};
@@ -219,9 +219,6 @@ impl CommitLogWriter {
         if let Err(e) = self.log.write_staged() {
             self.fail_unwritten(&e);
             self.check_out_of_space();
-        }
-        if let (Some(allocator), Some(p)) = (&self.allocator, self.log.prefault_due()) {
-            allocator.do_send(PrefaultPages(p));
         }
         let runs = self.log.take_runs();
         if !runs.is_empty() {

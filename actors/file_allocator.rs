@@ -4,9 +4,7 @@
 //! Owns nothing but the work: each `Allocate` creates one file and answers with it mapped. It runs on
 //! a `SyncArbiter` thread of its own because every step blocks (fallocate, mmap, page faults while
 //! warming), and the writer must never wait for that. The writer asks for the next file (and the one
-//! after) as soon as it starts a file, so a roll normally finds the file ready. It also faults in
-//! the pages just ahead of the writer's position (`PrefaultPages`), so the zero-filling of fresh
-//! page-cache pages happens on this thread instead of the writer's.
+//! after) as soon as it starts a file, so a roll normally finds the file ready.
 //!
 //! A file is prepared under a temporary name (`<name>.allocating`) and hard-linked to its real name
 //! only when complete, so the real name never shows a half-made file: if the writer ever has to
@@ -19,9 +17,8 @@ use std::time::Instant;
 use actix::prelude::*;
 
 use super::metrics::stats;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
-use actormq::store::commit_log::Prefault;
 use actormq::store::mapped_file::{FileWriter, MappedFile};
 use actormq::store::{paths, StoreError};
 
@@ -74,24 +71,6 @@ impl Handler<Allocate> for FileAllocator {
             }
         }
         result
-    }
-}
-
-/// Fault in the pages of `file` at `[pos, pos + len)` ahead of the writer
-/// ([`actormq::store::commit_log::Prefault`]).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PrefaultPages(pub Prefault);
-
-impl Handler<PrefaultPages> for FileAllocator {
-    type Result = ();
-
-    fn handle(&mut self, PrefaultPages(p): PrefaultPages, _ctx: &mut SyncContext<Self>) {
-        let _timer = stats().file_allocator.handling();
-        if let Err(e) = p.file.prefault(p.pos, p.len) {
-            // Kernels before 5.14 lack MADV_POPULATE_READ: the writer faults the pages in itself.
-            debug!(path = %p.file.path().display(), error = %e, "prefaulting commit-log pages failed");
-        }
     }
 }
 

@@ -347,24 +347,6 @@ impl MappedFile {
         Ok(())
     }
 
-    /// Faults the pages of `[pos, pos + len)` in, read-only (`MADV_POPULATE_READ`). On a
-    /// `fallocate`d file the kernel zero-fills each fresh page here, so the writer's first touch of
-    /// a page is a cheap write fault instead of a read-ahead that zeroes megabytes on the append
-    /// path (9% of a master's and 30% of a slave's main thread in `perf`, 4x16 sends). Nothing is
-    /// dirtied, so unlike [`MappedFile::zero_fill`] it writes nothing to disk. The range is clamped
-    /// to the mapping and widened to whole pages.
-    pub fn prefault(&self, pos: usize, len: usize) -> Result<()> {
-        const PAGE: usize = 4096;
-        let start = pos.min(self.len()) / PAGE * PAGE;
-        let end = pos.saturating_add(len).min(self.len());
-        if end <= start {
-            return Ok(());
-        }
-        self.map
-            .advise_range(memmap2::Advice::PopulateRead, start, end - start)
-            .at(&self.path)
-    }
-
     /// Shares the file: the returned writer is the only way its bytes change from now on; readers
     /// get `Arc` clones from [`FileWriter::file`].
     pub fn into_writer(self) -> FileWriter {
@@ -503,24 +485,6 @@ mod tests {
         f.truncate(10_000);
         f.destroy().unwrap();
         assert!(!p.exists());
-    }
-
-    /// Prefaulting changes nothing a reader sees, and any range (past the end, empty) is fine.
-    #[test]
-    fn prefault_reads_in_pages_without_changing_them() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join(file_name(0));
-        let f = MappedFile::create(&p, 0, 3 * 4096 + 100).unwrap();
-        f.prefault(0, usize::MAX).unwrap();
-        f.prefault(4097, 5).unwrap();
-        f.prefault(1 << 30, 10).unwrap();
-        f.prefault(5, 0).unwrap();
-        let mut w = f.into_writer();
-        w.write_through(4090, b"written").unwrap();
-        w.publish(3 * 4096 + 100);
-        let f = w.into_file();
-        assert_eq!(f.read(4090, 7), Some(&b"written"[..]));
-        assert!(f.read(0, 4090).unwrap().iter().all(|b| *b == 0));
     }
 
     /// Zero-filling writes every block (a `fallocate`d file may keep them unwritten) and keeps the
