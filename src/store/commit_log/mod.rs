@@ -105,7 +105,7 @@ pub enum WriteMode {
 /// Mapped mode: how far ahead of the write position the active file is kept written with zeros
 /// through its descriptor, and how little may be left before the next stretch is written
 /// ([`CommitLog::zero_ahead`]).
-pub const ZERO_AHEAD: usize = 1 << 20;
+const ZERO_AHEAD: usize = 1 << 20;
 const ZERO_REFILL: usize = 512 << 10;
 
 /// How the commit log is set up.
@@ -659,14 +659,21 @@ impl CommitLog {
 
     /// Reserves `count` consecutive queue offsets and returns the first.
     fn next_queue_offsets(&mut self, topic: &str, queue_id: i32, count: u32) -> i64 {
-        let queues = match self.queue_offsets.get_mut(topic) {
-            Some(q) => q,
-            None => self.queue_offsets.entry(topic.to_string()).or_default(),
-        };
-        let next = queues.entry(queue_id).or_insert(0);
-        let first = *next;
-        *next += count as i64;
-        first
+        self.with_queues(topic, |queues| {
+            let next = queues.entry(queue_id).or_insert(0);
+            let first = *next;
+            *next += count as i64;
+            first
+        })
+    }
+
+    /// Runs `f` on the next queue offsets of `topic`'s queues, created empty on first use (one
+    /// lookup, and the topic copied only then: this runs for every append).
+    fn with_queues<R>(&mut self, topic: &str, f: impl FnOnce(&mut FastMap<i32, i64>) -> R) -> R {
+        if let Some(queues) = self.queue_offsets.get_mut(topic) {
+            return f(queues);
+        }
+        f(self.queue_offsets.entry(topic.to_string()).or_default())
     }
 
     /// Retention: drops the files that end at or below `before` from the table — never the file

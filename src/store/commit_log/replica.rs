@@ -81,12 +81,10 @@ impl CommitLog {
         self.replica_parse_at = parse_at;
         for run in runs {
             let next = run.first_queue_offset + run.entries.len() as i64;
-            let queues = match self.queue_offsets.get_mut(&run.topic) {
-                Some(queues) => queues,
-                None => self.queue_offsets.entry(run.topic.clone()).or_default(),
-            };
-            let slot = queues.entry(run.queue_id).or_insert(0);
-            *slot = (*slot).max(next);
+            self.with_queues(&run.topic, |queues| {
+                let slot = queues.entry(run.queue_id).or_insert(0);
+                *slot = (*slot).max(next);
+            });
             self.to_dispatch.push(run);
         }
         Ok(self.write_offset)
