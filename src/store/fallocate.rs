@@ -26,6 +26,7 @@ pub fn fallocate(file: &File, path: &Path, len: u64) -> Result<()> {
             path.display()
         ))
     })?;
+    refuse_without_room(file, path, len as u64)?;
     loop {
         // SAFETY: plain syscall on a valid, open file descriptor owned by `file`.
         let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
@@ -39,5 +40,83 @@ pub fn fallocate(file: &File, path: &Path, len: u64) -> Result<()> {
                 ))
             }
         }
+    }
+}
+
+/// Fails with `ENOSPC` before touching the disk when the file system plainly cannot hold `len`
+/// bytes of `file`: a `posix_fallocate` that runs out of space first takes every free block and
+/// only then gives them back, and in that window the disk reads 100 % used — to the broker's own
+/// disk check (a false "disk full" and "OK again" a moment later) and to every other process
+/// writing there. The blocks the file already has count as room; the syscall still decides the
+/// close cases (metadata blocks, a racing writer).
+fn refuse_without_room(file: &File, path: &Path, len: u64) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::io::AsRawFd;
+    let allocated = file
+        .metadata()
+        .map_err(|e| StoreError::io(path, e))?
+        .blocks()
+        .saturating_mul(512);
+    let needed = len.saturating_sub(allocated);
+    if needed == 0 {
+        return Ok(());
+    }
+    // SAFETY: `fstatvfs` on a valid, open descriptor fills the zeroed struct completely on
+    // success, and the struct is only read after checking for that.
+    let stat = unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::fstatvfs(file.as_raw_fd(), &mut stat) != 0 {
+            // Cannot tell: let the syscall decide.
+            return Ok(());
+        }
+        stat
+    };
+    let available = (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64);
+    if needed > available {
+        return Err(StoreError::io(
+            path,
+            std::io::Error::from_raw_os_error(libc::ENOSPC),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn allocates_blocks_and_keeps_existing_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"head").unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        fallocate(&file, &path, 1 << 20).unwrap();
+        let meta = file.metadata().unwrap();
+        assert_eq!(meta.len(), 1 << 20);
+        assert!(
+            meta.blocks() * 512 >= 1 << 20,
+            "blocks allocated, not sparse"
+        );
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"head");
+    }
+
+    #[test]
+    fn more_than_the_disk_has_is_refused_without_taking_a_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = std::fs::File::create(&path).unwrap();
+        let available = crate::store::disk_space::DiskUsage::measure(dir.path())
+            .unwrap()
+            .available;
+        let err = fallocate(&file, &path, available + (1 << 30)).unwrap_err();
+        assert!(err.is_out_of_space(), "{err}");
+        let meta = file.metadata().unwrap();
+        assert_eq!((meta.len(), meta.blocks()), (0, 0), "nothing taken");
     }
 }
