@@ -51,6 +51,24 @@ final class LitePull {
     }
 
     /**
+     * seekToBegin on every queue, with the queues' pull tasks paused and their in-flight pulls
+     * settled first. seek() interrupts the queue's old pull task through the pool thread it last
+     * ran on; by then that thread may be running another queue's task, and an interrupt landing in
+     * its FOUND path (the cache's interruptible put) drops a pulled batch inside the client while
+     * its pull offset moves on (apache/rocketmq#3853, #7565: the same with the Java broker). Paused
+     * tasks only reschedule themselves, so a stray interrupt finds nothing to break.
+     */
+    static void seekAllToBegin(DefaultLitePullConsumer c, Collection<MessageQueue> queues)
+        throws Exception {
+        c.pause(queues);
+        Thread.sleep(1000);
+        for (MessageQueue q : queues) {
+            c.seekToBegin(q);
+        }
+        c.resume(queues);
+    }
+
+    /**
      * assign(all queues) and seekToBegin each (GET_MIN/MAX_OFFSET), read everything, commitSync,
      * then committed(queue) (QUERY_CONSUMER_OFFSET) must add up to count.
      */
@@ -61,9 +79,7 @@ final class LitePull {
         Collection<MessageQueue> queues = c.fetchMessageQueues(ctx.topic);
         require(!queues.isEmpty(), "no queues for " + ctx.topic);
         c.assign(queues);
-        for (MessageQueue q : queues) {
-            c.seekToBegin(q);
-        }
+        seekAllToBegin(c, queues);
         Ctx.Tally tally = pollAll(ctx, c);
         c.commitSync();
         long deadline = System.currentTimeMillis() + 10_000;

@@ -336,9 +336,7 @@ final class Push {
         r.start();
         Collection<MessageQueue> queues = r.fetchMessageQueues(dlq);
         r.assign(queues);
-        for (MessageQueue q : queues) {
-            r.seekToBegin(q);
-        }
+        LitePull.seekAllToBegin(r, queues);
         Map<Integer, Integer> got = new HashMap<>();
         long deadline = System.currentTimeMillis() + 20_000;
         while (got.size() < expected && System.currentTimeMillis() < deadline) {
