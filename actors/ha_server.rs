@@ -7,12 +7,12 @@
 //! or a new file table, at most once per writer turn), `SlaveReport` / `SlaveGone` from its
 //! `HaConnection`s. *Sends* `Pump` to each connection, `SlaveAcked` to
 //! the writer (the best acknowledged offset: SYNC_MASTER's waits), `ReplicationGauges` to the
-//! `Metrics` actor every second. *Runs on* the system arbiter, beside the writer, so a published
+//! `Metrics` actor (within 100 ms of a change, at least every second). *Runs on* the system arbiter, beside the writer, so a published
 //! offset reaches the slaves' connections without crossing a thread.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::net::TcpListener;
@@ -26,8 +26,12 @@ use super::server::{accepts, Accepted};
 use actormq::metrics::Gauge;
 use actormq::store::commit_log::FileTable;
 
-/// How often lag gauges go to the metrics actor.
-const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the lag gauges are looked at: they go to the metrics actor when a slave's
+/// acknowledged offset, the log's end or the set of slaves changed (so a scrape sees a slave catch
+/// up within this, not within a second), ...
+const GAUGE_CHECK: Duration = Duration::from_millis(100);
+/// ... and at least this often (the lag in time grows while nothing changes).
+const GAUGE_REFRESH: Duration = Duration::from_secs(1);
 
 /// One slave as the server sees it.
 struct Slave {
@@ -46,7 +50,13 @@ pub struct HaServer {
     metrics: CountedRecipient<ReplicationGauges>,
     /// The best ack last sent to the writer.
     best_sent: Option<Option<u64>>,
+    /// What the gauges last sent showed ([`HaServer::gauge_key`]), and when.
+    gauges_sent: Option<(GaugeKey, Instant)>,
 }
+
+/// The figures that decide whether the gauges changed: slaves, the sum of their acknowledged
+/// offsets, the log's end.
+type GaugeKey = (usize, u64, u64);
 
 impl HaServer {
     /// Starts, in `ctx` (created first so the writer could be given its address), accepting on
@@ -67,6 +77,7 @@ impl HaServer {
             writer,
             metrics,
             best_sent: None,
+            gauges_sent: None,
         }))
     }
 
@@ -75,6 +86,27 @@ impl HaServer {
         self.table
             .last()
             .map_or(0, |f| f.start_offset() + f.readable_end() as u64)
+    }
+
+    fn gauge_key(&self) -> GaugeKey {
+        let acked = self.slaves.values().map(|s| s.acked.unwrap_or(0)).sum();
+        (self.slaves.len(), acked, self.log_end())
+    }
+
+    /// Sends the gauges to the metrics actor if they changed or are a second old.
+    fn refresh_gauges(&mut self) {
+        let key = self.gauge_key();
+        let now = Instant::now();
+        if let Some((sent, at)) = self.gauges_sent {
+            if sent == key && now.duration_since(at) < GAUGE_REFRESH {
+                return;
+            }
+        }
+        self.gauges_sent = Some((key, now));
+        self.metrics.do_send(ReplicationGauges {
+            source: "ha_server",
+            gauges: self.gauges(),
+        });
     }
 
     /// Tells the writer the best acknowledged offset when it changed.
@@ -142,12 +174,9 @@ impl Actor for HaServer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(GAUGE_INTERVAL, |act, _| {
+        ctx.run_interval(GAUGE_CHECK, |act, _| {
             let _tick = timer_tick::<HaServer>();
-            act.metrics.do_send(ReplicationGauges {
-                source: "ha_server",
-                gauges: act.gauges(),
-            });
+            act.refresh_gauges();
         });
     }
 }
