@@ -4,8 +4,8 @@
 #   scripts/bench-ha.sh none|async|sync [bench produce args...]
 # Prints one line: "<mode> <bench json> lag_bytes_p50=.. lag_bytes_p99=.. lag_s_p50=.. lag_s_p99=..
 # caught_up_ms=.." (lag: every 100 ms during the run; caught_up_ms: from the end of the load until
-# the master reports lag 0) and "cpu_master_us=.. cpu_slave_us=.." (each broker's CPU time per
-# message during the load, from /proc). Mode none: an ASYNC_MASTER with no slave (the baseline).
+# the master reports lag 0) and "cpu_master_us=.. cpu_slave_us=.. cpu_client_us=.." (CPU time per
+# message during the load: each broker's from /proc, the load generator's from its own report). Mode none: an ASYNC_MASTER with no slave (the baseline).
 # HA_EXTRA adds lines to the master's [ha] section.
 set -euo pipefail
 mode=$1; shift
@@ -54,7 +54,8 @@ j = json.load(open(bench))
 rows = [l.split() for l in open(lagf) if l.strip()]
 def cpu_line(master, slave, hz, messages):
     us = lambda ticks: ticks / hz * 1e6 / max(messages, 1)
-    return f"cpu_master_us={us(master):.2f} cpu_slave_us={us(slave):.2f}"
+    return (f"cpu_master_us={us(master):.2f} cpu_slave_us={us(slave):.2f} "
+            f"cpu_client_us={j.get('client_cpu_us_per_msg', 0):.2f}")
 def pct(vals, p):
     if not vals: return "-"
     vals = sorted(vals); return vals[min(len(vals) - 1, int(len(vals) * p))]

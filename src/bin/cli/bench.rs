@@ -78,6 +78,7 @@ async fn produce(broker: &str, args: ProduceArgs) -> anyhow::Result<()> {
     let sent = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let cpu_started = process_cpu_time();
     let deadline = started + Duration::from_secs(args.duration);
     let mut tasks = Vec::new();
     for client in &clients {
@@ -125,6 +126,11 @@ async fn produce(broker: &str, args: ProduceArgs) -> anyhow::Result<()> {
     progress.abort();
     let elapsed = started.elapsed().as_secs_f64();
     let count = sent.load(Ordering::Relaxed);
+    // This process's CPU per acknowledged message: the load generator's share of the machine,
+    // which a broker on the same cores does not get (scripts/bench-ha.sh reports it beside the
+    // brokers' own).
+    let client_cpu_us =
+        (process_cpu_time() - cpu_started).as_secs_f64() * 1e6 / count.max(1) as f64;
     let rate = count as f64 / elapsed;
     let mbps = rate * args.size as f64 / 1e6;
     let errors = errors.load(Ordering::Relaxed);
@@ -137,6 +143,7 @@ async fn produce(broker: &str, args: ProduceArgs) -> anyhow::Result<()> {
                 "msgs_per_sec": rate, "mb_per_sec": mbps,
                 "p50_us": hist.value_at_quantile(0.50), "p99_us": hist.value_at_quantile(0.99),
                 "p999_us": hist.value_at_quantile(0.999), "max_us": hist.max(),
+                "client_cpu_us_per_msg": client_cpu_us,
             })
         );
     } else {
@@ -151,4 +158,19 @@ async fn produce(broker: &str, args: ProduceArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// User plus system CPU time of this process so far (`getrusage(RUSAGE_SELF)`, every thread).
+fn process_cpu_time() -> Duration {
+    // SAFETY: `getrusage` fills the zeroed struct it is given; on failure (it cannot fail for
+    // RUSAGE_SELF) the zeros read as no time.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
