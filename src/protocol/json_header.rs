@@ -299,8 +299,13 @@ impl Scanner<'_> {
                     })
                 }
             };
-            if let Some(value) = value {
-                fields.push_decoded(self.share(key)?, self.share(value)?);
+            match value {
+                Some(value) => fields.push_decoded(self.share(key)?, self.share(value)?),
+                // Skipped, but serde reads the key first: its escapes must be valid too.
+                None if key.escaped => {
+                    self.unescape(key)?;
+                }
+                None => {}
             }
             if !self.member_end()? {
                 break;
