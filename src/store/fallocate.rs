@@ -71,6 +71,10 @@ fn refuse_without_room(file: &File, path: &Path, len: u64) -> Result<()> {
         }
         stat
     };
+    if stat.f_blocks == 0 {
+        // A file system that reports no sizes (some FUSE mounts): the syscall decides.
+        return Ok(());
+    }
     let available = (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64);
     if needed > available {
         return Err(StoreError::io(
