@@ -31,7 +31,8 @@ pub fn server_lib(test_file: &str) -> Option<PathBuf> {
         });
         return None;
     };
-    let lib = PathBuf::from(dir);
+    // Absolute: the Java processes may run in a directory of their own.
+    let lib = std::path::absolute(PathBuf::from(dir)).expect("the jar directory's path");
     assert!(
         lib.join("rocketmq-broker-5.3.3.jar").is_file(),
         "{} lacks rocketmq-broker-5.3.3.jar: run `mvn -q -B package` in tests/java-server",
