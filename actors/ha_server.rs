@@ -5,10 +5,10 @@
 //! announced it), and every open slave connection with its acknowledged offset
 //! and lag. *Receives* accepted sockets (stream), `Published` from the `CommitLogWriter` (new bytes
 //! or a new file table, at most once per writer turn), `SlaveReport` / `SlaveGone` from its
-//! `HaConnection`s. *Sends* `Pump` to each connection, `SlaveAcked` to
-//! the writer (the best acknowledged offset: SYNC_MASTER's waits), `ReplicationGauges` to the
-//! `Metrics` actor (within 100 ms of a change, at least every second). *Runs on* the system arbiter, beside the writer, so a published
-//! offset reaches the slaves' connections without crossing a thread.
+//! `HaConnection`s. *Sends* `Pump` to each connection, `SlaveAcked` to the writer (the best
+//! acknowledged offset: SYNC_MASTER's waits), `ReplicationGauges` to the `Metrics` actor (within
+//! 100 ms of a change, at least every second). *Runs on* the system arbiter, beside the writer, so
+//! a published offset reaches the slaves' connections without crossing a thread.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
