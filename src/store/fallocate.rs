@@ -20,16 +20,16 @@ pub fn fallocate(file: &File, path: &Path, len: u64) -> Result<()> {
     if len == 0 {
         return Ok(());
     }
-    let len = libc::off_t::try_from(len).map_err(|_| {
+    let off_len = libc::off_t::try_from(len).map_err(|_| {
         StoreError::Invalid(format!(
             "{}: size {len} does not fit in off_t",
             path.display()
         ))
     })?;
-    refuse_without_room(file, path, len as u64)?;
+    refuse_without_room(file, path, len)?;
     loop {
         // SAFETY: plain syscall on a valid, open file descriptor owned by `file`.
-        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, off_len) };
         match rc {
             0 => return Ok(()),
             libc::EINTR => continue,
