@@ -42,12 +42,33 @@ impl DiskUsage {
             }
             stat
         };
+        Ok(DiskUsage::from_statvfs(&stat))
+    }
+
+    /// Measures the file system holding the open `file` (one `fstatvfs`).
+    pub fn of_file(file: &std::fs::File) -> std::io::Result<DiskUsage> {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: `fstatvfs` on a valid, open descriptor fills the zeroed struct completely on
+        // success, and the struct is only read after checking for that.
+        let stat = unsafe {
+            let mut stat: libc::statvfs = std::mem::zeroed();
+            if libc::fstatvfs(file.as_raw_fd(), &mut stat) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            stat
+        };
+        Ok(DiskUsage::from_statvfs(&stat))
+    }
+
+    // The fields are `c_ulong` / `fsblkcnt_t`: `u64` here, narrower on other targets.
+    #[allow(clippy::unnecessary_cast)]
+    fn from_statvfs(stat: &libc::statvfs) -> DiskUsage {
         let unit = stat.f_frsize as u64;
-        Ok(DiskUsage {
+        DiskUsage {
             total: (stat.f_blocks as u64).saturating_mul(unit),
             free: (stat.f_bfree as u64).saturating_mul(unit),
             available: (stat.f_bavail as u64).saturating_mul(unit),
-        })
+        }
     }
 
     /// Percent of the file system in use (0 for a file system reporting no size).

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::path::Path;
 
+use super::disk_space::DiskUsage;
 use super::error::{Result, StoreError};
 
 /// Allocates blocks for `[0, len)` of `file` and extends its size to at least `len` (existing
@@ -51,7 +52,6 @@ pub fn fallocate(file: &File, path: &Path, len: u64) -> Result<()> {
 /// close cases (metadata blocks, a racing writer).
 fn refuse_without_room(file: &File, path: &Path, len: u64) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    use std::os::unix::io::AsRawFd;
     let allocated = file
         .metadata()
         .map_err(|e| StoreError::io(path, e))?
@@ -61,22 +61,13 @@ fn refuse_without_room(file: &File, path: &Path, len: u64) -> Result<()> {
     if needed == 0 {
         return Ok(());
     }
-    // SAFETY: `fstatvfs` on a valid, open descriptor fills the zeroed struct completely on
-    // success, and the struct is only read after checking for that.
-    let stat = unsafe {
-        let mut stat: libc::statvfs = std::mem::zeroed();
-        if libc::fstatvfs(file.as_raw_fd(), &mut stat) != 0 {
-            // Cannot tell: let the syscall decide.
-            return Ok(());
-        }
-        stat
+    let usage = match DiskUsage::of_file(file) {
+        // A file system that reports no sizes (some FUSE mounts), or none at all: the syscall
+        // decides.
+        Ok(usage) if usage.total > 0 => usage,
+        _ => return Ok(()),
     };
-    if stat.f_blocks == 0 {
-        // A file system that reports no sizes (some FUSE mounts): the syscall decides.
-        return Ok(());
-    }
-    let available = (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64);
-    if needed > available {
+    if needed > usage.available {
         return Err(StoreError::io(
             path,
             std::io::Error::from_raw_os_error(libc::ENOSPC),
@@ -115,9 +106,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let file = std::fs::File::create(&path).unwrap();
-        let available = crate::store::disk_space::DiskUsage::measure(dir.path())
-            .unwrap()
-            .available;
+        let available = DiskUsage::measure(dir.path()).unwrap().available;
         let err = fallocate(&file, &path, available + (1 << 30)).unwrap_err();
         assert!(err.is_out_of_space(), "{err}");
         let meta = file.metadata().unwrap();
