@@ -220,10 +220,10 @@ impl CommitLogWriter {
             self.fail_unwritten(&e);
             self.check_out_of_space();
         }
-        let runs = self.log.take_runs();
+        let (runs, index_keys) = self.log.take_dispatch();
         if !runs.is_empty() {
             // `do_send`: records must never be dropped; one message per mailbox turn bounds the rate.
-            self.dispatcher.do_send(NewRecords(runs));
+            self.dispatcher.do_send(NewRecords { runs, index_keys });
             // New bytes concern the HA server only while a slave is connected (a master without
             // slaves pays no message per turn); new file tables always go (below).
             if let Some(ha) = self.ha.as_ref().filter(|_| self.slaves_connected) {

@@ -35,7 +35,7 @@ use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, DispatchRun};
 use actormq::store::consume_queues::Reput;
-use actormq::store::index::IndexService;
+use actormq::store::index::{IndexService, IndexedKey};
 use actormq::store::read::{in_memory_bytes, CommitLogReader, PullRead, QueueSlice};
 pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
 use actormq::topic::TopicTable;
@@ -243,18 +243,27 @@ impl Actor for Dispatcher {
     }
 }
 
-/// Records the writer appended, in commit-log order (one message per writer batch, not per record).
+/// Records the writer appended, in commit-log order (one message per writer batch, not per record),
+/// and on a slave their index keys, derived as the writer checked them (`None`: read the records
+/// back for them).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct NewRecords(pub Vec<DispatchRun>);
+pub struct NewRecords {
+    pub runs: Vec<DispatchRun>,
+    pub index_keys: Option<Vec<IndexedKey>>,
+}
 
 impl Handler<NewRecords> for Dispatcher {
     type Result = ();
 
-    fn handle(&mut self, NewRecords(runs): NewRecords, ctx: &mut Context<Self>) {
+    fn handle(&mut self, records: NewRecords, ctx: &mut Context<Self>) {
         let _timer = stats().dispatcher.handling();
+        let NewRecords { runs, index_keys } = records;
         if let Some(index) = &mut self.index {
-            index.put_runs(&runs, &self.files);
+            match &index_keys {
+                Some(keys) => index.put_keys(keys),
+                None => index.put_runs(&runs, &self.files),
+            }
         }
         let indexed = self.reput.records(runs);
         self.wake(indexed, ctx);

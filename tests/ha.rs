@@ -158,7 +158,8 @@ fn expected_bodies(n: usize) -> Vec<Vec<u8>> {
 }
 
 /// ASYNC_MASTER + slave: every message reaches the slave at the same offsets, byte for byte,
-/// across several commit-log files, and is pullable there; the slave refuses sends.
+/// across several commit-log files, and is pullable and found by key there; the slave refuses
+/// sends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_master_slave_copy_is_byte_identical_and_pullable() {
     let master = master("ASYNC_MASTER");
@@ -177,6 +178,29 @@ async fn async_master_slave_copy_is_byte_identical_and_pullable() {
     );
     assert_same_bytes(&master.root(), &slave.root());
     assert_eq!(pull_bodies(&slave).await, expected_bodies(n));
+    // The slave indexes what it copies: a key finds the same message on both.
+    for i in [0, 1, 1234, n - 1] {
+        let (topic, key) = (TOPICS[i % 2], format!("K{i}"));
+        for b in [&master, &slave] {
+            let found = b
+                .client()
+                .await
+                .query_message(topic, &key, 64, (0, i64::MAX), false)
+                .await
+                .unwrap();
+            let bodies: Vec<Vec<u8>> = found
+                .matching(topic, &key, false)
+                .iter()
+                .map(|m| m.body.to_vec())
+                .collect();
+            assert_eq!(
+                bodies,
+                vec![message(i).body.to_vec()],
+                "{key} on {}",
+                b.root().display()
+            );
+        }
+    }
     // The master is up: a pull at the end of a slave's queue is sent to the master.
     let sc = slave.client().await;
     let max = sc.max_offset(TOPICS[0], 0).await.unwrap();

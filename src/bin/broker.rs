@@ -209,6 +209,9 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let slave = config.cluster.role == BrokerRole::Slave;
     if slave {
         log.set_replica();
+        if index.is_some() {
+            log.derive_index_keys();
+        }
     }
     let allocator = start_allocator(&config, &mut log).await;
     // A master's HA server, created before the writer so the writer can be given its address,

@@ -27,6 +27,7 @@ pub use recover::{recover, RecoveredLog, Scan, CLEAN_START_SCANNED_FILES};
 pub use replica::ReplicaError;
 
 use super::consume_queue::{CqEntry, DispatchRun};
+use super::index::IndexedKey;
 use super::mapped_file::{FileWriter, MappedFile};
 use super::message::{patch_offsets, write_blank};
 use super::{now_ms, paths, StoreError};
@@ -159,6 +160,11 @@ pub struct CommitLog {
     out_of_space: Option<u64>,
     /// A slave's log: local appends are refused, only `append_replicated` writes.
     replica: bool,
+    /// Slave whose records are indexed: `append_replicated` derives each record's index keys
+    /// while it checks the record (`take_index_keys`).
+    replica_index: bool,
+    /// Those keys, for the records in `to_dispatch`.
+    to_index: Vec<IndexedKey>,
     /// Slave: where the next replicated record begins (parsing resumes there; above the write
     /// offset after a blank marker, until the rest of its file has arrived).
     replica_parse_at: u64,
@@ -201,6 +207,8 @@ impl CommitLog {
             sealed: false,
             out_of_space: None,
             replica: false,
+            replica_index: false,
+            to_index: Vec::new(),
             replica_parse_at: log.write_offset,
             zeroed_upto: log.write_offset,
             zeros: Vec::new(),
@@ -255,6 +263,12 @@ impl CommitLog {
     /// Makes this a slave's log: local appends are refused from now on.
     pub fn set_replica(&mut self) {
         self.replica = true;
+    }
+
+    /// A slave's log whose records the dispatcher indexes: the keys are derived as each
+    /// replicated record is checked, and handed out by [`CommitLog::take_index_keys`].
+    pub fn derive_index_keys(&mut self) {
+        self.replica_index = true;
     }
 
     /// A slave's log (`set_replica`).
@@ -628,6 +642,7 @@ impl CommitLog {
             let run = self.to_dispatch.pop().expect("checked");
             self.give_back_queue_offsets(&run.topic, run.queue_id, run.first_queue_offset);
         }
+        self.to_index.retain(|k| k.phy_offset < published as i64);
         self.write_offset = published;
     }
 
@@ -644,17 +659,38 @@ impl CommitLog {
     /// The runs appended and published since the last call, in commit-log order: the consume
     /// queues never hear of a record before its bytes are in the file.
     pub fn take_runs(&mut self) -> Vec<DispatchRun> {
+        self.take_dispatch().0
+    }
+
+    /// [`CommitLog::take_runs`], and with [`CommitLog::derive_index_keys`] the index keys of
+    /// their records, in commit-log order (`None`: the dispatcher derives them itself).
+    pub fn take_dispatch(&mut self) -> (Vec<DispatchRun>, Option<Vec<IndexedKey>>) {
         let published = self.published() as i64;
         let written = self
             .to_dispatch
             .iter()
             .take_while(|r| r.entries.last().is_some_and(|e| e.end() <= published))
             .count();
-        if written == self.to_dispatch.len() {
+        let runs: Vec<DispatchRun> = if written == self.to_dispatch.len() {
             std::mem::take(&mut self.to_dispatch)
         } else {
             self.to_dispatch.drain(..written).collect()
+        };
+        if !self.replica_index {
+            return (runs, None);
         }
+        let upto = runs.last().map_or(0, |r| r.end() as i64);
+        let keyed = self
+            .to_index
+            .iter()
+            .take_while(|k| k.phy_offset < upto)
+            .count();
+        let keys = if keyed == self.to_index.len() {
+            std::mem::take(&mut self.to_index)
+        } else {
+            self.to_index.drain(..keyed).collect()
+        };
+        (runs, Some(keys))
     }
 
     /// Reserves `count` consecutive queue offsets and returns the first.

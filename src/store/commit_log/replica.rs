@@ -13,7 +13,8 @@
 
 use super::{AppendError, CommitLog, WriteMode};
 use crate::store::consume_queue::{CqEntry, DispatchRun};
-use crate::store::message::{decode, Decoded};
+use crate::store::index::{push_keys, IndexedKey};
+use crate::store::message::{decode, tags_hash_code, Decoded, KnownProperties};
 
 /// Why replicated bytes were refused (nothing of the chunk was written).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,7 +59,11 @@ impl CommitLog {
                 file_size: self.file_size,
             });
         }
-        let (runs, parse_at) = self.parse_replicated(offset, bytes)?;
+        let Parsed {
+            runs,
+            mut keys,
+            resume_at,
+        } = self.parse_replicated(offset, bytes)?;
         let file_start = offset - in_file;
         let active_start = self.active.as_ref().map(|w| w.file().start_offset());
         if active_start != Some(file_start) {
@@ -78,7 +83,8 @@ impl CommitLog {
             WriteMode::Mapped => self.publish(self.write_offset),
             WriteMode::Staged => self.write_staged().map_err(ReplicaError::Write)?,
         }
-        self.replica_parse_at = parse_at;
+        self.replica_parse_at = resume_at;
+        self.to_index.append(&mut keys);
         for run in runs {
             let next = run.first_queue_offset + run.entries.len() as i64;
             self.with_queues(&run.topic, |queues| {
@@ -90,20 +96,20 @@ impl CommitLog {
         Ok(self.write_offset)
     }
 
-    /// The records `bytes` (at `offset`) complete, as dispatch runs, and where parsing resumes
-    /// after them. A record begun in an earlier chunk is read back from the active file.
-    fn parse_replicated(
-        &self,
-        offset: u64,
-        bytes: &[u8],
-    ) -> Result<(Vec<DispatchRun>, u64), ReplicaError> {
+    /// The records `bytes` (at `offset`) complete. A record begun in an earlier chunk is read
+    /// back from the active file.
+    fn parse_replicated(&self, offset: u64, bytes: &[u8]) -> Result<Parsed, ReplicaError> {
         let parse_at = self.replica_parse_at.max(self.files_floor());
         let end = offset + bytes.len() as u64;
+        let mut parsed = Parsed {
+            runs: Vec::new(),
+            keys: Vec::new(),
+            resume_at: parse_at,
+        };
         if parse_at >= end {
             // Inside the space behind a blank marker: nothing to read there.
-            return Ok((Vec::new(), parse_at));
+            return Ok(parsed);
         }
-        let mut runs: Vec<DispatchRun> = Vec::new();
         let mut at = parse_at;
         if parse_at < offset {
             // A record begun in an earlier chunk: join its head (already stored here) with just
@@ -118,25 +124,27 @@ impl CommitLog {
                 .saturating_sub(head.len())
                 .min(bytes.len());
             let joined = [head, &bytes[..take]].concat();
-            at = self.parse_records(&joined, at, &mut runs)?;
+            at = self.parse_records(&joined, at, &mut parsed)?;
             if at < offset + take as u64 {
-                return Ok((runs, at));
+                parsed.resume_at = at;
+                return Ok(parsed);
             }
         }
         if at < end {
-            at = self.parse_records(&bytes[(at - offset) as usize..], at, &mut runs)?;
+            at = self.parse_records(&bytes[(at - offset) as usize..], at, &mut parsed)?;
         }
-        Ok((runs, at))
+        parsed.resume_at = at;
+        Ok(parsed)
     }
 
-    /// Parses the records in `buf`, which starts at commit-log offset `at`, into `runs`, up to
+    /// Parses the records in `buf`, which starts at commit-log offset `at`, into `parsed`, up to
     /// the first incomplete one; returns the offset after the last complete one (past a blank
     /// marker, the end of its file).
     fn parse_records(
         &self,
         buf: &[u8],
         mut at: u64,
-        runs: &mut Vec<DispatchRun>,
+        parsed: &mut Parsed,
     ) -> Result<u64, ReplicaError> {
         let mut pos = 0usize;
         let corrupt = |offset: u64, why: String| ReplicaError::Corrupt { offset, why };
@@ -180,11 +188,18 @@ impl CommitLog {
                     if size + super::BLANK_MARKER_LEN > in_file_left {
                         return Err(corrupt(at, "record crosses its file's end".into()));
                     }
+                    // One walk over the properties: the tag code, and the index keys.
+                    let found = KnownProperties::scan(view.properties);
                     let entry = CqEntry {
                         commit_log_offset: at as i64,
                         size: size as i32,
-                        tags_code: view.tags_code(),
+                        tags_code: found.tags.map_or(0, tags_hash_code),
                     };
+                    if self.replica_index {
+                        let (ts, flag) = (view.store_timestamp, view.sys_flag);
+                        push_keys(view.topic, at as i64, ts, flag, &found, &mut parsed.keys);
+                    }
+                    let runs = &mut parsed.runs;
                     push_entry(runs, view.topic, view.queue_id, view.queue_offset, entry);
                     at += size;
                     pos += size as usize;
@@ -209,6 +224,14 @@ impl CommitLog {
         }
         file.read((from - start) as usize, (to - from) as usize)
     }
+}
+
+/// What a replicated chunk completes: its records as dispatch runs, their index keys (with
+/// [`CommitLog::derive_index_keys`]), and where parsing resumes after them.
+struct Parsed {
+    runs: Vec<DispatchRun>,
+    keys: Vec<IndexedKey>,
+    resume_at: u64,
 }
 
 /// Adds a record to the last run if it continues it (same queue, next queue offset), else starts

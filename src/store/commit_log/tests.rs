@@ -657,3 +657,83 @@ fn zeros_run_ahead_of_the_writer_and_never_over_its_records() {
         assert_eq!(read_back(&log, o).2, o as i64);
     }
 }
+
+/// A slave that indexes derives each replicated record's index keys as it checks the record:
+/// the same keys, in the same order, as the dispatcher derives from the master's records, handed
+/// out with the runs they belong to; a slave that does not index derives none.
+#[test]
+fn a_replica_derives_the_index_keys_of_what_it_dispatches() {
+    use crate::store::index::{push_keys, IndexedKey};
+    use crate::store::message::KnownProperties;
+    let dm = tempfile::tempdir().unwrap();
+    let size = 4096;
+    let mut master = open(dm.path(), size, WriteMode::Mapped, None);
+    for i in 0..30 {
+        let props = match i % 3 {
+            0 => format!("UNIQ_KEY\u{1}U{i}\u{2}KEYS\u{1}k{i} shared\u{2}"),
+            1 => format!("UNIQ_KEY\u{1}U{i}\u{2}TAGS\u{1}t\u{2}"),
+            _ => "TAGS\u{1}t\u{2}".to_string(),
+        };
+        let mut r = BytesMut::new();
+        encode(&sample("T", &[b'x'; 40], &props), &mut r).unwrap();
+        let tags_code = if i % 3 == 0 { 0 } else { tags_hash_code("t") };
+        master
+            .append("T".into(), QUEUE, &mut r, 1, &[tags_code])
+            .unwrap();
+    }
+    let master_runs = master.take_runs();
+    let mut expected: Vec<IndexedKey> = Vec::new();
+    for e in master_runs.iter().flat_map(|r| r.entries.iter()) {
+        let table = master.table();
+        let f = table
+            .iter()
+            .find(|f| {
+                f.start_offset() as i64 <= e.commit_log_offset
+                    && (e.commit_log_offset as u64) < f.start_offset() + size
+            })
+            .unwrap();
+        let pos = (e.commit_log_offset as u64 - f.start_offset()) as usize;
+        let Decoded::Record(v) = decode(f.read(pos, e.size as usize).unwrap(), false).unwrap()
+        else {
+            panic!("a record");
+        };
+        let found = KnownProperties::scan(v.properties);
+        push_keys(
+            v.topic,
+            v.physical_offset,
+            v.store_timestamp,
+            v.sys_flag,
+            &found,
+            &mut expected,
+        );
+    }
+    assert_eq!(expected.len(), 40, "10 x (U, k, shared) + 10 x U");
+    for piece in [7, 333] {
+        let d = tempfile::tempdir().unwrap();
+        let mut slave = open(d.path(), size, WriteMode::Mapped, None);
+        slave.set_replica();
+        slave.derive_index_keys();
+        let (mut runs, mut keys) = (Vec::new(), Vec::new());
+        for (offset, bytes) in master_chunks(&master, 0, piece) {
+            slave.append_replicated(offset, &bytes).unwrap();
+            let (r, k) = slave.take_dispatch();
+            let k = k.expect("an indexing replica hands out keys");
+            let end = r.last().map_or(0, |r| r.end() as i64);
+            assert!(
+                k.iter().all(|k| k.phy_offset < end),
+                "keys go with their runs"
+            );
+            runs.extend(r);
+            keys.extend(k);
+        }
+        assert_eq!(run_facts(&runs), run_facts(&master_runs));
+        assert_eq!(keys, expected, "piece {piece}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let mut plain = open(d.path(), size, WriteMode::Mapped, None);
+    plain.set_replica();
+    for (offset, bytes) in master_chunks(&master, 0, 333) {
+        plain.append_replicated(offset, &bytes).unwrap();
+    }
+    assert_eq!(plain.take_dispatch().1, None);
+}

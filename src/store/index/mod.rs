@@ -25,6 +25,7 @@
 //! Synchronous and owned by one user (the `Dispatcher`), which both writes and reads: no lock.
 
 mod file;
+mod keys;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,12 +33,13 @@ use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 
 pub use file::{IndexEntry, IndexFile, IndexHeader, IndexShape, ENTRY_SIZE, HEADER_SIZE};
+pub use keys::{push_keys, IndexedKey};
 
 use super::commit_log::FileTable;
 use super::consume_queue::DispatchRun;
 use super::error::{IoContext, Result};
 use super::mapped_file::MappedFile;
-use super::message::{decode, sys_flag, Decoded, KnownProperties};
+use super::message::{decode, Decoded, KnownProperties};
 use super::paths;
 use super::read::CommitLogReader;
 
@@ -159,6 +161,8 @@ pub struct IndexService {
     files: Vec<IndexFile>,
     /// A file could not be created: records are not indexed until this instant.
     create_failed_until: Option<Instant>,
+    /// One record's keys, reused record after record.
+    scratch: Vec<IndexedKey>,
 }
 
 impl IndexService {
@@ -171,6 +175,7 @@ impl IndexService {
             shape,
             files: Vec::new(),
             create_failed_until: None,
+            scratch: Vec::new(),
         };
         let mut report = IndexRecovery::default();
         let mut names: Vec<String> = match std::fs::read_dir(&service.dir) {
@@ -290,36 +295,53 @@ impl IndexService {
 
     /// `buildIndex`: indexes one record under its unique key and each of its keys.
     pub fn put(&mut self, r: &RecordKeys<'_>) {
-        if sys_flag::transaction_type(r.sys_flag) == sys_flag::TRANSACTION_ROLLBACK {
-            return;
-        }
         // One walk over the properties (runs for every message dispatched).
         let found = KnownProperties::scan(r.properties);
-        let (uniq, keys) = (found.uniq_key, found.keys.unwrap_or(""));
-        if uniq.is_none() && keys.is_empty() {
-            return;
+        let mut keys = std::mem::take(&mut self.scratch);
+        keys.clear();
+        push_keys(
+            r.topic,
+            r.phy_offset,
+            r.store_timestamp,
+            r.sys_flag,
+            &found,
+            &mut keys,
+        );
+        self.put_record(&keys);
+        self.scratch = keys;
+    }
+
+    /// The dispatch path for keys derived already (a slave's writer, [`push_keys`]): records'
+    /// keys in commit-log order.
+    pub fn put_keys(&mut self, keys: &[IndexedKey]) {
+        for record in keys.chunk_by(|a, b| a.phy_offset == b.phy_offset) {
+            self.put_record(record);
         }
+    }
+
+    /// Indexes the keys of one record (all at one physical offset).
+    fn put_record(&mut self, keys: &[IndexedKey]) {
+        let Some(first) = keys.first() else {
+            return;
+        };
         let Some(last) = self.writable() else {
             return;
         };
         let end = last.header().end_phy_offset;
-        if r.phy_offset < end {
+        if first.phy_offset < end {
             return;
         }
-        let replay = r.phy_offset == end && last.entries() > 0;
-        let topic_hash = topic_hash(r.topic);
-        let words = keys.split(KEY_SEPARATOR).filter(|k| !k.is_empty());
-        for key in uniq.into_iter().chain(words) {
-            let hash = key_hash_from(topic_hash, key);
+        let replay = first.phy_offset == end && last.entries() > 0;
+        for k in keys {
             if replay
                 && self
                     .files
                     .last()
-                    .is_some_and(|f| f.contains(hash, r.phy_offset))
+                    .is_some_and(|f| f.contains(k.hash, k.phy_offset))
             {
                 continue;
             }
-            if !self.put_key(hash, r.phy_offset, r.store_timestamp) {
+            if !self.put_key(k.hash, k.phy_offset, k.store_timestamp) {
                 return;
             }
         }

@@ -1,6 +1,6 @@
 use super::*;
-use crate::store::message::property;
 use crate::store::message::{encode, patch_offsets, properties_to_string, tests::sample};
+use crate::store::message::{property, sys_flag};
 use bytes::BytesMut;
 
 const SMALL: IndexShape = IndexShape {
@@ -533,4 +533,49 @@ fn reads_and_continues_a_java_written_index_file() {
     idx.put(&keys("FixA", &p, 1230, h.end_timestamp + 1000));
     assert_eq!(find(&idx, "FixA", "alpha"), vec![1230, 740, 0]);
     assert_eq!(idx.files()[0].header().index_count, 15);
+}
+
+/// Keys derived elsewhere (a slave's writer) index exactly what `put` indexes, replay rule
+/// included: a record at the last file's end adds only the keys its chain does not hold.
+#[test]
+fn derived_keys_index_as_put_does() {
+    let records = [
+        (props("U1", "k1 k2"), 100i64, 1_000i64),
+        (props("U2", ""), 200, 1_001),
+        (properties_to_string([(property::TAGS, "t")]), 300, 1_002),
+        (props("U3", "k1"), 400, 1_003),
+    ];
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut by_put, _) = IndexService::open(da.path(), SMALL).unwrap();
+    let (mut by_keys, _) = IndexService::open(db.path(), SMALL).unwrap();
+    let mut derived = Vec::new();
+    for (p, phy, ts) in &records {
+        by_put.put(&keys("T", p, *phy, *ts));
+        let found = KnownProperties::scan(p);
+        push_keys("T", *phy, *ts, 0, &found, &mut derived);
+    }
+    assert_eq!(derived.len(), 6, "U1 k1 k2, U2, U3 k1: {derived:?}");
+    by_keys.put_keys(&derived);
+    // Again from the last record: already indexed, nothing added.
+    by_keys.put_keys(&derived[3..]);
+    let entries = |s: &IndexService| s.files().iter().map(IndexFile::entries).collect::<Vec<_>>();
+    assert_eq!(entries(&by_put), entries(&by_keys));
+    for key in ["U1", "U2", "U3", "k1", "k2"] {
+        assert_eq!(
+            by_put.query_offsets_("T", key, 64, 0, i64::MAX),
+            by_keys.query_offsets_("T", key, 64, 0, i64::MAX),
+            "{key}"
+        );
+    }
+    let mut none = Vec::new();
+    let found = KnownProperties::scan(&records[0].0);
+    push_keys(
+        "T",
+        100,
+        1_000,
+        sys_flag::TRANSACTION_ROLLBACK,
+        &found,
+        &mut none,
+    );
+    assert!(none.is_empty(), "a rollback record is not indexed");
 }
