@@ -14,6 +14,9 @@ use crate::schedule::DelayLevels;
 
 /// The size of an OS page; file sizes and flush thresholds are counted in these.
 pub const PAGE_SIZE: u64 = 4096;
+/// The largest `ha.transfer_batch_bytes`: a Java slave (`DefaultHAClient`) reads transfers into a
+/// 4 MiB buffer, header (12 bytes) included, and never completes a larger one.
+pub const MAX_TRANSFER_BATCH: u64 = 4 * 1024 * 1024 - 12;
 
 /// The whole broker configuration, one field per `[section]` of `broker.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -361,13 +364,15 @@ pub struct HaConfig {
     /// Either side closes a connection that read nothing for this long (RocketMQ's
     /// `haHousekeepingInterval`). Default: 20000.
     pub housekeeping_interval_ms: u64,
-    /// The largest chunk a master sends at once (RocketMQ's `haTransferBatchSize`). Default: 32768.
+    /// The largest chunk a master sends at once (RocketMQ's `haTransferBatchSize`, 32 KiB in
+    /// Java). At most 4 MiB - 12, what a Java slave's read buffer holds with the header. Larger
+    /// chunks let an ASYNC_MASTER's coalescing (below) gather more per transfer. Default: 262144.
     pub transfer_batch_bytes: u64,
     /// ASYNC_MASTER: at most one transfer to a slave per this many milliseconds, unless a full
     /// batch is waiting. Fewer, larger writes cost both brokers fewer wake-ups per message (on one
     /// 2-core host a transfer per append turn took a third of the master's rate); a slave stays
     /// within about this interval. 0 sends every append turn at once. SYNC_MASTER always sends at
-    /// once (its sends wait for the slave). Default: 1.
+    /// once (its sends wait for the slave). Default: 5.
     pub async_transfer_interval_ms: u64,
     /// A slave reconnects after 1 s, doubling up to this (RocketMQ retries every 5 s). Default: 5000.
     pub reconnect_max_ms: u64,
@@ -389,8 +394,8 @@ impl Default for HaConfig {
             slave_timeout_ms: 3000,
             heartbeat_interval_ms: 5000,
             housekeeping_interval_ms: 20_000,
-            transfer_batch_bytes: 32 * 1024,
-            async_transfer_interval_ms: 1,
+            transfer_batch_bytes: 256 * 1024,
+            async_transfer_interval_ms: 5,
             reconnect_max_ms: 5000,
             slave_sync_interval_ms: 10_000,
             slave_read_enable: false,
@@ -826,6 +831,13 @@ impl BrokerConfig {
                 return Err(invalid(key, "0".into(), "must be positive"));
             }
         }
+        if h.transfer_batch_bytes > MAX_TRANSFER_BATCH {
+            return Err(invalid(
+                "ha.transfer_batch_bytes",
+                h.transfer_batch_bytes.to_string(),
+                &format!("must be at most {MAX_TRANSFER_BATCH} (a Java slave reads a transfer and its 12-byte header into a 4 MiB buffer)"),
+            ));
+        }
         if h.housekeeping_interval_ms <= h.heartbeat_interval_ms {
             return Err(invalid(
                 "ha.housekeeping_interval_ms",
@@ -1145,6 +1157,9 @@ mod tests {
         assert!(check("[ha]\nslave_timeout_ms = 500\nslave_read_enable = true\n").is_ok());
         let e = check("[ha]\ntransfer_batch_bytes = 0\n").unwrap_err();
         assert!(e.contains("ha.transfer_batch_bytes = 0"), "{e}");
+        assert!(check("[ha]\ntransfer_batch_bytes = 4194292\n").is_ok());
+        let e = check("[ha]\ntransfer_batch_bytes = 4194293\n").unwrap_err();
+        assert!(e.contains("ha.transfer_batch_bytes = 4194293"), "{e}");
         let e = check("[ha]\nheartbeat_interval_ms = 30000\n").unwrap_err();
         assert!(e.contains("ha.housekeeping_interval_ms = 20000"), "{e}");
         let e = check("[ha]\nmaster_broker_addr = \"nohost\"\n").unwrap_err();
