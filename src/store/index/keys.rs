@@ -35,16 +35,17 @@ pub fn push_keys(
         return;
     }
     let topic_hash = topic_hash(topic);
-    let words = keys.split(KEY_SEPARATOR).filter(|k| !k.is_empty());
-    out.extend(
-        found
-            .uniq_key
-            .into_iter()
-            .chain(words)
-            .map(|key| IndexedKey {
-                hash: key_hash_from(topic_hash, key),
-                phy_offset,
-                store_timestamp,
-            }),
-    );
+    let mut push = |key: &str| {
+        out.push(IndexedKey {
+            hash: key_hash_from(topic_hash, key),
+            phy_offset,
+            store_timestamp,
+        })
+    };
+    if let Some(uniq) = found.uniq_key {
+        push(uniq);
+    }
+    for word in keys.split(KEY_SEPARATOR).filter(|k| !k.is_empty()) {
+        push(word);
+    }
 }
