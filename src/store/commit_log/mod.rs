@@ -161,7 +161,7 @@ pub struct CommitLog {
     /// A slave's log: local appends are refused, only `append_replicated` writes.
     replica: bool,
     /// Slave whose records are indexed: `append_replicated` derives each record's index keys
-    /// while it checks the record (`take_index_keys`).
+    /// while it checks the record (`take_dispatch`).
     replica_index: bool,
     /// Those keys, for the records in `to_dispatch`.
     to_index: Vec<IndexedKey>,
@@ -266,7 +266,7 @@ impl CommitLog {
     }
 
     /// A slave's log whose records the dispatcher indexes: the keys are derived as each
-    /// replicated record is checked, and handed out by [`CommitLog::take_index_keys`].
+    /// replicated record is checked, and handed out by [`CommitLog::take_dispatch`].
     pub fn derive_index_keys(&mut self) {
         self.replica_index = true;
     }
@@ -671,11 +671,7 @@ impl CommitLog {
             .iter()
             .take_while(|r| r.entries.last().is_some_and(|e| e.end() <= published))
             .count();
-        let runs: Vec<DispatchRun> = if written == self.to_dispatch.len() {
-            std::mem::take(&mut self.to_dispatch)
-        } else {
-            self.to_dispatch.drain(..written).collect()
-        };
+        let runs = take_front(&mut self.to_dispatch, written);
         if !self.replica_index {
             return (runs, None);
         }
@@ -685,12 +681,7 @@ impl CommitLog {
             .iter()
             .take_while(|k| k.phy_offset < upto)
             .count();
-        let keys = if keyed == self.to_index.len() {
-            std::mem::take(&mut self.to_index)
-        } else {
-            self.to_index.drain(..keyed).collect()
-        };
-        (runs, Some(keys))
+        (runs, Some(take_front(&mut self.to_index, keyed)))
     }
 
     /// Reserves `count` consecutive queue offsets and returns the first.
@@ -733,6 +724,15 @@ impl CommitLog {
         let written = self.write_staged();
         self.sealed = true;
         written.map(|()| self.write_offset)
+    }
+}
+
+/// The first `n` items of `v`, taken out (the whole vector without a copy when that is all).
+fn take_front<T>(v: &mut Vec<T>, n: usize) -> Vec<T> {
+    if n == v.len() {
+        std::mem::take(v)
+    } else {
+        v.drain(..n).collect()
     }
 }
 
