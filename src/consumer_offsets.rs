@@ -3,8 +3,8 @@
 //! `{"offsetTable":{"topic@group":{"0":5}}}` so its admin tools can read it.
 //!
 //! Plain data: the actor that owns the table decides when to change and save it. Saving goes through
-//! [`write_atomic`] (temp file, fsync, rename, fsync of the directory), so a crash leaves the old or
-//! the new table, never a torn one.
+//! [`write_atomic`](crate::store::paths::write_atomic) (temp file, fsync, rename, fsync of the
+//! directory), so a crash leaves the old or the new table, never a torn one.
 
 use std::collections::BTreeMap;
 use std::path::Path;

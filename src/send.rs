@@ -115,7 +115,7 @@ impl SendPreparer {
     /// Turns a send request (10, 310, 320) into records for the writer; the topic is created in
     /// `topics` first if it is new and auto-creation is on (`Prepared::created_topics`). A send to
     /// `%RETRY%<group>` (the consumer's fallback when a send-back failed) may be redirected to the
-    /// group's `%DLQ%` topic ([`SendPreparer::retry_send`]); only such topics pay for that check.
+    /// group's `%DLQ%` topic (`SendPreparer::retry_send`); only such topics pay for that check.
     pub fn prepare(
         &mut self,
         cmd: &RemotingCommand,

@@ -25,7 +25,7 @@ use crate::topic::TopicConfig;
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 /// Queues of [`SCHEDULE_TOPIC`] (`TopicConfigManager.SCHEDULE_TOPIC_QUEUE_NUM`).
 pub const SCHEDULE_TOPIC_QUEUE_NUMS: i32 = 18;
-/// A real topic the scheduler never delivers to (`ScheduleMessageService`: "[BUG] ... discard").
+/// A real topic the scheduler never delivers to (`ScheduleMessageService`: "\[BUG\] ... discard").
 pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 
 /// Topics a client may not send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`, the ones actormq

@@ -32,7 +32,7 @@ pub struct CheckReport {
     pub queues: usize,
     /// Consume-queue entries compared against a record.
     pub entries: u64,
-    /// Disagreements, the first [`MAX_LISTED`] of them, each one line.
+    /// Disagreements, the first `MAX_LISTED` of them, each one line.
     pub problems: Vec<String>,
     /// How many disagreements there were in all.
     pub problem_count: usize,

@@ -2,9 +2,9 @@
 //! `TIMER_DELAY_MS` or `TIMER_DELIVER_MS` is stored in [`TIMER_TOPIC`] queue 0 and delivered to
 //! its real topic when due.
 //!
-//! - [`rewrite`]: the put rewrite (`HookUtils`), called by `send::SendPreparer` for messages
+//! - [`rewrite`](mod@rewrite): the put rewrite (`HookUtils`), called by `send::SendPreparer` for messages
 //!   whose properties contain `TIMER_`.
-//! - [`format`]: the timer log and the timing wheel on disk.
+//! - [`format`](mod@format): the timer log and the timing wheel on disk.
 //! - [`store`]: [`TimerStore`], the state machine: enqueue cursor over the timer topic's consume
 //!   queue, read-ahead window of due slots, dequeue cursor, checkpoint and crash recovery.
 //! - [`to_real_topic`] / [`fired`]: a stored timer record -> the message put to its real topic.
