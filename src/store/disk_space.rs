@@ -33,30 +33,27 @@ impl DiskUsage {
         use std::os::unix::ffi::OsStrExt;
         let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        // SAFETY: `c_path` is a valid NUL-terminated string; `stat` is a plain C struct that
-        // `statvfs` fills in completely on success and that is only read after checking for that.
-        let stat = unsafe {
-            let mut stat: libc::statvfs = std::mem::zeroed();
-            if libc::statvfs(c_path.as_ptr(), &mut stat) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            stat
-        };
-        Ok(DiskUsage::from_statvfs(&stat))
+        // SAFETY: `c_path` is a valid NUL-terminated string.
+        DiskUsage::from_call(|stat| unsafe { libc::statvfs(c_path.as_ptr(), stat) })
     }
 
     /// Measures the file system holding the open `file` (one `fstatvfs`).
     pub fn of_file(file: &std::fs::File) -> std::io::Result<DiskUsage> {
         use std::os::unix::io::AsRawFd;
-        // SAFETY: `fstatvfs` on a valid, open descriptor fills the zeroed struct completely on
-        // success, and the struct is only read after checking for that.
-        let stat = unsafe {
-            let mut stat: libc::statvfs = std::mem::zeroed();
-            if libc::fstatvfs(file.as_raw_fd(), &mut stat) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            stat
-        };
+        // SAFETY: a valid, open descriptor owned by `file`.
+        DiskUsage::from_call(|stat| unsafe { libc::fstatvfs(file.as_raw_fd(), stat) })
+    }
+
+    /// Runs `call` (`statvfs` or `fstatvfs`) on a zeroed struct and converts what it filled in.
+    fn from_call(
+        call: impl FnOnce(*mut libc::statvfs) -> libc::c_int,
+    ) -> std::io::Result<DiskUsage> {
+        // SAFETY: `statvfs` is a plain C struct of integers, valid when zeroed; the calls fill it
+        // completely on success, and it is only read after checking for that.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        if call(&mut stat) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
         Ok(DiskUsage::from_statvfs(&stat))
     }
 
