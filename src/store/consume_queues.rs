@@ -169,6 +169,14 @@ impl ConsumeQueues {
                     );
                     continue;
                 }
+                if !paths::is_safe_dir_name(&r.topic) {
+                    warn!(
+                        topic = r.topic.escape_debug().to_string(),
+                        physical,
+                        "record's topic cannot name a consume-queue directory; not indexed"
+                    );
+                    continue;
+                }
                 let cq = self.open_or_create(&r.topic, r.queue_id)?;
                 if index < cq.max_offset() {
                     continue;
@@ -227,6 +235,11 @@ impl ConsumeQueues {
         queue_id: i32,
     ) -> Result<&mut ConsumeQueue, StoreError> {
         if !self.queues.contains_key(topic) {
+            if !paths::is_safe_dir_name(topic) {
+                return Err(StoreError::Invalid(format!(
+                    "topic {topic:?} cannot name a consume-queue directory"
+                )));
+            }
             self.queues.insert(topic.to_string(), FastMap::default());
         }
         let ids = self.queues.get_mut(topic).expect("just inserted");
@@ -242,6 +255,16 @@ impl ConsumeQueues {
     /// Appends `run`'s entries to its consume queue (opening it on first use). Entries already
     /// there are skipped, so a run that failed half way can simply be indexed again.
     pub fn index(&mut self, run: &DispatchRun) -> Result<(), StoreError> {
+        if !paths::is_safe_dir_name(&run.topic) {
+            // Only a damaged or foreign record gets here (sends check topic names): retrying
+            // would never succeed, so the records stay in the commit log, unqueued.
+            warn!(
+                topic = run.topic.escape_debug().to_string(),
+                records = run.entries.len(),
+                "topic cannot name a consume-queue directory; records not queued"
+            );
+            return Ok(());
+        }
         let cq = self.open_or_create(&run.topic, run.queue_id)?;
         for (i, entry) in run.entries.iter().enumerate() {
             let index = (run.first_queue_offset + i as i64) as u64;

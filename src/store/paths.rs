@@ -82,10 +82,18 @@ pub fn consume_queue_dirs(root: &Path) -> Result<Vec<QueueDir>> {
 }
 
 /// `root/consumequeue/<topic>/<queueId>`
+///
+/// `topic` must be a [`is_safe_dir_name`]: a topic read from a record (a damaged store, a
+/// master's stream) could otherwise name a directory outside the store (`/x`, `..`).
 pub fn consume_queue_dir(root: &Path, topic: &str, queue_id: i32) -> PathBuf {
     consume_queue_root(root)
         .join(topic)
         .join(queue_id.to_string())
+}
+
+/// A name that is one directory under its parent: not empty, not `.` or `..`, no `/` or NUL.
+pub fn is_safe_dir_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
 /// `root/index`: the message index files.

@@ -305,3 +305,30 @@ fn a_record_with_an_out_of_range_queue_offset_is_not_indexed() {
     assert!(queues.get("Z", QUEUE).is_none());
     assert_eq!(entries(&queues, "A").len(), 2);
 }
+
+/// A record whose topic cannot be a directory name (a damaged store, a master's stream) is left
+/// unqueued, by the dispatch path and by start-up's rebuild alike: no directory outside the
+/// store, no stalled queue, and the other records are queued.
+#[test]
+fn a_topic_that_is_no_directory_name_is_not_queued() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("store");
+    let mut log = open_log(&root);
+    let mut reput = Reput::new(ConsumeQueues::new(root.clone(), CqLayout::new(4)), 0, false);
+    for topic in ["ok", "../escape", "..", "ok"] {
+        append(&mut log, topic);
+    }
+    reput.records(log.take_runs());
+    assert_eq!(reput.stalled_queues(), 0);
+    assert_eq!(entries(reput.queues(), "ok").len(), 2);
+    assert!(!root.join("escape").exists() && !d.path().join(QUEUE.to_string()).exists());
+    // Start-up after losing the queues: the rebuild skips them too.
+    drop(reput);
+    std::fs::remove_dir_all(paths::consume_queue_root(&root)).unwrap();
+    let (queues, added) = recover_queues(&root, &mut recovered(&root));
+    assert_eq!((added, entries(&queues, "ok").len()), (2, 2));
+    assert!(queues.get("../escape", QUEUE).is_none());
+    assert!(!root.join("escape").exists());
+    assert!(!paths::is_safe_dir_name("/abs") && !paths::is_safe_dir_name("a/b"));
+    assert!(paths::is_safe_dir_name("%RETRY%group") && paths::is_safe_dir_name("TopicTest"));
+}
