@@ -128,3 +128,18 @@ fn delay_topic_tag_codes_are_delivery_times() {
     std::fs::write(&path, &bytes).unwrap();
     assert_eq!(consume_queues_agree(d.path()).unwrap().problem_count, 1);
 }
+
+/// A record whose topic names no directory of the store (`../A` would be the store's parent's
+/// `A`) is reported as unqueued; the check reads nothing outside the store.
+#[test]
+fn a_topic_that_is_no_directory_name_is_reported_unqueued() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("store");
+    store(&root);
+    // What `consume_queue_dir(root, "../consumequeue/A", ..)` would reach is queue A itself.
+    let mut log = open_log(&root);
+    append(&mut log, "../consumequeue/A");
+    let r = consume_queues_agree(&root).unwrap();
+    assert!(!r.ok(), "{}", r.summary());
+    assert_eq!(r.problem_count, 1, "{:?}", r.problems);
+}
