@@ -16,6 +16,9 @@
 //! - [`topic`]: topic configurations and the persisted topic table.
 //! - [`subscription_group`]: consumer-group settings (retry queues, max retries) and
 //!   `subscriptionGroup.json`.
+//! - [`transaction`]: transactional messages: the half record, END_TRANSACTION's commit and
+//!   rollback, the op records, the producer check-back and which halves still wait for it.
+//! - [`property_edit`]: a property string edited like Java's property map.
 //! - [`retry`]: consume retry and dead letters: where a sent-back message goes and what its new
 //!   record holds.
 //! - [`send`]: the send path's pure part: a send request -> encoded records, an append -> the response.
@@ -44,6 +47,7 @@ pub mod ha;
 pub mod limits;
 pub mod long_poll;
 pub mod metrics;
+pub mod property_edit;
 pub mod protocol;
 pub mod queue_locks;
 pub mod retry;
@@ -53,6 +57,7 @@ pub mod store;
 pub mod subscription_group;
 pub mod timer;
 pub mod topic;
+pub mod transaction;
 
 /// The maps looked up for every message (queue offsets, consume queues by topic and queue id, the
 /// request-code table): foldhash instead of std's SipHash, which cost about 160 instructions a

@@ -15,13 +15,11 @@
 
 use std::net::SocketAddr;
 
+use crate::property_edit::PropertyEdit;
 use crate::protocol::header::{ExtReader, HeaderError};
 use crate::protocol::{code::version, response_code, RemotingCommand, OVERLOAD_REMARK};
 use crate::store::commit_log::{AppendError, Appended};
-use crate::store::message::{
-    decode, offset_msg_id, parse_properties, property, Decoded, MessageToStore, RecordView,
-    NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
-};
+use crate::store::message::{decode, offset_msg_id, property, Decoded, MessageToStore, RecordView};
 
 #[cfg(test)]
 mod tests;
@@ -145,7 +143,7 @@ pub fn send_back_message(
     queue_id: i32,
     store_host: SocketAddr,
 ) -> MessageToStore {
-    let mut props = Properties::parse(original.properties);
+    let mut props = PropertyEdit::parse(original.properties);
     if props.get(property::RETRY_TOPIC).is_none() {
         props.set(property::RETRY_TOPIC, original.topic.to_string());
     }
@@ -292,47 +290,7 @@ pub fn retry_send_dead_letters(reconsume_times: i32, max: i32, order_locked: boo
 /// puts `-1` into the request's property map and stores that map (`handleRetryAndDLQ`), so the
 /// record is never scheduled.
 pub fn dead_letter_properties(client_props: &str) -> String {
-    let mut props = Properties::parse(client_props);
+    let mut props = PropertyEdit::parse(client_props);
     props.set(property::DELAY, "-1".to_string());
     props.to_string()
-}
-
-/// A property list edited like Java's map (one value per key, the last one read wins), keeping the
-/// original order so an unchanged record reads the same.
-struct Properties<'a>(Vec<(&'a str, String)>);
-
-impl<'a> Properties<'a> {
-    fn parse(s: &'a str) -> Self {
-        let mut out: Vec<(&'a str, String)> = Vec::new();
-        for (k, v) in parse_properties(s) {
-            match out.iter_mut().find(|(key, _)| *key == k) {
-                Some(slot) => slot.1 = v.to_string(),
-                None => out.push((k, v.to_string())),
-            }
-        }
-        Properties(out)
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn set(&mut self, key: &'a str, value: String) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
-        }
-    }
-}
-
-impl std::fmt::Display for Properties<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (k, v) in &self.0 {
-            write!(f, "{k}{NAME_VALUE_SEPARATOR}{v}{PROPERTY_SEPARATOR}")?;
-        }
-        Ok(())
-    }
 }

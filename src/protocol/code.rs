@@ -31,7 +31,10 @@ pub mod request_code {
     pub const HEART_BEAT: i32 = 34;
     pub const UNREGISTER_CLIENT: i32 = 35;
     pub const CONSUMER_SEND_MSG_BACK: i32 = 36;
+    pub const END_TRANSACTION: i32 = 37;
     pub const GET_CONSUMER_LIST_BY_GROUP: i32 = 38;
+    /// Broker -> producer, oneway: how did this half's local transaction end?
+    pub const CHECK_TRANSACTION_STATE: i32 = 39;
     pub const LOCK_BATCH_MQ: i32 = 41;
     pub const UNLOCK_BATCH_MQ: i32 = 42;
     pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
@@ -70,6 +73,8 @@ pub mod request_code {
             HEART_BEAT => "HEART_BEAT",
             UNREGISTER_CLIENT => "UNREGISTER_CLIENT",
             CONSUMER_SEND_MSG_BACK => "CONSUMER_SEND_MSG_BACK",
+            END_TRANSACTION => "END_TRANSACTION",
+            CHECK_TRANSACTION_STATE => "CHECK_TRANSACTION_STATE",
             GET_CONSUMER_LIST_BY_GROUP => "GET_CONSUMER_LIST_BY_GROUP",
             LOCK_BATCH_MQ => "LOCK_BATCH_MQ",
             UNLOCK_BATCH_MQ => "UNLOCK_BATCH_MQ",
