@@ -31,6 +31,7 @@ use crate::store::now_ms;
 use crate::subscription_group::SubscriptionGroupTable;
 use crate::timer::{rewrite, Rewrite, TimerRules, TIMER_TOPIC};
 use crate::topic::{validate_topic_name, TopicConfig, TopicTable};
+use crate::transaction;
 
 #[cfg(test)]
 mod tests;
@@ -75,6 +76,9 @@ pub struct Prepared {
     /// SYNC_MASTER: the sender waits for a slave to have the records (`WAIT` is not `false`,
     /// Java's `isWaitStoreMsgOK`). Always false unless the preparer is told the role.
     pub wait_slave: bool,
+    /// A transaction's half message (stored in the half topic): its producer group, so the
+    /// caller can have it checked if it is not ended in time.
+    pub half: Option<String>,
 }
 
 /// Turns send requests into records; keeps what spans requests (the unique-id generator and the
@@ -191,6 +195,7 @@ impl SendPreparer {
                     .as_deref()
                     .and_then(|p| find_property(p, property::WAIT))
                     != Some("false"),
+            half: None,
         };
         if batch {
             // Java 4.9.8 / 5.3 refuse a batch whose own (header) properties carry DELAY > 0
@@ -310,6 +315,14 @@ impl SendPreparer {
             }
         };
         push_property(&mut props, property::CLUSTER, &self.broker.cluster);
+        // Transactions: a half goes to the half topic as it is, never delayed or scheduled; its
+        // commit is (END_TRANSACTION).
+        if !prepared.batch && found.tran_msg.is_some() {
+            let level = parse_delay_level(found.delay).unwrap_or(0);
+            if transaction::is_half(found.tran_msg, header.reconsume_times, level) {
+                return self.add_half(prepared, header, flag, body, props, uniq, hosts);
+            }
+        }
         // Timer messages (5.x): one substring check here; the parsing only when it hits. A batch's
         // entries are not intercepted (Java looks at the batch's own properties only).
         let mut deliver_ms = None;
@@ -375,6 +388,53 @@ impl SendPreparer {
     }
 }
 
+impl SendPreparer {
+    /// A transaction's half message (`transaction::half_message`): stored in the half topic's
+    /// queue 0, so `Prepared::topic` and `queue_id` change with it; the reply keeps the real queue.
+    #[allow(clippy::too_many_arguments)]
+    fn add_half(
+        &mut self,
+        prepared: &mut Prepared,
+        header: &SendMessageRequestHeader,
+        flag: i32,
+        body: bytes::Bytes,
+        props: String,
+        uniq: String,
+        hosts: Hosts,
+    ) -> Result<(), Refusal> {
+        let message = MessageToStore {
+            topic: prepared.topic.clone(),
+            queue_id: prepared.queue_id,
+            flag,
+            body,
+            properties: props,
+            sys_flag: header.sys_flag,
+            born_timestamp: header.born_timestamp,
+            born_host: hosts.born,
+            store_host: hosts.store,
+            reconsume_times: header.reconsume_times,
+            prepared_transaction_offset: 0,
+        };
+        let half = transaction::half_message(message, &uniq);
+        if half.properties.len() > MAX_PROPERTIES_LEN {
+            let remark = format!(
+                "the message properties size {} exceeds the maximum {MAX_PROPERTIES_LEN}",
+                half.properties.len()
+            );
+            return Err((response_code::MESSAGE_ILLEGAL, remark));
+        }
+        prepared.topic.clone_from(&half.topic);
+        prepared.queue_id = half.queue_id;
+        prepared.half = Some(
+            find_property(&half.properties, property::PGROUP)
+                .unwrap_or_default()
+                .to_string(),
+        );
+        let tags_code = find_property(&half.properties, property::TAGS).map_or(0, tags_hash_code);
+        prepared.push(&half, uniq, tags_code)
+    }
+}
+
 impl Prepared {
     /// One record the broker makes itself (a send-back's retry or dead letter), ready for the
     /// writer exactly as a send's records are: the put path for every record, the delay rewrite
@@ -393,6 +453,7 @@ impl Prepared {
             created_group: false,
             batch: false,
             wait_slave: false,
+            half: None,
         };
         let props = message.properties.as_str();
         let uniq = find_property(props, property::UNIQ_KEY).unwrap_or_default();

@@ -20,8 +20,8 @@ use crate::protocol::header::{ExtReader, HeaderError};
 use crate::protocol::{request_code, response_code, RemotingCommand};
 use crate::send::Refusal;
 use crate::store::message::{
-    encode, find_property, offset_msg_id, patch_offsets, property, sys_flag, MessageToStore,
-    RecordView, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
+    encode, offset_msg_id, patch_offsets, property, sys_flag, MessageToStore, RecordView,
+    NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
 };
 
 pub mod pending;
@@ -37,11 +37,11 @@ pub const TRANSACTION_ID: &str = "__transactionId__";
 /// `MessageConst.PROPERTY_CHECK_IMMUNITY_TIME_IN_SECONDS`: the producer's own first-check delay.
 pub const CHECK_IMMUNITY_SECS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
 
-/// Whether a send stores a half: `Boolean.parseBoolean(TRAN_MSG)`, unless the message is a
+/// Whether a send stores a half: `Boolean.parseBoolean(TRAN_MSG)` (`tran_msg`, the property's
+/// value), unless the message is a
 /// consumer's retry with a delay level (Java's `SendMessageProcessor` check).
-pub fn is_half(properties: &str, reconsume_times: i32, delay_level: i32) -> bool {
-    let tran = find_property(properties, property::TRAN_MSG);
-    tran.is_some_and(|v| v.eq_ignore_ascii_case("true"))
+pub fn is_half(tran_msg: Option<&str>, reconsume_times: i32, delay_level: i32) -> bool {
+    tran_msg.is_some_and(|v| v.eq_ignore_ascii_case("true"))
         && !(reconsume_times > 0 && delay_level > 0)
 }
 

@@ -776,3 +776,50 @@ fn timer_refusals_and_batches() {
         .unwrap();
     assert_eq!(prepared.topic, "T");
 }
+
+/// `TRAN_MSG=true`: the record is a half in the half topic's queue 0 (never delayed), the reply
+/// names the real queue, and the producer group comes back for the check-back.
+#[test]
+fn a_transaction_half_goes_to_the_half_topic_undelayed() {
+    let mut p = preparer(true);
+    let mut topics = TopicTable::default();
+    let props = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}DELAY\u{1}3\u{2}TAGS\u{1}A\u{2}";
+    let mut h = header("T", 2, Some(props));
+    h.sys_flag = crate::store::message::sys_flag::TRANSACTION_PREPARED;
+    let half = p
+        .prepare(
+            &send(&h, b"x"),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        (half.topic.as_str(), half.queue_id),
+        (transaction::HALF_TOPIC, 0)
+    );
+    assert_eq!(half.reply_queue_id, 2);
+    assert_eq!(half.half.as_deref(), Some("pg"));
+    assert_eq!(half.tags_codes, vec![tags_hash_code("A")]);
+    let (queue, props, _) = &records(&half)[0];
+    assert_eq!(*queue, 0);
+    assert_eq!(find_property(props, property::REAL_TOPIC), Some("T"));
+    assert_eq!(find_property(props, property::REAL_QID), Some("2"));
+    let uniq = half.uniq_keys[0].as_str();
+    assert_eq!(
+        find_property(props, transaction::TRANSACTION_ID),
+        Some(uniq)
+    );
+
+    // "1" is not Java's true: an ordinary send.
+    let h = header("T", 2, Some("TRAN_MSG\u{1}1\u{2}"));
+    let plain = p
+        .prepare(
+            &send(&h, b"x"),
+            HOSTS,
+            &mut topics,
+            &mut SubscriptionGroupTable::default(),
+        )
+        .unwrap();
+    assert_eq!((plain.topic.as_str(), plain.half.is_none()), ("T", true));
+}

@@ -763,6 +763,8 @@ pub struct KnownProperties<'a> {
     pub tags: Option<&'a str>,
     pub keys: Option<&'a str>,
     pub delay: Option<&'a str>,
+    /// `TRAN_MSG`: the send is a transaction's half message when it reads "true".
+    pub tran_msg: Option<&'a str>,
     /// Some key starts with `TIMER_`: a 5.x timer message (or its leftovers) to look at closely.
     pub timer: bool,
 }
@@ -776,6 +778,7 @@ impl<'a> KnownProperties<'a> {
                 property::TAGS => found.tags = Some(v),
                 property::KEYS => found.keys = Some(v),
                 property::DELAY => found.delay = Some(v),
+                property::TRAN_MSG => found.tran_msg = Some(v),
                 _ if k.starts_with("TIMER_") => found.timer = true,
                 _ => {}
             }

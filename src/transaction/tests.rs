@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::message::{decode, Decoded};
+use crate::store::message::{decode, find_property, Decoded};
 
 fn host() -> SocketAddr {
     "10.0.0.1:10911".parse().unwrap()
@@ -40,14 +40,13 @@ const PROPS: &str = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}UNIQ_KEY\u{1}ID1\u{
 
 #[test]
 fn tran_msg_is_read_as_java_parse_boolean() {
-    assert!(is_half("TRAN_MSG\u{1}TRUE\u{2}", 0, 0));
-    assert!(!is_half("TRAN_MSG\u{1}1\u{2}", 0, 0));
-    assert!(!is_half("", 0, 0));
-    assert!(
-        !is_half("TRAN_MSG\u{1}true\u{2}", 1, 3),
-        "a retry with a delay level"
-    );
-    assert!(is_half("TRAN_MSG\u{1}true\u{2}", 1, 0));
+    assert!(is_half(Some("TRUE"), 0, 0));
+    assert!(!is_half(Some("1"), 0, 0));
+    assert!(!is_half(None, 0, 0));
+    assert!(!is_half(Some("true"), 1, 3), "a retry with a delay level");
+    assert!(is_half(Some("true"), 1, 0));
+    let found = crate::store::message::KnownProperties::scan(PROPS);
+    assert_eq!(found.tran_msg, Some("true"));
 }
 
 /// The half goes to the half topic's queue 0, transaction bits cleared, real place in properties.
