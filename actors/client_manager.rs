@@ -4,7 +4,8 @@
 //! Owns, per group, the client ids seen in `HEART_BEAT` (34) and when; forgets them on
 //! `UNREGISTER_CLIENT` (35) or 120 s after their last heartbeat (RocketMQ's channel expiry), and
 //! answers `GET_CONSUMER_LIST_BY_GROUP` (38), which consumers use to rebalance queues among
-//! themselves. For each consumer group it asks the SendProcessor to create the group (if unknown) and
+//! themselves, and keeps each producer's connection so a transaction check (CHECK_TRANSACTION_STATE)
+//! can be pushed to its group ([`PushToProducer`]). For each consumer group it asks the SendProcessor to create the group (if unknown) and
 //! `%RETRY%<group>` (the group's `retryQueueNums` queues), as RocketMQ's heartbeat does. Receives `Request`s from connections; runs on the system arbiter.
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,8 +16,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::info;
 
-use super::connection::Request;
-use super::mailbox::CountedRecipient;
+use super::connection::{Connection, Push, ReplyTo, Request};
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use super::send_processor::EnsureRetryTopic;
@@ -29,6 +30,11 @@ pub struct ClientManager {
     /// group -> client id -> last heartbeat.
     producers: HashMap<String, BTreeMap<String, Instant>>,
     consumers: HashMap<String, BTreeMap<String, Instant>>,
+    /// Producer client id -> the connection of its last heartbeat: where a transaction check
+    /// for its group goes ([`PushToProducer`]).
+    producer_connections: HashMap<String, Mailbox<Connection>>,
+    /// Round robin over a group's producers for checks (Java's `getAvailableChannel`).
+    pushes: usize,
     topics: CountedRecipient<EnsureRetryTopic>,
 }
 
@@ -37,11 +43,13 @@ impl ClientManager {
         ClientManager {
             producers: HashMap::new(),
             consumers: HashMap::new(),
+            producer_connections: HashMap::new(),
+            pushes: 0,
             topics,
         }
     }
 
-    fn heartbeat(&mut self, cmd: &RemotingCommand) -> RemotingCommand {
+    fn heartbeat(&mut self, cmd: &RemotingCommand, reply: &ReplyTo) -> RemotingCommand {
         let data: HeartbeatData = match serde_json::from_slice(&cmd.body) {
             Ok(d) => d,
             Err(e) => {
@@ -50,6 +58,11 @@ impl ClientManager {
             }
         };
         let now = Instant::now();
+        if !data.producer_data_set.is_empty() {
+            let connection = reply.connection();
+            self.producer_connections
+                .insert(data.client_id.clone(), connection);
+        }
         for p in &data.producer_data_set {
             self.producers
                 .entry(p.group_name.clone())
@@ -113,6 +126,10 @@ impl ClientManager {
             }
             table.retain(|_, clients| !clients.is_empty());
         }
+        let producers = &self.producers;
+        self.producer_connections.retain(|client, connection| {
+            connection.connected() && producers.values().any(|c| c.contains_key(client))
+        });
     }
 }
 
@@ -160,10 +177,41 @@ impl Handler<Request> for ClientManager {
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().client_manager.handling();
         let response = match req.cmd.code {
-            request_code::HEART_BEAT => self.heartbeat(&req.cmd),
+            request_code::HEART_BEAT => self.heartbeat(&req.cmd, &req.reply),
             request_code::UNREGISTER_CLIENT => self.unregister(&req.cmd),
             _ => self.consumer_list(&req.cmd),
         };
         req.reply.send(response);
+    }
+}
+
+/// Sends `cmd` (a broker request, oneway) to one live producer of `group`, round robin; false when
+/// the group has none connected (Java then only warns).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct PushToProducer {
+    pub group: String,
+    pub cmd: RemotingCommand,
+}
+
+impl Handler<PushToProducer> for ClientManager {
+    type Result = bool;
+
+    fn handle(&mut self, msg: PushToProducer, _ctx: &mut Context<Self>) -> bool {
+        let _timer = stats().client_manager.handling();
+        let Some(clients) = self.producers.get(&msg.group) else {
+            return false;
+        };
+        let live: Vec<&Mailbox<Connection>> = clients
+            .keys()
+            .filter_map(|id| self.producer_connections.get(id))
+            .filter(|c| c.connected())
+            .collect();
+        if live.is_empty() {
+            return false;
+        }
+        self.pushes = self.pushes.wrapping_add(1);
+        live[self.pushes % live.len()].do_send(Push(msg.cmd));
+        true
     }
 }

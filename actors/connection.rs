@@ -76,7 +76,29 @@ impl ReplyTo {
             oneway: self.oneway,
         });
     }
+
+    /// Releases the request without writing any answer, as Java does when its processor returns
+    /// no response (END_TRANSACTION with an unknown outcome); `response` is only counted.
+    pub fn send_nothing(self, response: RemotingCommand) {
+        self.connection.do_send(Reply {
+            request_code: self.request_code,
+            response,
+            oneway: true,
+        });
+    }
+
+    /// The connection the request came on: where the broker's own requests to that client go
+    /// ([`Push`]).
+    pub fn connection(&self) -> Mailbox<Connection> {
+        self.connection.clone()
+    }
 }
+
+/// A request of the broker's own to the client on this connection, written as it is (the
+/// transaction check, CHECK_TRANSACTION_STATE, is oneway: no answer is read).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Push(pub RemotingCommand);
 
 /// A processor's answer on its way back to the connection.
 #[derive(Message)]
@@ -380,6 +402,17 @@ impl Handler<Reply> for Connection {
         if self.draining && self.inflight == 0 {
             self.writer.close();
             ctx.stop();
+        }
+    }
+}
+
+impl Handler<Push> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, Push(cmd): Push, _ctx: &mut Context<Self>) {
+        let _timer = stats().connection.handling_with(&self.own);
+        if !self.draining {
+            self.writer.write(cmd);
         }
     }
 }

@@ -59,6 +59,7 @@ accounted! {
     super::client_manager::ClientManager => client_manager,
     super::lock_processor::LockProcessor => lock_processor,
     super::scheduler::Scheduler => scheduler,
+    super::transaction_checker::TransactionChecker => transaction_checker,
     super::ha_server::HaServer => ha_server,
     super::ha_connection::HaConnection => ha_connection,
     super::ha_client::HaClient => ha_client,

@@ -29,6 +29,7 @@ pub mod send_processor;
 pub mod server;
 pub mod slave_synchronize;
 pub mod timer;
+pub mod transaction_checker;
 
 /// Reads a fault-injection test hook: a positive integer in the environment variable `var` (unset,
 /// empty, zero or not a number: `None`). Warns loudly when it is set, saying what it does (`what`),

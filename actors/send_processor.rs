@@ -1,5 +1,6 @@
 //! `SendProcessor`: the send side (RocketMQ's `SendMessageProcessor`) for `SEND_MESSAGE` (10),
-//! `SEND_MESSAGE_V2` (310), `SEND_BATCH_MESSAGE` (320) and `CONSUMER_SEND_MSG_BACK` (36).
+//! `SEND_MESSAGE_V2` (310), `SEND_BATCH_MESSAGE` (320), `CONSUMER_SEND_MSG_BACK` (36) and
+//! `END_TRANSACTION` (37, `end_transaction.rs`).
 //!
 //! Owns the topic table (auto-creating topics, the topic-admin codes 17/21/215, persisting
 //! `config/topics.json`) and the consumer-group table (`config/subscriptionGroup.json`), which a
@@ -24,6 +25,7 @@ use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use super::retention::OutOfSpace;
+use super::transaction_checker::TransactionChecker;
 use actormq::config::{BrokerIdentity, BrokerRole};
 use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
@@ -38,9 +40,11 @@ use actormq::send::{
 use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
+mod end_transaction;
 mod send_back;
 mod tables;
 
+pub use end_transaction::UseTransactionChecker;
 pub use tables::{ApplyMasterTables, EnsureRetryTopic};
 
 /// Space a failed write of `topics.json` is taken to have needed (its temp copy; a table rarely
@@ -76,6 +80,10 @@ pub struct SendProcessor {
     disk: Option<CountedRecipient<OutOfSpace>>,
     /// A slave refuses sends (`[cluster] role = "SLAVE"`).
     slave: bool,
+    /// Hears of every transaction half stored and ended (masters; set once it is started).
+    checker: Option<Mailbox<TransactionChecker>>,
+    /// This broker's address, for the op records of halves the checker gives up.
+    host: Option<std::net::SocketAddr>,
 }
 
 impl SendProcessor {
@@ -103,6 +111,8 @@ impl SendProcessor {
             topics_changed,
             disk: None,
             slave: false,
+            checker: None,
+            host: None,
         }
     }
 
@@ -255,6 +265,7 @@ impl Processor for SendProcessor {
         request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         request_code::DELETE_TOPIC_IN_BROKER,
         request_code::CONSUMER_SEND_MSG_BACK,
+        request_code::END_TRANSACTION,
     ];
 }
 
@@ -274,6 +285,9 @@ impl Handler<Request> for SendProcessor {
         }
         if req.cmd.code == request_code::CONSUMER_SEND_MSG_BACK {
             return self.send_back(req, ctx);
+        }
+        if req.cmd.code == request_code::END_TRANSACTION {
+            return self.end_transaction(req, ctx);
         }
         if let Some(response) = self.topic_admin(&req.cmd) {
             req.reply.send(response);
@@ -304,6 +318,12 @@ impl Handler<Request> for SendProcessor {
         if prepared.created_group {
             self.save_groups();
         }
+        let half = prepared.half.map(|group| {
+            if let Err(refusal) = self.ensure_topic(actormq::transaction::HALF_TOPIC, 1, 0) {
+                warn!(remark = %refusal.1, "transaction half topic could not be created");
+            }
+            self.report_half(group)
+        });
         let response = req.cmd.response_to(response_code::SUCCESS, None);
         let (reply, store_host, queue_id) = (req.reply, req.local, prepared.reply_queue_id);
         let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
@@ -316,6 +336,9 @@ impl Handler<Request> for SendProcessor {
             count,
             tags_codes: prepared.tags_codes,
             done: Box::new(move |outcome| {
+                if let Some(report) = half {
+                    report(&outcome);
+                }
                 reply.send(send_response(
                     response, outcome, store_host, queue_id, &sizes, &uniq_keys,
                 ))

@@ -31,6 +31,7 @@ pub struct BrokerConfig {
     pub metrics: MetricsConfig,
     pub namesrv: NameServerConfig,
     pub timer: TimerConfig,
+    pub transaction: TransactionConfig,
     pub cluster: ClusterConfig,
     pub ha: HaConfig,
 }
@@ -287,6 +288,31 @@ impl Default for TimerConfig {
             enabled: true,
             max_delay_sec: 259_200,
             precision_ms: 1000,
+        }
+    }
+}
+
+/// `[transaction]`: when a half message left open is asked about (RocketMQ's
+/// `transactionTimeOut`, `transactionCheckInterval`, `transactionCheckMax`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransactionConfig {
+    /// A half not ended this long after it was stored is checked with its producer group (unless
+    /// the producer's `CHECK_IMMUNITY_TIME_IN_SECONDS` is longer). Default: 6000.
+    pub timeout_ms: u64,
+    /// How often open halves are looked at, and the time between two checks of one half.
+    /// Default: 30000 (Java 5.1.1 and later; 60000 before).
+    pub check_interval_ms: u64,
+    /// Checks before a half is given up (ended without being stored). Default: 15.
+    pub check_max: u32,
+}
+
+impl Default for TransactionConfig {
+    fn default() -> Self {
+        TransactionConfig {
+            timeout_ms: 6_000,
+            check_interval_ms: 30_000,
+            check_max: 15,
         }
     }
 }
@@ -555,11 +581,15 @@ impl BrokerConfig {
         Ok(config)
     }
 
-    /// The `[namesrv]` checks.
+    /// The `[namesrv]` checks, and the positive intervals of other sections.
     fn validate_name_server(&self, path: &Path) -> Result<(), ConfigError> {
         for (key, v) in [
             ("namesrv.broker_expiry_ms", self.namesrv.broker_expiry_ms),
             ("namesrv.scan_interval_ms", self.namesrv.scan_interval_ms),
+            (
+                "transaction.check_interval_ms",
+                self.transaction.check_interval_ms,
+            ),
         ] {
             if v == 0 {
                 return Err(ConfigError::Invalid {

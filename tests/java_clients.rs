@@ -44,7 +44,9 @@ impl Java {
             .join("java-clients")
             .join(format!("{version}-{test}"));
         let _ = std::fs::remove_dir_all(&logs);
-        let broker = TestBroker::start();
+        // Transaction halves are checked a second after they are stored (not 6 s, then every 30 s).
+        let broker =
+            TestBroker::start_with("[transaction]\ntimeout_ms = 1000\ncheck_interval_ms = 1000");
         let namesrv = broker.namesrv_addr.clone().expect("name-server role on");
         Some(Java {
             jar,
@@ -146,6 +148,15 @@ macro_rules! java_client_tests {
             #[test]
             fn orderly_push_consumer_receives_each_queue_in_order() {
                 send_then_read(V, "orderly_push", "send-orderly", "push-orderly", 200);
+            }
+
+            /// TransactionMQProducer: committed halves are delivered, rolled-back ones never,
+            /// and an unknown one is checked (CHECK_TRANSACTION_STATE to the producer), which
+            /// commits it.
+            #[test]
+            fn transaction_commit_rollback_and_check() {
+                let r = alone(V, "transaction", "transaction", 30);
+                assert_eq!(num(&r, "committed"), 20, "{r:?}");
             }
 
             $($extra)*

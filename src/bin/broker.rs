@@ -68,10 +68,11 @@ use actors::pull_processor::PullProcessor;
 use actors::registrar::Subscribe;
 use actors::retention::{Retention, StoreWriter};
 use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
-use actors::send_processor::{SendProcessor, SendTables};
+use actors::send_processor::{SendProcessor, SendTables, UseTransactionChecker};
 use actors::server::{Server, Shutdown};
 use actors::slave_synchronize::{SlaveSynchronize, SyncTargets};
 use actors::timer::{StopTimer, Timer};
+use actors::transaction_checker::TransactionChecker;
 use cluster::Membership;
 
 /// The per-message path allocates small, short-lived buffers (header maps, records, responses);
@@ -865,6 +866,19 @@ fn start_processors(
         .start(),
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
+    if config.cluster.role != BrokerRole::Slave {
+        let checker = TransactionChecker::new(
+            &config.transaction,
+            store.dispatcher.clone(),
+            clients.clone(),
+            send.recipient(),
+            config.broker.name.clone(),
+        );
+        send.do_send(UseTransactionChecker {
+            checker: Mailbox::new(checker.start()),
+            host: SocketAddr::new(store_ip, config.server.listen.port()),
+        });
+    }
     let offsets_path = paths::consumer_offsets_json(root);
     let dispatcher = store.dispatcher.clone();
     let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);

@@ -91,6 +91,15 @@ impl PendingHalves {
         }
     }
 
+    /// Puts a half's next check off until `until_ms` without counting the check just taken
+    /// (the producer's immunity time had not passed).
+    pub fn defer(&mut self, queue_offset: i64, until_ms: i64) {
+        if let Some(half) = self.halves.get_mut(&queue_offset) {
+            half.next_check_ms = until_ms;
+            half.checks = half.checks.saturating_sub(1);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.halves.len()
     }
