@@ -69,6 +69,9 @@ enum Outgoing {
     Oneway(RemotingCommand),
 }
 
+/// Broker-initiated requests kept unread per connection ([`Client::take_pushes`]).
+pub const PUSHES_KEPT: usize = 1024;
+
 /// A connection to a broker. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct Client {
     tx: mpsc::Sender<Outgoing>,
@@ -77,6 +80,8 @@ pub struct Client {
     local: SocketAddr,
     /// Deadline for `request` calls that do not give their own.
     pub timeout: Duration,
+    /// Requests the broker sends on its own (a transaction check), until taken.
+    pushes: Option<mpsc::Receiver<RemotingCommand>>,
 }
 
 impl Client {
@@ -98,9 +103,11 @@ impl Client {
             source,
         })?;
         let (tx, rx) = mpsc::channel(4096);
+        let (push_tx, pushes) = mpsc::channel(PUSHES_KEPT);
         tokio::spawn(run_connection(
             Framed::new(stream, RemotingCodec::default()),
             rx,
+            push_tx,
         ));
         Ok(Client {
             tx,
@@ -108,7 +115,15 @@ impl Client {
             peer,
             local,
             timeout: Duration::from_secs(10),
+            pushes: Some(pushes),
         })
+    }
+
+    /// The requests the broker sends on its own on this connection (CHECK_TRANSACTION_STATE to a
+    /// producer); the first call takes them, later calls get `None`. Up to [`PUSHES_KEPT`] wait
+    /// unread; beyond that they are dropped.
+    pub fn take_pushes(&mut self) -> Option<mpsc::Receiver<RemotingCommand>> {
+        self.pushes.take()
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -164,6 +179,7 @@ impl Client {
 async fn run_connection(
     mut framed: Framed<TcpStream, RemotingCodec>,
     mut rx: mpsc::Receiver<Outgoing>,
+    pushes: mpsc::Sender<RemotingCommand>,
 ) {
     let mut pending: HashMap<i32, oneshot::Sender<RemotingCommand>> = HashMap::new();
     loop {
@@ -197,7 +213,10 @@ async fn run_connection(
                         let _ = done.send(resp);
                     }
                 }
-                Some(Ok(_)) => {} // server-initiated requests are not used by this client
+                Some(Ok(request)) => {
+                    // A request of the broker's own: kept for `take_pushes` (dropped when full).
+                    let _ = pushes.try_send(request);
+                }
                 Some(Err(_)) | None => return,
             },
         }
