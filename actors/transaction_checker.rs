@@ -7,8 +7,10 @@
 //! due are looked up (`LookMessage`) and a `CHECK_TRANSACTION_STATE` goes to one of the producer
 //! group's connections through the `ClientManager`; the producer answers with END_TRANSACTION,
 //! which the `SendProcessor` serves. A half unanswered after `check_max` checks is ended without
-//! being stored (`EndHalf` to the `SendProcessor`, which writes its op record). Masters only; *runs
-//! on* the system arbiter.
+//! being stored (`EndHalf` to the `SendProcessor`, which writes its op record). After each round
+//! the lowest open half's offset is committed as `CID_RMQ_SYS_TRANS`'s offset of the half queue
+//! (`CommitOffset` to the `OffsetProcessor`), as Java keeps its check progress: a restart reads the
+//! half queue from there. Masters only; *runs on* the system arbiter.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use super::client_manager::{ClientManager, PushToProducer};
 use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, ReadQueue};
 use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::stats;
+use super::offset_processor::CommitOffset;
 use actormq::config::TransactionConfig;
 use actormq::store::message::{decode, property, Decoded};
 use actormq::store::now_ms;
@@ -39,14 +42,21 @@ pub struct TransactionChecker {
     ender: CountedRecipient<EndHalf>,
     broker_name: String,
     opaque: i32,
+    /// The half-queue offset after the last half known.
+    next_half: i64,
+    /// Where [`transaction::CHECK_GROUP`]'s offset of the half queue was last committed: halves
+    /// below it are all ended, so a restart (or a Java broker on this store) reads from there.
+    committed: i64,
+    offsets: CountedRecipient<CommitOffset>,
 }
 
 impl TransactionChecker {
+    /// `half_from`: [`transaction::CHECK_GROUP`]'s committed offset of the half queue (0 if none).
     pub fn new(
         config: &TransactionConfig,
-        dispatcher: Mailbox<Dispatcher>,
-        clients: Mailbox<ClientManager>,
+        (dispatcher, clients): (Mailbox<Dispatcher>, Mailbox<ClientManager>),
         ender: CountedRecipient<EndHalf>,
+        (offsets, half_from): (CountedRecipient<CommitOffset>, i64),
         broker_name: String,
     ) -> Self {
         TransactionChecker {
@@ -61,6 +71,23 @@ impl TransactionChecker {
             ender,
             broker_name,
             opaque: 0,
+            next_half: half_from,
+            committed: half_from,
+            offsets,
+        }
+    }
+
+    /// Commits the check progress when it moved.
+    fn commit_progress(&mut self) {
+        let progress = self.pending.progress(self.next_half);
+        if progress != self.committed {
+            self.committed = progress;
+            self.offsets.do_send(CommitOffset {
+                group: transaction::CHECK_GROUP.to_string(),
+                topic: transaction::HALF_TOPIC.to_string(),
+                queue_id: 0,
+                offset: progress,
+            });
         }
     }
 
@@ -85,6 +112,7 @@ impl TransactionChecker {
                 }
             }
         }
+        self.commit_progress();
     }
 }
 
@@ -93,12 +121,13 @@ impl Actor for TransactionChecker {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let dispatcher = self.dispatcher.clone();
-        let timeout_ms = self.timeout_ms;
+        let (timeout_ms, half_from) = (self.timeout_ms, self.committed);
         ctx.spawn(
-            async move { read_open_halves(dispatcher, timeout_ms).await }
+            async move { read_open_halves(dispatcher, timeout_ms, half_from).await }
                 .into_actor(self)
                 .map(|read, act, _ctx| {
-                    let (ended, open) = read;
+                    let (ended, open, next_half) = read;
+                    act.next_half = act.next_half.max(next_half);
                     for queue_offset in ended {
                         act.pending.ended(queue_offset);
                     }
@@ -122,16 +151,23 @@ impl Actor for TransactionChecker {
     }
 }
 
-/// Reads the op queue (which halves were ended) and the half queue; returns the ended offsets and
-/// the halves without an op. A half whose record is gone (retention) is not open any more.
+/// Reads the op queue (which halves were ended) and the half queue from `half_from` (below it
+/// every half is ended); returns the ended offsets, the halves without an op and the offset after
+/// the last half. A half whose record is gone (retention) is not open any more.
 async fn read_open_halves(
     dispatcher: Mailbox<Dispatcher>,
     timeout_ms: i64,
-) -> (BTreeSet<i64>, Vec<(i64, PendingHalf)>) {
+    half_from: i64,
+) -> (BTreeSet<i64>, Vec<(i64, PendingHalf)>, i64) {
     let mut ended = BTreeSet::new();
     let mut open = Vec::new();
+    let mut next_half = half_from;
     for topic in [transaction::OP_TOPIC, transaction::HALF_TOPIC] {
-        let mut from = 0i64;
+        let mut from = if topic == transaction::HALF_TOPIC {
+            half_from
+        } else {
+            0
+        };
         loop {
             let read = ReadQueue {
                 topic: topic.to_string(),
@@ -140,7 +176,7 @@ async fn read_open_halves(
                 max: RECOVERY_BATCH,
             };
             let Ok(slice) = dispatcher.send(read).await else {
-                return (ended, open);
+                return (ended, open, next_half);
             };
             let Some(last) = slice.records.last() else {
                 if from < slice.min {
@@ -151,6 +187,9 @@ async fn read_open_halves(
                 break;
             };
             from = last.queue_offset + 1;
+            if topic == transaction::HALF_TOPIC {
+                next_half = from;
+            }
             for entry in &slice.records {
                 let Some(bytes) = entry.record.as_deref() else {
                     continue;
@@ -175,7 +214,7 @@ async fn read_open_halves(
             }
         }
     }
-    (ended, open)
+    (ended, open, next_half)
 }
 
 /// A half was stored (by the `SendProcessor`, once its append completed).
@@ -200,6 +239,7 @@ impl Handler<HalfStored> for TransactionChecker {
             checks: 0,
         };
         self.pending.stored(h.queue_offset, half);
+        self.next_half = self.next_half.max(h.queue_offset + 1);
     }
 }
 

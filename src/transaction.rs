@@ -30,6 +30,9 @@ pub mod pending;
 pub const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 /// `TopicValidator.RMQ_SYS_TRANS_OP_HALF_TOPIC`: one op record per ended half.
 pub const OP_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+/// `TransactionalMessageUtil.buildConsumerGroup()`: the group whose offset of the half queue marks
+/// how far every half is ended (Java's check progress; kept here as the lowest open half).
+pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
 /// `TransactionalMessageUtil.REMOVETAG`: an op record's tag.
 pub const REMOVE_TAG: &str = "d";
 /// `TransactionalMessageUtil.TRANSACTION_ID`: the half's transaction id (its UNIQ_KEY).

@@ -11,6 +11,7 @@ use std::time::Duration;
 use actormq::client::{Client, OutgoingMessage, ReceivedMessage, SendResult};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::message::{decode, decode_offset_msg_id, property, Decoded};
+use actormq::transaction;
 use common::TestBroker;
 
 const GROUP: &str = "pg";
@@ -202,6 +203,16 @@ async fn an_unanswered_half_is_given_up_after_the_max_checks() {
     assert_eq!(checks, 2, "checked check_max times, then given up");
     assert!(queue0(&client, "TxLost").await.is_empty());
     assert_eq!(broker.log_lines("transaction half given up").len(), 1);
+    // Every half below 1 is ended: Java's check progress, kept as CID_RMQ_SYS_TRANS's offset.
+    let (group, half_topic) = (transaction::CHECK_GROUP, transaction::HALF_TOPIC);
+    common::wait_until_async(Duration::from_secs(5), "the check progress", || async {
+        client
+            .query_consumer_offset(group, half_topic, 0)
+            .await
+            .unwrap()
+            == Some(1)
+    })
+    .await;
 
     // Its op record is stored: after a restart it is not open any more.
     drop((client, pushes));

@@ -46,6 +46,7 @@ use actormq::store::{commit_log, now_ms, paths};
 use actormq::subscription_group::SubscriptionGroupTable;
 use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
 use actormq::topic::{TopicConfig, TopicTable};
+use actormq::transaction;
 use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal};
@@ -866,12 +867,19 @@ fn start_processors(
         .start(),
     );
     let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
+    let half_from = offsets
+        .get(transaction::CHECK_GROUP, transaction::HALF_TOPIC, 0)
+        .unwrap_or(0);
+    let offsets_path = paths::consumer_offsets_json(root);
+    let dispatcher = store.dispatcher.clone();
+    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);
+    let offsets = Mailbox::new(offsets.start());
     if config.cluster.role != BrokerRole::Slave {
         let checker = TransactionChecker::new(
             &config.transaction,
-            store.dispatcher.clone(),
-            clients.clone(),
+            (store.dispatcher.clone(), clients.clone()),
             send.recipient(),
+            (offsets.recipient(), half_from),
             config.broker.name.clone(),
         );
         send.do_send(UseTransactionChecker {
@@ -879,10 +887,6 @@ fn start_processors(
             host: SocketAddr::new(store_ip, config.server.listen.port()),
         });
     }
-    let offsets_path = paths::consumer_offsets_json(root);
-    let dispatcher = store.dispatcher.clone();
-    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);
-    let offsets = Mailbox::new(offsets.start());
     let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
     let admin = AdminProcessor::new(
         metrics.clone(),

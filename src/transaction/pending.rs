@@ -100,6 +100,12 @@ impl PendingHalves {
         }
     }
 
+    /// The half-queue offset below which every half is ended: the lowest open one, or `next`
+    /// (the offset after the last half known) when none is open.
+    pub fn progress(&self, next: i64) -> i64 {
+        self.halves.keys().next().copied().unwrap_or(next)
+    }
+
     pub fn len(&self) -> usize {
         self.halves.len()
     }
