@@ -75,7 +75,9 @@ impl Go {
             .join(test);
         let _ = std::fs::remove_dir_all(&logs);
         std::fs::create_dir_all(&logs).expect("log dir");
-        let broker = TestBroker::start();
+        // Transaction halves are checked a second after they are stored (not 6 s, then every 30 s).
+        let broker =
+            TestBroker::start_with("[transaction]\ntimeout_ms = 1000\ncheck_interval_ms = 1000");
         let namesrv = broker.namesrv_addr.clone().expect("name-server role on");
         Some(Go {
             exe,
@@ -168,4 +170,15 @@ fn push_consumer_retry_later_waits_its_delay_level() {
     };
     assert_eq!(num(&got, "deliveries"), 81);
     assert!(num(&got, "gap_ms") >= 900, "{got:?}");
+}
+
+/// TransactionProducer: committed halves are delivered once, rolled-back ones never, and an
+/// unknown one is checked (CHECK_TRANSACTION_STATE to the Go producer), which commits it.
+#[test]
+fn transaction_commit_rollback_and_check() {
+    let Some(go) = Go::start("transaction") else {
+        return;
+    };
+    let got = go.run("transaction", "GoTx", 30);
+    assert_eq!(num(&got, "committed"), 20, "{got:?}");
 }

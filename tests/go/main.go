@@ -17,6 +17,10 @@
 //	push-retry-delayed  as push-retry, and the retry copy must not be stored (in %RETRY%, from
 //	            the delay schedule) before its delay level 1 (1 s) has passed. Needs delay levels too.
 //	pull-subscribe  as push, with the PullConsumer in subscribe mode (Poll, then ACK).
+//	transaction  a TransactionProducer sends <count> messages: message i's local transaction
+//	            commits (i%3 == 0), rolls back (1) or stays unknown (2) until the broker's check
+//	            (CHECK_TRANSACTION_STATE) asks, which commits it. A push consumer must then get
+//	            exactly the committed ones (0 and 2), each once, and every unknown one was checked.
 //
 // The last stdout line is machine-readable: `OK <scenario> key=value ...` (exit 0) or
 // `FAIL <scenario>: why` (exit 1). The client's own log goes to $ACTORMQ_GO_LOG when set (at info
@@ -63,7 +67,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|push-retry-delayed|pull-subscribe <namesrv> <topic> <count>")
+		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|push-retry-delayed|pull-subscribe|transaction <namesrv> <topic> <count>")
 		os.Exit(2)
 	}
 	scenario, namesrv, topic := os.Args[1], os.Args[2], os.Args[3]
@@ -101,6 +105,8 @@ func main() {
 		result = push(namesrv, topic, count, key("sync", count/2), 900*time.Millisecond)
 	case "pull-subscribe":
 		result = pullSubscribe(namesrv, topic, count)
+	case "transaction":
+		result = transaction(namesrv, topic, count)
 	default:
 		fail("unknown scenario")
 	}
@@ -443,4 +449,124 @@ func first(s []string) []string {
 		return s[:5]
 	}
 	return s
+}
+
+// txListener decides message i's local transaction by i%3 and records the broker's checks.
+type txListener struct {
+	mu      sync.Mutex
+	checked map[int]bool
+}
+
+func txIndex(body []byte) int {
+	i, err := strconv.Atoi(strings.TrimPrefix(string(body), "go tx-"))
+	if err != nil {
+		fail("unexpected body %q", body)
+	}
+	return i
+}
+
+func (l *txListener) ExecuteLocalTransaction(m *primitive.Message) primitive.LocalTransactionState {
+	switch txIndex(m.Body) % 3 {
+	case 0:
+		return primitive.CommitMessageState
+	case 1:
+		return primitive.RollbackMessageState
+	}
+	return primitive.UnknowState
+}
+
+func (l *txListener) CheckLocalTransaction(m *primitive.MessageExt) primitive.LocalTransactionState {
+	i := txIndex(m.Body)
+	l.mu.Lock()
+	l.checked[i] = true
+	l.mu.Unlock()
+	if i%3 == 1 {
+		return primitive.RollbackMessageState
+	}
+	return primitive.CommitMessageState
+}
+
+// transaction: see the scenario list at the top.
+func transaction(namesrv, topic string, count int) string {
+	l := &txListener{checked: map[int]bool{}}
+	p, err := rocketmq.NewTransactionProducer(l,
+		producer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		producer.WithGroupName("go_tx_"+topic),
+		producer.WithRetry(2),
+		producer.WithSendMsgTimeout(5*time.Second),
+	)
+	if err != nil {
+		fail("new transaction producer: %v", err)
+	}
+	if err := p.Start(); err != nil {
+		fail("start transaction producer: %v", err)
+	}
+	defer func() { _ = p.Shutdown() }()
+	for i := 0; i < count; i++ {
+		m := primitive.NewMessage(topic, body(key("tx", i))).WithTag(tag(i))
+		r, err := p.SendMessageInTransaction(context.Background(), m)
+		if err != nil || r.Status != primitive.SendOK {
+			fail("half %d: %v %v", i, err, r)
+		}
+	}
+	want := 0
+	for i := 0; i < count; i++ {
+		if i%3 != 1 {
+			want++
+		}
+	}
+	var mu sync.Mutex
+	seen := map[int]bool{}
+	done := make(chan struct{})
+	listener := func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			i := txIndex(m.Body)
+			if i%3 == 1 {
+				fail("rolled-back message %d was delivered", i)
+			}
+			if seen[i] {
+				fail("message %d delivered twice", i)
+			}
+			seen[i] = true
+			if len(seen) == want {
+				close(done)
+			}
+		}
+		return consumer.ConsumeSuccess, nil
+	}
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		consumer.WithGroupName("go_txc_"+topic),
+		consumer.WithConsumerModel(consumer.Clustering),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		fail("new push consumer: %v", err)
+	}
+	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, listener); err != nil {
+		fail("subscribe: %v", err)
+	}
+	if err := c.Start(); err != nil {
+		fail("start push consumer: %v", err)
+	}
+	select {
+	case <-done:
+	case <-time.After(consumeTimeout):
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		fail("received %d of %d committed messages", n, want)
+	}
+	time.Sleep(2 * settle) // a rolled-back or twice-delivered message shows up now
+	_ = c.Shutdown()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := 2; i < count; i += 3 {
+		if !l.checked[i] {
+			fail("the broker never checked unknown transaction %d", i)
+		}
+	}
+	return fmt.Sprintf("committed=%d checked=%d", want, len(l.checked))
 }
