@@ -281,11 +281,12 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let namesrv = start_namesrv_listener(&config, &processors, limits).await?;
     // Stopped in this order: the name-server role first, the broker's own listener last.
     let listeners = namesrv.into_iter().chain(vip).chain([server]).collect();
+    let stop = StopSignals::install()?;
     info!(%addr, store = %dir.root.display(), flush = ?config.flush.mode, "broker started");
     println!("actormq listening on {addr}");
     std::io::stdout().flush().ok();
 
-    wait_for_signal().await;
+    stop.wait().await;
     info!("shutting down");
     membership.unregister().await?;
     shut_down(
@@ -887,7 +888,9 @@ fn start_processors(
             host: SocketAddr::new(store_ip, config.server.listen.port()),
         });
     }
-    let pull = Mailbox::new(PullProcessor::new(dispatcher, offsets.clone(), mailbox).start());
+    let pull = PullProcessor::new(dispatcher, offsets.clone(), mailbox)
+        .with_broker_name(&config.broker.name);
+    let pull = Mailbox::new(pull.start());
     let admin = AdminProcessor::new(
         metrics.clone(),
         scheduler.clone(),
@@ -1087,12 +1090,29 @@ async fn prepare_first_file(allocator: &Mailbox<FileAllocator>, log: &mut Commit
     }
 }
 
-async fn wait_for_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// SIGTERM and SIGINT, caught from the moment this is made: install it before announcing that the
+/// broker listens, so a stop that follows the announcement at once is a clean one (not the
+/// default action, which kills the process before it unregisters and flushes).
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    /// Waits for the first of them.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }
 

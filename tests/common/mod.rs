@@ -195,7 +195,9 @@ impl TestBroker {
         unsafe {
             libc::kill(child.id() as i32, libc::SIGTERM);
         }
-        child.wait().ok().and_then(|s| s.code())
+        let status = child.wait().ok();
+        eprintln!("[test] broker stopped: {status:?}");
+        status.and_then(|s| s.code())
     }
 
     /// Crash: SIGKILL, no shutdown work at all.

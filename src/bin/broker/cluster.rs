@@ -17,7 +17,7 @@ use super::actors::name_server::{LocalBroker, NameServer};
 use super::actors::processor_table::ProcessorTableBuilder;
 use super::actors::registrar::{Registrar, Unregister};
 use super::actors::server::{Server, Shutdown};
-use super::{bind, connection_limits, wait_for_signal};
+use super::{bind, connection_limits, StopSignals};
 use actormq::cluster::advertise::advertised;
 use actormq::cluster::register::BrokerRegistration;
 use actormq::config::{BrokerConfig, BrokerRole};
@@ -143,11 +143,12 @@ pub async fn run_namesrv_only(config: BrokerConfig) -> anyhow::Result<()> {
         .serve(&name_server)?
         .freeze();
     let server = Server::start(listener, table, limits, name_server.recipient());
+    let stop = StopSignals::install()?;
     info!(%addr, "name server started (name-server-only mode, no store)");
     println!("actormq namesrv on {addr}");
     println!("actormq listening on {addr}");
     std::io::Write::flush(&mut std::io::stdout()).ok();
-    wait_for_signal().await;
+    stop.wait().await;
     info!("shutting down");
     server.send(Shutdown).await?;
     System::current().stop();
