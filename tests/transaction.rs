@@ -227,3 +227,17 @@ async fn an_unanswered_half_is_given_up_after_the_max_checks() {
     );
     assert!(queue0(&client, "TxLost").await.is_empty());
 }
+
+/// A client cannot write halves or ops itself (Java's `NOT_ALLOWED_SEND_TOPIC_SET`): a forged
+/// half with a real topic in its properties would otherwise be committed by an END_TRANSACTION.
+#[tokio::test]
+async fn the_transaction_topics_refuse_direct_sends() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    for topic in [transaction::HALF_TOPIC, transaction::OP_TOPIC] {
+        let mut forged = OutgoingMessage::new(topic, "forged");
+        forged.properties = vec![(property::REAL_TOPIC.into(), "Victim".into())];
+        let refused = client.send(&forged).await.unwrap_err().to_string();
+        assert!(refused.contains("NO_PERMISSION"), "{topic}: {refused}");
+    }
+}

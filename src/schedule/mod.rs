@@ -32,12 +32,14 @@ pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 /// has).
 pub fn send_forbidden(topic: &str) -> bool {
     topic == SCHEDULE_TOPIC
+        || topic == crate::transaction::HALF_TOPIC
+        || topic == crate::transaction::OP_TOPIC
 }
 
 /// Topics the broker owns (`TopicValidator.isSystemTopic`, the ones actormq has): topic admin
 /// (create, update, delete) refuses them.
 pub fn is_system_topic(topic: &str) -> bool {
-    topic == SCHEDULE_TOPIC
+    send_forbidden(topic)
 }
 
 /// `SCHEDULE_TOPIC_XXXX` as Java's `TopicConfigManager` creates it at every start: 18 queues (more
