@@ -1,7 +1,8 @@
 //! `PullProcessor`: the read side of the request table (RocketMQ's `PullMessageProcessor`, its
 //! `QueryMessageProcessor`, and the record and topic lookups of its `AdminBrokerProcessor`):
 //! `PULL_MESSAGE` (11), `LITE_PULL_MESSAGE` (361), `VIEW_MESSAGE_BY_ID` (33), `GET_TOPIC_CONFIG`
-//! (351), `QUERY_MESSAGE` (12, lookup by key in the index) and `GET_EARLIEST_MSG_STORETIME` (32).
+//! (351), `GET_TOPIC_STATS_INFO` (202, `mqadmin topicStatus`), `QUERY_MESSAGE` (12, lookup by key in
+//! the index) and `GET_EARLIEST_MSG_STORETIME` (32).
 //!
 //! Owns nothing but the header parsing: it turns each `Request` from a connection into a typed
 //! `Query` and hands it, with the prepared response and the connection's `ReplyTo`, to the
@@ -30,6 +31,8 @@ pub struct PullProcessor {
     dispatcher: Mailbox<Dispatcher>,
     offsets: Mailbox<OffsetProcessor>,
     mailbox: usize,
+    /// Keys the queues of a `GET_TOPIC_STATS_INFO` answer.
+    broker_name: String,
 }
 
 impl PullProcessor {
@@ -42,7 +45,14 @@ impl PullProcessor {
             dispatcher,
             offsets,
             mailbox,
+            broker_name: String::new(),
         }
+    }
+
+    /// This broker's name (`broker.name`), for `GET_TOPIC_STATS_INFO`.
+    pub fn with_broker_name(mut self, name: &str) -> Self {
+        self.broker_name = name.to_string();
+        self
     }
 
     /// Parses the request into a query; a pull with COMMIT_OFFSET also stores the offset.
@@ -54,6 +64,10 @@ impl PullProcessor {
             },
             request_code::GET_TOPIC_CONFIG => QueryKind::TopicConfig {
                 topic: h.str("topic")?.to_string(),
+            },
+            request_code::GET_TOPIC_STATS_INFO => QueryKind::TopicStats {
+                topic: h.str("topic")?.to_string(),
+                broker_name: self.broker_name.clone(),
             },
             request_code::QUERY_MESSAGE => {
                 let (topic, key) = (h.str("topic")?, h.str("key")?);
@@ -125,6 +139,7 @@ impl Processor for PullProcessor {
         request_code::LITE_PULL_MESSAGE,
         request_code::VIEW_MESSAGE_BY_ID,
         request_code::GET_TOPIC_CONFIG,
+        request_code::GET_TOPIC_STATS_INFO,
         request_code::QUERY_MESSAGE,
         request_code::GET_EARLIEST_MSG_STORETIME,
     ];

@@ -62,6 +62,12 @@ pub enum QueryKind {
     TopicConfig {
         topic: String,
     },
+    /// `GET_TOPIC_STATS_INFO`: every queue's bounds and last store time (`TopicStatsTable`);
+    /// `broker_name` keys its queues.
+    TopicStats {
+        topic: String,
+        broker_name: String,
+    },
     /// `QUERY_MESSAGE`: the records indexed under `topic#key` stored within `[begin, end]`.
     ByKey(KeyLookup),
     /// `GET_EARLIEST_MSG_STORETIME`: the store time of the queue's first entry, else -1.

@@ -37,7 +37,9 @@ use actormq::schedule::{self, DelayLevels};
 use actormq::send::{
     ensure_topic, send_response, topic_not_persisted, Hosts, Prepared, Refusal, SendPreparer,
 };
-use actormq::subscription_group::{SubscriptionGroupConfig, SubscriptionGroupTable};
+use actormq::subscription_group::{
+    validate_group_name, SubscriptionGroupConfig, SubscriptionGroupTable,
+};
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 mod end_transaction;
@@ -263,6 +265,7 @@ impl Processor for SendProcessor {
         request_code::UPDATE_AND_CREATE_TOPIC,
         request_code::GET_ALL_TOPIC_CONFIG,
         request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
         request_code::DELETE_TOPIC_IN_BROKER,
         request_code::CONSUMER_SEND_MSG_BACK,
         request_code::END_TRANSACTION,

@@ -14,6 +14,7 @@
 //! - [`timer`]: 5.x timer messages: the put rewrite, the on-disk timer log and wheel, and the
 //!   timer store's state machine (enqueue / dequeue cursors, read-ahead, recovery).
 //! - [`topic`]: topic configurations and the persisted topic table.
+//! - [`topic_stats`]: `GET_TOPIC_STATS_INFO`'s body (`mqadmin topicStatus`).
 //! - [`subscription_group`]: consumer-group settings (retry queues, max retries) and
 //!   `subscriptionGroup.json`.
 //! - [`transaction`]: transactional messages: the half record, END_TRANSACTION's commit and
@@ -57,6 +58,7 @@ pub mod store;
 pub mod subscription_group;
 pub mod timer;
 pub mod topic;
+pub mod topic_stats;
 pub mod transaction;
 
 /// The maps looked up for every message (queue offsets, consume queues by topic and queue id, the

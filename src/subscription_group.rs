@@ -119,6 +119,16 @@ impl SubscriptionGroupTable {
         self.subscription_group_table.get(group)
     }
 
+    /// `updateSubscriptionGroupConfig` (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 200): `config`
+    /// replaces the group's settings (or adds the group), and the data version moves on so a slave
+    /// takes the table. The caller checks the name and persists the table.
+    pub fn upsert(&mut self, config: SubscriptionGroupConfig) {
+        self.subscription_group_table
+            .insert(config.group_name.clone(), config);
+        self.data_version.counter += 1;
+        self.data_version.timestamp = crate::store::now_ms();
+    }
+
     /// `findSubscriptionGroupConfig`: the group's config, created with Java's defaults when it is
     /// unknown, `auto_create` is on and the name is valid (`TopicValidator.validateGroup`). The
     /// `bool` says the table changed (the caller persists it).

@@ -1,6 +1,7 @@
 //! The message index and QUERY_MESSAGE (12): messages are found by each word of their KEYS and by
 //! their unique key, after a clean restart and after kill -9, with Java's limits and answers; the
-//! `actormq query` command; and (with the Java jars) the stock `mqadmin queryMsgByKey`.
+//! `actormq query` command; and (with the Java jars) the stock `mqadmin queryMsgByKey` and
+//! `topicStatus` (GET_TOPIC_STATS_INFO, 202).
 
 mod common;
 
@@ -271,19 +272,9 @@ async fn mqadmin_query_msg_by_key() {
     let broker = TestBroker::start();
     let client = broker.client().await;
     let ids = send_keyed(&client, "AdminTopic", 9).await;
-    let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("java")
-        .args(["-Xms64m", "-Xmx256m"])
-        .arg(format!("-Duser.home={}", home.path().display()))
-        .arg("-cp")
-        .arg(format!("{}/*", lib.display()))
-        .arg("org.apache.rocketmq.tools.command.MQAdminStartup")
-        .args(["queryMsgByKey", "-t", "AdminTopic", "-k", "k2", "-n"])
-        .arg(broker.namesrv_addr.as_deref().expect("name server"))
-        .current_dir(home.path())
-        .env("ROCKETMQ_HOME", home.path())
-        .output()
-        .unwrap();
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = ["queryMsgByKey", "-t", "AdminTopic", "-k", "k2"];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     let mut listed: Vec<&str> = stdout
@@ -385,5 +376,73 @@ async fn index_files_go_with_the_commit_log() {
             .await
             .len(),
         1
+    );
+}
+
+/// The stock `mqadmin topicStatus` (rocketmq-tools 5.3.3): GET_TOPIC_CONFIG (351), then
+/// GET_TOPIC_STATS_INFO (202); it lists every queue of the topic with its min and max offset.
+#[tokio::test]
+async fn mqadmin_topic_status() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_keyed(&client, "StatusTopic", 9).await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let out = common::java_server::mqadmin(&lib, namesrv, &["topicStatus", "-t", "StatusTopic"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !stdout.contains("Exception"),
+        "{stdout}"
+    );
+    // "#Broker Name #QID #Min Offset #Max Offset #Last Updated": one row per queue of the topic,
+    // whose max offsets add up to the 9 messages.
+    let queues = client.read_queue_nums("StatusTopic").await.unwrap() as usize;
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.first() == Some(&"broker-a"))
+        .collect();
+    assert_eq!(rows.len(), queues, "{stdout}");
+    let total: i64 = rows.iter().map(|w| w[3].parse::<i64>().unwrap()).sum();
+    assert_eq!(total, 9, "{stdout}");
+}
+
+/// The stock `mqadmin updateSubGroup` (5.3.3): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) with the
+/// tool's own body; the group then has the retry settings it was given.
+#[tokio::test]
+async fn mqadmin_update_sub_group() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = [
+        "updateSubGroup",
+        "-b",
+        &broker.addr,
+        "-g",
+        "admin_cg",
+        "-r",
+        "5",
+        "-q",
+        "2",
+    ];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("create subscription group to"), "{stdout}");
+    let client = broker.client().await;
+    let all = actormq::protocol::RemotingCommand::request(
+        actormq::protocol::request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        0,
+    );
+    let table: serde_json::Value =
+        serde_json::from_slice(&client.request(all).await.unwrap().body).unwrap();
+    let g = &table["subscriptionGroupTable"]["admin_cg"];
+    assert_eq!(
+        (g["retryMaxTimes"].as_i64(), g["retryQueueNums"].as_i64()),
+        (Some(5), Some(2)),
+        "{table}"
     );
 }

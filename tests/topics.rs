@@ -1,5 +1,6 @@
 //! Topic administration: create/update, list, delete with RocketMQ's codes, persisted across a
-//! restart, visible to the name-server role; GET_BROKER_CONFIG; and the `actormq topic` CLI.
+//! restart, visible to the name-server role; GET_BROKER_CONFIG; topic stats (202); consumer-group
+//! create/update (200); and the `actormq topic` CLI.
 
 mod common;
 
@@ -186,4 +187,71 @@ async fn auto_creation_stops_at_the_topic_limit() {
     assert!(t.get("Flood1").is_none());
     assert!(t.get("Admin").is_some());
     assert_eq!(t.topic_config_table.len(), held + 1);
+}
+
+/// GET_TOPIC_STATS_INFO (202): every queue of the topic (max of read and write queues), keyed by
+/// the MessageQueue object as fastjson writes it, with min/max offsets and the last store time;
+/// an unknown topic is TOPIC_NOT_EXIST with Java's remark.
+#[tokio::test]
+async fn topic_stats_list_every_queue() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let r = client.request(create("Stats", 2, 3, 6)).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS);
+    let mut msg = OutgoingMessage::new("Stats", "x");
+    msg.queue_id = 1;
+    client.send(&msg).await.unwrap();
+    client.send(&msg).await.unwrap();
+    let stats = |topic: &str| {
+        RemotingCommand::request(request_code::GET_TOPIC_STATS_INFO, 0).with_ext("topic", topic)
+    };
+    let r = client.request(stats("Stats")).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let body = String::from_utf8(r.body.to_vec()).unwrap();
+    for q in 0..3 {
+        let key = format!("{{\"brokerName\":\"broker-a\",\"queueId\":{q},\"topic\":\"Stats\"}}:");
+        assert!(body.contains(&key), "queue {q} missing: {body}");
+    }
+    assert!(!body.contains("\"queueId\":3"), "{body}");
+    assert!(body.contains("\"maxOffset\":2,\"minOffset\":0"), "{body}");
+    let r = client.request(stats("Nope")).await.unwrap();
+    assert_eq!(r.code, response_code::TOPIC_NOT_EXIST);
+    assert_eq!(r.remark.as_deref(), Some("topic[Nope] not exist"));
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200, `mqadmin updateSubGroup`): the body's settings
+/// replace the group's, unknown fields are kept, the table is persisted across a restart; a bad
+/// group name or body is INVALID_PARAMETER.
+#[tokio::test]
+async fn subscription_groups_are_created_and_updated() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let update = |body: &str| {
+        RemotingCommand::request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
+            .with_body(body.to_string().into())
+    };
+    let body = r#"{"groupName":"orders_cg","consumeEnable":true,"retryQueueNums":2,"retryMaxTimes":3,"consumeTimeoutMinute":15,"groupSysFlag":0}"#;
+    let r = client.request(update(body)).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    for bad in [r#"{"groupName":"bad group"}"#, "not json"] {
+        let r = client.request(update(bad)).await.unwrap();
+        assert_eq!(
+            r.code,
+            response_code::INVALID_PARAMETER,
+            "{bad}: {:?}",
+            r.remark
+        );
+    }
+    drop(client);
+    assert_eq!(broker.stop(), Some(0));
+    broker.restart();
+    let client = broker.client().await;
+    let all = RemotingCommand::request(request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, 0);
+    let r = client.request(all).await.unwrap();
+    let table: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let g = &table["subscriptionGroupTable"]["orders_cg"];
+    assert_eq!(g["retryMaxTimes"], 3, "{table}");
+    assert_eq!(g["retryQueueNums"], 2, "{table}");
+    assert_eq!(g["consumeTimeoutMinute"], 15, "kept as sent: {table}");
+    assert!(table["subscriptionGroupTable"].get("bad group").is_none());
 }

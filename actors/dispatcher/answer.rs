@@ -2,6 +2,7 @@
 //! lookups, topic config, key queries; each against the queues and the commit log it owns.
 
 use super::*;
+use actormq::topic_stats::{topic_stats_body, QueueStats};
 
 impl Dispatcher {
     /// Answers a query from the store's state, at once.
@@ -53,6 +54,9 @@ impl Dispatcher {
             QueryKind::EarliestStoreTime { topic, queue_id } => {
                 self.earliest_store_time(&topic, queue_id, response)
             }
+            QueryKind::TopicStats { topic, broker_name } => {
+                self.topic_stats(&topic, &broker_name, response)
+            }
             QueryKind::TopicConfig { topic } => match self.topics.get(&topic) {
                 // Java answers the TopicConfig's own fields at the top level
                 // (`TopicConfigAndQueueMapping extends TopicConfig`; no mapping detail here).
@@ -67,5 +71,40 @@ impl Dispatcher {
                 ),
             },
         }
+    }
+
+    /// `getTopicStatsInfo`: over max(read, write) queues of the topic, each queue's min and max
+    /// offset (floored at 0) and the store time of its entry `max - 1` (0 when empty); an unknown
+    /// topic is TOPIC_NOT_EXIST with Java's remark.
+    fn topic_stats(
+        &self,
+        topic: &str,
+        broker_name: &str,
+        response: RemotingCommand,
+    ) -> RemotingCommand {
+        let Some(config) = self.topics.get(topic) else {
+            let remark = format!("topic[{topic}] not exist");
+            return refuse(response, response_code::TOPIC_NOT_EXIST, remark);
+        };
+        let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
+        let reader = self.reader();
+        let stats: Vec<QueueStats> = (0..queues)
+            .map(|queue_id| {
+                let cq = self.queue(topic, queue_id);
+                let (min, max) = cq.map_or((0, 0), |q| (q.min_offset(), q.max_offset()));
+                let last = cq
+                    .filter(|_| max > 0)
+                    .and_then(|q| q.get(max - 1))
+                    .and_then(|e| reader.store_timestamp(&e))
+                    .unwrap_or(0);
+                QueueStats {
+                    queue_id,
+                    min_offset: min as i64,
+                    max_offset: max as i64,
+                    last_update_timestamp: last,
+                }
+            })
+            .collect();
+        response.with_body(topic_stats_body(broker_name, topic, &stats).into())
     }
 }

@@ -1,4 +1,5 @@
-//! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215),
+//! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215)
+//! and the group-admin ones (200, 201),
 //! a slave's metadata sync from its master, and the retry topics of groups that announce
 //! themselves.
 
@@ -59,6 +60,24 @@ impl SendProcessor {
                 let body = serde_json::to_vec(&self.groups).unwrap_or_default();
                 cmd.response_to(response_code::SUCCESS, None)
                     .with_body(body.into())
+            }
+            request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+                let config: SubscriptionGroupConfig = match serde_json::from_slice(&cmd.body) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let remark = format!("bad subscription group config: {e}");
+                        return Some(refuse(response_code::INVALID_PARAMETER, remark));
+                    }
+                };
+                if let Err(e) = validate_group_name(&config.group_name) {
+                    return Some(refuse(response_code::INVALID_PARAMETER, e));
+                }
+                info!(group = %config.group_name, retry_queue_nums = config.retry_queue_nums,
+                    retry_max_times = config.retry_max_times, consume_enable = config.consume_enable,
+                    "subscription group created or updated");
+                self.groups.upsert(config);
+                self.save_groups();
+                cmd.response_to(response_code::SUCCESS, None)
             }
             request_code::DELETE_TOPIC_IN_BROKER => {
                 let Some(name) = cmd.ext("topic") else {

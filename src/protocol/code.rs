@@ -43,7 +43,11 @@ pub mod request_code {
     pub const UNREGISTER_BROKER: i32 = 104;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+    /// Body: a `SubscriptionGroupConfig` (`mqadmin updateSubGroup`).
+    pub const UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: i32 = 200;
     pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
+    /// Per queue of a topic: min and max offset, last store time (`mqadmin topicStatus`).
+    pub const GET_TOPIC_STATS_INFO: i32 = 202;
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
     pub const DELETE_TOPIC_IN_BROKER: i32 = 215;
     /// How a client learns a topic's queue counts from the broker itself.
@@ -82,9 +86,11 @@ pub mod request_code {
             GET_ALL_DELAY_OFFSET => "GET_ALL_DELAY_OFFSET",
             REGISTER_BROKER => "REGISTER_BROKER",
             UNREGISTER_BROKER => "UNREGISTER_BROKER",
+            UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP",
             GET_ALL_SUBSCRIPTIONGROUP_CONFIG => "GET_ALL_SUBSCRIPTIONGROUP_CONFIG",
             GET_ROUTEINFO_BY_TOPIC => "GET_ROUTEINFO_BY_TOPIC",
             GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
+            GET_TOPIC_STATS_INFO => "GET_TOPIC_STATS_INFO",
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
             DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",
             GET_TOPIC_CONFIG => "GET_TOPIC_CONFIG",

@@ -85,3 +85,19 @@ fn a_refused_group_is_named_on_one_line() {
         "{err}"
     );
 }
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: the new settings replace the old ones whole, and the data
+/// version moves on (a slave then takes the table).
+#[test]
+fn upsert_replaces_a_groups_settings_and_moves_the_version() {
+    let mut t = SubscriptionGroupTable::default();
+    t.find_or_create("g", true).unwrap();
+    let before = t.data_version.counter;
+    let mut config = SubscriptionGroupConfig::new("g");
+    config.retry_max_times = 3;
+    t.upsert(config);
+    assert_eq!(t.get("g").unwrap().retry_max_times, 3);
+    assert!(t.data_version.counter > before);
+    t.upsert(SubscriptionGroupConfig::new("h"));
+    assert_eq!(t.subscription_group_table.len(), 2);
+}

@@ -41,6 +41,24 @@ pub fn server_lib(test_file: &str) -> Option<PathBuf> {
     Some(lib)
 }
 
+/// Runs the stock `mqadmin` (rocketmq-tools 5.3.3, `MQAdminStartup`) with `args` against the name
+/// server `namesrv`, in a home directory of its own; its output and exit status.
+pub fn mqadmin(lib: &Path, namesrv: &str, args: &[&str]) -> std::process::Output {
+    let home = tempfile::tempdir().expect("mqadmin home");
+    Command::new("java")
+        .args(["-Xms64m", "-Xmx256m"])
+        .arg(format!("-Duser.home={}", home.path().display()))
+        .arg("-cp")
+        .arg(format!("{}/*", lib.display()))
+        .arg("org.apache.rocketmq.tools.command.MQAdminStartup")
+        .args(args)
+        .args(["-n", namesrv])
+        .current_dir(home.path())
+        .env("ROCKETMQ_HOME", home.path())
+        .output()
+        .expect("run java (mqadmin)")
+}
+
 /// A port `p` such that `p`, `p - 2` (the Java broker's fast/VIP port) and `p + 1` (its HA
 /// port) were all free a moment ago. Picked below the kernel's ephemeral range (32768 and up on
 /// Linux): a port the kernel hands out for port 0 is also what it hands out as the local port of
