@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use actix::prelude::*;
 use tracing::{debug, info, warn};
 
-use super::commit_log_writer::{Append, AppendError, CommitLogWriter};
+use super::commit_log_writer::{Append, AppendDone, AppendError, CommitLogWriter};
 use super::connection::{ReplyTo, Request};
 use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, TopicsChanged};
 use super::mailbox::{CountedRecipient, Mailbox};
@@ -190,6 +190,20 @@ impl SendProcessor {
         if let Err(SendError::Full(a) | SendError::Closed(a)) = self.writer.try_send(append) {
             (a.done)(Err(AppendError::Busy));
         }
+    }
+
+    /// Appends one record the broker made itself (`Prepared::single`: a send-back's retry, a
+    /// transaction's commit or op); `done` gets the outcome.
+    fn append_one(&self, prepared: Prepared, done: AppendDone) {
+        self.append(Append {
+            wait_slave: false,
+            topic: prepared.topic,
+            queue_id: prepared.queue_id,
+            records: prepared.records,
+            count: 1,
+            tags_codes: prepared.tags_codes,
+            done,
+        });
     }
 
     fn save_groups(&self) {

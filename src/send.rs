@@ -343,28 +343,8 @@ impl SendPreparer {
                 }
             }
         }
-        if props.len() > MAX_PROPERTIES_LEN {
-            return Err((
-                response_code::MESSAGE_ILLEGAL,
-                format!(
-                    "the message properties size {} exceeds the maximum {MAX_PROPERTIES_LEN}",
-                    props.len()
-                ),
-            ));
-        }
-        let mut message = MessageToStore {
-            topic: prepared.topic.clone(),
-            queue_id: prepared.queue_id,
-            flag,
-            body,
-            properties: props,
-            sys_flag: header.sys_flag,
-            born_timestamp: header.born_timestamp,
-            born_host: hosts.born,
-            store_host: hosts.store,
-            reconsume_times: header.reconsume_times,
-            prepared_transaction_offset: 0,
-        };
+        check_properties_len(&props)?;
+        let mut message = to_store(prepared, header, flag, body, props, hosts);
         // The one delay check of the send path: a property lookup, the rewrite only when used.
         let levels = &self.broker.message_delay_level;
         let delivery_time = match (prepared.batch, deliver_ms.is_some() || found.timer) {
@@ -388,6 +368,42 @@ impl SendPreparer {
     }
 }
 
+/// A send's message as the store takes it, at `prepared`'s topic and queue.
+fn to_store(
+    prepared: &Prepared,
+    header: &SendMessageRequestHeader,
+    flag: i32,
+    body: bytes::Bytes,
+    properties: String,
+    hosts: Hosts,
+) -> MessageToStore {
+    MessageToStore {
+        topic: prepared.topic.clone(),
+        queue_id: prepared.queue_id,
+        flag,
+        body,
+        properties,
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host: hosts.born,
+        store_host: hosts.store,
+        reconsume_times: header.reconsume_times,
+        prepared_transaction_offset: 0,
+    }
+}
+
+/// RocketMQ's limit on a record's properties (an i16 length on disk): MESSAGE_ILLEGAL beyond it.
+fn check_properties_len(properties: &str) -> Result<(), Refusal> {
+    if properties.len() > MAX_PROPERTIES_LEN {
+        let remark = format!(
+            "the message properties size {} exceeds the maximum {MAX_PROPERTIES_LEN}",
+            properties.len()
+        );
+        return Err((response_code::MESSAGE_ILLEGAL, remark));
+    }
+    Ok(())
+}
+
 impl SendPreparer {
     /// A transaction's half message (`transaction::half_message`): stored in the half topic's
     /// queue 0, so `Prepared::topic` and `queue_id` change with it; the reply keeps the real queue.
@@ -402,27 +418,9 @@ impl SendPreparer {
         uniq: String,
         hosts: Hosts,
     ) -> Result<(), Refusal> {
-        let message = MessageToStore {
-            topic: prepared.topic.clone(),
-            queue_id: prepared.queue_id,
-            flag,
-            body,
-            properties: props,
-            sys_flag: header.sys_flag,
-            born_timestamp: header.born_timestamp,
-            born_host: hosts.born,
-            store_host: hosts.store,
-            reconsume_times: header.reconsume_times,
-            prepared_transaction_offset: 0,
-        };
+        let message = to_store(prepared, header, flag, body, props, hosts);
         let half = transaction::half_message(message, &uniq);
-        if half.properties.len() > MAX_PROPERTIES_LEN {
-            let remark = format!(
-                "the message properties size {} exceeds the maximum {MAX_PROPERTIES_LEN}",
-                half.properties.len()
-            );
-            return Err((response_code::MESSAGE_ILLEGAL, remark));
-        }
+        check_properties_len(&half.properties)?;
         prepared.topic.clone_from(&half.topic);
         prepared.queue_id = half.queue_id;
         prepared.half = Some(

@@ -95,28 +95,20 @@ impl SendProcessor {
             }
         };
         let checker = self.checker.clone();
-        let append = Append {
-            wait_slave: false,
-            topic: prepared.topic,
-            queue_id: prepared.queue_id,
-            records: prepared.records,
-            count: 1,
-            tags_codes: prepared.tags_codes,
-            done: Box::new(move |outcome| {
-                match &outcome {
-                    Ok(_) => {
-                        if let Some(checker) = checker {
-                            checker.do_send(HalfEnded { queue_offset });
-                        }
-                    }
-                    Err(e) => {
-                        warn!(queue_offset, error = ?e, "transaction op record not stored: the half stays open and is checked again")
+        let done = Box::new(move |outcome: Result<Appended, AppendError>| {
+            match &outcome {
+                Ok(_) => {
+                    if let Some(checker) = checker {
+                        checker.do_send(HalfEnded { queue_offset });
                     }
                 }
-                then(outcome)
-            }),
-        };
-        self.append(append);
+                Err(e) => {
+                    warn!(queue_offset, error = ?e, "transaction op record not stored: the half stays open and is checked again")
+                }
+            }
+            then(outcome)
+        });
+        self.append_one(prepared, done);
     }
 
     /// The completion of a send whose record is a half: the checker learns of it once stored.
@@ -174,24 +166,16 @@ impl Handler<MessageLooked<PendingEnd>> for SendProcessor {
             Err((_, why)) => return refuse(reply, response, retry::put_refusal(&why)),
         };
         let me = Mailbox::new(ctx.address()).recipient();
-        let append = Append {
-            wait_slave: false,
-            topic: prepared.topic,
-            queue_id: prepared.queue_id,
-            records: prepared.records,
-            count: 1,
-            tags_codes: prepared.tags_codes,
-            done: Box::new(move |outcome| {
-                me.do_send(Committed {
-                    queue_offset,
-                    store_host,
-                    outcome,
-                    reply,
-                    response,
-                })
-            }),
+        let done = move |outcome| {
+            me.do_send(Committed {
+                queue_offset,
+                store_host,
+                outcome,
+                reply,
+                response,
+            })
         };
-        self.append(append);
+        self.append_one(prepared, Box::new(done));
     }
 }
 

@@ -91,15 +91,7 @@ impl Handler<MessageLooked<PendingSendBack>> for SendProcessor {
             Ok(p) => p,
             Err((_, why)) => return refuse(reply, response, retry::put_refusal(&why)),
         };
-        let append = Append {
-            wait_slave: false,
-            topic: prepared.topic,
-            queue_id: prepared.queue_id,
-            records: prepared.records,
-            count: 1,
-            tags_codes: prepared.tags_codes,
-            done: Box::new(move |outcome| reply.send(retry::send_back_response(response, outcome))),
-        };
-        self.append(append);
+        let done = move |outcome| reply.send(retry::send_back_response(response, outcome));
+        self.append_one(prepared, Box::new(done));
     }
 }
