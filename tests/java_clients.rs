@@ -155,7 +155,10 @@ macro_rules! java_client_tests {
             /// commits it.
             #[test]
             fn transaction_commit_rollback_and_check() {
-                let r = alone(V, "transaction", "transaction", 30);
+                let Some(java) = Java::start(V, "transaction") else {
+                    return;
+                };
+                let r = java.run("transaction", "JavaTransaction", 30);
                 assert_eq!(num(&r, "committed"), 20, "{r:?}");
             }
 

@@ -241,3 +241,27 @@ async fn the_transaction_topics_refuse_direct_sends() {
         assert!(refused.contains("NO_PERMISSION"), "{topic}: {refused}");
     }
 }
+
+/// A SYNC_MASTER without a slave stores a half but answers SLAVE_NOT_AVAILABLE (as Java): the
+/// half is stored all the same, so it is checked like any other.
+#[tokio::test]
+async fn a_half_stored_without_a_slave_is_still_checked() {
+    let broker =
+        TestBroker::start_with(&format!("{FAST_CHECKS}\n[cluster]\nrole = \"SYNC_MASTER\""));
+    let (client, mut pushes) = producer(&broker).await;
+    let mut msg = OutgoingMessage::new("TxSync", "sync");
+    msg.properties = vec![
+        (property::TRAN_MSG.into(), "true".into()),
+        (property::PGROUP.into(), GROUP.into()),
+    ];
+    let r = client
+        .request(actormq::client::producer_request(&msg))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SLAVE_NOT_AVAILABLE, "{:?}", r.remark);
+    let check = tokio::time::timeout(Duration::from_secs(10), pushes.recv()).await;
+    let check = check
+        .expect("a check within 10 s")
+        .expect("connection open");
+    assert_eq!(check.code, request_code::CHECK_TRANSACTION_STATE);
+}

@@ -14,6 +14,14 @@ use actormq::transaction::{
     self, check_half, commit_message, op_message, EndTransactionHeader, Outcome,
 };
 
+/// The append, when the record was stored (also when a flush or slave wait timed out).
+fn stored(outcome: &Result<Appended, AppendError>) -> Option<&Appended> {
+    match outcome {
+        Ok(a) => Some(a),
+        Err(e) => e.stored(),
+    }
+}
+
 /// An END_TRANSACTION between the half's lookup and the append.
 pub struct PendingEnd {
     header: EndTransactionHeader,
@@ -96,14 +104,11 @@ impl SendProcessor {
         };
         let checker = self.checker.clone();
         let done = Box::new(move |outcome: Result<Appended, AppendError>| {
-            match &outcome {
-                Ok(_) => {
-                    if let Some(checker) = checker {
-                        checker.do_send(HalfEnded { queue_offset });
-                    }
-                }
-                Err(e) => {
-                    warn!(queue_offset, error = ?e, "transaction op record not stored: the half stays open and is checked again")
+            match (stored(&outcome), checker) {
+                (Some(_), Some(checker)) => checker.do_send(HalfEnded { queue_offset }),
+                (Some(_), None) => {}
+                (None, _) => {
+                    warn!(queue_offset, outcome = ?outcome.as_ref().err(), "transaction op record not stored: the half stays open and is checked again")
                 }
             }
             then(outcome)
@@ -118,7 +123,7 @@ impl SendProcessor {
     ) -> impl FnOnce(&Result<Appended, AppendError>) + Send + 'static {
         let checker = self.checker.clone();
         move |outcome| {
-            if let (Ok(appended), Some(checker)) = (outcome, checker) {
+            if let (Some(appended), Some(checker)) = (stored(outcome), checker) {
                 checker.do_send(HalfStored {
                     queue_offset: appended.queue_offset,
                     commit_log_offset: appended.physical_offset,

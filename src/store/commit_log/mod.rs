@@ -90,6 +90,19 @@ pub enum AppendError {
     NotMaster,
 }
 
+impl AppendError {
+    /// Where the records went when they were stored in spite of the error (a flush or a slave
+    /// that did not confirm in time); `None` when nothing was stored.
+    pub fn stored(&self) -> Option<&Appended> {
+        match self {
+            AppendError::FlushTimeout(a)
+            | AppendError::SlaveNotAvailable(a)
+            | AppendError::SlaveTimeout(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
 /// How appended bytes reach the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
