@@ -46,7 +46,6 @@ mod end_transaction;
 mod send_back;
 mod tables;
 
-pub use end_transaction::UseTransactionChecker;
 pub use tables::{ApplyMasterTables, EnsureRetryTopic};
 
 /// Space a failed write of `topics.json` is taken to have needed (its temp copy; a table rarely
@@ -138,6 +137,18 @@ impl SendProcessor {
             .preparer
             .with_sync_master(role == BrokerRole::SyncMaster);
         self.slave = role == BrokerRole::Slave;
+        self
+    }
+
+    /// A master's transactions: halves are reported to `checker`; `host` (this broker's address)
+    /// is the store host of the op records of halves the checker gives up.
+    pub fn with_transactions(
+        mut self,
+        checker: Mailbox<TransactionChecker>,
+        host: std::net::SocketAddr,
+    ) -> Self {
+        self.checker = Some(checker);
+        self.host = Some(host);
         self
     }
 

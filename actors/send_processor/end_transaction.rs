@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use super::super::transaction_checker::{EndHalf, HalfEnded, HalfStored, TransactionChecker};
+use super::super::transaction_checker::{EndHalf, HalfEnded, HalfStored};
 use super::*;
 use actormq::store::commit_log::Appended;
 use actormq::store::message::{decode, Decoded};
@@ -28,24 +28,6 @@ pub struct PendingEnd {
     store_host: SocketAddr,
     reply: ReplyTo,
     response: RemotingCommand,
-}
-
-/// Tells the `SendProcessor` where halves are reported (the checker starts after it).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct UseTransactionChecker {
-    pub checker: Mailbox<TransactionChecker>,
-    /// This broker's address: the store host of the op records it writes on its own.
-    pub host: SocketAddr,
-}
-
-impl Handler<UseTransactionChecker> for SendProcessor {
-    type Result = ();
-
-    fn handle(&mut self, msg: UseTransactionChecker, _ctx: &mut Context<Self>) {
-        self.checker = Some(msg.checker);
-        self.host = Some(msg.host);
-    }
 }
 
 impl SendProcessor {

@@ -69,7 +69,7 @@ use actors::pull_processor::PullProcessor;
 use actors::registrar::Subscribe;
 use actors::retention::{Retention, StoreWriter};
 use actors::scheduler::{Pause, PersistDelayOffsets, Scheduler};
-use actors::send_processor::{SendProcessor, SendTables, UseTransactionChecker};
+use actors::send_processor::{SendProcessor, SendTables};
 use actors::server::{Server, Shutdown};
 use actors::slave_synchronize::{SlaveSynchronize, SyncTargets};
 use actors::timer::{StopTimer, Timer};
@@ -849,8 +849,20 @@ fn start_processors(
         groups,
         groups_path,
     };
-    let send = Mailbox::new(
-        SendProcessor::new(
+    let half_from = offsets
+        .get(transaction::CHECK_GROUP, transaction::HALF_TOPIC, 0)
+        .unwrap_or(0);
+    let offsets_path = paths::consumer_offsets_json(root);
+    let dispatcher = store.dispatcher.clone();
+    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);
+    let offsets = Mailbox::new(offsets.start());
+    // The SendProcessor, the ClientManager and the TransactionChecker name each other: the first
+    // is created with its address known, and builds the other two with it.
+    let mut clients = None;
+    let send = SendProcessor::create(|ctx| {
+        let me = Mailbox::new(ctx.address());
+        let manager = Mailbox::new(ClientManager::new(me.recipient()).start());
+        let mut send = SendProcessor::new(
             store.writer.clone(),
             store.dispatcher.clone(),
             tables,
@@ -864,30 +876,23 @@ fn start_processors(
             enabled: config.timer.enabled,
             max_delay_sec: config.timer.max_delay_sec,
         })
-        .with_role(config.cluster.role)
-        .start(),
-    );
-    let clients = Mailbox::new(ClientManager::new(send.recipient()).start());
-    let half_from = offsets
-        .get(transaction::CHECK_GROUP, transaction::HALF_TOPIC, 0)
-        .unwrap_or(0);
-    let offsets_path = paths::consumer_offsets_json(root);
-    let dispatcher = store.dispatcher.clone();
-    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);
-    let offsets = Mailbox::new(offsets.start());
-    if config.cluster.role != BrokerRole::Slave {
-        let checker = TransactionChecker::new(
-            &config.transaction,
-            (store.dispatcher.clone(), clients.clone()),
-            send.recipient(),
-            (offsets.recipient(), half_from),
-            config.broker.name.clone(),
-        );
-        send.do_send(UseTransactionChecker {
-            checker: Mailbox::new(checker.start()),
-            host: SocketAddr::new(store_ip, config.server.listen.port()),
-        });
-    }
+        .with_role(config.cluster.role);
+        if config.cluster.role != BrokerRole::Slave {
+            let checker = TransactionChecker::new(
+                &config.transaction,
+                (store.dispatcher.clone(), manager.clone()),
+                me.recipient(),
+                (offsets.recipient(), half_from),
+                config.broker.name.clone(),
+            );
+            let host = SocketAddr::new(store_ip, config.server.listen.port());
+            send = send.with_transactions(Mailbox::new(checker.start()), host);
+        }
+        clients = Some(manager);
+        send
+    });
+    let send = Mailbox::new(send);
+    let clients = clients.expect("set while the SendProcessor was created");
     let pull = PullProcessor::new(dispatcher, offsets.clone(), mailbox)
         .with_broker_name(&config.broker.name);
     let pull = Mailbox::new(pull.start());
