@@ -5,7 +5,8 @@
 //! (14) and `UPDATE_CONSUMER_OFFSET` (15, usually oneway) itself, and takes `CommitOffset` from the
 //! `PullProcessor` (pulls with the COMMIT_OFFSET flag). Queue offsets live with the consume queues,
 //! so `SEARCH_OFFSET_BY_TIMESTAMP` (29), `GET_MAX_OFFSET` (30) and `GET_MIN_OFFSET` (31) are parsed
-//! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`. Persists
+//! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`; so is
+//! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table. Persists
 //! the table every 5 s when it changed and on `PersistOffsets` at shutdown (temp file + rename).
 //! Runs on the system arbiter beside the connections: a table update is a map insert.
 
@@ -37,6 +38,8 @@ pub struct OffsetProcessor {
     dirty: bool,
     dispatcher: Mailbox<Dispatcher>,
     mailbox: usize,
+    /// Keys the queues of a `GET_CONSUME_STATS` answer.
+    broker_name: String,
 }
 
 impl OffsetProcessor {
@@ -52,7 +55,14 @@ impl OffsetProcessor {
             dirty: false,
             dispatcher,
             mailbox,
+            broker_name: String::new(),
         }
+    }
+
+    /// This broker's name (`broker.name`), for `GET_CONSUME_STATS`.
+    pub fn with_broker_name(mut self, name: &str) -> Self {
+        self.broker_name = name.to_string();
+        self
     }
 
     fn persist(&mut self) -> Result<(), StoreError> {
@@ -142,6 +152,7 @@ impl Processor for OffsetProcessor {
         request_code::GET_MAX_OFFSET,
         request_code::GET_MIN_OFFSET,
         request_code::GET_ALL_CONSUMER_OFFSET,
+        request_code::GET_CONSUME_STATS,
     ];
 }
 
@@ -156,6 +167,24 @@ impl Handler<Request> for OffsetProcessor {
             let body = serde_json::to_vec(&self.table).unwrap_or_default();
             let response = req.cmd.response_to(response_code::SUCCESS, None);
             return req.reply.send(response.with_body(body.into()));
+        }
+        if req.cmd.code == request_code::GET_CONSUME_STATS {
+            // The group's offsets from this table; the queues' ends from the Dispatcher.
+            let h = ExtReader::for_request(&req.cmd);
+            let group = match h.str("consumerGroup") {
+                Ok(g) => g,
+                Err(e) => {
+                    let response = req.cmd.response_to(e.response_code(), Some(e.to_string()));
+                    return req.reply.send(response);
+                }
+            };
+            let offsets = self.table.group_offsets(group, h.opt_str("topic"));
+            let broker_name = self.broker_name.clone();
+            let kind = QueryKind::ConsumeStats {
+                offsets,
+                broker_name,
+            };
+            return forward(&self.dispatcher, kind, &req.cmd, req.reply);
         }
         match self.handle_request(&req.cmd) {
             Ok(Ok(response)) => req.reply.send(response),

@@ -62,6 +62,12 @@ pub enum QueryKind {
     TopicConfig {
         topic: String,
     },
+    /// `GET_CONSUME_STATS`: for each topic (with the group's committed offsets per queue), every
+    /// write queue's end against the group's offset; `broker_name` keys the queues.
+    ConsumeStats {
+        offsets: Vec<(String, std::collections::BTreeMap<i32, i64>)>,
+        broker_name: String,
+    },
     /// `GET_TOPIC_STATS_INFO`: every queue's bounds and last store time (`TopicStatsTable`);
     /// `broker_name` keys its queues.
     TopicStats {

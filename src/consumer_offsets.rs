@@ -51,6 +51,23 @@ impl ConsumerOffsetTable {
             .copied()
     }
 
+    /// Every topic `group` has offsets for (only `topic`, if given), with its queues' offsets
+    /// (`whichTopicByConsumer` and `queryOffset` of GET_CONSUME_STATS).
+    pub fn group_offsets(
+        &self,
+        group: &str,
+        topic: Option<&str>,
+    ) -> Vec<(String, BTreeMap<i32, i64>)> {
+        self.offset_table
+            .iter()
+            .filter_map(|(k, queues)| {
+                let (t, g) = k.split_once(KEY_SEPARATOR)?;
+                (g == group && topic.is_none_or(|want| want == t))
+                    .then(|| (t.to_string(), queues.clone()))
+            })
+            .collect()
+    }
+
     /// Stores `offset`; returns whether the table changed.
     pub fn commit(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64) -> bool {
         let queues = self.offset_table.entry(key(topic, group)).or_default();
@@ -61,6 +78,23 @@ impl ConsumerOffsetTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_groups_offsets_by_topic() {
+        let mut t = ConsumerOffsetTable::default();
+        t.commit("g", "A", 0, 5);
+        t.commit("g", "B", 1, 7);
+        t.commit("other", "A", 0, 9);
+        let all = t.group_offsets("g", None);
+        assert_eq!(
+            all.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+            ["A", "B"]
+        );
+        assert_eq!(all[0].1.get(&0), Some(&5));
+        let b = t.group_offsets("g", Some("B"));
+        assert_eq!((b.len(), b[0].1.get(&1)), (1, Some(&7)));
+        assert!(t.group_offsets("nobody", None).is_empty());
+    }
 
     #[test]
     fn rocketmq_shape_and_round_trip() {

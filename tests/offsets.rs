@@ -337,3 +337,74 @@ async fn a_group_without_an_offset_gets_zero_only_when_asked_and_in_memory() {
     })
     .await;
 }
+
+/// GET_CONSUME_STATS (208, `mqadmin consumerProgress`): for each topic the group has offsets for,
+/// every write queue with its end (brokerOffset), the group's offset and the store time of the
+/// message before it; a topic filter keeps one topic; an unknown group has an empty table.
+#[tokio::test]
+async fn consume_stats_compare_the_groups_offsets_with_the_queue_ends() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let per_queue = send_n(&client, "Progress", 8).await;
+    send_n(&client, "Other", 4).await;
+    client
+        .update_consumer_offset("cg", "Progress", 0, 1)
+        .await
+        .unwrap();
+    client
+        .update_consumer_offset("cg", "Other", 1, 1)
+        .await
+        .unwrap();
+    let stats = |group: &str, topic: Option<&str>| {
+        let cmd = actormq::protocol::RemotingCommand::request(
+            actormq::protocol::request_code::GET_CONSUME_STATS,
+            0,
+        )
+        .with_ext("consumerGroup", group);
+        match topic {
+            Some(t) => cmd.with_ext("topic", t),
+            None => cmd,
+        }
+    };
+    let body = |r: actormq::protocol::RemotingCommand| {
+        assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+        String::from_utf8(r.body.to_vec()).unwrap()
+    };
+    // The oneway commits land before the stats are read.
+    let mut all = String::new();
+    for _ in 0..100 {
+        all = body(client.request(stats("cg", None)).await.unwrap());
+        if all.contains("\"topic\":\"Other\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let q0 = "{\"brokerName\":\"broker-a\",\"queueId\":0,\"topic\":\"Progress\"}:";
+    let at = all
+        .find(q0)
+        .unwrap_or_else(|| panic!("no queue 0 of Progress: {all}"));
+    let entry = &all[at + q0.len()..];
+    let entry = &entry[..entry.find('}').unwrap() + 1];
+    assert!(
+        entry.starts_with(&format!(
+            "{{\"brokerOffset\":{},\"consumerOffset\":1,",
+            per_queue[0]
+        )),
+        "{entry}"
+    );
+    assert!(
+        !entry.contains("\"lastTimestamp\":0,"),
+        "the consumed message's store time: {entry}"
+    );
+    let q1 = "{\"brokerName\":\"broker-a\",\"queueId\":1,\"topic\":\"Progress\"}:{\"brokerOffset\":2,\"consumerOffset\":0,\"lastTimestamp\":0,";
+    assert!(all.contains(q1), "{all}");
+    assert!(all.contains("\"topic\":\"Other\""), "{all}");
+
+    let one = body(client.request(stats("cg", Some("Progress"))).await.unwrap());
+    assert!(
+        one.contains("\"topic\":\"Progress\"") && !one.contains("\"topic\":\"Other\""),
+        "{one}"
+    );
+    let none = body(client.request(stats("nobody", None)).await.unwrap());
+    assert_eq!(none, "{\"consumeTps\":0.0,\"offsetTable\":{}}");
+}

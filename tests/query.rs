@@ -446,3 +446,49 @@ async fn mqadmin_update_sub_group() {
         "{table}"
     );
 }
+
+/// The stock `mqadmin consumerProgress` (5.3.3): the route of `%RETRY%<group>` (created by the
+/// group's heartbeat), then GET_CONSUME_STATS (208); one row per queue with the queue's end and
+/// the group's offset.
+#[tokio::test]
+async fn mqadmin_consumer_progress() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_keyed(&client, "ProgTopic", 9).await;
+    let hb =
+        r#"{"clientID":"c1","producerDataSet":[],"consumerDataSet":[{"groupName":"prog_cg"}]}"#;
+    let hb =
+        actormq::protocol::RemotingCommand::request(actormq::protocol::request_code::HEART_BEAT, 0)
+            .with_body(hb.to_string().into());
+    assert_eq!(client.request(hb).await.unwrap().code, 0);
+    client
+        .update_consumer_offset("prog_cg", "ProgTopic", 0, 1)
+        .await
+        .unwrap();
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let mut stdout = String::new();
+    for _ in 0..10 {
+        // The retry topic reaches the name server's routes a moment after the heartbeat.
+        let out =
+            common::java_server::mqadmin(&lib, namesrv, &["consumerProgress", "-g", "prog_cg"]);
+        stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() && stdout.contains("ProgTopic") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.first() == Some(&"ProgTopic"))
+        .collect();
+    let queues = client.read_queue_nums("ProgTopic").await.unwrap() as usize;
+    assert_eq!(rows.len(), queues, "{stdout}");
+    let ends: i64 = rows.iter().map(|w| w[3].parse::<i64>().unwrap()).sum();
+    assert_eq!(ends, 9, "{stdout}");
+    let q0 = rows.iter().find(|w| w[2] == "0").expect("queue 0");
+    assert_eq!(q0[4], "1", "the group's offset of queue 0: {stdout}");
+}

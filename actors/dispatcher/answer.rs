@@ -2,7 +2,7 @@
 //! lookups, topic config, key queries; each against the queues and the commit log it owns.
 
 use super::*;
-use actormq::topic_stats::{topic_stats_body, QueueStats};
+use actormq::topic_stats::{consume_stats_body, topic_stats_body, QueueConsume, QueueStats};
 
 impl Dispatcher {
     /// Answers a query from the store's state, at once.
@@ -54,6 +54,10 @@ impl Dispatcher {
             QueryKind::EarliestStoreTime { topic, queue_id } => {
                 self.earliest_store_time(&topic, queue_id, response)
             }
+            QueryKind::ConsumeStats {
+                offsets,
+                broker_name,
+            } => self.consume_stats(offsets, &broker_name, response),
             QueryKind::TopicStats { topic, broker_name } => {
                 self.topic_stats(&topic, &broker_name, response)
             }
@@ -71,6 +75,41 @@ impl Dispatcher {
                 ),
             },
         }
+    }
+
+    /// `getConsumeStats`: per topic the group has offsets for (a topic this broker does not have
+    /// is skipped, as Java does), per write queue: the queue's end, the group's offset (floored at
+    /// 0) and the store time of the message before it.
+    fn consume_stats(
+        &self,
+        offsets: Vec<(String, std::collections::BTreeMap<i32, i64>)>,
+        broker_name: &str,
+        response: RemotingCommand,
+    ) -> RemotingCommand {
+        let reader = self.reader();
+        let mut rows = Vec::new();
+        for (topic, committed) in offsets {
+            let Some(config) = self.topics.get(&topic) else {
+                continue;
+            };
+            for queue_id in 0..config.write_queue_nums.max(0) {
+                let cq = self.queue(&topic, queue_id);
+                let consumer = committed.get(&queue_id).copied().unwrap_or(0).max(0);
+                let last = cq
+                    .filter(|_| consumer > 0)
+                    .and_then(|q| q.get(consumer as u64 - 1))
+                    .and_then(|e| reader.store_timestamp(&e))
+                    .unwrap_or(0);
+                rows.push(QueueConsume {
+                    topic: topic.clone(),
+                    queue_id,
+                    broker_offset: cq.map_or(0, |q| q.max_offset() as i64),
+                    consumer_offset: consumer,
+                    last_timestamp: last,
+                });
+            }
+        }
+        response.with_body(consume_stats_body(broker_name, &rows).into())
     }
 
     /// `getTopicStatsInfo`: over max(read, write) queues of the topic, each queue's min and max

@@ -854,7 +854,8 @@ fn start_processors(
         .unwrap_or(0);
     let offsets_path = paths::consumer_offsets_json(root);
     let dispatcher = store.dispatcher.clone();
-    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox);
+    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox)
+        .with_broker_name(&config.broker.name);
     let offsets = Mailbox::new(offsets.start());
     // The SendProcessor, the ClientManager and the TransactionChecker name each other: the first
     // is created with its address known, and builds the other two with it.

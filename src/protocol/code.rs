@@ -49,6 +49,8 @@ pub mod request_code {
     /// Per queue of a topic: min and max offset, last store time (`mqadmin topicStatus`).
     pub const GET_TOPIC_STATS_INFO: i32 = 202;
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
+    /// A group's offsets against each queue's end (`mqadmin consumerProgress`).
+    pub const GET_CONSUME_STATS: i32 = 208;
     pub const DELETE_TOPIC_IN_BROKER: i32 = 215;
     /// How a client learns a topic's queue counts from the broker itself.
     pub const GET_TOPIC_CONFIG: i32 = 351;
@@ -92,6 +94,7 @@ pub mod request_code {
             GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
             GET_TOPIC_STATS_INFO => "GET_TOPIC_STATS_INFO",
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
+            GET_CONSUME_STATS => "GET_CONSUME_STATS",
             DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",
             GET_TOPIC_CONFIG => "GET_TOPIC_CONFIG",
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
