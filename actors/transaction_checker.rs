@@ -126,11 +126,9 @@ impl Actor for TransactionChecker {
             async move { read_open_halves(dispatcher, timeout_ms, half_from).await }
                 .into_actor(self)
                 .map(|read, act, _ctx| {
-                    let (ended, open, next_half) = read;
+                    let (open, next_half) = read;
                     act.next_half = act.next_half.max(next_half);
-                    for queue_offset in ended {
-                        act.pending.ended(queue_offset);
-                    }
+                    // Ends reported live while this read ran are remembered by `pending`.
                     for (queue_offset, half) in open {
                         act.pending.stored(queue_offset, half);
                     }
@@ -152,13 +150,13 @@ impl Actor for TransactionChecker {
 }
 
 /// Reads the op queue (which halves were ended) and the half queue from `half_from` (below it
-/// every half is ended); returns the ended offsets, the halves without an op and the offset after
-/// the last half. A half whose record is gone (retention) is not open any more.
+/// every half is ended); returns the halves without an op and the offset after the last half. A
+/// half whose record is gone (retention) is not open any more.
 async fn read_open_halves(
     dispatcher: Mailbox<Dispatcher>,
     timeout_ms: i64,
     half_from: i64,
-) -> (BTreeSet<i64>, Vec<(i64, PendingHalf)>, i64) {
+) -> (Vec<(i64, PendingHalf)>, i64) {
     let mut ended = BTreeSet::new();
     let mut open = Vec::new();
     let mut next_half = half_from;
@@ -176,7 +174,7 @@ async fn read_open_halves(
                 max: RECOVERY_BATCH,
             };
             let Ok(slice) = dispatcher.send(read).await else {
-                return (ended, open, next_half);
+                return (open, next_half);
             };
             let Some(last) = slice.records.last() else {
                 if from < slice.min {
@@ -214,7 +212,7 @@ async fn read_open_halves(
             }
         }
     }
-    (ended, open, next_half)
+    (open, next_half)
 }
 
 /// A half was stored (by the `SendProcessor`, once its append completed).

@@ -18,10 +18,10 @@ use bytes::{Bytes, BytesMut};
 use crate::property_edit::PropertyEdit;
 use crate::protocol::header::{ExtReader, HeaderError};
 use crate::protocol::{request_code, response_code, RemotingCommand};
-use crate::send::Refusal;
+use crate::send::{push_property, Refusal};
 use crate::store::message::{
-    encode, offset_msg_id, patch_offsets, property, sys_flag, MessageToStore, RecordView,
-    NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
+    encode, offset_msg_id, patch_offsets, properties_to_string, property, sys_flag, MessageToStore,
+    RecordView,
 };
 
 pub mod pending;
@@ -53,19 +53,11 @@ pub fn is_half(tran_msg: Option<&str>, reconsume_times: i32, delay_level: i32) -
 /// id (`uniq`) in properties.
 pub fn half_message(mut message: MessageToStore, uniq: &str) -> MessageToStore {
     let props = &mut message.properties;
-    for (name, value) in [
-        (TRANSACTION_ID, uniq),
-        (property::REAL_TOPIC, message.topic.as_str()),
-        (property::REAL_QID, &message.queue_id.to_string()),
-    ] {
-        if name == TRANSACTION_ID && value.is_empty() {
-            continue;
-        }
-        props.push_str(name);
-        props.push(NAME_VALUE_SEPARATOR);
-        props.push_str(value);
-        props.push(PROPERTY_SEPARATOR);
+    if !uniq.is_empty() {
+        push_property(props, TRANSACTION_ID, uniq);
     }
+    push_property(props, property::REAL_TOPIC, &message.topic);
+    push_property(props, property::REAL_QID, &message.queue_id.to_string());
     message.sys_flag &= !sys_flag::TRANSACTION_MASK;
     message.topic = HALF_TOPIC.to_string();
     message.queue_id = 0;
@@ -182,13 +174,8 @@ pub fn commit_message(
 /// The op record that ends the half at `half_queue_offset` (4.9's one op per half): tag `d`, the
 /// offset as text, same queue id as the half (0).
 pub fn op_message(half_queue_offset: i64, host: SocketAddr) -> MessageToStore {
-    let mut properties = String::with_capacity(16);
-    for (name, value) in [(property::TAGS, REMOVE_TAG), (property::WAIT, "false")] {
-        properties.push_str(name);
-        properties.push(NAME_VALUE_SEPARATOR);
-        properties.push_str(value);
-        properties.push(PROPERTY_SEPARATOR);
-    }
+    let properties =
+        properties_to_string([(property::TAGS, REMOVE_TAG), (property::WAIT, "false")]);
     MessageToStore {
         topic: OP_TOPIC.to_string(),
         queue_id: 0,

@@ -68,12 +68,7 @@ impl SendProcessor {
 
     /// The op record that ends the half at `queue_offset`; the checker is told once it is stored.
     /// `then` runs when the op is stored or failed (the END_TRANSACTION's answer).
-    fn write_op(
-        &mut self,
-        queue_offset: i64,
-        host: SocketAddr,
-        then: Box<dyn FnOnce(Result<Appended, AppendError>) + Send>,
-    ) {
+    fn write_op(&mut self, queue_offset: i64, host: SocketAddr, then: AppendDone) {
         if let Err(refusal) = self.ensure_topic(transaction::OP_TOPIC, 1, 0) {
             warn!(queue_offset, remark = %refusal.1, "transaction op topic could not be created");
         }
@@ -182,14 +177,14 @@ impl Handler<Committed> for SendProcessor {
 
     fn handle(&mut self, c: Committed, _ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
-        let answer = retry::send_back_response(c.response, c.outcome);
-        if answer.code != response_code::SUCCESS {
-            // Not stored: the half stays open and is checked again later.
-            return c.reply.send(answer);
+        // Not stored: the half stays open and is checked again later. Stored: the op only keeps
+        // the half from being checked, so the answer does not wait for it.
+        let commit_stored = stored(&c.outcome).is_some();
+        c.reply
+            .send(retry::send_back_response(c.response, c.outcome));
+        if commit_stored {
+            self.write_op(c.queue_offset, c.store_host, Box::new(|_| {}));
         }
-        // The commit is stored: answer now; the op only keeps the half from being checked.
-        c.reply.send(answer);
-        self.write_op(c.queue_offset, c.store_host, Box::new(|_| {}));
     }
 }
 
