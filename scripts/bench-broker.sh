@@ -5,6 +5,9 @@
 set -euo pipefail
 extra=$1; shift
 root=$(mktemp -d)
+pid=
+# A failed step still stops the broker and removes its store.
+trap '[ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; wait; rm -rf "$root"' EXIT
 bin=$(dirname "$0")/../target/release
 printf '[server]\nlisten = "127.0.0.1:0"\n[store]\nroot = "%s/store"\n[log]\nlevel = "warn"\n[namesrv]\nlisten = "127.0.0.1:0"\n' "$root" > "$root/b.toml"
 printf "$extra\n" | awk -v f="$root/b.toml" '
@@ -26,5 +29,3 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 "$bin/actormq" --broker "$addr" bench produce --json "$@"
-kill -INT $pid; wait $pid || true
-rm -rf "$root"

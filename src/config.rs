@@ -368,9 +368,11 @@ impl Default for ClusterConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HaConfig {
-    /// Where a master accepts its slaves (RocketMQ's `haListenPort`, listen port + 1). Port 0 picks
-    /// a free port. Default: `127.0.0.1:10912`.
-    pub listen: SocketAddr,
+    /// Where a master accepts its slaves (RocketMQ's `haListenPort`). Port 0 picks a free port.
+    /// Default (unset): `server.listen`'s IP and its port + 1, as Java derives `haListenPort`, so
+    /// brokers that differ in `server.listen` do not collide here (`127.0.0.1:10912` with the
+    /// default `server.listen`; port 0 when `server.listen` has port 0).
+    pub listen: Option<SocketAddr>,
     /// The `host:port` slaves are told to connect to (RocketMQ's `brokerIP2` + HA port). Default
     /// (unset): `ha.listen`, an unspecified IP replaced as for `cluster.advertise_addr`.
     pub advertise_addr: Option<String>,
@@ -413,7 +415,7 @@ pub struct HaConfig {
 impl Default for HaConfig {
     fn default() -> Self {
         HaConfig {
-            listen: "127.0.0.1:10912".parse().expect("valid literal"),
+            listen: None,
             advertise_addr: None,
             master_addr: None,
             master_broker_addr: None,
@@ -557,6 +559,20 @@ impl BrokerConfig {
             .unwrap_or(self.flush.mode == FlushMode::Sync)
     }
 
+    /// Where a master accepts its slaves: `ha.listen`, else `server.listen`'s port + 1 (Java's
+    /// `haListenPort` default). `validate` refuses a `server.listen` port of 65535 without an
+    /// explicit `ha.listen`, so the addition cannot overflow here for a validated config.
+    pub fn ha_listen(&self) -> SocketAddr {
+        self.ha.listen.unwrap_or_else(|| {
+            let server = self.server.listen;
+            let port = match server.port() {
+                0 => 0,
+                port => port.saturating_add(1),
+            };
+            SocketAddr::new(server.ip(), port)
+        })
+    }
+
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<BrokerConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -627,6 +643,13 @@ impl BrokerConfig {
             value,
             reason: reason.to_string(),
         };
+        if self.ha.listen.is_none() && self.server.listen.port() == u16::MAX {
+            return Err(invalid(
+                "ha.listen",
+                String::from("(unset)"),
+                "server.listen port 65535 leaves no port + 1 for the HA listener: set ha.listen",
+            ));
+        }
         let s = &self.store;
         if s.commitlog_file_bytes == 0 || !s.commitlog_file_bytes.is_multiple_of(PAGE_SIZE) {
             return Err(invalid(
@@ -990,6 +1013,28 @@ mod tests {
             "[store]\nwarm_mapped_file = false\n[flush]\nmode = \"sync\"\n"
         ));
         assert!(warm("[store]\nwarm_mapped_file = true\n"));
+    }
+
+    #[test]
+    fn the_ha_listener_defaults_to_the_next_port_after_server_listen() {
+        let ha = |text: &str| parse(text).unwrap().ha_listen().to_string();
+        assert_eq!(ha(""), "127.0.0.1:10912");
+        assert_eq!(ha("[server]\nlisten = \"0.0.0.0:20911\""), "0.0.0.0:20912");
+        assert_eq!(ha("[server]\nlisten = \"127.0.0.1:0\""), "127.0.0.1:0");
+        assert_eq!(
+            ha("[server]\nlisten = \"0.0.0.0:20911\"\n[ha]\nlisten = \"10.0.0.1:30000\""),
+            "10.0.0.1:30000"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = parse("[server]\nlisten = \"127.0.0.1:65535\"").unwrap();
+        config.store.root = dir.path().to_path_buf();
+        let err = config
+            .validate(Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ha.listen"), "{err}");
+        config.ha.listen = Some("127.0.0.1:1".parse().unwrap());
+        assert!(config.validate(Path::new("b.toml")).is_ok());
     }
 
     #[test]

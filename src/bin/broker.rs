@@ -223,12 +223,12 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         .as_ref()
         .map(|c| Mailbox::new(c.address()).recipient());
     let ha_listener = match slave {
-        false => Some(bind("ha.listen", config.ha.listen).await?),
+        false => Some(bind("ha.listen", config.ha_listen()).await?),
         true => None,
     };
     let ha_addr = match &ha_listener {
         Some(l) => l.local_addr()?,
-        None => config.ha.listen,
+        None => config.ha_listen(),
     };
     let store = start_store(
         &config,
@@ -1144,7 +1144,7 @@ fn broker_properties(config: &BrokerConfig, membership: &Membership) -> String {
         ("listenPort", port(&me.broker_addr)),
         ("brokerIP1", host(&me.broker_addr)),
         ("brokerIP2", host(&me.ha_server_addr)),
-        ("haListenPort", config.ha.listen.port().to_string()),
+        ("haListenPort", config.ha_listen().port().to_string()),
         ("namesrvAddr", config.cluster.namesrv_addr.join(";")),
         ("storePathRootDir", config.store.root.display().to_string()),
         (
