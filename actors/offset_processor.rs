@@ -6,7 +6,12 @@
 //! `PullProcessor` (pulls with the COMMIT_OFFSET flag). Queue offsets live with the consume queues,
 //! so `SEARCH_OFFSET_BY_TIMESTAMP` (29), `GET_MAX_OFFSET` (30) and `GET_MIN_OFFSET` (31) are parsed
 //! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`; so is
-//! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table. Persists
+//! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table.
+//! An offset reset (`INVOKE_BROKER_TO_RESET_OFFSET`, 222, checked by the `SendProcessor`, which owns
+//! the topic and group tables) arrives as [`ResetOffsets`]: the `Dispatcher` computes the offsets,
+//! this actor commits them and marks the queues (the consumer's own commits for a marked queue are
+//! stale and ignored, as Java 5.2+ does) until the `PullProcessor` has moved the consumer
+//! ([`ResetTaken`]). Persists
 //! the table every 5 s when it changed and on `PersistOffsets` at shutdown (temp file + rename).
 //! Runs on the system arbiter beside the connections: a table update is a map insert.
 
@@ -18,16 +23,19 @@ use actix::prelude::*;
 use super::metrics::stats;
 use tracing::{error, info};
 
+use super::connection::ReplyTo;
 use super::connection::Request;
-use super::dispatcher::{Dispatcher, QueryKind};
-use super::mailbox::Mailbox;
+use super::dispatcher::{Dispatcher, QueryKind, ResetTargets};
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::processor_table::Processor;
+use super::pull_processor::{ForgetResets, MarkReset};
 use super::query::forward;
-use actormq::consumer_offsets::ConsumerOffsetTable;
+use actormq::consumer_offsets::{ConsumerOffsetTable, ResetMarks};
 use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::StoreError;
+use actormq::topic_stats::reset_offset_body;
 
 /// How often a changed table is written (RocketMQ's `flushConsumerOffsetInterval`).
 const PERSIST_INTERVAL: Duration = Duration::from_secs(5);
@@ -40,6 +48,10 @@ pub struct OffsetProcessor {
     mailbox: usize,
     /// Keys the queues of a `GET_CONSUME_STATS` answer.
     broker_name: String,
+    /// Queues reset whose consumer has not pulled since: its commits for them are ignored.
+    resets: ResetMarks,
+    /// Where resets go to be answered on the next pull (set once the PullProcessor exists).
+    pulls: Option<(CountedRecipient<MarkReset>, CountedRecipient<ForgetResets>)>,
 }
 
 impl OffsetProcessor {
@@ -56,7 +68,42 @@ impl OffsetProcessor {
             dispatcher,
             mailbox,
             broker_name: String::new(),
+            resets: ResetMarks::default(),
+            pulls: None,
         }
+    }
+
+    /// The PullProcessor, which moves a consumer to a reset offset on its next pull.
+    pub fn with_pulls(
+        mut self,
+        mark: CountedRecipient<MarkReset>,
+        forget: CountedRecipient<ForgetResets>,
+    ) -> Self {
+        self.pulls = Some((mark, forget));
+        self
+    }
+
+    /// Stores a consumer's offset unless an admin reset of that queue is still waiting for it.
+    fn commit(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        if self.resets.is_empty() || self.resets.get(group, topic, queue_id).is_none() {
+            self.dirty |= self.table.commit(group, topic, queue_id, offset);
+        }
+    }
+
+    /// Commits the reset offsets, marks them here and hands them to the PullProcessor.
+    fn assign_resets(&mut self, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+        for &(queue_id, offset) in offsets {
+            self.dirty |= self.table.commit(group, topic, queue_id, offset);
+            self.resets.mark(group, topic, queue_id, offset);
+        }
+        if let Some((mark, _)) = &self.pulls {
+            mark.do_send(MarkReset {
+                group: group.to_string(),
+                topic: topic.to_string(),
+                offsets: offsets.to_vec(),
+            });
+        }
+        info!(group, topic, ?offsets, "consumer offsets reset");
     }
 
     /// This broker's name (`broker.name`), for `GET_CONSUME_STATS`.
@@ -107,7 +154,14 @@ impl OffsetProcessor {
             request_code::UPDATE_CONSUMER_OFFSET => {
                 let group = h.str("consumerGroup")?;
                 let offset: i64 = h.parse("commitOffset")?;
-                self.dirty |= self.table.commit(group, topic, queue_id, offset);
+                if self.resets.get(group, topic, queue_id).is_some() {
+                    // Java's remark; the client's offset predates the reset.
+                    return Ok(Ok(cmd.response_to(
+                        response_code::SUCCESS,
+                        Some("Offset has been previously reset".into()),
+                    )));
+                }
+                self.commit(group, topic, queue_id, offset);
                 Ok(cmd.response_to(response_code::SUCCESS, None))
             }
             request_code::GET_MAX_OFFSET => Err(QueryKind::MaxOffset {
@@ -212,7 +266,102 @@ impl Handler<CommitOffset> for OffsetProcessor {
 
     fn handle(&mut self, m: CommitOffset, _ctx: &mut Context<Self>) {
         let _timer = stats().offset_processor.handling();
-        self.dirty |= self.table.commit(&m.group, &m.topic, m.queue_id, m.offset);
+        self.commit(&m.group, &m.topic, m.queue_id, m.offset);
+    }
+}
+
+/// `INVOKE_BROKER_TO_RESET_OFFSET`, checked by the `SendProcessor` (topic and group exist, not a
+/// slave): the offsets are computed by the `Dispatcher`, committed and marked here, and answered
+/// (`ResetOffsetBody`) through `reply`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResetOffsets {
+    pub group: String,
+    pub targets: ResetTargets,
+    /// The prepared SUCCESS response.
+    pub response: RemotingCommand,
+    pub reply: ReplyTo,
+}
+
+impl Handler<ResetOffsets> for OffsetProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: ResetOffsets, ctx: &mut Context<Self>) {
+        let _timer = stats().offset_processor.handling();
+        let ResetOffsets {
+            group,
+            targets,
+            mut response,
+            reply,
+        } = m;
+        let topic = targets.topic.clone();
+        self.dispatcher
+            .send(targets)
+            .into_actor(self)
+            .map(move |answer, act, _| {
+                match answer {
+                    Ok(Ok(offsets)) => {
+                        act.assign_resets(&group, &topic, &offsets);
+                        let body = reset_offset_body(&act.broker_name, &topic, &offsets);
+                        response = response.with_body(body.into());
+                    }
+                    Ok(Err(remark)) => {
+                        response.code = response_code::SYSTEM_ERROR;
+                        response.remark = Some(remark);
+                    }
+                    Err(_) => {
+                        response.code = response_code::SYSTEM_ERROR;
+                        response.remark = Some("the store is shutting down".into());
+                    }
+                }
+                reply.send(response);
+            })
+            .spawn(ctx);
+    }
+}
+
+/// The `PullProcessor` moved the group's consumer to the reset offset of this queue: its commits
+/// count again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResetTaken {
+    pub group: String,
+    pub topic: String,
+    pub queue_id: i32,
+}
+
+impl Handler<ResetTaken> for OffsetProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: ResetTaken, _ctx: &mut Context<Self>) {
+        let _timer = stats().offset_processor.handling();
+        self.resets.take(&m.group, &m.topic, m.queue_id);
+    }
+}
+
+/// `DELETE_SUBSCRIPTIONGROUP` with `cleanOffset`: every offset of the group goes, and any reset
+/// waiting for it (Java's `removeOffset`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoveGroupOffsets {
+    pub group: String,
+}
+
+impl Handler<RemoveGroupOffsets> for OffsetProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: RemoveGroupOffsets, _ctx: &mut Context<Self>) {
+        let _timer = stats().offset_processor.handling();
+        self.resets.remove_group(&m.group);
+        if let Some((_, forget)) = &self.pulls {
+            forget.do_send(ForgetResets {
+                group: m.group.clone(),
+            });
+        }
+        if self.table.remove_group(&m.group) {
+            info!(group = %m.group, "consumer offsets of the deleted group removed");
+            self.dirty = true;
+        }
     }
 }
 

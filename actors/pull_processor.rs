@@ -7,7 +7,10 @@
 //! Owns nothing but the header parsing: it turns each `Request` from a connection into a typed
 //! `Query` and hands it, with the prepared response and the connection's `ReplyTo`, to the
 //! `Dispatcher`, which reads the consume queues and the commit log, parks long polls, and answers.
-//! A pull with the COMMIT_OFFSET flag also sends `CommitOffset` to the `OffsetProcessor`. Runs on the
+//! A pull with the COMMIT_OFFSET flag also sends `CommitOffset` to the `OffsetProcessor`. It also
+//! holds the offset resets (`INVOKE_BROKER_TO_RESET_OFFSET`) no pull has seen yet ([`MarkReset`],
+//! from the `OffsetProcessor`): the next pull of such a queue by that group is answered
+//! PULL_OFFSET_MOVED to the reset offset (Java 5.2+'s server-side reset). Runs on the
 //! system arbiter beside the connections, so parsing costs no thread hop; a full dispatcher mailbox
 //! answers `SYSTEM_BUSY` at once.
 
@@ -20,9 +23,10 @@ use super::metrics::stats;
 use super::connection::Request;
 use super::dispatcher::{Dispatcher, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
 use super::mailbox::Mailbox;
-use super::offset_processor::{CommitOffset, OffsetProcessor};
+use super::offset_processor::{CommitOffset, OffsetProcessor, ResetTaken};
 use super::processor_table::Processor;
 use super::query::forward;
+use actormq::consumer_offsets::ResetMarks;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{pull_sys_flag, request_code, RemotingCommand};
 use actormq::store::index::{KeyLookup, DEFAULT_QUERY_MAX_NUM, UNIQUE_MSG_QUERY_FLAG};
@@ -33,6 +37,8 @@ pub struct PullProcessor {
     mailbox: usize,
     /// Keys the queues of a `GET_TOPIC_STATS_INFO` answer.
     broker_name: String,
+    /// Resets waiting for their group's next pull of the queue; almost always empty.
+    resets: ResetMarks,
 }
 
 impl PullProcessor {
@@ -46,6 +52,7 @@ impl PullProcessor {
             offsets,
             mailbox,
             broker_name: String::new(),
+            resets: ResetMarks::default(),
         }
     }
 
@@ -56,7 +63,7 @@ impl PullProcessor {
     }
 
     /// Parses the request into a query; a pull with COMMIT_OFFSET also stores the offset.
-    fn query(&self, cmd: &RemotingCommand) -> Result<QueryKind, HeaderError> {
+    fn query(&mut self, cmd: &RemotingCommand) -> Result<QueryKind, HeaderError> {
         let h = ExtReader::for_request(cmd);
         Ok(match cmd.code {
             request_code::VIEW_MESSAGE_BY_ID => QueryKind::ViewMessage {
@@ -98,7 +105,12 @@ impl PullProcessor {
                 let commit_offset: i64 = h.opt_parse("commitOffset")?.unwrap_or(-1);
                 let suspend_ms: i64 = h.opt_parse("suspendTimeoutMillis")?.unwrap_or(0);
                 let max_bytes: Option<i32> = h.opt_parse("maxMsgBytes")?;
-                if sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && commit_offset >= 0 {
+                let reset_to = self.take_reset(group, &topic, queue_id);
+                // While a reset waits, the consumer's offset is from before it: not stored.
+                if reset_to.is_none()
+                    && sys_flag & pull_sys_flag::COMMIT_OFFSET != 0
+                    && commit_offset >= 0
+                {
                     self.offsets.do_send(CommitOffset {
                         group: group.to_string(),
                         topic: topic.clone(),
@@ -118,9 +130,26 @@ impl PullProcessor {
                         .map_or(MAX_PULL_BYTES, |b| b as usize),
                     filter: TagFilter::parse(h.opt_str("subscription")),
                     suspend,
+                    // A consumer already at the reset offset needs no move.
+                    reset_to: reset_to.filter(|to| *to != offset),
                 })
             }
         })
+    }
+
+    /// The reset waiting for `group` on the queue, taken: the `OffsetProcessor` is told, so it
+    /// stores the consumer's commits for the queue again.
+    fn take_reset(&mut self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        if self.resets.is_empty() {
+            return None;
+        }
+        let to = self.resets.take(group, topic, queue_id)?;
+        self.offsets.do_send(ResetTaken {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            queue_id,
+        });
+        Some(to)
     }
 }
 
@@ -159,5 +188,42 @@ impl Handler<Request> for PullProcessor {
             }
         };
         forward(&self.dispatcher, kind, &req.cmd, req.reply);
+    }
+}
+
+/// An offset reset for `group` on `queue_id` of `topic`, at `offset` (and each further pair), to
+/// answer that group's next pull of the queue with.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MarkReset {
+    pub group: String,
+    pub topic: String,
+    pub offsets: Vec<(i32, i64)>,
+}
+
+impl Handler<MarkReset> for PullProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: MarkReset, _ctx: &mut Context<Self>) {
+        let _timer = stats().pull_processor.handling();
+        for (queue_id, offset) in m.offsets {
+            self.resets.mark(&m.group, &m.topic, queue_id, offset);
+        }
+    }
+}
+
+/// A group deleted with its offsets: its waiting resets go too.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetResets {
+    pub group: String,
+}
+
+impl Handler<ForgetResets> for PullProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: ForgetResets, _ctx: &mut Context<Self>) {
+        let _timer = stats().pull_processor.handling();
+        self.resets.remove_group(&m.group);
     }
 }

@@ -8,7 +8,8 @@
 //! answered with [`MessageLooked`]), [`ReadQueue`] (consume-queue entries and their records from an
 //! offset: the `Scheduler` reads the delay levels' queues with it, the `Timer`
 //! `rmq_sys_wheel_timer`) and [`ReadRecords`] (records by commit-log offset, the `Timer`'s due
-//! messages). Neither actor ever opens a store file itself.
+//! messages). Neither actor ever opens a store file itself. [`ResetTargets`] computes an admin's
+//! offset reset for the `OffsetProcessor`.
 //!
 //! Also here, as `Dispatcher` methods and helpers its answers share: the key lookups of
 //! `QUERY_MESSAGE` (the index) and `GET_EARLIEST_MSG_STORETIME`, and the pull response header.
@@ -130,6 +131,20 @@ pub struct ReadQueue {
     pub queue_id: i32,
     pub from: i64,
     pub max: usize,
+}
+
+/// `INVOKE_BROKER_TO_RESET_OFFSET` (Java 5.2+'s `resetOffsetInner`): the offset each queue resets
+/// to, asked by the `OffsetProcessor` (which commits them). For one queue (`queue_id` >= 0) with
+/// an `offset`, that offset if the queue holds it; else, for that queue or every read queue of
+/// `topic`, the first entry stored at or after `timestamp` (a negative one: the queue's end).
+/// `Err` is the remark of a SYSTEM_ERROR.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<Vec<(i32, i64)>, String>")]
+pub struct ResetTargets {
+    pub topic: String,
+    pub queue_id: i32,
+    pub timestamp: i64,
+    pub offset: Option<i64>,
 }
 
 /// A store query with its prepared (SUCCESS) response and the way back to the connection.

@@ -20,9 +20,10 @@ use tracing::{debug, info, warn};
 
 use super::commit_log_writer::{Append, AppendDone, AppendError, CommitLogWriter};
 use super::connection::{ReplyTo, Request};
-use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, TopicsChanged};
+use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, ResetTargets, TopicsChanged};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
+use super::offset_processor::{OffsetProcessor, RemoveGroupOffsets, ResetOffsets};
 use super::processor_table::Processor;
 use super::retention::OutOfSpace;
 use super::transaction_checker::TransactionChecker;
@@ -85,6 +86,8 @@ pub struct SendProcessor {
     checker: Option<Mailbox<TransactionChecker>>,
     /// This broker's address, for the op records of halves the checker gives up.
     host: Option<std::net::SocketAddr>,
+    /// Owns consumer offsets: a deleted group's offsets and offset resets go there.
+    offsets: Option<Mailbox<OffsetProcessor>>,
 }
 
 impl SendProcessor {
@@ -114,7 +117,14 @@ impl SendProcessor {
             slave: false,
             checker: None,
             host: None,
+            offsets: None,
         }
+    }
+
+    /// The `OffsetProcessor`, for `DELETE_SUBSCRIPTIONGROUP` and `INVOKE_BROKER_TO_RESET_OFFSET`.
+    pub fn with_offsets(mut self, offsets: Mailbox<OffsetProcessor>) -> Self {
+        self.offsets = Some(offsets);
+        self
     }
 
     /// Where a topic table that cannot be written for lack of space is reported.
@@ -292,6 +302,8 @@ impl Processor for SendProcessor {
         request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
         request_code::DELETE_TOPIC_IN_BROKER,
+        request_code::DELETE_SUBSCRIPTIONGROUP,
+        request_code::INVOKE_BROKER_TO_RESET_OFFSET,
         request_code::CONSUMER_SEND_MSG_BACK,
         request_code::END_TRANSACTION,
     ];
@@ -316,6 +328,9 @@ impl Handler<Request> for SendProcessor {
         }
         if req.cmd.code == request_code::END_TRANSACTION {
             return self.end_transaction(req, ctx);
+        }
+        if req.cmd.code == request_code::INVOKE_BROKER_TO_RESET_OFFSET {
+            return self.reset_offset(req);
         }
         if let Some(response) = self.topic_admin(&req.cmd) {
             req.reply.send(response);

@@ -73,6 +73,64 @@ impl ConsumerOffsetTable {
         let queues = self.offset_table.entry(key(topic, group)).or_default();
         queues.insert(queue_id, offset) != Some(offset)
     }
+
+    /// Forgets every offset of `group` (`DELETE_SUBSCRIPTIONGROUP` with `cleanOffset`, Java's
+    /// `removeOffset`); returns whether the table changed.
+    pub fn remove_group(&mut self, group: &str) -> bool {
+        let before = self.offset_table.len();
+        self.offset_table.retain(|k, _| !is_groups(k, group));
+        self.offset_table.len() != before
+    }
+}
+
+/// Whether the key `topic@group` is one of `group`'s.
+fn is_groups(key: &str, group: &str) -> bool {
+    key.split_once(KEY_SEPARATOR)
+        .is_some_and(|(_, g)| g == group)
+}
+
+/// Offsets an admin reset (`INVOKE_BROKER_TO_RESET_OFFSET`) that the group's consumer has not
+/// been moved to yet (Java 5.2+'s `resetOffsetTable`): `topic@group` -> queue -> offset. While a
+/// queue is marked, the consumer's own commits for it are stale (they come from before the reset)
+/// and are ignored; its next pull of the queue is answered with the reset offset, which takes the
+/// mark. In memory only, as in Java: the reset offsets themselves are committed to the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResetMarks {
+    marks: BTreeMap<String, BTreeMap<i32, i64>>,
+}
+
+impl ResetMarks {
+    /// Nothing marked: the pull path's only check in the common case.
+    pub fn is_empty(&self) -> bool {
+        self.marks.is_empty()
+    }
+
+    pub fn mark(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        let queues = self.marks.entry(key(topic, group)).or_default();
+        queues.insert(queue_id, offset);
+    }
+
+    pub fn get(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.marks
+            .get(&key(topic, group))
+            .and_then(|q| q.get(&queue_id))
+            .copied()
+    }
+
+    /// Removes and returns the mark of `group` on `topic`/`queue_id`.
+    pub fn take(&mut self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let k = key(topic, group);
+        let queues = self.marks.get_mut(&k)?;
+        let offset = queues.remove(&queue_id);
+        if queues.is_empty() {
+            self.marks.remove(&k);
+        }
+        offset
+    }
+
+    pub fn remove_group(&mut self, group: &str) {
+        self.marks.retain(|k, _| !is_groups(k, group));
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +152,36 @@ mod tests {
         let b = t.group_offsets("g", Some("B"));
         assert_eq!((b.len(), b[0].1.get(&1)), (1, Some(&7)));
         assert!(t.group_offsets("nobody", None).is_empty());
+    }
+
+    #[test]
+    fn a_group_is_removed_with_all_its_topics_and_only_it() {
+        let mut t = ConsumerOffsetTable::default();
+        t.commit("g", "A", 0, 5);
+        t.commit("g", "B", 1, 7);
+        t.commit("g2", "A", 0, 9);
+        t.commit("x@g", "A", 0, 1);
+        assert!(t.remove_group("g"));
+        assert!(!t.remove_group("g"));
+        let keys: Vec<&String> = t.offset_table.keys().collect();
+        assert_eq!(keys, ["A@g2", "A@x@g"]);
+    }
+
+    #[test]
+    fn reset_marks_are_taken_once() {
+        let mut m = ResetMarks::default();
+        assert!(m.is_empty());
+        m.mark("g", "T", 0, 3);
+        m.mark("g", "T", 1, 4);
+        m.mark("h", "T", 0, 9);
+        assert_eq!(m.get("g", "T", 1), Some(4));
+        assert_eq!(m.get("g", "U", 1), None);
+        assert_eq!(m.take("g", "T", 0), Some(3));
+        assert_eq!(m.take("g", "T", 0), None);
+        m.remove_group("h");
+        assert_eq!(m.get("h", "T", 0), None);
+        assert_eq!(m.take("g", "T", 1), Some(4));
+        assert!(m.is_empty());
     }
 
     #[test]

@@ -114,6 +114,7 @@ mod tests {
             max_bytes: 1 << 20,
             filter: TagFilter::parse(Some(tags)),
             suspend: None,
+            reset_to: None,
         }
     }
 

@@ -129,6 +129,17 @@ impl SubscriptionGroupTable {
         self.data_version.timestamp = crate::store::now_ms();
     }
 
+    /// `deleteSubscriptionGroupConfig` (DELETE_SUBSCRIPTIONGROUP, 207): removes the group; the
+    /// data version moves on when it existed (the `bool`; the caller persists the table).
+    pub fn remove(&mut self, group: &str) -> bool {
+        let removed = self.subscription_group_table.remove(group).is_some();
+        if removed {
+            self.data_version.counter += 1;
+            self.data_version.timestamp = crate::store::now_ms();
+        }
+        removed
+    }
+
     /// `findSubscriptionGroupConfig`: the group's config, created with Java's defaults when it is
     /// unknown, `auto_create` is on and the name is valid (`TopicValidator.validateGroup`). The
     /// `bool` says the table changed (the caller persists it).

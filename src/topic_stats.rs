@@ -1,7 +1,8 @@
 //! Admin answers keyed by message queue: `GET_TOPIC_STATS_INFO` (202), RocketMQ's
 //! `TopicStatsTable` (`mqadmin topicStatus`: per queue of a topic its min and max offset and the
 //! store time of its last message), and `GET_CONSUME_STATS` (208), its `ConsumeStats` (`mqadmin
-//! consumerProgress`: per queue a group's offset against the queue's end).
+//! consumerProgress`: per queue a group's offset against the queue's end), and the offsets an
+//! `INVOKE_BROKER_TO_RESET_OFFSET` (222) set.
 //!
 //! The bodies are fastjson's form, keyed by the `MessageQueue` object itself
 //! (`{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{...}}}`): not JSON, but what the
@@ -67,6 +68,21 @@ pub fn consume_stats_body(broker_name: &str, queues: &[QueueConsume]) -> Vec<u8>
     out.into_bytes()
 }
 
+/// The `ResetOffsetBody` of `INVOKE_BROKER_TO_RESET_OFFSET` (222): each queue of `topic` reset,
+/// with its new offset (`mqadmin resetOffsetByTime` prints them).
+pub fn reset_offset_body(broker_name: &str, topic: &str, offsets: &[(i32, i64)]) -> Vec<u8> {
+    let mut out = String::from("{\"offsetTable\":{");
+    for (i, (queue_id, offset)) in offsets.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_queue_key(&mut out, broker_name, topic, *queue_id);
+        out.push_str(&format!(":{offset}"));
+    }
+    out.push_str("}}");
+    out.into_bytes()
+}
+
 /// A `MessageQueue` as fastjson writes it (keys sorted), as a map key.
 fn push_queue_key(out: &mut String, broker_name: &str, topic: &str, queue_id: i32) {
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
@@ -100,6 +116,16 @@ mod tests {
         assert_eq!(
             topic_stats_body("b", "E", &[]),
             b"{\"offsetTable\":{},\"topicPutTps\":0.0}"
+        );
+    }
+
+    #[test]
+    fn reset_offsets_are_keyed_by_queue() {
+        let body = reset_offset_body("b", "T", &[(0, 5), (1, 0)]);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "{\"offsetTable\":{{\"brokerName\":\"b\",\"queueId\":0,\"topic\":\"T\"}:5,\
+             {\"brokerName\":\"b\",\"queueId\":1,\"topic\":\"T\"}:0}}"
         );
     }
 

@@ -150,6 +150,18 @@ macro_rules! java_client_tests {
                 send_then_read(V, "orderly_push", "send-orderly", "push-orderly", 200);
             }
 
+            /// `mqadmin resetOffsetByTime`'s request (222) while a push consumer that has read
+            /// everything runs: its next pulls are moved back (PULL_OFFSET_MOVED) and every
+            /// message comes again. Slow by the client's design: a parked pull (up to 15 s)
+            /// returns first, then the client waits 10 s before it moves.
+            #[test]
+            fn offset_reset_by_time_redelivers_to_a_running_push_consumer() {
+                let r = alone(V, "reset", "push-reset", 40);
+                if !r.is_empty() {
+                    assert_eq!((num(&r, "received"), num(&r, "again")), (40, 40), "{r:?}");
+                }
+            }
+
             /// TransactionMQProducer: committed halves are delivered, rolled-back ones never,
             /// and an unknown one is checked (CHECK_TRANSACTION_STATE to the producer), which
             /// commits it.

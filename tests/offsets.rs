@@ -7,11 +7,11 @@ mod common;
 use std::time::Duration;
 
 use actormq::client::{OutgoingMessage, PullRequest};
-use actormq::protocol::response_code;
+use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::consume_queue::{ConsumeQueue, CqLayout};
 use actormq::store::message::{decode, Decoded};
 use actormq::store::paths;
-use common::{wait_until, TestBroker};
+use common::{wait_until, wait_until_async, TestBroker};
 
 async fn send_n(client: &actormq::client::Client, topic: &str, n: u32) -> Vec<i64> {
     let mut per_queue = vec![0i64; 4];
@@ -407,4 +407,247 @@ async fn consume_stats_compare_the_groups_offsets_with_the_queue_ends() {
     );
     let none = body(client.request(stats("nobody", None)).await.unwrap());
     assert_eq!(none, "{\"consumeTps\":0.0,\"offsetTable\":{}}");
+}
+
+/// Creates subscription group `group` (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, as `mqadmin
+/// updateSubGroup` does).
+async fn create_group(client: &actormq::client::Client, group: &str) {
+    let body = format!("{{\"groupName\":\"{group}\"}}");
+    let cmd = RemotingCommand::request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
+        .with_body(body.into_bytes().into());
+    let r = client.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body.
+async fn group_table(client: &actormq::client::Client) -> String {
+    let cmd = RemotingCommand::request(request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, 0);
+    String::from_utf8(client.request(cmd).await.unwrap().body.to_vec()).unwrap()
+}
+
+/// INVOKE_BROKER_TO_RESET_OFFSET (222) for every queue of `topic`.
+fn reset(topic: &str, group: &str, timestamp: i64) -> RemotingCommand {
+    RemotingCommand::request(request_code::INVOKE_BROKER_TO_RESET_OFFSET, 0)
+        .with_ext("topic", topic)
+        .with_ext("group", group)
+        .with_ext("timestamp", timestamp)
+        .with_ext("isForce", "true")
+}
+
+/// Java 5.2+'s server-side reset: the offsets by time are committed at once; the consumer's stale
+/// commits (oneway, request, or carried by a pull) are ignored until its next pull of the queue is
+/// answered PULL_OFFSET_MOVED to the reset offset; a consumer already there is served; unknown
+/// topics and groups and offsets outside the queue are refused.
+#[tokio::test]
+async fn an_offset_reset_moves_the_next_pull_and_outranks_stale_commits() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_n(&client, "ResetT", 4).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let middle = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    send_n(&client, "ResetT", 4).await;
+    create_group(&client, "rg").await;
+    for q in 0..4 {
+        client
+            .update_consumer_offset("rg", "ResetT", q, 2)
+            .await
+            .unwrap();
+    }
+    let answer = |r: RemotingCommand, code: i32| {
+        assert_eq!(r.code, code, "{:?}", r.remark);
+        (
+            String::from_utf8(r.body.to_vec()).unwrap(),
+            r.remark.unwrap_or_default(),
+        )
+    };
+
+    let r = client
+        .request(reset("NoSuchTopic", "rg", middle))
+        .await
+        .unwrap();
+    let (_, remark) = answer(r, response_code::TOPIC_NOT_EXIST);
+    assert_eq!(remark, "Topic NoSuchTopic does not exist");
+    let r = client
+        .request(reset("ResetT", "nogroup", middle))
+        .await
+        .unwrap();
+    let (_, remark) = answer(r, response_code::SUBSCRIPTION_GROUP_NOT_EXIST);
+    assert_eq!(remark, "Group nogroup does not exist");
+    let mut no_force = reset("ResetT", "rg", middle);
+    no_force.ext_fields.remove("isForce");
+    let r = client.request(no_force).await.unwrap();
+    assert_ne!(r.code, response_code::SUCCESS);
+
+    let r = client.request(reset("ResetT", "rg", middle)).await.unwrap();
+    let (body, _) = answer(r, response_code::SUCCESS);
+    for q in 0..4 {
+        let entry =
+            format!("{{\"brokerName\":\"broker-a\",\"queueId\":{q},\"topic\":\"ResetT\"}}:1");
+        assert!(body.contains(&entry), "{body}");
+    }
+    let committed = |q| client.query_consumer_offset("rg", "ResetT", q);
+    assert_eq!(committed(0).await.unwrap(), Some(1));
+
+    // A stale commit, as a request: SUCCESS with Java's remark, not stored.
+    let stale = RemotingCommand::request(request_code::UPDATE_CONSUMER_OFFSET, 0)
+        .with_ext("consumerGroup", "rg")
+        .with_ext("topic", "ResetT")
+        .with_ext("queueId", 0)
+        .with_ext("commitOffset", 2);
+    let (_, remark) = answer(client.request(stale).await.unwrap(), response_code::SUCCESS);
+    assert_eq!(remark, "Offset has been previously reset");
+    assert_eq!(committed(0).await.unwrap(), Some(1));
+
+    // The next pull from the old position is moved, and its commit is not stored.
+    let moved = client
+        .pull(&PullRequest {
+            commit_offset: Some(2),
+            ..PullRequest::new("rg", "ResetT", 0, 2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            moved.code,
+            moved.status.as_str(),
+            moved.next_begin_offset,
+            moved.max_offset
+        ),
+        (response_code::PULL_OFFSET_MOVED, "OFFSET_RESET", 1, 2)
+    );
+    assert_eq!(committed(0).await.unwrap(), Some(1));
+    // Moved once: the pull from the reset offset reads, and commits count again.
+    let read = client
+        .pull(&PullRequest::new("rg", "ResetT", 0, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (read.code, read.messages.len()),
+        (response_code::SUCCESS, 1)
+    );
+    client
+        .update_consumer_offset("rg", "ResetT", 0, 2)
+        .await
+        .unwrap();
+    wait_until_async(
+        Duration::from_secs(5),
+        "the commit after the move",
+        || async { committed(0).await.unwrap() == Some(2) },
+    )
+    .await;
+    // A consumer already at the reset offset is served, not moved.
+    let at = client
+        .pull(&PullRequest::new("rg", "ResetT", 1, 1))
+        .await
+        .unwrap();
+    assert_eq!((at.code, at.messages.len()), (response_code::SUCCESS, 1));
+
+    // Timestamp -1: every queue's end.
+    let r = client.request(reset("ResetT", "rg", -1)).await.unwrap();
+    let (body, _) = answer(r, response_code::SUCCESS);
+    assert!(
+        body.contains("\"queueId\":3,\"topic\":\"ResetT\"}:2"),
+        "{body}"
+    );
+    // One queue at an explicit offset, inside the queue or not.
+    let one = |offset: i64| {
+        reset("ResetT", "rg", middle)
+            .with_ext("queueId", 2)
+            .with_ext("offset", offset)
+    };
+    let (body, _) = answer(
+        client.request(one(0)).await.unwrap(),
+        response_code::SUCCESS,
+    );
+    assert_eq!(
+        body,
+        "{\"offsetTable\":{{\"brokerName\":\"broker-a\",\"queueId\":2,\"topic\":\"ResetT\"}:0}}"
+    );
+    assert_eq!(committed(2).await.unwrap(), Some(0));
+    let (_, remark) = answer(
+        client.request(one(9)).await.unwrap(),
+        response_code::SYSTEM_ERROR,
+    );
+    assert_eq!(remark, "Target offset 9 not in consume queue range [0-2]");
+}
+
+/// DELETE_SUBSCRIPTIONGROUP (207): the group's config goes (also after a restart); its offsets
+/// stay unless `cleanOffset`, then every topic's go and only that group's.
+#[tokio::test]
+async fn deleting_a_group_removes_its_config_and_with_clean_offset_its_offsets() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    send_n(&client, "DelA", 4).await;
+    send_n(&client, "DelB", 4).await;
+    create_group(&client, "dg").await;
+    for (group, topic) in [("dg", "DelA"), ("dg", "DelB"), ("keep", "DelA")] {
+        client
+            .update_consumer_offset(group, topic, 0, 1)
+            .await
+            .unwrap();
+    }
+    let delete = |clean: bool| {
+        RemotingCommand::request(request_code::DELETE_SUBSCRIPTIONGROUP, 0)
+            .with_ext("groupName", "dg")
+            .with_ext("cleanOffset", clean)
+    };
+    assert!(group_table(&client).await.contains("\"dg\""));
+    let r = client.request(delete(false)).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    assert!(!group_table(&client).await.contains("\"dg\""));
+    assert_eq!(
+        client.query_consumer_offset("dg", "DelA", 0).await.unwrap(),
+        Some(1)
+    );
+
+    create_group(&client, "dg").await;
+    let r = client.request(delete(true)).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    wait_until_async(
+        Duration::from_secs(5),
+        "the group's offsets removed",
+        || async {
+            client
+                .query_consumer_offset("dg", "DelA", 0)
+                .await
+                .unwrap()
+                .is_none()
+        },
+    )
+    .await;
+    assert_eq!(
+        client.query_consumer_offset("dg", "DelB", 0).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        client
+            .query_consumer_offset("keep", "DelA", 0)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    // Deleting a group that does not exist is not an error (Java only warns).
+    let r = client.request(delete(false)).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+
+    drop(client);
+    broker.stop();
+    broker.restart();
+    let client = broker.client().await;
+    assert!(!group_table(&client).await.contains("\"dg\""));
+    assert_eq!(
+        client.query_consumer_offset("dg", "DelA", 0).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        client
+            .query_consumer_offset("keep", "DelA", 0)
+            .await
+            .unwrap(),
+        Some(1)
+    );
 }

@@ -1,5 +1,6 @@
 //! The one-shot reads the `Dispatcher` answers for the processors (`Query`): offsets, message
-//! lookups, topic config, key queries; each against the queues and the commit log it owns.
+//! lookups, topic config, key queries, the targets of an offset reset (`ResetTargets`); each
+//! against the queues and the commit log it owns.
 
 use super::*;
 use actormq::topic_stats::{consume_stats_body, topic_stats_body, QueueConsume, QueueStats};
@@ -145,5 +146,46 @@ impl Dispatcher {
             })
             .collect();
         response.with_body(topic_stats_body(broker_name, topic, &stats).into())
+    }
+}
+
+impl Handler<ResetTargets> for Dispatcher {
+    type Result = Result<Vec<(i32, i64)>, String>;
+
+    fn handle(&mut self, r: ResetTargets, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().dispatcher.handling();
+        let reader = self.reader();
+        let by_time = |queue_id: i32| {
+            let cq = self.queue(&r.topic, queue_id);
+            match r.timestamp {
+                t if t < 0 => cq.map_or(0, |q| q.max_offset() as i64),
+                t => reader.search_offset(cq, t, false),
+            }
+        };
+        let targets: Vec<(i32, i64)> = if r.queue_id >= 0 {
+            let offset = match r.offset.filter(|o| *o != -1) {
+                Some(offset) => {
+                    let cq = self.queue(&r.topic, r.queue_id);
+                    let (min, max) = cq.map_or((0, 0), |q| (q.min_offset(), q.max_offset()));
+                    let (min, max) = (min as i64, max as i64);
+                    // Java's bounds: the queue's end + 1 is accepted too.
+                    if offset < min || offset > max + 1 {
+                        return Err(format!(
+                            "Target offset {offset} not in consume queue range [{min}-{max}]"
+                        ));
+                    }
+                    offset
+                }
+                None => by_time(r.queue_id),
+            };
+            vec![(r.queue_id, offset)]
+        } else {
+            let queues = self.topics.get(&r.topic).map_or(0, |c| c.read_queue_nums);
+            (0..queues.max(0)).map(|q| (q, by_time(q))).collect()
+        };
+        if targets.is_empty() {
+            return Err("No queues to reset.".into());
+        }
+        Ok(targets)
     }
 }

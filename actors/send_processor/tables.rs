@@ -1,5 +1,5 @@
 //! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215)
-//! and the group-admin ones (200, 201),
+//! and the group-admin ones (200, 201, 207, and the checks of an offset reset, 222),
 //! a slave's metadata sync from its master, and the retry topics of groups that announce
 //! themselves.
 
@@ -79,6 +79,26 @@ impl SendProcessor {
                 self.save_groups();
                 cmd.response_to(response_code::SUCCESS, None)
             }
+            request_code::DELETE_SUBSCRIPTIONGROUP => {
+                let group = match ext.str("groupName") {
+                    Ok(g) => g,
+                    Err(e) => return Some(refuse(e.response_code(), e.to_string())),
+                };
+                if self.groups.remove(group) {
+                    info!(group, "subscription group deleted");
+                    self.save_groups();
+                } else {
+                    warn!(group, "subscription group to delete does not exist");
+                }
+                if ext.opt_java_bool("cleanOffset") == Some(true) {
+                    if let Some(offsets) = &self.offsets {
+                        offsets.do_send(RemoveGroupOffsets {
+                            group: group.to_string(),
+                        });
+                    }
+                }
+                cmd.response_to(response_code::SUCCESS, None)
+            }
             request_code::DELETE_TOPIC_IN_BROKER => {
                 let Some(name) = cmd.ext("topic") else {
                     let remark = "the header field topic is required".to_string();
@@ -154,5 +174,68 @@ impl Handler<EnsureRetryTopic> for SendProcessor {
         if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
             debug!(group = %msg.group, %why, "no retry topic for this consumer group");
         }
+    }
+}
+
+impl SendProcessor {
+    /// `INVOKE_BROKER_TO_RESET_OFFSET` (222, `mqadmin resetOffsetByTime`), as Java 5.2+ does it on
+    /// the broker (`useServerSideResetOffset`): refused on a slave, for an unknown topic
+    /// (TOPIC_NOT_EXIST) or group (SUBSCRIPTION_GROUP_NOT_EXIST), which this actor's tables
+    /// answer; the `OffsetProcessor` does the reset and answers.
+    pub(super) fn reset_offset(&mut self, req: Request) {
+        let cmd = &req.cmd;
+        let refuse = |code: i32, remark: String| req.cmd.response_to(code, Some(remark));
+        let parsed = (|| {
+            let ext = ExtReader::for_request(cmd);
+            let topic = ext.str("topic")?.to_string();
+            let group = ext.str("group")?.to_string();
+            let timestamp: i64 = ext.parse("timestamp")?;
+            // Required by Java's header; the server-side reset does not use it.
+            ext.java_bool("isForce")?;
+            let queue_id: i32 = ext.opt_parse("queueId")?.unwrap_or(-1);
+            let offset: Option<i64> = ext.opt_parse("offset")?;
+            Ok::<_, HeaderError>((
+                group,
+                ResetTargets {
+                    topic,
+                    queue_id,
+                    timestamp,
+                    offset,
+                },
+            ))
+        })();
+        let response = match parsed {
+            Err(e) => refuse(e.response_code(), e.to_string()),
+            Ok(_) if self.slave => refuse(
+                response_code::SYSTEM_ERROR,
+                "Can not reset offset in slave broker".into(),
+            ),
+            Ok((_, t)) if self.topics.get(&t.topic).is_none() => refuse(
+                response_code::TOPIC_NOT_EXIST,
+                format!("Topic {} does not exist", t.topic),
+            ),
+            Ok((group, _)) if self.groups.get(&group).is_none() => refuse(
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("Group {group} does not exist"),
+            ),
+            Ok((group, targets)) => match &self.offsets {
+                Some(offsets) => {
+                    info!(group, topic = %targets.topic, timestamp = targets.timestamp,
+                        queue_id = targets.queue_id, peer = %req.peer, "offset reset asked");
+                    let response = cmd.response_to(response_code::SUCCESS, None);
+                    return offsets.do_send(ResetOffsets {
+                        group,
+                        targets,
+                        response,
+                        reply: req.reply,
+                    });
+                }
+                None => refuse(
+                    response_code::SYSTEM_ERROR,
+                    "offsets are not served by this broker".into(),
+                ),
+            },
+        };
+        req.reply.send(response);
     }
 }

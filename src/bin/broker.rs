@@ -854,9 +854,22 @@ fn start_processors(
         .unwrap_or(0);
     let offsets_path = paths::consumer_offsets_json(root);
     let dispatcher = store.dispatcher.clone();
-    let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox)
-        .with_broker_name(&config.broker.name);
-    let offsets = Mailbox::new(offsets.start());
+    // The OffsetProcessor and the PullProcessor name each other (commits one way, offset resets
+    // the other): the first is created with its address known, and starts the second with it.
+    let mut pull = None;
+    let offsets = OffsetProcessor::create(|ctx| {
+        let me = Mailbox::new(ctx.address());
+        let pulls = PullProcessor::new(dispatcher.clone(), me, mailbox)
+            .with_broker_name(&config.broker.name);
+        let pulls = Mailbox::new(pulls.start());
+        let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox)
+            .with_broker_name(&config.broker.name)
+            .with_pulls(pulls.recipient(), pulls.recipient());
+        pull = Some(pulls);
+        offsets
+    });
+    let offsets = Mailbox::new(offsets);
+    let pull = pull.expect("set while the OffsetProcessor was created");
     // The SendProcessor, the ClientManager and the TransactionChecker name each other: the first
     // is created with its address known, and builds the other two with it.
     let mut clients = None;
@@ -877,7 +890,8 @@ fn start_processors(
             enabled: config.timer.enabled,
             max_delay_sec: config.timer.max_delay_sec,
         })
-        .with_role(config.cluster.role);
+        .with_role(config.cluster.role)
+        .with_offsets(offsets.clone());
         if config.cluster.role != BrokerRole::Slave {
             let checker = TransactionChecker::new(
                 &config.transaction,
@@ -894,9 +908,6 @@ fn start_processors(
     });
     let send = Mailbox::new(send);
     let clients = clients.expect("set while the SendProcessor was created");
-    let pull = PullProcessor::new(dispatcher, offsets.clone(), mailbox)
-        .with_broker_name(&config.broker.name);
-    let pull = Mailbox::new(pull.start());
     let admin = AdminProcessor::new(
         metrics.clone(),
         scheduler.clone(),

@@ -35,6 +35,8 @@ pub mod request_code {
     pub const GET_CONSUMER_LIST_BY_GROUP: i32 = 38;
     /// Broker -> producer, oneway: how did this half's local transaction end?
     pub const CHECK_TRANSACTION_STATE: i32 = 39;
+    /// Broker -> consumer, oneway: the group's consumers changed, rebalance now.
+    pub const NOTIFY_CONSUMER_IDS_CHANGED: i32 = 40;
     pub const LOCK_BATCH_MQ: i32 = 41;
     pub const UNLOCK_BATCH_MQ: i32 = 42;
     pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
@@ -48,10 +50,18 @@ pub mod request_code {
     pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
     /// Per queue of a topic: min and max offset, last store time (`mqadmin topicStatus`).
     pub const GET_TOPIC_STATS_INFO: i32 = 202;
+    /// A consumer group's clients and subscriptions (`mqadmin consumerConnection`).
+    pub const GET_CONSUMER_CONNECTION_LIST: i32 = 203;
+    /// A producer group's clients (`mqadmin producerConnection`).
+    pub const GET_PRODUCER_CONNECTION_LIST: i32 = 204;
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
     /// A group's offsets against each queue's end (`mqadmin consumerProgress`).
     pub const GET_CONSUME_STATS: i32 = 208;
+    /// Header `groupName`, `cleanOffset` (`mqadmin deleteSubGroup`).
+    pub const DELETE_SUBSCRIPTIONGROUP: i32 = 207;
     pub const DELETE_TOPIC_IN_BROKER: i32 = 215;
+    /// Resets a group's offsets on a topic by time (`mqadmin resetOffsetByTime`).
+    pub const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
     /// How a client learns a topic's queue counts from the broker itself.
     pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const SEND_MESSAGE_V2: i32 = 310;
@@ -81,6 +91,7 @@ pub mod request_code {
             CONSUMER_SEND_MSG_BACK => "CONSUMER_SEND_MSG_BACK",
             END_TRANSACTION => "END_TRANSACTION",
             CHECK_TRANSACTION_STATE => "CHECK_TRANSACTION_STATE",
+            NOTIFY_CONSUMER_IDS_CHANGED => "NOTIFY_CONSUMER_IDS_CHANGED",
             GET_CONSUMER_LIST_BY_GROUP => "GET_CONSUMER_LIST_BY_GROUP",
             LOCK_BATCH_MQ => "LOCK_BATCH_MQ",
             UNLOCK_BATCH_MQ => "UNLOCK_BATCH_MQ",
@@ -93,9 +104,13 @@ pub mod request_code {
             GET_ROUTEINFO_BY_TOPIC => "GET_ROUTEINFO_BY_TOPIC",
             GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
             GET_TOPIC_STATS_INFO => "GET_TOPIC_STATS_INFO",
+            GET_CONSUMER_CONNECTION_LIST => "GET_CONSUMER_CONNECTION_LIST",
+            GET_PRODUCER_CONNECTION_LIST => "GET_PRODUCER_CONNECTION_LIST",
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
             GET_CONSUME_STATS => "GET_CONSUME_STATS",
+            DELETE_SUBSCRIPTIONGROUP => "DELETE_SUBSCRIPTIONGROUP",
             DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",
+            INVOKE_BROKER_TO_RESET_OFFSET => "INVOKE_BROKER_TO_RESET_OFFSET",
             GET_TOPIC_CONFIG => "GET_TOPIC_CONFIG",
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
@@ -157,6 +172,8 @@ pub mod response_code {
     pub const SUBSCRIPTION_NOT_LATEST: i32 = 25;
     pub const SUBSCRIPTION_GROUP_NOT_EXIST: i32 = 26;
     pub const INVALID_PARAMETER: i32 = 29;
+    /// No live consumer in the group (GET_CONSUMER_CONNECTION_LIST and other admin requests).
+    pub const CONSUMER_NOT_ONLINE: i32 = 206;
     pub const FLOW_CONTROL: i32 = 215;
     pub const GO_AWAY: i32 = 1500;
 
@@ -187,6 +204,7 @@ pub mod response_code {
             SUBSCRIPTION_NOT_LATEST => "SUBSCRIPTION_NOT_LATEST",
             SUBSCRIPTION_GROUP_NOT_EXIST => "SUBSCRIPTION_GROUP_NOT_EXIST",
             INVALID_PARAMETER => "INVALID_PARAMETER",
+            CONSUMER_NOT_ONLINE => "CONSUMER_NOT_ONLINE",
             FLOW_CONTROL => "FLOW_CONTROL",
             GO_AWAY => "GO_AWAY",
             _ => "UNKNOWN",

@@ -75,6 +75,9 @@ pub struct PullQuery {
     pub filter: TagFilter,
     /// `Some(timeout)` when the SUSPEND flag is set: park at the end of the queue.
     pub suspend: Option<std::time::Duration>,
+    /// An offset reset (`INVOKE_BROKER_TO_RESET_OFFSET`) waiting for the pulling group on this
+    /// queue: the pull is answered `OffsetReset` with this as the next offset instead of read.
+    pub reset_to: Option<i64>,
 }
 
 /// RocketMQ's `GetMessageStatus` (the response remark).
@@ -88,6 +91,9 @@ pub enum GetStatus {
     OffsetOverflowOne,
     OffsetOverflowBadly,
     OffsetTooSmall,
+    /// The group's offset on this queue was reset by an admin (Java 5.2+'s server-side reset):
+    /// the consumer is told to move to `next_begin`.
+    OffsetReset,
 }
 
 impl GetStatus {
@@ -102,6 +108,7 @@ impl GetStatus {
             GetStatus::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
             GetStatus::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
             GetStatus::OffsetTooSmall => "OFFSET_TOO_SMALL",
+            GetStatus::OffsetReset => "OFFSET_RESET",
         }
     }
 
@@ -121,7 +128,7 @@ impl GetStatus {
                 }
             }
             GetStatus::OffsetOverflowOne => response_code::PULL_NOT_FOUND,
-            GetStatus::OffsetOverflowBadly | GetStatus::OffsetTooSmall => {
+            GetStatus::OffsetOverflowBadly | GetStatus::OffsetTooSmall | GetStatus::OffsetReset => {
                 response_code::PULL_OFFSET_MOVED
             }
         }
@@ -253,6 +260,13 @@ impl<'a> CommitLogReader<'a> {
             damaged: Vec::new(),
             behind: 0,
         };
+        if let Some(reset) = q.reset_to {
+            if let Some(cq) = cq {
+                (r.min, r.max) = (cq.min_offset() as i64, cq.max_offset() as i64);
+            }
+            (r.status, r.next_begin) = (GetStatus::OffsetReset, reset);
+            return r;
+        }
         let Some(cq) = cq else {
             return r;
         };

@@ -101,3 +101,15 @@ fn upsert_replaces_a_groups_settings_and_moves_the_version() {
     t.upsert(SubscriptionGroupConfig::new("h"));
     assert_eq!(t.subscription_group_table.len(), 2);
 }
+
+#[test]
+fn a_removed_group_is_gone_and_moves_the_data_version_once() {
+    let mut t = SubscriptionGroupTable::default();
+    t.find_or_create("cg", true).unwrap();
+    let before = t.data_version.counter;
+    assert!(t.remove("cg"));
+    assert_eq!(t.data_version.counter, before + 1);
+    assert!(t.get("cg").is_none());
+    assert!(!t.remove("cg"));
+    assert_eq!(t.data_version.counter, before + 1);
+}

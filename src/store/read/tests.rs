@@ -82,6 +82,7 @@ impl Store {
             max_bytes,
             filter: TagFilter::parse(Some(tags)),
             suspend: None,
+            reset_to: None,
         };
         self.reader().get_message(self.cq(), &q)
     }
@@ -194,6 +195,32 @@ fn each_pull_status() {
     );
 }
 
+/// A pending reset answers the pull with the reset offset (and the queue's bounds), not records.
+#[test]
+fn a_pending_reset_moves_the_pull_instead_of_reading() {
+    let mut s = Store::new(1 << 16);
+    for _ in 0..3 {
+        s.put("TagA", 10);
+    }
+    let q = PullQuery {
+        topic: "T".into(),
+        queue_id: QUEUE,
+        offset: 2,
+        max_msgs: 32,
+        max_bytes: 1 << 20,
+        filter: TagFilter::All,
+        suspend: None,
+        reset_to: Some(1),
+    };
+    let r = s.reader().get_message(s.cq(), &q);
+    assert_eq!(
+        (r.status, r.next_begin, r.min, r.max, r.body.len()),
+        (GetStatus::OffsetReset, 1, 0, 3, 0)
+    );
+    assert_eq!(r.status.response_code(2), response_code::PULL_OFFSET_MOVED);
+    assert_eq!(r.status.name(), "OFFSET_RESET");
+}
+
 #[test]
 fn an_empty_queue_has_no_message() {
     let s = Store::new(1 << 16);
@@ -207,6 +234,7 @@ fn an_empty_queue_has_no_message() {
         max_bytes: 1,
         filter: TagFilter::All,
         suspend: None,
+        reset_to: None,
     };
     let r = s.reader().get_message(Some(&empty), &q);
     assert_eq!(r.status, GetStatus::NoMessageInQueue);

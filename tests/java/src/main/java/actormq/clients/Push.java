@@ -17,6 +17,7 @@ import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
+import org.apache.rocketmq.client.impl.factory.MQClientInstance;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
@@ -140,6 +141,67 @@ final class Push {
             "second consumer re-read " + phase2.get() + " messages: it did not resume from the committed offsets");
         return "received=" + tally.distinct() + " first=" + phase1.get() + " second=" + phase2.get()
             + " duplicates=" + dups;
+    }
+
+    /**
+     * An admin resets the group's offsets to a time before the first message while a push
+     * consumer that has consumed everything runs: INVOKE_BROKER_TO_RESET_OFFSET (222) to the
+     * topic's broker, as {@code mqadmin resetOffsetByTime} sends it. The broker answers the
+     * consumer's next pull of each queue with PULL_OFFSET_MOVED to the reset offset (Java 5.2+'s
+     * server-side reset); the client moves there, and every message must be delivered again.
+     */
+    static String reset(Ctx ctx) throws Exception {
+        long before = System.currentTimeMillis();
+        Thread.sleep(5); // store times are milliseconds: every message is after `before`
+        DefaultMQProducer p = Produce.start(ctx);
+        for (int i = 0; i < ctx.count; i++) {
+            p.send(ctx.message(i));
+        }
+        p.shutdown();
+        Ctx.Tally first = new Ctx.Tally(ctx.count);
+        Ctx.Tally second = new Ctx.Tally(ctx.count);
+        AtomicReference<Ctx.Tally> phase = new AtomicReference<>(first);
+        Errors errors = new Errors();
+        DefaultMQPushConsumer c = create(ctx, "reset");
+        c.setPersistConsumerOffsetInterval(1000);
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+            for (MessageExt m : msgs) {
+                try {
+                    phase.get().add(ctx.check(m));
+                } catch (RuntimeException e) {
+                    errors.record(e);
+                }
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        c.start();
+        first.await("push consumer before the reset");
+        Thread.sleep(2000); // offsets persisted (every second): the reset has to move them back
+        phase.set(second);
+        // The broker of each queue the consumer holds (the route types' package differs between
+        // 4.x and 5.x; MessageQueue's does not).
+        MQClientInstance client = c.getDefaultMQPushConsumerImpl().getmQClientFactory();
+        java.util.Set<String> brokers = new java.util.TreeSet<>();
+        for (MessageQueue mq : c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet()) {
+            brokers.add(mq.getBrokerName());
+        }
+        Map<MessageQueue, Long> reset = new HashMap<>();
+        for (String broker : brokers) {
+            String addr = client.findBrokerAddressInPublish(broker);
+            reset.putAll(client.getMQClientAPIImpl().invokeBrokerToResetOffset(
+                addr, ctx.topic, ctx.consumerGroup(), before, true, 3000));
+        }
+        System.out.println("reset to " + reset);
+        require(!reset.isEmpty(), "the reset answered no queue");
+        for (Long offset : reset.values()) {
+            require(offset == 0, "a queue reset to " + offset + ", not 0: " + reset);
+        }
+        // A parked pull (15 s) returns first, then the client waits 10 s before it moves.
+        second.await("push consumer after the reset");
+        Thread.sleep(500);
+        c.shutdown();
+        errors.check();
+        return "received=" + first.distinct() + " again=" + second.distinct() + " queues=" + reset.size();
     }
 
     /** Sets a delay on a message and returns the earliest time it may be delivered (client clock). */
