@@ -1,84 +1,85 @@
 //! `ClientManager`: the producers and consumers that announce themselves (RocketMQ's
-//! `ClientManageProcessor` with the producer/consumer managers behind it).
+//! `ClientManageProcessor`, with its `ConsumerManager` and `ProducerManager` behind it).
 //!
-//! Owns, per group, the client ids seen in `HEART_BEAT` (34) and when; forgets them on
-//! `UNREGISTER_CLIENT` (35) or 120 s after their last heartbeat (RocketMQ's channel expiry), and
-//! answers `GET_CONSUMER_LIST_BY_GROUP` (38), which consumers use to rebalance queues among
-//! themselves, and keeps each producer's connection so a transaction check (CHECK_TRANSACTION_STATE)
-//! can be pushed to its group ([`PushToProducer`]). For each consumer group it asks the SendProcessor to create the group (if unknown) and
-//! `%RETRY%<group>` (the group's `retryQueueNums` queues), as RocketMQ's heartbeat does. Receives `Request`s from connections; runs on the system arbiter.
+//! Owns a [`ClientRegistry`] (`src/client_registry.rs`: per group, each client's connection, peer
+//! address, language, version and last heartbeat; per consumer group its consume type, message
+//! model, where to start and subscriptions). Receives `Request`s from connections for `HEART_BEAT`
+//! (34), `UNREGISTER_CLIENT` (35), `GET_CONSUMER_LIST_BY_GROUP` (38, what consumers rebalance
+//! with), `GET_CONSUMER_CONNECTION_LIST` (203) and `GET_PRODUCER_CONNECTION_LIST` (204), and
+//! [`PushToProducer`] from the `TransactionChecker`. Sends `EnsureRetryTopic` to the SendProcessor
+//! for each consumer group (the group and `%RETRY%<group>` are created, as RocketMQ's heartbeat
+//! does), and `Push` to connections: a transaction check to one producer, or
+//! `NOTIFY_CONSUMER_IDS_CHANGED` (40) to every live consumer of a group whose members changed, so
+//! they rebalance at once instead of on their 20 s timer. A sweep every [`SWEEP_INTERVAL`] forgets
+//! clients whose connection closed (Java's channel-close event) or that stopped heartbeating for
+//! 120 s. Runs on the system arbiter; the state is the registry's, this file only routes.
 
-use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use serde::Deserialize;
-use serde_json::json;
-use tracing::info;
 
-use super::connection::{Connection, Push, ReplyTo, Request};
-use super::mailbox::{CountedRecipient, Mailbox};
+use super::connection::{Connection, Push, Request};
+use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::processor_table::Processor;
 use super::send_processor::EnsureRetryTopic;
+use actormq::client_registry::{
+    notify_consumer_ids_changed, ClientRegistry, ConnectionHandle, HeartbeatData, Peer,
+    RegistryError,
+};
+use actormq::protocol::header::{Decode, ExtReader};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 
-/// A client is forgotten this long after its last heartbeat.
-const CLIENT_EXPIRY: Duration = Duration::from_secs(120);
+/// How often closed connections and expired clients are looked for.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
+
+impl ConnectionHandle for Mailbox<Connection> {
+    fn is_connected(&self) -> bool {
+        self.connected()
+    }
+}
 
 pub struct ClientManager {
-    /// group -> client id -> last heartbeat.
-    producers: HashMap<String, BTreeMap<String, Instant>>,
-    consumers: HashMap<String, BTreeMap<String, Instant>>,
-    /// Producer client id -> the connection of its last heartbeat: where a transaction check
-    /// for its group goes ([`PushToProducer`]).
-    producer_connections: HashMap<String, Mailbox<Connection>>,
+    registry: ClientRegistry<Mailbox<Connection>>,
     /// Round robin over a group's producers for checks (Java's `getAvailableChannel`).
     pushes: usize,
+    /// The opaque of the broker's own NOTIFY_CONSUMER_IDS_CHANGED requests.
+    opaque: i32,
     topics: CountedRecipient<EnsureRetryTopic>,
 }
 
 impl ClientManager {
     pub fn new(topics: CountedRecipient<EnsureRetryTopic>) -> Self {
         ClientManager {
-            producers: HashMap::new(),
-            consumers: HashMap::new(),
-            producer_connections: HashMap::new(),
+            registry: ClientRegistry::default(),
             pushes: 0,
+            opaque: 0,
             topics,
         }
     }
 
-    fn heartbeat(&mut self, cmd: &RemotingCommand, reply: &ReplyTo) -> RemotingCommand {
-        let data: HeartbeatData = match serde_json::from_slice(&cmd.body) {
+    fn heartbeat(&mut self, req: &Request) -> RemotingCommand {
+        let cmd = &req.cmd;
+        let data = match HeartbeatData::decode(&cmd.body) {
             Ok(d) => d,
             Err(e) => {
-                let remark = format!("bad heartbeat body: {e}");
-                return cmd.response_to(response_code::INVALID_PARAMETER, Some(remark));
+                return cmd.response_to(response_code::INVALID_PARAMETER, Some(e.to_string()));
             }
         };
-        let now = Instant::now();
-        if !data.producer_data_set.is_empty() {
-            let connection = reply.connection();
-            self.producer_connections
-                .insert(data.client_id.clone(), connection);
-        }
-        for p in &data.producer_data_set {
-            self.producers
-                .entry(p.group_name.clone())
-                .or_default()
-                .insert(data.client_id.clone(), now);
-        }
         for c in &data.consumer_data_set {
-            let clients = self.consumers.entry(c.group_name.clone()).or_default();
-            if clients.insert(data.client_id.clone(), now).is_none() {
-                info!(group = %c.group_name, client = %data.client_id, "consumer registered");
-            }
             self.topics.do_send(EnsureRetryTopic {
                 group: c.group_name.clone(),
                 unit_mode: c.unit_mode,
             });
         }
+        let peer = Peer {
+            addr: req.peer.to_string(),
+            language: cmd.language,
+            version: cmd.version,
+            connection: req.reply.connection(),
+        };
+        let changed = self.registry.heartbeat(&data, peer, Instant::now());
+        self.notify(changed);
         cmd.response_to(response_code::SUCCESS, None)
     }
 
@@ -89,76 +90,71 @@ impl ClientManager {
                 Some("the header field clientID is required".into()),
             );
         };
-        for (key, table) in [
-            ("producerGroup", &mut self.producers),
-            ("consumerGroup", &mut self.consumers),
-        ] {
-            if let Some(group) = cmd.ext(key) {
-                if let Some(clients) = table.get_mut(group) {
-                    clients.remove(client);
-                }
-            }
-        }
+        let (producers, consumers) = (cmd.ext("producerGroup"), cmd.ext("consumerGroup"));
+        let changed = self.registry.unregister(client, producers, consumers);
+        self.notify(changed);
         cmd.response_to(response_code::SUCCESS, None)
     }
 
-    fn consumer_list(&self, cmd: &RemotingCommand) -> RemotingCommand {
-        let group = cmd.ext("consumerGroup").unwrap_or("");
-        match self.consumers.get(group).filter(|c| !c.is_empty()) {
-            Some(clients) => {
-                let ids: Vec<&String> = clients.keys().collect();
-                let body = serde_json::to_vec(&json!({ "consumerIdList": ids })).expect("json");
-                cmd.response_to(response_code::SUCCESS, None)
-                    .with_body(body.into())
+    /// 38, 203 and 204: a body from the registry, or its refusal.
+    fn list(&self, cmd: &RemotingCommand) -> RemotingCommand {
+        let body = match cmd.code {
+            request_code::GET_CONSUMER_LIST_BY_GROUP => {
+                let group = cmd.ext("consumerGroup").unwrap_or("");
+                self.registry.consumer_list_body(group)
             }
-            None => cmd.response_to(
-                response_code::SYSTEM_ERROR,
-                Some(format!("no consumer for this group, {group}")),
-            ),
+            request_code::GET_CONSUMER_CONNECTION_LIST => {
+                let h = header(cmd, "GetConsumerConnectionListRequestHeader");
+                match h.str("consumerGroup") {
+                    Ok(group) => self.registry.consumer_connection_body(group),
+                    Err(e) => return cmd.response_to(e.response_code(), Some(e.to_string())),
+                }
+            }
+            _ => {
+                let h = header(cmd, "GetProducerConnectionListRequestHeader");
+                match h.str("producerGroup") {
+                    Ok(group) => self.registry.producer_connection_body(group),
+                    Err(e) => return cmd.response_to(e.response_code(), Some(e.to_string())),
+                }
+            }
+        };
+        match body {
+            Ok(body) => cmd
+                .response_to(response_code::SUCCESS, None)
+                .with_body(body.into()),
+            Err(e) => refusal(cmd, &e),
         }
     }
 
-    fn expire(&mut self) {
-        let now = Instant::now();
-        for table in [&mut self.producers, &mut self.consumers] {
-            for clients in table.values_mut() {
-                clients.retain(|_, seen| now.duration_since(*seen) < CLIENT_EXPIRY);
+    /// Tells every live consumer of each group that the group's members changed.
+    fn notify(&mut self, groups: Vec<String>) {
+        for group in groups {
+            for connection in self.registry.consumer_connections(&group) {
+                self.opaque = self.opaque.wrapping_add(1);
+                connection.do_send(Push(notify_consumer_ids_changed(&group, self.opaque)));
             }
-            table.retain(|_, clients| !clients.is_empty());
         }
-        let producers = &self.producers;
-        self.producer_connections.retain(|client, connection| {
-            connection.connected() && producers.values().any(|c| c.contains_key(client))
-        });
     }
 }
 
-/// RocketMQ's `HeartbeatData` (the parts actormq uses; unknown fields are ignored).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HeartbeatData {
-    #[serde(rename = "clientID")]
-    client_id: String,
-    #[serde(default)]
-    producer_data_set: Vec<GroupData>,
-    #[serde(default)]
-    consumer_data_set: Vec<GroupData>,
+/// A header Java decodes by reflection (a missing `@CFNotNull` field is Java's NPE).
+fn header<'a>(cmd: &'a RemotingCommand, class: &'static str) -> ExtReader<'a> {
+    ExtReader::new(&cmd.ext_fields, class, Decode::Reflective)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GroupData {
-    group_name: String,
-    /// Consumers only: a unit-mode consumer's retry topic gets the unit-sub topic flag.
-    #[serde(default)]
-    unit_mode: bool,
+fn refusal(cmd: &RemotingCommand, e: &RegistryError) -> RemotingCommand {
+    cmd.response_to(e.response_code(), Some(e.to_string()))
 }
 
 impl Actor for ClientManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(Duration::from_secs(10), |act, _| act.expire());
+        ctx.run_interval(SWEEP_INTERVAL, |act, _| {
+            let _tick = timer_tick::<ClientManager>();
+            let changed = act.registry.sweep(Instant::now());
+            act.notify(changed);
+        });
     }
 }
 
@@ -168,6 +164,8 @@ impl Processor for ClientManager {
         request_code::HEART_BEAT,
         request_code::UNREGISTER_CLIENT,
         request_code::GET_CONSUMER_LIST_BY_GROUP,
+        request_code::GET_CONSUMER_CONNECTION_LIST,
+        request_code::GET_PRODUCER_CONNECTION_LIST,
     ];
 }
 
@@ -177,9 +175,9 @@ impl Handler<Request> for ClientManager {
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().client_manager.handling();
         let response = match req.cmd.code {
-            request_code::HEART_BEAT => self.heartbeat(&req.cmd, &req.reply),
+            request_code::HEART_BEAT => self.heartbeat(&req),
             request_code::UNREGISTER_CLIENT => self.unregister(&req.cmd),
-            _ => self.consumer_list(&req.cmd),
+            _ => self.list(&req.cmd),
         };
         req.reply.send(response);
     }
@@ -199,14 +197,7 @@ impl Handler<PushToProducer> for ClientManager {
 
     fn handle(&mut self, msg: PushToProducer, _ctx: &mut Context<Self>) -> bool {
         let _timer = stats().client_manager.handling();
-        let Some(clients) = self.producers.get(&msg.group) else {
-            return false;
-        };
-        let live: Vec<&Mailbox<Connection>> = clients
-            .keys()
-            .filter_map(|id| self.producer_connections.get(id))
-            .filter(|c| c.connected())
-            .collect();
+        let live = self.registry.producer_connections(&msg.group);
         if live.is_empty() {
             return false;
         }

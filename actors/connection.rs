@@ -410,7 +410,9 @@ impl Handler<Push> for Connection {
     type Result = ();
 
     fn handle(&mut self, Push(cmd): Push, _ctx: &mut Context<Self>) {
-        let _timer = stats().connection.handling_with(&self.own);
+        // The shared row only: this connection's own row counts requests in flight, and a push
+        // was never one (counting it there would hide a request in flight per push).
+        let _timer = stats().connection.handling();
         if !self.draining {
             self.writer.write(cmd);
         }

@@ -41,6 +41,7 @@
 //! so nothing here can depend on them.
 
 pub mod client;
+pub mod client_registry;
 pub mod cluster;
 pub mod config;
 pub mod consumer_offsets;

@@ -492,3 +492,129 @@ async fn mqadmin_consumer_progress() {
     let q0 = rows.iter().find(|w| w[2] == "0").expect("queue 0");
     assert_eq!(q0[4], "1", "the group's offset of queue 0: {stdout}");
 }
+
+/// A heartbeat for consumer group `group` subscribed to `topic` and producer group
+/// `producer_group`, as a Java 5.3 client sends it.
+fn client_heartbeat(
+    client_id: &str,
+    group: &str,
+    topic: &str,
+    producer_group: &str,
+) -> RemotingCommand {
+    let body = serde_json::json!({
+        "clientID": client_id,
+        "consumerDataSet": [{
+            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
+            "consumeType": "CONSUME_PASSIVELY",
+            "groupName": group,
+            "messageModel": "CLUSTERING",
+            "subscriptionDataSet": [{
+                "classFilterMode": false, "codeSet": [], "expressionType": "TAG",
+                "subString": "*", "subVersion": 1_700_000_000_000i64, "tagsSet": [], "topic": topic
+            }],
+            "unitMode": false
+        }],
+        "producerDataSet": [{"groupName": producer_group}]
+    });
+    let mut cmd =
+        RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(body.to_string().into());
+    cmd.language = actormq::protocol::LanguageCode::Java;
+    cmd.version = 479;
+    cmd
+}
+
+/// Runs mqadmin until it succeeds with `want` in its output (the retry topic a heartbeat creates
+/// reaches the name server's routes a moment later), at most 10 times; the last output.
+async fn mqadmin_until(lib: &std::path::Path, namesrv: &str, args: &[&str], want: &str) -> String {
+    let mut stdout = String::new();
+    for _ in 0..10 {
+        let out = common::java_server::mqadmin(lib, namesrv, args);
+        stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() && stdout.contains(want) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    stdout
+}
+
+/// The stock `mqadmin consumerConnection` (5.3.3): the route of `%RETRY%<group>`, then
+/// GET_CONSUMER_CONNECTION_LIST (203); it lists both clients of the group with their addresses,
+/// the subscription and the group's consume settings.
+#[tokio::test]
+async fn mqadmin_consumer_connection() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let (a, b) = (broker.client().await, broker.client().await);
+    for (client, id) in [(&a, "conn-client-a"), (&b, "conn-client-b")] {
+        let hb = client_heartbeat(id, "conn_cg", "ConnTopic", "conn_pg");
+        assert_eq!(client.request(hb).await.unwrap().code, 0);
+    }
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = ["consumerConnection", "-g", "conn_cg"];
+    let stdout = mqadmin_until(&lib, namesrv, &args, "conn-client-b").await;
+    for (id, client) in [("conn-client-a", &a), ("conn-client-b", &b)] {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("no row for {id}: {stdout}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[1], client.local_addr().to_string(), "{stdout}");
+        assert_eq!(cells[2], "JAVA", "{stdout}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["ConnTopic", "*"]),
+        "{stdout}"
+    );
+    for line in [
+        "ConsumeType: CONSUME_PASSIVELY",
+        "MessageModel: CLUSTERING",
+        "ConsumeFromWhere: CONSUME_FROM_FIRST_OFFSET",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+}
+
+/// The stock `mqadmin producerConnection` (5.3.3): the route of the topic, then
+/// GET_PRODUCER_CONNECTION_LIST (204); one row per producer of the group.
+#[tokio::test]
+async fn mqadmin_producer_connection() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let (a, b) = (broker.client().await, broker.client().await);
+    send_keyed(&a, "ProdTopic", 1).await;
+    for (client, id) in [(&a, "prod-client-a"), (&b, "prod-client-b")] {
+        let hb = client_heartbeat(id, "prod_cg", "ProdTopic", "prod_pg");
+        assert_eq!(client.request(hb).await.unwrap().code, 0);
+    }
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = ["producerConnection", "-g", "prod_pg", "-t", "ProdTopic"];
+    let stdout = mqadmin_until(&lib, namesrv, &args, "prod-client-b").await;
+    // "0001  <clientId> <clientAddr> <language> <version>"
+    let mut rows: Vec<(String, String, String)> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.len() >= 4 && w[1].starts_with("prod-client-"))
+        .map(|w| (w[1].to_string(), w[2].to_string(), w[3].to_string()))
+        .collect();
+    rows.sort();
+    let want = vec![
+        (
+            "prod-client-a".to_string(),
+            a.local_addr().to_string(),
+            "JAVA".to_string(),
+        ),
+        (
+            "prod-client-b".to_string(),
+            b.local_addr().to_string(),
+            "JAVA".to_string(),
+        ),
+    ];
+    assert_eq!(rows, want, "{stdout}");
+}

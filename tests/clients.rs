@@ -1,0 +1,237 @@
+//! The client registry against the real broker: GET_CONSUMER_CONNECTION_LIST (203) and
+//! GET_PRODUCER_CONNECTION_LIST (204) name each client with its address, language and version; a
+//! consumer whose connection closes leaves GET_CONSUMER_LIST_BY_GROUP (38) at once instead of 120 s
+//! later; and NOTIFY_CONSUMER_IDS_CHANGED (40) reaches a group's consumers when one joins or
+//! leaves, so they rebalance without waiting for their timer. The stock `mqadmin
+//! consumerConnection` / `producerConnection` run in `tests/query.rs`.
+
+mod common;
+
+use std::time::Duration;
+
+use actormq::client::Client;
+use actormq::protocol::{request_code, response_code, LanguageCode, RemotingCommand};
+use common::TestBroker;
+use serde_json::{json, Value};
+use tokio::sync::mpsc::Receiver;
+
+/// How long a push may take to arrive.
+const PUSH_WAIT: Duration = Duration::from_secs(5);
+
+/// A Java push consumer's heartbeat for `group` (subscribed to `topic`, all tags), also producing
+/// for `producer_group` if given, sent as a Java 5.3 client would (language JAVA, version 479).
+fn heartbeat(
+    client_id: &str,
+    group: &str,
+    topic: &str,
+    producer_group: Option<&str>,
+) -> RemotingCommand {
+    let producers: Vec<Value> = producer_group
+        .iter()
+        .map(|g| json!({"groupName": g}))
+        .collect();
+    let body = json!({
+        "clientID": client_id,
+        "consumerDataSet": [{
+            "consumeFromWhere": "CONSUME_FROM_LAST_OFFSET",
+            "consumeType": "CONSUME_PASSIVELY",
+            "groupName": group,
+            "messageModel": "CLUSTERING",
+            "subscriptionDataSet": [{
+                "classFilterMode": false, "codeSet": [], "expressionType": "TAG",
+                "subString": "*", "subVersion": 1_700_000_000_000i64, "tagsSet": [], "topic": topic
+            }],
+            "unitMode": false
+        }],
+        "producerDataSet": producers
+    });
+    let mut cmd =
+        RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(body.to_string().into());
+    cmd.language = LanguageCode::Java;
+    cmd.version = 479;
+    cmd
+}
+
+/// A connection that heartbeated as `client_id`, with the broker's own requests to it readable.
+async fn consumer(
+    broker: &TestBroker,
+    client_id: &str,
+    group: &str,
+    producer_group: Option<&str>,
+) -> (Client, Receiver<RemotingCommand>) {
+    let mut client = broker.client().await;
+    let pushes = client.take_pushes().expect("first take");
+    let r = client
+        .request(heartbeat(client_id, group, "T", producer_group))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    (client, pushes)
+}
+
+/// The consumer ids GET_CONSUMER_LIST_BY_GROUP answers (none on an error).
+async fn consumer_ids(client: &Client, group: &str) -> Vec<String> {
+    let cmd = RemotingCommand::request(request_code::GET_CONSUMER_LIST_BY_GROUP, 0)
+        .with_ext("consumerGroup", group);
+    let r = client.request(cmd).await.unwrap();
+    if r.code != response_code::SUCCESS {
+        return Vec::new();
+    }
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    serde_json::from_value(v["consumerIdList"].clone()).unwrap()
+}
+
+/// The next push on a connection, within [`PUSH_WAIT`].
+async fn next_push(pushes: &mut Receiver<RemotingCommand>) -> RemotingCommand {
+    tokio::time::timeout(PUSH_WAIT, pushes.recv())
+        .await
+        .expect("a push in time")
+        .expect("connection open")
+}
+
+fn assert_notify(cmd: &RemotingCommand, group: &str) {
+    assert_eq!(cmd.code, request_code::NOTIFY_CONSUMER_IDS_CHANGED);
+    assert!(cmd.is_oneway());
+    assert_eq!(cmd.ext("consumerGroup"), Some(group));
+}
+
+/// 203 lists both consumers of a group with the address the broker sees, the heartbeat's language
+/// and version, and the group's consume settings and subscription; 204 lists both producers.
+#[tokio::test]
+async fn connection_lists_name_every_client() {
+    let broker = TestBroker::start();
+    let (a, _pa) = consumer(&broker, "client-a", "cg", Some("pg")).await;
+    let (b, _pb) = consumer(&broker, "client-b", "cg", Some("pg")).await;
+
+    let cmd = RemotingCommand::request(request_code::GET_CONSUMER_CONNECTION_LIST, 0)
+        .with_ext("consumerGroup", "cg");
+    let r = a.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    let expected_set = json!([
+        {"clientAddr": a.local_addr().to_string(), "clientId": "client-a", "language": "JAVA", "version": 479},
+        {"clientAddr": b.local_addr().to_string(), "clientId": "client-b", "language": "JAVA", "version": 479},
+    ]);
+    assert_eq!(body["connectionSet"], expected_set, "{body}");
+    assert_eq!(body["consumeType"], "CONSUME_PASSIVELY");
+    assert_eq!(body["messageModel"], "CLUSTERING");
+    assert_eq!(body["consumeFromWhere"], "CONSUME_FROM_LAST_OFFSET");
+    let sub = &body["subscriptionTable"]["T"];
+    assert_eq!(
+        (&sub["topic"], &sub["subString"]),
+        (&json!("T"), &json!("*")),
+        "{body}"
+    );
+    assert_eq!(sub["subVersion"], 1_700_000_000_000i64);
+
+    let cmd = RemotingCommand::request(request_code::GET_PRODUCER_CONNECTION_LIST, 0)
+        .with_ext("producerGroup", "pg");
+    let r = a.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body, json!({"connectionSet": expected_set}));
+}
+
+/// Groups nobody is in: 203 answers CONSUMER_NOT_ONLINE and 204 SYSTEM_ERROR, with Java's remarks;
+/// a request without the group header is Java's null-field SYSTEM_ERROR.
+#[tokio::test]
+async fn unknown_groups_are_refused_as_java_does() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let cmd = RemotingCommand::request(request_code::GET_CONSUMER_CONNECTION_LIST, 0)
+        .with_ext("consumerGroup", "nobody");
+    let r = client.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::CONSUMER_NOT_ONLINE);
+    assert_eq!(r.code, 206);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("the consumer group[nobody] not online")
+    );
+
+    let cmd = RemotingCommand::request(request_code::GET_PRODUCER_CONNECTION_LIST, 0)
+        .with_ext("producerGroup", "nobody");
+    let r = client.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("the producer group[nobody] not exist")
+    );
+
+    let r = client
+        .request(RemotingCommand::request(
+            request_code::GET_CONSUMER_CONNECTION_LIST,
+            0,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR);
+    assert!(r.remark.unwrap_or_default().contains("consumerGroup"));
+}
+
+/// A consumer whose connection goes away without unregistering (a killed process) leaves the
+/// group's consumer list within about a second, and the consumer left is told to rebalance.
+#[tokio::test]
+async fn a_consumer_whose_connection_closes_leaves_at_once() {
+    let broker = TestBroker::start();
+    let (a, mut pushes_a) = consumer(&broker, "client-a", "cg", None).await;
+    let (b, _pb) = consumer(&broker, "client-b", "cg", None).await;
+    assert_eq!(consumer_ids(&a, "cg").await, ["client-a", "client-b"]);
+    // a's own registration and b's joining.
+    assert_notify(&next_push(&mut pushes_a).await, "cg");
+    assert_notify(&next_push(&mut pushes_a).await, "cg");
+
+    drop(b);
+    let mut last = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        last = consumer_ids(&a, "cg").await;
+        if last == ["client-a"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        last,
+        ["client-a"],
+        "the closed consumer is still listed after 2 s"
+    );
+    // Once swept (within the sweep interval), the survivor is told.
+    assert_notify(&next_push(&mut pushes_a).await, "cg");
+}
+
+/// NOTIFY_CONSUMER_IDS_CHANGED (40): a second consumer joining makes the first one receive it
+/// (oneway, header `consumerGroup`); a repeated heartbeat changes nothing and pushes nothing; an
+/// UNREGISTER_CLIENT (35) of the second tells the first again.
+#[tokio::test]
+async fn a_joining_or_leaving_consumer_makes_the_others_rebalance() {
+    let broker = TestBroker::start();
+    let (a, mut pushes_a) = consumer(&broker, "client-a", "ng", None).await;
+    // Java tells every consumer of the group, the newcomer included.
+    assert_notify(&next_push(&mut pushes_a).await, "ng");
+
+    let (b, mut pushes_b) = consumer(&broker, "client-b", "ng", None).await;
+    assert_notify(&next_push(&mut pushes_a).await, "ng");
+    assert_notify(&next_push(&mut pushes_b).await, "ng");
+
+    // The broker writes a push before the answer to the heartbeat that caused it, so once the
+    // answer is in, a push would be too.
+    let r = a
+        .request(heartbeat("client-a", "ng", "T", None))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS);
+    assert!(
+        pushes_a.try_recv().is_err(),
+        "a repeated heartbeat notified"
+    );
+
+    let unregister = RemotingCommand::request(request_code::UNREGISTER_CLIENT, 0)
+        .with_ext("clientID", "client-b")
+        .with_ext("consumerGroup", "ng");
+    assert_eq!(
+        b.request(unregister).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    assert_notify(&next_push(&mut pushes_a).await, "ng");
+    assert_eq!(consumer_ids(&a, "ng").await, ["client-a"]);
+}
