@@ -618,3 +618,125 @@ async fn mqadmin_producer_connection() {
     ];
     assert_eq!(rows, want, "{stdout}");
 }
+
+/// Stock `mqadmin resetOffsetByTime` (5.3.3 sends INVOKE_BROKER_TO_RESET_OFFSET, 222, to the
+/// topic's broker): a group that had consumed everything is reset to a time before the first
+/// message; the tool prints each queue at offset 0 and the broker holds 0.
+#[tokio::test]
+async fn mqadmin_reset_offset_by_time() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        - 1;
+    send_keyed(&client, "ResetTopic", 8).await;
+    let hb =
+        r#"{"clientID":"c1","producerDataSet":[],"consumerDataSet":[{"groupName":"reset_cg"}]}"#;
+    let hb =
+        actormq::protocol::RemotingCommand::request(actormq::protocol::request_code::HEART_BEAT, 0)
+            .with_body(hb.to_string().into());
+    assert_eq!(client.request(hb).await.unwrap().code, 0);
+    let queues = client.read_queue_nums("ResetTopic").await.unwrap();
+    for q in 0..queues {
+        let end = client.max_offset("ResetTopic", q).await.unwrap();
+        client
+            .update_consumer_offset("reset_cg", "ResetTopic", q, end)
+            .await
+            .unwrap();
+        // Landed before mqadmin blocks this (single-threaded) runtime.
+        let committed = client.query_consumer_offset("reset_cg", "ResetTopic", q);
+        assert_eq!(committed.await.unwrap(), Some(end));
+    }
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let before = before.to_string();
+    let args = [
+        "resetOffsetByTime",
+        "-g",
+        "reset_cg",
+        "-t",
+        "ResetTopic",
+        "-s",
+        &before,
+    ];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.len() == 3 && w[0] == "broker-a")
+        .collect();
+    assert_eq!(rows.len(), queues as usize, "{stdout}");
+    assert!(rows.iter().all(|w| w[2] == "0"), "{stdout}");
+    for q in 0..queues {
+        let offset = client.query_consumer_offset("reset_cg", "ResetTopic", q);
+        assert_eq!(offset.await.unwrap(), Some(0), "queue {q}");
+    }
+}
+
+/// Stock `mqadmin deleteSubGroup -b <broker> -g G -r true` (DELETE_SUBSCRIPTIONGROUP, 207 with
+/// `cleanOffset`): the group's config and offsets are gone.
+#[tokio::test]
+async fn mqadmin_delete_sub_group() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_keyed(&client, "DelGroupTopic", 4).await;
+    let body = r#"{"groupName":"del_cg"}"#;
+    let create = actormq::protocol::RemotingCommand::request(
+        actormq::protocol::request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+        0,
+    )
+    .with_body(body.to_string().into());
+    assert_eq!(client.request(create).await.unwrap().code, 0);
+    client
+        .update_consumer_offset("del_cg", "DelGroupTopic", 0, 1)
+        .await
+        .unwrap();
+    // The oneway commit is written before mqadmin blocks this (single-threaded) runtime.
+    let committed = client.query_consumer_offset("del_cg", "DelGroupTopic", 0);
+    assert_eq!(committed.await.unwrap(), Some(1));
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = [
+        "deleteSubGroup",
+        "-b",
+        &broker.addr,
+        "-g",
+        "del_cg",
+        "-r",
+        "true",
+    ];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && stdout.contains("delete subscription group [del_cg]"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let groups = actormq::protocol::RemotingCommand::request(
+        actormq::protocol::request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        0,
+    );
+    let table = client.request(groups).await.unwrap();
+    assert!(!String::from_utf8_lossy(&table.body).contains("\"del_cg\""));
+    common::wait_until_async(
+        std::time::Duration::from_secs(5),
+        "offsets removed",
+        || async {
+            let offset = client.query_consumer_offset("del_cg", "DelGroupTopic", 0);
+            offset.await.unwrap().is_none()
+        },
+    )
+    .await;
+}
