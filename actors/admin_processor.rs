@@ -5,6 +5,16 @@
 //! under `actormq.mailboxes` for `actormq stats`; with the extField `perConnection=true`, each open
 //! connection's figures under `actormq.connections`).
 //!
+//! RocketMQ's keys as Java formats them (`rocketmq-reference-2.md` §7.1): the message rates and
+//! day totals of the `Metrics` actor's snapshot (`putTps`, `getTransferredTps` and 4.9's
+//! `getTransferedTps`, `msgPutTotalTodayNow`, ...: `actormq::rates`); the send and pull "thread
+//! pools" are the `send_processor` and `pull_processor` mailboxes (`*ThreadPoolQueueSize`,
+//! `*Capacity`, and `*HeadWaitTimeMills` estimated from depth and mean handling time:
+//! `MailboxSnapshot::head_wait_estimate_secs`); `pageCacheLockTimeMills` is always 0 (the writer is
+//! an actor and holds no lock); `commitLogDiskRatio` is the disk's used ratio as Retention last
+//! measured it. `earliestMessageTimeStamp` is not reported (the snapshot has no store time; `mqadmin
+//! clusterList` then shows 0.00 hours).
+//!
 //! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot and
 //! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java).
 //! Runs on the system arbiter.
@@ -111,10 +121,30 @@ impl Handler<Request> for AdminProcessor {
                 "runtime".to_string(),
                 format!("{:.0}s", snap.gauge("uptime_seconds")),
             );
+            for (key, value) in snap.flow.runtime_info() {
+                table.insert(key.to_string(), value);
+            }
+            // The writer is the only one touching the mapped file, and without a lock.
+            table.insert("pageCacheLockTimeMills".into(), "0".into());
+            // A ratio (0..1), as Java's `getDiskPartitionSpaceUsedPercent`; always a number:
+            // clusterList parses it outside any try.
+            let disk = snap.gauge("disk_used_ratio");
+            table.insert("commitLogDiskRatio".into(), format!("{disk:?}"));
             for m in &snap.mailboxes {
-                if m.actor == "send_processor" {
-                    table.insert("sendThreadPoolQueueSize".into(), m.depth.to_string());
-                    table.insert("sendThreadPoolQueueCapacity".into(), m.capacity.to_string());
+                let pool = match m.actor.as_str() {
+                    "send_processor" => Some("send"),
+                    "pull_processor" => Some("pull"),
+                    _ => None,
+                };
+                if let Some(pool) = pool {
+                    let wait_ms = (m.head_wait_estimate_secs() * 1000.0).round() as u64;
+                    for (field, value) in [
+                        ("QueueSize", m.depth.to_string()),
+                        ("QueueCapacity", m.capacity.to_string()),
+                        ("QueueHeadWaitTimeMills", wait_ms.to_string()),
+                    ] {
+                        table.insert(format!("{pool}ThreadPool{field}"), value);
+                    }
                 }
                 if m.actor == "commit_log_writer" {
                     table.insert("putMessageTimesTotal".into(), m.handled.to_string());

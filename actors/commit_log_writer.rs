@@ -336,6 +336,9 @@ impl Handler<Append> for CommitLogWriter {
         if result.is_err() {
             self.check_out_of_space();
         }
+        if let Ok(appended) = &result {
+            stats().puts.appended(u64::from(msg.count), appended.bytes);
+        }
         match (result, self.sync_flush) {
             (Ok(appended), Some(timeout)) => {
                 // Written and flushed when the turn ends (`EndOfTurn`).

@@ -2,15 +2,17 @@
 //! snapshot, served three ways: `GET_BROKER_RUNTIME_INFO` (through the `AdminProcessor`), the
 //! `actormq stats` CLI (which reads that same request), and a Prometheus text endpoint.
 //!
-//! Owns the (immutable) list of every actor's `MailboxStats` and the store's published positions;
-//! receives `TakeSnapshot`; nothing on the hot path talks to it — the counters are atomics the actors
-//! bump themselves. Runs on the system arbiter; a snapshot is a few hundred relaxed loads.
+//! Owns the (immutable) list of every actor's `MailboxStats` and the store's published positions,
+//! and the message rates: once a second its own timer samples the store's put and pull counters
+//! (`stats().puts` / `stats().pulls`) into a [`RateSampler`] (10 s / 60 s / 600 s rates, day
+//! totals). Receives `TakeSnapshot`; nothing on the hot path talks to it — the counters are atomics
+//! the actors bump themselves. Runs on the system arbiter; a snapshot is a few hundred relaxed loads.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,8 +25,13 @@ use super::mailbox::{timer_tick, Mailbox};
 use actormq::config::BrokerConfig;
 use actormq::limits::ConnectionGuards;
 use actormq::metrics::{
-    render_prometheus, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats, PEAK_WINDOW,
+    render_prometheus, store_totals, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats,
+    PullCounters, PutCounters, PEAK_WINDOW,
 };
+use actormq::rates::{FlowReport, RateSampler, Totals};
+
+/// How often the message counters are sampled for the rates (Java's `FREQUENCY_OF_SAMPLING`).
+const RATE_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Every actor kind's mailbox counters, created once at start-up ([`init`]) and read-only after:
 /// actors bump them through [`stats`] without any constructor plumbing or lock.
@@ -62,6 +69,10 @@ pub struct ActorStats {
     pub disk_used_hundredths: AtomicU64,
     /// 1 while the store takes new messages, 0 while its disk is full.
     pub store_writable: AtomicU64,
+    /// Messages and bytes appended (the `CommitLogWriter`, per append).
+    pub puts: PutCounters,
+    /// Pull answers, found or not, and the messages they carried (the `Dispatcher`, per answer).
+    pub pulls: PullCounters,
 }
 
 impl ActorStats {
@@ -106,7 +117,14 @@ impl ActorStats {
             damaged_records_skipped: AtomicU64::new(0),
             disk_used_hundredths: AtomicU64::new(0),
             store_writable: AtomicU64::new(1),
+            puts: PutCounters::default(),
+            pulls: PullCounters::default(),
         }
+    }
+
+    /// The message counters now.
+    pub fn store_totals(&self) -> Totals {
+        store_totals(&self.puts, &self.pulls)
     }
 
     /// All of them, in data-flow order (the order `actormq stats` prints).
@@ -167,6 +185,8 @@ pub struct Metrics {
     started: Instant,
     /// Replication gauges as the HA actors last sent them, by source.
     replication: HashMap<&'static str, Vec<Gauge>>,
+    /// The message counters, sampled once a second.
+    rates: RateSampler,
 }
 
 impl Metrics {
@@ -182,7 +202,17 @@ impl Metrics {
             guards,
             started: Instant::now(),
             replication: HashMap::new(),
+            rates: RateSampler::new(),
         }
+    }
+
+    /// Samples the message counters for the rates and the day totals.
+    fn sample_rates(&mut self) {
+        let at_ms = self.started.elapsed().as_millis() as u64;
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.rates.sample(at_ms, unix_ms, stats().store_totals());
     }
 }
 
@@ -200,6 +230,12 @@ impl Actor for Metrics {
                 stats.rotate_peak_window();
             }
         });
+        // The first sample now, so the first rate is there a second after start.
+        self.sample_rates();
+        ctx.run_interval(RATE_SAMPLE_INTERVAL, |act, _| {
+            let _tick = timer_tick::<Metrics>();
+            act.sample_rates();
+        });
     }
 }
 
@@ -210,6 +246,8 @@ pub struct MetricsSnapshot {
     pub gauges: Vec<Gauge>,
     /// One entry per open connection (`actor` = `connection:<peer>`), when asked for.
     pub connections: Vec<MailboxSnapshot>,
+    /// Message totals now, rates over 10 s / 60 s / 600 s, day totals.
+    pub flow: FlowReport,
 }
 
 impl MetricsSnapshot {
@@ -304,6 +342,7 @@ impl Handler<TakeSnapshot> for Metrics {
                 list
             }
         };
+        let flow = self.rates.report(stats().store_totals());
         let mut gauges = vec![
             gauge(
                 "commitlog_max_offset_bytes",
@@ -317,6 +356,36 @@ impl Handler<TakeSnapshot> for Metrics {
                 "Records a read found damaged (body CRC, or not the record its consume-queue \
                  entry names) and skipped instead of serving.",
                 stats().damaged_records_skipped.load(Ordering::Relaxed) as f64,
+            ),
+            gauge(
+                "messages_put_total",
+                "counter",
+                "Messages appended to the commit log (a batch counts its messages).",
+                flow.now.put as f64,
+            ),
+            gauge(
+                "message_bytes_put_total",
+                "counter",
+                "Bytes of the messages appended to the commit log (whole records, as stored).",
+                flow.now.put_bytes as f64,
+            ),
+            gauge(
+                "messages_transferred_total",
+                "counter",
+                "Messages handed to consumers in FOUND pull answers.",
+                flow.now.transferred as f64,
+            ),
+            gauge(
+                "pulls_found_total",
+                "counter",
+                "Pull answers that carried messages (FOUND).",
+                flow.now.pulls_found as f64,
+            ),
+            gauge(
+                "pulls_missed_total",
+                "counter",
+                "Pull answers that carried none (not found, offset moved, retry).",
+                flow.now.pulls_missed as f64,
             ),
             gauge(
                 "disk_used_ratio",
@@ -353,6 +422,7 @@ impl Handler<TakeSnapshot> for Metrics {
             connections,
             mailboxes: self.mailboxes.iter().map(|m| m.snapshot()).collect(),
             gauges,
+            flow,
         })
     }
 }

@@ -266,6 +266,7 @@ pub(super) fn pull_response(
     response.code = r.status.response_code(q.offset);
     response.remark = Some(r.status.name().to_string());
     let found = r.status == GetStatus::Found;
+    stats().pulls.answered(found, r.count);
     let suggestion = role.suggest(r.behind, in_memory_bytes(), found);
     if suggestion.retry_at_master {
         response.code = response_code::PULL_RETRY_IMMEDIATELY;

@@ -24,7 +24,10 @@
 //!   record holds.
 //! - [`send`]: the send path's pure part: a send request -> encoded records, an append -> the response.
 //! - [`ha`]: master/slave replication: the HA wire, a slave connection's stream, SYNC_MASTER waits.
-//! - [`metrics`]: lock-free mailbox counters and the Prometheus text rendering.
+//! - [`metrics`]: lock-free mailbox counters, the store's message counters (puts, pulls) and the
+//!   Prometheus text rendering.
+//! - [`rates`]: message rates over 10 s / 60 s / 600 s and the day totals, from once-a-second
+//!   samples of the message counters (RocketMQ's `StoreStatsService` and `BrokerStats`).
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
 //! - [`limits`]: connection bounds: frame budget, read/idle deadlines, reply backpressure,
@@ -52,6 +55,7 @@ pub mod metrics;
 pub mod property_edit;
 pub mod protocol;
 pub mod queue_locks;
+pub mod rates;
 pub mod retry;
 pub mod schedule;
 pub mod send;

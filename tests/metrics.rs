@@ -109,6 +109,129 @@ async fn runtime_info_counts_a_known_workload() {
     }
 }
 
+/// Reads `/metrics` from the broker's Prometheus endpoint: the body.
+async fn scrape(addr: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    text.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+/// One unlabelled series' value in a scrape.
+fn series(body: &str, name: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} missing"))
+        .parse()
+        .unwrap()
+}
+
+/// The first field (the 10 s rate) of a `"<10s> <60s> <600s>"` key.
+fn ten_second_rate(table: &HashMap<String, String>, key: &str) -> f64 {
+    let fields: Vec<f64> = table[key]
+        .split(' ')
+        .map(|f| {
+            f.parse()
+                .unwrap_or_else(|_| panic!("{key}: {}", table[key]))
+        })
+        .collect();
+    assert_eq!(fields.len(), 3, "{key}: {}", table[key]);
+    fields[0]
+}
+
+/// A known workload of puts and pulls shows up in RocketMQ's runtime-info keys and in the
+/// Prometheus counters: 30 single sends and a batch of 10 (40 messages) pulled back 16 at a time
+/// (3 found pulls, then 1 that finds nothing). The totals are exact at once; the rates come from the
+/// once-a-second sampling, so `putTps` turns positive within a couple of seconds.
+#[tokio::test]
+async fn runtime_info_reports_message_rates_and_totals() {
+    let broker = TestBroker::start_with("[metrics]\nlisten = \"127.0.0.1:0\"");
+    let client = broker.client().await;
+    for i in 0..30 {
+        let msg = OutgoingMessage {
+            queue_id: 0,
+            ..OutgoingMessage::new("Rates", format!("single {i}"))
+        };
+        client.send(&msg).await.unwrap();
+    }
+    let batch: Vec<_> = (0..10)
+        .map(|i| OutgoingMessage {
+            queue_id: 0,
+            ..OutgoingMessage::new("Rates", format!("batch {i}"))
+        })
+        .collect();
+    client.send_batch(&batch).await.unwrap();
+    let bodies = common::pull_queue_bodies(&client, "rates_cg", "Rates", 0, 16).await;
+    assert_eq!(bodies.len(), 40);
+
+    let table = runtime_info(&client).await;
+    assert_eq!(table["msgPutTotalTodayNow"], "40");
+    assert_eq!(table["msgGetTotalTodayNow"], "40");
+    for key in ["msgPutTotalTodayMorning", "msgGetTotalYesterdayMorning"] {
+        assert_eq!(table[key], "0", "{key}: no day change while the test ran");
+    }
+    let size: u64 = table["putMessageSizeTotal"].parse().unwrap();
+    assert!(size > 40 * 100, "{size}: 40 records with headers");
+    let average: f64 = table["putMessageAverageSize"].parse().unwrap();
+    assert_eq!(average, size as f64 / 40.0);
+    assert_eq!(table["pageCacheLockTimeMills"], "0");
+    assert_eq!(table["brokerActive"], "true");
+    let disk: f64 = table["commitLogDiskRatio"].parse().unwrap();
+    assert!((0.0..=1.0).contains(&disk), "{disk}");
+    for pool in ["send", "pull"] {
+        for field in ["QueueSize", "QueueCapacity", "QueueHeadWaitTimeMills"] {
+            let key = format!("{pool}ThreadPool{field}");
+            let value = table.get(&key).unwrap_or_else(|| panic!("{key} missing"));
+            value
+                .parse::<u64>()
+                .unwrap_or_else(|_| panic!("{key}: {value}"));
+        }
+    }
+    assert!(table["pullThreadPoolQueueCapacity"].parse::<u64>().unwrap() > 0);
+
+    // The rates: sampled once a second, so poll.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let table = loop {
+        let table = runtime_info(&client).await;
+        let (put, out) = (
+            ten_second_rate(&table, "putTps"),
+            ten_second_rate(&table, "getTransferredTps"),
+        );
+        if put > 0.0 && out > 0.0 {
+            break table;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "putTps {} / getTransferredTps {} never turned positive",
+            table["putTps"],
+            table["getTransferredTps"]
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for key in ["getFoundTps", "getMissTps", "getTotalTps"] {
+        assert!(ten_second_rate(&table, key) > 0.0, "{key}: {}", table[key]);
+    }
+    assert_eq!(table["getTransferedTps"], table["getTransferredTps"]);
+
+    let body = scrape(
+        broker
+            .metrics_addr
+            .as_deref()
+            .expect("metrics line printed"),
+    )
+    .await;
+    assert_eq!(series(&body, "actormq_messages_put_total"), 40.0);
+    assert_eq!(
+        series(&body, "actormq_message_bytes_put_total"),
+        size as f64
+    );
+    assert_eq!(series(&body, "actormq_messages_transferred_total"), 40.0);
+    assert_eq!(series(&body, "actormq_pulls_found_total"), 3.0);
+    assert_eq!(series(&body, "actormq_pulls_missed_total"), 1.0);
+    assert!(body.contains("# TYPE actormq_messages_put_total counter"));
+}
+
 /// On request, each open connection reports its own figures: handled = the replies it got.
 #[tokio::test]
 async fn per_connection_figures_on_request() {

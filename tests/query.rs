@@ -1,7 +1,8 @@
 //! The message index and QUERY_MESSAGE (12): messages are found by each word of their KEYS and by
 //! their unique key, after a clean restart and after kill -9, with Java's limits and answers; the
 //! `actormq query` command; and (with the Java jars) the stock `mqadmin queryMsgByKey` and
-//! `topicStatus` (GET_TOPIC_STATS_INFO, 202).
+//! `topicStatus` (GET_TOPIC_STATS_INFO, 202), and the other stock `mqadmin` commands actormq
+//! answers (among them `clusterList`, which reads GET_BROKER_RUNTIME_INFO's rates and totals).
 
 mod common;
 
@@ -739,4 +740,135 @@ async fn mqadmin_delete_sub_group() {
         },
     )
     .await;
+}
+
+/// The line of `stdout` that lists `broker`, split on whitespace (`None` if there is none).
+fn broker_row<'a>(stdout: &'a str, broker: &str) -> Option<(&'a str, Vec<&'a str>)> {
+    stdout
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| (l, l.split_whitespace().collect::<Vec<_>>()))
+        .find(|(_, w)| w.get(1) == Some(&broker))
+}
+
+/// The stock `mqadmin clusterList` (5.3.3): GET_BROKER_CLUSTER_INFO (106) from actormq's
+/// name-server role, then GET_BROKER_RUNTIME_INFO (28) from the broker. With `-m` its day totals
+/// (`msgPutTotalTodayNow - msgPutTotalTodayMorning`, the same for gets) are the messages sent and
+/// pulled; the base view, taken while sends flow, shows InTPS (`putTps`'s 10 s rate) above 0 and
+/// no `null` (the pool sizes, head wait times, `pageCacheLockTimeMills` are all there).
+#[tokio::test]
+async fn mqadmin_cluster_list() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_keyed(&client, "ClusterTopic", 12).await;
+    let queues = client.read_queue_nums("ClusterTopic").await.unwrap();
+    let mut pulled = 0;
+    for queue in 0..queues {
+        let got = common::pull_queue_bodies(&client, "cl_cg", "ClusterTopic", queue, 32).await;
+        pulled += got.len();
+    }
+    assert_eq!(pulled, 12);
+    let namesrv = broker.namesrv_addr.clone().expect("name server");
+
+    // "#Cluster Name #Broker Name #InTotalYest #OutTotalYest #InTotalToday #OutTotalToday"
+    let out = common::java_server::mqadmin(&lib, &namesrv, &["clusterList", "-m"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    let (_, w) = broker_row(&stdout, "broker-a").unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(w[2..], ["0", "0", "12", "12"], "{stdout}");
+
+    // The base view, with sends flowing so the 10 s rate is above 0 whenever mqadmin asks.
+    let args = ["clusterList"];
+    let mut admin =
+        tokio::task::spawn_blocking(move || common::java_server::mqadmin(&lib, &namesrv, &args));
+    let out = loop {
+        tokio::select! {
+            out = &mut admin => break out.unwrap(),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {
+                let msg = OutgoingMessage::new("ClusterTopic", "flowing");
+                client.send(&msg).await.unwrap();
+            }
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    let (line, w) = broker_row(&stdout, "broker-a").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(!line.contains("null"), "{stdout}");
+    // "#InTPS(LOAD)" is "<putTps>(<queue size>,<head wait>ms)"; the version before it has a
+    // space, so find it as the first field with a parenthesis.
+    let in_tps = w
+        .iter()
+        .find_map(|f| f.split_once('(').map(|(tps, _)| tps))
+        .unwrap_or_else(|| panic!("no InTPS in {line}"));
+    let in_tps: f64 = in_tps.parse().unwrap_or_else(|_| panic!("{line}"));
+    assert!(in_tps > 0.0, "{stdout}");
+    assert_eq!(w.last(), Some(&"true"), "#ACTIVATED: {stdout}");
+}
+
+/// Stock `mqadmin wipeWritePerm` / `addWritePerm` (205 / 327 to the name server) and
+/// `deleteTopic -c` (215 to the cluster's masters, then 216 to the name server): the routes lose
+/// and regain write permission, and the deleted topic has no route and no config.
+#[tokio::test]
+async fn mqadmin_write_perm_and_delete_topic() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_keyed(&client, "PermTopic", 2).await;
+    send_keyed(&client, "GoneTopic", 2).await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let ns = actormq::client::Client::connect(namesrv).await.unwrap();
+    let route = |topic: &str| {
+        actormq::protocol::RemotingCommand::request(
+            actormq::protocol::request_code::GET_ROUTEINFO_BY_TOPIC,
+            0,
+        )
+        .with_ext("topic", topic)
+    };
+    let perm = |r: actormq::protocol::RemotingCommand| {
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        v["queueDatas"][0]["perm"].as_i64().unwrap()
+    };
+    let run = |args: &[&str]| {
+        let out = common::java_server::mqadmin(&lib, namesrv, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+
+    let out = run(&["wipeWritePerm", "-b", "broker-a"]);
+    assert!(
+        out.contains("wipe write perm of broker[broker-a]") && out.contains("OK"),
+        "{out}"
+    );
+    assert_eq!(perm(ns.request(route("PermTopic")).await.unwrap()), 4);
+    let out = run(&["addWritePerm", "-b", "broker-a"]);
+    assert!(
+        out.contains("add write perm of broker[broker-a]") && out.contains("OK"),
+        "{out}"
+    );
+    assert_eq!(perm(ns.request(route("PermTopic")).await.unwrap()), 6);
+
+    let out = run(&["deleteTopic", "-t", "GoneTopic", "-c", "DefaultCluster"]);
+    assert!(
+        out.contains("delete topic [GoneTopic] from NameServer success"),
+        "{out}"
+    );
+    let gone = ns.request(route("GoneTopic")).await.unwrap();
+    assert_eq!(gone.code, actormq::protocol::response_code::TOPIC_NOT_EXIST);
+    let all = actormq::protocol::RemotingCommand::request(
+        actormq::protocol::request_code::GET_ALL_TOPIC_CONFIG,
+        0,
+    );
+    let table = client.request(all).await.unwrap();
+    assert!(!String::from_utf8_lossy(&table.body).contains("GoneTopic"));
+    assert_eq!(ns.request(route("PermTopic")).await.unwrap().code, 0);
 }

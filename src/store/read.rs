@@ -144,6 +144,8 @@ pub struct PullRead {
     pub max: i64,
     /// The records found, back to back (empty unless `Found`).
     pub body: BytesMut,
+    /// How many records `body` holds.
+    pub count: usize,
     /// Entries skipped because their record did not verify: (queue offset, commit-log offset,
     /// why). The caller logs and counts them.
     pub damaged: Vec<(i64, i64, String)>,
@@ -257,6 +259,7 @@ impl<'a> CommitLogReader<'a> {
             min: 0,
             max: 0,
             body: BytesMut::new(),
+            count: 0,
             damaged: Vec::new(),
             behind: 0,
         };
@@ -323,7 +326,7 @@ impl<'a> CommitLogReader<'a> {
             }
             index += 1;
         }
-        r.next_begin = index;
+        (r.next_begin, r.count) = (index, count);
         r.status = match (count, removed) {
             (0, true) => GetStatus::MessageWasRemoving,
             (0, false) => GetStatus::NoMatchedMessage,

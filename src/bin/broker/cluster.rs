@@ -84,11 +84,15 @@ impl Membership {
     }
 
     /// The fixed `GET_BROKER_RUNTIME_INFO` entries naming this broker's place in its cluster (what
-    /// `actormq stats` prints above its table): role, id, names and advertised addresses.
+    /// `actormq stats` prints above its table): role, id, names and advertised addresses; and
+    /// `brokerActive`, Java's `isSpecialServiceRunning` (the transaction check runs): true on a
+    /// master, false on a slave.
     pub fn runtime_info(&self, config: &BrokerConfig) -> Vec<(String, String)> {
         let me = &self.registration;
+        let active = config.cluster.role != BrokerRole::Slave;
         [
             ("brokerRole", role_name(config).to_string()),
+            ("brokerActive", active.to_string()),
             ("brokerId", me.broker_id.to_string()),
             ("brokerName", me.broker_name.clone()),
             ("brokerClusterName", me.cluster.clone()),
