@@ -4,8 +4,10 @@
 //!
 //! Owns the route table of every registered broker (`actormq::cluster::route_table`, pure) and the
 //! ids and peers of its listener's connections. Receives `Request`s for REGISTER_BROKER (103),
-//! UNREGISTER_BROKER (104), GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106) and
-//! GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) from the name-server listener's connections;
+//! UNREGISTER_BROKER (104), GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106),
+//! GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206), and the admin codes WIPE_WRITE_PERM_OF_BROKER (205),
+//! ADD_WRITE_PERM_OF_BROKER (327), DELETE_TOPIC_IN_NAMESRV (216), GET_TOPICS_BY_CLUSTER (224) and
+//! GET_SYSTEM_TOPIC_LIST_FROM_NS (304) from the name-server listener's connections;
 //! `TopicsChanged` from the SendProcessor (the broker it runs in, registered as a group that never
 //! expires); `ConnectionEvent`s of its listener, which it passes on to `Metrics` after noting them
 //! (a closed connection drops every broker registered over it, as Java's `onChannelDestroy`). A
@@ -34,7 +36,7 @@ use actormq::cluster::register::{
     parse_register_request, parse_unregister_request, registered_topics, BrokerRegistration,
 };
 use actormq::cluster::route_table::RouteTable;
-use actormq::protocol::header::ExtReader;
+use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::now_ms;
 use actormq::topic::TopicTable;
@@ -123,11 +125,56 @@ impl NameServer {
                 }
             }
             request_code::GET_BROKER_CLUSTER_INFO => ok(cmd, &self.table.cluster_info()),
-            _ => ok(
+            request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => ok(
                 cmd,
                 &serde_json::json!({ "topicList": self.table.topic_list() }),
             ),
+            _ => self
+                .admin(req)
+                .unwrap_or_else(|e| cmd.response_to(e.response_code(), Some(e.to_string()))),
         }
+    }
+
+    /// The admin codes: write permission of a broker group, topic deletion, topic lists.
+    fn admin(&mut self, req: &Request) -> Result<RemotingCommand, HeaderError> {
+        let cmd = &req.cmd;
+        let h = ExtReader::for_request(cmd);
+        Ok(match cmd.code {
+            request_code::WIPE_WRITE_PERM_OF_BROKER | request_code::ADD_WRITE_PERM_OF_BROKER => {
+                let broker_name = h.str("brokerName")?;
+                let wipe = cmd.code == request_code::WIPE_WRITE_PERM_OF_BROKER;
+                let count = self.table.set_write_perm(broker_name, wipe);
+                info!(broker_name, count, peer = %req.peer,
+                    "{} write permission of the broker's topics", if wipe { "wiped" } else { "gave back" });
+                let key = if wipe {
+                    "wipeTopicCount"
+                } else {
+                    "addTopicCount"
+                };
+                cmd.response_to(response_code::SUCCESS, None)
+                    .with_ext(key, count)
+            }
+            request_code::DELETE_TOPIC_IN_NAMESRV => {
+                let topic = h.str("topic")?;
+                let cluster = h.opt_str("clusterName").filter(|c| !c.is_empty());
+                if self.table.delete_topic(topic, cluster) {
+                    info!(topic, cluster, peer = %req.peer, "topic route deleted");
+                }
+                cmd.response_to(response_code::SUCCESS, None)
+            }
+            request_code::GET_TOPICS_BY_CLUSTER => {
+                let topics = self.table.topics_by_cluster(h.str("cluster")?);
+                ok(cmd, &serde_json::json!({ "topicList": topics }))
+            }
+            _ => {
+                let (names, addr) = self.table.system_topic_list();
+                let mut body = serde_json::json!({ "topicList": names });
+                if let Some(addr) = addr {
+                    body["brokerAddr"] = addr.into();
+                }
+                ok(cmd, &body)
+            }
+        })
     }
 
     /// REGISTER_BROKER: SUCCESS with the master's addresses for a slave; SYSTEM_ERROR for a bad
@@ -200,6 +247,11 @@ impl Processor for NameServer {
         request_code::GET_ROUTEINFO_BY_TOPIC,
         request_code::GET_BROKER_CLUSTER_INFO,
         request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+        request_code::WIPE_WRITE_PERM_OF_BROKER,
+        request_code::ADD_WRITE_PERM_OF_BROKER,
+        request_code::DELETE_TOPIC_IN_NAMESRV,
+        request_code::GET_TOPICS_BY_CLUSTER,
+        request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS,
     ];
 }
 

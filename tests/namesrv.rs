@@ -157,3 +157,95 @@ async fn heartbeats_register_consumers() {
         response_code::INVALID_PARAMETER
     );
 }
+
+/// The name server's admin codes on the local broker's routes: WIPE_WRITE_PERM_OF_BROKER (205)
+/// leaves its topics read-only in the routes (a producer stops sending there) until
+/// ADD_WRITE_PERM_OF_BROKER (327); DELETE_TOPIC_IN_NAMESRV (216) drops a topic's route, for the
+/// cluster named or everywhere; GET_TOPICS_BY_CLUSTER (224) and GET_SYSTEM_TOPIC_LIST_FROM_NS (304)
+/// list what Java lists.
+#[tokio::test]
+async fn write_perm_topic_deletion_and_topic_lists() {
+    let broker = TestBroker::start();
+    let ns = Client::connect(broker.namesrv_addr.as_deref().unwrap())
+        .await
+        .unwrap();
+    let client = broker.client().await;
+    for topic in ["PermA", "PermB"] {
+        client
+            .send(&OutgoingMessage::new(topic, "x"))
+            .await
+            .unwrap();
+    }
+    let perm = |r: &serde_json::Value| r["queueDatas"][0]["perm"].as_i64().unwrap();
+    let (_, r) = json_of(&ns, route("PermA")).await;
+    assert_eq!(perm(&r), 6);
+
+    let wipe = RemotingCommand::request(request_code::WIPE_WRITE_PERM_OF_BROKER, 0)
+        .with_ext("brokerName", "broker-a");
+    let resp = ns.request(wipe).await.unwrap();
+    assert_eq!(resp.code, response_code::SUCCESS, "{:?}", resp.remark);
+    let wiped: usize = resp.ext("wipeTopicCount").unwrap().parse().unwrap();
+    assert!(wiped >= 2, "{wiped}");
+    let (_, r) = json_of(&ns, route("PermB")).await;
+    assert_eq!(perm(&r), 4, "read only: {r}");
+    let add = RemotingCommand::request(request_code::ADD_WRITE_PERM_OF_BROKER, 0)
+        .with_ext("brokerName", "broker-a");
+    let resp = ns.request(add).await.unwrap();
+    assert_eq!(resp.ext("addTopicCount"), Some(wiped.to_string().as_str()));
+    let (_, r) = json_of(&ns, route("PermB")).await;
+    assert_eq!(perm(&r), 6);
+
+    let by_cluster = |cluster: &str| {
+        RemotingCommand::request(request_code::GET_TOPICS_BY_CLUSTER, 0)
+            .with_ext("cluster", cluster)
+    };
+    let (code, list) = json_of(&ns, by_cluster("DefaultCluster")).await;
+    assert_eq!(code, response_code::SUCCESS);
+    assert!(
+        list["topicList"]
+            .as_array()
+            .unwrap()
+            .contains(&"PermA".into()),
+        "{list}"
+    );
+    let (_, none) = json_of(&ns, by_cluster("NoCluster")).await;
+    assert_eq!(none["topicList"], serde_json::json!([]));
+
+    let delete = |cluster: Option<&str>| {
+        let cmd = RemotingCommand::request(request_code::DELETE_TOPIC_IN_NAMESRV, 0)
+            .with_ext("topic", "PermA");
+        match cluster {
+            Some(c) => cmd.with_ext("clusterName", c),
+            None => cmd,
+        }
+    };
+    assert_eq!(
+        ns.request(delete(Some("NoCluster"))).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    assert_eq!(json_of(&ns, route("PermA")).await.0, response_code::SUCCESS);
+    assert_eq!(
+        ns.request(delete(Some("DefaultCluster")))
+            .await
+            .unwrap()
+            .code,
+        response_code::SUCCESS
+    );
+    assert_eq!(
+        json_of(&ns, route("PermA")).await.0,
+        response_code::TOPIC_NOT_EXIST
+    );
+    assert_eq!(json_of(&ns, route("PermB")).await.0, response_code::SUCCESS);
+    assert_eq!(
+        ns.request(delete(None)).await.unwrap().code,
+        response_code::SUCCESS
+    );
+
+    let system = RemotingCommand::request(request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS, 0);
+    let (_, sys) = json_of(&ns, system).await;
+    assert_eq!(
+        sys["topicList"],
+        serde_json::json!(["DefaultCluster", "broker-a"])
+    );
+    assert_eq!(sys["brokerAddr"], broker.addr.as_str());
+}

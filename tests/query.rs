@@ -872,3 +872,68 @@ async fn mqadmin_write_perm_and_delete_topic() {
     assert!(!String::from_utf8_lossy(&table.body).contains("GoneTopic"));
     assert_eq!(ns.request(route("PermTopic")).await.unwrap().code, 0);
 }
+
+/// Stock `mqadmin wipeWritePerm` / `addWritePerm` (205 / 327 to the name server) and
+/// `deleteTopic -c` (215 to the cluster's masters, then 216 to the name server): the routes lose
+/// and regain write permission, and the deleted topic has no route and no config.
+#[tokio::test]
+async fn mqadmin_write_perm_and_delete_topic() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_keyed(&client, "PermTopic", 2).await;
+    send_keyed(&client, "GoneTopic", 2).await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let ns = actormq::client::Client::connect(namesrv).await.unwrap();
+    let route = |topic: &str| {
+        actormq::protocol::RemotingCommand::request(
+            actormq::protocol::request_code::GET_ROUTEINFO_BY_TOPIC,
+            0,
+        )
+        .with_ext("topic", topic)
+    };
+    let perm = |r: actormq::protocol::RemotingCommand| {
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        v["queueDatas"][0]["perm"].as_i64().unwrap()
+    };
+    let run = |args: &[&str]| {
+        let out = common::java_server::mqadmin(&lib, namesrv, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+
+    let out = run(&["wipeWritePerm", "-b", "broker-a"]);
+    assert!(
+        out.contains("wipe write perm of broker[broker-a]") && out.contains("OK"),
+        "{out}"
+    );
+    assert_eq!(perm(ns.request(route("PermTopic")).await.unwrap()), 4);
+    let out = run(&["addWritePerm", "-b", "broker-a"]);
+    assert!(
+        out.contains("add write perm of broker[broker-a]") && out.contains("OK"),
+        "{out}"
+    );
+    assert_eq!(perm(ns.request(route("PermTopic")).await.unwrap()), 6);
+
+    let out = run(&["deleteTopic", "-t", "GoneTopic", "-c", "DefaultCluster"]);
+    assert!(
+        out.contains("delete topic [GoneTopic] from NameServer success"),
+        "{out}"
+    );
+    let gone = ns.request(route("GoneTopic")).await.unwrap();
+    assert_eq!(gone.code, actormq::protocol::response_code::TOPIC_NOT_EXIST);
+    let all = actormq::protocol::RemotingCommand::request(
+        actormq::protocol::request_code::GET_ALL_TOPIC_CONFIG,
+        0,
+    );
+    let table = client.request(all).await.unwrap();
+    assert!(!String::from_utf8_lossy(&table.body).contains("GoneTopic"));
+    assert_eq!(ns.request(route("PermTopic")).await.unwrap().code, 0);
+}

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::register::{RegisterBrokerRequest, UnregisterBrokerRequest, WireDataVersion};
 use super::{MasterInfo, MASTER_ID};
 use crate::protocol::fastjson::quote_bare_keys;
-use crate::topic::TopicConfig;
+use crate::topic::{TopicConfig, PERM_READ, PERM_WRITE};
 
 /// `RouteInfoManager.DEFAULT_BROKER_CHANNEL_EXPIRED_TIME`: 120 s.
 pub const DEFAULT_BROKER_EXPIRY_MS: u64 = 120_000;
@@ -324,6 +324,73 @@ impl RouteTable {
     /// `getAllTopicList`.
     pub fn topic_list(&self) -> Vec<&str> {
         self.topics.keys().map(String::as_str).collect()
+    }
+
+    /// `deleteTopic` (DELETE_TOPIC_IN_NAMESRV, 216): the topic's queue data goes, on every group or
+    /// only on the groups of `cluster`. A group that registers the topic again brings it back, as
+    /// in Java. Returns whether anything was removed.
+    pub fn delete_topic(&mut self, topic: &str, cluster: Option<&str>) -> bool {
+        let Some(cluster) = cluster else {
+            return self.topics.remove(topic).is_some();
+        };
+        let (Some(names), Some(queues)) = (self.clusters.get(cluster), self.topics.get_mut(topic))
+        else {
+            return false;
+        };
+        let before = queues.len();
+        queues.retain(|name, _| !names.contains(name));
+        let removed = queues.len() != before;
+        if queues.is_empty() {
+            self.topics.remove(topic);
+        }
+        removed
+    }
+
+    /// `getTopicsByCluster` (GET_TOPICS_BY_CLUSTER, 224): every topic a group of `cluster` holds.
+    pub fn topics_by_cluster(&self, cluster: &str) -> Vec<&str> {
+        let Some(names) = self.clusters.get(cluster) else {
+            return Vec::new();
+        };
+        self.topics
+            .iter()
+            .filter(|(_, queues)| queues.keys().any(|name| names.contains(name)))
+            .map(|(topic, _)| topic.as_str())
+            .collect()
+    }
+
+    /// `getSystemTopicList` (GET_SYSTEM_TOPIC_LIST_FROM_NS, 304): every cluster name and broker
+    /// name (each is a topic a broker creates for itself), and one registered broker address.
+    pub fn system_topic_list(&self) -> (Vec<&str>, Option<&str>) {
+        let mut names = Vec::new();
+        for (cluster, brokers) in &self.clusters {
+            names.push(cluster.as_str());
+            names.extend(brokers.iter().map(String::as_str));
+        }
+        let addr = self
+            .brokers
+            .values()
+            .find_map(|b| b.broker_addrs.values().next())
+            .map(String::as_str);
+        (names, addr)
+    }
+
+    /// `wipeWritePermOfBroker` (205, `wipe`) and `addWritePermOfBroker` (327): every topic the
+    /// group `broker_name` holds loses its write permission, or gets read and write back, so
+    /// producers stop (or resume) sending to it while consumers drain it. Lasts until the group
+    /// registers a changed topic table. Returns how many topics were changed.
+    pub fn set_write_perm(&mut self, broker_name: &str, wipe: bool) -> usize {
+        let mut changed = 0;
+        for queues in self.topics.values_mut() {
+            if let Some(q) = queues.get_mut(broker_name) {
+                q.perm = if wipe {
+                    q.perm & !PERM_WRITE
+                } else {
+                    PERM_READ | PERM_WRITE
+                };
+                changed += 1;
+            }
+        }
+        changed
     }
 
     /// Whether `(cluster, broker_addr)` is registered and not expired.

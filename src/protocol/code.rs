@@ -54,7 +54,17 @@ pub mod request_code {
     pub const GET_CONSUMER_CONNECTION_LIST: i32 = 203;
     /// A producer group's clients (`mqadmin producerConnection`).
     pub const GET_PRODUCER_CONNECTION_LIST: i32 = 204;
+    /// Name server: a broker group's topics lose write permission (`mqadmin wipeWritePerm`).
+    pub const WIPE_WRITE_PERM_OF_BROKER: i32 = 205;
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
+    /// Name server: a topic's routes go (`mqadmin deleteTopic`).
+    pub const DELETE_TOPIC_IN_NAMESRV: i32 = 216;
+    /// Name server: the topics of one cluster.
+    pub const GET_TOPICS_BY_CLUSTER: i32 = 224;
+    /// Name server: cluster and broker names (`mqadmin topicList` filters them out).
+    pub const GET_SYSTEM_TOPIC_LIST_FROM_NS: i32 = 304;
+    /// Name server: a broker group's topics get read and write back (`mqadmin addWritePerm`).
+    pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
     /// A group's offsets against each queue's end (`mqadmin consumerProgress`).
     pub const GET_CONSUME_STATS: i32 = 208;
     /// Header `groupName`, `cleanOffset` (`mqadmin deleteSubGroup`).
@@ -106,7 +116,12 @@ pub mod request_code {
             GET_TOPIC_STATS_INFO => "GET_TOPIC_STATS_INFO",
             GET_CONSUMER_CONNECTION_LIST => "GET_CONSUMER_CONNECTION_LIST",
             GET_PRODUCER_CONNECTION_LIST => "GET_PRODUCER_CONNECTION_LIST",
+            WIPE_WRITE_PERM_OF_BROKER => "WIPE_WRITE_PERM_OF_BROKER",
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
+            DELETE_TOPIC_IN_NAMESRV => "DELETE_TOPIC_IN_NAMESRV",
+            GET_TOPICS_BY_CLUSTER => "GET_TOPICS_BY_CLUSTER",
+            GET_SYSTEM_TOPIC_LIST_FROM_NS => "GET_SYSTEM_TOPIC_LIST_FROM_NS",
+            ADD_WRITE_PERM_OF_BROKER => "ADD_WRITE_PERM_OF_BROKER",
             GET_CONSUME_STATS => "GET_CONSUME_STATS",
             DELETE_SUBSCRIPTIONGROUP => "DELETE_SUBSCRIPTIONGROUP",
             DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",

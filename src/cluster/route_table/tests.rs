@@ -247,3 +247,66 @@ fn cluster_info_and_routes_parse_back_in_either_json_form() {
     let bytes = serde_json::to_vec(&route).unwrap();
     assert_eq!(TopicRouteData::decode(&bytes).unwrap(), route);
 }
+
+#[test]
+fn a_topic_is_deleted_everywhere_or_only_in_one_cluster() {
+    let mut rt = two_groups();
+    let other = RegisterBrokerRequest {
+        cluster: "c2".into(),
+        ..reg("x", 0, "h:3", topics(&[("orders", 2), ("TBW102", 8)], 1))
+    };
+    assert!(rt.register(other, peer(3), T, 0).is_some());
+    assert_eq!(rt.topics_by_cluster("c2"), ["TBW102", "orders"]);
+    assert!(rt.topics_by_cluster("nope").is_empty());
+    assert!(rt.delete_topic("orders", Some("c1")));
+    let left: Vec<String> = rt
+        .route("orders")
+        .unwrap()
+        .queue_datas
+        .into_iter()
+        .map(|q| q.broker_name)
+        .collect();
+    assert_eq!(left, ["x"]);
+    assert!(!rt.delete_topic("orders", Some("c1")));
+    assert!(!rt.delete_topic("orders", Some("no-such-cluster")));
+    assert!(rt.delete_topic("orders", None));
+    assert!(rt.route("orders").is_none());
+    assert!(!rt.delete_topic("orders", None));
+    assert_eq!(rt.topics_by_cluster("c1"), ["TBW102"]);
+}
+
+#[test]
+fn write_perm_is_wiped_and_given_back_per_group() {
+    let mut rt = two_groups();
+    assert_eq!(rt.set_write_perm("a", true), 2);
+    let perms = |rt: &RouteTable| -> Vec<(String, i32)> {
+        let r = rt.route("orders").unwrap();
+        r.queue_datas
+            .into_iter()
+            .map(|q| (q.broker_name, q.perm))
+            .collect()
+    };
+    assert_eq!(
+        perms(&rt),
+        [
+            ("a".into(), PERM_READ),
+            ("b".into(), PERM_READ | PERM_WRITE)
+        ]
+    );
+    // The same data version re-registered does not undo it.
+    let same = reg("a", 0, "h:1", topics(&[("orders", 4), ("TBW102", 8)], 1));
+    rt.register(same, peer(1), T, 1).unwrap();
+    assert_eq!(perms(&rt)[0].1, PERM_READ);
+    assert_eq!(rt.set_write_perm("a", false), 2);
+    assert_eq!(perms(&rt)[0].1, PERM_READ | PERM_WRITE);
+    assert_eq!(rt.set_write_perm("nobody", true), 0);
+}
+
+#[test]
+fn the_system_topic_list_names_clusters_and_groups() {
+    let rt = two_groups();
+    let (names, addr) = rt.system_topic_list();
+    assert_eq!(names, ["c1", "a", "b"]);
+    assert_eq!(addr, Some("h:1"));
+    assert_eq!(RouteTable::default().system_topic_list(), (vec![], None));
+}
