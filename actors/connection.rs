@@ -372,11 +372,12 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Connection {
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
-        // The peer closed its side: answer what is in flight, then stop.
-        self.draining = true;
-        if self.inflight == 0 {
-            ctx.stop();
-        }
+        // The peer closed its side: the connection is gone, as Java's broker treats it (Netty
+        // closes a channel whose input ended). Answers still in flight are dropped; waiting for
+        // them would keep a dead client's connection, and with it the client's registration
+        // (its consumer group's queues), alive until its parked long poll ended (up to 15 s).
+        debug!(peer = %self.peer, inflight = self.inflight, "peer closed the connection");
+        ctx.stop();
     }
 }
 

@@ -63,6 +63,90 @@ impl Java {
     }
 }
 
+impl Java {
+    /// The topic's read queue count, asked of the broker.
+    fn queue_count(&self, topic: &str) -> usize {
+        let addr = self._broker.addr.clone();
+        let topic = topic.to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let client = actormq::client::Client::connect(&addr).await.unwrap();
+            client.read_queue_nums(&topic).await.unwrap() as usize
+        })
+    }
+
+    /// Starts a scenario without waiting for it; its `holds <n>` lines are read as they come.
+    fn spawn(&self, scenario: &str, topic: &str, count: usize) -> Held {
+        let mut child = java::command(&self.jar, &self.logs, scenario, &self.namesrv, topic, count)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run java");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Held {
+            child,
+            lines,
+            holds: 0,
+        }
+    }
+}
+
+/// A running `push-hold` scenario: how many of the topic's queues it last said it holds.
+struct Held {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    holds: usize,
+}
+
+impl Held {
+    fn latest(&mut self) -> usize {
+        while let Ok(line) = self.lines.try_recv() {
+            if let Some(n) = line.strip_prefix("holds ") {
+                self.holds = n.trim().parse().unwrap_or(self.holds);
+            }
+        }
+        self.holds
+    }
+
+    /// SIGKILL: the client gets no chance to unregister.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `done` every 50 ms for up to `secs` seconds; panics naming `what` if it never holds.
+fn wait_for(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A producer scenario, then a consumer scenario reading the same topic back.
 fn send_then_read(version: &str, test: &str, send: &str, read: &str, count: usize) {
     let Some(java) = Java::start(version, test) else {
@@ -160,6 +244,32 @@ macro_rules! java_client_tests {
                 if !r.is_empty() {
                     assert_eq!((num(&r, "received"), num(&r, "again")), (40, 40), "{r:?}");
                 }
+            }
+
+            /// Two push consumers share a group; one is killed with SIGKILL. The broker drops
+            /// the dead client when its connection closes and tells the survivor
+            /// (NOTIFY_CONSUMER_IDS_CHANGED), which then holds every queue; before, the dead
+            /// client stayed listed for 120 s and its queues went unconsumed that long.
+            #[test]
+            fn a_killed_push_consumers_queues_go_to_the_survivor() {
+                let Some(java) = Java::start(V, "failover") else {
+                    return;
+                };
+                let topic = "JavaFailover";
+                java.run("send-sync", topic, 8);
+                let queues = java.queue_count(topic);
+                let mut a = java.spawn("push-hold", topic, 90);
+                let mut b = java.spawn("push-hold", topic, 90);
+                let shared = |a: &mut Held, b: &mut Held| {
+                    a.latest() > 0 && b.latest() > 0 && a.latest() + b.latest() == queues
+                };
+                wait_for(60, "both consumers holding queues", || shared(&mut a, &mut b));
+                a.kill();
+                let killed = std::time::Instant::now();
+                wait_for(60, "the survivor holding every queue", || b.latest() == queues);
+                eprintln!("survivor held all {queues} queues {:?} after the kill", killed.elapsed());
+                assert!(killed.elapsed() < std::time::Duration::from_secs(30), "took {:?}", killed.elapsed());
+                b.kill();
             }
 
             /// TransactionMQProducer: committed halves are delivered, rolled-back ones never,

@@ -46,14 +46,7 @@ pub fn run_scenario(
     count: usize,
 ) -> HashMap<String, String> {
     let (code, out) = scenario::run(
-        Command::new("java")
-            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            // The client's own log: 4.9 reads the first property, 5.x the second.
-            .arg(format!("-Drocketmq.client.logRoot={}", logs.display()))
-            .arg(format!("-Drocketmq.log.root={}", logs.display()))
-            .arg("-jar")
-            .arg(jar)
-            .args([scenario, namesrv, topic, &count.to_string()]),
+        &mut command(jar, logs, scenario, namesrv, topic, count),
         PROCESS_TIMEOUT,
     );
     match scenario::ok_fields(scenario, code, &out) {
@@ -66,4 +59,24 @@ pub fn run_scenario(
             logs.display()
         ),
     }
+}
+
+/// The `java` command line of one scenario.
+pub fn command(
+    jar: &Path,
+    logs: &Path,
+    scenario: &str,
+    namesrv: &str,
+    topic: &str,
+    count: usize,
+) -> Command {
+    let mut cmd = Command::new("java");
+    cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+        // The client's own log: 4.9 reads the first property, 5.x the second.
+        .arg(format!("-Drocketmq.client.logRoot={}", logs.display()))
+        .arg(format!("-Drocketmq.log.root={}", logs.display()))
+        .arg("-jar")
+        .arg(jar)
+        .args([scenario, namesrv, topic, &count.to_string()]);
+    cmd
 }

@@ -204,6 +204,37 @@ final class Push {
         return "received=" + first.distinct() + " again=" + second.distinct() + " queues=" + reset.size();
     }
 
+    /**
+     * A push consumer that only holds queues, for {@code count} seconds at most (or until it is
+     * killed): prints {@code holds <n>} whenever the number of the topic's queues it holds
+     * changes. The test runs two in one group, kills one with SIGKILL and watches the other take
+     * every queue (the broker must drop the dead client at once, not 120 s later).
+     */
+    static String hold(Ctx ctx) throws Exception {
+        DefaultMQPushConsumer c = create(ctx, "hold-" + ProcessHandle.current().pid());
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, context) ->
+            ConsumeConcurrentlyStatus.CONSUME_SUCCESS);
+        c.start();
+        int last = -1;
+        long end = System.currentTimeMillis() + ctx.count * 1000L;
+        while (System.currentTimeMillis() < end) {
+            int n = 0;
+            for (MessageQueue mq : c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet()) {
+                if (mq.getTopic().equals(ctx.topic)) {
+                    n++;
+                }
+            }
+            if (n != last) {
+                System.out.println("holds " + n);
+                System.out.flush();
+                last = n;
+            }
+            Thread.sleep(20);
+        }
+        c.shutdown();
+        return "held=" + last;
+    }
+
     /** Sets a delay on a message and returns the earliest time it may be delivered (client clock). */
     interface Delay {
         long apply(Message m) throws Exception;
