@@ -206,3 +206,27 @@ impl Handler<PushToProducer> for ClientManager {
         true
     }
 }
+
+/// Sends `cmd` (a broker request, oneway) to the live producer with client id `client_id`, in any
+/// group (a request's reply, PUSH_REPLY_MESSAGE_TO_CLIENT); false when it has no open connection.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct PushToClient {
+    pub client_id: String,
+    pub cmd: RemotingCommand,
+}
+
+impl Handler<PushToClient> for ClientManager {
+    type Result = bool;
+
+    fn handle(&mut self, msg: PushToClient, _ctx: &mut Context<Self>) -> bool {
+        let _timer = stats().client_manager.handling();
+        match self.registry.producer_connection_of(&msg.client_id) {
+            Some(connection) => {
+                connection.do_send(Push(msg.cmd));
+                true
+            }
+            None => false,
+        }
+    }
+}

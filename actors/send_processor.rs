@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use actix::prelude::*;
 use tracing::{debug, info, warn};
 
+use super::client_manager::ClientManager;
 use super::commit_log_writer::{Append, AppendDone, AppendError, CommitLogWriter};
 use super::connection::{ReplyTo, Request};
 use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, ResetTargets, TopicsChanged};
@@ -44,6 +45,7 @@ use actormq::subscription_group::{
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 mod end_transaction;
+mod reply;
 mod send_back;
 mod tables;
 
@@ -88,6 +90,8 @@ pub struct SendProcessor {
     host: Option<std::net::SocketAddr>,
     /// Owns consumer offsets: a deleted group's offsets and offset resets go there.
     offsets: Option<Mailbox<OffsetProcessor>>,
+    /// Owns the clients' connections: where a reply to a request message is pushed.
+    clients: Option<Mailbox<ClientManager>>,
 }
 
 impl SendProcessor {
@@ -118,7 +122,14 @@ impl SendProcessor {
             checker: None,
             host: None,
             offsets: None,
+            clients: None,
         }
+    }
+
+    /// The `ClientManager`, for pushing replies (324 / 325) to their requesters.
+    pub fn with_clients(mut self, clients: Mailbox<ClientManager>) -> Self {
+        self.clients = Some(clients);
+        self
     }
 
     /// The `OffsetProcessor`, for `DELETE_SUBSCRIPTIONGROUP` and `INVOKE_BROKER_TO_RESET_OFFSET`.
@@ -139,6 +150,8 @@ impl SendProcessor {
         request_code::SEND_MESSAGE_V2,
         request_code::SEND_BATCH_MESSAGE,
         request_code::CONSUMER_SEND_MSG_BACK,
+        request_code::SEND_REPLY_MESSAGE,
+        request_code::SEND_REPLY_MESSAGE_V2,
     ];
 
     /// The broker's role: a SYNC_MASTER's sends wait for a slave, a slave refuses sends.
@@ -306,6 +319,8 @@ impl Processor for SendProcessor {
         request_code::INVOKE_BROKER_TO_RESET_OFFSET,
         request_code::CONSUMER_SEND_MSG_BACK,
         request_code::END_TRANSACTION,
+        request_code::SEND_REPLY_MESSAGE,
+        request_code::SEND_REPLY_MESSAGE_V2,
     ];
 }
 
@@ -332,10 +347,22 @@ impl Handler<Request> for SendProcessor {
         if req.cmd.code == request_code::INVOKE_BROKER_TO_RESET_OFFSET {
             return self.reset_offset(req);
         }
+        if actormq::reply::is_reply(req.cmd.code) {
+            return self.reply(req, ctx);
+        }
         if let Some(response) = self.topic_admin(&req.cmd) {
             req.reply.send(response);
             return;
         }
+        self.send(req, None);
+    }
+}
+
+impl SendProcessor {
+    /// A send (10, 310, 320, or a reply's store): prepared, appended, answered. `push_failure`
+    /// (a reply that could not be pushed to its requester) turns the answer into SYSTEM_ERROR
+    /// with that remark, as Java answers whatever the store did.
+    fn send(&mut self, req: Request, push_failure: Option<String>) {
         let hosts = Hosts {
             born: req.peer,
             store: req.local,
@@ -382,9 +409,12 @@ impl Handler<Request> for SendProcessor {
                 if let Some(report) = half {
                     report(&outcome);
                 }
-                reply.send(send_response(
-                    response, outcome, store_host, queue_id, &sizes, &uniq_keys,
-                ))
+                let mut response =
+                    send_response(response, outcome, store_host, queue_id, &sizes, &uniq_keys);
+                if let Some(remark) = push_failure {
+                    (response.code, response.remark) = (response_code::SYSTEM_ERROR, Some(remark));
+                }
+                reply.send(response)
             }),
         };
         self.append(append);

@@ -464,6 +464,16 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
             .collect()
     }
 
+    /// The connection of the live producer `client_id`, in whichever group (Java's
+    /// `ProducerManager.findChannel`: where a request's reply is pushed).
+    pub fn producer_connection_of(&self, client_id: &str) -> Option<&C> {
+        self.producers
+            .values()
+            .filter_map(|clients| clients.get(client_id))
+            .find(|c| c.is_live())
+            .map(|c| &c.peer.connection)
+    }
+
     /// GET_CONSUMER_LIST_BY_GROUP's body: `{"consumerIdList":[..]}`.
     pub fn consumer_list_body(&self, group: &str) -> Result<Vec<u8>, RegistryError> {
         let ids = self.consumer_ids(group);

@@ -23,6 +23,9 @@
 //! - [`retry`]: consume retry and dead letters: where a sent-back message goes and what its new
 //!   record holds.
 //! - [`send`]: the send path's pure part: a send request -> encoded records, an append -> the response.
+//! - [`reply`]: request-reply messages: the reply topic and the push of a reply to its requester.
+//! - [`client_registry`]: the producers and consumers that heartbeat, on which connection, and
+//!   what each consumer group said about itself.
 //! - [`ha`]: master/slave replication: the HA wire, a slave connection's stream, SYNC_MASTER waits.
 //! - [`metrics`]: lock-free mailbox counters, the store's message counters (puts, pulls) and the
 //!   Prometheus text rendering.
@@ -56,6 +59,7 @@ pub mod property_edit;
 pub mod protocol;
 pub mod queue_locks;
 pub mod rates;
+pub mod reply;
 pub mod retry;
 pub mod schedule;
 pub mod send;

@@ -128,7 +128,9 @@ impl SendPreparer {
         groups: &mut SubscriptionGroupTable,
     ) -> Result<Prepared, Refusal> {
         let mut header = match cmd.code {
-            request_code::SEND_MESSAGE => SendMessageRequestHeader::from_ext_v1(&cmd.ext_fields),
+            request_code::SEND_MESSAGE | request_code::SEND_REPLY_MESSAGE => {
+                SendMessageRequestHeader::from_ext_v1(&cmd.ext_fields)
+            }
             _ => SendMessageRequestHeader::from_ext_v2(&cmd.ext_fields),
         }
         .map_err(|e| (e.response_code(), e.to_string()))?;

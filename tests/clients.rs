@@ -235,3 +235,79 @@ async fn a_joining_or_leaving_consumer_makes_the_others_rebalance() {
     assert_notify(&next_push(&mut pushes_a).await, "ng");
     assert_eq!(consumer_ids(&a, "ng").await, ["client-a"]);
 }
+
+/// A reply to a request message (SEND_REPLY_MESSAGE_V2, 325) names its requester in
+/// `REPLY_TO_CLIENT`: the broker pushes it to that producer's connection
+/// (PUSH_REPLY_MESSAGE_TO_CLIENT, 326, every header field in full, the body as sent) and stores it
+/// in `<cluster>_REPLY_TOPIC`. A requester that is not connected, or a reply that names none, is
+/// answered SYSTEM_ERROR with Java's remark (the reply is still stored, as Java does).
+#[tokio::test]
+async fn a_reply_is_pushed_to_its_requester_and_stored() {
+    let broker = TestBroker::start();
+    // The requester: a producer (heartbeat with a producer group only).
+    let mut requester = broker.client().await;
+    let mut pushes = requester.take_pushes().expect("first take");
+    let hb = json!({"clientID": "req-1", "producerDataSet": [{"groupName": "rpg"}], "consumerDataSet": []});
+    let hb = RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(hb.to_string().into());
+    assert_eq!(
+        requester.request(hb).await.unwrap().code,
+        response_code::SUCCESS
+    );
+
+    let replier = broker.client().await;
+    let reply_topic = "DefaultCluster_REPLY_TOPIC";
+    let reply = |to: Option<&str>, body: &'static str| {
+        let mut msg = actormq::client::OutgoingMessage::new(reply_topic, body);
+        msg.properties
+            .push(("CORRELATION_ID".into(), "corr-1".into()));
+        msg.properties.push(("MSG_TYPE".into(), "reply".into()));
+        if let Some(to) = to {
+            msg.properties.push(("REPLY_TO_CLIENT".into(), to.into()));
+        }
+        let mut cmd = actormq::client::producer_request(&msg);
+        cmd.code = request_code::SEND_REPLY_MESSAGE_V2;
+        cmd
+    };
+    let r = replier.request(reply(Some("req-1"), "pong")).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let push = next_push(&mut pushes).await;
+    assert_eq!(push.code, request_code::PUSH_REPLY_MESSAGE_TO_CLIENT);
+    assert_eq!(&push.body[..], b"pong");
+    assert_eq!(push.ext("topic"), Some(reply_topic));
+    assert_eq!(push.ext("producerGroup"), Some("actormq-cli"));
+    let props = push.ext("properties").unwrap();
+    assert!(
+        props.contains("CORRELATION_ID\u{1}corr-1\u{2}"),
+        "{props:?}"
+    );
+    assert!(props.contains("PUSH_REPLY_TIME\u{1}"), "{props:?}");
+
+    let r = replier
+        .request(reply(Some("nobody"), "lost"))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("push reply message fail, channel of <nobody> not found.")
+    );
+    let r = replier.request(reply(None, "anonymous")).await.unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("reply message properties[REPLY_TO_CLIENT] is null")
+    );
+    // All three are stored in the reply topic's one queue.
+    let pulled = replier
+        .pull(&actormq::client::PullRequest::new("g", reply_topic, 0, 0))
+        .await
+        .unwrap();
+    let bodies: Vec<&[u8]> = pulled.messages.iter().map(|m| &m.body[..]).collect();
+    assert_eq!(bodies, [&b"pong"[..], b"lost", b"anonymous"]);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), pushes.recv())
+            .await
+            .is_err(),
+        "only the reply naming req-1 is pushed to it"
+    );
+}

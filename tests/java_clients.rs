@@ -272,6 +272,17 @@ macro_rules! java_client_tests {
                 b.kill();
             }
 
+            /// Request-reply (`DefaultMQProducer.request`): each request's reply, sent by the
+            /// consumer to `<cluster>_REPLY_TOPIC` (SEND_REPLY_MESSAGE_V2), is pushed to the
+            /// requester (PUSH_REPLY_MESSAGE_TO_CLIENT) and returned by its `request`.
+            #[test]
+            fn request_reply_returns_each_reply_to_its_requester() {
+                let r = alone(V, "request_reply", "request-reply", 20);
+                if !r.is_empty() {
+                    assert_eq!(num(&r, "replied"), 20, "{r:?}");
+                }
+            }
+
             /// TransactionMQProducer: committed halves are delivered, rolled-back ones never,
             /// and an unknown one is checked (CHECK_TRANSACTION_STATE to the producer), which
             /// commits it.

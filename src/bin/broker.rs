@@ -324,7 +324,7 @@ fn load_topics(config: &BrokerConfig, root: &Path) -> anyhow::Result<TopicTable>
     if topics.get(schedule::SCHEDULE_TOPIC) != Some(&schedule_topic) {
         topics.insert(schedule_topic);
     }
-    ensure_system_topics(&mut topics);
+    ensure_system_topics(&mut topics, &config.broker.cluster);
     if topics != before {
         if let Err(e) = topics.save(&path) {
             warn!(error = %e, "persisting the topic table failed");
@@ -572,11 +572,15 @@ fn open_commit_log(config: &BrokerConfig, root: &Path, log: commit_log::Recovere
     )
 }
 
-/// The system topics the broker writes itself: `rmq_sys_wheel_timer` (one queue, as Java's
-/// `TopicConfigManager` creates it).
-fn ensure_system_topics(topics: &mut TopicTable) {
+/// The system topics the broker writes itself, one queue each, as Java's `TopicConfigManager`
+/// creates them: `rmq_sys_wheel_timer` and `<cluster>_REPLY_TOPIC` (request-reply messages).
+fn ensure_system_topics(topics: &mut TopicTable, cluster: &str) {
     if topics.get(TIMER_TOPIC).is_none() {
         topics.insert(TopicConfig::new(TIMER_TOPIC, 1));
+    }
+    let reply_topic = actormq::reply::reply_topic(cluster);
+    if topics.get(&reply_topic).is_none() {
+        topics.insert(TopicConfig::new(&reply_topic, 1));
     }
 }
 
@@ -891,7 +895,8 @@ fn start_processors(
             max_delay_sec: config.timer.max_delay_sec,
         })
         .with_role(config.cluster.role)
-        .with_offsets(offsets.clone());
+        .with_offsets(offsets.clone())
+        .with_clients(manager.clone());
         if config.cluster.role != BrokerRole::Slave {
             let checker = TransactionChecker::new(
                 &config.transaction,

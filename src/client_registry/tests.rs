@@ -365,3 +365,20 @@ fn the_notification_request() {
     assert_eq!(cmd.ext("consumerGroup"), Some("g"));
     assert_eq!(cmd.ext_fields.len(), 1);
 }
+
+#[test]
+fn a_producer_is_found_by_client_id_while_live() {
+    let mut r = ClientRegistry::default();
+    let now = Instant::now();
+    let (a, b) = (Conn::new(1), Conn::new(2));
+    r.heartbeat(&producer_hb("p1", "pg"), peer(&a), now);
+    r.heartbeat(&producer_hb("p2", "other"), peer(&b), now);
+    r.heartbeat(&consumer_hb("c1", "g", &["T"]), peer(&b), now);
+    assert_eq!(r.producer_connection_of("p1").map(|c| c.id), Some(1));
+    assert_eq!(r.producer_connection_of("p2").map(|c| c.id), Some(2));
+    // Consumers are not where replies go; unknown and closed clients are not found.
+    assert!(r.producer_connection_of("c1").is_none());
+    assert!(r.producer_connection_of("nobody").is_none());
+    a.close();
+    assert!(r.producer_connection_of("p1").is_none());
+}

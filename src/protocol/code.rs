@@ -76,6 +76,12 @@ pub mod request_code {
     pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const SEND_MESSAGE_V2: i32 = 310;
     pub const SEND_BATCH_MESSAGE: i32 = 320;
+    /// A consumer's reply to a request message (`DefaultMQProducer.request`), V1 header names.
+    pub const SEND_REPLY_MESSAGE: i32 = 324;
+    /// The same with the V2 header keys `a`..`n`.
+    pub const SEND_REPLY_MESSAGE_V2: i32 = 325;
+    /// Broker -> requesting producer: the reply (`ReplyMessageRequestHeader`, body = its body).
+    pub const PUSH_REPLY_MESSAGE_TO_CLIENT: i32 = 326;
     pub const LITE_PULL_MESSAGE: i32 = 361;
 
     /// The RocketMQ name of a request code (e.g. `"SEND_MESSAGE_V2"`), or `"UNKNOWN"`.
@@ -128,6 +134,9 @@ pub mod request_code {
             INVOKE_BROKER_TO_RESET_OFFSET => "INVOKE_BROKER_TO_RESET_OFFSET",
             GET_TOPIC_CONFIG => "GET_TOPIC_CONFIG",
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
+            SEND_REPLY_MESSAGE => "SEND_REPLY_MESSAGE",
+            SEND_REPLY_MESSAGE_V2 => "SEND_REPLY_MESSAGE_V2",
+            PUSH_REPLY_MESSAGE_TO_CLIENT => "PUSH_REPLY_MESSAGE_TO_CLIENT",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
             LITE_PULL_MESSAGE => "LITE_PULL_MESSAGE",
             _ => "UNKNOWN",

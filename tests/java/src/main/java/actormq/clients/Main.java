@@ -58,6 +58,7 @@ public final class Main {
             case "push-orderly": return Push.orderly(ctx);
             case "push-reset": return Push.reset(ctx);
             case "push-hold": return Push.hold(ctx);
+            case "request-reply": return RequestReply.run(ctx);
             case "transaction": return Transaction.run(ctx);
             case "cluster-send": return Cluster.send(ctx, 0);
             case "cluster-send-steady": return Cluster.send(ctx, 100);
