@@ -12,11 +12,12 @@
 //! `*Capacity`, and `*HeadWaitTimeMills` estimated from depth and mean handling time:
 //! `MailboxSnapshot::head_wait_estimate_secs`); `pageCacheLockTimeMills` is always 0 (the writer is
 //! an actor and holds no lock); `commitLogDiskRatio` is the disk's used ratio as Retention last
-//! measured it. `earliestMessageTimeStamp` is not reported (the snapshot has no store time; `mqadmin
-//! clusterList` then shows 0.00 hours).
+//! measured it; `commitLogMinOffset` and `earliestMessageTimeStamp` (the first record's store time,
+//! -1 with none, as Java) come from the `Dispatcher`, which holds the commit-log file table.
 //!
-//! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot and
-//! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java).
+//! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot,
+//! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java) and
+//! the `Dispatcher` for the commit log's bounds (`AskStoreBounds`).
 //! Runs on the system arbiter.
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::connection::Request;
+use super::dispatcher::{AskStoreBounds, Dispatcher, StoreBounds};
 use super::mailbox::Mailbox;
 use super::metrics::{stats, Metrics, TakeSnapshot};
 use super::processor_table::Processor;
@@ -36,6 +38,8 @@ pub struct AdminProcessor {
     metrics: Mailbox<Metrics>,
     /// Asked for the delay levels' progress (`scheduleMessageOffset_<level>`).
     scheduler: Mailbox<Scheduler>,
+    /// Asked for the commit log's first offset and first store time (`AskStoreBounds`).
+    dispatcher: Option<Mailbox<Dispatcher>>,
     /// `GET_BROKER_CONFIG`'s body, rendered once at start (the config does not change at runtime).
     broker_properties: bytes::Bytes,
     /// Fixed runtime-info entries: role, id, names, advertised addresses.
@@ -54,7 +58,14 @@ impl AdminProcessor {
             scheduler,
             broker_properties: broker_properties.into(),
             cluster_info,
+            dispatcher: None,
         }
+    }
+
+    /// The Dispatcher, which answers `commitLogMinOffset` and `earliestMessageTimeStamp`.
+    pub fn with_dispatcher(mut self, dispatcher: Mailbox<Dispatcher>) -> Self {
+        self.dispatcher = Some(dispatcher);
+        self
     }
 }
 
@@ -91,6 +102,7 @@ impl Handler<Request> for AdminProcessor {
             return Box::pin(async {});
         }
         let (metrics, scheduler) = (self.metrics.clone(), self.scheduler.clone());
+        let dispatcher = self.dispatcher.clone();
         let cluster_info = self.cluster_info.clone();
         Box::pin(async move {
             let per_connection = ExtReader::for_request(&req.cmd)
@@ -112,7 +124,14 @@ impl Handler<Request> for AdminProcessor {
             }
             let max_offset = snap.gauge("commitlog_max_offset_bytes") as u64;
             table.insert("commitLogMaxOffset".to_string(), max_offset.to_string());
-            table.insert("commitLogMinOffset".to_string(), "0".to_string());
+            let bounds = match &dispatcher {
+                Some(d) => d.send(AskStoreBounds).await.unwrap_or_default(),
+                None => StoreBounds::default(),
+            };
+            table.insert("commitLogMinOffset".into(), bounds.min_offset.to_string());
+            // clusterList parses it as a number outside any try: always one (-1: no message).
+            let earliest = bounds.earliest_store_time.to_string();
+            table.insert("earliestMessageTimeStamp".into(), earliest);
             table.insert(
                 "brokerVersionDesc".to_string(),
                 concat!("actormq ", env!("CARGO_PKG_VERSION")).to_string(),

@@ -27,7 +27,8 @@ use super::mailbox::CountedRecipient;
 use super::metrics::stats;
 use super::query::{pull_response, refuse};
 pub use super::query::{
-    LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue, ResetTargets, WatchTopic,
+    AskStoreBounds, LookMessage, MessageLooked, Query, QueryKind, QueueGrew, ReadQueue,
+    ResetTargets, StoreBounds, WatchTopic,
 };
 use super::retention::OutOfSpace;
 use actormq::ha::pull::PullRole;

@@ -147,6 +147,20 @@ pub struct ResetTargets {
     pub offset: Option<i64>,
 }
 
+/// The commit log's bounds for GET_BROKER_RUNTIME_INFO, asked by the `AdminProcessor`: its first
+/// offset still held (`commitLogMinOffset`, 0 with no file) and its first record's store time
+/// (`earliestMessageTimeStamp`, -1 when there is none, as Java answers).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "StoreBounds")]
+pub struct AskStoreBounds;
+
+/// The answer to [`AskStoreBounds`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, MessageResponse)]
+pub struct StoreBounds {
+    pub min_offset: i64,
+    pub earliest_store_time: i64,
+}
+
 /// A store query with its prepared (SUCCESS) response and the way back to the connection.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -445,3 +445,39 @@ async fn flood_gets_success_or_system_busy_and_memory_stays_bounded() {
         "every success is one append"
     );
 }
+
+/// `earliestMessageTimeStamp` is the first stored message's store time (-1 before any, as Java
+/// answers; `mqadmin clusterList`'s `#Hour`), and `commitLogMinOffset` where the commit log
+/// starts.
+#[tokio::test]
+async fn runtime_info_names_the_oldest_messages_store_time() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let info = runtime_info(&client).await;
+    assert_eq!(info["earliestMessageTimeStamp"], "-1");
+    assert_eq!(info["commitLogMinOffset"], "0");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for i in 0..3 {
+        client
+            .send(&actormq::client::OutgoingMessage::new(
+                "Oldest",
+                format!("m{i}"),
+            ))
+            .await
+            .unwrap();
+    }
+    let info = runtime_info(&client).await;
+    let earliest: i64 = info["earliestMessageTimeStamp"].parse().unwrap();
+    assert!(earliest >= before - 5, "{earliest} < {before}");
+    // Later sends leave it where it is.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    client
+        .send(&actormq::client::OutgoingMessage::new("Oldest", "later"))
+        .await
+        .unwrap();
+    let again = runtime_info(&client).await;
+    assert_eq!(again["earliestMessageTimeStamp"], earliest.to_string());
+}

@@ -189,3 +189,16 @@ impl Handler<ResetTargets> for Dispatcher {
         Ok(targets)
     }
 }
+
+impl Handler<AskStoreBounds> for Dispatcher {
+    type Result = StoreBounds;
+
+    fn handle(&mut self, _: AskStoreBounds, _ctx: &mut Context<Self>) -> StoreBounds {
+        let _timer = stats().dispatcher.handling();
+        let reader = self.reader();
+        StoreBounds {
+            min_offset: reader.min_offset().unwrap_or(0),
+            earliest_store_time: reader.earliest_store_time(),
+        }
+    }
+}

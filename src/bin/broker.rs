@@ -918,7 +918,8 @@ fn start_processors(
         scheduler.clone(),
         broker_properties(config, membership),
         membership.runtime_info(config),
-    );
+    )
+    .with_dispatcher(store.dispatcher.clone());
     let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
     Processors {
         send,

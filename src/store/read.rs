@@ -241,6 +241,25 @@ impl<'a> CommitLogReader<'a> {
         }
     }
 
+    /// The commit log's first offset still held (Java's `getMinPhyOffset`): where its first
+    /// file starts; `None` with no file.
+    pub fn min_offset(&self) -> Option<i64> {
+        let first = self.files.first()?;
+        i64::try_from(first.start_offset()).ok()
+    }
+
+    /// The store time of the commit log's first record (Java's `getEarliestMessageTime`), -1 when
+    /// there is none (as Java answers).
+    pub fn earliest_store_time(&self) -> i64 {
+        let Some(offset) = self.min_offset() else {
+            return -1;
+        };
+        match self.record_at(offset).map(|bytes| decode(bytes, false)) {
+            Some(Ok(Decoded::Record(r))) => r.store_timestamp,
+            _ => -1,
+        }
+    }
+
     /// The store timestamp of the record an entry points at.
     pub fn store_timestamp(&self, entry: &CqEntry) -> Option<i64> {
         let bytes = self.bytes(entry.commit_log_offset, entry.size)?;

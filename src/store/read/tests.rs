@@ -425,3 +425,21 @@ fn an_entry_that_does_not_name_its_record_is_skipped() {
     let skipped: Vec<i64> = r.damaged.iter().map(|d| d.0).collect();
     assert_eq!(skipped, vec![2, 3]);
 }
+
+/// The commit log's first offset and its first record's store time (runtime info's
+/// `commitLogMinOffset` and `earliestMessageTimeStamp`); -1 while nothing is stored.
+#[test]
+fn the_first_records_store_time_and_offset() {
+    let mut s = Store::new(1 << 16);
+    assert_eq!(s.reader().earliest_store_time(), -1);
+    let before = crate::store::now_ms();
+    s.put("TagA", 10);
+    s.put("TagB", 10);
+    let reader = s.reader();
+    assert_eq!(reader.min_offset(), Some(0));
+    let first = reader.earliest_store_time();
+    assert!(
+        first >= before && first <= crate::store::now_ms(),
+        "{first}"
+    );
+}
