@@ -5,7 +5,10 @@
 //! address, language, version and last heartbeat; per consumer group its consume type, message
 //! model, where to start and subscriptions). Receives `Request`s from connections for `HEART_BEAT`
 //! (34), `UNREGISTER_CLIENT` (35), `GET_CONSUMER_LIST_BY_GROUP` (38, what consumers rebalance
-//! with), `GET_CONSUMER_CONNECTION_LIST` (203) and `GET_PRODUCER_CONNECTION_LIST` (204), and
+//! with), `GET_CONSUMER_CONNECTION_LIST` (203), `GET_PRODUCER_CONNECTION_LIST` (204) and
+//! `QUERY_TOPIC_CONSUME_BY_WHO` (300: the groups online that subscribe to a topic and those with
+//! offsets on it, which it asks the `OffsetProcessor` for with [`GroupsWithOffsets`]; answered once
+//! that answer is in, without pausing this actor), and
 //! [`PushToProducer`] from the `TransactionChecker`. Sends `EnsureRetryTopic` to the SendProcessor
 //! for each consumer group (the group and `%RETRY%<group>` are created, as RocketMQ's heartbeat
 //! does), and `Push` to connections: a transaction check to one producer, or
@@ -21,6 +24,7 @@ use actix::prelude::*;
 use super::connection::{Connection, Push, Request};
 use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::stats;
+use super::offset_processor::{GroupsWithOffsets, OffsetProcessor};
 use super::processor_table::Processor;
 use super::send_processor::EnsureRetryTopic;
 use actormq::client_registry::{
@@ -46,15 +50,21 @@ pub struct ClientManager {
     /// The opaque of the broker's own NOTIFY_CONSUMER_IDS_CHANGED requests.
     opaque: i32,
     topics: CountedRecipient<EnsureRetryTopic>,
+    /// Asked which groups have offsets on a topic (300).
+    offsets: Mailbox<OffsetProcessor>,
 }
 
 impl ClientManager {
-    pub fn new(topics: CountedRecipient<EnsureRetryTopic>) -> Self {
+    pub fn new(
+        topics: CountedRecipient<EnsureRetryTopic>,
+        offsets: Mailbox<OffsetProcessor>,
+    ) -> Self {
         ClientManager {
             registry: ClientRegistry::default(),
             pushes: 0,
             opaque: 0,
             topics,
+            offsets,
         }
     }
 
@@ -126,6 +136,41 @@ impl ClientManager {
         }
     }
 
+    /// 300: asks the `OffsetProcessor` for the groups with offsets on the topic and answers, when
+    /// it has, those with the registry's online subscribers (a missing `topic` is Java's NPE).
+    fn topic_consume_by_who(&mut self, req: Request, ctx: &mut Context<Self>) {
+        let Request { cmd, reply, .. } = req;
+        let h = header(&cmd, "QueryTopicConsumeByWhoRequestHeader");
+        let topic = match h.str("topic") {
+            Ok(topic) => topic.to_string(),
+            Err(e) => return reply.send(cmd.response_to(e.response_code(), Some(e.to_string()))),
+        };
+        let ask = GroupsWithOffsets {
+            topic: topic.clone(),
+        };
+        self.offsets
+            .send(ask)
+            .into_actor(self)
+            .map(move |answer, act, _| {
+                let response = match answer {
+                    Ok(with_offsets) => {
+                        match act.registry.topic_consume_by_who_body(&topic, with_offsets) {
+                            Ok(body) => cmd
+                                .response_to(response_code::SUCCESS, None)
+                                .with_body(body.into()),
+                            Err(e) => refusal(&cmd, &e),
+                        }
+                    }
+                    Err(_) => cmd.response_to(
+                        response_code::SYSTEM_ERROR,
+                        Some("the consumer offsets are not available".into()),
+                    ),
+                };
+                reply.send(response);
+            })
+            .spawn(ctx);
+    }
+
     /// Tells every live consumer of each group that the group's members changed.
     fn notify(&mut self, groups: Vec<String>) {
         for group in groups {
@@ -166,17 +211,21 @@ impl Processor for ClientManager {
         request_code::GET_CONSUMER_LIST_BY_GROUP,
         request_code::GET_CONSUMER_CONNECTION_LIST,
         request_code::GET_PRODUCER_CONNECTION_LIST,
+        request_code::QUERY_TOPIC_CONSUME_BY_WHO,
     ];
 }
 
 impl Handler<Request> for ClientManager {
     type Result = ();
 
-    fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, req: Request, ctx: &mut Context<Self>) {
         let _timer = stats().client_manager.handling();
         let response = match req.cmd.code {
             request_code::HEART_BEAT => self.heartbeat(&req),
             request_code::UNREGISTER_CLIENT => self.unregister(&req.cmd),
+            request_code::QUERY_TOPIC_CONSUME_BY_WHO => {
+                return self.topic_consume_by_who(req, ctx);
+            }
             _ => self.list(&req.cmd),
         };
         req.reply.send(response);

@@ -11,10 +11,12 @@
 //! the topic and group tables) arrives as [`ResetOffsets`]: the `Dispatcher` computes the offsets,
 //! this actor commits them and marks the queues (the consumer's own commits for a marked queue are
 //! stale and ignored, as Java 5.2+ does) until the `PullProcessor` has moved the consumer
-//! ([`ResetTaken`]). Persists
-//! the table every 5 s when it changed and on `PersistOffsets` at shutdown (temp file + rename).
-//! Runs on the system arbiter beside the connections: a table update is a map insert.
+//! ([`ResetTaken`]). The `ClientManager` asks it which groups have offsets on a topic
+//! ([`GroupsWithOffsets`], for `QUERY_TOPIC_CONSUME_BY_WHO`, 300). Persists the table every 5 s
+//! when it changed and on `PersistOffsets` at shutdown (temp file + rename). Runs on the system
+//! arbiter beside the connections: a table update is a map insert.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -362,6 +364,23 @@ impl Handler<RemoveGroupOffsets> for OffsetProcessor {
             info!(group = %m.group, "consumer offsets of the deleted group removed");
             self.dirty = true;
         }
+    }
+}
+
+/// The consumer groups with committed offsets on `topic` (Java's `whichGroupByTopic`): the
+/// `ClientManager` asks, for `QUERY_TOPIC_CONSUME_BY_WHO` (300).
+#[derive(Message)]
+#[rtype(result = "BTreeSet<String>")]
+pub struct GroupsWithOffsets {
+    pub topic: String,
+}
+
+impl Handler<GroupsWithOffsets> for OffsetProcessor {
+    type Result = MessageResult<GroupsWithOffsets>;
+
+    fn handle(&mut self, m: GroupsWithOffsets, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().offset_processor.handling();
+        MessageResult(self.table.groups_of_topic(&m.topic))
     }
 }
 

@@ -10,6 +10,9 @@
 //! `UNREGISTER_CLIENT` (35), when its connection is found closed (Java's `doChannelCloseEvent`) or
 //! when it has not heartbeated for the expiry (Java's `channelExpiredTimeout`, 120 s).
 //!
+//! It also says which groups consume a topic (`QUERY_TOPIC_CONSUME_BY_WHO`, 300): those online
+//! whose subscriptions name it, joined by the caller's groups with offsets on it.
+//!
 //! Every change that moves a consumer group's membership (a new client, one gone) or its set of
 //! subscribed topics names the group for `NOTIFY_CONSUMER_IDS_CHANGED` (40), which goes oneway to
 //! each live consumer of it so it rebalances at once ([`notify_consumer_ids_changed`]); broadcasting
@@ -254,6 +257,13 @@ impl RegistryError {
             _ => response_code::SYSTEM_ERROR,
         }
     }
+}
+
+/// Java's `GroupList` (QUERY_TOPIC_CONSUME_BY_WHO's body).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupList<'a> {
+    group_list: &'a BTreeSet<String>,
 }
 
 /// Java's `Connection` body entry; fields in fastjson's (alphabetical) order.
@@ -518,6 +528,33 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
             return Err(RegistryError::ProducerGroupNotExist(group.to_string()));
         }
         Ok(serde_json::to_vec(&ProducerConnection { connection_set })?)
+    }
+
+    /// The consumer groups with a live consumer whose group subscribes to `topic` (Java's
+    /// `ConsumerManager.queryTopicConsumeByWho`).
+    pub fn subscribing_groups(&self, topic: &str) -> BTreeSet<String> {
+        self.consumers
+            .iter()
+            .filter(|(_, g)| g.subscriptions.contains_key(topic))
+            .filter(|(name, _)| self.live_consumers(name).next().is_some())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// QUERY_TOPIC_CONSUME_BY_WHO's body, Java's `GroupList` (`{"groupList":[..]}`, sorted): the
+    /// groups online that subscribe to `topic` united with `with_offsets`, the groups that
+    /// committed offsets on it (`ConsumerOffsetTable::groups_of_topic`). Empty when none: still
+    /// an answer, not a refusal, as in Java.
+    pub fn topic_consume_by_who_body(
+        &self,
+        topic: &str,
+        mut with_offsets: BTreeSet<String>,
+    ) -> Result<Vec<u8>, RegistryError> {
+        with_offsets.extend(self.subscribing_groups(topic));
+        let body = GroupList {
+            group_list: &with_offsets,
+        };
+        Ok(serde_json::to_vec(&body)?)
     }
 
     fn live_consumers(&self, group: &str) -> impl Iterator<Item = &ClientChannel<C>> {

@@ -6,7 +6,7 @@
 //! [`write_atomic`](crate::store::paths::write_atomic) (temp file, fsync, rename, fsync of the
 //! directory), so a crash leaves the old or the new table, never a torn one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,21 @@ impl ConsumerOffsetTable {
                 let (t, g) = k.split_once(KEY_SEPARATOR)?;
                 (g == group && topic.is_none_or(|want| want == t))
                     .then(|| (t.to_string(), queues.clone()))
+            })
+            .collect()
+    }
+
+    /// The groups with committed offsets on `topic` (Java's `whichGroupByTopic`, half of
+    /// QUERY_TOPIC_CONSUME_BY_WHO). A key is read as Java's `split("@")` reads it: trailing
+    /// separators dropped, then exactly one `@` left, so `T@x@g` names no group.
+    pub fn groups_of_topic(&self, topic: &str) -> BTreeSet<String> {
+        self.offset_table
+            .keys()
+            .filter_map(|k| {
+                let (t, g) = k
+                    .trim_end_matches(KEY_SEPARATOR)
+                    .split_once(KEY_SEPARATOR)?;
+                (t == topic && !g.contains(KEY_SEPARATOR)).then(|| g.to_string())
             })
             .collect()
     }
@@ -152,6 +167,35 @@ mod tests {
         let b = t.group_offsets("g", Some("B"));
         assert_eq!((b.len(), b[0].1.get(&1)), (1, Some(&7)));
         assert!(t.group_offsets("nobody", None).is_empty());
+    }
+
+    #[test]
+    fn the_groups_of_a_topic_are_those_with_offsets_on_it() {
+        let mut t = ConsumerOffsetTable::default();
+        t.commit("g1", "T", 0, 5);
+        t.commit("g1", "T", 1, 6);
+        t.commit("g2", "T", 3, 0);
+        t.commit("g3", "U", 0, 9);
+        t.commit("g4", "TT", 0, 1);
+        let groups: Vec<String> = t.groups_of_topic("T").into_iter().collect();
+        assert_eq!(groups, ["g1", "g2"]);
+        assert_eq!(
+            t.groups_of_topic("U").into_iter().collect::<Vec<_>>(),
+            ["g3"]
+        );
+        assert!(t.groups_of_topic("nobody").is_empty());
+    }
+
+    #[test]
+    fn keys_java_would_not_split_in_two_name_no_group() {
+        let mut t = ConsumerOffsetTable::default();
+        for k in ["T@x@g", "T@@g", "T@", "T", "T@g@"] {
+            t.offset_table
+                .insert(k.to_string(), BTreeMap::from([(0, 1)]));
+        }
+        // Java's split drops the trailing empty string of "T@g@": ["T", "g"].
+        let groups: Vec<String> = t.groups_of_topic("T").into_iter().collect();
+        assert_eq!(groups, ["g"]);
     }
 
     #[test]

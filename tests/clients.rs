@@ -2,8 +2,9 @@
 //! GET_PRODUCER_CONNECTION_LIST (204) name each client with its address, language and version; a
 //! consumer whose connection closes leaves GET_CONSUMER_LIST_BY_GROUP (38) at once instead of 120 s
 //! later; and NOTIFY_CONSUMER_IDS_CHANGED (40) reaches a group's consumers when one joins or
-//! leaves, so they rebalance without waiting for their timer. The stock `mqadmin
-//! consumerConnection` / `producerConnection` run in `tests/query.rs`.
+//! leaves, so they rebalance without waiting for their timer; QUERY_TOPIC_CONSUME_BY_WHO (300)
+//! names a topic's online subscribers and the groups with offsets on it. The stock `mqadmin
+//! consumerConnection` / `producerConnection` / `topicList -c` run in `tests/query.rs`.
 
 mod common;
 
@@ -309,5 +310,80 @@ async fn a_reply_is_pushed_to_its_requester_and_stored() {
             .await
             .is_err(),
         "only the reply naming req-1 is pushed to it"
+    );
+}
+
+/// The groups QUERY_TOPIC_CONSUME_BY_WHO (300) answers for `topic`, sorted.
+async fn consume_by_who(client: &Client, topic: &str) -> Vec<String> {
+    let cmd = RemotingCommand::request(request_code::QUERY_TOPIC_CONSUME_BY_WHO, 0)
+        .with_ext("topic", topic);
+    let r = client.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    let mut groups: Vec<String> = serde_json::from_value(body["groupList"].clone()).unwrap();
+    groups.sort();
+    groups
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO (300): a group online that subscribes to the topic and a group with
+/// offsets on it (none of its consumers online) are listed; a group online on another topic, with
+/// offsets there too, is not. Once the subscriber's connection closes, only the offsets name a
+/// group. A topic nobody consumes gets an empty list; a request without `topic` is Java's
+/// null-field SYSTEM_ERROR.
+#[tokio::test]
+async fn topic_consume_by_who_names_subscribers_and_groups_with_offsets() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let online = broker.client().await;
+    let r = online
+        .request(heartbeat("who-a", "who_online", "WhoTopic", None))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let r = client
+        .request(heartbeat("who-b", "who_other", "OtherTopic", None))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    for (group, topic) in [("who_offsets", "WhoTopic"), ("who_other", "OtherTopic")] {
+        client
+            .update_consumer_offset(group, topic, 0, 3)
+            .await
+            .unwrap();
+        // The commit is oneway: read it back so it has landed.
+        let committed = client.query_consumer_offset(group, topic, 0).await.unwrap();
+        assert_eq!(committed, Some(3));
+    }
+
+    assert_eq!(
+        consume_by_who(&client, "WhoTopic").await,
+        ["who_offsets", "who_online"]
+    );
+    assert_eq!(consume_by_who(&client, "OtherTopic").await, ["who_other"]);
+    assert!(consume_by_who(&client, "NobodysTopic").await.is_empty());
+
+    drop(online);
+    let mut last = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        last = consume_by_who(&client, "WhoTopic").await;
+        if last == ["who_offsets"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        last,
+        ["who_offsets"],
+        "the closed subscriber is still listed"
+    );
+
+    let cmd = RemotingCommand::request(request_code::QUERY_TOPIC_CONSUME_BY_WHO, 0);
+    let r = client.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR);
+    let remark = r.remark.unwrap_or_default();
+    assert!(
+        remark.contains("QueryTopicConsumeByWhoRequestHeader.topic"),
+        "{remark}"
     );
 }

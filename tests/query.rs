@@ -2,7 +2,8 @@
 //! their unique key, after a clean restart and after kill -9, with Java's limits and answers; the
 //! `actormq query` command; and (with the Java jars) the stock `mqadmin queryMsgByKey` and
 //! `topicStatus` (GET_TOPIC_STATS_INFO, 202), and the other stock `mqadmin` commands actormq
-//! answers (among them `clusterList`, which reads GET_BROKER_RUNTIME_INFO's rates and totals).
+//! answers (among them `clusterList`, which reads GET_BROKER_RUNTIME_INFO's rates and totals, and
+//! `topicList -c`, which reads QUERY_TOPIC_CONSUME_BY_WHO).
 
 mod common;
 
@@ -578,6 +579,42 @@ async fn mqadmin_consumer_connection() {
     ] {
         assert!(stdout.contains(line), "{line}: {stdout}");
     }
+}
+
+/// The stock `mqadmin topicList -c` (5.3.3): GET_BROKER_CLUSTER_INFO (106) and the topic list
+/// (206) from the name server, then per topic its route (105) and QUERY_TOPIC_CONSUME_BY_WHO
+/// (300): the topic's rows name the group online that subscribes to it and the group with offsets
+/// on it, and no group of another topic.
+#[tokio::test]
+async fn mqadmin_topic_list_with_consumer_groups() {
+    let Some(lib) = common::java_server::server_lib("query") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_keyed(&client, "WhoListTopic", 1).await;
+    let hb = client_heartbeat("who-client", "who_list_online", "WhoListTopic", "who_pg");
+    assert_eq!(client.request(hb).await.unwrap().code, 0);
+    let hb = client_heartbeat("who-other", "who_list_other", "WhoOtherTopic", "who_pg");
+    assert_eq!(client.request(hb).await.unwrap().code, 0);
+    client
+        .update_consumer_offset("who_list_offsets", "WhoListTopic", 0, 1)
+        .await
+        .unwrap();
+    // Landed before mqadmin blocks this (single-threaded) runtime.
+    let committed = client.query_consumer_offset("who_list_offsets", "WhoListTopic", 0);
+    assert_eq!(committed.await.unwrap(), Some(1));
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let stdout = mqadmin_until(&lib, namesrv, &["topicList", "-c"], "who_list_offsets").await;
+    // "#Cluster Name  #Topic  #Consumer Group": one row per group of each topic.
+    let mut groups: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.len() == 3 && w[1] == "WhoListTopic")
+        .map(|w| w[2])
+        .collect();
+    groups.sort();
+    assert_eq!(groups, ["who_list_offsets", "who_list_online"], "{stdout}");
 }
 
 /// The stock `mqadmin producerConnection` (5.3.3): the route of the topic, then

@@ -879,7 +879,7 @@ fn start_processors(
     let mut clients = None;
     let send = SendProcessor::create(|ctx| {
         let me = Mailbox::new(ctx.address());
-        let manager = Mailbox::new(ClientManager::new(me.recipient()).start());
+        let manager = Mailbox::new(ClientManager::new(me.recipient(), offsets.clone()).start());
         let mut send = SendProcessor::new(
             store.writer.clone(),
             store.dispatcher.clone(),

@@ -382,3 +382,41 @@ fn a_producer_is_found_by_client_id_while_live() {
     a.close();
     assert!(r.producer_connection_of("p1").is_none());
 }
+
+#[test]
+fn the_groups_online_that_subscribe_to_a_topic() {
+    let mut r = ClientRegistry::default();
+    let now = Instant::now();
+    let (a, b, c) = (Conn::new(1), Conn::new(2), Conn::new(3));
+    r.heartbeat(&consumer_hb("c1", "g1", &["T", "U"]), peer(&a), now);
+    r.heartbeat(&consumer_hb("c2", "g2", &["T"]), peer(&b), now);
+    r.heartbeat(&consumer_hb("c3", "g3", &["U"]), peer(&c), now);
+    r.heartbeat(&producer_hb("p1", "pg"), peer(&c), now);
+    let names = |set: BTreeSet<String>| set.into_iter().collect::<Vec<_>>();
+    assert_eq!(names(r.subscribing_groups("T")), ["g1", "g2"]);
+    assert_eq!(names(r.subscribing_groups("U")), ["g1", "g3"]);
+    assert!(r.subscribing_groups("nobody").is_empty());
+    // A group whose only consumer's connection closed is not online, even before the sweep.
+    b.close();
+    assert_eq!(names(r.subscribing_groups("T")), ["g1"]);
+    // A group that stops subscribing to the topic no longer consumes it.
+    r.heartbeat(&consumer_hb("c1", "g1", &["U"]), peer(&a), now);
+    assert!(r.subscribing_groups("T").is_empty());
+}
+
+#[test]
+fn topic_consume_by_who_body_is_javas_group_list() {
+    let mut r = ClientRegistry::default();
+    let now = Instant::now();
+    let a = Conn::new(1);
+    r.heartbeat(&consumer_hb("c1", "online", &["T"]), peer(&a), now);
+    r.heartbeat(&consumer_hb("c1", "elsewhere", &["U"]), peer(&a), now);
+    let with_offsets = BTreeSet::from(["committed".to_string(), "online".to_string()]);
+    assert_eq!(
+        json_of(r.topic_consume_by_who_body("T", with_offsets)),
+        json!({"groupList": ["committed", "online"]})
+    );
+    // Nobody consumes it: an empty list, not a refusal.
+    let body = r.topic_consume_by_who_body("V", BTreeSet::new()).unwrap();
+    assert_eq!(body, br#"{"groupList":[]}"#);
+}

@@ -70,6 +70,9 @@ pub mod request_code {
     /// Header `groupName`, `cleanOffset` (`mqadmin deleteSubGroup`).
     pub const DELETE_SUBSCRIPTIONGROUP: i32 = 207;
     pub const DELETE_TOPIC_IN_BROKER: i32 = 215;
+    /// The consumer groups of a topic: online subscribers and groups with offsets on it
+    /// (`mqadmin topicList -c`, `statsAll`, `queryMsgById`).
+    pub const QUERY_TOPIC_CONSUME_BY_WHO: i32 = 300;
     /// Resets a group's offsets on a topic by time (`mqadmin resetOffsetByTime`).
     pub const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
     /// How a client learns a topic's queue counts from the broker itself.
@@ -132,6 +135,7 @@ pub mod request_code {
             DELETE_SUBSCRIPTIONGROUP => "DELETE_SUBSCRIPTIONGROUP",
             DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",
             INVOKE_BROKER_TO_RESET_OFFSET => "INVOKE_BROKER_TO_RESET_OFFSET",
+            QUERY_TOPIC_CONSUME_BY_WHO => "QUERY_TOPIC_CONSUME_BY_WHO",
             GET_TOPIC_CONFIG => "GET_TOPIC_CONFIG",
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
             SEND_REPLY_MESSAGE => "SEND_REPLY_MESSAGE",
@@ -400,6 +404,7 @@ mod tests {
         assert_eq!(request_code::name(310), "SEND_MESSAGE_V2");
         assert_eq!(request_code::name(361), "LITE_PULL_MESSAGE");
         assert_eq!(request_code::name(351), "GET_TOPIC_CONFIG");
+        assert_eq!(request_code::name(300), "QUERY_TOPIC_CONSUME_BY_WHO");
         assert_eq!(request_code::name(9999), "UNKNOWN");
         assert_eq!(response_code::name(2), "SYSTEM_BUSY");
         assert_eq!(response_code::name(1500), "GO_AWAY");
