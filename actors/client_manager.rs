@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::connection::{Connection, Push, Request};
+use super::connection::{Call, Connection, Push, Request};
 use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::offset_processor::{GroupsWithOffsets, OffsetProcessor};
@@ -212,6 +212,7 @@ impl Processor for ClientManager {
         request_code::GET_CONSUMER_CONNECTION_LIST,
         request_code::GET_PRODUCER_CONNECTION_LIST,
         request_code::QUERY_TOPIC_CONSUME_BY_WHO,
+        request_code::GET_CONSUMER_RUNNING_INFO,
     ];
 }
 
@@ -226,11 +227,78 @@ impl Handler<Request> for ClientManager {
             request_code::QUERY_TOPIC_CONSUME_BY_WHO => {
                 return self.topic_consume_by_who(req, ctx);
             }
+            request_code::GET_CONSUMER_RUNNING_INFO => return self.call_consumer(req, ctx),
             _ => self.list(&req.cmd),
         };
         req.reply.send(response);
     }
 }
+
+impl ClientManager {
+    /// GET_CONSUMER_RUNNING_INFO (307, `mqadmin consumerStatus`), Java's `callConsumer`: the
+    /// request goes on to the consumer `clientId` of `consumerGroup` (same header fields and body)
+    /// and its answer comes back as it is; not online, or older than V3_1_8_SNAPSHOT:
+    /// SYSTEM_ERROR; no answer within [`CALL_TIMEOUT`]: CONSUME_MSG_TIMEOUT (Java's remarks).
+    fn call_consumer(&mut self, req: Request, ctx: &mut Context<Self>) {
+        let cmd = &req.cmd;
+        let h = header(cmd, "GetConsumerRunningInfoRequestHeader");
+        let (group, client_id) = match (h.str("consumerGroup"), h.str("clientId")) {
+            (Ok(g), Ok(c)) => (g.to_string(), c.to_string()),
+            (Err(e), _) | (_, Err(e)) => {
+                let response = cmd.response_to(e.response_code(), Some(e.to_string()));
+                return req.reply.send(response);
+            }
+        };
+        let refuse = |remark: String| cmd.response_to(response_code::SYSTEM_ERROR, Some(remark));
+        let Some(client) = self.registry.consumer_of(&group, &client_id) else {
+            let response = refuse(format!("The Consumer <{group}> <{client_id}> not online"));
+            return req.reply.send(response);
+        };
+        if client.peer.version < V3_1_8_SNAPSHOT {
+            let remark = format!(
+                "The Consumer <{client_id}> Version <{}> too low to finish, please upgrade it to V3_1_8_SNAPSHOT",
+                client.peer.version
+            );
+            return req.reply.send(refuse(remark));
+        }
+        let mut forward = RemotingCommand::request(cmd.code, 0).with_body(cmd.body.clone());
+        forward.ext_fields = cmd.ext_fields.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        client.peer.connection.do_send(Call {
+            cmd: forward,
+            answer,
+        });
+        let timeout = cmd.response_to(
+            response_code::CONSUME_MSG_TIMEOUT,
+            Some(format!(
+                "consumer <{group}> <{client_id}> Timeout: no answer within {} ms",
+                CALL_TIMEOUT.as_millis()
+            )),
+        );
+        let closed = refuse(format!(
+            "invoke consumer <{group}> <{client_id}> Exception: the connection closed"
+        ));
+        let (opaque, reply) = (cmd.opaque, req.reply);
+        async move {
+            match tokio::time::timeout(CALL_TIMEOUT, answered).await {
+                Ok(Ok(mut response)) => {
+                    response.opaque = opaque;
+                    reply.send(response);
+                }
+                Ok(Err(_)) => reply.send(closed),
+                Err(_) => reply.send(timeout),
+            }
+        }
+        .into_actor(self)
+        .spawn(ctx);
+    }
+}
+
+/// How long a request forwarded to a client waits for its answer (Java's `callClient`: 10 s).
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `MQVersion.Version.V3_1_8_SNAPSHOT.ordinal()`: older clients cannot answer forwarded requests.
+const V3_1_8_SNAPSHOT: i32 = 62;
 
 /// Sends `cmd` (a broker request, oneway) to one live producer of `group`, round robin; false when
 /// the group has none connected (Java then only warns).

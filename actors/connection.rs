@@ -21,6 +21,7 @@
 //! Metrics: the connections' shared mailbox counters cover the `Reply` messages coming back; frames
 //! read from the socket are not mailbox traffic and are counted by the processors they go to.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -31,6 +32,7 @@ use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
 use tokio::io::WriteHalf;
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
 use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
 
@@ -153,6 +155,10 @@ pub struct Connection {
     reply_pauses_logged: u64,
     /// Frame budget waits already counted (once per frame).
     waiting_for_budget: bool,
+    /// The broker's own requests to this client whose answers are awaited ([`Call`]), by opaque.
+    calls: HashMap<i32, oneshot::Sender<RemotingCommand>>,
+    /// The opaque of the next [`Call`].
+    next_call: i32,
 }
 
 impl Connection {
@@ -205,6 +211,8 @@ impl Connection {
                 guards: limits.guards,
                 reply_pauses_logged: 0,
                 waiting_for_budget: false,
+                calls: HashMap::new(),
+                next_call: 0,
             }
         });
         Mailbox::new(addr)
@@ -353,8 +361,13 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Connection {
         match item {
             Ok(Inbound::WaitForBudget { frame_len }) => self.wait_for_budget(frame_len, ctx),
             Ok(Inbound::Frame(_)) if self.draining => {}
-            // Responses to requests we never sent: nothing to match them with.
-            Ok(Inbound::Frame(cmd)) if cmd.is_response() => {}
+            // The answer to one of the broker's own requests ([`Call`]); anything else is a
+            // response to nothing and is dropped.
+            Ok(Inbound::Frame(cmd)) if cmd.is_response() => {
+                if let Some(answer) = self.calls.remove(&cmd.opaque) {
+                    let _ = answer.send(cmd);
+                }
+            }
             Ok(Inbound::Frame(cmd)) => {
                 self.waiting_for_budget = false;
                 self.dispatch(cmd, ctx)
@@ -417,6 +430,35 @@ impl Handler<Push> for Connection {
         if !self.draining {
             self.writer.write(cmd);
         }
+    }
+}
+
+/// A request of the broker's own to this connection's client whose answer is awaited (Java's
+/// `Broker2Client.callClient`, e.g. GET_CONSUMER_RUNNING_INFO): written with an opaque of this
+/// connection's, and the response with that opaque goes to `answer`. A connection that is closing,
+/// or closes first, drops `answer` (the asker sees it closed); an asker that gave up is forgotten
+/// at the next call.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Call {
+    pub cmd: RemotingCommand,
+    pub answer: oneshot::Sender<RemotingCommand>,
+}
+
+impl Handler<Call> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, Call { mut cmd, answer }: Call, _ctx: &mut Context<Self>) {
+        // The shared row only, as `Push`: a call is not a request of the client's in flight.
+        let _timer = stats().connection.handling();
+        if self.draining {
+            return;
+        }
+        self.calls.retain(|_, waiting| !waiting.is_closed());
+        self.next_call = self.next_call.wrapping_add(1);
+        cmd.opaque = self.next_call;
+        self.calls.insert(cmd.opaque, answer);
+        self.writer.write(cmd);
     }
 }
 

@@ -474,6 +474,13 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
             .collect()
     }
 
+    /// The live consumer `client_id` of `group` (Java's `ConsumerManager.findChannel`): where a
+    /// request for it (GET_CONSUMER_RUNNING_INFO) is forwarded.
+    pub fn consumer_of(&self, group: &str, client_id: &str) -> Option<&ClientChannel<C>> {
+        self.live_consumers(group)
+            .find(|c| c.client_id == client_id)
+    }
+
     /// The connection of the live producer `client_id`, in whichever group (Java's
     /// `ProducerManager.findChannel`: where a request's reply is pushed).
     pub fn producer_connection_of(&self, client_id: &str) -> Option<&C> {

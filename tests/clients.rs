@@ -387,3 +387,49 @@ async fn topic_consume_by_who_names_subscribers_and_groups_with_offsets() {
         "{remark}"
     );
 }
+
+/// GET_CONSUMER_RUNNING_INFO (307, `mqadmin consumerStatus`) is forwarded to the consumer named
+/// (same header and body, the broker's own opaque) and the consumer's answer comes back as it
+/// is; a consumer not online is SYSTEM_ERROR with Java's remark.
+#[tokio::test]
+async fn running_info_is_forwarded_to_the_consumer_and_its_answer_returned() {
+    let broker = TestBroker::start();
+    let (consumer_client, mut pushes) = consumer(&broker, "c-307", "g307", None).await;
+    // The NOTIFY_CONSUMER_IDS_CHANGED of its own joining.
+    assert_notify(&next_push(&mut pushes).await, "g307");
+    let admin = std::sync::Arc::new(broker.client().await);
+    let ask = |client_id: &str| {
+        RemotingCommand::request(request_code::GET_CONSUMER_RUNNING_INFO, 0)
+            .with_ext("consumerGroup", "g307")
+            .with_ext("clientId", client_id)
+            .with_ext("jstackEnable", "false")
+    };
+    let asked = tokio::spawn({
+        let admin = std::sync::Arc::clone(&admin);
+        let cmd = ask("c-307");
+        async move { admin.request(cmd).await.unwrap() }
+    });
+    let forwarded = next_push(&mut pushes).await;
+    assert_eq!(forwarded.code, request_code::GET_CONSUMER_RUNNING_INFO);
+    assert!(!forwarded.is_oneway());
+    assert_eq!(forwarded.ext("clientId"), Some("c-307"));
+    assert_eq!(forwarded.ext("jstackEnable"), Some("false"));
+    let info = r#"{"properties":{"consumeType":"CONSUME_PASSIVELY"},"subscriptionSet":[]}"#;
+    let answer = forwarded
+        .response_to(response_code::SUCCESS, None)
+        .with_body(info.as_bytes().to_vec().into());
+    consumer_client.respond(answer).await.unwrap();
+    let got = tokio::time::timeout(PUSH_WAIT, asked)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.code, response_code::SUCCESS, "{:?}", got.remark);
+    assert_eq!(&got.body[..], info.as_bytes());
+
+    let r = admin.request(ask("nobody")).await.unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("The Consumer <g307> <nobody> not online")
+    );
+}

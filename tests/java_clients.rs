@@ -78,6 +78,35 @@ impl Java {
         })
     }
 
+    /// GET_CONSUMER_RUNNING_INFO for the first consumer of `group` (from 38): the body answered.
+    fn running_info(&self, group: &str) -> String {
+        use actormq::protocol::{request_code, response_code, RemotingCommand};
+        let addr = self._broker.addr.clone();
+        let group = group.to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let client = actormq::client::Client::connect(&addr).await.unwrap();
+            let list = RemotingCommand::request(request_code::GET_CONSUMER_LIST_BY_GROUP, 0)
+                .with_ext("consumerGroup", &group);
+            let r = client.request(list).await.unwrap();
+            let ids: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            let id = ids["consumerIdList"][0]
+                .as_str()
+                .expect("a consumer")
+                .to_string();
+            let ask = RemotingCommand::request(request_code::GET_CONSUMER_RUNNING_INFO, 0)
+                .with_ext("consumerGroup", &group)
+                .with_ext("clientId", &id)
+                .with_ext("jstackEnable", "false");
+            let r = client.request(ask).await.unwrap();
+            assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+            String::from_utf8_lossy(&r.body).into_owned()
+        })
+    }
+
     /// Starts a scenario without waiting for it; its `holds <n>` lines are read as they come.
     fn spawn(&self, scenario: &str, topic: &str, count: usize) -> Held {
         let mut child = java::command(&self.jar, &self.logs, scenario, &self.namesrv, topic, count)
@@ -270,6 +299,23 @@ macro_rules! java_client_tests {
                 eprintln!("survivor held all {queues} queues {:?} after the kill", killed.elapsed());
                 assert!(killed.elapsed() < std::time::Duration::from_secs(30), "took {:?}", killed.elapsed());
                 b.kill();
+            }
+
+            /// GET_CONSUMER_RUNNING_INFO (307, `mqadmin consumerStatus`) forwarded to a stock
+            /// push consumer: its answer, ConsumerRunningInfo JSON naming its subscription,
+            /// comes back through the broker.
+            #[test]
+            fn running_info_of_a_stock_consumer_comes_back_through_the_broker() {
+                let Some(java) = Java::start(V, "running_info") else {
+                    return;
+                };
+                let topic = "JavaRunningInfo";
+                java.run("send-sync", topic, 4);
+                let mut consumer = java.spawn("push-hold", topic, 60);
+                wait_for(60, "the consumer holding queues", || consumer.latest() > 0);
+                let info = java.running_info(&format!("{topic}_cg"));
+                assert!(info.contains("subscriptionSet") && info.contains(topic), "{info}");
+                consumer.kill();
             }
 
             /// Request-reply (`DefaultMQProducer.request`): each request's reply, sent by the

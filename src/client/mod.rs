@@ -164,6 +164,15 @@ impl Client {
         }
     }
 
+    /// Answers a request the broker sent this client (from [`Client::take_pushes`]): `response`
+    /// (made with `request.response_to(..)`, so it carries the request's opaque) is written as is.
+    pub async fn respond(&self, response: RemotingCommand) -> Result<(), ClientError> {
+        self.tx
+            .send(Outgoing::Oneway(response))
+            .await
+            .map_err(|_| ClientError::Closed)
+    }
+
     /// Sends `cmd` with the oneway flag; no response is expected.
     pub async fn oneway(&self, mut cmd: RemotingCommand) -> Result<(), ClientError> {
         cmd.opaque = self.next_opaque();

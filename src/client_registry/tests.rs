@@ -420,3 +420,18 @@ fn topic_consume_by_who_body_is_javas_group_list() {
     let body = r.topic_consume_by_who_body("V", BTreeSet::new()).unwrap();
     assert_eq!(body, br#"{"groupList":[]}"#);
 }
+
+#[test]
+fn a_consumer_is_found_by_group_and_client_id_while_live() {
+    let mut r = ClientRegistry::default();
+    let now = Instant::now();
+    let (a, b) = (Conn::new(1), Conn::new(2));
+    r.heartbeat(&consumer_hb("c1", "g", &["T"]), peer(&a), now);
+    r.heartbeat(&consumer_hb("c2", "g", &["T"]), peer(&b), now);
+    let found = r.consumer_of("g", "c2").unwrap();
+    assert_eq!((found.peer.connection.id, found.peer.version), (2, 479));
+    assert!(r.consumer_of("other", "c2").is_none());
+    assert!(r.consumer_of("g", "c3").is_none());
+    b.close();
+    assert!(r.consumer_of("g", "c2").is_none());
+}

@@ -81,6 +81,8 @@ pub mod request_code {
     pub const SEND_BATCH_MESSAGE: i32 = 320;
     /// A consumer's reply to a request message (`DefaultMQProducer.request`), V1 header names.
     pub const SEND_REPLY_MESSAGE: i32 = 324;
+    /// A consumer's running state, forwarded to it by the broker (`mqadmin consumerStatus`).
+    pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
     /// The same with the V2 header keys `a`..`n`.
     pub const SEND_REPLY_MESSAGE_V2: i32 = 325;
     /// Broker -> requesting producer: the reply (`ReplyMessageRequestHeader`, body = its body).
@@ -139,6 +141,7 @@ pub mod request_code {
             GET_TOPIC_CONFIG => "GET_TOPIC_CONFIG",
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
             SEND_REPLY_MESSAGE => "SEND_REPLY_MESSAGE",
+            GET_CONSUMER_RUNNING_INFO => "GET_CONSUMER_RUNNING_INFO",
             SEND_REPLY_MESSAGE_V2 => "SEND_REPLY_MESSAGE_V2",
             PUSH_REPLY_MESSAGE_TO_CLIENT => "PUSH_REPLY_MESSAGE_TO_CLIENT",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
@@ -202,6 +205,8 @@ pub mod response_code {
     pub const INVALID_PARAMETER: i32 = 29;
     /// No live consumer in the group (GET_CONSUMER_CONNECTION_LIST and other admin requests).
     pub const CONSUMER_NOT_ONLINE: i32 = 206;
+    /// A request forwarded to a client got no answer in time.
+    pub const CONSUME_MSG_TIMEOUT: i32 = 207;
     pub const FLOW_CONTROL: i32 = 215;
     pub const GO_AWAY: i32 = 1500;
 
@@ -233,6 +238,7 @@ pub mod response_code {
             SUBSCRIPTION_GROUP_NOT_EXIST => "SUBSCRIPTION_GROUP_NOT_EXIST",
             INVALID_PARAMETER => "INVALID_PARAMETER",
             CONSUMER_NOT_ONLINE => "CONSUMER_NOT_ONLINE",
+            CONSUME_MSG_TIMEOUT => "CONSUME_MSG_TIMEOUT",
             FLOW_CONTROL => "FLOW_CONTROL",
             GO_AWAY => "GO_AWAY",
             _ => "UNKNOWN",
