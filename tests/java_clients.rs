@@ -64,33 +64,36 @@ impl Java {
 }
 
 impl Java {
-    /// The topic's read queue count, asked of the broker.
-    fn queue_count(&self, topic: &str) -> usize {
+    /// Runs `ask` with a client of the broker, on a runtime of its own (these tests are plain
+    /// `#[test]`s: the Java processes are waited for on this thread).
+    fn ask_broker<T, F>(&self, ask: impl FnOnce(actormq::client::Client) -> F) -> T
+    where
+        F: std::future::Future<Output = T>,
+    {
         let addr = self._broker.addr.clone();
-        let topic = topic.to_string();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         rt.block_on(async move {
             let client = actormq::client::Client::connect(&addr).await.unwrap();
-            client.read_queue_nums(&topic).await.unwrap() as usize
+            ask(client).await
         })
+    }
+
+    /// The topic's read queue count, asked of the broker.
+    fn queue_count(&self, topic: &str) -> usize {
+        self.ask_broker(
+            |client| async move { client.read_queue_nums(topic).await.unwrap() as usize },
+        )
     }
 
     /// GET_CONSUMER_RUNNING_INFO for the first consumer of `group` (from 38): the body answered.
     fn running_info(&self, group: &str) -> String {
         use actormq::protocol::{request_code, response_code, RemotingCommand};
-        let addr = self._broker.addr.clone();
-        let group = group.to_string();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let client = actormq::client::Client::connect(&addr).await.unwrap();
+        self.ask_broker(|client| async move {
             let list = RemotingCommand::request(request_code::GET_CONSUMER_LIST_BY_GROUP, 0)
-                .with_ext("consumerGroup", &group);
+                .with_ext("consumerGroup", group);
             let r = client.request(list).await.unwrap();
             let ids: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
             let id = ids["consumerIdList"][0]
@@ -98,7 +101,7 @@ impl Java {
                 .expect("a consumer")
                 .to_string();
             let ask = RemotingCommand::request(request_code::GET_CONSUMER_RUNNING_INFO, 0)
-                .with_ext("consumerGroup", &group)
+                .with_ext("consumerGroup", group)
                 .with_ext("clientId", &id)
                 .with_ext("jstackEnable", "false");
             let r = client.request(ask).await.unwrap();
