@@ -15,18 +15,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tracing::{info, warn};
 
 use std::sync::OnceLock;
 
-use super::mailbox::{timer_tick, Mailbox};
+mod prometheus;
+pub use prometheus::serve_prometheus;
+
+use super::mailbox::timer_tick;
 use actormq::config::BrokerConfig;
 use actormq::limits::ConnectionGuards;
 use actormq::metrics::{
-    render_prometheus, store_totals, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats,
-    PullCounters, PutCounters, PEAK_WINDOW,
+    store_totals, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats, PullCounters, PutCounters,
+    PEAK_WINDOW,
 };
 use actormq::rates::{FlowReport, RateSampler, Totals};
 
@@ -424,66 +424,5 @@ impl Handler<TakeSnapshot> for Metrics {
             gauges,
             flow,
         })
-    }
-}
-
-/// Serves `GET /metrics` in Prometheus text format on `listener` until the process ends.
-///
-/// A deliberately small HTTP/1.0 responder: Prometheus sends one GET per scrape and reads to EOF.
-pub async fn serve_prometheus(listener: TcpListener, metrics: Mailbox<Metrics>) {
-    info!(addr = ?listener.local_addr().ok(), "prometheus endpoint listening");
-    loop {
-        let (mut socket, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                warn!(error = %e, "metrics accept failed");
-                continue;
-            }
-        };
-        let metrics = metrics.clone();
-        actix_rt::spawn(async move {
-            let mut request = vec![0u8; 2048];
-            let mut len = 0;
-            // Read until the end of the request head (or the buffer is full).
-            while len < request.len() {
-                match socket.read(&mut request[len..]).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => len += n,
-                }
-                if request[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
-                }
-            }
-            let head = String::from_utf8_lossy(&request[..len]);
-            let path = head.split_whitespace().nth(1).unwrap_or("");
-            let (status, content_type, body) = if head.starts_with("GET ") && path == "/metrics" {
-                match metrics
-                    .send(TakeSnapshot {
-                        per_connection: false,
-                    })
-                    .await
-                {
-                    Ok(s) => (
-                        "200 OK",
-                        "text/plain; version=0.0.4",
-                        render_prometheus(&s.mailboxes, &s.gauges),
-                    ),
-                    Err(_) => (
-                        "503 Service Unavailable",
-                        "text/plain",
-                        "shutting down\n".into(),
-                    ),
-                }
-            } else {
-                ("404 Not Found", "text/plain", "try GET /metrics\n".into())
-            };
-            let response = format!(
-                "HTTP/1.0 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            if let Err(e) = socket.write_all(response.as_bytes()).await {
-                warn!(%peer, error = %e, "metrics response failed");
-            }
-        });
     }
 }
