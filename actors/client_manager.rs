@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::connection::{Call, Connection, Push, Request};
+use super::connection::{Call, Connection, Push, ReplyTo, Request};
+use super::dispatcher::{Dispatcher, LookMessage, MessageLooked};
 use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::offset_processor::{GroupsWithOffsets, OffsetProcessor};
@@ -33,6 +34,7 @@ use actormq::client_registry::{
 };
 use actormq::protocol::header::{Decode, ExtReader};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::store::message::decode_offset_msg_id;
 
 /// How often closed connections and expired clients are looked for.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
@@ -52,6 +54,10 @@ pub struct ClientManager {
     topics: CountedRecipient<EnsureRetryTopic>,
     /// Asked which groups have offsets on a topic (300).
     offsets: Mailbox<OffsetProcessor>,
+    /// Looks up the record a CONSUME_MESSAGE_DIRECTLY names (309).
+    dispatcher: Option<Mailbox<Dispatcher>>,
+    /// This broker's name, added to a forwarded 309 (`brokerName`).
+    broker_name: String,
 }
 
 impl ClientManager {
@@ -65,7 +71,16 @@ impl ClientManager {
             opaque: 0,
             topics,
             offsets,
+            dispatcher: None,
+            broker_name: String::new(),
         }
+    }
+
+    /// The Dispatcher and this broker's name, for CONSUME_MESSAGE_DIRECTLY (309).
+    pub fn with_dispatcher(mut self, dispatcher: Mailbox<Dispatcher>, broker_name: &str) -> Self {
+        self.dispatcher = Some(dispatcher);
+        self.broker_name = broker_name.to_string();
+        self
     }
 
     fn heartbeat(&mut self, req: &Request) -> RemotingCommand {
@@ -213,6 +228,7 @@ impl Processor for ClientManager {
         request_code::GET_PRODUCER_CONNECTION_LIST,
         request_code::QUERY_TOPIC_CONSUME_BY_WHO,
         request_code::GET_CONSUMER_RUNNING_INFO,
+        request_code::CONSUME_MESSAGE_DIRECTLY,
     ];
 }
 
@@ -227,7 +243,9 @@ impl Handler<Request> for ClientManager {
             request_code::QUERY_TOPIC_CONSUME_BY_WHO => {
                 return self.topic_consume_by_who(req, ctx);
             }
-            request_code::GET_CONSUMER_RUNNING_INFO => return self.call_consumer(req, ctx),
+            request_code::GET_CONSUMER_RUNNING_INFO | request_code::CONSUME_MESSAGE_DIRECTLY => {
+                return self.call_consumer(req, ctx)
+            }
             _ => self.list(&req.cmd),
         };
         req.reply.send(response);
@@ -235,34 +253,87 @@ impl Handler<Request> for ClientManager {
 }
 
 impl ClientManager {
-    /// GET_CONSUMER_RUNNING_INFO (307, `mqadmin consumerStatus`), Java's `callConsumer`: the
-    /// request goes on to the consumer `clientId` of `consumerGroup` (same header fields and body)
-    /// and its answer comes back as it is; not online, or older than V3_1_8_SNAPSHOT:
-    /// SYSTEM_ERROR; no answer within [`CALL_TIMEOUT`]: CONSUME_MSG_TIMEOUT (Java's remarks).
+    /// GET_CONSUMER_RUNNING_INFO (307, `mqadmin consumerStatus`) and CONSUME_MESSAGE_DIRECTLY
+    /// (309, `mqadmin queryMsgById -g G -d clientId`), Java's `callConsumer`: the request goes on to
+    /// the consumer `clientId` of `consumerGroup` (same header fields and body; for 309 with this
+    /// broker's `brokerName` and, as the body, the record `msgId` names, looked up first) and its
+    /// answer comes back as it is. Not online, or older than V3_1_8_SNAPSHOT: SYSTEM_ERROR; no
+    /// answer within [`CALL_TIMEOUT`]: CONSUME_MSG_TIMEOUT (Java's remarks).
     fn call_consumer(&mut self, req: Request, ctx: &mut Context<Self>) {
-        let cmd = &req.cmd;
-        let h = header(cmd, "GetConsumerRunningInfoRequestHeader");
+        let Request { cmd, reply, .. } = req;
+        let h = header(&cmd, "ConsumerRequestHeader");
         let (group, client_id) = match (h.str("consumerGroup"), h.str("clientId")) {
             (Ok(g), Ok(c)) => (g.to_string(), c.to_string()),
             (Err(e), _) | (_, Err(e)) => {
-                let response = cmd.response_to(e.response_code(), Some(e.to_string()));
-                return req.reply.send(response);
+                return reply.send(cmd.response_to(e.response_code(), Some(e.to_string())));
             }
         };
+        let call = ConsumerCall {
+            cmd,
+            reply,
+            group,
+            client_id,
+        };
+        if call.cmd.code != request_code::CONSUME_MESSAGE_DIRECTLY {
+            return self.forward(call, None, ctx);
+        }
+        let offset = call
+            .cmd
+            .ext("msgId")
+            .and_then(decode_offset_msg_id)
+            .map(|(_, offset)| offset);
+        match (offset, &self.dispatcher) {
+            (Some(offset), Some(dispatcher)) => dispatcher.do_send(LookMessage {
+                offset,
+                then: call,
+                reply: Mailbox::new(ctx.address()).recipient(),
+            }),
+            _ => {
+                let remark = format!("bad msgId {:?}", call.cmd.ext("msgId").unwrap_or(""));
+                let response = call
+                    .cmd
+                    .response_to(response_code::SYSTEM_ERROR, Some(remark));
+                call.reply.send(response);
+            }
+        }
+    }
+
+    /// Sends `call`'s request (with `record` as its body, if given) to its consumer and answers
+    /// with the consumer's answer.
+    fn forward(
+        &mut self,
+        call: ConsumerCall,
+        record: Option<bytes::Bytes>,
+        ctx: &mut Context<Self>,
+    ) {
+        let ConsumerCall {
+            cmd,
+            reply,
+            group,
+            client_id,
+        } = call;
         let refuse = |remark: String| cmd.response_to(response_code::SYSTEM_ERROR, Some(remark));
         let Some(client) = self.registry.consumer_of(&group, &client_id) else {
-            let response = refuse(format!("The Consumer <{group}> <{client_id}> not online"));
-            return req.reply.send(response);
+            return reply.send(refuse(format!(
+                "The Consumer <{group}> <{client_id}> not online"
+            )));
         };
         if client.peer.version < V3_1_8_SNAPSHOT {
             let remark = format!(
                 "The Consumer <{client_id}> Version <{}> too low to finish, please upgrade it to V3_1_8_SNAPSHOT",
                 client.peer.version
             );
-            return req.reply.send(refuse(remark));
+            return reply.send(refuse(remark));
         }
-        let mut forward = RemotingCommand::request(cmd.code, 0).with_body(cmd.body.clone());
+        let mut forward = RemotingCommand::request(cmd.code, 0);
         forward.ext_fields = cmd.ext_fields.clone();
+        forward.body = match record {
+            Some(record) => {
+                forward = forward.with_ext("brokerName", &self.broker_name);
+                record
+            }
+            None => cmd.body.clone(),
+        };
         let (answer, answered) = tokio::sync::oneshot::channel();
         client.peer.connection.do_send(Call {
             cmd: forward,
@@ -278,7 +349,7 @@ impl ClientManager {
         let closed = refuse(format!(
             "invoke consumer <{group}> <{client_id}> Exception: the connection closed"
         ));
-        let (opaque, reply) = (cmd.opaque, req.reply);
+        let opaque = cmd.opaque;
         async move {
             match tokio::time::timeout(CALL_TIMEOUT, answered).await {
                 Ok(Ok(mut response)) => {
@@ -291,6 +362,37 @@ impl ClientManager {
         }
         .into_actor(self)
         .spawn(ctx);
+    }
+}
+
+/// A request for a consumer on its way (309 waits for its record first).
+pub struct ConsumerCall {
+    cmd: RemotingCommand,
+    reply: ReplyTo,
+    group: String,
+    client_id: String,
+}
+
+/// CONSUME_MESSAGE_DIRECTLY's record, from the Dispatcher: the call goes on with it as the body.
+impl Handler<MessageLooked<ConsumerCall>> for ClientManager {
+    type Result = ();
+
+    fn handle(&mut self, looked: MessageLooked<ConsumerCall>, ctx: &mut Context<Self>) {
+        let _timer = stats().client_manager.handling();
+        let MessageLooked { record, then } = looked;
+        match record {
+            Some(record) => self.forward(then, Some(record), ctx),
+            None => {
+                let remark = format!(
+                    "no message for msgId {}",
+                    then.cmd.ext("msgId").unwrap_or("")
+                );
+                let response = then
+                    .cmd
+                    .response_to(response_code::SYSTEM_ERROR, Some(remark));
+                then.reply.send(response);
+            }
+        }
     }
 }
 

@@ -433,3 +433,54 @@ async fn running_info_is_forwarded_to_the_consumer_and_its_answer_returned() {
         Some("The Consumer <g307> <nobody> not online")
     );
 }
+
+/// CONSUME_MESSAGE_DIRECTLY (309, `mqadmin queryMsgById -d`): the record the offset msgId names
+/// goes to the consumer as the body of the forwarded request, with this broker's `brokerName`; the
+/// consumer's answer comes back; a msgId that names no record is SYSTEM_ERROR.
+#[tokio::test]
+async fn a_message_is_handed_to_one_consumer_directly() {
+    let broker = TestBroker::start();
+    let admin = std::sync::Arc::new(broker.client().await);
+    let sent = admin
+        .send(&actormq::client::OutgoingMessage::new("D309", "hello309"))
+        .await
+        .unwrap();
+    let (consumer_client, mut pushes) = consumer(&broker, "c-309", "g309", None).await;
+    assert_notify(&next_push(&mut pushes).await, "g309");
+    let ask = |msg_id: &str| {
+        RemotingCommand::request(request_code::CONSUME_MESSAGE_DIRECTLY, 0)
+            .with_ext("consumerGroup", "g309")
+            .with_ext("clientId", "c-309")
+            .with_ext("msgId", msg_id)
+            .with_ext("topic", "D309")
+    };
+    let asked = tokio::spawn({
+        let admin = std::sync::Arc::clone(&admin);
+        let cmd = ask(&sent.msg_id);
+        async move { admin.request(cmd).await.unwrap() }
+    });
+    let forwarded = next_push(&mut pushes).await;
+    assert_eq!(forwarded.code, request_code::CONSUME_MESSAGE_DIRECTLY);
+    assert_eq!(forwarded.ext("brokerName"), Some("broker-a"));
+    let records = actormq::client::decode_messages(&forwarded.body).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&records[0].body[..], b"hello309");
+    let result =
+        r#"{"autoCommit":true,"consumeResult":"CR_SUCCESS","order":false,"spentTimeMills":1}"#;
+    let answer = forwarded
+        .response_to(response_code::SUCCESS, None)
+        .with_body(result.as_bytes().to_vec().into());
+    consumer_client.respond(answer).await.unwrap();
+    let got = tokio::time::timeout(PUSH_WAIT, asked)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.code, response_code::SUCCESS, "{:?}", got.remark);
+    assert_eq!(&got.body[..], result.as_bytes());
+
+    let nowhere = actormq::store::message::offset_msg_id(broker.addr.parse().unwrap(), 1 << 40);
+    let r = admin.request(ask(&nowhere)).await.unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR, "{:?}", r.remark);
+    let r = admin.request(ask("not-a-msg-id")).await.unwrap();
+    assert_eq!(r.code, response_code::SYSTEM_ERROR, "{:?}", r.remark);
+}

@@ -88,8 +88,9 @@ impl Java {
         )
     }
 
-    /// GET_CONSUMER_RUNNING_INFO for the first consumer of `group` (from 38): the body answered.
-    fn running_info(&self, group: &str) -> String {
+    /// A request forwarded to the first consumer of `group` (from 38), the body of its answer:
+    /// GET_CONSUMER_RUNNING_INFO, or with `direct` (msgId, topic) CONSUME_MESSAGE_DIRECTLY.
+    fn ask_consumer(&self, group: &str, direct: Option<(&str, &str)>) -> String {
         use actormq::protocol::{request_code, response_code, RemotingCommand};
         self.ask_broker(|client| async move {
             let list = RemotingCommand::request(request_code::GET_CONSUMER_LIST_BY_GROUP, 0)
@@ -100,10 +101,17 @@ impl Java {
                 .as_str()
                 .expect("a consumer")
                 .to_string();
-            let ask = RemotingCommand::request(request_code::GET_CONSUMER_RUNNING_INFO, 0)
-                .with_ext("consumerGroup", group)
-                .with_ext("clientId", &id)
-                .with_ext("jstackEnable", "false");
+            let ask = match direct {
+                None => RemotingCommand::request(request_code::GET_CONSUMER_RUNNING_INFO, 0)
+                    .with_ext("jstackEnable", "false"),
+                Some((msg_id, topic)) => {
+                    RemotingCommand::request(request_code::CONSUME_MESSAGE_DIRECTLY, 0)
+                        .with_ext("msgId", msg_id)
+                        .with_ext("topic", topic)
+                }
+            }
+            .with_ext("consumerGroup", group)
+            .with_ext("clientId", &id);
             let r = client.request(ask).await.unwrap();
             assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
             String::from_utf8_lossy(&r.body).into_owned()
@@ -306,7 +314,7 @@ macro_rules! java_client_tests {
 
             /// GET_CONSUMER_RUNNING_INFO (307, `mqadmin consumerStatus`) forwarded to a stock
             /// push consumer: its answer, ConsumerRunningInfo JSON naming its subscription,
-            /// comes back through the broker.
+            /// comes back through the broker; so does its CONSUME_MESSAGE_DIRECTLY result (309).
             #[test]
             fn running_info_of_a_stock_consumer_comes_back_through_the_broker() {
                 let Some(java) = Java::start(V, "running_info") else {
@@ -316,8 +324,16 @@ macro_rules! java_client_tests {
                 java.run("send-sync", topic, 4);
                 let mut consumer = java.spawn("push-hold", topic, 60);
                 wait_for(60, "the consumer holding queues", || consumer.latest() > 0);
-                let info = java.running_info(&format!("{topic}_cg"));
+                let info = java.ask_consumer(&format!("{topic}_cg"), None);
                 assert!(info.contains("subscriptionSet") && info.contains(topic), "{info}");
+                // CONSUME_MESSAGE_DIRECTLY (309, `mqadmin queryMsgById -d`): the stored message
+                // runs through the consumer's listener, which says how it went.
+                let sent = java.ask_broker(|client| async move {
+                    let msg = actormq::client::OutgoingMessage::new(topic, "direct");
+                    client.send(&msg).await.unwrap().msg_id
+                });
+                let result = java.ask_consumer(&format!("{topic}_cg"), Some((&sent, topic)));
+                assert!(result.contains("CR_SUCCESS"), "{result}");
                 consumer.kill();
             }
 

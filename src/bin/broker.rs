@@ -879,7 +879,9 @@ fn start_processors(
     let mut clients = None;
     let send = SendProcessor::create(|ctx| {
         let me = Mailbox::new(ctx.address());
-        let manager = Mailbox::new(ClientManager::new(me.recipient(), offsets.clone()).start());
+        let manager = ClientManager::new(me.recipient(), offsets.clone())
+            .with_dispatcher(store.dispatcher.clone(), &config.broker.name);
+        let manager = Mailbox::new(manager.start());
         let mut send = SendProcessor::new(
             store.writer.clone(),
             store.dispatcher.clone(),

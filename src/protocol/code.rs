@@ -83,6 +83,8 @@ pub mod request_code {
     pub const SEND_REPLY_MESSAGE: i32 = 324;
     /// A consumer's running state, forwarded to it by the broker (`mqadmin consumerStatus`).
     pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
+    /// A message handed to one consumer's listener, through the broker (`mqadmin queryMsgById -d`).
+    pub const CONSUME_MESSAGE_DIRECTLY: i32 = 309;
     /// The same with the V2 header keys `a`..`n`.
     pub const SEND_REPLY_MESSAGE_V2: i32 = 325;
     /// Broker -> requesting producer: the reply (`ReplyMessageRequestHeader`, body = its body).
@@ -142,6 +144,7 @@ pub mod request_code {
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
             SEND_REPLY_MESSAGE => "SEND_REPLY_MESSAGE",
             GET_CONSUMER_RUNNING_INFO => "GET_CONSUMER_RUNNING_INFO",
+            CONSUME_MESSAGE_DIRECTLY => "CONSUME_MESSAGE_DIRECTLY",
             SEND_REPLY_MESSAGE_V2 => "SEND_REPLY_MESSAGE_V2",
             PUSH_REPLY_MESSAGE_TO_CLIENT => "PUSH_REPLY_MESSAGE_TO_CLIENT",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
