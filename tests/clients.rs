@@ -82,6 +82,23 @@ async fn consumer_ids(client: &Client, group: &str) -> Vec<String> {
     serde_json::from_value(v["consumerIdList"].clone()).unwrap()
 }
 
+/// Asks `probe` every 20 ms, for up to 2 s, until it answers `want`; its last answer (which the
+/// caller asserts on, so a timeout shows what was listed instead).
+async fn poll_for<F, Fut>(want: &[&str], mut probe: F) -> Vec<String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let last = probe().await;
+        if last == want || std::time::Instant::now() >= deadline {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The next push on a connection, within [`PUSH_WAIT`].
 async fn next_push(pushes: &mut Receiver<RemotingCommand>) -> RemotingCommand {
     tokio::time::timeout(PUSH_WAIT, pushes.recv())
@@ -182,15 +199,7 @@ async fn a_consumer_whose_connection_closes_leaves_at_once() {
     assert_notify(&next_push(&mut pushes_a).await, "cg");
 
     drop(b);
-    let mut last = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    while std::time::Instant::now() < deadline {
-        last = consumer_ids(&a, "cg").await;
-        if last == ["client-a"] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let last = poll_for(&["client-a"], || consumer_ids(&a, "cg")).await;
     assert_eq!(
         last,
         ["client-a"],
@@ -363,15 +372,7 @@ async fn topic_consume_by_who_names_subscribers_and_groups_with_offsets() {
     assert!(consume_by_who(&client, "NobodysTopic").await.is_empty());
 
     drop(online);
-    let mut last = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    while std::time::Instant::now() < deadline {
-        last = consume_by_who(&client, "WhoTopic").await;
-        if last == ["who_offsets"] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let last = poll_for(&["who_offsets"], || consume_by_who(&client, "WhoTopic")).await;
     assert_eq!(
         last,
         ["who_offsets"],
