@@ -59,8 +59,6 @@ pub struct Request {
     pub cmd: RemotingCommand,
     /// The client's address (RocketMQ's born host).
     pub peer: SocketAddr,
-    /// The broker's address on this connection (RocketMQ's store host).
-    pub local: SocketAddr,
     pub reply: ReplyTo,
 }
 
@@ -138,7 +136,6 @@ pub struct Connection {
     own: Arc<MailboxStats>,
     metrics: CountedRecipient<ConnectionEvent>,
     peer: SocketAddr,
-    local: SocketAddr,
     writer: Writer,
     processors: ProcessorTable,
     inflight: usize,
@@ -168,7 +165,6 @@ impl Connection {
         limits: ConnectionLimits,
         metrics: CountedRecipient<ConnectionEvent>,
     ) -> Mailbox<Connection> {
-        let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         let addr = Connection::create(move |ctx| {
             let guards = limits.guards.clone();
@@ -193,7 +189,6 @@ impl Connection {
                 ),
                 metrics,
                 peer,
-                local,
                 writer,
                 processors,
                 inflight: 0,
@@ -283,7 +278,6 @@ impl Connection {
             },
             cmd,
             peer: self.peer,
-            local: self.local,
         };
         match processor.try_send(request) {
             Ok(()) => {

@@ -86,8 +86,8 @@ pub struct SendProcessor {
     slave: bool,
     /// Hears of every transaction half stored and ended (masters; set once it is started).
     checker: Option<Mailbox<TransactionChecker>>,
-    /// This broker's address, for the op records of halves the checker gives up.
-    host: Option<std::net::SocketAddr>,
+    /// The store host every record this broker writes names (`cluster::advertise::store_host`).
+    store_host: std::net::SocketAddr,
     /// Owns consumer offsets: a deleted group's offsets and offset resets go there.
     offsets: Option<Mailbox<OffsetProcessor>>,
     /// Owns the clients' connections: where a reply to a request message is pushed.
@@ -100,7 +100,7 @@ impl SendProcessor {
         dispatcher: Mailbox<Dispatcher>,
         tables: SendTables,
         broker: BrokerIdentity,
-        store_ip: std::net::IpAddr,
+        store_host: std::net::SocketAddr,
         mailbox: usize,
         topics_changed: Vec<CountedRecipient<TopicsChanged>>,
     ) -> Self {
@@ -114,13 +114,13 @@ impl SendProcessor {
             auto_create_group: broker.auto_create_subscription_group,
             send_backs: 0,
             delay_levels: broker.message_delay_level.clone(),
-            preparer: SendPreparer::new(broker, store_ip),
+            preparer: SendPreparer::new(broker, store_host.ip()),
             mailbox,
             topics_changed,
             disk: None,
             slave: false,
             checker: None,
-            host: None,
+            store_host,
             offsets: None,
             clients: None,
         }
@@ -163,15 +163,9 @@ impl SendProcessor {
         self
     }
 
-    /// A master's transactions: halves are reported to `checker`; `host` (this broker's address)
-    /// is the store host of the op records of halves the checker gives up.
-    pub fn with_transactions(
-        mut self,
-        checker: Mailbox<TransactionChecker>,
-        host: std::net::SocketAddr,
-    ) -> Self {
+    /// A master's transactions: halves are reported to `checker`.
+    pub fn with_transactions(mut self, checker: Mailbox<TransactionChecker>) -> Self {
         self.checker = Some(checker);
-        self.host = Some(host);
         self
     }
 
@@ -365,7 +359,7 @@ impl SendProcessor {
     fn send(&mut self, req: Request, push_failure: Option<String>) {
         let hosts = Hosts {
             born: req.peer,
-            store: req.local,
+            store: self.store_host,
         };
         let prepared =
             match self
@@ -395,7 +389,7 @@ impl SendProcessor {
             self.report_half(group)
         });
         let response = req.cmd.response_to(response_code::SUCCESS, None);
-        let (reply, store_host, queue_id) = (req.reply, req.local, prepared.reply_queue_id);
+        let (reply, store_host, queue_id) = (req.reply, self.store_host, prepared.reply_queue_id);
         let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
         let count = sizes.len() as u32;
         let append = Append {

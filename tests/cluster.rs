@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use actormq::client::{Client, OutgoingMessage};
+use actormq::client::{Client, OutgoingMessage, PullRequest};
 use actormq::cluster::route_table::{ClusterInfo, TopicRouteData};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::store::message::decode_offset_msg_id;
 use common::{wait_until_async, TestBroker};
 
 /// A name server that drops silent brokers after 3 s (checked every 200 ms).
@@ -351,6 +352,49 @@ async fn routes_name_the_advertised_address() {
             .parse::<u16>()
             .unwrap()
     );
+}
+
+/// Every record names the advertised address as its store host, so the offset msgIds clients
+/// decode to reach the broker (`viewMessage`, `mqadmin queryMsgById`) name what they can reach,
+/// never the wildcard or loopback of a 0.0.0.0 bind: sends, and what the broker writes itself (a
+/// delayed message's delivery).
+#[tokio::test]
+async fn msg_ids_name_the_advertised_address() {
+    let set = TestBroker::start_with(
+        "[server]\nlisten = \"0.0.0.0:0\"\n[cluster]\nadvertise_addr = \"10.9.8.7:1234\"\n\
+         [broker]\nmessage_delay_level = \"1s\"",
+    );
+    let client = set.client().await;
+    let advertised: std::net::SocketAddr = "10.9.8.7:1234".parse().unwrap();
+    let host = |id: &str| decode_offset_msg_id(id).map(|(host, _)| host);
+    let now = OutgoingMessage {
+        queue_id: 0,
+        ..OutgoingMessage::new("Named", "now")
+    };
+    let sent = client.send(&now).await.unwrap();
+    assert_eq!(host(&sent.msg_id), Some(advertised), "{}", sent.msg_id);
+    let delayed = OutgoingMessage {
+        queue_id: 0,
+        properties: vec![("DELAY".into(), "1".into())],
+        ..OutgoingMessage::new("Named", "later")
+    };
+    let sent = client.send(&delayed).await.unwrap();
+    assert_eq!(host(&sent.msg_id), Some(advertised), "{}", sent.msg_id);
+    let pull = || async {
+        let r = client.pull(&PullRequest::new("g", "Named", 0, 0)).await;
+        r.unwrap().messages
+    };
+    wait_until_async(
+        Duration::from_secs(10),
+        "the delayed message delivered",
+        || async { pull().await.iter().any(|m| &m.body[..] == b"later") },
+    )
+    .await;
+    let found = pull().await;
+    assert!(found.len() >= 2, "{found:?}");
+    for m in &found {
+        assert_eq!(host(&m.msg_id), Some(advertised), "{:?}", m.body);
+    }
 }
 
 fn cli(args: &[&str]) -> String {

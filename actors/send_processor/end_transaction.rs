@@ -51,7 +51,7 @@ impl SendProcessor {
         let offset = header.commit_log_offset;
         let then = PendingEnd {
             header,
-            store_host: req.local,
+            store_host: self.store_host,
             reply: req.reply,
             response,
         };
@@ -194,9 +194,9 @@ impl Handler<EndHalf> for SendProcessor {
 
     fn handle(&mut self, e: EndHalf, _ctx: &mut Context<Self>) {
         let _timer = stats().send_processor.handling();
-        let Some(host) = self.host else {
+        if self.checker.is_none() {
             return;
-        };
-        self.write_op(e.queue_offset, host, Box::new(|_| {}));
+        }
+        self.write_op(e.queue_offset, self.store_host, Box::new(|_| {}));
     }
 }

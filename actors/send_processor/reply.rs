@@ -28,7 +28,13 @@ impl SendProcessor {
             }
         };
         let now = actormq::store::now_ms();
-        let push = push_request(&header, req.cmd.body.clone(), req.peer, req.local, now);
+        let push = push_request(
+            &header,
+            req.cmd.body.clone(),
+            req.peer,
+            self.store_host,
+            now,
+        );
         let (Some((client_id, cmd)), Some(clients)) = (push, self.clients.clone()) else {
             warn!(topic = %header.topic, "reply message names no requester (REPLY_TO_CLIENT)");
             return self.send(req, Some(no_reply_to_client()));

@@ -56,7 +56,7 @@ impl SendProcessor {
         Ok(Some(SendBackPlan {
             max: retry::max_reconsume_times(group.retry_max_times, h.max_reconsume_times, version),
             retry_queue_id: (self.send_backs % topic.write_queue_nums.max(1) as u32) as i32,
-            store_host: req.local,
+            store_host: self.store_host,
             group: h.group,
             offset: h.offset,
             delay_level: h.delay_level,

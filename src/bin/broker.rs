@@ -17,7 +17,7 @@ mod actors;
 mod cluster;
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -248,8 +248,9 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         limits.guards.clone(),
     );
     let metrics = Mailbox::new(metrics.start());
-    let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, addr);
     let mut membership = Membership::start(&config, addr, ha_addr, &meta.topics);
+    let store_host = membership.store_host;
+    let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, store_host);
     let processors = start_processors(
         &config,
         &dir.root,
@@ -260,7 +261,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         &scheduler,
     );
     // A slave delivers nothing itself: its master's deliveries arrive with the commit log.
-    let timer = start_timer(timer_store.filter(|_| !slave), &store, addr);
+    let timer = start_timer(timer_store.filter(|_| !slave), &store, store_host);
     if slave {
         scheduler.do_send(Pause);
     }
@@ -352,16 +353,15 @@ fn load_delay_offsets(
     Ok(offsets)
 }
 
-/// The `Scheduler` (delay levels), from the loaded offsets; `addr` is the store host of the
+/// The `Scheduler` (delay levels), from the loaded offsets; `store_host` is the store host of the
 /// messages it delivers.
 fn start_scheduler(
     config: &BrokerConfig,
     root: &Path,
     store: &Store,
     offsets: DelayOffsets,
-    addr: SocketAddr,
+    store_host: SocketAddr,
 ) -> Mailbox<Scheduler> {
-    let store_host = SocketAddr::new(store_ip(config), addr.port());
     let levels = config.broker.message_delay_level.clone();
     let schedule = Schedule::new(levels, offsets, store_host);
     let path = paths::delay_offsets_json(root);
@@ -372,14 +372,6 @@ fn start_scheduler(
         store.writer.clone(),
     );
     Mailbox::new(scheduler.start())
-}
-
-/// The address records name as their store host: the listen IP, or loopback for a wildcard.
-fn store_ip(config: &BrokerConfig) -> IpAddr {
-    match config.server.listen.ip() {
-        ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-        ip => ip,
-    }
 }
 
 /// The store directory, locked for this process, with its `abort` marker written.
@@ -835,7 +827,7 @@ fn start_processors(
         offsets,
         groups,
     } = meta;
-    let store_ip = store_ip(config);
+    let store_host = membership.store_host;
     // Routes name the advertised address: a wildcard listen address is not reachable as such.
     let name_server = config.namesrv.enabled.then(|| {
         let local = (membership.local_broker(config), Arc::new(topics.clone()));
@@ -887,7 +879,7 @@ fn start_processors(
             store.dispatcher.clone(),
             tables,
             config.broker.clone(),
-            store_ip,
+            store_host,
             mailbox,
             topic_watchers,
         )
@@ -907,8 +899,7 @@ fn start_processors(
                 (offsets.recipient(), half_from),
                 config.broker.name.clone(),
             );
-            let host = SocketAddr::new(store_ip, config.server.listen.port());
-            send = send.with_transactions(Mailbox::new(checker.start()), host);
+            send = send.with_transactions(Mailbox::new(checker.start()));
         }
         clients = Some(manager);
         send

@@ -18,6 +18,31 @@ pub fn advertised(configured: Option<&str>, bound: SocketAddr) -> String {
     SocketAddr::new(ip, bound.port()).to_string()
 }
 
+/// The store host every record this broker writes names (RocketMQ's `storeHost`: brokerIP1 with
+/// the listen port), and so the address in every offset msgId it hands out. Clients decode that
+/// address to reach the broker (`viewMessage`, `mqadmin queryMsgById`), so it must be what they
+/// are told to connect to: the advertised client address. A host name there is resolved once
+/// (`resolve`; IPv4 first). When it does not resolve, the answer is `Err` with the bound address
+/// (a wildcard replaced by loopback) for the caller to use and warn about.
+pub fn store_host(
+    advertised: &str,
+    bound: SocketAddr,
+    resolve: impl FnOnce(&str) -> Vec<SocketAddr>,
+) -> Result<SocketAddr, SocketAddr> {
+    if let Ok(addr) = advertised.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let resolved = resolve(advertised);
+    let v4 = resolved.iter().find(|a| a.is_ipv4());
+    match v4.or(resolved.first()) {
+        Some(addr) => Ok(*addr),
+        None if bound.ip().is_unspecified() => {
+            Err(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), bound.port()))
+        }
+        None => Err(bound),
+    }
+}
+
 /// The first usable address: IPv4 that is not loopback or link-local, else such an IPv6.
 pub fn choose(addrs: &[IpAddr]) -> Option<IpAddr> {
     let usable = |ip: &&IpAddr| match ip {
@@ -90,6 +115,46 @@ mod tests {
         let a: SocketAddr = advertised(None, bound).parse().unwrap();
         assert!(!a.ip().is_unspecified(), "{a}");
         assert_eq!(a.port(), 10911);
+    }
+
+    #[test]
+    fn the_store_host_is_the_advertised_address_resolved_once() {
+        let bound: SocketAddr = "0.0.0.0:10911".parse().unwrap();
+        let never = |_: &str| -> Vec<SocketAddr> { panic!("an IP literal is not resolved") };
+        assert_eq!(
+            store_host("10.0.0.5:20911", bound, never),
+            Ok("10.0.0.5:20911".parse().unwrap()),
+            "the advertised port too: it is what clients reach"
+        );
+        assert_eq!(
+            store_host("[2001:db8::5]:10911", bound, never),
+            Ok("[2001:db8::5]:10911".parse().unwrap())
+        );
+        let both = |name: &str| {
+            assert_eq!(name, "broker-a.example:10911");
+            vec![
+                "[2001:db8::5]:10911".parse().unwrap(),
+                "10.0.0.5:10911".parse().unwrap(),
+            ]
+        };
+        assert_eq!(
+            store_host("broker-a.example:10911", bound, both),
+            Ok("10.0.0.5:10911".parse().unwrap()),
+            "IPv4 first"
+        );
+        let v6 = |_: &str| vec!["[2001:db8::5]:10911".parse().unwrap()];
+        assert_eq!(
+            store_host("broker-a.example:10911", bound, v6),
+            Ok("[2001:db8::5]:10911".parse().unwrap())
+        );
+        let none = |_: &str| Vec::new();
+        assert_eq!(
+            store_host("nowhere.invalid:10911", bound, none),
+            Err("127.0.0.1:10911".parse().unwrap()),
+            "never the wildcard"
+        );
+        let bound: SocketAddr = "192.168.1.2:10911".parse().unwrap();
+        assert_eq!(store_host("nowhere.invalid:1", bound, none), Err(bound));
     }
 
     #[test]

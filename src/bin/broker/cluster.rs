@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::actors::mailbox::Mailbox;
 use super::actors::metrics::Metrics;
@@ -18,7 +18,7 @@ use super::actors::processor_table::ProcessorTableBuilder;
 use super::actors::registrar::{Registrar, Unregister};
 use super::actors::server::{Server, Shutdown};
 use super::{bind, connection_limits, StopSignals};
-use actormq::cluster::advertise::advertised;
+use actormq::cluster::advertise::{advertised, store_host};
 use actormq::cluster::register::BrokerRegistration;
 use actormq::config::{BrokerConfig, BrokerRole};
 use actormq::topic::TopicTable;
@@ -26,6 +26,8 @@ use actormq::topic::TopicTable;
 /// Who this broker is in its cluster, and the actor that tells the name servers.
 pub struct Membership {
     pub registration: BrokerRegistration,
+    /// What records name as their store host: the advertised client address, resolved.
+    pub store_host: SocketAddr,
     /// The `Registrar` on its own arbiter; `None` when `cluster.namesrv_addr` is empty.
     pub registrar: Option<(Mailbox<Registrar>, Arbiter)>,
 }
@@ -69,8 +71,27 @@ impl Membership {
             (Mailbox::new(addr), arbiter)
         });
         Membership {
+            store_host: Self::store_host(&registration.broker_addr, addr),
             registration,
             registrar,
+        }
+    }
+
+    /// The store host records name: the advertised client address (`advertise::store_host`),
+    /// its host name resolved once here; `bound` is the clients' listener.
+    fn store_host(advertised: &str, bound: SocketAddr) -> SocketAddr {
+        let resolve = |name: &str| {
+            use std::net::ToSocketAddrs;
+            name.to_socket_addrs()
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        match store_host(advertised, bound, resolve) {
+            Ok(host) => host,
+            Err(fallback) => {
+                warn!(%advertised, store_host = %fallback, "the advertised address does not resolve: records name the bound address, which other hosts may not reach");
+                fallback
+            }
         }
     }
 
