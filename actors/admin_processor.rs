@@ -15,6 +15,9 @@
 //! measured it; `commitLogMinOffset` and `earliestMessageTimeStamp` (the first record's store time,
 //! -1 with none, as Java) come from the `Dispatcher`, which holds the commit-log file table.
 //!
+//! `VIEW_BROKER_STATS_DATA` (315, `mqadmin statsAll`): one per-topic or per-group statistic's
+//! minute, hour and day windows, which the `Metrics` actor keeps (`admin_processor/view_stats.rs`).
+//!
 //! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot,
 //! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java) and
 //! the `Dispatcher` for the commit log's bounds (`AskStoreBounds`).
@@ -33,6 +36,8 @@ use super::processor_table::Processor;
 use super::scheduler::{DelayProgress, Scheduler};
 use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
+
+mod view_stats;
 
 pub struct AdminProcessor {
     metrics: Mailbox<Metrics>,
@@ -84,6 +89,7 @@ impl Processor for AdminProcessor {
     const CODES: &'static [i32] = &[
         request_code::GET_BROKER_RUNTIME_INFO,
         request_code::GET_BROKER_CONFIG,
+        request_code::VIEW_BROKER_STATS_DATA,
     ];
 }
 
@@ -92,6 +98,9 @@ impl Handler<Request> for AdminProcessor {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) -> Self::Result {
         let _timer = stats().admin_processor.handling();
+        if req.cmd.code == request_code::VIEW_BROKER_STATS_DATA {
+            return view_stats::answer(self.metrics.clone(), req);
+        }
         if req.cmd.code == request_code::GET_BROKER_CONFIG {
             let body = self.broker_properties.clone();
             let resp = req

@@ -10,14 +10,17 @@
 //! offsets on it, which it asks the `OffsetProcessor` for with [`GroupsWithOffsets`]; answered once
 //! that answer is in, without pausing this actor), GET_CONSUMER_RUNNING_INFO (307) and
 //! CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer named (`forward.rs`), and
-//! [`PushToProducer`] from the `TransactionChecker`. Sends `EnsureRetryTopic` to the SendProcessor
-//! for each consumer group (the group and `%RETRY%<group>` are created, as RocketMQ's heartbeat
-//! does), and `Push` to connections: a transaction check to one producer, or
+//! [`PushToProducer`] from the `TransactionChecker`, and [`AskSubscriptions`] from the
+//! `OffsetProcessor` (GET_BROKER_CONSUME_STATS and QUERY_CONSUME_QUEUE read the online groups'
+//! subscriptions; it tells that actor its address on start). Sends `EnsureRetryTopic` to the
+//! SendProcessor for each consumer group (the group and `%RETRY%<group>` are created, as
+//! RocketMQ's heartbeat does), and `Push` to connections: a transaction check to one producer, or
 //! `NOTIFY_CONSUMER_IDS_CHANGED` (40) to every live consumer of a group whose members changed, so
 //! they rebalance at once instead of on their 20 s timer. A sweep every [`SWEEP_INTERVAL`] forgets
 //! clients whose connection closed (Java's channel-close event) or that stopped heartbeating for
 //! 120 s. Runs on the system arbiter; the state is the registry's, this file only routes.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -28,12 +31,12 @@ use super::connection::{Connection, Push, Request};
 use super::dispatcher::Dispatcher;
 use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::stats;
-use super::offset_processor::{GroupsWithOffsets, OffsetProcessor};
+use super::offset_processor::{GroupsWithOffsets, OffsetProcessor, SubscriptionSource};
 use super::processor_table::Processor;
 use super::send_processor::EnsureRetryTopic;
 use actormq::client_registry::{
     notify_consumer_ids_changed, ClientRegistry, ConnectionHandle, HeartbeatData, Peer,
-    RegistryError,
+    RegistryError, Subscription,
 };
 use actormq::protocol::header::{Decode, ExtReader};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
@@ -212,6 +215,8 @@ impl Actor for ClientManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.offsets
+            .do_send(SubscriptionSource(Mailbox::new(ctx.address())));
         ctx.run_interval(SWEEP_INTERVAL, |act, _| {
             let _tick = timer_tick::<ClientManager>();
             let changed = act.registry.sweep(Instant::now());
@@ -299,5 +304,26 @@ impl Handler<PushToClient> for ClientManager {
             }
             None => false,
         }
+    }
+}
+
+/// The subscriptions (topic -> subscription) of those of `groups` with a live consumer (Java's
+/// `ConsumerManager.findSubscriptionData`), for the `OffsetProcessor`'s 317 and 321.
+#[derive(Message)]
+#[rtype(result = "BTreeMap<String, BTreeMap<String, Subscription>>")]
+pub struct AskSubscriptions {
+    pub groups: Vec<String>,
+}
+
+impl Handler<AskSubscriptions> for ClientManager {
+    type Result = MessageResult<AskSubscriptions>;
+
+    fn handle(&mut self, msg: AskSubscriptions, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().client_manager.handling();
+        let found = msg.groups.into_iter().filter_map(|group| {
+            let subscriptions = self.registry.subscriptions_of(&group);
+            (!subscriptions.is_empty()).then_some((group, subscriptions))
+        });
+        MessageResult(found.collect())
     }
 }

@@ -8,8 +8,10 @@
 //! `TopicsChanged` from the `SendProcessor`, and `Query`s from the `PullProcessor` /
 //! `OffsetProcessor` (pull, min/max offset, search by time, view by offset, topic config), answered
 //! through the request's `ReplyTo`, and `ReadQueue` from the `Scheduler` (a delay level's entries
-//! with their records), answered to it. *Runs on* its own arbiter: consume-queue file creation and
-//! record copies never stall the network or the writer.
+//! with their records), answered to it. *Counts* puts per topic (in the consume queues) and gets
+//! per topic and group, shipped to `Metrics` on a timer after `ShipStats` (`dispatcher/stats.rs`).
+//! *Runs on* its own arbiter: consume-queue file creation and record copies never stall the
+//! network or the writer.
 //!
 //! Reading the commit log without a lock: the writer publishes by message, so every record a CQ
 //! entry points at was completely written before the `NewRecords` that announced it arrived here
@@ -42,6 +44,8 @@ pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
 use actormq::topic::TopicTable;
 
 mod answer;
+mod stats;
+pub use stats::ShipStats;
 
 /// How often written consume-queue entries are msynced (RocketMQ's `flushIntervalConsumeQueue`).
 const CQ_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -76,6 +80,8 @@ pub struct Dispatcher {
     disk: CountedRecipient<OutOfSpace>,
     /// Role facts for `suggestWhichBrokerId` (a slave's master state comes by `MasterOnline`).
     role: PullRole,
+    /// What FOUND pull answers carried, per topic and group (`VIEW_BROKER_STATS_DATA`).
+    gets: stats::GetCounts,
 }
 
 impl Dispatcher {
@@ -98,6 +104,7 @@ impl Dispatcher {
             index,
             disk,
             role: PullRole::default(),
+            gets: stats::GetCounts::default(),
         }
     }
 
@@ -169,8 +176,9 @@ impl Dispatcher {
         }
     }
 
-    fn answer_pull(&self, q: PullQuery, response: RemotingCommand, reply: ReplyTo) {
+    fn answer_pull(&mut self, q: PullQuery, response: RemotingCommand, reply: ReplyTo) {
         let r = self.read(&q);
+        self.gets.pulled(&q, &r);
         reply.send(pull_response(response, &q, r, &self.role));
     }
 
@@ -186,6 +194,7 @@ impl Dispatcher {
             return;
         }
         let r = self.read(&q);
+        self.gets.pulled(&q, &r);
         let code = r.status.response_code(q.offset);
         match q.suspend {
             Some(timeout) if code == response_code::PULL_NOT_FOUND && !self.closing => {

@@ -6,7 +6,10 @@
 //! and the message rates: once a second its own timer samples the store's put and pull counters
 //! (`stats().puts` / `stats().pulls`) into a [`RateSampler`] (10 s / 60 s / 600 s rates, day
 //! totals). Receives `TakeSnapshot`; nothing on the hot path talks to it — the counters are atomics
-//! the actors bump themselves. Runs on the system arbiter; a snapshot is a few hundred relaxed loads.
+//! the actors bump themselves. Also keeps the per-topic and per-group statistics of
+//! `VIEW_BROKER_STATS_DATA` (`metrics/broker_stats.rs`: `StoreStats` from the `Dispatcher`,
+//! `ViewStats` from the `AdminProcessor`). Runs on the system arbiter; a snapshot is a few hundred
+//! relaxed loads.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,7 +21,9 @@ use actix::prelude::*;
 
 use std::sync::OnceLock;
 
+mod broker_stats;
 mod prometheus;
+pub use broker_stats::{StoreStats, ViewStats};
 pub use prometheus::serve_prometheus;
 
 use super::mailbox::timer_tick;
@@ -29,6 +34,7 @@ use actormq::metrics::{
     PEAK_WINDOW,
 };
 use actormq::rates::{FlowReport, RateSampler, Totals};
+use actormq::stats_items::{BrokerStats, DEFAULT_SAMPLE_INTERVAL_MS};
 
 /// How often the message counters are sampled for the rates (Java's `FREQUENCY_OF_SAMPLING`).
 const RATE_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -187,6 +193,8 @@ pub struct Metrics {
     replication: HashMap<&'static str, Vec<Gauge>>,
     /// The message counters, sampled once a second.
     rates: RateSampler,
+    /// Per-topic and per-group statistics (`VIEW_BROKER_STATS_DATA`), sampled as they arrive.
+    broker_stats: BrokerStats,
 }
 
 impl Metrics {
@@ -203,6 +211,7 @@ impl Metrics {
             started: Instant::now(),
             replication: HashMap::new(),
             rates: RateSampler::new(),
+            broker_stats: BrokerStats::new("DefaultCluster", DEFAULT_SAMPLE_INTERVAL_MS),
         }
     }
 

@@ -2,12 +2,14 @@
 //! `ClientRequestProcessor`), so stock clients can point their name server at actormq, and brokers
 //! (actormq or Java) can register with it.
 //!
-//! Owns the route table of every registered broker (`actormq::cluster::route_table`, pure) and the
-//! ids and peers of its listener's connections. Receives `Request`s for REGISTER_BROKER (103),
-//! UNREGISTER_BROKER (104), GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106),
+//! Owns the route table of every registered broker (`actormq::cluster::route_table`, pure), the KV
+//! config (`actormq::cluster::kv_config`, written to `kvConfig.json` before a change is answered)
+//! and the ids and peers of its listener's connections. Receives `Request`s for REGISTER_BROKER
+//! (103), UNREGISTER_BROKER (104), GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106),
 //! GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206), and the admin codes WIPE_WRITE_PERM_OF_BROKER (205),
-//! ADD_WRITE_PERM_OF_BROKER (327), DELETE_TOPIC_IN_NAMESRV (216), GET_TOPICS_BY_CLUSTER (224) and
-//! GET_SYSTEM_TOPIC_LIST_FROM_NS (304) from the name-server listener's connections;
+//! ADD_WRITE_PERM_OF_BROKER (327), DELETE_TOPIC_IN_NAMESRV (216), GET_TOPICS_BY_CLUSTER (224),
+//! GET_SYSTEM_TOPIC_LIST_FROM_NS (304), and the KV config and configuration codes of
+//! [`kv`] (100-102, 219, 318, 319) from the name-server listener's connections;
 //! `TopicsChanged` from the SendProcessor (the broker it runs in, registered as a group that never
 //! expires); `ConnectionEvent`s of its listener, which it passes on to `Metrics` after noting them
 //! (a closed connection drops every broker registered over it, as Java's `onChannelDestroy`). A
@@ -32,14 +34,19 @@ use super::dispatcher::TopicsChanged;
 use super::mailbox::{timer_tick, CountedRecipient};
 use super::metrics::{stats, ConnectionEvent};
 use super::processor_table::Processor;
+use actormq::cluster::kv_config::KvConfig;
+use actormq::cluster::namesrv_config::NamesrvProperties;
 use actormq::cluster::register::{
     parse_register_request, parse_unregister_request, registered_topics, BrokerRegistration,
 };
 use actormq::cluster::route_table::RouteTable;
+use actormq::config::BrokerConfig;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::now_ms;
 use actormq::topic::TopicTable;
+
+mod kv;
 
 /// The broker this name-server role runs in.
 pub struct LocalBroker {
@@ -58,23 +65,34 @@ pub struct NameServer {
     connections: HashMap<u64, SocketAddr>,
     /// Where connection events go on to.
     metrics: CountedRecipient<ConnectionEvent>,
+    /// namespace -> key -> value, and its file.
+    kv: KvConfig,
+    /// `orderMessageEnable`: routes carry `orderTopicConf`. UPDATE_NAMESRV_CONFIG changes it.
+    order_message_enable: bool,
+    /// GET_NAMESRV_CONFIG's values (`order_message_enable` taken from the field above).
+    properties: NamesrvProperties,
 }
 
 impl NameServer {
     /// `local` is the broker this role runs in (`None`: name-server-only), registered with its
-    /// current `topics`.
+    /// current `topics`; `kv` the KV config loaded from its file.
     pub fn new(
         local: Option<(LocalBroker, Arc<TopicTable>)>,
-        config: &actormq::config::NameServerConfig,
+        config: &BrokerConfig,
+        kv: KvConfig,
         metrics: CountedRecipient<ConnectionEvent>,
     ) -> Self {
+        let namesrv = &config.namesrv;
         let mut ns = NameServer {
             table: RouteTable::default(),
             local: None,
-            expiry_ms: config.broker_expiry_ms,
-            scan_interval: Duration::from_millis(config.scan_interval_ms),
+            expiry_ms: namesrv.broker_expiry_ms,
+            scan_interval: Duration::from_millis(namesrv.scan_interval_ms),
             connections: HashMap::new(),
             metrics,
+            kv,
+            order_message_enable: namesrv.order_message_enable,
+            properties: NamesrvProperties::of(config),
         };
         if let Some((local, topics)) = local {
             ns.local = Some(local);
@@ -116,7 +134,10 @@ impl NameServer {
                     Err(e) => return cmd.response_to(e.response_code(), Some(e.to_string())),
                 };
                 match self.table.route(topic) {
-                    Some(route) => ok(cmd, &route),
+                    Some(mut route) => {
+                        route.order_topic_conf = self.order_topic_conf(topic);
+                        ok(cmd, &route)
+                    }
                     None => {
                         let remark =
                             format!("No topic route info in name server for the topic: {topic}");
@@ -129,6 +150,12 @@ impl NameServer {
                 cmd,
                 &serde_json::json!({ "topicList": self.table.topic_list() }),
             ),
+            request_code::PUT_KV_CONFIG
+            | request_code::GET_KV_CONFIG
+            | request_code::DELETE_KV_CONFIG
+            | request_code::GET_KVLIST_BY_NAMESPACE
+            | request_code::UPDATE_NAMESRV_CONFIG
+            | request_code::GET_NAMESRV_CONFIG => self.kv_and_config(req),
             _ => self
                 .admin(req)
                 .unwrap_or_else(|e| cmd.response_to(e.response_code(), Some(e.to_string()))),
@@ -177,8 +204,9 @@ impl NameServer {
         })
     }
 
-    /// REGISTER_BROKER: SUCCESS with the master's addresses for a slave; SYSTEM_ERROR for a bad
-    /// header or body, a CRC mismatch, or a refused first registration (Java's remarks).
+    /// REGISTER_BROKER: SUCCESS with the master's addresses for a slave, and the order-topic KV
+    /// namespace as its body when there is one; SYSTEM_ERROR for a bad header or body, a CRC
+    /// mismatch, or a refused first registration (Java's remarks).
     fn register(&mut self, cmd: &RemotingCommand, peer: SocketAddr) -> RemotingCommand {
         let r = match parse_register_request(cmd) {
             Ok(r) => r,
@@ -209,6 +237,9 @@ impl NameServer {
         }
         if let Some(h) = master.ha_server_addr {
             resp = resp.with_ext("haServerAddr", h);
+        }
+        if let Some(body) = self.order_topic_table() {
+            resp = resp.with_body(body.into());
         }
         resp
     }
@@ -252,6 +283,12 @@ impl Processor for NameServer {
         request_code::DELETE_TOPIC_IN_NAMESRV,
         request_code::GET_TOPICS_BY_CLUSTER,
         request_code::GET_SYSTEM_TOPIC_LIST_FROM_NS,
+        request_code::PUT_KV_CONFIG,
+        request_code::GET_KV_CONFIG,
+        request_code::DELETE_KV_CONFIG,
+        request_code::GET_KVLIST_BY_NAMESPACE,
+        request_code::UPDATE_NAMESRV_CONFIG,
+        request_code::GET_NAMESRV_CONFIG,
     ];
 }
 

@@ -6,7 +6,9 @@
 //! `PullProcessor` (pulls with the COMMIT_OFFSET flag). Queue offsets live with the consume queues,
 //! so `SEARCH_OFFSET_BY_TIMESTAMP` (29), `GET_MAX_OFFSET` (30) and `GET_MIN_OFFSET` (31) are parsed
 //! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`; so is
-//! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table.
+//! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table,
+//! and, with the online consumers' subscriptions asked of the `ClientManager` first (`admin.rs`),
+//! `GET_BROKER_CONSUME_STATS` (317, every group's) and `QUERY_CONSUME_QUEUE` (321).
 //! An offset reset (`INVOKE_BROKER_TO_RESET_OFFSET`, 222, checked by the `SendProcessor`, which owns
 //! the topic and group tables) arrives as [`ResetOffsets`]: the `Dispatcher` computes the offsets,
 //! this actor commits them and marks the queues (the consumer's own commits for a marked queue are
@@ -39,6 +41,10 @@ use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::StoreError;
 use actormq::topic_stats::reset_offset_body;
 
+mod admin;
+
+pub use admin::SubscriptionSource;
+
 /// How often a changed table is written (RocketMQ's `flushConsumerOffsetInterval`).
 const PERSIST_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -50,6 +56,10 @@ pub struct OffsetProcessor {
     mailbox: usize,
     /// Keys the queues of a `GET_CONSUME_STATS` answer.
     broker_name: String,
+    /// This broker's advertised address (`brokerAddr` of a `GET_BROKER_CONSUME_STATS` answer).
+    broker_addr: String,
+    /// Asked for the online consumers' subscriptions (set once the `ClientManager` started).
+    clients: Option<Mailbox<super::client_manager::ClientManager>>,
     /// Queues reset whose consumer has not pulled since: its commits for them are ignored.
     resets: ResetMarks,
     /// Where resets go to be answered on the next pull (set once the PullProcessor exists).
@@ -70,6 +80,8 @@ impl OffsetProcessor {
             dispatcher,
             mailbox,
             broker_name: String::new(),
+            broker_addr: String::new(),
+            clients: None,
             resets: ResetMarks::default(),
             pulls: None,
         }
@@ -111,6 +123,12 @@ impl OffsetProcessor {
     /// This broker's name (`broker.name`), for `GET_CONSUME_STATS`.
     pub fn with_broker_name(mut self, name: &str) -> Self {
         self.broker_name = name.to_string();
+        self
+    }
+
+    /// This broker's advertised address, for `GET_BROKER_CONSUME_STATS`.
+    pub fn with_broker_addr(mut self, addr: &str) -> Self {
+        self.broker_addr = addr.to_string();
         self
     }
 
@@ -209,38 +227,28 @@ impl Processor for OffsetProcessor {
         request_code::GET_MIN_OFFSET,
         request_code::GET_ALL_CONSUMER_OFFSET,
         request_code::GET_CONSUME_STATS,
+        request_code::GET_BROKER_CONSUME_STATS,
+        request_code::QUERY_CONSUME_QUEUE,
     ];
 }
 
 impl Handler<Request> for OffsetProcessor {
     type Result = ();
 
-    fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, req: Request, ctx: &mut Context<Self>) {
         let _timer = stats().offset_processor.handling();
+        match req.cmd.code {
+            request_code::GET_CONSUME_STATS => return self.consume_stats(req),
+            request_code::GET_BROKER_CONSUME_STATS => return self.broker_consume_stats(req, ctx),
+            request_code::QUERY_CONSUME_QUEUE => return self.query_consume_queue(req, ctx),
+            _ => {}
+        }
         if req.cmd.code == request_code::GET_ALL_CONSUMER_OFFSET {
             // `ConsumerOffsetManager.encode()`: the table as `consumerOffset.json` has it (a
             // slave's metadata sync reads it).
             let body = serde_json::to_vec(&self.table).unwrap_or_default();
             let response = req.cmd.response_to(response_code::SUCCESS, None);
             return req.reply.send(response.with_body(body.into()));
-        }
-        if req.cmd.code == request_code::GET_CONSUME_STATS {
-            // The group's offsets from this table; the queues' ends from the Dispatcher.
-            let h = ExtReader::for_request(&req.cmd);
-            let group = match h.str("consumerGroup") {
-                Ok(g) => g,
-                Err(e) => {
-                    let response = req.cmd.response_to(e.response_code(), Some(e.to_string()));
-                    return req.reply.send(response);
-                }
-            };
-            let offsets = self.table.group_offsets(group, h.opt_str("topic"));
-            let broker_name = self.broker_name.clone();
-            let kind = QueryKind::ConsumeStats {
-                offsets,
-                broker_name,
-            };
-            return forward(&self.dispatcher, kind, &req.cmd, req.reply);
         }
         match self.handle_request(&req.cmd) {
             Ok(Ok(response)) => req.reply.send(response),

@@ -122,6 +122,7 @@ impl PullProcessor {
                     .then(|| Duration::from_millis(suspend_ms as u64));
                 QueryKind::Pull(PullQuery {
                     topic,
+                    group: group.to_string(),
                     queue_id,
                     offset,
                     max_msgs: max_msgs.max(1) as usize,

@@ -69,6 +69,21 @@ pub enum QueryKind {
         offsets: Vec<(String, std::collections::BTreeMap<i32, i64>)>,
         broker_name: String,
     },
+    /// `GET_BROKER_CONSUME_STATS`: `ConsumeStats` as above for every group with offsets (group
+    /// -> its topics' offsets), over each topic's write queues, only order topics if
+    /// `order_only`; answered as a `ConsumeStatsList` naming `broker_addr`.
+    BrokerConsumeStats {
+        groups: Vec<(String, actormq::consumer_offsets::TopicOffsets)>,
+        order_only: bool,
+        broker_name: String,
+        broker_addr: String,
+    },
+    /// `QUERY_CONSUME_QUEUE`: raw consume-queue entries, with the group's online subscription of
+    /// the topic when the query names a group that has one.
+    ConsumeQueue {
+        query: actormq::consume_queue_query::QueryConsumeQueue,
+        subscription: Option<actormq::client_registry::Subscription>,
+    },
     /// `GET_TOPIC_STATS_INFO`: every queue's bounds and last store time (`TopicStatsTable`);
     /// `broker_name` keys its queues.
     TopicStats {

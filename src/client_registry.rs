@@ -537,6 +537,16 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
         Ok(serde_json::to_vec(&ProducerConnection { connection_set })?)
     }
 
+    /// What consumer group `group` subscribes to, topic -> subscription (Java's
+    /// `ConsumerGroupInfo.subscriptionTable`): empty when the group has no live consumer (Java
+    /// drops the group's info when its last channel closes).
+    pub fn subscriptions_of(&self, group: &str) -> BTreeMap<String, Subscription> {
+        match self.consumers.get(group) {
+            Some(g) if self.live_consumers(group).next().is_some() => g.subscriptions.clone(),
+            _ => BTreeMap::new(),
+        }
+    }
+
     /// The consumer groups with a live consumer whose group subscribes to `topic` (Java's
     /// `ConsumerManager.queryTopicConsumeByWho`).
     pub fn subscribing_groups(&self, topic: &str) -> BTreeSet<String> {

@@ -255,6 +255,13 @@ pub struct NameServerConfig {
     /// How often expired brokers are looked for (RocketMQ 5.x `scanNotActiveBrokerInterval`).
     /// Default: 5000.
     pub scan_interval_ms: u64,
+    /// Where the KV config (PUT_KV_CONFIG ...) is kept, as RocketMQ's `kvConfigPath`
+    /// (`kvConfig.json`). Default: unset, `<store.root>/config/kvConfig.json`, in name-server-only
+    /// mode too.
+    pub kv_config_path: Option<PathBuf>,
+    /// Routes carry the topic's `ORDER_TOPIC_CONFIG` KV value as `orderTopicConf` (RocketMQ's
+    /// `orderMessageEnable`; UPDATE_NAMESRV_CONFIG changes it until restart). Default: false.
+    pub order_message_enable: bool,
 }
 
 impl Default for NameServerConfig {
@@ -264,6 +271,8 @@ impl Default for NameServerConfig {
             listen: "127.0.0.1:9876".parse().expect("valid literal"),
             broker_expiry_ms: 120_000,
             scan_interval_ms: 5_000,
+            kv_config_path: None,
+            order_message_enable: false,
         }
     }
 }
@@ -439,6 +448,10 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
     /// Count mailbox depth, throughput and handling time for every actor. Default: true.
     pub mailbox_stats: bool,
+    /// How often the per-topic and per-group statistics of `VIEW_BROKER_STATS_DATA` (`mqadmin
+    /// statsAll`) take a sample (RocketMQ's fixed 10 s); the hour window samples every 60 of
+    /// these, the day window every 360. Default: 10000.
+    pub stats_sample_interval_ms: u64,
 }
 
 impl Default for MetricsConfig {
@@ -446,6 +459,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             listen: None,
             mailbox_stats: true,
+            stats_sample_interval_ms: 10_000,
         }
     }
 }
@@ -605,6 +619,10 @@ impl BrokerConfig {
             (
                 "transaction.check_interval_ms",
                 self.transaction.check_interval_ms,
+            ),
+            (
+                "metrics.stats_sample_interval_ms",
+                self.metrics.stats_sample_interval_ms,
             ),
         ] {
             if v == 0 {

@@ -17,6 +17,9 @@ use crate::store::Result;
 /// RocketMQ's key separator: `topic@group`.
 pub const KEY_SEPARATOR: char = '@';
 
+/// One group's offsets: per topic (by name), queue id -> next offset to consume.
+pub type TopicOffsets = Vec<(String, BTreeMap<i32, i64>)>;
+
 /// The persisted table: `topic@group` -> queue id -> next offset to consume.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +69,23 @@ impl ConsumerOffsetTable {
                     .then(|| (t.to_string(), queues.clone()))
             })
             .collect()
+    }
+
+    /// Every group with committed offsets, each with its topics' offsets (what
+    /// GET_BROKER_CONSUME_STATS walks: `whichTopicByConsumer` and `queryOffset` per group), by
+    /// group then topic. A key without `@` names no group and is left out.
+    pub fn offsets_by_group(&self) -> Vec<(String, TopicOffsets)> {
+        let mut groups: BTreeMap<String, TopicOffsets> = BTreeMap::new();
+        for (k, queues) in &self.offset_table {
+            if let Some((topic, group)) = k.split_once(KEY_SEPARATOR) {
+                let topics = groups.entry(group.to_string()).or_default();
+                topics.push((topic.to_string(), queues.clone()));
+            }
+        }
+        for topics in groups.values_mut() {
+            topics.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        groups.into_iter().collect()
     }
 
     /// The groups with committed offsets on `topic` (Java's `whichGroupByTopic`, half of
@@ -167,6 +187,23 @@ mod tests {
         let b = t.group_offsets("g", Some("B"));
         assert_eq!((b.len(), b[0].1.get(&1)), (1, Some(&7)));
         assert!(t.group_offsets("nobody", None).is_empty());
+    }
+
+    #[test]
+    fn every_groups_offsets_by_group_then_topic() {
+        let mut t = ConsumerOffsetTable::default();
+        t.commit("g2", "B", 0, 1);
+        t.commit("g1", "B", 1, 7);
+        t.commit("g1", "A", 0, 5);
+        t.offset_table
+            .insert("no-separator".into(), BTreeMap::new());
+        let all = t.offsets_by_group();
+        let shape: Vec<(&str, Vec<&str>)> = all
+            .iter()
+            .map(|(g, ts)| (g.as_str(), ts.iter().map(|(t, _)| t.as_str()).collect()))
+            .collect();
+        assert_eq!(shape, [("g1", vec!["A", "B"]), ("g2", vec!["B"])]);
+        assert_eq!(all[0].1[1].1.get(&1), Some(&7));
     }
 
     #[test]

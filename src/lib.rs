@@ -14,7 +14,11 @@
 //! - [`timer`]: 5.x timer messages: the put rewrite, the on-disk timer log and wheel, and the
 //!   timer store's state machine (enqueue / dequeue cursors, read-ahead, recovery).
 //! - [`topic`]: topic configurations and the persisted topic table.
-//! - [`topic_stats`]: `GET_TOPIC_STATS_INFO`'s body (`mqadmin topicStatus`).
+//! - [`topic_stats`]: the bodies keyed by message queue: `GET_TOPIC_STATS_INFO` (`mqadmin
+//!   topicStatus`), `GET_CONSUME_STATS` (`consumerProgress`), `GET_BROKER_CONSUME_STATS`
+//!   (`brokerConsumeStats`).
+//! - [`consume_queue_query`]: `QUERY_CONSUME_QUEUE` (`mqadmin queryCq`): its header, which
+//!   consume-queue entries it answers, and its body.
 //! - [`subscription_group`]: consumer-group settings (retry queues, max retries) and
 //!   `subscriptionGroup.json`.
 //! - [`transaction`]: transactional messages: the half record, END_TRANSACTION's commit and
@@ -31,6 +35,8 @@
 //!   Prometheus text rendering.
 //! - [`rates`]: message rates over 10 s / 60 s / 600 s and the day totals, from once-a-second
 //!   samples of the message counters (RocketMQ's `StoreStatsService` and `BrokerStats`).
+//! - [`stats_items`]: per-topic and per-group put and get statistics over a minute, an hour and a
+//!   day, as `VIEW_BROKER_STATS_DATA` (`mqadmin statsAll`) reads them (RocketMQ's `StatsItem`).
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
 //! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
 //! - [`limits`]: connection bounds: frame budget, read/idle deadlines, reply backpressure,
@@ -50,6 +56,7 @@ pub mod client;
 pub mod client_registry;
 pub mod cluster;
 pub mod config;
+pub mod consume_queue_query;
 pub mod consumer_offsets;
 pub mod ha;
 pub mod limits;
@@ -63,6 +70,7 @@ pub mod reply;
 pub mod retry;
 pub mod schedule;
 pub mod send;
+pub mod stats_items;
 pub mod store;
 pub mod subscription_group;
 pub mod timer;

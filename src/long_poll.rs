@@ -108,6 +108,7 @@ mod tests {
     fn pull(topic: &str, queue_id: i32, tags: &str) -> PullQuery {
         PullQuery {
             topic: topic.into(),
+            group: "g".into(),
             queue_id,
             offset: 0,
             max_msgs: 32,

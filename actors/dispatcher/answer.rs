@@ -1,9 +1,18 @@
 //! The one-shot reads the `Dispatcher` answers for the processors (`Query`): offsets, message
-//! lookups, topic config, key queries, the targets of an offset reset (`ResetTargets`); each
-//! against the queues and the commit log it owns.
+//! lookups, topic config, key queries, consume stats (one group, 208, or every group, 317), raw
+//! consume-queue entries (321), the targets of an offset reset (`ResetTargets`); each against the
+//! queues and the commit log it owns.
+
+use std::collections::BTreeMap;
 
 use super::*;
-use actormq::topic_stats::{consume_stats_body, topic_stats_body, QueueConsume, QueueStats};
+use actormq::client_registry::Subscription;
+use actormq::consume_queue_query::{QueryConsumeQueue, QueryConsumeQueueBody};
+use actormq::consumer_offsets::TopicOffsets;
+use actormq::topic_stats::{
+    broker_consume_stats_body, consume_stats_body, topic_stats_body, GroupConsumeStats,
+    QueueConsume, QueueStats,
+};
 
 impl Dispatcher {
     /// Answers a query from the store's state, at once.
@@ -59,6 +68,20 @@ impl Dispatcher {
                 offsets,
                 broker_name,
             } => self.consume_stats(offsets, &broker_name, response),
+            QueryKind::BrokerConsumeStats {
+                groups,
+                order_only,
+                broker_name,
+                broker_addr,
+            } => {
+                let stats = self.broker_consume_stats(groups, order_only);
+                let body = broker_consume_stats_body(&broker_addr, &broker_name, &stats);
+                response.with_body(body.into())
+            }
+            QueryKind::ConsumeQueue {
+                query,
+                subscription,
+            } => self.query_consume_queue(&query, subscription, response),
             QueryKind::TopicStats { topic, broker_name } => {
                 self.topic_stats(&topic, &broker_name, response)
             }
@@ -83,34 +106,103 @@ impl Dispatcher {
     /// 0) and the store time of the message before it.
     fn consume_stats(
         &self,
-        offsets: Vec<(String, std::collections::BTreeMap<i32, i64>)>,
+        offsets: Vec<(String, BTreeMap<i32, i64>)>,
         broker_name: &str,
         response: RemotingCommand,
     ) -> RemotingCommand {
-        let reader = self.reader();
         let mut rows = Vec::new();
         for (topic, committed) in offsets {
             let Some(config) = self.topics.get(&topic) else {
                 continue;
             };
-            for queue_id in 0..config.write_queue_nums.max(0) {
-                let cq = self.queue(&topic, queue_id);
+            rows.extend(self.consume_rows(&topic, &committed, config.write_queue_nums, true));
+        }
+        response.with_body(consume_stats_body(broker_name, &rows).into())
+    }
+
+    /// `fetchAllConsumeStatsInBroker`: per group, per topic it has offsets on that this broker
+    /// has (and that is an order topic, if `order_only`), the `getConsumeStats` rows over the
+    /// topic's write queues, with `pullOffset` 0 as Java leaves it there.
+    fn broker_consume_stats(
+        &self,
+        groups: Vec<(String, TopicOffsets)>,
+        order_only: bool,
+    ) -> Vec<GroupConsumeStats> {
+        let topics = |offsets: TopicOffsets| {
+            let rows = offsets.into_iter().filter_map(|(topic, committed)| {
+                let config = self.topics.get(&topic)?;
+                if order_only && !config.order {
+                    return None;
+                }
+                let queues = config.write_queue_nums;
+                Some(self.consume_rows(&topic, &committed, queues, false))
+            });
+            rows.collect()
+        };
+        groups
+            .into_iter()
+            .map(|(group, offsets)| GroupConsumeStats {
+                group,
+                topics: topics(offsets),
+            })
+            .collect()
+    }
+
+    /// One row per queue `0..queues` of `topic`: the queue's end, the group's offset (floored at
+    /// 0) and the store time of the message before it; `pullOffset` is the consumer offset when
+    /// `pull_is_consumer` (208), else 0 (317).
+    fn consume_rows(
+        &self,
+        topic: &str,
+        committed: &BTreeMap<i32, i64>,
+        queues: i32,
+        pull_is_consumer: bool,
+    ) -> Vec<QueueConsume> {
+        let reader = self.reader();
+        (0..queues.max(0))
+            .map(|queue_id| {
+                let cq = self.queue(topic, queue_id);
                 let consumer = committed.get(&queue_id).copied().unwrap_or(0).max(0);
                 let last = cq
                     .filter(|_| consumer > 0)
                     .and_then(|q| q.get(consumer as u64 - 1))
                     .and_then(|e| reader.store_timestamp(&e))
                     .unwrap_or(0);
-                rows.push(QueueConsume {
-                    topic: topic.clone(),
+                QueueConsume {
+                    topic: topic.to_string(),
                     queue_id,
                     broker_offset: cq.map_or(0, |q| q.max_offset() as i64),
                     consumer_offset: consumer,
+                    pull_offset: if pull_is_consumer { consumer } else { 0 },
                     last_timestamp: last,
-                });
-            }
+                }
+            })
+            .collect()
+    }
+
+    /// `queryConsumeQueue`: the queue's entries from the query's index (the rules are
+    /// `actormq::consume_queue_query`'s). No such queue: SYSTEM_ERROR; an index it does not
+    /// hold: SUCCESS with Java's remark and no body.
+    fn query_consume_queue(
+        &self,
+        query: &QueryConsumeQueue,
+        subscription: Option<Subscription>,
+        response: RemotingCommand,
+    ) -> RemotingCommand {
+        let Some(cq) = self.queue(&query.topic, query.queue_id) else {
+            let remark = query.queue_not_exist();
+            return refuse(response, response_code::SYSTEM_ERROR, remark);
+        };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        let Some(indexes) = query.indexes(min, max, cq.entries_per_file()) else {
+            return refuse(response, response_code::SUCCESS, query.index_not_exist());
+        };
+        let entries = indexes.map_while(|i| cq.get(i));
+        let body = QueryConsumeQueueBody::new(query, (min, max), entries, subscription);
+        match body.to_json() {
+            Ok(json) => response.with_body(json.into()),
+            Err(e) => refuse(response, response_code::SYSTEM_ERROR, e.to_string()),
         }
-        response.with_body(consume_stats_body(broker_name, &rows).into())
     }
 
     /// `getTopicStatsInfo`: over max(read, write) queues of the topic, each queue's min and max

@@ -29,10 +29,12 @@ use anyhow::Context as _;
 use clap::Parser;
 use tracing::{error, info, warn};
 
+use actormq::cluster::kv_config::{kv_config_path, KvConfig};
 use actormq::config::{BrokerConfig, BrokerRole, FlushMode};
 use actormq::consumer_offsets::ConsumerOffsetTable;
 use actormq::limits::ConnectionGuards;
 use actormq::schedule::{self, offsets::DelayOffsets, state::Schedule};
+use actormq::stats_items::BrokerStats;
 use actormq::store::checkpoint::Checkpoint;
 use actormq::store::commit_log::{
     CommitLog, CommitLogOptions, Scan, WriteMode, CLEAN_START_SCANNED_FILES,
@@ -51,7 +53,7 @@ use actors::admin_processor::AdminProcessor;
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal};
 use actors::connection::ConnectionLimits;
-use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked};
+use actors::dispatcher::{Dispatcher, FlushQueues, ReleaseParked, ShipStats};
 use actors::file_allocator::{Allocate, FileAllocator};
 use actors::flusher::{FlushAll, Flusher};
 use actors::ha_client::{HaClient, HaClientConfig};
@@ -247,7 +249,14 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         store.written.clone(),
         limits.guards.clone(),
     );
-    let metrics = Mailbox::new(metrics.start());
+    let stats_interval_ms = config.metrics.stats_sample_interval_ms;
+    let broker_stats = BrokerStats::new(config.broker.cluster.clone(), stats_interval_ms);
+    let metrics = Mailbox::new(metrics.with_broker_stats(broker_stats).start());
+    // Per-topic and per-group counters (VIEW_BROKER_STATS_DATA): the Dispatcher counts, Metrics keeps.
+    store.dispatcher.do_send(ShipStats {
+        to: metrics.recipient(),
+        interval: Duration::from_millis(stats_interval_ms),
+    });
     let mut membership = Membership::start(&config, addr, ha_addr, &meta.topics);
     let store_host = membership.store_host;
     let scheduler = start_scheduler(&config, &dir.root, &store, delay_offsets, store_host);
@@ -416,14 +425,22 @@ struct Metadata {
     topics: TopicTable,
     offsets: ConsumerOffsetTable,
     groups: SubscriptionGroupTable,
+    /// The name-server role's KV config; `None` when the role is off.
+    kv_config: Option<KvConfig>,
 }
 
-/// Loads `topics.json` ([`load_topics`]), `consumerOffset.json` and `subscriptionGroup.json`.
+/// Loads `topics.json` ([`load_topics`]), `consumerOffset.json`, `subscriptionGroup.json` and,
+/// with the name-server role on, `kvConfig.json`.
 fn load_metadata(config: &BrokerConfig, root: &Path) -> anyhow::Result<Metadata> {
+    let kv_config = match config.namesrv.enabled {
+        true => Some(KvConfig::load(kv_config_path(config))?),
+        false => None,
+    };
     Ok(Metadata {
         topics: load_topics(config, root)?,
         offsets: ConsumerOffsetTable::load(&paths::consumer_offsets_json(root))?,
         groups: SubscriptionGroupTable::load(&paths::subscription_group_json(root))?,
+        kv_config,
     })
 }
 
@@ -826,12 +843,13 @@ fn start_processors(
         topics,
         offsets,
         groups,
+        kv_config,
     } = meta;
     let store_host = membership.store_host;
     // Routes name the advertised address: a wildcard listen address is not reachable as such.
-    let name_server = config.namesrv.enabled.then(|| {
+    let name_server = kv_config.map(|kv| {
         let local = (membership.local_broker(config), Arc::new(topics.clone()));
-        let ns = NameServer::new(Some(local), &config.namesrv, metrics.recipient());
+        let ns = NameServer::new(Some(local), config, kv, metrics.recipient());
         Mailbox::new(ns.start())
     });
     let mut topic_watchers = vec![store.dispatcher.recipient()];
@@ -860,6 +878,7 @@ fn start_processors(
         let pulls = Mailbox::new(pulls.start());
         let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox)
             .with_broker_name(&config.broker.name)
+            .with_broker_addr(&membership.registration.broker_addr)
             .with_pulls(pulls.recipient(), pulls.recipient());
         pull = Some(pulls);
         offsets

@@ -384,6 +384,23 @@ fn a_producer_is_found_by_client_id_while_live() {
 }
 
 #[test]
+fn a_groups_subscriptions_while_it_is_online() {
+    let mut r = ClientRegistry::default();
+    let a = Conn::new(1);
+    r.heartbeat(
+        &consumer_hb("c1", "g1", &["T", "U"]),
+        peer(&a),
+        Instant::now(),
+    );
+    let subs = r.subscriptions_of("g1");
+    assert_eq!(subs.keys().collect::<Vec<_>>(), ["T", "U"]);
+    assert_eq!(subs["T"].fields["topic"], "T");
+    assert!(r.subscriptions_of("nobody").is_empty());
+    a.close();
+    assert!(r.subscriptions_of("g1").is_empty());
+}
+
+#[test]
 fn the_groups_online_that_subscribe_to_a_topic() {
     let mut r = ClientRegistry::default();
     let now = Instant::now();

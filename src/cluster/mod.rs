@@ -1,5 +1,6 @@
 //! Cluster membership, the pure part: what a broker registers with its name servers and how it reads
-//! the answers ([`register`]), the name server's table of many brokers ([`route_table`]), and which
+//! the answers ([`register`]), the name server's table of many brokers ([`route_table`]), its KV
+//! config ([`kv_config`]) and its own configuration over the wire ([`namesrv_config`]), and which
 //! address a broker advertises ([`advertise`]). `docs/cluster.md` is the operator's view.
 //!
 //! The actors that drive this (`Registrar` on the broker side, `NameServer` on the name-server side)
@@ -7,6 +8,8 @@
 //! `RouteInfoManager` (`rocketmq-reference-2.md` §8) lives here, unit-tested.
 
 pub mod advertise;
+pub mod kv_config;
+pub mod namesrv_config;
 pub mod register;
 pub mod route_table;
 

@@ -62,6 +62,10 @@ impl QueueData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicRouteData {
+    /// The topic's `ORDER_TOPIC_CONFIG` KV value (`brokerName:queueNums;...`), only while the
+    /// name server's `orderMessageEnable` is on; absent otherwise, as fastjson leaves out a null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_topic_conf: Option<String>,
     pub broker_datas: Vec<BrokerData>,
     #[serde(default)]
     pub filter_server_table: BTreeMap<String, Vec<String>>,
@@ -307,6 +311,7 @@ impl RouteTable {
             return None;
         }
         Some(TopicRouteData {
+            order_topic_conf: None,
             broker_datas,
             filter_server_table: BTreeMap::new(),
             queue_datas: queues.values().cloned().collect(),

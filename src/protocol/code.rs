@@ -41,6 +41,12 @@ pub mod request_code {
     pub const UNLOCK_BATCH_MQ: i32 = 42;
     pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
     pub const GET_ALL_DELAY_OFFSET: i32 = 45;
+    /// Name server: store a value in its KV config (`mqadmin updateKvConfig`, `updateOrderConf`).
+    pub const PUT_KV_CONFIG: i32 = 100;
+    /// Name server: one value of its KV config (header `value`; QUERY_NOT_FOUND when absent).
+    pub const GET_KV_CONFIG: i32 = 101;
+    /// Name server: remove a value from its KV config (`mqadmin deleteKvConfig`).
+    pub const DELETE_KV_CONFIG: i32 = 102;
     pub const REGISTER_BROKER: i32 = 103;
     pub const UNREGISTER_BROKER: i32 = 104;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
@@ -61,6 +67,12 @@ pub mod request_code {
     pub const DELETE_TOPIC_IN_NAMESRV: i32 = 216;
     /// Name server: the topics of one cluster.
     pub const GET_TOPICS_BY_CLUSTER: i32 = 224;
+    /// Name server: every key and value of one KV-config namespace (`{"table":{…}}`).
+    pub const GET_KVLIST_BY_NAMESPACE: i32 = 219;
+    /// Name server: change its configuration, properties text (`mqadmin updateNamesrvConfig`).
+    pub const UPDATE_NAMESRV_CONFIG: i32 = 318;
+    /// Name server: its configuration as properties text (`mqadmin getNamesrvConfig`).
+    pub const GET_NAMESRV_CONFIG: i32 = 319;
     /// Name server: cluster and broker names (`mqadmin topicList` filters them out).
     pub const GET_SYSTEM_TOPIC_LIST_FROM_NS: i32 = 304;
     /// Name server: a broker group's topics get read and write back (`mqadmin addWritePerm`).
@@ -83,6 +95,14 @@ pub mod request_code {
     pub const SEND_REPLY_MESSAGE: i32 = 324;
     /// A consumer's running state, forwarded to it by the broker (`mqadmin consumerStatus`).
     pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
+    /// One statistic's minute, hour and day windows, header `statsName`, `statsKey`
+    /// (`mqadmin statsAll`, the Dashboard).
+    pub const VIEW_BROKER_STATS_DATA: i32 = 315;
+    /// Every subscription group's offsets against its topics' queue ends, in one answer
+    /// (`mqadmin brokerConsumeStats`).
+    pub const GET_BROKER_CONSUME_STATS: i32 = 317;
+    /// Raw consume-queue entries of one queue from an index (`mqadmin queryCq`).
+    pub const QUERY_CONSUME_QUEUE: i32 = 321;
     /// A message handed to one consumer's listener, through the broker (`mqadmin queryMsgById -d`).
     pub const CONSUME_MESSAGE_DIRECTLY: i32 = 309;
     /// The same with the V2 header keys `a`..`n`.
@@ -120,6 +140,9 @@ pub mod request_code {
             UNLOCK_BATCH_MQ => "UNLOCK_BATCH_MQ",
             GET_ALL_CONSUMER_OFFSET => "GET_ALL_CONSUMER_OFFSET",
             GET_ALL_DELAY_OFFSET => "GET_ALL_DELAY_OFFSET",
+            PUT_KV_CONFIG => "PUT_KV_CONFIG",
+            GET_KV_CONFIG => "GET_KV_CONFIG",
+            DELETE_KV_CONFIG => "DELETE_KV_CONFIG",
             REGISTER_BROKER => "REGISTER_BROKER",
             UNREGISTER_BROKER => "UNREGISTER_BROKER",
             UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP",
@@ -133,6 +156,9 @@ pub mod request_code {
             GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
             DELETE_TOPIC_IN_NAMESRV => "DELETE_TOPIC_IN_NAMESRV",
             GET_TOPICS_BY_CLUSTER => "GET_TOPICS_BY_CLUSTER",
+            GET_KVLIST_BY_NAMESPACE => "GET_KVLIST_BY_NAMESPACE",
+            UPDATE_NAMESRV_CONFIG => "UPDATE_NAMESRV_CONFIG",
+            GET_NAMESRV_CONFIG => "GET_NAMESRV_CONFIG",
             GET_SYSTEM_TOPIC_LIST_FROM_NS => "GET_SYSTEM_TOPIC_LIST_FROM_NS",
             ADD_WRITE_PERM_OF_BROKER => "ADD_WRITE_PERM_OF_BROKER",
             GET_CONSUME_STATS => "GET_CONSUME_STATS",
@@ -144,6 +170,9 @@ pub mod request_code {
             SEND_MESSAGE_V2 => "SEND_MESSAGE_V2",
             SEND_REPLY_MESSAGE => "SEND_REPLY_MESSAGE",
             GET_CONSUMER_RUNNING_INFO => "GET_CONSUMER_RUNNING_INFO",
+            VIEW_BROKER_STATS_DATA => "VIEW_BROKER_STATS_DATA",
+            GET_BROKER_CONSUME_STATS => "GET_BROKER_CONSUME_STATS",
+            QUERY_CONSUME_QUEUE => "QUERY_CONSUME_QUEUE",
             CONSUME_MESSAGE_DIRECTLY => "CONSUME_MESSAGE_DIRECTLY",
             SEND_REPLY_MESSAGE_V2 => "SEND_REPLY_MESSAGE_V2",
             PUSH_REPLY_MESSAGE_TO_CLIENT => "PUSH_REPLY_MESSAGE_TO_CLIENT",

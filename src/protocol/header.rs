@@ -259,6 +259,9 @@ pub fn java_header(request_code: i32) -> (&'static str, Decode) {
         GET_ROUTEINFO_BY_TOPIC => ("GetRouteInfoRequestHeader", Decode::Reflective),
         DELETE_TOPIC_IN_BROKER => ("DeleteTopicRequestHeader", Decode::Reflective),
         CONSUMER_SEND_MSG_BACK => ("ConsumerSendMsgBackRequestHeader", Decode::Reflective),
+        VIEW_BROKER_STATS_DATA => ("ViewBrokerStatsDataRequestHeader", Decode::Reflective),
+        GET_BROKER_CONSUME_STATS => ("GetConsumeStatsInBrokerHeader", Decode::Reflective),
+        QUERY_CONSUME_QUEUE => ("QueryConsumeQueueRequestHeader", Decode::Reflective),
         // GET_TOPIC_CONFIG (351), served by the pull processor.
         351 => ("GetTopicConfigRequestHeader", Decode::Reflective),
         _ => ("CommandCustomHeader", Decode::Reflective),

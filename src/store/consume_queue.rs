@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::error::{IoContext, Result, StoreError};
 use super::mapped_file::MappedFile;
 use super::paths;
+use crate::stats_items::Tally;
 
 /// Size of one consume-queue entry (`CQ_STORE_UNIT_SIZE`).
 pub const CQ_ENTRY_SIZE: usize = 20;
@@ -154,6 +155,9 @@ pub struct ConsumeQueue {
     min_logical: u64,
     /// Byte offset (logical) below which everything is flushed.
     flushed: AtomicU64,
+    /// Entries the reput appended since start-up (not recovery's), and their records' bytes:
+    /// the topic's `TOPIC_PUT_NUMS` / `TOPIC_PUT_SIZE`.
+    puts: Tally,
 }
 
 impl ConsumeQueue {
@@ -218,6 +222,7 @@ impl ConsumeQueue {
             max_index: end_byte / CQ_ENTRY_SIZE as u64,
             min_logical: 0,
             flushed: AtomicU64::new(end_byte),
+            puts: Tally::default(),
         })
     }
 
@@ -275,6 +280,18 @@ impl ConsumeQueue {
         }
         self.min_logical = self.min_logical.max(lo);
         Ok(removed)
+    }
+
+    /// What the reput appended since start-up ([`ConsumeQueue::count_put`]).
+    pub fn puts(&self) -> Tally {
+        self.puts
+    }
+
+    /// Counts one dispatched run: `entries` appended, of records of `bytes` bytes in all.
+    pub fn count_put(&mut self, entries: u64, bytes: u64) {
+        if entries > 0 {
+            self.puts.count(entries, bytes);
+        }
     }
 
     /// Next index to write: the entry count including entries in deleted-prefix files.

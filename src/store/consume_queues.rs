@@ -25,6 +25,7 @@ use super::consume_queue::{
 use super::mapped_file::MappedFile;
 use super::recovery::scan;
 use super::{paths, StoreError};
+use crate::stats_items::Tally;
 use crate::FastMap;
 
 /// Entries per consume-queue file (RocketMQ's `mapedFileSizeConsumeQueue` / 20): 6,000,000 bytes.
@@ -266,13 +267,34 @@ impl ConsumeQueues {
             return Ok(());
         }
         let cq = self.open_or_create(&run.topic, run.queue_id)?;
+        let (mut appended, mut bytes) = (0, 0);
         for (i, entry) in run.entries.iter().enumerate() {
             let index = (run.first_queue_offset + i as i64) as u64;
             if index >= cq.max_offset() {
-                cq.append(index, *entry)?;
+                if let Err(e) = cq.append(index, *entry) {
+                    cq.count_put(appended, bytes);
+                    return Err(e);
+                }
+                appended += 1;
+                bytes += entry.size.max(0) as u64;
             }
         }
+        // One run is one append (a send, a batch): Java's `times` of TOPIC_PUT_NUMS.
+        cq.count_put(appended, bytes);
         Ok(())
+    }
+
+    /// What each topic's queues took since start-up (topics with nothing yet left out).
+    pub fn put_tallies(&self) -> Vec<(String, Tally)> {
+        let mut tallies = Vec::new();
+        for (topic, ids) in &self.queues {
+            let mut sum = Tally::default();
+            ids.values().for_each(|cq| sum.merge(&cq.puts()));
+            if !sum.is_zero() {
+                tallies.push((topic.clone(), sum));
+            }
+        }
+        tallies
     }
 
     /// Retention: every queue forgets the entries whose records lie below `commit_log_min` (the

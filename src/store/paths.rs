@@ -177,6 +177,12 @@ pub fn subscription_group_json(root: &Path) -> PathBuf {
     config_dir(root).join("subscriptionGroup.json")
 }
 
+/// `root/config/kvConfig.json`: the name server's KV config (RocketMQ's `kvConfigPath`), unless
+/// `namesrv.kv_config_path` names another file.
+pub fn kv_config_json(root: &Path) -> PathBuf {
+    config_dir(root).join("kvConfig.json")
+}
+
 /// `root/config/delayOffset.json`: the delivery progress of each delay level
 /// (`StorePathConfigHelper.getDelayOffsetStorePath`).
 pub fn delay_offsets_json(root: &Path) -> PathBuf {

@@ -68,6 +68,8 @@ impl TagFilter {
 #[derive(Debug, Clone)]
 pub struct PullQuery {
     pub topic: String,
+    /// The pulling consumer group (`GROUP_GET_NUMS`'s `topic@group` key).
+    pub group: String,
     pub queue_id: i32,
     pub offset: i64,
     pub max_msgs: usize,

@@ -19,6 +19,7 @@ use super::actors::registrar::{Registrar, Unregister};
 use super::actors::server::{Server, Shutdown};
 use super::{bind, connection_limits, StopSignals};
 use actormq::cluster::advertise::{advertised, store_host};
+use actormq::cluster::kv_config::{kv_config_path, KvConfig};
 use actormq::cluster::register::BrokerRegistration;
 use actormq::config::{BrokerConfig, BrokerRole};
 use actormq::topic::TopicTable;
@@ -147,10 +148,12 @@ pub fn role_name(config: &BrokerConfig) -> &'static str {
 }
 
 /// `actormq-broker --namesrv-only`: the name-server role alone, on `namesrv.listen`, until
-/// SIGINT/SIGTERM. No store is opened. Prints `actormq namesrv on <addr>` and then
-/// `actormq listening on <addr>` (the readiness line scripts and tests wait for), both naming the
-/// name-server listener.
+/// SIGINT/SIGTERM. No store is opened; the KV config is read from `kvConfig.json`
+/// (`namesrv.kv_config_path`), and a damaged one stops the start. Prints `actormq namesrv on
+/// <addr>` and then `actormq listening on <addr>` (the readiness line scripts and tests wait for),
+/// both naming the name-server listener.
 pub async fn run_namesrv_only(config: BrokerConfig) -> anyhow::Result<()> {
+    let kv = KvConfig::load(kv_config_path(&config))?;
     let actor_stats = super::actors::metrics::init(&config);
     let limits = connection_limits(&config);
     let metrics = Metrics::new(
@@ -160,7 +163,7 @@ pub async fn run_namesrv_only(config: BrokerConfig) -> anyhow::Result<()> {
     );
     let metrics = Mailbox::new(metrics.start());
     super::serve_metrics(&config, &metrics).await?;
-    let name_server = NameServer::new(None, &config.namesrv, metrics.recipient());
+    let name_server = NameServer::new(None, &config, kv, metrics.recipient());
     let name_server = Mailbox::new(name_server.start());
     let listener = bind("namesrv.listen", config.namesrv.listen).await?;
     let addr = listener.local_addr()?;

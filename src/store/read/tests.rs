@@ -75,6 +75,7 @@ impl Store {
 
     fn pull(&self, offset: i64, max_msgs: usize, max_bytes: usize, tags: &str) -> PullRead {
         let q = PullQuery {
+            group: "g".into(),
             topic: "T".into(),
             queue_id: QUEUE,
             offset,
@@ -203,6 +204,7 @@ fn a_pending_reset_moves_the_pull_instead_of_reading() {
         s.put("TagA", 10);
     }
     let q = PullQuery {
+        group: "g".into(),
         topic: "T".into(),
         queue_id: QUEUE,
         offset: 2,
@@ -227,6 +229,7 @@ fn an_empty_queue_has_no_message() {
     let empty =
         ConsumeQueue::open(s.dir.path().join("consumequeue/E/0"), CqLayout::new(4)).unwrap();
     let q = PullQuery {
+        group: "g".into(),
         topic: "E".into(),
         queue_id: 0,
         offset: 0,

@@ -1,0 +1,79 @@
+//! The `Dispatcher`'s counting for `VIEW_BROKER_STATS_DATA` (RocketMQ's `incTopicPutNums`,
+//! `incGroupGetNums` and their sizes), off the send path: puts are counted per dispatched run by
+//! the consume queue that takes it (`ConsumeQueue::count_put`, inside the lookup the reput makes
+//! anyway), gets per FOUND pull answer here. Once per sampling interval the totals go to the
+//! `Metrics` actor as a snapshot (`StoreStats`), by message: no counter is shared.
+//!
+//! A slave ships no puts: its records arrive by replication, and Java's slave counts no sends.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::super::mailbox::{timer_tick, CountedRecipient};
+use super::super::metrics::{stats, StoreStats};
+use super::Dispatcher;
+use actormq::stats_items::{StoreCounters, Tally};
+use actormq::store::read::{GetStatus, PullQuery, PullRead};
+use actormq::FastMap;
+
+/// What FOUND pull answers carried, by topic, then group.
+#[derive(Debug, Default)]
+pub(super) struct GetCounts(FastMap<String, FastMap<String, Tally>>);
+
+impl GetCounts {
+    /// Counts a pull answer if it carries messages: their number and bytes, once.
+    pub(super) fn pulled(&mut self, q: &PullQuery, r: &PullRead) {
+        if r.status != GetStatus::Found || r.count == 0 {
+            return;
+        }
+        if !self.0.contains_key(&q.topic) {
+            self.0.insert(q.topic.clone(), FastMap::default());
+        }
+        let groups = self.0.get_mut(&q.topic).expect("just inserted");
+        if !groups.contains_key(&q.group) {
+            groups.insert(q.group.clone(), Tally::default());
+        }
+        let tally = groups.get_mut(&q.group).expect("just inserted");
+        tally.count(r.count as u64, r.body.len() as u64);
+    }
+
+    fn snapshot(&self) -> Vec<(String, String, Tally)> {
+        let mut list = Vec::new();
+        for (topic, groups) in &self.0 {
+            for (group, tally) in groups {
+                list.push((topic.clone(), group.clone(), *tally));
+            }
+        }
+        list
+    }
+}
+
+/// From start-up: send the counters to `to` every `interval`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ShipStats {
+    pub to: CountedRecipient<StoreStats>,
+    pub interval: Duration,
+}
+
+impl Handler<ShipStats> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: ShipStats, ctx: &mut Context<Self>) {
+        let _timer = stats().dispatcher.handling();
+        let ShipStats { to, interval } = msg;
+        ctx.run_interval(interval, move |act, _| {
+            let _tick = timer_tick::<Dispatcher>();
+            let topic_puts = match act.role.slave {
+                true => Vec::new(),
+                false => act.reput.queues().put_tallies(),
+            };
+            let group_gets = act.gets.snapshot();
+            to.do_send(StoreStats(StoreCounters {
+                topic_puts,
+                group_gets,
+            }));
+        });
+    }
+}

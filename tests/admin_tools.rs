@@ -1,0 +1,433 @@
+//! The admin reads of the stock `mqadmin` (rocketmq-tools 5.3.3) that look at every group or at
+//! raw consume-queue entries: GET_BROKER_CONSUME_STATS (317, `mqadmin brokerConsumeStats`) and
+//! QUERY_CONSUME_QUEUE (321, `mqadmin queryCq`), raw through the client with Java 5.3.3's
+//! answers (bodies, totals, remarks and error codes), and (with the Java jars,
+//! `ACTORMQ_JAVA_SERVER`) through the stock tool, whose printed values are checked.
+
+mod common;
+
+use std::time::Duration;
+
+use actormq::client::{Client, OutgoingMessage};
+use actormq::protocol::{request_code, response_code, LanguageCode, RemotingCommand};
+use common::TestBroker;
+
+/// The default `[broker] name` of a test broker.
+const BROKER: &str = "broker-a";
+
+/// `UPDATE_AND_CREATE_TOPIC` with `queues` read and write queues.
+async fn create_topic(client: &Client, topic: &str, queues: i32, order: bool) {
+    let cmd = RemotingCommand::request(request_code::UPDATE_AND_CREATE_TOPIC, 0)
+        .with_ext("topic", topic)
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", queues)
+        .with_ext("writeQueueNums", queues)
+        .with_ext("perm", 6)
+        .with_ext("order", order)
+        .with_ext("topicFilterType", "SINGLE_TAG");
+    let r = client.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+}
+
+/// Sends `n` messages tagged `tag` to `topic`'s queue `queue_id`; each one's commit-log offset
+/// (read out of its offset msgId), once the queue's end shows them all.
+async fn send_to(client: &Client, topic: &str, queue_id: i32, n: usize, tag: &str) -> Vec<i64> {
+    let mut offsets = Vec::new();
+    for i in 0..n {
+        let mut m = OutgoingMessage::new(topic, format!("{topic}-{queue_id}-{i}"));
+        m.queue_id = queue_id;
+        m.tags = Some(tag.to_string());
+        let r = client.send(&m).await.unwrap();
+        assert_eq!(r.queue_id, queue_id);
+        let hex = &r.msg_id[r.msg_id.len() - 16..];
+        offsets.push(i64::from_str_radix(hex, 16).unwrap());
+    }
+    let end = client.max_offset(topic, queue_id).await.unwrap() as usize;
+    common::wait_until_async(Duration::from_secs(5), "the queue's entries", || async {
+        client.max_offset(topic, queue_id).await.unwrap() as usize >= end.max(n)
+    })
+    .await;
+    offsets
+}
+
+/// Commits an offset (oneway), then round-trips a query so it has landed.
+async fn commit(client: &Client, group: &str, topic: &str, queue_id: i32, offset: i64) {
+    client
+        .update_consumer_offset(group, topic, queue_id, offset)
+        .await
+        .unwrap();
+    let stored = client
+        .query_consumer_offset(group, topic, queue_id)
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(offset));
+}
+
+/// A Java 5.3 client's heartbeat: consumer group `group` subscribed to `topics` (tag `*`).
+fn heartbeat(client_id: &str, group: &str, topics: &[&str]) -> RemotingCommand {
+    let subs: Vec<serde_json::Value> = topics
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "classFilterMode": false, "codeSet": [], "expressionType": "TAG",
+                "subString": "*", "subVersion": 1_700_000_000_000i64, "tagsSet": [], "topic": t
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "clientID": client_id,
+        "consumerDataSet": [{
+            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
+            "consumeType": "CONSUME_PASSIVELY",
+            "groupName": group,
+            "messageModel": "CLUSTERING",
+            "subscriptionDataSet": subs,
+            "unitMode": false
+        }],
+        "producerDataSet": []
+    });
+    let mut cmd =
+        RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(body.to_string().into());
+    cmd.language = LanguageCode::Java;
+    cmd.version = 479;
+    cmd
+}
+
+async fn broker_consume_stats(client: &Client, is_order: Option<&str>) -> String {
+    let mut cmd = RemotingCommand::request(request_code::GET_BROKER_CONSUME_STATS, 0);
+    if let Some(v) = is_order {
+        cmd = cmd.with_ext("isOrder", v);
+    }
+    let r = client.request(cmd).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    String::from_utf8(r.body.to_vec()).unwrap()
+}
+
+/// The queue key of a `ConsumeStats` offset table, as fastjson writes a `MessageQueue`.
+fn mq(topic: &str, queue_id: i32) -> String {
+    format!("{{\"brokerName\":\"{BROKER}\",\"queueId\":{queue_id},\"topic\":\"{topic}\"}}:")
+}
+
+/// The number after `"field":` following `from` in `s`.
+fn number_after(s: &str, from: &str, field: &str) -> i64 {
+    let start = s.find(from).unwrap_or_else(|| panic!("{from} not in {s}")) + from.len();
+    let rest = &s[start..];
+    let key = format!("\"{field}\":");
+    let at = rest
+        .find(&key)
+        .unwrap_or_else(|| panic!("{field} not in {rest}"))
+        + key.len();
+    let digits: String = rest[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// The `ConsumeStats` list of `group` in a `ConsumeStatsList` body (`{"<group>":[...]}`; no `]`
+/// occurs inside a `ConsumeStats`).
+fn group_section<'a>(body: &'a str, group: &str) -> Option<&'a str> {
+    let start = body.find(&format!("{{\"{group}\":["))?;
+    let end = body[start..].find("]}")?;
+    Some(&body[start..start + end + 2])
+}
+
+/// One `OffsetWrapper` of `group`'s list: (brokerOffset, consumerOffset, lastTimestamp,
+/// pullOffset).
+fn wrapper(body: &str, group: &str, topic: &str, queue_id: i32) -> (i64, i64, i64, i64) {
+    let section = group_section(body, group).unwrap_or_else(|| panic!("{group} in {body}"));
+    let key = mq(topic, queue_id);
+    let f = |field| number_after(section, &key, field);
+    (
+        f("brokerOffset"),
+        f("consumerOffset"),
+        f("lastTimestamp"),
+        f("pullOffset"),
+    )
+}
+
+/// GET_BROKER_CONSUME_STATS lists every group with offsets, each with a `ConsumeStats` per topic
+/// it has offsets on (over the topic's write queues): the queue's end, the group's offset, the
+/// store time of the message before it, `pullOffset` 0; Java's totals; this broker's address.
+/// `isOrder=true` keeps only order topics ("1" is false, as Java's `parseBoolean`); a topic the
+/// broker does not have is left out; a group with a consumer online keeps only the topics it
+/// subscribes to.
+#[tokio::test]
+async fn broker_consume_stats_raw() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic(&client, "StatsA", 2, false).await;
+    create_topic(&client, "StatsOrder", 1, true).await;
+    let before = actormq::store::now_ms();
+    send_to(&client, "StatsA", 0, 5, "A").await;
+    send_to(&client, "StatsA", 1, 2, "A").await;
+    send_to(&client, "StatsOrder", 0, 3, "A").await;
+    let after = actormq::store::now_ms();
+    commit(&client, "g1", "StatsA", 0, 3).await;
+    commit(&client, "g1", "StatsA", 1, 0).await;
+    commit(&client, "g1", "StatsOrder", 0, 1).await;
+    commit(&client, "g2", "StatsA", 1, 2).await;
+    commit(&client, "g3", "NoSuchTopic", 0, 4).await;
+
+    let body = broker_consume_stats(&client, Some("false")).await;
+    assert!(
+        body.starts_with(&format!("{{\"brokerAddr\":\"{}\",", broker.addr)),
+        "{body}"
+    );
+    let (b, c, last, pull) = wrapper(&body, "g1", "StatsA", 0);
+    assert_eq!((b, c, pull), (5, 3, 0), "{body}");
+    assert!((before..=after).contains(&last), "{last} {body}");
+    // Nothing consumed: no last time.
+    assert_eq!(wrapper(&body, "g1", "StatsA", 1), (2, 0, 0, 0), "{body}");
+    assert_eq!(wrapper(&body, "g1", "StatsOrder", 0).0, 3, "{body}");
+    // g2 committed only queue 1: queue 0 still listed, with offset 0.
+    assert_eq!(wrapper(&body, "g2", "StatsA", 0), (5, 0, 0, 0), "{body}");
+    assert_eq!(wrapper(&body, "g2", "StatsA", 1).1, 2, "{body}");
+    assert_eq!(group_section(&body, "g3"), Some("{\"g3\":[]}"), "{body}");
+    // Diff: g1 (5-3)+(2-0)+(3-1), g2 (5-0)+(2-2); in flight: -(sum of consumer offsets).
+    assert!(
+        body.ends_with(",\"totalDiff\":11,\"totalInflightDiff\":-6}"),
+        "{body}"
+    );
+    assert_eq!(broker_consume_stats(&client, None).await, body);
+    assert_eq!(broker_consume_stats(&client, Some("1")).await, body);
+
+    let order = broker_consume_stats(&client, Some("true")).await;
+    let g1 = group_section(&order, "g1").unwrap();
+    assert!(
+        g1.contains("StatsOrder") && !g1.contains("StatsA"),
+        "{order}"
+    );
+    assert_eq!(group_section(&order, "g2"), Some("{\"g2\":[]}"), "{order}");
+    assert!(
+        order.ends_with(",\"totalDiff\":2,\"totalInflightDiff\":-1}"),
+        "{order}"
+    );
+
+    // g1 online, subscribed to StatsOrder only: its StatsA offsets are not reported.
+    let online = broker.client().await;
+    let r = online
+        .request(heartbeat("c1", "g1", &["StatsOrder"]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS);
+    let body = broker_consume_stats(&client, None).await;
+    let g1 = group_section(&body, "g1").unwrap();
+    assert!(
+        g1.contains("StatsOrder") && !g1.contains("StatsA"),
+        "{body}"
+    );
+    assert!(
+        group_section(&body, "g2").unwrap().contains("StatsA"),
+        "{body}"
+    );
+}
+
+async fn query_cq(client: &Client, fields: &[(&'static str, String)]) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(request_code::QUERY_CONSUME_QUEUE, 0);
+    for (k, v) in fields {
+        cmd = cmd.with_ext(k, v);
+    }
+    client.request(cmd).await.unwrap()
+}
+
+fn cq_fields(topic: &str, queue_id: i32, index: i64, count: i32) -> Vec<(&'static str, String)> {
+    vec![
+        ("topic", topic.to_string()),
+        ("queueId", queue_id.to_string()),
+        ("index", index.to_string()),
+        ("count", count.to_string()),
+    ]
+}
+
+/// QUERY_CONSUME_QUEUE: `count` entries from `index` (each its record's commit-log offset and
+/// size, and the tag's hash code), up to the queue's end, with the queue's bounds; Java's answers
+/// to a queue or an index that does not exist, to a count of 0 or less and to a missing topic;
+/// with a group, its online subscription or Java's "not online" text.
+#[tokio::test]
+async fn query_consume_queue_raw() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic(&client, "CqTopic", 2, false).await;
+    let offsets = send_to(&client, "CqTopic", 1, 5, "A").await;
+
+    let r = query_cq(&client, &cq_fields("CqTopic", 1, 1, 3)).await;
+    assert_eq!(
+        (r.code, r.remark.as_deref()),
+        (response_code::SUCCESS, None)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (
+            body["maxQueueIndex"].as_i64(),
+            body["minQueueIndex"].as_i64()
+        ),
+        (Some(5), Some(0))
+    );
+    assert!(body.get("filterData").is_none() && body.get("subscriptionData").is_none());
+    let data = body["queueData"].as_array().unwrap();
+    let physic: Vec<i64> = data
+        .iter()
+        .map(|e| e["physicOffset"].as_i64().unwrap())
+        .collect();
+    assert_eq!(physic, offsets[1..4], "{body}");
+    for (i, e) in data.iter().enumerate() {
+        // "A".hashCode() is 65; each record ends where the next begins.
+        assert_eq!(e["tagsCode"], 65, "{e}");
+        assert_eq!(e["eval"], false, "{e}");
+        let size = e["physicSize"].as_i64().unwrap();
+        assert_eq!(offsets[i + 1] + size, offsets[i + 2], "{e}");
+    }
+
+    // Up to the queue's end; none for a count of 0 or less.
+    let r = query_cq(&client, &cq_fields("CqTopic", 1, 2, i32::MAX)).await;
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["queueData"].as_array().unwrap().len(), 3, "{body}");
+    for count in [0, -4] {
+        let r = query_cq(&client, &cq_fields("CqTopic", 1, 0, count)).await;
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["queueData"], serde_json::json!([]), "{body}");
+    }
+
+    // An index the queue does not hold: SUCCESS with a remark and no body.
+    for index in [5, -1, i64::MAX] {
+        let r = query_cq(&client, &cq_fields("CqTopic", 1, index, 3)).await;
+        assert_eq!(r.code, response_code::SUCCESS);
+        let remark = format!("Index {index} of 1@CqTopic is not exist!");
+        assert_eq!(r.remark.as_deref(), Some(remark.as_str()));
+        assert!(r.body.is_empty());
+    }
+    // No such queue: an empty one of the topic, one past its queues, another topic.
+    for (topic, queue_id) in [("CqTopic", 0), ("CqTopic", 7), ("CqTopic", -1), ("Nope", 1)] {
+        let r = query_cq(&client, &cq_fields(topic, queue_id, 0, 3)).await;
+        assert_eq!(r.code, response_code::SYSTEM_ERROR);
+        let remark = format!("{queue_id}@{topic} is not exist!");
+        assert_eq!(r.remark.as_deref(), Some(remark.as_str()));
+    }
+    // No topic: Java's NullPointerException.
+    let r = query_cq(&client, &cq_fields("CqTopic", 1, 0, 3)[1..]).await;
+    assert_eq!(r.code, response_code::SYSTEM_ERROR);
+    assert!(r
+        .remark
+        .unwrap()
+        .contains("QueryConsumeQueueRequestHeader.topic"));
+
+    // With a group: not online, then online (its subscription of the topic).
+    let mut fields = cq_fields("CqTopic", 1, 0, 1);
+    fields.push(("consumerGroup", "cq_group".to_string()));
+    let r = query_cq(&client, &fields).await;
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        body["filterData"], "cq_group@CqTopic is not online!",
+        "{body}"
+    );
+    assert!(body.get("subscriptionData").is_none(), "{body}");
+    let online = broker.client().await;
+    let hb = heartbeat("c1", "cq_group", &["CqTopic", "Other"]);
+    assert_eq!(
+        online.request(hb).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    let r = query_cq(&client, &fields).await;
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["filterData"], "null", "{body}");
+    assert_eq!(body["subscriptionData"]["topic"], "CqTopic", "{body}");
+    assert_eq!(body["subscriptionData"]["subString"], "*", "{body}");
+    assert_eq!(body["queueData"].as_array().unwrap().len(), 1, "{body}");
+}
+
+/// The stock `mqadmin brokerConsumeStats -b <addr>`: a row per queue where the group consumed
+/// something (it prints only those with a last time), with the queue's end, the group's offset
+/// and the difference, and "Diff Total".
+#[tokio::test]
+async fn mqadmin_broker_consume_stats() {
+    let Some(lib) = common::java_server::server_lib("admin_tools") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic(&client, "ToolStats", 2, false).await;
+    send_to(&client, "ToolStats", 0, 6, "A").await;
+    send_to(&client, "ToolStats", 1, 4, "A").await;
+    // Landed before mqadmin blocks this (single-threaded) runtime.
+    commit(&client, "tool_cg", "ToolStats", 0, 2).await;
+    commit(&client, "tool_cg", "ToolStats", 1, 4).await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = ["brokerConsumeStats", "-b", &broker.addr];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !stdout.contains("Exception"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // "#Topic #Group #Broker Name #QID #Broker Offset #Consumer Offset #Diff #LastTime"
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.first() == Some(&"ToolStats"))
+        .collect();
+    let row = |q: &str| rows.iter().find(|w| w[3] == q).map(|w| w[1..7].to_vec());
+    assert_eq!(
+        row("0"),
+        Some(vec!["tool_cg", BROKER, "0", "6", "2", "4"]),
+        "{stdout}"
+    );
+    assert_eq!(
+        row("1"),
+        Some(vec!["tool_cg", BROKER, "1", "4", "4", "0"]),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Diff Total: 4"), "{stdout}");
+}
+
+/// The stock `mqadmin queryCq`: the queue's bounds, then one `ConsumeQueueData` per entry from
+/// the index, with each record's commit-log offset; with `-g`, the group's filter text.
+#[tokio::test]
+async fn mqadmin_query_cq() {
+    let Some(lib) = common::java_server::server_lib("admin_tools") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic(&client, "ToolCq", 1, false).await;
+    let offsets = send_to(&client, "ToolCq", 0, 4, "A").await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = [
+        "queryCq",
+        "-t",
+        "ToolCq",
+        "-q",
+        "0",
+        "-i",
+        "1",
+        "-c",
+        "2",
+        "-b",
+        &broker.addr,
+        "-g",
+        "cq_tool_group",
+    ];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !stdout.contains("Exception"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Filter data: \ncq_tool_group@ToolCq is not online!"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("max: 4, min: 0"), "{stdout}");
+    for (idx, offset) in [(1, offsets[1]), (2, offsets[2])] {
+        let entry = format!("idx: {idx}\nConsumeQueueData{{physicOffset={offset}, physicSize=");
+        assert!(stdout.contains(&entry), "{entry} in {stdout}");
+    }
+    assert!(
+        stdout
+            .contains("tagsCode=65, extendDataJson='null', bitMap='null', eval=false, msg='null'}"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("idx: 3"), "{stdout}");
+}
