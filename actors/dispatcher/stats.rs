@@ -27,15 +27,13 @@ impl GetCounts {
         if r.status != GetStatus::Found || r.count == 0 {
             return;
         }
-        if !self.0.contains_key(&q.topic) {
-            self.0.insert(q.topic.clone(), FastMap::default());
+        let (msgs, bytes) = (r.count as u64, r.body.len() as u64);
+        // One lookup per level for a pair counted before (every pull but the first).
+        if let Some(tally) = self.0.get_mut(&q.topic).and_then(|g| g.get_mut(&q.group)) {
+            return tally.count(msgs, bytes);
         }
-        let groups = self.0.get_mut(&q.topic).expect("just inserted");
-        if !groups.contains_key(&q.group) {
-            groups.insert(q.group.clone(), Tally::default());
-        }
-        let tally = groups.get_mut(&q.group).expect("just inserted");
-        tally.count(r.count as u64, r.body.len() as u64);
+        let groups = self.0.entry(q.topic.clone()).or_default();
+        groups.entry(q.group.clone()).or_default().count(msgs, bytes);
     }
 
     fn snapshot(&self) -> Vec<(String, String, Tally)> {
