@@ -229,6 +229,7 @@ impl Processor for OffsetProcessor {
         request_code::GET_CONSUME_STATS,
         request_code::GET_BROKER_CONSUME_STATS,
         request_code::QUERY_CONSUME_QUEUE,
+        request_code::CLONE_GROUP_OFFSET,
     ];
 }
 
@@ -241,6 +242,7 @@ impl Handler<Request> for OffsetProcessor {
             request_code::GET_CONSUME_STATS => return self.consume_stats(req),
             request_code::GET_BROKER_CONSUME_STATS => return self.broker_consume_stats(req, ctx),
             request_code::QUERY_CONSUME_QUEUE => return self.query_consume_queue(req, ctx),
+            request_code::CLONE_GROUP_OFFSET => return self.clone_group_offset(req, ctx),
             _ => {}
         }
         if req.cmd.code == request_code::GET_ALL_CONSUMER_OFFSET {

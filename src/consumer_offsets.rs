@@ -109,6 +109,36 @@ impl ConsumerOffsetTable {
         queues.insert(queue_id, offset) != Some(offset)
     }
 
+    /// The topics `group` has offsets on (Java's `whichTopicByConsumer`).
+    pub fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
+        self.offset_table
+            .keys()
+            .filter_map(|k| {
+                let (t, g) = k.split_once(KEY_SEPARATOR)?;
+                (g == group).then(|| t.to_string())
+            })
+            .collect()
+    }
+
+    /// `CLONE_GROUP_OFFSET` (Java's `cloneOffset`): for each of `topics` on which `src` has
+    /// offsets, `dest`'s offsets on it become a copy of `src`'s (replacing what `dest` had there);
+    /// a topic `src` has no offsets on is left alone. Returns whether the table changed.
+    pub fn clone_offsets<'a>(
+        &mut self,
+        src: &str,
+        dest: &str,
+        topics: impl IntoIterator<Item = &'a str>,
+    ) -> bool {
+        let mut changed = false;
+        for topic in topics {
+            let Some(queues) = self.offset_table.get(&key(topic, src)).cloned() else {
+                continue;
+            };
+            changed |= self.offset_table.insert(key(topic, dest), queues.clone()) != Some(queues);
+        }
+        changed
+    }
+
     /// Forgets every offset of `group` (`DELETE_SUBSCRIPTIONGROUP` with `cleanOffset`, Java's
     /// `removeOffset`); returns whether the table changed.
     pub fn remove_group(&mut self, group: &str) -> bool {
@@ -171,6 +201,36 @@ impl ResetMarks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clone_copies_the_source_groups_queues_and_replaces_the_destinations() {
+        let mut t = ConsumerOffsetTable::default();
+        t.commit("src", "A", 0, 5);
+        t.commit("src", "A", 1, 7);
+        t.commit("src", "B", 0, 3);
+        t.commit("dest", "A", 3, 99);
+        t.commit("dest", "C", 0, 1);
+        assert_eq!(
+            t.topics_of_group("src"),
+            ["A", "B"].map(String::from).into()
+        );
+        assert!(t.clone_offsets("src", "dest", ["A", "Missing"]));
+        assert_eq!(t.get("dest", "A", 0), Some(5));
+        assert_eq!(t.get("dest", "A", 1), Some(7));
+        assert_eq!(
+            t.get("dest", "A", 3),
+            None,
+            "replaced, not merged (as Java)"
+        );
+        assert_eq!(t.get("dest", "B", 0), None, "a topic not asked for");
+        assert_eq!(t.get("dest", "C", 0), Some(1), "its other topics stay");
+        assert_eq!(t.get("dest", "Missing", 0), None);
+        assert!(
+            !t.clone_offsets("src", "dest", ["A"]),
+            "the same again changes nothing"
+        );
+        assert_eq!(t.get("src", "A", 0), Some(5), "the source is untouched");
+    }
 
     #[test]
     fn a_groups_offsets_by_topic() {

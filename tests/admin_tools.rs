@@ -431,3 +431,134 @@ async fn mqadmin_query_cq() {
     );
     assert!(!stdout.contains("idx: 3"), "{stdout}");
 }
+
+/// `CLONE_GROUP_OFFSET` (314) raw.
+fn clone_request(src: &str, dest: &str, topic: Option<&str>, offline: bool) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(request_code::CLONE_GROUP_OFFSET, 0)
+        .with_ext("srcGroup", src)
+        .with_ext("destGroup", dest)
+        .with_ext("offline", offline);
+    if let Some(topic) = topic {
+        cmd = cmd.with_ext("topic", topic);
+    }
+    cmd
+}
+
+/// CLONE_GROUP_OFFSET (314): the source's offsets on the topic replace the destination's there
+/// (other topics of either group untouched); a blank topic clones every topic of the source; a
+/// source group online clones only the topics it subscribes to unless `offline`; a missing group
+/// header is refused.
+#[tokio::test]
+async fn clone_group_offset_raw() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    for topic in ["CloneA", "CloneB"] {
+        create_topic(&client, topic, 4, false).await;
+    }
+    commit(&client, "clone_src", "CloneA", 0, 5).await;
+    commit(&client, "clone_src", "CloneA", 1, 7).await;
+    commit(&client, "clone_src", "CloneB", 2, 3).await;
+    commit(&client, "clone_dest", "CloneA", 3, 99).await;
+    let offset = |group: &'static str, topic: &'static str, q: i32| {
+        let client = &client;
+        async move { client.query_consumer_offset(group, topic, q).await.unwrap() }
+    };
+
+    let r = client
+        .request(clone_request(
+            "clone_src",
+            "clone_dest",
+            Some("CloneA"),
+            false,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(offset("clone_dest", "CloneA", 0).await, Some(5));
+    assert_eq!(offset("clone_dest", "CloneA", 1).await, Some(7));
+    assert_eq!(offset("clone_dest", "CloneA", 3).await, None, "replaced");
+    assert_eq!(
+        offset("clone_dest", "CloneB", 2).await,
+        None,
+        "not asked for"
+    );
+
+    let r = client
+        .request(clone_request("clone_src", "clone_all", None, false))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(offset("clone_all", "CloneA", 1).await, Some(7));
+    assert_eq!(offset("clone_all", "CloneB", 2).await, Some(3));
+
+    // Online, subscribed to CloneA only: CloneB is not cloned unless offline.
+    let consumer = broker.client().await;
+    let r = consumer
+        .request(heartbeat("clone-client", "clone_src", &["CloneA"]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    client
+        .request(clone_request("clone_src", "clone_online", None, false))
+        .await
+        .unwrap();
+    assert_eq!(offset("clone_online", "CloneA", 0).await, Some(5));
+    assert_eq!(offset("clone_online", "CloneB", 2).await, None);
+    client
+        .request(clone_request("clone_src", "clone_online", None, true))
+        .await
+        .unwrap();
+    assert_eq!(offset("clone_online", "CloneB", 2).await, Some(3));
+
+    let bad = RemotingCommand::request(request_code::CLONE_GROUP_OFFSET, 0)
+        .with_ext("destGroup", "clone_dest");
+    let r = client.request(bad).await.unwrap();
+    assert_ne!(r.code, response_code::SUCCESS);
+    assert!(r.remark.unwrap_or_default().contains("srcGroup"));
+}
+
+/// The stock `mqadmin cloneGroupOffset` (it reads the source's consume stats first, so the group
+/// has a consumer and its `%RETRY%` topic): the destination group then has the source's offsets.
+#[tokio::test]
+async fn mqadmin_clone_group_offset() {
+    let Some(lib) = common::java_server::server_lib("admin_tools") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic(&client, "ToolClone", 2, false).await;
+    send_to(&client, "ToolClone", 0, 6, "A").await;
+    send_to(&client, "ToolClone", 1, 4, "A").await;
+    let consumer = broker.client().await;
+    let r = consumer
+        .request(heartbeat("tool-clone-client", "tool_src", &["ToolClone"]))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    commit(&client, "tool_src", "ToolClone", 0, 2).await;
+    commit(&client, "tool_src", "ToolClone", 1, 4).await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = [
+        "cloneGroupOffset",
+        "-s",
+        "tool_src",
+        "-d",
+        "tool_dest",
+        "-t",
+        "ToolClone",
+    ];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("clone group offset success"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (q, want) in [(0, 2), (1, 4)] {
+        let got = client
+            .query_consumer_offset("tool_dest", "ToolClone", q)
+            .await
+            .unwrap();
+        assert_eq!(got, Some(want), "queue {q}");
+    }
+}

@@ -33,7 +33,10 @@ impl GetCounts {
             return tally.count(msgs, bytes);
         }
         let groups = self.0.entry(q.topic.clone()).or_default();
-        groups.entry(q.group.clone()).or_default().count(msgs, bytes);
+        groups
+            .entry(q.group.clone())
+            .or_default()
+            .count(msgs, bytes);
     }
 
     fn snapshot(&self) -> Vec<(String, String, Tally)> {

@@ -2,7 +2,8 @@
 //! `mqadmin consumerProgress`: one group's offsets from the table, the queues' ends from the
 //! Dispatcher), and the two that need the online consumers' subscriptions as well:
 //! `GET_BROKER_CONSUME_STATS` (317, `mqadmin brokerConsumeStats`) and `QUERY_CONSUME_QUEUE` (321,
-//! `mqadmin queryCq`). Each of those asks the `ClientManager` (which
+//! `mqadmin queryCq`). `CLONE_GROUP_OFFSET` (314, `mqadmin cloneGroupOffset`) is answered here,
+//! after the same question when the source group may be online. Each of those asks the `ClientManager` (which
 //! introduced itself with [`SubscriptionSource`]) for the subscriptions, without pausing this
 //! actor, then forwards the query to the `Dispatcher`, which answers through the request's
 //! `ReplyTo`, as GET_CONSUME_STATS (208) does. Before the `ClientManager` is known (or if it
@@ -14,7 +15,7 @@
 //! offsets but no configuration (deleted without `cleanOffset`), which Java leaves out, is listed.
 //! Neither changes `mqadmin brokerConsumeStats`'s rows or its "Diff Total" in the first case.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::client_manager::{AskSubscriptions, ClientManager};
 use super::*;
@@ -84,6 +85,54 @@ impl OffsetProcessor {
                 subscription,
             }
         });
+    }
+
+    /// 314: `srcGroup`'s offsets on `topic` (blank: on every topic it has offsets on) copied to
+    /// `destGroup`, as Java's `cloneGroupOffset`: unless `offline`, a source group with a consumer
+    /// online keeps only the topics it subscribes to. Two differences from Java: a blank topic
+    /// clones every topic (Java 5.3.3 then passes the blank topic itself to `cloneOffset` and
+    /// copies nothing; `mqadmin` always sends one), and topics are not checked against the topic
+    /// table (this actor does not own it): the source's offsets name the topics it consumed.
+    pub(super) fn clone_group_offset(&mut self, req: Request, ctx: &mut Context<Self>) {
+        let h = ExtReader::for_request(&req.cmd);
+        let parsed = h
+            .str("srcGroup")
+            .and_then(|src| Ok((src, h.str("destGroup")?)));
+        let (src, dest) = match parsed {
+            Ok((src, dest)) => (src.to_string(), dest.to_string()),
+            Err(e) => {
+                let response = req.cmd.response_to(e.response_code(), Some(e.to_string()));
+                return req.reply.send(response);
+            }
+        };
+        let topics = match h.opt_str("topic").filter(|t| !t.trim().is_empty()) {
+            Some(topic) => BTreeSet::from([topic.to_string()]),
+            None => self.table.topics_of_group(&src),
+        };
+        let offline = h.opt_java_bool("offline").unwrap_or(false);
+        let Request { cmd, reply, .. } = req;
+        let asked = vec![src.clone()];
+        let clone = move |act: &mut Self, online: Option<BTreeMap<String, Subscription>>| {
+            let subscribed = |t: &&String| online.as_ref().is_none_or(|s| s.contains_key(*t));
+            let topics = topics.iter().filter(subscribed).map(String::as_str);
+            if act.table.clone_offsets(&src, &dest, topics) {
+                act.dirty = true;
+                info!(src = %src, dest = %dest, "consumer offsets cloned");
+            }
+            reply.send(cmd.response_to(response_code::SUCCESS, None));
+        };
+        match self.clients.clone().filter(|_| !offline) {
+            None => clone(self, None),
+            Some(clients) => clients
+                .send(AskSubscriptions { groups: asked })
+                .into_actor(self)
+                .map(move |answer, act, _| {
+                    // One group asked: what came back, if anything, is its.
+                    let online = answer.unwrap_or_default().into_values().next();
+                    clone(act, online)
+                })
+                .spawn(ctx),
+        }
     }
 
     /// Asks the `ClientManager` for the subscriptions of `groups` (none asked: none), builds the

@@ -105,6 +105,8 @@ pub mod request_code {
     pub const QUERY_CONSUME_QUEUE: i32 = 321;
     /// A message handed to one consumer's listener, through the broker (`mqadmin queryMsgById -d`).
     pub const CONSUME_MESSAGE_DIRECTLY: i32 = 309;
+    /// One group's offsets copied to another (`mqadmin cloneGroupOffset`).
+    pub const CLONE_GROUP_OFFSET: i32 = 314;
     /// The same with the V2 header keys `a`..`n`.
     pub const SEND_REPLY_MESSAGE_V2: i32 = 325;
     /// Broker -> requesting producer: the reply (`ReplyMessageRequestHeader`, body = its body).
@@ -174,6 +176,7 @@ pub mod request_code {
             GET_BROKER_CONSUME_STATS => "GET_BROKER_CONSUME_STATS",
             QUERY_CONSUME_QUEUE => "QUERY_CONSUME_QUEUE",
             CONSUME_MESSAGE_DIRECTLY => "CONSUME_MESSAGE_DIRECTLY",
+            CLONE_GROUP_OFFSET => "CLONE_GROUP_OFFSET",
             SEND_REPLY_MESSAGE_V2 => "SEND_REPLY_MESSAGE_V2",
             PUSH_REPLY_MESSAGE_TO_CLIENT => "PUSH_REPLY_MESSAGE_TO_CLIENT",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
