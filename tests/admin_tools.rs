@@ -50,6 +50,13 @@ async fn send_to(client: &Client, topic: &str, queue_id: i32, n: usize, tag: &st
     offsets
 }
 
+/// A topic of two queues holding 6 and 4 messages (tag `A`): what the stock-tool tests read.
+async fn two_queue_backlog(client: &Client, topic: &str) {
+    create_topic(client, topic, 2, false).await;
+    send_to(client, topic, 0, 6, "A").await;
+    send_to(client, topic, 1, 4, "A").await;
+}
+
 /// Commits an offset (oneway), then round-trips a query so it has landed.
 async fn commit(client: &Client, group: &str, topic: &str, queue_id: i32, offset: i64) {
     client
@@ -346,9 +353,7 @@ async fn mqadmin_broker_consume_stats() {
     };
     let broker = TestBroker::start();
     let client = broker.client().await;
-    create_topic(&client, "ToolStats", 2, false).await;
-    send_to(&client, "ToolStats", 0, 6, "A").await;
-    send_to(&client, "ToolStats", 1, 4, "A").await;
+    two_queue_backlog(&client, "ToolStats").await;
     // Landed before mqadmin blocks this (single-threaded) runtime.
     commit(&client, "tool_cg", "ToolStats", 0, 2).await;
     commit(&client, "tool_cg", "ToolStats", 1, 4).await;
@@ -526,9 +531,7 @@ async fn mqadmin_clone_group_offset() {
     };
     let broker = TestBroker::start();
     let client = broker.client().await;
-    create_topic(&client, "ToolClone", 2, false).await;
-    send_to(&client, "ToolClone", 0, 6, "A").await;
-    send_to(&client, "ToolClone", 1, 4, "A").await;
+    two_queue_backlog(&client, "ToolClone").await;
     let consumer = broker.client().await;
     let r = consumer
         .request(heartbeat("tool-clone-client", "tool_src", &["ToolClone"]))
