@@ -392,6 +392,26 @@ async fn topic_consume_by_who_names_subscribers_and_groups_with_offsets() {
 /// GET_CONSUMER_RUNNING_INFO (307, `mqadmin consumerStatus`) is forwarded to the consumer named
 /// (same header and body, the broker's own opaque) and the consumer's answer comes back as it
 /// is; a consumer not online is SYSTEM_ERROR with Java's remark.
+/// The consumer answers a request the broker forwarded to it with `body`; the admin who asked
+/// (`asked`) gets SUCCESS with that body.
+async fn answer_and_expect_it_back(
+    consumer: &Client,
+    forwarded: &RemotingCommand,
+    body: &str,
+    asked: tokio::task::JoinHandle<RemotingCommand>,
+) {
+    let answer = forwarded
+        .response_to(response_code::SUCCESS, None)
+        .with_body(body.as_bytes().to_vec().into());
+    consumer.respond(answer).await.unwrap();
+    let got = tokio::time::timeout(PUSH_WAIT, asked)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.code, response_code::SUCCESS, "{:?}", got.remark);
+    assert_eq!(&got.body[..], body.as_bytes());
+}
+
 #[tokio::test]
 async fn running_info_is_forwarded_to_the_consumer_and_its_answer_returned() {
     let broker = TestBroker::start();
@@ -416,16 +436,7 @@ async fn running_info_is_forwarded_to_the_consumer_and_its_answer_returned() {
     assert_eq!(forwarded.ext("clientId"), Some("c-307"));
     assert_eq!(forwarded.ext("jstackEnable"), Some("false"));
     let info = r#"{"properties":{"consumeType":"CONSUME_PASSIVELY"},"subscriptionSet":[]}"#;
-    let answer = forwarded
-        .response_to(response_code::SUCCESS, None)
-        .with_body(info.as_bytes().to_vec().into());
-    consumer_client.respond(answer).await.unwrap();
-    let got = tokio::time::timeout(PUSH_WAIT, asked)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(got.code, response_code::SUCCESS, "{:?}", got.remark);
-    assert_eq!(&got.body[..], info.as_bytes());
+    answer_and_expect_it_back(&consumer_client, &forwarded, info, asked).await;
 
     let r = admin.request(ask("nobody")).await.unwrap();
     assert_eq!(r.code, response_code::SYSTEM_ERROR);
@@ -468,16 +479,7 @@ async fn a_message_is_handed_to_one_consumer_directly() {
     assert_eq!(&records[0].body[..], b"hello309");
     let result =
         r#"{"autoCommit":true,"consumeResult":"CR_SUCCESS","order":false,"spentTimeMills":1}"#;
-    let answer = forwarded
-        .response_to(response_code::SUCCESS, None)
-        .with_body(result.as_bytes().to_vec().into());
-    consumer_client.respond(answer).await.unwrap();
-    let got = tokio::time::timeout(PUSH_WAIT, asked)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(got.code, response_code::SUCCESS, "{:?}", got.remark);
-    assert_eq!(&got.body[..], result.as_bytes());
+    answer_and_expect_it_back(&consumer_client, &forwarded, result, asked).await;
 
     let nowhere = actormq::store::message::offset_msg_id(broker.addr.parse().unwrap(), 1 << 40);
     let r = admin.request(ask(&nowhere)).await.unwrap();
