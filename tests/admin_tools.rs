@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use actormq::client::{Client, OutgoingMessage};
-use actormq::protocol::{request_code, response_code, LanguageCode, RemotingCommand};
+use actormq::protocol::{request_code, response_code, RemotingCommand};
 use common::TestBroker;
 
 /// The default `[broker] name` of a test broker.
@@ -72,32 +72,7 @@ async fn commit(client: &Client, group: &str, topic: &str, queue_id: i32, offset
 
 /// A Java 5.3 client's heartbeat: consumer group `group` subscribed to `topics` (tag `*`).
 fn heartbeat(client_id: &str, group: &str, topics: &[&str]) -> RemotingCommand {
-    let subs: Vec<serde_json::Value> = topics
-        .iter()
-        .map(|t| {
-            serde_json::json!({
-                "classFilterMode": false, "codeSet": [], "expressionType": "TAG",
-                "subString": "*", "subVersion": 1_700_000_000_000i64, "tagsSet": [], "topic": t
-            })
-        })
-        .collect();
-    let body = serde_json::json!({
-        "clientID": client_id,
-        "consumerDataSet": [{
-            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
-            "consumeType": "CONSUME_PASSIVELY",
-            "groupName": group,
-            "messageModel": "CLUSTERING",
-            "subscriptionDataSet": subs,
-            "unitMode": false
-        }],
-        "producerDataSet": []
-    });
-    let mut cmd =
-        RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(body.to_string().into());
-    cmd.language = LanguageCode::Java;
-    cmd.version = 479;
-    cmd
+    common::java_consumer_heartbeat(client_id, group, topics, "CONSUME_FROM_FIRST_OFFSET", None)
 }
 
 async fn broker_consume_stats(client: &Client, is_order: Option<&str>) -> String {

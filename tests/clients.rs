@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use actormq::client::Client;
-use actormq::protocol::{request_code, response_code, LanguageCode, RemotingCommand};
+use actormq::protocol::{request_code, response_code, RemotingCommand};
 use common::TestBroker;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::Receiver;
@@ -27,30 +27,8 @@ fn heartbeat(
     topic: &str,
     producer_group: Option<&str>,
 ) -> RemotingCommand {
-    let producers: Vec<Value> = producer_group
-        .iter()
-        .map(|g| json!({"groupName": g}))
-        .collect();
-    let body = json!({
-        "clientID": client_id,
-        "consumerDataSet": [{
-            "consumeFromWhere": "CONSUME_FROM_LAST_OFFSET",
-            "consumeType": "CONSUME_PASSIVELY",
-            "groupName": group,
-            "messageModel": "CLUSTERING",
-            "subscriptionDataSet": [{
-                "classFilterMode": false, "codeSet": [], "expressionType": "TAG",
-                "subString": "*", "subVersion": 1_700_000_000_000i64, "tagsSet": [], "topic": topic
-            }],
-            "unitMode": false
-        }],
-        "producerDataSet": producers
-    });
-    let mut cmd =
-        RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(body.to_string().into());
-    cmd.language = LanguageCode::Java;
-    cmd.version = 479;
-    cmd
+    let from = "CONSUME_FROM_LAST_OFFSET";
+    common::java_consumer_heartbeat(client_id, group, &[topic], from, producer_group)
 }
 
 /// A connection that heartbeated as `client_id`, with the broker's own requests to it readable.

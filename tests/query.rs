@@ -503,26 +503,8 @@ fn client_heartbeat(
     topic: &str,
     producer_group: &str,
 ) -> RemotingCommand {
-    let body = serde_json::json!({
-        "clientID": client_id,
-        "consumerDataSet": [{
-            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
-            "consumeType": "CONSUME_PASSIVELY",
-            "groupName": group,
-            "messageModel": "CLUSTERING",
-            "subscriptionDataSet": [{
-                "classFilterMode": false, "codeSet": [], "expressionType": "TAG",
-                "subString": "*", "subVersion": 1_700_000_000_000i64, "tagsSet": [], "topic": topic
-            }],
-            "unitMode": false
-        }],
-        "producerDataSet": [{"groupName": producer_group}]
-    });
-    let mut cmd =
-        RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(body.to_string().into());
-    cmd.language = actormq::protocol::LanguageCode::Java;
-    cmd.version = 479;
-    cmd
+    let from = "CONSUME_FROM_FIRST_OFFSET";
+    common::java_consumer_heartbeat(client_id, group, &[topic], from, Some(producer_group))
 }
 
 /// Runs mqadmin until it succeeds with `want` in its output (the retry topic a heartbeat creates

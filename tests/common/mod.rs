@@ -344,3 +344,46 @@ pub fn anon_rss_kib(pid: u32) -> u64 {
     let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+/// A Java 5.3 push consumer's HEART_BEAT (language JAVA, version 479): client `client_id`,
+/// consumer group `group` subscribed to each of `topics` (all tags), starting from
+/// `consume_from` (`CONSUME_FROM_FIRST_OFFSET`, ...), also producing for `producer_group` if given.
+pub fn java_consumer_heartbeat(
+    client_id: &str,
+    group: &str,
+    topics: &[&str],
+    consume_from: &str,
+    producer_group: Option<&str>,
+) -> actormq::protocol::RemotingCommand {
+    use actormq::protocol::{request_code, LanguageCode, RemotingCommand};
+    let subscriptions: Vec<serde_json::Value> = topics
+        .iter()
+        .map(|topic| {
+            serde_json::json!({
+                "classFilterMode": false, "codeSet": [], "expressionType": "TAG",
+                "subString": "*", "subVersion": 1_700_000_000_000i64, "tagsSet": [], "topic": topic
+            })
+        })
+        .collect();
+    let producers: Vec<serde_json::Value> = producer_group
+        .iter()
+        .map(|g| serde_json::json!({"groupName": g}))
+        .collect();
+    let body = serde_json::json!({
+        "clientID": client_id,
+        "consumerDataSet": [{
+            "consumeFromWhere": consume_from,
+            "consumeType": "CONSUME_PASSIVELY",
+            "groupName": group,
+            "messageModel": "CLUSTERING",
+            "subscriptionDataSet": subscriptions,
+            "unitMode": false
+        }],
+        "producerDataSet": producers
+    });
+    let mut cmd =
+        RemotingCommand::request(request_code::HEART_BEAT, 0).with_body(body.to_string().into());
+    cmd.language = LanguageCode::Java;
+    cmd.version = 479;
+    cmd
+}
