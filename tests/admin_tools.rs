@@ -17,11 +17,16 @@ const BROKER: &str = "broker-a";
 
 /// `UPDATE_AND_CREATE_TOPIC` with `queues` read and write queues.
 async fn create_topic(client: &Client, topic: &str, queues: i32, order: bool) {
+    create_topic_with(client, topic, (queues, queues), order).await;
+}
+
+/// `UPDATE_AND_CREATE_TOPIC` with `(read, write)` queues.
+async fn create_topic_with(client: &Client, topic: &str, (read, write): (i32, i32), order: bool) {
     let cmd = RemotingCommand::request(request_code::UPDATE_AND_CREATE_TOPIC, 0)
         .with_ext("topic", topic)
         .with_ext("defaultTopic", "TBW102")
-        .with_ext("readQueueNums", queues)
-        .with_ext("writeQueueNums", queues)
+        .with_ext("readQueueNums", read)
+        .with_ext("writeQueueNums", write)
         .with_ext("perm", 6)
         .with_ext("order", order)
         .with_ext("topicFilterType", "SINGLE_TAG");
@@ -126,6 +131,29 @@ fn wrapper(body: &str, group: &str, topic: &str, queue_id: i32) -> (i64, i64, i6
         f("lastTimestamp"),
         f("pullOffset"),
     )
+}
+
+/// GET_CONSUME_STATS (208) walks a topic's read queues and GET_BROKER_CONSUME_STATS (317) its
+/// write queues, as Java 5.3.3 does: 2 rows and 4 rows for a topic of 2 read and 4 write queues.
+#[tokio::test]
+async fn consume_stats_walk_the_read_queues_and_broker_consume_stats_the_write_queues() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic_with(&client, "Uneven", (2, 4), false).await;
+    commit(&client, "uneven_cg", "Uneven", 0, 0).await;
+    let ask = RemotingCommand::request(request_code::GET_CONSUME_STATS, 0)
+        .with_ext("consumerGroup", "uneven_cg");
+    let r = client.request(ask).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let one = String::from_utf8(r.body.to_vec()).unwrap();
+    assert_eq!(one.matches("\"topic\":\"Uneven\"").count(), 2, "{one}");
+    let all = broker_consume_stats(&client, None).await;
+    let section = group_section(&all, "uneven_cg").unwrap_or_else(|| panic!("{all}"));
+    assert_eq!(
+        section.matches("\"topic\":\"Uneven\"").count(),
+        4,
+        "{section}"
+    );
 }
 
 /// GET_BROKER_CONSUME_STATS lists every group with offsets, each with a `ConsumeStats` per topic

@@ -339,7 +339,7 @@ async fn a_group_without_an_offset_gets_zero_only_when_asked_and_in_memory() {
 }
 
 /// GET_CONSUME_STATS (208, `mqadmin consumerProgress`): for each topic the group has offsets for,
-/// every write queue with its end (brokerOffset), the group's offset and the store time of the
+/// every read queue with its end (brokerOffset), the group's offset and the store time of the
 /// message before it; a topic filter keeps one topic; an unknown group has an empty table.
 #[tokio::test]
 async fn consume_stats_compare_the_groups_offsets_with_the_queue_ends() {

@@ -102,7 +102,7 @@ impl Dispatcher {
     }
 
     /// `getConsumeStats`: per topic the group has offsets for (a topic this broker does not have
-    /// is skipped, as Java does), per write queue: the queue's end, the group's offset (floored at
+    /// is skipped, as Java does), per read queue: the queue's end, the group's offset (floored at
     /// 0) and the store time of the message before it.
     fn consume_stats(
         &self,
@@ -115,7 +115,8 @@ impl Dispatcher {
             let Some(config) = self.topics.get(&topic) else {
                 continue;
             };
-            rows.extend(self.consume_rows(&topic, &committed, config.write_queue_nums, true));
+            // Java 5.3.3's `getConsumeStats` walks the read queues (317 walks the write queues).
+            rows.extend(self.consume_rows(&topic, &committed, config.read_queue_nums, true));
         }
         response.with_body(consume_stats_body(broker_name, &rows).into())
     }
