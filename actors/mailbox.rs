@@ -155,8 +155,7 @@ impl<A: Actor> Mailbox<A> {
 }
 
 /// A `Recipient<M>` that counts every message sent through it on the receiving actor's counters,
-/// as [`Mailbox`] does. Made by [`Mailbox::recipient`]. (No `send` yet: no role is asked for an
-/// answer today; add it beside `Mailbox::send` when one is.)
+/// as [`Mailbox`] does. Made by [`Mailbox::recipient`].
 pub struct CountedRecipient<M: Message + Send>
 where
     M::Result: Send,
@@ -192,6 +191,14 @@ where
     /// As [`Mailbox::try_send`].
     pub fn try_send(&self, msg: M) -> Result<(), SendError<M>> {
         counted_try_send(self.stats, self.recipient.try_send(msg))
+    }
+
+    /// As [`Mailbox::send`]: the answer's future, which the caller must poll.
+    pub fn send(&self, msg: M) -> actix::dev::RecipientRequest<M> {
+        if self.recipient.connected() {
+            self.stats.enqueued();
+        }
+        self.recipient.send(msg)
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 
 mod broker_stats;
 mod prometheus;
-pub use broker_stats::{StoreStats, ViewStats};
+pub use broker_stats::{GroupGetTps, StoreStats, ViewStats};
 pub use prometheus::serve_prometheus;
 
 use super::mailbox::timer_tick;

@@ -66,6 +66,7 @@ pub enum QueryKind {
     /// `GET_CONSUME_STATS`: for each topic (with the group's committed offsets per queue), every
     /// write queue's end against the group's offset; `broker_name` keys the queues.
     ConsumeStats {
+        group: String,
         offsets: Vec<(String, std::collections::BTreeMap<i32, i64>)>,
         broker_name: String,
     },

@@ -333,6 +333,15 @@ impl BrokerStats {
         self.ticks += 1;
     }
 
+    /// Every `topic@group`'s get rate over the minute window (Java's `tpsGroupGetNums`, the
+    /// `consumeTps` of GET_CONSUME_STATS and GET_BROKER_CONSUME_STATS).
+    pub fn group_get_tps(&self) -> FastMap<String, f64> {
+        self.sets[2]
+            .iter()
+            .map(|(key, item)| (key.clone(), item.minute().tps))
+            .collect()
+    }
+
     /// The item `name` / `key`, if counted (Java's `getStatsItem`).
     pub fn item(&self, name: &str, key: &str) -> Option<&StatsItem> {
         let set = STATS_NAMES.iter().position(|n| *n == name)?;

@@ -57,19 +57,20 @@ pub struct QueueConsume {
     pub last_timestamp: i64,
 }
 
-/// The `ConsumeStats` body for `broker_name`. `consumeTps` is 0.0: actormq keeps no per-group rate.
-pub fn consume_stats_body(broker_name: &str, queues: &[QueueConsume]) -> Vec<u8> {
+/// The `ConsumeStats` body for `broker_name`; `consume_tps` is the group's get rate over the
+/// last minute, summed over the topics (Java's `tpsGroupGetNums`).
+pub fn consume_stats_body(broker_name: &str, queues: &[QueueConsume], consume_tps: f64) -> Vec<u8> {
     let mut out = String::new();
-    push_consume_stats(&mut out, broker_name, queues);
+    push_consume_stats(&mut out, broker_name, queues, consume_tps);
     out.into_bytes()
 }
 
 /// One group's figures in a `ConsumeStatsList`: a `ConsumeStats` per topic it has offsets on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupConsumeStats {
     pub group: String,
-    /// Per topic, its write queues.
-    pub topics: Vec<Vec<QueueConsume>>,
+    /// Per topic, its write queues and the group's get rate on it over the last minute.
+    pub topics: Vec<(Vec<QueueConsume>, f64)>,
 }
 
 /// GET_BROKER_CONSUME_STATS's `ConsumeStatsList` (fastjson's field order):
@@ -92,11 +93,11 @@ pub fn broker_consume_stats_body(
         out.push('{');
         push_str_json(&mut out, &g.group);
         out.push_str(":[");
-        for (j, queues) in g.topics.iter().enumerate() {
+        for (j, (queues, tps)) in g.topics.iter().enumerate() {
             if j > 0 {
                 out.push(',');
             }
-            push_consume_stats(&mut out, broker_name, queues);
+            push_consume_stats(&mut out, broker_name, queues, *tps);
             for q in queues {
                 total_diff =
                     total_diff.wrapping_add(q.broker_offset.wrapping_sub(q.consumer_offset));
@@ -126,10 +127,11 @@ pub fn subscribed_topics_only<V, S>(
     }
 }
 
-/// One `ConsumeStats` object. `consumeTps` is 0.0: actormq keeps no per-group rate (Java's
-/// `tpsGroupGetNums`, the group's get rate of the last minute).
-fn push_consume_stats(out: &mut String, broker_name: &str, queues: &[QueueConsume]) {
-    out.push_str("{\"consumeTps\":0.0,\"offsetTable\":{");
+/// One `ConsumeStats` object, `consumeTps` written as fastjson writes a double.
+fn push_consume_stats(out: &mut String, broker_name: &str, queues: &[QueueConsume], tps: f64) {
+    out.push_str("{\"consumeTps\":");
+    out.push_str(&java_double(tps));
+    out.push_str(",\"offsetTable\":{");
     for (i, q) in queues.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -144,6 +146,16 @@ fn push_consume_stats(out: &mut String, broker_name: &str, queues: &[QueueConsum
 }
 
 /// A JSON string literal.
+/// A double as Java prints it for a rate: always a decimal point (`0.0`, `12.0`, `6.5`); not a
+/// number or infinite (never a rate) as 0.0.
+fn java_double(v: f64) -> String {
+    match v {
+        v if !v.is_finite() => "0.0".to_string(),
+        v if v.fract() == 0.0 && v.abs() < 1e7 => format!("{v:.1}"),
+        v => format!("{v}"),
+    }
+}
+
 fn push_str_json(out: &mut String, s: &str) {
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
 }
@@ -220,11 +232,20 @@ mod tests {
             last_timestamp: 1_700,
         };
         assert_eq!(
-            String::from_utf8(consume_stats_body("b", &[q])).unwrap(),
+            String::from_utf8(consume_stats_body("b", &[q], 0.0)).unwrap(),
             "{\"consumeTps\":0.0,\"offsetTable\":{\
              {\"brokerName\":\"b\",\"queueId\":2,\"topic\":\"T\"}:{\"brokerOffset\":10,\"consumerOffset\":4,\"lastTimestamp\":1700,\"pullOffset\":4}\
              }}"
         );
+    }
+
+    #[test]
+    fn rates_are_written_as_java_writes_a_double() {
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(12.0), "12.0");
+        assert_eq!(java_double(6.5), "6.5");
+        assert_eq!(java_double(20.0 / 3.0), "6.666666666666667");
+        assert_eq!(java_double(f64::NAN), "0.0");
     }
 
     #[test]
@@ -273,8 +294,8 @@ mod tests {
             GroupConsumeStats {
                 group: "g1".into(),
                 topics: vec![
-                    vec![q("T", 0, 10, 4), q("T", 1, 3, 3)],
-                    vec![q("U", 0, 7, 0)],
+                    (vec![q("T", 0, 10, 4), q("T", 1, 3, 3)], 2.5),
+                    (vec![q("U", 0, 7, 0)], 0.0),
                 ],
             },
             GroupConsumeStats {
@@ -291,7 +312,7 @@ mod tests {
         };
         let want = format!(
             "{{\"brokerAddr\":\"127.0.0.1:10911\",\"consumeStatsList\":[\
-             {{\"g1\":[{{\"consumeTps\":0.0,\"offsetTable\":{{{},{}}}}},\
+             {{\"g1\":[{{\"consumeTps\":2.5,\"offsetTable\":{{{},{}}}}},\
              {{\"consumeTps\":0.0,\"offsetTable\":{{{}}}}}]}},{{\"g2\":[]}}],\
              \"totalDiff\":13,\"totalInflightDiff\":-7}}",
             mq("T", 0, 10, 4),

@@ -187,3 +187,45 @@ async fn mqadmin_stats_all() {
     assert_eq!(row[5], N.to_string(), "InMsg24Hour: {stdout}");
     assert_eq!(row[6], N.to_string(), "OutMsg24Hour: {stdout}");
 }
+
+/// `consumeTps` of GET_CONSUME_STATS (208, `mqadmin consumerProgress`'s #TPS) and of
+/// GET_BROKER_CONSUME_STATS (317) is the group's get rate over the minute window, as Java's
+/// `tpsGroupGetNums`: the N messages pulled over the window's time between samples.
+#[tokio::test]
+async fn consume_stats_report_the_groups_get_rate() {
+    let broker = TestBroker::start_with("[metrics]\nstats_sample_interval_ms = 200");
+    let client = broker.client().await;
+    let ask = || {
+        RemotingCommand::request(request_code::GET_CONSUME_STATS, 0)
+            .with_ext("consumerGroup", "TpsGroup")
+    };
+    // `{"consumeTps":<rate>,"offsetTable":{...}}` (fastjson: the table's keys are objects).
+    let rate_after = |body: &str, prefix: &str| -> f64 {
+        let at = body
+            .find(prefix)
+            .unwrap_or_else(|| panic!("{prefix} in {body}"))
+            + prefix.len();
+        let value = body[at..].split(',').next().unwrap_or_default();
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{value:?} in {body}"))
+    };
+    let tps = |r: RemotingCommand| -> f64 {
+        assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+        rate_after(&String::from_utf8_lossy(&r.body), "{\"consumeTps\":")
+    };
+    assert_eq!(
+        send_and_consume(&client, "TpsTopic", "TpsGroup", N).await,
+        N
+    );
+    minute_sum_reaches(&client, "GROUP_GET_NUMS", "TpsTopic@TpsGroup", N as u64).await;
+    // One more sample for the Dispatcher to hear the rate back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rate = tps(client.request(ask()).await.unwrap());
+    assert!(rate > 0.0, "consumeTps {rate}");
+    let all = RemotingCommand::request(request_code::GET_BROKER_CONSUME_STATS, 0);
+    let r = client.request(all).await.unwrap();
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    let rate = rate_after(&body, "{\"TpsGroup\":[{\"consumeTps\":");
+    assert!(rate > 0.0, "{body}");
+}

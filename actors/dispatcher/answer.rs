@@ -65,9 +65,10 @@ impl Dispatcher {
                 self.earliest_store_time(&topic, queue_id, response)
             }
             QueryKind::ConsumeStats {
+                group,
                 offsets,
                 broker_name,
-            } => self.consume_stats(offsets, &broker_name, response),
+            } => self.consume_stats(&group, offsets, &broker_name, response),
             QueryKind::BrokerConsumeStats {
                 groups,
                 order_only,
@@ -103,22 +104,25 @@ impl Dispatcher {
 
     /// `getConsumeStats`: per topic the group has offsets for (a topic this broker does not have
     /// is skipped, as Java does), per read queue: the queue's end, the group's offset (floored at
-    /// 0) and the store time of the message before it.
+    /// 0) and the store time of the message before it; `consumeTps` the group's get rate over the
+    /// last minute, summed over those topics.
     fn consume_stats(
         &self,
+        group: &str,
         offsets: Vec<(String, BTreeMap<i32, i64>)>,
         broker_name: &str,
         response: RemotingCommand,
     ) -> RemotingCommand {
-        let mut rows = Vec::new();
+        let (mut rows, mut tps) = (Vec::new(), 0.0);
         for (topic, committed) in offsets {
             let Some(config) = self.topics.get(&topic) else {
                 continue;
             };
             // Java 5.3.3's `getConsumeStats` walks the read queues (317 walks the write queues).
             rows.extend(self.consume_rows(&topic, &committed, config.read_queue_nums, true));
+            tps += self.gets.consume_tps(group, &topic);
         }
-        response.with_body(consume_stats_body(broker_name, &rows).into())
+        response.with_body(consume_stats_body(broker_name, &rows, tps).into())
     }
 
     /// `fetchAllConsumeStatsInBroker`: per group, per topic it has offsets on that this broker
@@ -129,22 +133,23 @@ impl Dispatcher {
         groups: Vec<(String, TopicOffsets)>,
         order_only: bool,
     ) -> Vec<GroupConsumeStats> {
-        let topics = |offsets: TopicOffsets| {
+        let topics = |group: &str, offsets: TopicOffsets| {
             let rows = offsets.into_iter().filter_map(|(topic, committed)| {
                 let config = self.topics.get(&topic)?;
                 if order_only && !config.order {
                     return None;
                 }
                 let queues = config.write_queue_nums;
-                Some(self.consume_rows(&topic, &committed, queues, false))
+                let rows = self.consume_rows(&topic, &committed, queues, false);
+                Some((rows, self.gets.consume_tps(group, &topic)))
             });
             rows.collect()
         };
         groups
             .into_iter()
             .map(|(group, offsets)| GroupConsumeStats {
+                topics: topics(&group, offsets),
                 group,
-                topics: topics(offsets),
             })
             .collect()
     }

@@ -11,17 +11,25 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::super::mailbox::{timer_tick, CountedRecipient};
-use super::super::metrics::{stats, StoreStats};
+use super::super::metrics::{stats, GroupGetTps, StoreStats};
 use super::Dispatcher;
 use actormq::stats_items::{StoreCounters, Tally};
 use actormq::store::read::{GetStatus, PullQuery, PullRead};
 use actormq::FastMap;
 
-/// What FOUND pull answers carried, by topic, then group.
+/// What FOUND pull answers carried, by topic, then group; and the groups' get rates over the last
+/// minute as `Metrics` computed them at the last sample (`consumeTps`).
 #[derive(Debug, Default)]
-pub(super) struct GetCounts(FastMap<String, FastMap<String, Tally>>);
+pub(super) struct GetCounts(FastMap<String, FastMap<String, Tally>>, GroupGetTps);
 
 impl GetCounts {
+    /// `group`'s get rate on `topic` over the last minute (Java's `tpsGroupGetNums`): 0 before
+    /// the first sample and for a pair that never got anything.
+    pub(super) fn consume_tps(&self, group: &str, topic: &str) -> f64 {
+        let key = format!("{topic}@{group}");
+        self.1.get(&key).copied().unwrap_or(0.0)
+    }
+
     /// Counts a pull answer if it carries messages: their number and bytes, once.
     pub(super) fn pulled(&mut self, q: &PullQuery, r: &PullRead) {
         if r.status != GetStatus::Found || r.count == 0 {
@@ -64,17 +72,23 @@ impl Handler<ShipStats> for Dispatcher {
     fn handle(&mut self, msg: ShipStats, ctx: &mut Context<Self>) {
         let _timer = stats().dispatcher.handling();
         let ShipStats { to, interval } = msg;
-        ctx.run_interval(interval, move |act, _| {
+        ctx.run_interval(interval, move |act, ctx| {
             let _tick = timer_tick::<Dispatcher>();
             let topic_puts = match act.role.slave {
                 true => Vec::new(),
                 false => act.reput.queues().put_tallies(),
             };
             let group_gets = act.gets.snapshot();
-            to.do_send(StoreStats(StoreCounters {
+            let sampled = to.send(StoreStats(StoreCounters {
                 topic_puts,
                 group_gets,
             }));
+            let keep = sampled.into_actor(act).map(|tps, act, _| {
+                if let Ok(tps) = tps {
+                    act.gets.1 = tps;
+                }
+            });
+            ctx.spawn(keep);
         });
     }
 }

@@ -10,10 +10,13 @@
 //! because `Metrics` already owns the broker's other sampled figures (the rates); nothing on the
 //! send path talks to it.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 
 use super::{stats, Metrics};
 use actormq::stats_items::{BrokerStats, BrokerStatsData, StoreCounters};
+use actormq::FastMap;
 
 impl Metrics {
     /// The statistics kept for `VIEW_BROKER_STATS_DATA` (cluster name and sampling interval from
@@ -24,18 +27,27 @@ impl Metrics {
     }
 }
 
-/// The `Dispatcher`'s counters, once per sampling interval: one sample of every item.
+/// Every `topic@group`'s get rate over the last minute, as of the last sample.
+pub type GroupGetTps = Arc<FastMap<String, f64>>;
+
+/// The `Dispatcher`'s counters, once per sampling interval: one sample of every item. Answered
+/// with the groups' get rates after it, which the Dispatcher reports as `consumeTps`.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "GroupGetTps")]
 pub struct StoreStats(pub StoreCounters);
 
 impl Handler<StoreStats> for Metrics {
-    type Result = ();
+    type Result = MessageResult<StoreStats>;
 
-    fn handle(&mut self, StoreStats(counters): StoreStats, _ctx: &mut Context<Self>) {
+    fn handle(
+        &mut self,
+        StoreStats(counters): StoreStats,
+        _ctx: &mut Context<Self>,
+    ) -> Self::Result {
         let _timer = stats().metrics.handling();
         let now_ms = self.started.elapsed().as_millis() as u64;
         self.broker_stats.sample(now_ms, &counters);
+        MessageResult(Arc::new(self.broker_stats.group_get_tps()))
     }
 }
 

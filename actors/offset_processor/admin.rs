@@ -38,6 +38,7 @@ impl OffsetProcessor {
             }
         };
         let kind = QueryKind::ConsumeStats {
+            group: group.to_string(),
             offsets: self.table.group_offsets(group, h.opt_str("topic")),
             broker_name: self.broker_name.clone(),
         };
