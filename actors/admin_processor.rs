@@ -15,6 +15,9 @@
 //! measured it; `commitLogMinOffset` and `earliestMessageTimeStamp` (the first record's store time,
 //! -1 with none, as Java) come from the `Dispatcher`, which holds the commit-log file table.
 //!
+//! `GET_SYSTEM_TOPIC_LIST_FROM_BROKER` (305): Java's system topic set
+//! (`actormq::topic::SYSTEM_TOPIC_SET`), as `mqadmin exportMetadata` asks for it.
+//!
 //! `VIEW_BROKER_STATS_DATA` (315, `mqadmin statsAll`): one per-topic or per-group statistic's
 //! minute, hour and day windows, which the `Metrics` actor keeps (`admin_processor/view_stats.rs`).
 //!
@@ -90,6 +93,7 @@ impl Processor for AdminProcessor {
         request_code::GET_BROKER_RUNTIME_INFO,
         request_code::GET_BROKER_CONFIG,
         request_code::VIEW_BROKER_STATS_DATA,
+        request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
     ];
 }
 
@@ -100,6 +104,16 @@ impl Handler<Request> for AdminProcessor {
         let _timer = stats().admin_processor.handling();
         if req.cmd.code == request_code::VIEW_BROKER_STATS_DATA {
             return view_stats::answer(self.metrics.clone(), req);
+        }
+        if req.cmd.code == request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER {
+            // Java's `TopicList` with only `topicList` set (a null `brokerAddr` is left out).
+            let body = serde_json::json!({ "topicList": actormq::topic::SYSTEM_TOPIC_SET });
+            let resp = req
+                .cmd
+                .response_to(response_code::SUCCESS, None)
+                .with_body(body.to_string().into_bytes().into());
+            req.reply.send(resp);
+            return Box::pin(async {});
         }
         if req.cmd.code == request_code::GET_BROKER_CONFIG {
             let body = self.broker_properties.clone();

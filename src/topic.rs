@@ -12,6 +12,23 @@ use crate::store::paths::{load_json, save_json};
 use crate::store::Result;
 use crate::store::StoreError;
 
+/// Java's `TopicValidator.getSystemTopicSet()`: what a broker answers to
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305), which `mqadmin exportMetadata` / `exportMetrics` use to
+/// leave system topics out. The whole set, as Java answers it, whether or not this broker has
+/// each one.
+pub const SYSTEM_TOPIC_SET: [&str; 10] = [
+    "TBW102",
+    "SCHEDULE_TOPIC_XXXX",
+    "BenchmarkTest",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+    "CHECKPOINT_TOPIC",
+];
+
 /// RocketMQ's `TOPIC_MAX_LENGTH`.
 pub const TOPIC_MAX_LEN: usize = 127;
 /// PermName: readable.

@@ -568,3 +568,41 @@ async fn mqadmin_clone_group_offset() {
         assert_eq!(got, Some(want), "queue {q}");
     }
 }
+
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305): Java's system topic set, as its `TopicList`.
+#[tokio::test]
+async fn system_topic_list_from_broker() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let ask = RemotingCommand::request(request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER, 0);
+    let r = client.request(ask).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let topics = body["topicList"].as_array().expect("topicList");
+    assert_eq!(topics.len(), 10, "{body}");
+    for t in ["TBW102", "SCHEDULE_TOPIC_XXXX", "RMQ_SYS_TRANS_HALF_TOPIC"] {
+        assert!(topics.iter().any(|v| v == t), "{t} in {body}");
+    }
+}
+
+/// The stock `mqadmin exportMetadata` (305, then every topic and group config): the file names
+/// the user's topic and leaves the system topics out.
+#[tokio::test]
+async fn mqadmin_export_metadata() {
+    let Some(lib) = common::java_server::server_lib("admin_tools") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic(&client, "ToolExport", 2, false).await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let path = out_dir.path().to_str().unwrap().to_string();
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = ["exportMetadata", "-c", "DefaultCluster", "-f", &path];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("success"), "{stdout}");
+    let file = std::fs::read_to_string(out_dir.path().join("metadata.json")).unwrap();
+    assert!(file.contains("\"ToolExport\""), "{file}");
+    assert!(!file.contains("SCHEDULE_TOPIC_XXXX"), "{file}");
+}

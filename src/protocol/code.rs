@@ -98,6 +98,9 @@ pub mod request_code {
     /// One statistic's minute, hour and day windows, header `statsName`, `statsKey`
     /// (`mqadmin statsAll`, the Dashboard).
     pub const VIEW_BROKER_STATS_DATA: i32 = 315;
+    /// A master's slave connections or a slave's link to its master (`HARuntimeInfo`, `mqadmin
+    /// haStatus`).
+    pub const GET_BROKER_HA_STATUS: i32 = 907;
     /// Every subscription group's offsets against its topics' queue ends, in one answer
     /// (`mqadmin brokerConsumeStats`).
     pub const GET_BROKER_CONSUME_STATS: i32 = 317;
@@ -105,6 +108,8 @@ pub mod request_code {
     pub const QUERY_CONSUME_QUEUE: i32 = 321;
     /// A message handed to one consumer's listener, through the broker (`mqadmin queryMsgById -d`).
     pub const CONSUME_MESSAGE_DIRECTLY: i32 = 309;
+    /// Broker: Java's system topics (`mqadmin exportMetadata` / `exportMetrics` leave them out).
+    pub const GET_SYSTEM_TOPIC_LIST_FROM_BROKER: i32 = 305;
     /// One group's offsets copied to another (`mqadmin cloneGroupOffset`).
     pub const CLONE_GROUP_OFFSET: i32 = 314;
     /// The same with the V2 header keys `a`..`n`.
@@ -173,10 +178,12 @@ pub mod request_code {
             SEND_REPLY_MESSAGE => "SEND_REPLY_MESSAGE",
             GET_CONSUMER_RUNNING_INFO => "GET_CONSUMER_RUNNING_INFO",
             VIEW_BROKER_STATS_DATA => "VIEW_BROKER_STATS_DATA",
+            GET_BROKER_HA_STATUS => "GET_BROKER_HA_STATUS",
             GET_BROKER_CONSUME_STATS => "GET_BROKER_CONSUME_STATS",
             QUERY_CONSUME_QUEUE => "QUERY_CONSUME_QUEUE",
             CONSUME_MESSAGE_DIRECTLY => "CONSUME_MESSAGE_DIRECTLY",
             CLONE_GROUP_OFFSET => "CLONE_GROUP_OFFSET",
+            GET_SYSTEM_TOPIC_LIST_FROM_BROKER => "GET_SYSTEM_TOPIC_LIST_FROM_BROKER",
             SEND_REPLY_MESSAGE_V2 => "SEND_REPLY_MESSAGE_V2",
             PUSH_REPLY_MESSAGE_TO_CLIENT => "PUSH_REPLY_MESSAGE_TO_CLIENT",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
