@@ -21,6 +21,9 @@
 //! `VIEW_BROKER_STATS_DATA` (315, `mqadmin statsAll`): one per-topic or per-group statistic's
 //! minute, hour and day windows, which the `Metrics` actor keeps (`admin_processor/view_stats.rs`).
 //!
+//! `GET_BROKER_HA_STATUS` (907, `mqadmin haStatus`): the `HaServer`'s or the `HaClient`'s
+//! `HARuntimeInfo` (`admin_processor/ha_status.rs`).
+//!
 //! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot,
 //! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java) and
 //! the `Dispatcher` for the commit log's bounds (`AskStoreBounds`).
@@ -33,14 +36,17 @@ use serde::Serialize;
 
 use super::connection::Request;
 use super::dispatcher::{AskStoreBounds, Dispatcher, StoreBounds};
-use super::mailbox::Mailbox;
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::{stats, Metrics, TakeSnapshot};
 use super::processor_table::Processor;
 use super::scheduler::{DelayProgress, Scheduler};
 use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
 
+mod ha_status;
 mod view_stats;
+
+pub use ha_status::{AskHaStatus, HaStatusFrom};
 
 pub struct AdminProcessor {
     metrics: Mailbox<Metrics>,
@@ -52,6 +58,8 @@ pub struct AdminProcessor {
     broker_properties: bytes::Bytes,
     /// Fixed runtime-info entries: role, id, names, advertised addresses.
     cluster_info: Vec<(String, String)>,
+    /// Answers `GET_BROKER_HA_STATUS`: the `HaServer` or the `HaClient` (`HaStatusFrom`).
+    ha_status: Option<CountedRecipient<AskHaStatus>>,
 }
 
 impl AdminProcessor {
@@ -67,6 +75,7 @@ impl AdminProcessor {
             broker_properties: broker_properties.into(),
             cluster_info,
             dispatcher: None,
+            ha_status: None,
         }
     }
 
@@ -93,6 +102,7 @@ impl Processor for AdminProcessor {
         request_code::GET_BROKER_RUNTIME_INFO,
         request_code::GET_BROKER_CONFIG,
         request_code::VIEW_BROKER_STATS_DATA,
+        request_code::GET_BROKER_HA_STATUS,
         request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
     ];
 }
@@ -104,6 +114,9 @@ impl Handler<Request> for AdminProcessor {
         let _timer = stats().admin_processor.handling();
         if req.cmd.code == request_code::VIEW_BROKER_STATS_DATA {
             return view_stats::answer(self.metrics.clone(), req);
+        }
+        if req.cmd.code == request_code::GET_BROKER_HA_STATUS {
+            return ha_status::answer(self.ha_status.clone(), req);
         }
         if req.cmd.code == request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER {
             // Java's `TopicList` with only `topicList` set (a null `brokerAddr` is left out).

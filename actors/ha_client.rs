@@ -4,7 +4,8 @@
 //! entry point for an address learned from the name servers), the connection (transfers read as
 //! a stream through `TransferCodec`, reports written through an actix `FramedWrite`), its
 //! reconnect backoff, and the slave's view of replication (the master's offset as last heard, the
-//! local end). *Receives* transfers (stream), `SetMasterAddr`, its 1 s tick (reports every
+//! local end, when it last read and reported). *Receives* transfers (stream), `SetMasterAddr`,
+//! `AskHaStatus` from the `AdminProcessor` (907), its 1 s tick (reports every
 //! heartbeat interval, housekeeping). *Sends* `AppendReplicated` to the `CommitLogWriter`, one at
 //! a time (the stream waits for each: the slave applies in order and the socket backs up instead
 //! of memory), `MasterOnline` to the `Dispatcher` (pull suggestions) and `ReplicationGauges` to
@@ -26,13 +27,16 @@ use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 use tracing::{error, info, warn};
 
+use super::admin_processor::AskHaStatus;
 use super::commit_log_writer::{AppendReplicated, CommitLogWriter};
 use super::dispatcher::MasterOnline;
 use super::mailbox::{counted_stream, timer_tick, CountedRecipient, Mailbox};
 use super::metrics::{stats, ReplicationGauges};
 use super::registrar::MasterChanged;
+use actormq::ha::status::{self, ClientFigures};
 use actormq::ha::wire::{HaWireError, ReportCodec, Transfer, TransferCodec};
 use actormq::metrics::Gauge;
+use actormq::store::now_ms;
 
 const TICK: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -66,6 +70,10 @@ pub struct HaClient {
     backoff: Duration,
     /// The master's offset as last heard (transfer header + size).
     master_offset: Option<u64>,
+    /// Milliseconds since the epoch of the last read from / report to the master (907's
+    /// `lastReadTimestamp` / `lastWriteTimestamp`; the start time until then, as Java).
+    last_read_ms: i64,
+    last_write_ms: i64,
     /// Told whether the master is up (`suggestWhichBrokerId`).
     dispatcher: CountedRecipient<MasterOnline>,
     metrics: CountedRecipient<ReplicationGauges>,
@@ -87,6 +95,8 @@ impl HaClient {
             connecting: false,
             backoff: FIRST_BACKOFF,
             master_offset: None,
+            last_read_ms: now_ms(),
+            last_write_ms: now_ms(),
             dispatcher,
             metrics,
         }
@@ -128,6 +138,7 @@ impl HaClient {
         let mut reports = FramedWrite::new(write, ReportCodec, ctx);
         let local = self.local_end();
         reports.write(local);
+        self.last_write_ms = now_ms();
         let now = Instant::now();
         self.link = Some(Link {
             reports,
@@ -165,6 +176,7 @@ impl HaClient {
         if let Some(link) = &mut self.link {
             link.reports.write(local);
             link.last_report = Instant::now();
+            self.last_write_ms = now_ms();
         }
     }
 
@@ -248,6 +260,7 @@ impl StreamHandler<Result<Transfer, HaWireError>> for HaClient {
         if let Some(link) = &mut self.link {
             link.last_read = Instant::now();
         }
+        self.last_read_ms = now_ms();
         let local = self.local_end();
         self.master_offset = Some(
             self.master_offset
@@ -328,5 +341,20 @@ impl Handler<MasterChanged> for HaClient {
         if let Some(addr) = changed.ha_server_addr {
             <Self as Handler<SetMasterAddr>>::handle(self, SetMasterAddr(addr), ctx);
         }
+    }
+}
+
+/// From the `AdminProcessor` (907): this slave's link as Java's `HARuntimeInfo` shows it.
+impl Handler<AskHaStatus> for HaClient {
+    type Result = MessageResult<AskHaStatus>;
+
+    fn handle(&mut self, _: AskHaStatus, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().ha_client.handling();
+        MessageResult(status::slave(&ClientFigures {
+            master_addr: self.config.master_addr.clone(),
+            max_offset: self.local_end(),
+            last_read_ms: self.last_read_ms,
+            last_write_ms: self.last_write_ms,
+        }))
     }
 }

@@ -212,6 +212,7 @@ impl StreamHandler<Result<u64, HaWireError>> for HaConnection {
             id: self.id,
             acked: offset,
             lag: self.stream.lag_time(end, self.last_read),
+            transfer_from: self.stream.transfer_from(),
         });
         self.pump(ctx);
     }

@@ -5,7 +5,7 @@
 //! announced it), and every open slave connection with its acknowledged offset
 //! and lag. *Receives* accepted sockets (stream), `Published` from the `CommitLogWriter` (new bytes
 //! or a new file table, at most once per writer turn), `SlaveReport` / `SlaveGone` from its
-//! `HaConnection`s. *Sends* `Pump` to each connection, `SlaveAcked` to the writer (the best
+//! `HaConnection`s, `AskHaStatus` from the `AdminProcessor` (907). *Sends* `Pump` to each connection, `SlaveAcked` to the writer (the best
 //! acknowledged offset: SYNC_MASTER's waits), `ReplicationGauges` to the `Metrics` actor (within
 //! 100 ms of a change, at least every second). *Runs on* the system arbiter, beside the writer, so
 //! a published offset reaches the slaves' connections without crossing a thread.
@@ -18,11 +18,13 @@ use actix::prelude::*;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use super::admin_processor::AskHaStatus;
 use super::commit_log_writer::{CommitLogWriter, SlaveAcked};
 use super::ha_connection::{HaConnection, HaConnectionConfig, Pump};
 use super::mailbox::{counted_stream, timer_tick, CountedRecipient, Mailbox};
 use super::metrics::{stats, ReplicationGauges};
 use super::server::{accepts, Accepted};
+use actormq::ha::status::{self, HaRuntimeInfo, SlaveFigures};
 use actormq::metrics::Gauge;
 use actormq::store::commit_log::FileTable;
 
@@ -38,6 +40,9 @@ struct Slave {
     peer: SocketAddr,
     conn: Mailbox<HaConnection>,
     acked: Option<u64>,
+    /// Where the connection's next transfer starts, as of the slave's last report (907's
+    /// `transferFromWhere`).
+    transfer_from: Option<u64>,
     lag_seconds: f64,
 }
 
@@ -206,6 +211,7 @@ impl StreamHandler<Accepted> for HaServer {
                 peer,
                 conn,
                 acked: None,
+                transfer_from: None,
                 lag_seconds: 0.0,
             },
         );
@@ -243,6 +249,8 @@ pub struct SlaveReport {
     pub id: u64,
     pub acked: u64,
     pub lag: Duration,
+    /// Where the next transfer to this slave starts.
+    pub transfer_from: Option<u64>,
 }
 
 impl Handler<SlaveReport> for HaServer {
@@ -252,6 +260,7 @@ impl Handler<SlaveReport> for HaServer {
         let _timer = stats().ha_server.handling();
         if let Some(s) = self.slaves.get_mut(&msg.id) {
             s.acked = Some(msg.acked);
+            s.transfer_from = msg.transfer_from;
             s.lag_seconds = msg.lag.as_secs_f64();
         }
         self.publish_best_ack();
@@ -274,5 +283,27 @@ impl Handler<SlaveGone> for HaServer {
             info!(peer = %s.peer, acked = ?s.acked, "HA slave connection closed");
         }
         self.publish_best_ack();
+    }
+}
+
+/// From the `AdminProcessor` (907): the slaves as Java's `HARuntimeInfo` shows them, against the
+/// published log end.
+impl Handler<AskHaStatus> for HaServer {
+    type Result = MessageResult<AskHaStatus>;
+
+    fn handle(&mut self, _: AskHaStatus, _ctx: &mut Context<Self>) -> Self::Result {
+        let _timer = stats().ha_server.handling();
+        let mut slaves: Vec<&Slave> = self.slaves.values().collect();
+        slaves.sort_by_key(|s| s.peer);
+        let figures: Vec<SlaveFigures> = slaves
+            .iter()
+            .map(|s| SlaveFigures {
+                addr: s.peer.to_string(),
+                acked: s.acked,
+                transfer_from: s.transfer_from,
+            })
+            .collect();
+        let info: HaRuntimeInfo = status::master(self.log_end(), &figures);
+        MessageResult(info)
     }
 }

@@ -49,7 +49,7 @@ use actormq::subscription_group::SubscriptionGroupTable;
 use actormq::timer::{TimerRules, TimerShape, TimerStore, TIMER_TOPIC};
 use actormq::topic::{TopicConfig, TopicTable};
 use actormq::transaction;
-use actors::admin_processor::AdminProcessor;
+use actors::admin_processor::{AdminProcessor, HaStatusFrom};
 use actors::client_manager::ClientManager;
 use actors::commit_log_writer::{CommitLogWriter, Seal};
 use actors::connection::ConnectionLimits;
@@ -275,7 +275,7 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         scheduler.do_send(Pause);
     }
     let ha_parts = (ha_ctx, ha_listener);
-    let _ha = start_ha(
+    let ha = start_ha(
         &config,
         ha_parts,
         &store,
@@ -284,6 +284,11 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
         &scheduler,
         &membership,
     )?;
+    // GET_BROKER_HA_STATUS (907) is answered by the replication actor of this broker's role.
+    processors.admin.do_send(HaStatusFrom(match &ha {
+        Ha::Server(server) => server.recipient(),
+        Ha::Slave(client, _) => client.recipient(),
+    }));
     serve_metrics(&config, &metrics).await?;
     let table = broker_table(&processors, &scheduler)?;
     let vip = start_vip_listener(&config, &table, &limits, &metrics).await?;

@@ -202,6 +202,12 @@ impl SlaveStream {
         wait.then(|| due - now)
     }
 
+    /// Where the next transfer starts (`None` before the first report): Java's
+    /// `transferFromWhere`.
+    pub fn transfer_from(&self) -> Option<u64> {
+        self.next
+    }
+
     /// The slave's latest report.
     pub fn acked(&self) -> Option<u64> {
         self.acked
