@@ -9,6 +9,7 @@ use actix::prelude::*;
 
 use super::super::connection::Request;
 use super::super::mailbox::CountedRecipient;
+use super::super::metrics::stats;
 use super::AdminProcessor;
 use actormq::ha::status::HaRuntimeInfo;
 use actormq::protocol::response_code;
@@ -27,6 +28,7 @@ impl Handler<HaStatusFrom> for AdminProcessor {
     type Result = ();
 
     fn handle(&mut self, HaStatusFrom(source): HaStatusFrom, _ctx: &mut Context<Self>) {
+        let _timer = stats().admin_processor.handling();
         self.ha_status = Some(source);
     }
 }
