@@ -430,24 +430,21 @@ fn crash_recovery_quarantines_what_follows_a_damaged_frame() {
 /// it (prepared, or data past the cut) is removed.
 #[test]
 fn crash_recovery_cuts_a_torn_tail_and_removes_later_files() {
-    let d = tempfile::tempdir().unwrap();
+    // The commit log in a folder of its own: what a cut quarantines goes beside it.
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("commitlog");
     let file_size = 4096;
-    let mut log = open(d.path(), file_size, WriteMode::Mapped, None);
+    let mut log = open(&dir, file_size, WriteMode::Mapped, None);
     let a = append(&mut log, "T", 50).unwrap();
     let b = append(&mut log, "T", 50).unwrap();
     drop(log);
-    let path = d.path().join(paths::file_name(0));
+    let path = dir.join(paths::file_name(0));
     let mut bytes = std::fs::read(&path).unwrap();
     let end = b.end() as usize;
     bytes[end - 20..end].fill(0);
     std::fs::write(&path, &bytes).unwrap();
-    MappedFile::create(
-        &d.path().join(paths::file_name(file_size)),
-        file_size,
-        file_size,
-    )
-    .unwrap();
-    let found = recover(d.path(), file_size, Scan::Everything { check_crc: true }).unwrap();
+    MappedFile::create(&dir.join(paths::file_name(file_size)), file_size, file_size).unwrap();
+    let found = recover(&dir, file_size, Scan::Everything { check_crc: true }).unwrap();
     assert_eq!(found.write_offset, a.end());
     assert_eq!(found.removed_files, 1);
     assert_eq!(found.files.len(), 1);
@@ -591,13 +588,15 @@ fn replicated_bytes_are_refused_when_they_do_not_continue_this_log() {
 #[test]
 fn a_slave_reopened_mid_record_resumes_from_its_last_whole_record() {
     let (dm, ds) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // The slave's log in a folder of its own: the cut partial record is quarantined beside it.
+    let slave_dir = ds.path().join("commitlog");
     let size = 4096;
     let mut master = open(dm.path(), size, WriteMode::Mapped, None);
     for i in 0..30 {
         append(&mut master, "A", 60 + i).unwrap();
     }
     let chunks = master_chunks(&master, 0, 500);
-    let mut slave = open(ds.path(), size, WriteMode::Mapped, None);
+    let mut slave = open(&slave_dir, size, WriteMode::Mapped, None);
     slave.set_replica();
     for (o, b) in &chunks[..5] {
         slave.append_replicated(*o, b).unwrap();
@@ -606,7 +605,7 @@ fn a_slave_reopened_mid_record_resumes_from_its_last_whole_record() {
     slave.seal().unwrap();
     drop(slave);
     // Recovery cuts the partial record: the slave reports its last whole record's end.
-    let mut slave = open(ds.path(), size, WriteMode::Mapped, None);
+    let mut slave = open(&slave_dir, size, WriteMode::Mapped, None);
     slave.set_replica();
     assert_eq!(slave.write_offset(), dispatched);
     for (o, b) in master_chunks(&master, dispatched, 500) {
