@@ -285,12 +285,8 @@ impl BrokerStats {
         }
     }
 
-    fn set_mut(&mut self, name: usize) -> &mut FastMap<String, StatsItem> {
-        &mut self.sets[name]
-    }
-
     fn item_mut(&mut self, name: usize, key: &str) -> &mut StatsItem {
-        let set = self.set_mut(name);
+        let set = &mut self.sets[name];
         if !set.contains_key(key) {
             set.insert(key.to_string(), StatsItem::default());
         }

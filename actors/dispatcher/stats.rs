@@ -20,14 +20,19 @@ use actormq::FastMap;
 /// What FOUND pull answers carried, by topic, then group; and the groups' get rates over the last
 /// minute as `Metrics` computed them at the last sample (`consumeTps`).
 #[derive(Debug, Default)]
-pub(super) struct GetCounts(FastMap<String, FastMap<String, Tally>>, GroupGetTps);
+pub(super) struct GetCounts {
+    /// Topic -> group -> what its FOUND answers carried since start-up.
+    counts: FastMap<String, FastMap<String, Tally>>,
+    /// `topic@group` -> messages per second over the last minute, from `Metrics`.
+    tps: GroupGetTps,
+}
 
 impl GetCounts {
     /// `group`'s get rate on `topic` over the last minute (Java's `tpsGroupGetNums`): 0 before
     /// the first sample and for a pair that never got anything.
     pub(super) fn consume_tps(&self, group: &str, topic: &str) -> f64 {
         let key = format!("{topic}@{group}");
-        self.1.get(&key).copied().unwrap_or(0.0)
+        self.tps.get(&key).copied().unwrap_or(0.0)
     }
 
     /// Counts a pull answer if it carries messages: their number and bytes, once.
@@ -37,10 +42,14 @@ impl GetCounts {
         }
         let (msgs, bytes) = (r.count as u64, r.body.len() as u64);
         // One lookup per level for a pair counted before (every pull but the first).
-        if let Some(tally) = self.0.get_mut(&q.topic).and_then(|g| g.get_mut(&q.group)) {
+        if let Some(tally) = self
+            .counts
+            .get_mut(&q.topic)
+            .and_then(|g| g.get_mut(&q.group))
+        {
             return tally.count(msgs, bytes);
         }
-        let groups = self.0.entry(q.topic.clone()).or_default();
+        let groups = self.counts.entry(q.topic.clone()).or_default();
         groups
             .entry(q.group.clone())
             .or_default()
@@ -49,7 +58,7 @@ impl GetCounts {
 
     fn snapshot(&self) -> Vec<(String, String, Tally)> {
         let mut list = Vec::new();
-        for (topic, groups) in &self.0 {
+        for (topic, groups) in &self.counts {
             for (group, tally) in groups {
                 list.push((topic.clone(), group.clone(), *tally));
             }
@@ -85,7 +94,7 @@ impl Handler<ShipStats> for Dispatcher {
             }));
             let keep = sampled.into_actor(act).map(|tps, act, _| {
                 if let Ok(tps) = tps {
-                    act.gets.1 = tps;
+                    act.gets.tps = tps;
                 }
             });
             ctx.spawn(keep);
