@@ -8,12 +8,16 @@
 //! (103), UNREGISTER_BROKER (104), GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106),
 //! GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206), and the admin codes WIPE_WRITE_PERM_OF_BROKER (205),
 //! ADD_WRITE_PERM_OF_BROKER (327), DELETE_TOPIC_IN_NAMESRV (216), GET_TOPICS_BY_CLUSTER (224),
-//! GET_SYSTEM_TOPIC_LIST_FROM_NS (304), and the KV config and configuration codes of
-//! [`kv`] (100-102, 219, 318, 319) from the name-server listener's connections;
+//! GET_SYSTEM_TOPIC_LIST_FROM_NS (304), the KV config and configuration codes of [`kv`] (100-102,
+//! 219, 318, 319), and what brokers send between registrations and the member and unit-topic
+//! lists, [`broker_codes`] (QUERY_DATA_VERSION 322, BROKER_HEARTBEAT 904, REGISTER_TOPIC_IN_NAMESRV
+//! 217, GET_BROKER_MEMBER_GROUP 901, 311-313), from the name-server listener's connections;
 //! `TopicsChanged` from the SendProcessor (the broker it runs in, registered as a group that never
 //! expires); `ConnectionEvent`s of its listener, which it passes on to `Metrics` after noting them
 //! (a closed connection drops every broker registered over it, as Java's `onChannelDestroy`). A
-//! timer removes brokers not re-registered within `namesrv.broker_expiry_ms`. Runs on the system
+//! timer removes brokers neither re-registered nor heard from by a 322 or 904 within
+//! `namesrv.broker_expiry_ms` (or the `heartbeatTimeoutMillis` they registered). Registration
+//! bodies may be JSON or compressed (a Java broker's `compressedRegister=true`). Runs on the system
 //! arbiter. In name-server-only mode (`actormq-broker --namesrv-only`) there is no local broker.
 //!
 //! Routes use standard JSON (the broker-id key quoted, `"0"`), what modern clients ask for
@@ -46,6 +50,7 @@ use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::store::now_ms;
 use actormq::topic::TopicTable;
 
+mod broker_codes;
 mod kv;
 
 /// The broker this name-server role runs in.
@@ -156,6 +161,15 @@ impl NameServer {
             | request_code::GET_KVLIST_BY_NAMESPACE
             | request_code::UPDATE_NAMESRV_CONFIG
             | request_code::GET_NAMESRV_CONFIG => self.kv_and_config(req),
+            request_code::QUERY_DATA_VERSION
+            | request_code::BROKER_HEARTBEAT
+            | request_code::REGISTER_TOPIC_IN_NAMESRV
+            | request_code::GET_BROKER_MEMBER_GROUP
+            | request_code::GET_UNIT_TOPIC_LIST
+            | request_code::GET_HAS_UNIT_SUB_TOPIC_LIST
+            | request_code::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => self
+                .broker_codes(req)
+                .unwrap_or_else(|e| cmd.response_to(e.response_code(), Some(e.to_string()))),
             _ => self
                 .admin(req)
                 .unwrap_or_else(|e| cmd.response_to(e.response_code(), Some(e.to_string()))),
@@ -289,6 +303,13 @@ impl Processor for NameServer {
         request_code::GET_KVLIST_BY_NAMESPACE,
         request_code::UPDATE_NAMESRV_CONFIG,
         request_code::GET_NAMESRV_CONFIG,
+        request_code::QUERY_DATA_VERSION,
+        request_code::BROKER_HEARTBEAT,
+        request_code::REGISTER_TOPIC_IN_NAMESRV,
+        request_code::GET_BROKER_MEMBER_GROUP,
+        request_code::GET_UNIT_TOPIC_LIST,
+        request_code::GET_HAS_UNIT_SUB_TOPIC_LIST,
+        request_code::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST,
     ];
 }
 

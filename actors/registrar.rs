@@ -3,15 +3,18 @@
 //!
 //! *Owns* one link per configured name server (`cluster.namesrv_addr`: a kept-open connection, as
 //! Java's name server drops a broker whose connection closes; its failure count and retry timer) and
-//! the latest topic-table snapshot. *Receives* `TopicsChanged` from the SendProcessor (a created
-//! topic: re-register at once with the new data version), `Subscribe` (who wants `MasterChanged`),
-//! and `Unregister` at a clean stop. *Sends* REGISTER_BROKER (103) to every name server at start and
-//! every `cluster.register_interval_ms` (Java's default `forceRegister=true`: the full table each
-//! time), UNREGISTER_BROKER (104) when stopping, and `MasterChanged` to subscribers when a
+//! the latest topic-table snapshot. *Receives* `TopicsChanged` from the SendProcessor, `Subscribe`
+//! (who wants `MasterChanged`), and `Unregister` at a clean stop. *Sends* REGISTER_BROKER (103) to
+//! every name server at start and every `cluster.register_interval_ms` (with `force_register`
+//! false, a master asks QUERY_DATA_VERSION (322) first and registers only where the version
+//! differs); for a created or changed topic, REGISTER_TOPIC_IN_NAMESRV (217) with that topic
+//! (`single_topic_register`) or a new REGISTER_BROKER with the new data version;
+//! UNREGISTER_BROKER (104) when stopping; and `MasterChanged` to subscribers when a
 //! REGISTER_BROKER answer names a master (a slave's master and its HA address). A name server that
 //! is down or answers an error is logged once per change of state and retried with backoff (1 s,
-//! doubling, at most the register interval); nothing waits for it. *Runs on* its own arbiter, so
-//! encoding a large topic table never delays a connection.
+//! doubling, at most the register interval); nothing waits for it. A name server that refuses 322
+//! or 217 (an older one) gets full registrations instead. *Runs on* its own arbiter, so encoding a
+//! large topic table never delays a connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,10 +26,14 @@ use super::dispatcher::TopicsChanged;
 use super::mailbox::{timer_tick, CountedRecipient};
 use super::metrics::stats;
 use actormq::client::{Client, ClientError};
+use actormq::cluster::broker_requests::{
+    changed_topics, needs_register, query_data_version_request, register_topic_request,
+};
 use actormq::cluster::register::{registered_topics, BrokerRegistration, MasterInfo};
-use actormq::cluster::register_backoff;
+use actormq::cluster::{register_backoff, MASTER_ID};
+use actormq::config::{BrokerIdentity, ClusterConfig};
 use actormq::protocol::{response_code, RemotingCommand};
-use actormq::topic::TopicTable;
+use actormq::topic::{TopicConfig, TopicTable};
 
 /// Java's `registerBrokerTimeoutMills` is 24 s; a name server that slow is as good as down.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(6);
@@ -66,7 +73,23 @@ struct Link {
     /// Consecutive failures (0 = the last registration succeeded, or none was tried yet).
     failures: u32,
     ever_registered: bool,
+    /// It answered QUERY_DATA_VERSION / REGISTER_TOPIC_IN_NAMESRV with anything but "not
+    /// supported" so far (a 4.x name server lacks 217).
+    knows_query: bool,
+    knows_single_topic: bool,
 }
+
+impl Link {
+    /// Registered, connected and idle: a query or a single-topic announcement can stand in for a
+    /// whole registration.
+    fn settled(&self) -> bool {
+        self.client.is_some() && self.ever_registered && self.failures == 0 && !self.in_flight
+    }
+}
+
+/// How an exchange with a name server went: the connection it used and the answer, or why no
+/// connection could be had.
+type Exchange = Result<(Arc<Client>, Result<RemotingCommand, ClientError>), ClientError>;
 
 pub struct Registrar {
     me: BrokerRegistration,
@@ -75,6 +98,8 @@ pub struct Registrar {
     topics: Arc<TopicTable>,
     links: Vec<Link>,
     interval: Duration,
+    force_register: bool,
+    single_topic_register: bool,
     subscribers: Vec<CountedRecipient<MasterChanged>>,
     master: Option<MasterChanged>,
     stopping: bool,
@@ -83,12 +108,12 @@ pub struct Registrar {
 impl Registrar {
     pub fn new(
         me: BrokerRegistration,
-        broker: &actormq::config::BrokerIdentity,
-        name_servers: &[String],
-        interval: Duration,
+        broker: &BrokerIdentity,
+        cluster: &ClusterConfig,
         topics: Arc<TopicTable>,
     ) -> Self {
-        let links = name_servers
+        let links = cluster
+            .namesrv_addr
             .iter()
             .map(|addr| Link {
                 addr: addr.clone(),
@@ -97,6 +122,8 @@ impl Registrar {
                 again: false,
                 failures: 0,
                 ever_registered: false,
+                knows_query: true,
+                knows_single_topic: true,
             })
             .collect();
         Registrar {
@@ -105,7 +132,9 @@ impl Registrar {
             default_queue_nums: broker.default_topic_queue_nums as i32,
             topics,
             links,
-            interval,
+            interval: Duration::from_millis(cluster.register_interval_ms),
+            force_register: cluster.force_register,
+            single_topic_register: cluster.single_topic_register,
             subscribers: Vec::new(),
             master: None,
             stopping: false,
@@ -115,6 +144,113 @@ impl Registrar {
     fn register_all(&mut self, ctx: &mut Context<Self>) {
         for i in 0..self.links.len() {
             self.register_one(i, ctx);
+        }
+    }
+
+    fn is_master(&self) -> bool {
+        self.me.broker_id == MASTER_ID
+    }
+
+    /// The periodic round: REGISTER_BROKER to every name server, or with `force_register` off a
+    /// master's QUERY_DATA_VERSION to those it is settled with.
+    fn refresh_all(&mut self, ctx: &mut Context<Self>) {
+        for i in 0..self.links.len() {
+            let link = &self.links[i];
+            if self.force_register || !self.is_master() || !link.settled() || !link.knows_query {
+                self.register_one(i, ctx);
+                continue;
+            }
+            let mine = (&self.topics.data_version).into();
+            let request = query_data_version_request(&self.me, &mine);
+            ctx.spawn(self.exchange(i, request).into_actor(self).map(
+                move |res, act, ctx| {
+                    let _timer = timer_tick::<Registrar>();
+                    let need = match act.settle(i, res) {
+                        Ok(resp) => {
+                            if resp.code == response_code::REQUEST_CODE_NOT_SUPPORTED {
+                                info!(namesrv = %act.links[i].addr, "the name server does not answer QUERY_DATA_VERSION; registering in full from now on");
+                                act.links[i].knows_query = false;
+                            }
+                            needs_register(&resp, &mine).unwrap_or(true)
+                        }
+                        Err(_) => true,
+                    };
+                    if need {
+                        act.register_one(i, ctx);
+                    } else {
+                        debug!(namesrv = %act.links[i].addr, "the name server holds this broker's topic version");
+                    }
+                },
+            ));
+        }
+    }
+
+    /// Topics were created or changed: REGISTER_TOPIC_IN_NAMESRV per topic to each name server a
+    /// master is settled with, a whole registration to the others.
+    fn announce(&mut self, topics: &[TopicConfig], ctx: &mut Context<Self>) {
+        for i in 0..self.links.len() {
+            let link = &self.links[i];
+            let single = self.single_topic_register && self.is_master();
+            if !(single && link.settled() && link.knows_single_topic) {
+                self.register_one(i, ctx);
+                continue;
+            }
+            for t in topics {
+                let request = register_topic_request(&self.me.broker_name, t);
+                let topic = t.topic_name.clone();
+                ctx.spawn(self.exchange(i, request).into_actor(self).map(
+                    move |res, act, ctx| {
+                        let _timer = timer_tick::<Registrar>();
+                        let namesrv = act.links[i].addr.clone();
+                        match act.settle(i, res) {
+                            Ok(resp) if resp.code == response_code::SUCCESS => {
+                                debug!(%namesrv, %topic, "registered the topic with the name server");
+                            }
+                            outcome => {
+                                if let Ok(resp) = &outcome {
+                                    if resp.code == response_code::REQUEST_CODE_NOT_SUPPORTED {
+                                        act.links[i].knows_single_topic = false;
+                                    }
+                                }
+                                info!(%namesrv, %topic, outcome = ?outcome.map(|r| r.code), "REGISTER_TOPIC_IN_NAMESRV failed; registering the whole table");
+                                act.register_one(i, ctx);
+                            }
+                        }
+                    },
+                ));
+            }
+        }
+    }
+
+    /// `request` to name server `i`, on its kept connection (opened if needed).
+    fn exchange(
+        &self,
+        i: usize,
+        request: RemotingCommand,
+    ) -> impl std::future::Future<Output = Exchange> {
+        let (client, addr) = (self.links[i].client.clone(), self.links[i].addr.clone());
+        async move {
+            let client = match client {
+                Some(c) => c,
+                None => Arc::new(connect(&addr).await?),
+            };
+            let resp = client.request_timeout(request, REQUEST_TIMEOUT).await;
+            Ok((client, resp))
+        }
+    }
+
+    /// Keeps name server `i`'s connection after an answer, drops it after a failure (it may be
+    /// broken, and a new one is cheap). Returns the answer, whatever its code.
+    fn settle(&mut self, i: usize, result: Exchange) -> Result<RemotingCommand, ClientError> {
+        match result {
+            Ok((client, Ok(resp))) => {
+                self.links[i].client = Some(client);
+                Ok(resp)
+            }
+            Ok((_, Err(e))) | Err(e) => {
+                self.links[i].client = None;
+                Err(e)
+            }
         }
     }
 
@@ -133,47 +269,25 @@ impl Registrar {
             self.default_queue_nums,
         );
         let request = self.me.register_request(&wrapper);
-        let link = &mut self.links[i];
-        link.in_flight = true;
-        let (client, addr) = (link.client.clone(), link.addr.clone());
-        let call = async move {
-            let client = match client {
-                Some(c) => c,
-                None => Arc::new(connect(&addr).await?),
-            };
-            let resp = client.request_timeout(request, REQUEST_TIMEOUT).await;
-            Ok((client, resp))
-        };
+        self.links[i].in_flight = true;
         ctx.spawn(
-            call.into_actor(self)
+            self.exchange(i, request)
+                .into_actor(self)
                 .map(move |res, act, ctx| act.registered(i, res, ctx)),
         );
     }
 
     /// The answer (or failure) of a registration with name server `i`.
-    fn registered(
-        &mut self,
-        i: usize,
-        result: Result<(Arc<Client>, Result<RemotingCommand, ClientError>), ClientError>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn registered(&mut self, i: usize, result: Exchange, ctx: &mut Context<Self>) {
         // A completion, counted as a message to itself.
         let _timer = timer_tick::<Registrar>();
-        let outcome = match result {
-            Ok((client, Ok(resp))) => {
-                self.links[i].client = Some(client);
-                if resp.code == response_code::SUCCESS {
-                    Ok(resp)
-                } else {
-                    Err(ClientError::from_response(&resp))
-                }
+        let outcome = self.settle(i, result).and_then(|resp| {
+            if resp.code == response_code::SUCCESS {
+                Ok(resp)
+            } else {
+                Err(ClientError::from_response(&resp))
             }
-            Ok((_, Err(e))) | Err(e) => {
-                // Drop the connection: it may be broken, and a new one is cheap.
-                self.links[i].client = None;
-                Err(e)
-            }
-        };
+        });
         let link = &mut self.links[i];
         link.in_flight = false;
         match outcome {
@@ -242,7 +356,7 @@ impl Actor for Registrar {
         self.register_all(ctx);
         ctx.run_interval(self.interval, |act, ctx| {
             let _tick = timer_tick::<Registrar>();
-            act.register_all(ctx);
+            act.refresh_all(ctx);
         });
     }
 }
@@ -252,9 +366,19 @@ impl Handler<TopicsChanged> for Registrar {
 
     fn handle(&mut self, TopicsChanged(topics): TopicsChanged, ctx: &mut Context<Self>) {
         let _timer = stats().registrar.handling();
-        let changed = topics.data_version != self.topics.data_version;
+        if topics.data_version == self.topics.data_version {
+            self.topics = topics;
+            return;
+        }
+        let changed: Vec<TopicConfig> = changed_topics(&self.topics, &topics)
+            .into_iter()
+            .cloned()
+            .collect();
         self.topics = topics;
-        if changed {
+        if !changed.is_empty() {
+            self.announce(&changed, ctx);
+        } else if !self.single_topic_register {
+            // A deletion: the new data version, as before.
             self.register_all(ctx);
         }
     }

@@ -359,6 +359,17 @@ pub struct ClusterConfig {
     /// `registerNameServerPeriod`, clamped by Java to 10..60 s; here 1 s..60 s, so tests can be
     /// quick). Default: 30000.
     pub register_interval_ms: u64,
+    /// Every periodic registration sends the whole topic table (RocketMQ's `forceRegister`). false:
+    /// a master first asks each name server with QUERY_DATA_VERSION (322), which also keeps its
+    /// registration alive, and registers only with those whose version differs, or that do not
+    /// answer the query. A slave always registers: the answer names its master. Default: true.
+    pub force_register: bool,
+    /// A master announces a created or changed topic with REGISTER_TOPIC_IN_NAMESRV (217), that
+    /// topic alone (RocketMQ's `enableSingleTopicRegister`); a name server that refuses the code
+    /// (RocketMQ 4.x) gets the whole table with REGISTER_BROKER, as does one not registered with
+    /// yet. false: every change re-sends the whole table (Java's default; it costs a large table
+    /// per auto-created topic). Default: true.
+    pub single_topic_register: bool,
 }
 
 impl Default for ClusterConfig {
@@ -369,6 +380,8 @@ impl Default for ClusterConfig {
             role: BrokerRole::AsyncMaster,
             advertise_addr: None,
             register_interval_ms: 30_000,
+            force_register: true,
+            single_topic_register: true,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! (rocketmq-client 5.3.3, `tests/java` scenario `cluster-send`) spreads sends over both and a stock
 //! lite-pull consumer reads every message back; then one broker is killed in the middle of a steady
 //! stream of sends: every send still succeeds (the client's own retry on the other broker), and the
-//! Java name server drops the dead broker's routes.
+//! Java name server drops the dead broker's routes. It also takes the broker's lighter requests:
+//! REGISTER_TOPIC_IN_NAMESRV for a created topic and QUERY_DATA_VERSION (`force_register = false`).
 //!
 //! Needs `mvn -q -B package` in `tests/java` (the scenario jars, `ACTORMQ_JAVA_CLIENTS=tests/java/target`)
 //! and in `tests/java-server` (the name server, `ACTORMQ_JAVA_SERVER=tests/java-server/target/lib`);
@@ -171,4 +172,72 @@ async fn actormq_brokers_in_a_java_name_servers_cluster() {
     assert!(after.iter().all(|(_, n)| *n >= 5), "{after:?}");
     assert_eq!(routed(&ns, "JavaFailover").await, ["broker-a"]);
     drop(a);
+}
+
+/// The stock Java name server takes the broker's lighter requests: a topic created on the broker
+/// is routed at once through REGISTER_TOPIC_IN_NAMESRV (the next registration is a minute away),
+/// and with `force_register = false` its QUERY_DATA_VERSION answers say it holds the broker's
+/// version, so no second registration is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_java_name_server_takes_single_topics_and_version_queries() {
+    let Some(lib) = java_server::server_lib("java_cluster") else {
+        return;
+    };
+    let ns_dir = tempfile::tempdir().unwrap();
+    let ns_port = java_server::free_java_port();
+    let _namesrv = JavaProcess::namesrv(&lib, ns_dir.path(), ns_port);
+    let namesrv_addr = format!("127.0.0.1:{ns_port}");
+    let single = TestBroker::start_with(&format!(
+        "[broker]\nname = \"broker-s\"\n\
+         [cluster]\nnamesrv_addr = [\"{namesrv_addr}\"]\nregister_interval_ms = 60000\n\
+         [namesrv]\nenabled = false"
+    ));
+    let querying = TestBroker::start_with(&format!(
+        "[broker]\nname = \"broker-q\"\n\
+         [cluster]\nnamesrv_addr = [\"{namesrv_addr}\"]\nregister_interval_ms = 1000\n\
+         force_register = false\n[namesrv]\nenabled = false\n\
+         [log]\nlevel = \"info,actormq_broker::actors::registrar=debug\""
+    ));
+    let ns = Client::connect(&namesrv_addr).await.unwrap();
+    wait_until_async(Duration::from_secs(20), "both registered", || async {
+        routed(&ns, "TBW102").await == ["broker-q", "broker-s"]
+    })
+    .await;
+
+    let create = RemotingCommand::request(request_code::UPDATE_AND_CREATE_TOPIC, 0)
+        .with_ext("topic", "OneTopic")
+        .with_ext("readQueueNums", 3)
+        .with_ext("writeQueueNums", 3)
+        .with_ext("perm", 6)
+        .with_ext("topicFilterType", "SINGLE_TAG");
+    let r = single.client().await.request(create).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    wait_until_async(Duration::from_secs(10), "the topic routed", || async {
+        routed(&ns, "OneTopic").await == ["broker-s"]
+    })
+    .await;
+    let r = route(&ns, "OneTopic").await.unwrap();
+    assert_eq!(
+        (
+            r.queue_datas[0].read_queue_nums,
+            r.queue_datas[0].write_queue_nums
+        ),
+        (3, 3)
+    );
+
+    let held = || {
+        querying
+            .log_lines("holds this broker's topic version")
+            .len()
+    };
+    common::wait_until(
+        Duration::from_secs(15),
+        "three rounds answered unchanged",
+        || held() >= 3,
+    )
+    .await;
+    let registrations = querying
+        .log_lines("Registering current broker to name server completed")
+        .len();
+    assert_eq!(registrations, 1, "only the first round registered");
 }

@@ -1,5 +1,7 @@
 //! Cluster membership, the pure part: what a broker registers with its name servers and how it reads
-//! the answers ([`register`]), the name server's table of many brokers ([`route_table`]), its KV
+//! the answers ([`register`]; the lighter queries and single-topic announcements of
+//! [`broker_requests`]; the compressed body a Java broker may send, [`compressed_register`]), the
+//! name server's table of many brokers and what it answers from it ([`route_table`]), its KV
 //! config ([`kv_config`]) and its own configuration over the wire ([`namesrv_config`]), and which
 //! address a broker advertises ([`advertise`]). `docs/cluster.md` is the operator's view.
 //!
@@ -8,6 +10,8 @@
 //! `RouteInfoManager` (`rocketmq-reference-2.md` §8) lives here, unit-tested.
 
 pub mod advertise;
+pub mod broker_requests;
+pub mod compressed_register;
 pub mod kv_config;
 pub mod namesrv_config;
 pub mod register;
@@ -35,7 +39,7 @@ pub enum ClusterError {
     /// `bodyCrc32` is set and does not match the body (Java: SYSTEM_ERROR "crc32 not match").
     #[error("crc32 not match")]
     Crc,
-    /// The body is not a `RegisterBrokerBody` (or a compressed one, which actormq does not read).
+    /// The body is not a `RegisterBrokerBody`, JSON or compressed ([`compressed_register`]).
     #[error("Failed to decode RegisterBrokerBody: {0}")]
     Body(String),
 }

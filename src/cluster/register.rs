@@ -6,13 +6,15 @@
 //! The body is the uncompressed JSON `RegisterBrokerBody`
 //! `{"topicConfigSerializeWrapper":{"topicConfigTable":{..},"dataVersion":{..}},"filterServerList":[]}`,
 //! with header `compressed=false` and `bodyCrc32` = Java's `UtilAll.crc32` of the body, as a 5.3
-//! broker with the default `compressedRegister=false` sends it.
+//! broker with the default `compressedRegister=false` sends it. The name server also reads the
+//! compressed form a Java broker sends with `compressedRegister=true` ([`compressed_register`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::ClusterError;
+use super::{compressed_register, ClusterError};
+use crate::protocol::code::version::V3_0_11;
 use crate::protocol::fastjson::quote_bare_keys;
 use crate::protocol::header::{java_parse_boolean, java_parse_long};
 use crate::protocol::{request_code, RemotingCommand};
@@ -22,9 +24,6 @@ use crate::topic::{self, TopicConfig, TopicTable, PERM_READ, PERM_WRITE};
 pub const AUTO_CREATE_TOPIC: &str = "TBW102";
 /// PermName.PERM_INHERIT: TBW102 carries it.
 pub const PERM_INHERIT: i32 = 1;
-/// `MQVersion.Version.V3_0_11.ordinal()`: requests from older brokers carry a bare
-/// `TopicConfigSerializeWrapper` as their body instead of a `RegisterBrokerBody`.
-const V3_0_11: i32 = 39;
 
 /// Java's `UtilAll.crc32`: CRC-32 of the bytes with the sign bit cleared.
 pub fn java_crc32(bytes: &[u8]) -> i32 {
@@ -206,8 +205,10 @@ fn required_id(cmd: &RemotingCommand) -> Result<u64, ClusterError> {
         })
 }
 
-/// Parses a REGISTER_BROKER request: header, CRC check (when `bodyCrc32` is not 0), body (a
-/// `RegisterBrokerBody`, or a bare wrapper from a pre-3.0.11 broker; no body = no topics, version 0).
+/// Parses a REGISTER_BROKER request: header, CRC check (when `bodyCrc32` is not 0, over the body
+/// as sent, compressed or not), body (a `RegisterBrokerBody`, JSON or, with `compressed=true` or
+/// a zlib header, the compressed form of [`compressed_register`]; or a bare wrapper from a
+/// pre-3.0.11 broker; no body = no topics, version 0).
 pub fn parse_register_request(
     cmd: &RemotingCommand,
 ) -> Result<RegisterBrokerRequest, ClusterError> {
@@ -215,12 +216,16 @@ pub fn parse_register_request(
     if crc != 0 && crc != i64::from(java_crc32(&cmd.body)) {
         return Err(ClusterError::Crc);
     }
+    // A 5.x Java broker labels its compressed body `compressed=false` (module doc of
+    // `compressed_register`), which Java's name server then fails to read; actormq's reads it.
+    let compressed = cmd.ext("compressed").is_some_and(java_parse_boolean)
+        || compressed_register::is_zlib(&cmd.body);
     let topics = if cmd.body.is_empty() {
         TopicConfigWrapper::default()
-    } else if cmd.ext("compressed").is_some_and(java_parse_boolean) {
-        return Err(ClusterError::Body(
-            "compressed bodies are not supported".into(),
-        ));
+    } else if compressed && cmd.version >= V3_0_11 {
+        // Before V3_0_11 Java reads the bare wrapper whatever `compressed` says.
+        compressed_register::decode(&cmd.body, cmd.version)
+            .map_err(|e| ClusterError::Body(e.to_string()))?
     } else {
         // fastjson writes integer map keys bare (a 5.x body's static-topic mappings).
         let text = std::str::from_utf8(&cmd.body).map_err(|e| ClusterError::Body(e.to_string()))?;

@@ -9,6 +9,13 @@
 //! re-registered within its timeout (default 120 s) is removed, as is every broker whose connection
 //! closed; a broker name with no address left loses its queue data, while a group that lost only its
 //! master keeps it (routes then list the slaves alone). Time is passed in, so tests need no clock.
+//!
+//! Besides registrations it answers what a broker asks between them: QUERY_DATA_VERSION (322,
+//! [`RouteTable::query_data_version`]: is my topic table's version the one you hold?) and
+//! BROKER_HEARTBEAT (904, [`RouteTable::touch`]), both of which keep a registration alive;
+//! REGISTER_TOPIC_IN_NAMESRV (217, [`RouteTable::register_topic`]: one created topic's queue data);
+//! GET_BROKER_MEMBER_GROUP (901, [`RouteTable::broker_member_group`]); and the unit topic lists
+//! (311-313, [`RouteTable::unit_topic_list`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -18,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::register::{RegisterBrokerRequest, UnregisterBrokerRequest, WireDataVersion};
 use super::{MasterInfo, MASTER_ID};
 use crate::protocol::fastjson::quote_bare_keys;
+use crate::store::message::java_hash_extend;
 use crate::topic::{TopicConfig, PERM_READ, PERM_WRITE};
 
 /// `RouteInfoManager.DEFAULT_BROKER_CHANNEL_EXPIRED_TIME`: 120 s.
@@ -98,6 +106,127 @@ impl ClusterInfo {
 fn decode_fastjson<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
     serde_json::from_str(&quote_bare_keys(text)).map_err(|e| e.to_string())
+}
+
+/// `TopicSysFlag.FLAG_UNIT`: a unit topic.
+pub const TOPIC_SYS_FLAG_UNIT: i32 = 0x1;
+/// `TopicSysFlag.FLAG_UNIT_SUB`: a topic with unit subscriptions.
+pub const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 0x2;
+
+/// Which unit topic list (`RouteInfoManager.getUnitTopics` and its two siblings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitTopicList {
+    /// GET_UNIT_TOPIC_LIST (311): the unit flag set.
+    Unit,
+    /// GET_HAS_UNIT_SUB_TOPIC_LIST (312): the unit-sub flag set.
+    HasUnitSub,
+    /// GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST (313): the unit-sub flag set, the unit flag not.
+    HasUnitSubNotUnit,
+}
+
+impl UnitTopicList {
+    fn takes(self, topic_sys_flag: i32) -> bool {
+        let unit = topic_sys_flag & TOPIC_SYS_FLAG_UNIT != 0;
+        let unit_sub = topic_sys_flag & TOPIC_SYS_FLAG_UNIT_SUB != 0;
+        match self {
+            UnitTopicList::Unit => unit,
+            UnitTopicList::HasUnitSub => unit_sub,
+            UnitTopicList::HasUnitSubNotUnit => unit_sub && !unit,
+        }
+    }
+}
+
+/// A QUERY_DATA_VERSION answer: `changed` (no live entry for the address, or its stored data
+/// version is not the one asked about, by Java's `DataVersion.equals`: timestamp, counter and
+/// state version alike), and the stored version, the answer's body when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataVersionAnswer {
+    pub changed: bool,
+    pub stored: Option<WireDataVersion>,
+}
+
+/// REGISTER_TOPIC_IN_NAMESRV's body, a `TopicRouteData` as a broker sends it (`{"brokerDatas":[],
+/// "filterServerTable":{},"queueDatas":[..]}`): only the queue datas are read, each as fastjson
+/// reads it (a number not sent is 0, a broker name not sent is none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RegisterTopicBody {
+    pub queue_datas: Vec<TopicQueueData>,
+}
+
+/// One queue data of a [`RegisterTopicBody`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TopicQueueData {
+    pub broker_name: Option<String>,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub topic_sys_flag: i32,
+}
+
+impl RegisterTopicBody {
+    /// Parses the body (fastjson's bare keys allowed).
+    pub fn decode(body: &[u8]) -> Result<RegisterTopicBody, String> {
+        decode_fastjson(body)
+    }
+}
+
+/// What REGISTER_TOPIC_IN_NAMESRV changed: how many queue datas were put, and the first one
+/// naming no registered group, at which Java stops (so nothing of a new topic is kept, and of a
+/// known topic only the queue datas before it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicRegistered {
+    pub put: usize,
+    pub stopped_at: Option<TopicQueueData>,
+}
+
+/// `BrokerMemberGroup`: one broker group's members, by name, whatever cluster is asked about
+/// (Java looks the name up alone). `None`: the field was not in the request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerMemberGroup {
+    pub cluster: Option<String>,
+    pub broker_name: Option<String>,
+    pub broker_addrs: BTreeMap<u64, String>,
+}
+
+impl BrokerMemberGroup {
+    /// The GET_BROKER_MEMBER_GROUP body, `GetBrokerMemberGroupResponseBody`, byte for byte as
+    /// Java's name server writes it with fastjson: fields sorted, the broker-id keys bare
+    /// (`{"brokerMemberGroup":{"brokerAddrs":{0:"ip:port"},"brokerName":"b","cluster":"c"}}`), a
+    /// null field left out. Java brokers read it with fastjson; [`BrokerMemberGroup::decode`]
+    /// reads it too.
+    pub fn encode_response(&self) -> Vec<u8> {
+        let json = |s: &str| serde_json::to_string(s).expect("a string serializes");
+        let addrs: Vec<String> = self
+            .broker_addrs
+            .iter()
+            .map(|(id, addr)| format!("{id}:{}", json(addr)))
+            .collect();
+        let mut out = format!(
+            r#"{{"brokerMemberGroup":{{"brokerAddrs":{{{}}}"#,
+            addrs.join(",")
+        );
+        if let Some(name) = &self.broker_name {
+            out.push_str(&format!(r#","brokerName":{}"#, json(name)));
+        }
+        if let Some(cluster) = &self.cluster {
+            out.push_str(&format!(r#","cluster":{}"#, json(cluster)));
+        }
+        out.push_str("}}");
+        out.into_bytes()
+    }
+
+    /// Parses a GET_BROKER_MEMBER_GROUP body from any name server.
+    pub fn decode(body: &[u8]) -> Result<BrokerMemberGroup, String> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body {
+            broker_member_group: Option<BrokerMemberGroup>,
+        }
+        decode_fastjson::<Body>(body).map(|b| b.broker_member_group.unwrap_or_default())
+    }
 }
 
 /// `BrokerLiveInfo`: when an address last registered and over which connection.
@@ -398,6 +527,107 @@ impl RouteTable {
         changed
     }
 
+    /// `updateBrokerInfoUpdateTimestamp` (BROKER_HEARTBEAT, 904, and every QUERY_DATA_VERSION): a
+    /// live address's last update becomes `now_ms`, so its expiry starts again. Returns whether
+    /// it was live (nothing happens to one that is not).
+    pub fn touch(&mut self, cluster: &str, broker_addr: &str, now_ms: u64) -> bool {
+        let key = (cluster.to_string(), broker_addr.to_string());
+        match self.live.get_mut(&key) {
+            Some(live) => {
+                live.last_update_ms = now_ms;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// QUERY_DATA_VERSION (322), Java's `queryBrokerTopicConfig` handler: whether the broker's
+    /// topic table `version` differs from what this table holds for the address (`None`, no
+    /// version sent, always does), then [`touch`](Self::touch), then the stored version.
+    pub fn query_data_version(
+        &mut self,
+        cluster: &str,
+        broker_addr: &str,
+        version: Option<&WireDataVersion>,
+        now_ms: u64,
+    ) -> DataVersionAnswer {
+        let key = (cluster.to_string(), broker_addr.to_string());
+        let stored = self.live.get(&key).map(|l| l.data_version.clone());
+        let changed = stored.is_none() || stored.as_ref() != version;
+        self.touch(cluster, broker_addr, now_ms);
+        DataVersionAnswer { changed, stored }
+    }
+
+    /// `registerTopic` (REGISTER_TOPIC_IN_NAMESRV, 217): `body`'s queue datas become the topic's
+    /// on their broker names, as Java does it: every name must be a registered group's (Java's
+    /// `brokerAddrTable`, live or not); at the first that is not it stops, keeping nothing of a
+    /// topic it did not know and, of a known topic, the queue datas put before it.
+    pub fn register_topic(&mut self, topic: &str, body: RegisterTopicBody) -> TopicRegistered {
+        let mut done = TopicRegistered::default();
+        let mut queues = self.topics.get(topic).cloned();
+        let known = queues.is_some();
+        let queues_mut = queues.get_or_insert_with(BTreeMap::new);
+        for q in body.queue_datas {
+            let name = match &q.broker_name {
+                Some(n) if self.brokers.contains_key(n) => n.clone(),
+                _ => {
+                    done.stopped_at = Some(q);
+                    break;
+                }
+            };
+            queues_mut.insert(
+                name.clone(),
+                QueueData {
+                    broker_name: name,
+                    read_queue_nums: q.read_queue_nums,
+                    write_queue_nums: q.write_queue_nums,
+                    perm: q.perm,
+                    topic_sys_flag: q.topic_sys_flag,
+                },
+            );
+            done.put += 1;
+        }
+        if done.stopped_at.is_some() && !known {
+            done.put = 0;
+        } else if done.put > 0 {
+            self.topics
+                .insert(topic.to_string(), queues.unwrap_or_default());
+        }
+        done
+    }
+
+    /// `getBrokerMemberGroup` (GET_BROKER_MEMBER_GROUP, 901): the group named `broker_name` and
+    /// every address in it; the request's names as sent, the addresses empty for a name not
+    /// registered.
+    pub fn broker_member_group(
+        &self,
+        cluster: Option<&str>,
+        broker_name: Option<&str>,
+    ) -> BrokerMemberGroup {
+        BrokerMemberGroup {
+            cluster: cluster.map(str::to_string),
+            broker_name: broker_name.map(str::to_string),
+            broker_addrs: broker_name
+                .and_then(|n| self.brokers.get(n))
+                .map(|b| b.broker_addrs.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `getUnitTopics`, `getHasUnitSubTopicList`, `getHasUnitSubUnUnitTopicList` (311-313): the
+    /// topics whose first queue data's `topicSysFlag` passes `which`'s test. "First" is what
+    /// Java's `queueDatas.values().iterator().next()` gives (`java_first_queue_data`), which
+    /// matters only when a topic's groups disagree on the flag.
+    pub fn unit_topic_list(&self, which: UnitTopicList) -> Vec<&str> {
+        self.topics
+            .iter()
+            .filter(|(_, queues)| {
+                java_first_queue_data(queues).is_some_and(|q| which.takes(q.topic_sys_flag))
+            })
+            .map(|(topic, _)| topic.as_str())
+            .collect()
+    }
+
     /// Whether `(cluster, broker_addr)` is registered and not expired.
     pub fn is_live(&self, cluster: &str, broker_addr: &str) -> bool {
         self.live
@@ -408,6 +638,25 @@ impl RouteTable {
     pub fn live_count(&self) -> usize {
         self.live.len()
     }
+}
+
+/// The queue data a Java `HashMap<String, QueueData>` holding `queues` iterates first: the one in
+/// the lowest bucket, `(h ^ h >>> 16) & (capacity - 1)` with `h` the broker name's
+/// `String.hashCode` and the capacity 16, doubled while the map holds more than three quarters of
+/// it. Within one bucket Java goes by insertion order, which the table does not keep, so by name.
+fn java_first_queue_data(queues: &BTreeMap<String, QueueData>) -> Option<&QueueData> {
+    let mut capacity = 16usize;
+    while queues.len() > capacity / 4 * 3 {
+        capacity *= 2;
+    }
+    let bucket = |name: &str| {
+        let h = java_hash_extend(0, name) as u32;
+        (h ^ (h >> 16)) as usize & (capacity - 1)
+    };
+    queues
+        .iter()
+        .min_by_key(|(name, _)| bucket(name))
+        .map(|(_, q)| q)
 }
 
 #[cfg(test)]

@@ -73,10 +73,26 @@ pub mod request_code {
     pub const UPDATE_NAMESRV_CONFIG: i32 = 318;
     /// Name server: its configuration as properties text (`mqadmin getNamesrvConfig`).
     pub const GET_NAMESRV_CONFIG: i32 = 319;
+    /// Name server: does it hold this broker's topic-table version (`changed`)? Also keeps the
+    /// registration alive (Java's `forceRegister=false`).
+    pub const QUERY_DATA_VERSION: i32 = 322;
+    /// Name server: one topic's queue data from one broker (Java's `enableSingleTopicRegister`).
+    pub const REGISTER_TOPIC_IN_NAMESRV: i32 = 217;
     /// Name server: cluster and broker names (`mqadmin topicList` filters them out).
     pub const GET_SYSTEM_TOPIC_LIST_FROM_NS: i32 = 304;
     /// Name server: a broker group's topics get read and write back (`mqadmin addWritePerm`).
     pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
+    /// Name server: keeps a broker's registration alive, nothing else (header `clusterName`,
+    /// `brokerAddr`, `brokerName`).
+    pub const BROKER_HEARTBEAT: i32 = 904;
+    /// Name server: one broker group's members, `{"brokerMemberGroup":{..}}`.
+    pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
+    /// Name server: topics with the unit flag (`TopicSysFlag` bit 0).
+    pub const GET_UNIT_TOPIC_LIST: i32 = 311;
+    /// Name server: topics with the unit-subscription flag (`TopicSysFlag` bit 1).
+    pub const GET_HAS_UNIT_SUB_TOPIC_LIST: i32 = 312;
+    /// Name server: topics with the unit-subscription flag and without the unit flag.
+    pub const GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST: i32 = 313;
     /// A group's offsets against each queue's end (`mqadmin consumerProgress`).
     pub const GET_CONSUME_STATS: i32 = 208;
     /// Header `groupName`, `cleanOffset` (`mqadmin deleteSubGroup`).
@@ -168,6 +184,13 @@ pub mod request_code {
             GET_NAMESRV_CONFIG => "GET_NAMESRV_CONFIG",
             GET_SYSTEM_TOPIC_LIST_FROM_NS => "GET_SYSTEM_TOPIC_LIST_FROM_NS",
             ADD_WRITE_PERM_OF_BROKER => "ADD_WRITE_PERM_OF_BROKER",
+            QUERY_DATA_VERSION => "QUERY_DATA_VERSION",
+            REGISTER_TOPIC_IN_NAMESRV => "REGISTER_TOPIC_IN_NAMESRV",
+            BROKER_HEARTBEAT => "BROKER_HEARTBEAT",
+            GET_BROKER_MEMBER_GROUP => "GET_BROKER_MEMBER_GROUP",
+            GET_UNIT_TOPIC_LIST => "GET_UNIT_TOPIC_LIST",
+            GET_HAS_UNIT_SUB_TOPIC_LIST => "GET_HAS_UNIT_SUB_TOPIC_LIST",
+            GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST",
             GET_CONSUME_STATS => "GET_CONSUME_STATS",
             DELETE_SUBSCRIPTIONGROUP => "DELETE_SUBSCRIPTIONGROUP",
             DELETE_TOPIC_IN_BROKER => "DELETE_TOPIC_IN_BROKER",
@@ -198,6 +221,12 @@ pub mod version {
     /// `V3_4_9`: from this client version on, a send-back's or retry send's `maxReconsumeTimes`
     /// header overrides the group's `retryMaxTimes`.
     pub const V3_4_9: i32 = 121;
+    /// `V3_0_11`: from this broker version on, a REGISTER_BROKER body is a `RegisterBrokerBody`
+    /// (before it, a bare `TopicConfigSerializeWrapper`).
+    pub const V3_0_11: i32 = 37;
+    /// `V5_0_0`: from this broker version on, a compressed `RegisterBrokerBody` ends with the
+    /// static-topic mappings.
+    pub const V5_0_0: i32 = 413;
 }
 
 /// `PullSysFlag` bits of a pull request's `sysFlag` (`rocketmq-reference.md` §3.3).
@@ -453,6 +482,12 @@ mod tests {
         assert_eq!(request_code::name(361), "LITE_PULL_MESSAGE");
         assert_eq!(request_code::name(351), "GET_TOPIC_CONFIG");
         assert_eq!(request_code::name(300), "QUERY_TOPIC_CONSUME_BY_WHO");
+        assert_eq!(request_code::name(322), "QUERY_DATA_VERSION");
+        assert_eq!(request_code::name(904), "BROKER_HEARTBEAT");
+        assert_eq!(
+            request_code::name(313),
+            "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST"
+        );
         assert_eq!(request_code::name(9999), "UNKNOWN");
         assert_eq!(response_code::name(2), "SYSTEM_BUSY");
         assert_eq!(response_code::name(1500), "GO_AWAY");

@@ -262,6 +262,10 @@ pub fn java_header(request_code: i32) -> (&'static str, Decode) {
         VIEW_BROKER_STATS_DATA => ("ViewBrokerStatsDataRequestHeader", Decode::Reflective),
         GET_BROKER_CONSUME_STATS => ("GetConsumeStatsInBrokerHeader", Decode::Reflective),
         QUERY_CONSUME_QUEUE => ("QueryConsumeQueueRequestHeader", Decode::Reflective),
+        QUERY_DATA_VERSION => ("QueryDataVersionRequestHeader", Decode::Reflective),
+        BROKER_HEARTBEAT => ("BrokerHeartbeatRequestHeader", Decode::Reflective),
+        REGISTER_TOPIC_IN_NAMESRV => ("RegisterTopicRequestHeader", Decode::Reflective),
+        GET_BROKER_MEMBER_GROUP => ("GetBrokerMemberGroupRequestHeader", Decode::Reflective),
         // GET_TOPIC_CONFIG (351), served by the pull processor.
         351 => ("GetTopicConfigRequestHeader", Decode::Reflective),
         _ => ("CommandCustomHeader", Decode::Reflective),

@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use tracing::{info, warn};
@@ -64,8 +63,7 @@ impl Membership {
             let registrar = Registrar::new(
                 registration.clone(),
                 &config.broker,
-                &c.namesrv_addr,
-                Duration::from_millis(c.register_interval_ms),
+                c,
                 Arc::new(topics.clone()),
             );
             let addr = Registrar::start_in_arbiter(&arbiter.handle(), move |_| registrar);

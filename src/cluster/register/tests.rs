@@ -152,3 +152,82 @@ fn a_java_5x_body_with_static_topic_mappings_is_read() {
     assert_eq!(r.topics.data_version.counter, 3);
     assert_eq!(r.topics.topic_config_table["orders"].write_queue_nums, 4);
 }
+
+/// A compressed REGISTER_BROKER (Java's `compressedRegister=true`): the CRC is over the body as
+/// sent; the topics and data version come out as from the JSON form, the sys flags 0 (the
+/// compressed form has none); a bad stream is a body error.
+#[test]
+fn a_compressed_body_is_read_and_checked() {
+    use crate::cluster::compressed_register;
+    let topics = registered_topics(&table(), true, 8);
+    let mut cmd = me().register_request(&topics);
+    let body = compressed_register::encode(&topics);
+    cmd.ext_fields.insert("compressed", "true");
+    cmd.ext_fields
+        .insert("bodyCrc32", java_crc32(&body).to_string());
+    cmd.body = body.into();
+    cmd.version = 479;
+    assert_eq!(parse_register_request(&cmd).unwrap().topics, topics);
+
+    // The same bytes with a JSON body's CRC: refused before anything is inflated.
+    let mut bad_crc = cmd.clone();
+    bad_crc.ext_fields.insert("bodyCrc32", "1");
+    assert_eq!(parse_register_request(&bad_crc), Err(ClusterError::Crc));
+
+    let mut garbage = cmd.clone();
+    garbage.body = bytes::Bytes::from_static(b"{\"not\":\"zlib\"}");
+    garbage.ext_fields.insert("bodyCrc32", "0");
+    let e = parse_register_request(&garbage).unwrap_err();
+    assert!(matches!(e, ClusterError::Body(_)), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("Failed to decode RegisterBrokerBody: compressed body: "),
+        "{e}"
+    );
+
+    // Java's own bytes (`compressed_register/JavaBody.java`).
+    let mut java = cmd.clone();
+    java.body =
+        bytes::Bytes::from_static(include_bytes!("../compressed_register/java-5.3.3-body.bin"));
+    java.ext_fields.insert("bodyCrc32", "0");
+    let r = parse_register_request(&java).unwrap();
+    assert_eq!(r.topics.data_version.counter, 7);
+    assert_eq!(r.topics.topic_config_table["orders"].read_queue_nums, 8);
+    assert_eq!(r.topics.topic_config_table["orders"].topic_sys_flag, 0);
+}
+
+/// Before `V3_0_11` (ordinal 37) Java reads a bare wrapper, whatever `compressed` says; from it
+/// on a `RegisterBrokerBody`.
+#[test]
+fn the_body_form_follows_the_brokers_version() {
+    let topics = registered_topics(&table(), false, 8);
+    let mut cmd = me().register_request(&topics);
+    cmd.ext_fields.insert("bodyCrc32", "0");
+    cmd.version = 37;
+    assert_eq!(parse_register_request(&cmd).unwrap().topics, topics);
+    cmd.version = 36;
+    // A RegisterBrokerBody read as a bare wrapper: no topics in it.
+    assert_eq!(
+        parse_register_request(&cmd).unwrap().topics,
+        TopicConfigWrapper::default()
+    );
+    cmd.body = serde_json::to_vec(&topics).unwrap().into();
+    cmd.ext_fields.insert("compressed", "true");
+    assert_eq!(parse_register_request(&cmd).unwrap().topics, topics);
+}
+
+/// A 5.x Java broker with `compressedRegister=true` sends its compressed body as
+/// `compressed=false`; it is read by its zlib header.
+#[test]
+fn a_compressed_body_labelled_uncompressed_is_read() {
+    let mut cmd = me().register_request(&TopicConfigWrapper::default());
+    cmd.body =
+        bytes::Bytes::from_static(include_bytes!("../compressed_register/java-5.3.3-body.bin"));
+    cmd.ext_fields
+        .insert("bodyCrc32", java_crc32(&cmd.body).to_string());
+    assert_eq!(cmd.ext("compressed"), Some("false"));
+    cmd.version = 479;
+    let r = parse_register_request(&cmd).unwrap();
+    assert_eq!(r.topics.topic_config_table.len(), 3);
+    assert_eq!(r.topics.data_version.state_version, 2);
+}
