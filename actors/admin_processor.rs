@@ -1,6 +1,6 @@
 //! `AdminProcessor`: broker-wide admin requests: `GET_BROKER_CONFIG` (26, the effective config as
-//! properties text) and `GET_BROKER_RUNTIME_INFO` (28): the KVTable
-//! (`{"table":{...}}`) RocketMQ admin tools read, with RocketMQ's keys where actormq has the figure,
+//! properties text), `UPDATE_BROKER_CONFIG` (25, `brokerPermission` only: [`broker_config`]) and
+//! `GET_BROKER_RUNTIME_INFO` (28): the KVTable (`{"table":{...}}`) RocketMQ admin tools read, with RocketMQ's keys where actormq has the figure,
 //! and every actor's mailbox figures added (`mailbox.<actor>.<field>`, plus the whole list as JSON
 //! under `actormq.mailboxes` for `actormq stats`; with the extField `perConnection=true`, each open
 //! connection's figures under `actormq.connections`).
@@ -40,9 +40,12 @@ use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::{stats, Metrics, TakeSnapshot};
 use super::processor_table::Processor;
 use super::scheduler::{DelayProgress, Scheduler};
+use super::send_processor::SendProcessor;
+use actormq::broker_permission::BrokerPermission;
 use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
 
+mod broker_config;
 mod ha_status;
 mod view_stats;
 
@@ -54,8 +57,13 @@ pub struct AdminProcessor {
     scheduler: Mailbox<Scheduler>,
     /// Asked for the commit log's first offset and first store time (`AskStoreBounds`).
     dispatcher: Option<Mailbox<Dispatcher>>,
-    /// `GET_BROKER_CONFIG`'s body, rendered once at start (the config does not change at runtime).
-    broker_properties: bytes::Bytes,
+    /// `GET_BROKER_CONFIG`'s body but `brokerPermission`, rendered once at start (the rest of the
+    /// config does not change at runtime).
+    broker_properties: String,
+    /// `brokerPermission` as this actor last set it (`UPDATE_BROKER_CONFIG`).
+    permission: BrokerPermission,
+    /// Applies a new permission (it owns what is registered).
+    send: Option<Mailbox<SendProcessor>>,
     /// Fixed runtime-info entries: role, id, names, advertised addresses.
     cluster_info: Vec<(String, String)>,
     /// Answers `GET_BROKER_HA_STATUS`: the `HaServer` or the `HaClient` (`HaStatusFrom`).
@@ -72,11 +80,21 @@ impl AdminProcessor {
         AdminProcessor {
             metrics,
             scheduler,
-            broker_properties: broker_properties.into(),
+            broker_properties,
+            permission: BrokerPermission::default(),
+            send: None,
             cluster_info,
             dispatcher: None,
             ha_status: None,
         }
+    }
+
+    /// The SendProcessor, which applies `UPDATE_BROKER_CONFIG`'s permission; `permission` the one
+    /// at start.
+    pub fn with_send(mut self, send: Mailbox<SendProcessor>, permission: BrokerPermission) -> Self {
+        self.send = Some(send);
+        self.permission = permission;
+        self
     }
 
     /// The Dispatcher, which answers `commitLogMinOffset` and `earliestMessageTimeStamp`.
@@ -101,6 +119,7 @@ impl Processor for AdminProcessor {
     const CODES: &'static [i32] = &[
         request_code::GET_BROKER_RUNTIME_INFO,
         request_code::GET_BROKER_CONFIG,
+        request_code::UPDATE_BROKER_CONFIG,
         request_code::VIEW_BROKER_STATS_DATA,
         request_code::GET_BROKER_HA_STATUS,
         request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
@@ -129,13 +148,11 @@ impl Handler<Request> for AdminProcessor {
             return Box::pin(async {});
         }
         if req.cmd.code == request_code::GET_BROKER_CONFIG {
-            let body = self.broker_properties.clone();
-            let resp = req
-                .cmd
-                .response_to(response_code::SUCCESS, None)
-                .with_body(body);
-            req.reply.send(resp);
+            req.reply.send(self.broker_config(&req.cmd));
             return Box::pin(async {});
+        }
+        if req.cmd.code == request_code::UPDATE_BROKER_CONFIG {
+            return self.update_broker_config(req);
         }
         let (metrics, scheduler) = (self.metrics.clone(), self.scheduler.clone());
         let dispatcher = self.dispatcher.clone();

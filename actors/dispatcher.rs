@@ -33,6 +33,7 @@ pub use super::query::{
     ResetTargets, StoreBounds, WatchTopic,
 };
 use super::retention::OutOfSpace;
+use actormq::broker_permission::BrokerPermission;
 use actormq::ha::pull::PullRole;
 use actormq::long_poll::ParkedPulls;
 use actormq::protocol::{response_code, RemotingCommand};
@@ -312,17 +313,21 @@ impl Handler<Flushed> for Dispatcher {
     }
 }
 
-/// The topic table changed (a topic was created): here is the new snapshot.
+/// The topic table changed (a topic created or changed), or the broker's permission (which is
+/// registered with it): the new snapshot and the permission.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct TopicsChanged(pub Arc<TopicTable>);
+pub struct TopicsChanged {
+    pub topics: Arc<TopicTable>,
+    pub permission: BrokerPermission,
+}
 
 impl Handler<TopicsChanged> for Dispatcher {
     type Result = ();
 
-    fn handle(&mut self, TopicsChanged(topics): TopicsChanged, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, changed: TopicsChanged, _ctx: &mut Context<Self>) {
         let _timer = stats().dispatcher.handling();
-        self.topics = topics;
+        self.topics = changed.topics;
     }
 }
 

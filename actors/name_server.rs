@@ -38,6 +38,7 @@ use super::dispatcher::TopicsChanged;
 use super::mailbox::{timer_tick, CountedRecipient};
 use super::metrics::{stats, ConnectionEvent};
 use super::processor_table::Processor;
+use actormq::broker_permission::BrokerPermission;
 use actormq::cluster::kv_config::KvConfig;
 use actormq::cluster::namesrv_config::NamesrvProperties;
 use actormq::cluster::register::{
@@ -58,6 +59,8 @@ pub struct LocalBroker {
     pub registration: BrokerRegistration,
     pub auto_create_topic: bool,
     pub default_queue_nums: i32,
+    /// `brokerPermission`, kept current by `TopicsChanged`: masks the registered perms.
+    pub permission: BrokerPermission,
 }
 
 pub struct NameServer {
@@ -109,7 +112,12 @@ impl NameServer {
     /// (Re-)registers the local broker; it never expires.
     fn register_local(&mut self, topics: &TopicTable) {
         let Some(local) = &self.local else { return };
-        let topics = registered_topics(topics, local.auto_create_topic, local.default_queue_nums);
+        let topics = registered_topics(
+            topics,
+            local.auto_create_topic,
+            local.default_queue_nums,
+            local.permission,
+        );
         let request = local.registration.as_request(topics, Some(u64::MAX));
         if self
             .table
@@ -326,8 +334,12 @@ impl Handler<Request> for NameServer {
 impl Handler<TopicsChanged> for NameServer {
     type Result = ();
 
-    fn handle(&mut self, TopicsChanged(topics): TopicsChanged, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, changed: TopicsChanged, _ctx: &mut Context<Self>) {
         let _timer = stats().name_server.handling();
+        let TopicsChanged { topics, permission } = changed;
+        if let Some(local) = &mut self.local {
+            local.permission = permission;
+        }
         self.register_local(&topics);
     }
 }

@@ -10,7 +10,8 @@
 //! A pull with the COMMIT_OFFSET flag also sends `CommitOffset` to the `OffsetProcessor`. It also
 //! holds the offset resets (`INVOKE_BROKER_TO_RESET_OFFSET`) no pull has seen yet ([`MarkReset`],
 //! from the `OffsetProcessor`): the next pull of such a queue by that group is answered
-//! PULL_OFFSET_MOVED to the reset offset (Java 5.2+'s server-side reset). Runs on the
+//! PULL_OFFSET_MOVED to the reset offset (Java 5.2+'s server-side reset). A broker without read
+//! permission (`brokerPermission`, from `TopicsChanged`) refuses pulls here. Runs on the
 //! system arbiter beside the connections, so parsing costs no thread hop; a full dispatcher mailbox
 //! answers `SYSTEM_BUSY` at once.
 
@@ -21,14 +22,17 @@ use actix::prelude::*;
 use super::metrics::stats;
 
 use super::connection::Request;
-use super::dispatcher::{Dispatcher, PullQuery, QueryKind, TagFilter, MAX_PULL_BYTES};
+use super::dispatcher::{
+    Dispatcher, PullQuery, QueryKind, TagFilter, TopicsChanged, MAX_PULL_BYTES,
+};
 use super::mailbox::Mailbox;
 use super::offset_processor::{CommitOffset, OffsetProcessor, ResetTaken};
 use super::processor_table::Processor;
 use super::query::forward;
+use actormq::broker_permission::BrokerPermission;
 use actormq::consumer_offsets::ResetMarks;
 use actormq::protocol::header::{ExtReader, HeaderError};
-use actormq::protocol::{pull_sys_flag, request_code, RemotingCommand};
+use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
 use actormq::store::index::{KeyLookup, DEFAULT_QUERY_MAX_NUM, UNIQUE_MSG_QUERY_FLAG};
 
 pub struct PullProcessor {
@@ -39,6 +43,10 @@ pub struct PullProcessor {
     broker_name: String,
     /// Resets waiting for their group's next pull of the queue; almost always empty.
     resets: ResetMarks,
+    /// `brokerPermission` (kept current by `TopicsChanged`): without read, pulls are refused.
+    permission: BrokerPermission,
+    /// What those refusals name (Java: `brokerIP1`).
+    broker_ip: String,
 }
 
 impl PullProcessor {
@@ -53,13 +61,36 @@ impl PullProcessor {
             mailbox,
             broker_name: String::new(),
             resets: ResetMarks::default(),
+            permission: BrokerPermission::default(),
+            broker_ip: String::new(),
         }
     }
 
-    /// This broker's name (`broker.name`), for `GET_TOPIC_STATS_INFO`.
-    pub fn with_broker_name(mut self, name: &str) -> Self {
+    /// This broker's name (`broker.name`, for `GET_TOPIC_STATS_INFO`), advertised IP and
+    /// permission at start.
+    pub fn with_broker(mut self, name: &str, ip: String, permission: BrokerPermission) -> Self {
         self.broker_name = name.to_string();
+        self.broker_ip = ip;
+        self.permission = permission;
         self
+    }
+
+    /// `PullMessageProcessor`'s first check: a broker without read permission refuses pulls,
+    /// `forbiddenType` BROKER_FORBIDDEN (1).
+    fn refuse_pull(&self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
+        let pull = matches!(
+            cmd.code,
+            request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
+        );
+        if !pull || self.permission.readable() {
+            return None;
+        }
+        let remark = format!(
+            "the broker[{}] pulling message is forbidden",
+            self.broker_ip
+        );
+        let response = cmd.response_to(response_code::NO_PERMISSION, Some(remark));
+        Some(response.with_ext("forbiddenType", 1))
     }
 
     /// Parses the request into a query; a pull with COMMIT_OFFSET also stores the offset.
@@ -180,6 +211,10 @@ impl Handler<Request> for PullProcessor {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().pull_processor.handling();
+        if let Some(refusal) = self.refuse_pull(&req.cmd) {
+            req.reply.send(refusal);
+            return;
+        }
         let kind = match self.query(&req.cmd) {
             Ok(kind) => kind,
             Err(e) => {
@@ -189,6 +224,16 @@ impl Handler<Request> for PullProcessor {
             }
         };
         forward(&self.dispatcher, kind, &req.cmd, req.reply);
+    }
+}
+
+/// Only the permission is kept: the `Dispatcher` checks topics.
+impl Handler<TopicsChanged> for PullProcessor {
+    type Result = ();
+
+    fn handle(&mut self, changed: TopicsChanged, _ctx: &mut Context<Self>) {
+        let _timer = stats().pull_processor.handling();
+        self.permission = changed.permission;
     }
 }
 

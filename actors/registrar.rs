@@ -25,6 +25,7 @@ use tracing::{debug, info, warn};
 use super::dispatcher::TopicsChanged;
 use super::mailbox::{timer_tick, CountedRecipient};
 use super::metrics::stats;
+use actormq::broker_permission::BrokerPermission;
 use actormq::client::{Client, ClientError};
 use actormq::cluster::broker_requests::{
     changed_topics, needs_register, query_data_version_request, register_topic_request,
@@ -96,6 +97,8 @@ pub struct Registrar {
     auto_create_topic: bool,
     default_queue_nums: i32,
     topics: Arc<TopicTable>,
+    /// `brokerPermission`: masks the registered perms.
+    permission: BrokerPermission,
     links: Vec<Link>,
     interval: Duration,
     force_register: bool,
@@ -131,6 +134,7 @@ impl Registrar {
             auto_create_topic: broker.auto_create_topic,
             default_queue_nums: broker.default_topic_queue_nums as i32,
             topics,
+            permission: broker.permission,
             links,
             interval: Duration::from_millis(cluster.register_interval_ms),
             force_register: cluster.force_register,
@@ -196,7 +200,7 @@ impl Registrar {
                 continue;
             }
             for t in topics {
-                let request = register_topic_request(&self.me.broker_name, t);
+                let request = register_topic_request(&self.me.broker_name, t, self.permission);
                 let topic = t.topic_name.clone();
                 ctx.spawn(self.exchange(i, request).into_actor(self).map(
                     move |res, act, ctx| {
@@ -267,6 +271,7 @@ impl Registrar {
             &self.topics,
             self.auto_create_topic,
             self.default_queue_nums,
+            self.permission,
         );
         let request = self.me.register_request(&wrapper);
         self.links[i].in_flight = true;
@@ -364,8 +369,16 @@ impl Actor for Registrar {
 impl Handler<TopicsChanged> for Registrar {
     type Result = ();
 
-    fn handle(&mut self, TopicsChanged(topics): TopicsChanged, ctx: &mut Context<Self>) {
+    fn handle(&mut self, changed: TopicsChanged, ctx: &mut Context<Self>) {
         let _timer = stats().registrar.handling();
+        let TopicsChanged { topics, permission } = changed;
+        if permission != self.permission {
+            // Every registered perm changes: the whole table, as Java's forced registration.
+            info!(%permission, "registering the broker's new permission");
+            (self.topics, self.permission) = (topics, permission);
+            self.register_all(ctx);
+            return;
+        }
         if topics.data_version == self.topics.data_version {
             self.topics = topics;
             return;

@@ -28,6 +28,7 @@ use super::offset_processor::{OffsetProcessor, RemoveGroupOffsets, ResetOffsets}
 use super::processor_table::Processor;
 use super::retention::OutOfSpace;
 use super::transaction_checker::TransactionChecker;
+use actormq::broker_permission::BrokerPermission;
 use actormq::config::{BrokerIdentity, BrokerRole};
 use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
@@ -49,7 +50,7 @@ mod reply;
 mod send_back;
 mod tables;
 
-pub use tables::{ApplyMasterTables, EnsureRetryTopic};
+pub use tables::{ApplyMasterTables, EnsureRetryTopic, SetBrokerPermission};
 
 /// Space a failed write of `topics.json` is taken to have needed (its temp copy; a table rarely
 /// exceeds this).
@@ -92,6 +93,9 @@ pub struct SendProcessor {
     offsets: Option<Mailbox<OffsetProcessor>>,
     /// Owns the clients' connections: where a reply to a request message is pushed.
     clients: Option<Mailbox<ClientManager>>,
+    /// `brokerPermission`: registered with the topics (`TopicsChanged`), checked on send-backs
+    /// here and on sends by the preparer.
+    permission: BrokerPermission,
 }
 
 impl SendProcessor {
@@ -112,6 +116,7 @@ impl SendProcessor {
             groups: tables.groups,
             groups_path: tables.groups_path,
             auto_create_group: broker.auto_create_subscription_group,
+            permission: broker.permission,
             send_backs: 0,
             delay_levels: broker.message_delay_level.clone(),
             preparer: SendPreparer::new(broker, store_host.ip()),
@@ -192,7 +197,10 @@ impl SendProcessor {
     fn notify_topics(&self) {
         let snapshot = std::sync::Arc::new(self.topics.clone());
         for r in &self.topics_changed {
-            r.do_send(TopicsChanged(snapshot.clone()));
+            r.do_send(TopicsChanged {
+                topics: snapshot.clone(),
+                permission: self.permission,
+            });
         }
     }
 
@@ -280,6 +288,11 @@ impl SendProcessor {
         unit_mode: bool,
     ) -> Result<Option<(SubscriptionGroupConfig, TopicConfig)>, Refusal> {
         let config = self.group(group)?;
+        if !self.permission.writable() {
+            let ip = self.store_host.ip();
+            let remark = format!("the broker[{ip}] sending message is forbidden");
+            return Err((response_code::NO_PERMISSION, remark));
+        }
         if config.retry_queue_nums <= 0 {
             return Ok(None);
         }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::broker_permission::BrokerPermission;
 use crate::schedule::DelayLevels;
 
 /// The size of an OS page; file sizes and flush thresholds are counted in these.
@@ -100,6 +101,11 @@ pub struct BrokerIdentity {
     /// entry, a higher level is clamped to the last. A bad entry stops the broker at start.
     /// Default: `"1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"`.
     pub message_delay_level: DelayLevels,
+    /// The broker's permission (RocketMQ's `brokerPermission`): 6 read and write, 4 read only (no
+    /// sends are routed here; ordered topics and send-backs refuse them; pulls go on: how a broker
+    /// is drained), 2 write only, 0 neither. `mqadmin updateBrokerConfig -k brokerPermission -v N`
+    /// changes it until restart. Default: 6.
+    pub permission: BrokerPermission,
 }
 
 /// `[store]`: where and how the commit log lives.
@@ -506,6 +512,7 @@ impl Default for BrokerIdentity {
             max_message_bytes: 4 * 1024 * 1024,
             rebalance_lock_max_live_ms: 60_000,
             message_delay_level: DelayLevels::default(),
+            permission: BrokerPermission::default(),
         }
     }
 }

@@ -44,6 +44,8 @@
 //! - [`long_poll`]: pulls parked at the end of their queue until records arrive or time runs out.
 //! - [`schedule`]: delay levels: the put rewrite into `SCHEDULE_TOPIC_XXXX`, the delivery state
 //!   machine, `delayOffset.json`.
+//! - [`broker_permission`]: the broker's own permission (`brokerPermission`, how a broker is
+//!   drained) and UPDATE_BROKER_CONFIG, the one runtime change it takes.
 //! - [`cluster`]: cluster membership: REGISTER_BROKER / UNREGISTER_BROKER formats, the name
 //!   server's route table of many brokers, advertised addresses.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
@@ -52,6 +54,7 @@
 //! The actors live in `actors/` at the repository root and are compiled into the broker binary only,
 //! so nothing here can depend on them.
 
+pub mod broker_permission;
 pub mod client;
 pub mod client_registry;
 pub mod cluster;

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use bytes::BytesMut;
 use tracing::info;
 
+use crate::broker_permission::BrokerPermission;
 use crate::config::BrokerIdentity;
 use crate::protocol::header::{send_response, SendMessageRequestHeader};
 use crate::protocol::{
@@ -90,6 +91,8 @@ pub struct SendPreparer {
     timer: TimerRules,
     /// SYNC_MASTER: look at each send's `WAIT` property.
     sync_master: bool,
+    /// Named in the refusals of a broker without write permission (Java names `brokerIP1`).
+    store_ip: std::net::IpAddr,
 }
 
 impl SendPreparer {
@@ -101,7 +104,26 @@ impl SendPreparer {
             round_robin: 0,
             timer: TimerRules::default(),
             sync_master: false,
+            store_ip,
         }
+    }
+
+    /// The broker's permission changed (UPDATE_BROKER_CONFIG).
+    pub fn set_permission(&mut self, permission: BrokerPermission) {
+        self.broker.permission = permission;
+    }
+
+    /// `msgCheck`: a broker without write permission refuses sends to its ordered topics (the
+    /// name servers already route no other sends here; one that arrives on a stale route is
+    /// taken, as Java does).
+    fn check_broker_writable(&self, topics: &TopicTable, topic: &str) -> Result<(), Refusal> {
+        if self.broker.permission.writable() || !topics.get(topic).is_some_and(|t| t.order) {
+            return Ok(());
+        }
+        Err((
+            response_code::NO_PERMISSION,
+            format!("the broker[{}] sending message is forbidden", self.store_ip),
+        ))
     }
 
     /// A SYNC_MASTER's preparer: sends wait for a slave unless they say `WAIT=false`.
@@ -150,6 +172,7 @@ impl SendPreparer {
                 format!("Sending message to topic[{}] is forbidden.", header.topic),
             ));
         }
+        self.check_broker_writable(topics, &header.topic)?;
         let (topic, created) = topic_for_send(&self.broker, topics, &header)?;
         let mut created_topics = Vec::new();
         if created {

@@ -254,8 +254,9 @@ impl TopicTable {
         existed
     }
 
-    /// A new data version, as RocketMQ's `DataVersion.nextVersion`.
-    fn touch(&mut self) {
+    /// A new data version, as RocketMQ's `DataVersion.nextVersion` (also when the broker's
+    /// permission changes: what it registers changed).
+    pub fn touch(&mut self) {
         self.data_version.counter += 1;
         self.data_version.timestamp = crate::store::now_ms();
     }

@@ -39,6 +39,14 @@ fn wrong_type() {
 }
 
 #[test]
+fn bad_broker_permission() {
+    fails_with(
+        "[broker]\npermission = 16\n",
+        &["broker.permission", "16 is not a permission"],
+    );
+}
+
+#[test]
 fn bad_flush_mode() {
     fails_with("[flush]\nmode = \"sometimes\"\n", &["flush.mode"]);
 }

@@ -1,7 +1,7 @@
 //! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215)
 //! and the group-admin ones (200, 201, 207, and the checks of an offset reset, 222),
-//! a slave's metadata sync from its master, and the retry topics of groups that announce
-//! themselves.
+//! a slave's metadata sync from its master, the retry topics of groups that announce
+//! themselves, and the broker's permission (published with the topic table).
 
 use super::*;
 
@@ -174,6 +174,30 @@ impl Handler<EnsureRetryTopic> for SendProcessor {
         if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
             debug!(group = %msg.group, %why, "no retry topic for this consumer group");
         }
+    }
+}
+
+/// UPDATE_BROKER_CONFIG changed `brokerPermission` (from the `AdminProcessor`): a new topic-table
+/// data version, as Java's `nextVersion`, persisted and published with the permission, so the
+/// name servers are told (the `Registrar` re-registers, the name-server role masks its routes)
+/// and pulls are checked against it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetBrokerPermission(pub BrokerPermission);
+
+impl Handler<SetBrokerPermission> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, SetBrokerPermission(p): SetBrokerPermission, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if p == self.permission {
+            return;
+        }
+        info!(from = %self.permission, to = %p, "broker permission changed");
+        self.permission = p;
+        self.preparer.set_permission(p);
+        self.topics.touch();
+        self.publish_topics();
     }
 }
 

@@ -878,8 +878,12 @@ fn start_processors(
     let mut pull = None;
     let offsets = OffsetProcessor::create(|ctx| {
         let me = Mailbox::new(ctx.address());
-        let pulls = PullProcessor::new(dispatcher.clone(), me, mailbox)
-            .with_broker_name(&config.broker.name);
+        let ip = advertised_ip(&membership.registration.broker_addr);
+        let pulls = PullProcessor::new(dispatcher.clone(), me, mailbox).with_broker(
+            &config.broker.name,
+            ip,
+            config.broker.permission,
+        );
         let pulls = Mailbox::new(pulls.start());
         let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox)
             .with_broker_name(&config.broker.name)
@@ -890,6 +894,7 @@ fn start_processors(
     });
     let offsets = Mailbox::new(offsets);
     let pull = pull.expect("set while the OffsetProcessor was created");
+    topic_watchers.push(pull.recipient());
     // The SendProcessor, the ClientManager and the TransactionChecker name each other: the first
     // is created with its address known, and builds the other two with it.
     let mut clients = None;
@@ -936,6 +941,7 @@ fn start_processors(
         broker_properties(config, membership),
         membership.runtime_info(config),
     )
+    .with_send(send.clone(), config.broker.permission)
     .with_dispatcher(store.dispatcher.clone());
     let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
     Processors {
@@ -1156,16 +1162,19 @@ impl StopSignals {
     }
 }
 
+/// The host part of an advertised `host:port` (RocketMQ's `brokerIP1` / `brokerIP2`).
+fn advertised_ip(addr: &str) -> String {
+    addr.rsplit_once(':')
+        .map(|(h, _)| h.to_string())
+        .unwrap_or_default()
+}
+
 /// `GET_BROKER_CONFIG`'s body: the effective configuration as Java-properties text, under RocketMQ's
 /// key names where one exists.
 fn broker_properties(config: &BrokerConfig, membership: &Membership) -> String {
     let me = &membership.registration;
     let port = |addr: &str| addr.rsplit(':').next().unwrap_or_default().to_string();
-    let host = |addr: &str| {
-        addr.rsplit_once(':')
-            .map(|(h, _)| h.to_string())
-            .unwrap_or_default()
-    };
+    let host = advertised_ip;
     let flush = match config.flush.mode {
         FlushMode::Async => "ASYNC_FLUSH",
         FlushMode::Sync => "SYNC_FLUSH",

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use super::register::{BrokerRegistration, WireDataVersion};
 use super::route_table::{QueueData, TopicRouteData};
+use crate::broker_permission::BrokerPermission;
 use crate::protocol::header::java_parse_boolean;
 use crate::protocol::{request_code, response_code, RemotingCommand};
 use crate::topic::{TopicConfig, TopicTable};
@@ -47,8 +48,13 @@ pub fn needs_register(resp: &RemotingCommand, mine: &WireDataVersion) -> Option<
 }
 
 /// REGISTER_TOPIC_IN_NAMESRV for one topic of broker group `broker_name`: header `topic`, body a
-/// `TopicRouteData` whose only queue data is this broker's.
-pub fn register_topic_request(broker_name: &str, topic: &TopicConfig) -> RemotingCommand {
+/// `TopicRouteData` whose only queue data is this broker's (its perm masked with the broker's
+/// `permission`, as Java's `registerSingleTopicAll`).
+pub fn register_topic_request(
+    broker_name: &str,
+    topic: &TopicConfig,
+    permission: BrokerPermission,
+) -> RemotingCommand {
     let route = TopicRouteData {
         order_topic_conf: None,
         broker_datas: Vec::new(),
@@ -57,7 +63,7 @@ pub fn register_topic_request(broker_name: &str, topic: &TopicConfig) -> Remotin
             broker_name: broker_name.to_string(),
             read_queue_nums: topic.read_queue_nums,
             write_queue_nums: topic.write_queue_nums,
-            perm: topic.perm,
+            perm: permission.registered_perm(topic.perm),
             topic_sys_flag: topic.topic_sys_flag,
         }],
     };
@@ -164,7 +170,7 @@ mod tests {
         let mut t = TopicConfig::new("orders", 8);
         t.read_queue_nums = 4;
         t.topic_sys_flag = 2;
-        let req = register_topic_request("b", &t);
+        let req = register_topic_request("b", &t, BrokerPermission::default());
         assert_eq!(req.code, 217);
         assert_eq!(req.ext("topic"), Some("orders"));
         let route = TopicRouteData::decode(&req.body).unwrap();
@@ -178,6 +184,13 @@ mod tests {
                 perm: t.perm,
                 topic_sys_flag: 2,
             }]
+        );
+        // A read-only broker announces read-only queues.
+        let read_only = BrokerPermission::try_from(4).unwrap();
+        let req = register_topic_request("b", &t, read_only);
+        assert_eq!(
+            TopicRouteData::decode(&req.body).unwrap().queue_datas[0].perm,
+            4
         );
     }
 

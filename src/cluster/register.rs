@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{compressed_register, ClusterError};
+use crate::broker_permission::BrokerPermission;
 use crate::protocol::code::version::V3_0_11;
 use crate::protocol::fastjson::quote_bare_keys;
 use crate::protocol::header::{java_parse_boolean, java_parse_long};
@@ -67,17 +68,23 @@ struct RegisterBrokerBody {
 
 /// The topics a broker registers: its topic table, plus TBW102 (perm RW|INHERIT, the default queue
 /// count) while topics are auto-created, as Java's `TopicConfigManager` keeps it in the table. A
-/// stock producer finds a not-yet-existing topic's brokers through TBW102's route.
+/// stock producer finds a not-yet-existing topic's brokers through TBW102's route. Each perm is
+/// masked with the broker's `permission` when that is not read-write (Java's `registerBrokerAll`):
+/// a read-only broker is routed no sends.
 pub fn registered_topics(
     table: &TopicTable,
     auto_create_topic: bool,
     default_queue_nums: i32,
+    permission: BrokerPermission,
 ) -> TopicConfigWrapper {
     let mut topics = table.topic_config_table.clone();
     if auto_create_topic && !topics.contains_key(AUTO_CREATE_TOPIC) {
         let mut t = TopicConfig::new(AUTO_CREATE_TOPIC, default_queue_nums);
         t.perm = PERM_READ | PERM_WRITE | PERM_INHERIT;
         topics.insert(AUTO_CREATE_TOPIC.to_string(), t);
+    }
+    for t in topics.values_mut() {
+        t.perm = permission.registered_perm(t.perm);
     }
     TopicConfigWrapper {
         topic_config_table: topics,

@@ -21,6 +21,8 @@ pub mod request_code {
     pub const UPDATE_CONSUMER_OFFSET: i32 = 15;
     pub const UPDATE_AND_CREATE_TOPIC: i32 = 17;
     pub const GET_ALL_TOPIC_CONFIG: i32 = 21;
+    /// Broker: change its configuration, properties text (`mqadmin updateBrokerConfig`).
+    pub const UPDATE_BROKER_CONFIG: i32 = 25;
     pub const GET_BROKER_CONFIG: i32 = 26;
     pub const GET_BROKER_RUNTIME_INFO: i32 = 28;
     pub const SEARCH_OFFSET_BY_TIMESTAMP: i32 = 29;
@@ -145,6 +147,7 @@ pub mod request_code {
             UPDATE_CONSUMER_OFFSET => "UPDATE_CONSUMER_OFFSET",
             UPDATE_AND_CREATE_TOPIC => "UPDATE_AND_CREATE_TOPIC",
             GET_ALL_TOPIC_CONFIG => "GET_ALL_TOPIC_CONFIG",
+            UPDATE_BROKER_CONFIG => "UPDATE_BROKER_CONFIG",
             GET_BROKER_CONFIG => "GET_BROKER_CONFIG",
             GET_BROKER_RUNTIME_INFO => "GET_BROKER_RUNTIME_INFO",
             SEARCH_OFFSET_BY_TIMESTAMP => "SEARCH_OFFSET_BY_TIMESTAMP",

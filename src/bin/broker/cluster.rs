@@ -100,6 +100,7 @@ impl Membership {
             registration: self.registration.clone(),
             auto_create_topic: config.broker.auto_create_topic,
             default_queue_nums: config.broker.default_topic_queue_nums as i32,
+            permission: config.broker.permission,
         }
     }
 

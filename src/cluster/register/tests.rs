@@ -1,4 +1,5 @@
 use super::*;
+use crate::broker_permission::BrokerPermission;
 use crate::protocol::response_code;
 
 fn me() -> BrokerRegistration {
@@ -26,7 +27,7 @@ fn crc_is_javas_with_the_sign_bit_cleared() {
 
 #[test]
 fn the_request_carries_javas_header_and_a_json_body_with_the_data_version() {
-    let topics = registered_topics(&table(), true, 8);
+    let topics = registered_topics(&table(), true, 8, BrokerPermission::default());
     let cmd = me().register_request(&topics);
     assert_eq!(cmd.code, request_code::REGISTER_BROKER);
     for (k, v) in [
@@ -62,14 +63,19 @@ fn the_request_carries_javas_header_and_a_json_body_with_the_data_version() {
 
 #[test]
 fn without_auto_create_there_is_no_tbw102() {
-    let topics = registered_topics(&table(), false, 8);
+    let topics = registered_topics(&table(), false, 8, BrokerPermission::default());
     assert!(!topics.topic_config_table.contains_key(AUTO_CREATE_TOPIC));
     assert_eq!(topics.topic_config_table.len(), 2);
 }
 
 #[test]
 fn a_bad_crc_a_missing_field_and_a_bad_body_are_refused() {
-    let mut cmd = me().register_request(&registered_topics(&table(), true, 8));
+    let mut cmd = me().register_request(&registered_topics(
+        &table(),
+        true,
+        8,
+        BrokerPermission::default(),
+    ));
     cmd.ext_fields.insert("bodyCrc32", "12345");
     assert_eq!(parse_register_request(&cmd), Err(ClusterError::Crc));
     // crc 0 = not checked
@@ -99,7 +105,7 @@ fn a_bad_crc_a_missing_field_and_a_bad_body_are_refused() {
 
 #[test]
 fn an_old_broker_sends_a_bare_wrapper_and_no_body_means_no_topics() {
-    let topics = registered_topics(&table(), false, 8);
+    let topics = registered_topics(&table(), false, 8, BrokerPermission::default());
     let mut cmd = me().register_request(&topics);
     cmd.body = serde_json::to_vec(&topics).unwrap().into();
     cmd.ext_fields.insert("bodyCrc32", "0");
@@ -159,7 +165,7 @@ fn a_java_5x_body_with_static_topic_mappings_is_read() {
 #[test]
 fn a_compressed_body_is_read_and_checked() {
     use crate::cluster::compressed_register;
-    let topics = registered_topics(&table(), true, 8);
+    let topics = registered_topics(&table(), true, 8, BrokerPermission::default());
     let mut cmd = me().register_request(&topics);
     let body = compressed_register::encode(&topics);
     cmd.ext_fields.insert("compressed", "true");
@@ -200,7 +206,7 @@ fn a_compressed_body_is_read_and_checked() {
 /// on a `RegisterBrokerBody`.
 #[test]
 fn the_body_form_follows_the_brokers_version() {
-    let topics = registered_topics(&table(), false, 8);
+    let topics = registered_topics(&table(), false, 8, BrokerPermission::default());
     let mut cmd = me().register_request(&topics);
     cmd.ext_fields.insert("bodyCrc32", "0");
     cmd.version = 37;
