@@ -33,6 +33,7 @@ use super::mailbox::{timer_tick, CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::offset_processor::{GroupsWithOffsets, OffsetProcessor, SubscriptionSource};
 use super::processor_table::Processor;
+use super::pull_processor::RegisterFilters;
 use super::send_processor::EnsureRetryTopic;
 use actormq::client_registry::{
     notify_consumer_ids_changed, ClientRegistry, ConnectionHandle, HeartbeatData, Peer,
@@ -63,6 +64,8 @@ pub struct ClientManager {
     dispatcher: Option<Mailbox<Dispatcher>>,
     /// This broker's name, added to a forwarded 309 (`brokerName`).
     broker_name: String,
+    /// Told each heartbeat's SQL92 subscriptions (the `PullProcessor` filters by them).
+    filters: Option<CountedRecipient<RegisterFilters>>,
 }
 
 impl ClientManager {
@@ -78,7 +81,14 @@ impl ClientManager {
             offsets,
             dispatcher: None,
             broker_name: String::new(),
+            filters: None,
         }
+    }
+
+    /// Where each heartbeat's SQL92 subscriptions go (the `PullProcessor`).
+    pub fn with_filters(mut self, filters: CountedRecipient<RegisterFilters>) -> Self {
+        self.filters = Some(filters);
+        self
     }
 
     /// The Dispatcher and this broker's name, for CONSUME_MESSAGE_DIRECTLY (309).
@@ -101,6 +111,13 @@ impl ClientManager {
                 group: c.group_name.clone(),
                 unit_mode: c.unit_mode,
             });
+            let subscriptions = c.filter_subscriptions();
+            if let Some(filters) = self.filters.as_ref().filter(|_| !subscriptions.is_empty()) {
+                filters.do_send(RegisterFilters {
+                    group: c.group_name.clone(),
+                    subscriptions,
+                });
+            }
         }
         let peer = Peer {
             addr: req.peer.to_string(),

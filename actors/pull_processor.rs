@@ -1,6 +1,7 @@
 //! `PullProcessor`: the read side of the request table (RocketMQ's `PullMessageProcessor`, its
 //! `QueryMessageProcessor`, and the record and topic lookups of its `AdminBrokerProcessor`):
-//! `PULL_MESSAGE` (11), `LITE_PULL_MESSAGE` (361), `VIEW_MESSAGE_BY_ID` (33), `GET_TOPIC_CONFIG`
+//! `PULL_MESSAGE` (11), `LITE_PULL_MESSAGE` (361), `CHECK_CLIENT_CONFIG` (46, whether an SQL92
+//! subscription is served), `VIEW_MESSAGE_BY_ID` (33), `GET_TOPIC_CONFIG`
 //! (351), `GET_TOPIC_STATS_INFO` (202, `mqadmin topicStatus`), `QUERY_MESSAGE` (12, lookup by key in
 //! the index) and `GET_EARLIEST_MSG_STORETIME` (32).
 //!
@@ -11,13 +12,16 @@
 //! holds the offset resets (`INVOKE_BROKER_TO_RESET_OFFSET`) no pull has seen yet ([`MarkReset`],
 //! from the `OffsetProcessor`): the next pull of such a queue by that group is answered
 //! PULL_OFFSET_MOVED to the reset offset (Java 5.2+'s server-side reset). A broker without read
-//! permission (`brokerPermission`, from `TopicsChanged`) refuses pulls here. Runs on the
+//! permission (`brokerPermission`, from `TopicsChanged`) refuses pulls here, and a pull's
+//! subscription becomes its filter (`actormq::subscription_filter`: TAG, or SQL92 with
+//! `broker.enable_property_filter`, compiled once per expression). Runs on the
 //! system arbiter beside the connections, so parsing costs no thread hop; a full dispatcher mailbox
 //! answers `SYSTEM_BUSY` at once.
 
 use std::time::Duration;
 
 use actix::prelude::*;
+use tracing::debug;
 
 use super::metrics::stats;
 
@@ -34,6 +38,10 @@ use actormq::consumer_offsets::ResetMarks;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
 use actormq::store::index::{KeyLookup, DEFAULT_QUERY_MAX_NUM, UNIQUE_MSG_QUERY_FLAG};
+use actormq::subscription_filter::{
+    check_client_config, is_tag_type, pull_filter, HeartbeatSubscription, PullSubscription,
+    Refusal, RegisteredFilters, SelectorCache,
+};
 
 pub struct PullProcessor {
     dispatcher: Mailbox<Dispatcher>,
@@ -47,6 +55,12 @@ pub struct PullProcessor {
     permission: BrokerPermission,
     /// What those refusals name (Java: `brokerIP1`).
     broker_ip: String,
+    /// `broker.enable_property_filter`: SQL92 subscriptions are served.
+    property_filter: bool,
+    /// Compiled SQL92 selectors, by text.
+    selectors: SelectorCache,
+    /// The SQL92 selectors consumer groups registered with their heartbeats (`RegisterFilters`).
+    registered: RegisteredFilters,
 }
 
 impl PullProcessor {
@@ -63,7 +77,16 @@ impl PullProcessor {
             resets: ResetMarks::default(),
             permission: BrokerPermission::default(),
             broker_ip: String::new(),
+            property_filter: false,
+            selectors: SelectorCache::default(),
+            registered: RegisteredFilters::default(),
         }
+    }
+
+    /// `broker.enable_property_filter`: serve SQL92 subscriptions.
+    pub fn with_property_filter(mut self, on: bool) -> Self {
+        self.property_filter = on;
+        self
     }
 
     /// This broker's name (`broker.name`, for `GET_TOPIC_STATS_INFO`), advertised IP and
@@ -78,11 +101,7 @@ impl PullProcessor {
     /// `PullMessageProcessor`'s first check: a broker without read permission refuses pulls,
     /// `forbiddenType` BROKER_FORBIDDEN (1).
     fn refuse_pull(&self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
-        let pull = matches!(
-            cmd.code,
-            request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
-        );
-        if !pull || self.permission.readable() {
+        if !is_pull(cmd.code) || self.permission.readable() {
             return None;
         }
         let remark = format!(
@@ -93,8 +112,39 @@ impl PullProcessor {
         Some(response.with_ext("forbiddenType", 1))
     }
 
-    /// Parses the request into a query; a pull with COMMIT_OFFSET also stores the offset.
-    fn query(&mut self, cmd: &RemotingCommand) -> Result<QueryKind, HeaderError> {
+    /// A pull's filter, from its `expressionType` and `subscription` (`None` for other codes); a
+    /// subscription the broker does not serve is refused before anything else happens, as Java.
+    fn subscription(&mut self, cmd: &RemotingCommand) -> Result<Option<TagFilter>, Refusal> {
+        if !is_pull(cmd.code) {
+            return Ok(None);
+        }
+        let h = ExtReader::for_request(cmd);
+        let kind = h.opt_str("expressionType");
+        if is_tag_type(kind) {
+            // The common case, kept to the one lookup it took before SQL92.
+            return Ok(Some(TagFilter::parse(h.opt_str("subscription"))));
+        }
+        let pull = PullSubscription {
+            group: h.opt_str("consumerGroup").unwrap_or_default(),
+            topic: h.opt_str("topic").unwrap_or_default(),
+            expression_type: kind,
+            expression: h.opt_str("subscription"),
+            sub_version: h
+                .opt_str("subVersion")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        };
+        let (on, selectors) = (self.property_filter, &mut self.selectors);
+        pull_filter(&pull, on, selectors, &self.registered).map(Some)
+    }
+
+    /// Parses the request into a query (a pull with `filter`); a pull with COMMIT_OFFSET also
+    /// stores the offset.
+    fn query(
+        &mut self,
+        cmd: &RemotingCommand,
+        filter: Option<TagFilter>,
+    ) -> Result<QueryKind, HeaderError> {
         let h = ExtReader::for_request(cmd);
         Ok(match cmd.code {
             request_code::VIEW_MESSAGE_BY_ID => QueryKind::ViewMessage {
@@ -160,7 +210,7 @@ impl PullProcessor {
                     max_bytes: max_bytes
                         .filter(|b| *b > 0)
                         .map_or(MAX_PULL_BYTES, |b| b as usize),
-                    filter: TagFilter::parse(h.opt_str("subscription")),
+                    filter: filter.unwrap_or(TagFilter::All),
                     suspend,
                     // A consumer already at the reset offset needs no move.
                     reset_to: reset_to.filter(|to| *to != offset),
@@ -185,6 +235,37 @@ impl PullProcessor {
     }
 }
 
+fn is_pull(code: i32) -> bool {
+    matches!(
+        code,
+        request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
+    )
+}
+
+impl PullProcessor {
+    /// CHECK_CLIENT_CONFIG (46): a consumer about to start with a non-TAG subscription asks
+    /// whether the broker serves it (body `CheckClientRequestBody`: `subscriptionData` with
+    /// `expressionType` and `subString`). A body that is not one is SUCCESS, as Java's null body.
+    fn check_client_config(&self, cmd: &RemotingCommand) -> RemotingCommand {
+        let body: serde_json::Value = serde_json::from_slice(&cmd.body).unwrap_or_default();
+        let sub = &body["subscriptionData"];
+        let refusal = sub.is_object().then(|| {
+            check_client_config(
+                sub["expressionType"].as_str(),
+                sub["subString"].as_str(),
+                self.property_filter,
+            )
+        });
+        match refusal.flatten() {
+            None => cmd.response_to(response_code::SUCCESS, None),
+            Some((code, remark)) => {
+                debug!(group = ?body["group"].as_str(), %remark, "client config refused");
+                cmd.response_to(code, Some(remark))
+            }
+        }
+    }
+}
+
 impl Actor for PullProcessor {
     type Context = Context<Self>;
 
@@ -198,6 +279,7 @@ impl Processor for PullProcessor {
     const CODES: &'static [i32] = &[
         request_code::PULL_MESSAGE,
         request_code::LITE_PULL_MESSAGE,
+        request_code::CHECK_CLIENT_CONFIG,
         request_code::VIEW_MESSAGE_BY_ID,
         request_code::GET_TOPIC_CONFIG,
         request_code::GET_TOPIC_STATS_INFO,
@@ -215,7 +297,18 @@ impl Handler<Request> for PullProcessor {
             req.reply.send(refusal);
             return;
         }
-        let kind = match self.query(&req.cmd) {
+        if req.cmd.code == request_code::CHECK_CLIENT_CONFIG {
+            req.reply.send(self.check_client_config(&req.cmd));
+            return;
+        }
+        let filter = match self.subscription(&req.cmd) {
+            Ok(filter) => filter,
+            Err((code, remark)) => {
+                req.reply.send(req.cmd.response_to(code, Some(remark)));
+                return;
+            }
+        };
+        let kind = match self.query(&req.cmd, filter) {
             Ok(kind) => kind,
             Err(e) => {
                 let response = req.cmd.response_to(e.response_code(), Some(e.to_string()));
@@ -224,6 +317,27 @@ impl Handler<Request> for PullProcessor {
             }
         };
         forward(&self.dispatcher, kind, &req.cmd, req.reply);
+    }
+}
+
+/// A consumer group's SQL92 subscriptions, from its heartbeat (the `ClientManager`): what its
+/// pulls without an expression (a push consumer's) are filtered by.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RegisterFilters {
+    pub group: String,
+    pub subscriptions: Vec<HeartbeatSubscription>,
+}
+
+impl Handler<RegisterFilters> for PullProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: RegisterFilters, _ctx: &mut Context<Self>) {
+        let _timer = stats().pull_processor.handling();
+        if self.property_filter {
+            let cache = &mut self.selectors;
+            self.registered.register(&m.group, &m.subscriptions, cache);
+        }
     }
 }
 

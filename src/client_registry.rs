@@ -31,6 +31,7 @@ use serde_json::{Map, Value};
 use tracing::info;
 
 use crate::protocol::{request_code, response_code, LanguageCode, RemotingCommand};
+use crate::subscription_filter::HeartbeatSubscription;
 
 /// How long a client stays registered without a heartbeat (Java's `channelExpiredTimeout`).
 pub const CLIENT_EXPIRY: Duration = Duration::from_secs(120);
@@ -117,6 +118,32 @@ pub struct ConsumerData {
     /// A unit-mode consumer's retry topic gets the unit-sub topic flag.
     #[serde(default)]
     pub unit_mode: bool,
+}
+
+impl ConsumerData {
+    /// The subscriptions that are not TAG expressions (SQL92), for the broker's filter
+    /// registrations (Java's `ConsumerFilterManager.register` at each heartbeat).
+    pub fn filter_subscriptions(&self) -> Vec<HeartbeatSubscription> {
+        self.subscription_data_set
+            .iter()
+            .filter_map(|s| {
+                let kind = s.fields.get("expressionType").and_then(Value::as_str)?;
+                if kind.is_empty() || kind == crate::subscription_filter::TAG {
+                    return None;
+                }
+                Some(HeartbeatSubscription {
+                    topic: s.topic.clone(),
+                    expression_type: kind.to_string(),
+                    expression: s
+                        .fields
+                        .get("subString")
+                        .and_then(Value::as_str)?
+                        .to_string(),
+                    sub_version: s.sub_version().unwrap_or(0),
+                })
+            })
+            .collect()
+    }
 }
 
 /// A `SubscriptionData` as the client sent it (every field kept), with its topic read out.

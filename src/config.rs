@@ -106,6 +106,11 @@ pub struct BrokerIdentity {
     /// is drained), 2 write only, 0 neither. `mqadmin updateBrokerConfig -k brokerPermission -v N`
     /// changes it until restart. Default: 6.
     pub permission: BrokerPermission,
+    /// Serve SQL92 subscriptions (`MessageSelector.bySql`: an expression over each message's
+    /// properties; RocketMQ's `enablePropertyFilter`). Off, as in Java: such a consumer is refused
+    /// with Java's "The broker does not support consumer to filter message by SQL92". Default:
+    /// false.
+    pub enable_property_filter: bool,
 }
 
 /// `[store]`: where and how the commit log lives.
@@ -513,6 +518,7 @@ impl Default for BrokerIdentity {
             rebalance_lock_max_live_ms: 60_000,
             message_delay_level: DelayLevels::default(),
             permission: BrokerPermission::default(),
+            enable_property_filter: false,
         }
     }
 }

@@ -46,6 +46,9 @@
 //!   machine, `delayOffset.json`.
 //! - [`broker_permission`]: the broker's own permission (`brokerPermission`, how a broker is
 //!   drained) and UPDATE_BROKER_CONFIG, the one runtime change it takes.
+//! - [`subscription_filter`]: which filter a pull's subscription asks for (TAG, or SQL92 with
+//!   `broker.enable_property_filter`) and CHECK_CLIENT_CONFIG's answer.
+//! - [`filter`]: SQL92 subscriptions (`MessageSelector.bySql`) matched on a message's properties.
 //! - [`cluster`]: cluster membership: REGISTER_BROKER / UNREGISTER_BROKER formats, the name
 //!   server's route table of many brokers, advertised addresses.
 //! - [`client`]: an async TCP client (many requests in flight on one connection, matched by
@@ -61,6 +64,7 @@ pub mod cluster;
 pub mod config;
 pub mod consume_queue_query;
 pub mod consumer_offsets;
+pub mod filter;
 pub mod ha;
 pub mod limits;
 pub mod long_poll;
@@ -75,6 +79,7 @@ pub mod schedule;
 pub mod send;
 pub mod stats_items;
 pub mod store;
+pub mod subscription_filter;
 pub mod subscription_group;
 pub mod timer;
 pub mod topic;

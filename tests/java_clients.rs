@@ -33,6 +33,11 @@ struct Java {
 impl Java {
     /// `None` (with a message) when `ACTORMQ_JAVA_CLIENTS` is not set.
     fn start(version: &str, test: &str) -> Option<Java> {
+        Self::start_with(version, test, "")
+    }
+
+    /// As `start`, with `extra` added to the broker's configuration.
+    fn start_with(version: &str, test: &str, extra: &str) -> Option<Java> {
         let dir = java::jars_dir("java_clients")?;
         let jar = Path::new(&dir).join(format!("clients-{version}.jar"));
         assert!(
@@ -45,8 +50,9 @@ impl Java {
             .join(format!("{version}-{test}"));
         let _ = std::fs::remove_dir_all(&logs);
         // Transaction halves are checked a second after they are stored (not 6 s, then every 30 s).
-        let broker =
-            TestBroker::start_with("[transaction]\ntimeout_ms = 1000\ncheck_interval_ms = 1000");
+        let broker = TestBroker::start_with(&format!(
+            "[transaction]\ntimeout_ms = 1000\ncheck_interval_ms = 1000\n{extra}"
+        ));
         let namesrv = broker.namesrv_addr.clone().expect("name-server role on");
         Some(Java {
             jar,
@@ -351,6 +357,31 @@ macro_rules! java_client_tests {
             /// TransactionMQProducer: committed halves are delivered, rolled-back ones never,
             /// and an unknown one is checked (CHECK_TRANSACTION_STATE to the producer), which
             /// commits it.
+            /// `MessageSelector.bySql` on a broker with `enable_property_filter`: exactly the
+            /// selected messages (11 of 40), none other.
+            #[test]
+            fn sql92_selector_gets_exactly_what_it_selects() {
+                let extra = "[broker]\nenable_property_filter = true";
+                let Some(java) = Java::start_with(V, "sql_push", extra) else {
+                    return;
+                };
+                assert_eq!(num(&java.run("sql-send", "JavaSqlPush", 40), "sent"), 40);
+                let got = java.run("push-sql", "JavaSqlPush", 40);
+                assert_eq!(num(&got, "received"), 11);
+                assert_eq!(num(&got, "unexpected"), 0);
+            }
+
+            /// Without `enable_property_filter` the consumer is refused at start with Java's reason.
+            #[test]
+            fn sql92_consumer_is_refused_without_property_filters() {
+                let Some(java) = Java::start(V, "sql_refused") else {
+                    return;
+                };
+                assert_eq!(num(&java.run("sql-send", "JavaSqlRefused", 5), "sent"), 5);
+                let got = java.run("push-sql-refused", "JavaSqlRefused", 5);
+                assert_eq!(got.get("refused").map(String::as_str), Some("true"));
+            }
+
             #[test]
             fn transaction_commit_rollback_and_check() {
                 let Some(java) = Java::start(V, "transaction") else {

@@ -879,11 +879,9 @@ fn start_processors(
     let offsets = OffsetProcessor::create(|ctx| {
         let me = Mailbox::new(ctx.address());
         let ip = advertised_ip(&membership.registration.broker_addr);
-        let pulls = PullProcessor::new(dispatcher.clone(), me, mailbox).with_broker(
-            &config.broker.name,
-            ip,
-            config.broker.permission,
-        );
+        let pulls = PullProcessor::new(dispatcher.clone(), me, mailbox)
+            .with_broker(&config.broker.name, ip, config.broker.permission)
+            .with_property_filter(config.broker.enable_property_filter);
         let pulls = Mailbox::new(pulls.start());
         let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox)
             .with_broker_name(&config.broker.name)
@@ -901,7 +899,8 @@ fn start_processors(
     let send = SendProcessor::create(|ctx| {
         let me = Mailbox::new(ctx.address());
         let manager = ClientManager::new(me.recipient(), offsets.clone())
-            .with_dispatcher(store.dispatcher.clone(), &config.broker.name);
+            .with_dispatcher(store.dispatcher.clone(), &config.broker.name)
+            .with_filters(pull.recipient());
         let manager = Mailbox::new(manager.start());
         let mut send = SendProcessor::new(
             store.writer.clone(),

@@ -452,3 +452,28 @@ fn a_consumer_is_found_by_group_and_client_id_while_live() {
     b.close();
     assert!(r.consumer_of("g", "c2").is_none());
 }
+
+#[test]
+fn sql92_subscriptions_are_handed_out_for_filter_registration() {
+    let body = json!({
+        "clientID": "c1",
+        "consumerDataSet": [{
+            "groupName": "g",
+            "subscriptionDataSet": [
+                {"expressionType":"TAG","subString":"*","subVersion":1,"topic":"tagged"},
+                {"expressionType":"SQL92","subString":"a > 1","subVersion":7,"topic":"sql"},
+                {"subString":"*","subVersion":1,"topic":"untyped"}
+            ]
+        }]
+    });
+    let hb = HeartbeatData::decode(body.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        hb.consumer_data_set[0].filter_subscriptions(),
+        [HeartbeatSubscription {
+            topic: "sql".into(),
+            expression_type: "SQL92".into(),
+            expression: "a > 1".into(),
+            sub_version: 7,
+        }]
+    );
+}

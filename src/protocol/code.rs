@@ -43,6 +43,8 @@ pub mod request_code {
     pub const UNLOCK_BATCH_MQ: i32 = 42;
     pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
     pub const GET_ALL_DELAY_OFFSET: i32 = 45;
+    /// Broker: does it serve this (non-TAG) subscription? A consumer asks before it starts.
+    pub const CHECK_CLIENT_CONFIG: i32 = 46;
     /// Name server: store a value in its KV config (`mqadmin updateKvConfig`, `updateOrderConf`).
     pub const PUT_KV_CONFIG: i32 = 100;
     /// Name server: one value of its KV config (header `value`; QUERY_NOT_FOUND when absent).
@@ -166,6 +168,7 @@ pub mod request_code {
             UNLOCK_BATCH_MQ => "UNLOCK_BATCH_MQ",
             GET_ALL_CONSUMER_OFFSET => "GET_ALL_CONSUMER_OFFSET",
             GET_ALL_DELAY_OFFSET => "GET_ALL_DELAY_OFFSET",
+            CHECK_CLIENT_CONFIG => "CHECK_CLIENT_CONFIG",
             PUT_KV_CONFIG => "PUT_KV_CONFIG",
             GET_KV_CONFIG => "GET_KV_CONFIG",
             DELETE_KV_CONFIG => "DELETE_KV_CONFIG",
@@ -275,6 +278,7 @@ pub mod response_code {
     pub const SUBSCRIPTION_PARSE_FAILED: i32 = 23;
     pub const SUBSCRIPTION_NOT_EXIST: i32 = 24;
     pub const SUBSCRIPTION_NOT_LATEST: i32 = 25;
+    pub const FILTER_DATA_NOT_EXIST: i32 = 27;
     pub const SUBSCRIPTION_GROUP_NOT_EXIST: i32 = 26;
     pub const INVALID_PARAMETER: i32 = 29;
     /// No live consumer in the group (GET_CONSUMER_CONNECTION_LIST and other admin requests).
@@ -309,6 +313,7 @@ pub mod response_code {
             SUBSCRIPTION_PARSE_FAILED => "SUBSCRIPTION_PARSE_FAILED",
             SUBSCRIPTION_NOT_EXIST => "SUBSCRIPTION_NOT_EXIST",
             SUBSCRIPTION_NOT_LATEST => "SUBSCRIPTION_NOT_LATEST",
+            FILTER_DATA_NOT_EXIST => "FILTER_DATA_NOT_EXIST",
             SUBSCRIPTION_GROUP_NOT_EXIST => "SUBSCRIPTION_GROUP_NOT_EXIST",
             INVALID_PARAMETER => "INVALID_PARAMETER",
             CONSUMER_NOT_ONLINE => "CONSUMER_NOT_ONLINE",

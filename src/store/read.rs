@@ -16,7 +16,7 @@ use bytes::BytesMut;
 
 use super::commit_log::FileTable;
 use super::consume_queue::{ConsumeQueue, CqEntry};
-use super::message::{decode, tags_hash_code, verify_record, Decoded};
+use super::message::{decode, find_property, tags_hash_code, verify_record, Decoded};
 use crate::protocol::response_code;
 
 /// Most records one pull returns, whatever `maxMsgNums` asks (RocketMQ caps hot reads at 32; we
@@ -28,12 +28,26 @@ pub const MAX_PULL_BYTES: usize = 1 << 20;
 /// (RocketMQ's `maxFilterMessageSize`).
 const MAX_FILTER_SCAN: i64 = 16_000;
 
-/// Tag filter of a subscription: `*` (or empty) = all, else the hash codes of `TagA || TagB`.
+/// Filter of a subscription: `*` (or empty) = all, the hash codes of `TagA || TagB`, or an SQL92
+/// selector over the record's properties (`crate::subscription_filter`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagFilter {
     All,
     Codes(Vec<i64>),
+    Sql(SqlSelector),
 }
+
+/// A compiled SQL92 selector, compared by its text.
+#[derive(Debug, Clone)]
+pub struct SqlSelector(pub std::sync::Arc<crate::filter::Sql92Filter>);
+
+impl PartialEq for SqlSelector {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.expression() == other.0.expression()
+    }
+}
+
+impl Eq for SqlSelector {}
 
 impl TagFilter {
     /// Parses a `TAG` subscription expression (`SubscriptionData.buildSubscriptionData`).
@@ -55,11 +69,24 @@ impl TagFilter {
         }
     }
 
-    /// Whether a consume-queue entry's tag code passes the filter.
+    /// Whether a consume-queue entry's tag code passes the filter (an SQL92 selector passes
+    /// every entry here: it looks at the record, [`TagFilter::matches_record`]).
     pub fn matches(&self, tags_code: i64) -> bool {
         match self {
-            TagFilter::All => true,
+            TagFilter::All | TagFilter::Sql(_) => true,
             TagFilter::Codes(c) => c.contains(&tags_code),
+        }
+    }
+
+    /// Whether a verified record passes: only an SQL92 selector looks, at the record's properties
+    /// (Java's `ExpressionMessageFilter.isMatchedByCommitLog`; a record it cannot read does not).
+    pub fn matches_record(&self, record: &[u8]) -> bool {
+        let TagFilter::Sql(SqlSelector(selector)) = self else {
+            return true;
+        };
+        match decode(record, false) {
+            Ok(Decoded::Record(r)) => selector.matches(|key| find_property(r.properties, key)),
+            _ => false,
         }
     }
 }
@@ -333,6 +360,10 @@ impl<'a> CommitLogReader<'a> {
                 Some(bytes) => {
                     if let Err(why) = verify_entry(bytes, &entry, &q.topic, q.queue_id, index) {
                         r.damaged.push((index, entry.commit_log_offset, why));
+                        index += 1;
+                        continue;
+                    }
+                    if !q.filter.matches_record(bytes) {
                         index += 1;
                         continue;
                     }

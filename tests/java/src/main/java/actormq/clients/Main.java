@@ -60,6 +60,9 @@ public final class Main {
             case "push-hold": return Push.hold(ctx);
             case "request-reply": return RequestReply.run(ctx);
             case "transaction": return Transaction.run(ctx);
+            case "sql-send": return SqlFilter.send(ctx);
+            case "push-sql": return SqlFilter.push(ctx);
+            case "push-sql-refused": return SqlFilter.refused(ctx);
             case "cluster-send": return Cluster.send(ctx, 0);
             case "cluster-send-steady": return Cluster.send(ctx, 100);
             default: throw new IllegalArgumentException("unknown scenario " + scenario);

@@ -1,0 +1,347 @@
+//! Which filter a consumer's subscription asks for, as Java's `PullMessageProcessor` and
+//! `ClientManageProcessor.checkClientConfig` decide it: a `TAG` expression (`*`, `TagA || TagB`),
+//! or an `SQL92` expression over the message's properties (`MessageSelector.bySql`), which a
+//! broker serves only with `broker.enable_property_filter` (Java's `enablePropertyFilter`, off by
+//! default there too). Without it an SQL92 subscription is refused with Java's SYSTEM_ERROR,
+//! never read as a tag list (which would match nothing, silently).
+//!
+//! A lite-pull consumer's pulls carry their subscription; a push consumer's do not (only
+//! `expressionType` and `subVersion`, unless `postSubscriptionWhenPull`), and the broker filters
+//! with what the group's heartbeats registered ([`RegisteredFilters`], fed by the
+//! `ClientManager`), as Java does with its `ConsumerFilterManager`. Compiled selectors are kept by
+//! their text ([`SelectorCache`]) instead of being compiled per pull. (A TAG pull without its
+//! subscription is served unfiltered: the client filters tags again itself.)
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::filter::Sql92Filter;
+use crate::protocol::response_code;
+use crate::store::read::{SqlSelector, TagFilter};
+
+/// `ExpressionType.TAG`; an absent or empty type means it too (`ExpressionType.isTagType`).
+pub const TAG: &str = "TAG";
+
+/// Why a subscription is refused: the response code and remark Java answers.
+pub type Refusal = (i32, String);
+
+/// Compiled SQL92 selectors by expression text. Bounded: when full it starts over (consumers
+/// keep a handful of subscriptions; a client cycling through new expressions cannot grow it).
+#[derive(Debug, Default)]
+pub struct SelectorCache {
+    compiled: HashMap<String, Arc<Sql92Filter>>,
+}
+
+/// Most selectors kept at once.
+const CACHE_CAPACITY: usize = 1024;
+
+impl SelectorCache {
+    fn get_or_compile(&mut self, expression: &str) -> Result<Arc<Sql92Filter>, String> {
+        if let Some(f) = self.compiled.get(expression) {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(Sql92Filter::compile(expression).map_err(|e| e.to_string())?);
+        if self.compiled.len() >= CACHE_CAPACITY {
+            self.compiled.clear();
+        }
+        self.compiled.insert(expression.to_string(), f.clone());
+        Ok(f)
+    }
+}
+
+/// `ExpressionType.isTagType`.
+pub fn is_tag_type(expression_type: Option<&str>) -> bool {
+    matches!(expression_type, None | Some("") | Some(TAG))
+}
+
+fn not_supported(expression_type: &str) -> Refusal {
+    (
+        response_code::SYSTEM_ERROR,
+        format!("The broker does not support consumer to filter message by {expression_type}"),
+    )
+}
+
+/// What a pull's header says about its subscription.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PullSubscription<'a> {
+    pub group: &'a str,
+    pub topic: &'a str,
+    pub expression_type: Option<&'a str>,
+    /// `subscription`: absent on a push consumer's pulls.
+    pub expression: Option<&'a str>,
+    pub sub_version: i64,
+}
+
+/// The filter of a pull: its own expression when it carries one, else (SQL92) the one its group
+/// registered, refused as Java refuses a missing or older registration.
+pub fn pull_filter(
+    pull: &PullSubscription<'_>,
+    property_filter: bool,
+    cache: &mut SelectorCache,
+    registered: &RegisteredFilters,
+) -> Result<TagFilter, Refusal> {
+    let kind = match pull.expression_type {
+        Some(t) if !is_tag_type(Some(t)) => t,
+        _ => return Ok(TagFilter::parse(pull.expression)),
+    };
+    if !property_filter {
+        return Err(not_supported(kind));
+    }
+    let Some(expression) = pull.expression else {
+        return registered.lookup(pull);
+    };
+    let parsed = match kind {
+        "SQL92" => cache.get_or_compile(expression),
+        other => Err(format!("no filter for expression type {other}")),
+    };
+    parsed
+        .map(|f| TagFilter::Sql(SqlSelector(f)))
+        .map_err(|why| {
+            tracing::debug!(%expression, %why, "subscription refused");
+            (
+                response_code::SUBSCRIPTION_PARSE_FAILED,
+                "parse the consumer's subscription failed".to_string(),
+            )
+        })
+}
+
+/// One non-TAG subscription from a heartbeat (`SubscriptionData`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatSubscription {
+    pub topic: String,
+    pub expression_type: String,
+    pub expression: String,
+    pub sub_version: i64,
+}
+
+/// A group's registered selector for a topic: its `subVersion` and the compiled selector (`None`
+/// when it does not compile: Java then has no filter data for it).
+#[derive(Debug, Clone)]
+struct Registered {
+    sub_version: i64,
+    selector: Option<SqlSelector>,
+}
+
+/// The SQL92 selectors consumer groups registered with their heartbeats, group -> topic.
+#[derive(Debug, Default)]
+pub struct RegisteredFilters {
+    groups: HashMap<String, HashMap<String, Registered>>,
+}
+
+/// Most groups whose selectors are kept; past it the oldest registrations are dropped (a pull of
+/// a dropped group is refused until its next heartbeat, 30 s at most).
+const MAX_GROUPS: usize = 10_000;
+
+impl RegisteredFilters {
+    /// A heartbeat's non-TAG subscriptions for `group` replace what it registered before (only a
+    /// newer `subVersion` replaces a topic's, as Java's `ConsumerFilterManager`).
+    pub fn register(
+        &mut self,
+        group: &str,
+        subs: &[HeartbeatSubscription],
+        cache: &mut SelectorCache,
+    ) {
+        if subs.is_empty() {
+            self.groups.remove(group);
+            return;
+        }
+        if self.groups.len() >= MAX_GROUPS && !self.groups.contains_key(group) {
+            self.groups.clear();
+        }
+        let old = self.groups.remove(group).unwrap_or_default();
+        let mut topics = HashMap::with_capacity(subs.len());
+        for sub in subs {
+            let kept = old
+                .get(&sub.topic)
+                .filter(|r| r.sub_version >= sub.sub_version)
+                .cloned();
+            let entry = kept.unwrap_or_else(|| Registered {
+                sub_version: sub.sub_version,
+                selector: (sub.expression_type == "SQL92")
+                    .then(|| cache.get_or_compile(&sub.expression).ok())
+                    .flatten()
+                    .map(SqlSelector),
+            });
+            topics.insert(sub.topic.clone(), entry);
+        }
+        self.groups.insert(group.to_string(), topics);
+    }
+
+    /// The registered filter for a pull without its own expression.
+    fn lookup(&self, pull: &PullSubscription<'_>) -> Result<TagFilter, Refusal> {
+        let Some(r) = self.groups.get(pull.group).and_then(|g| g.get(pull.topic)) else {
+            return Err((
+                response_code::SUBSCRIPTION_NOT_EXIST,
+                "the consumer's subscription not exist".to_string(),
+            ));
+        };
+        if r.sub_version < pull.sub_version {
+            return Err((
+                response_code::SUBSCRIPTION_NOT_LATEST,
+                "the consumer's subscription not latest".to_string(),
+            ));
+        }
+        match &r.selector {
+            Some(s) => Ok(TagFilter::Sql(s.clone())),
+            None => Err((
+                response_code::FILTER_DATA_NOT_EXIST,
+                "The broker's consumer filter data is not exist!Your expression may be wrong!"
+                    .to_string(),
+            )),
+        }
+    }
+}
+
+/// CHECK_CLIENT_CONFIG (46), which a Java consumer sends before it starts with a non-TAG
+/// subscription: `None` = SUCCESS; else Java's refusal (the compile error as the remark).
+pub fn check_client_config(
+    expression_type: Option<&str>,
+    subscription: Option<&str>,
+    property_filter: bool,
+) -> Option<Refusal> {
+    if is_tag_type(expression_type) {
+        return None;
+    }
+    let kind = expression_type.unwrap_or_default();
+    if !property_filter {
+        return Some(not_supported(kind));
+    }
+    let error = match kind {
+        "SQL92" => Sql92Filter::compile(subscription.unwrap_or(""))
+            .err()
+            .map(|e| e.to_string()),
+        other => Some(format!("no filter for expression type {other}")),
+    };
+    error.map(|e| (response_code::SUBSCRIPTION_PARSE_FAILED, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pull<'a>(kind: Option<&'a str>, expression: Option<&'a str>) -> PullSubscription<'a> {
+        PullSubscription {
+            group: "g",
+            topic: "t",
+            expression_type: kind,
+            expression,
+            sub_version: 5,
+        }
+    }
+
+    fn filter(
+        kind: Option<&str>,
+        expression: Option<&str>,
+        on: bool,
+        cache: &mut SelectorCache,
+    ) -> Result<TagFilter, Refusal> {
+        pull_filter(
+            &pull(kind, expression),
+            on,
+            cache,
+            &RegisteredFilters::default(),
+        )
+    }
+
+    #[test]
+    fn tag_subscriptions_are_tag_filters() {
+        let mut cache = SelectorCache::default();
+        for t in [None, Some(""), Some("TAG")] {
+            let f = filter(t, Some("A || B"), false, &mut cache).unwrap();
+            assert_eq!(f, TagFilter::parse(Some("A || B")));
+            assert_eq!(check_client_config(t, Some("A"), false), None);
+        }
+    }
+
+    #[test]
+    fn sql92_is_refused_as_java_refuses_it_while_property_filters_are_off() {
+        let mut cache = SelectorCache::default();
+        let refusal = (
+            response_code::SYSTEM_ERROR,
+            "The broker does not support consumer to filter message by SQL92".to_string(),
+        );
+        assert_eq!(
+            filter(Some("SQL92"), Some("a > 1"), false, &mut cache),
+            Err(refusal.clone())
+        );
+        assert_eq!(
+            check_client_config(Some("SQL92"), Some("a > 1"), false),
+            Some(refusal)
+        );
+    }
+
+    #[test]
+    fn sql92_selectors_are_compiled_once_and_bad_ones_refused() {
+        let mut cache = SelectorCache::default();
+        let f = filter(Some("SQL92"), Some("a > 1"), true, &mut cache).unwrap();
+        assert!(matches!(f, TagFilter::Sql(_)));
+        let again = filter(Some("SQL92"), Some("a > 1"), true, &mut cache).unwrap();
+        assert_eq!(f, again);
+        assert_eq!(cache.compiled.len(), 1);
+        let (code, remark) = filter(Some("SQL92"), Some("a >"), true, &mut cache).unwrap_err();
+        assert_eq!(code, response_code::SUBSCRIPTION_PARSE_FAILED);
+        assert_eq!(remark, "parse the consumer's subscription failed");
+        let (code, _) = check_client_config(Some("SQL92"), Some("a >"), true).unwrap();
+        assert_eq!(code, response_code::SUBSCRIPTION_PARSE_FAILED);
+        assert_eq!(
+            check_client_config(Some("SQL92"), Some("a > 1"), true),
+            None
+        );
+        assert!(filter(Some("CLASS"), Some("x"), true, &mut cache).is_err());
+    }
+
+    fn sub(topic: &str, expression: &str, sub_version: i64) -> HeartbeatSubscription {
+        HeartbeatSubscription {
+            topic: topic.into(),
+            expression_type: "SQL92".into(),
+            expression: expression.into(),
+            sub_version,
+        }
+    }
+
+    /// A push consumer's pull names no expression: its group's registration is used, as Java's.
+    #[test]
+    fn pulls_without_an_expression_use_the_groups_registration() {
+        let mut cache = SelectorCache::default();
+        let mut reg = RegisteredFilters::default();
+        let ask = |reg: &RegisteredFilters, cache: &mut SelectorCache, v: i64| {
+            let p = PullSubscription {
+                sub_version: v,
+                ..pull(Some("SQL92"), None)
+            };
+            pull_filter(&p, true, cache, reg)
+        };
+        assert_eq!(
+            ask(&reg, &mut cache, 5).unwrap_err().0,
+            response_code::SUBSCRIPTION_NOT_EXIST
+        );
+        reg.register("g", &[sub("t", "a > 1", 5)], &mut cache);
+        let f = ask(&reg, &mut cache, 5).unwrap();
+        let TagFilter::Sql(s) = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(s.0.expression(), "a > 1");
+        // A newer subscription than registered: not latest.
+        assert_eq!(
+            ask(&reg, &mut cache, 6).unwrap_err().0,
+            response_code::SUBSCRIPTION_NOT_LATEST
+        );
+        // An older heartbeat does not replace a newer registration.
+        reg.register("g", &[sub("t", "a > 7", 4)], &mut cache);
+        assert_eq!(ask(&reg, &mut cache, 5).unwrap(), f);
+        reg.register("g", &[sub("t", "a > 7", 6)], &mut cache);
+        assert_ne!(ask(&reg, &mut cache, 6).unwrap(), f);
+        // An expression that does not compile: no filter data.
+        reg.register("g", &[sub("t", "a >", 7)], &mut cache);
+        assert_eq!(
+            ask(&reg, &mut cache, 7).unwrap_err().0,
+            response_code::FILTER_DATA_NOT_EXIST
+        );
+        // No SQL92 subscription left: forgotten.
+        reg.register("g", &[], &mut cache);
+        assert_eq!(
+            ask(&reg, &mut cache, 7).unwrap_err().0,
+            response_code::SUBSCRIPTION_NOT_EXIST
+        );
+    }
+}
