@@ -16,71 +16,10 @@
 
 use std::cmp::Ordering;
 
-/// Java's `Integer.parseInt(s)`.
-pub(super) fn parse_int(s: &str) -> Option<i32> {
-    parse_signed(s, i64::from(i32::MIN), i64::from(i32::MAX)).map(|v| v as i32)
-}
-
+/// Java's `Integer.parseInt(s)` (the header decoder's, which Java's headers use too).
+pub(super) use crate::protocol::header::java_parse_int as parse_int;
 /// Java's `Long.parseLong(s)`.
-pub(super) fn parse_long(s: &str) -> Option<i64> {
-    parse_signed(s, i64::MIN, i64::MAX)
-}
-
-fn parse_signed(s: &str, min: i64, max: i64) -> Option<i64> {
-    let (negative, digits) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let limit = if negative {
-        min.unsigned_abs()
-    } else {
-        max.unsigned_abs()
-    };
-    let mut magnitude: u64 = 0;
-    for c in digits.chars() {
-        let digit = decimal_digit(c)?;
-        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(digit))?;
-        if magnitude > limit {
-            return None;
-        }
-    }
-    // `limit` is at most 2^63, so the cast wraps only for Long.MIN_VALUE, which negates to itself.
-    let value = magnitude as i64;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
-/// The first character of each run of ten BMP decimal digits (Unicode category Nd) that
-/// `Character.digit(c, 10)` accepts in JDK 17 (Unicode 13.0); the digit is `c - zero`.
-/// Printed by `java CrossCheck --digits` (tests/java-filter/CrossCheck.java).
-const DIGIT_ZEROS: [u16; 37] = [
-    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
-    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
-    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
-    0xFF10,
-];
-
-/// Java's `Character.digit(c, 10)`, or `None` for -1.
-fn decimal_digit(c: char) -> Option<u32> {
-    let code = u32::from(c);
-    if c.is_ascii_digit() {
-        return Some(code - u32::from(b'0'));
-    }
-    if code > 0xFFFF {
-        return None;
-    }
-    // The last run whose zero is at or below `code`.
-    let at = DIGIT_ZEROS.partition_point(|&zero| u32::from(zero) <= code);
-    let zero = u32::from(*DIGIT_ZEROS.get(at.checked_sub(1)?)?);
-    (code - zero < 10).then_some(code - zero)
-}
+pub(super) use crate::protocol::header::java_parse_long as parse_long;
 
 /// Java's `Double.valueOf(s)`.
 pub(super) fn parse_double(s: &str) -> Option<f64> {
@@ -331,19 +270,6 @@ mod tests {
         assert_eq!(parse_long("9223372036854775808"), None);
         assert_eq!(parse_long("99999999999999999999999"), None);
         assert_eq!(parse_long("3000000000"), Some(3_000_000_000));
-    }
-
-    #[test]
-    fn every_digit_run_is_ten_long() {
-        for zero in DIGIT_ZEROS {
-            let zero = char::from_u32(u32::from(zero)).unwrap();
-            for d in 0..10 {
-                let c = char::from_u32(u32::from(zero) + d).unwrap();
-                assert_eq!(decimal_digit(c), Some(d), "{c:?}");
-            }
-        }
-        assert_eq!(decimal_digit('a'), None);
-        assert_eq!(decimal_digit('\u{65f}'), None);
     }
 
     #[test]
