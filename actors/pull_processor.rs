@@ -120,8 +120,13 @@ impl PullProcessor {
         }
         let h = ExtReader::for_request(cmd);
         let kind = h.opt_str("expressionType");
-        if is_tag_type(kind) {
-            // The common case, kept to the one lookup it took before SQL92.
+        let own = || {
+            let flag = h.opt_str("sysFlag").and_then(|f| f.parse::<i32>().ok());
+            flag.is_some_and(|f| f & pull_sys_flag::SUBSCRIPTION != 0)
+        };
+        if is_tag_type(kind) && (self.registered.is_empty() || own()) {
+            // The common case, kept to the one lookup it took before SQL92 (a lite pull's own
+            // subscription, or nothing registered that could override it).
             return Ok(Some(TagFilter::parse(h.opt_str("subscription"))));
         }
         let pull = PullSubscription {
@@ -133,6 +138,7 @@ impl PullProcessor {
                 .opt_str("subVersion")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
+            own_subscription: own(),
         };
         let (on, selectors) = (self.property_filter, &mut self.selectors);
         pull_filter(&pull, on, selectors, &self.registered).map(Some)

@@ -67,9 +67,13 @@ pub struct PullSubscription<'a> {
     pub group: &'a str,
     pub topic: &'a str,
     pub expression_type: Option<&'a str>,
-    /// `subscription`: absent on a push consumer's pulls.
+    /// `subscription`: absent (or empty) on a push consumer's pulls.
     pub expression: Option<&'a str>,
     pub sub_version: i64,
+    /// The SUBSCRIPTION sys flag: the pull's own subscription counts (a lite pull). Without it
+    /// Java filters by what the group registered, whatever the pull's `expressionType` says (the
+    /// Go push consumer always says TAG).
+    pub own_subscription: bool,
 }
 
 /// The filter of a pull: its own expression when it carries one, else (SQL92) the one its group
@@ -80,6 +84,9 @@ pub fn pull_filter(
     cache: &mut SelectorCache,
     registered: &RegisteredFilters,
 ) -> Result<TagFilter, Refusal> {
+    if !pull.own_subscription && registered.holds(pull) {
+        return registered.lookup(pull);
+    }
     let kind = match pull.expression_type {
         Some(t) if !is_tag_type(Some(t)) => t,
         _ => return Ok(TagFilter::parse(pull.expression)),
@@ -87,7 +94,10 @@ pub fn pull_filter(
     if !property_filter {
         return Err(not_supported(kind));
     }
-    let Some(expression) = pull.expression else {
+    let Some(expression) = pull
+        .expression
+        .filter(|e| !e.is_empty() || pull.own_subscription)
+    else {
         return registered.lookup(pull);
     };
     let parsed = match kind {
@@ -167,6 +177,18 @@ impl RegisteredFilters {
         self.groups.insert(group.to_string(), topics);
     }
 
+    /// Whether nothing is registered (then no pull needs a lookup).
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Whether the pull's group registered a selector for its topic.
+    fn holds(&self, pull: &PullSubscription<'_>) -> bool {
+        self.groups
+            .get(pull.group)
+            .is_some_and(|g| g.contains_key(pull.topic))
+    }
+
     /// The registered filter for a pull without its own expression.
     fn lookup(&self, pull: &PullSubscription<'_>) -> Result<TagFilter, Refusal> {
         let Some(r) = self.groups.get(pull.group).and_then(|g| g.get(pull.topic)) else {
@@ -226,6 +248,7 @@ mod tests {
             expression_type: kind,
             expression,
             sub_version: 5,
+            own_subscription: expression.is_some(),
         }
     }
 
@@ -336,6 +359,27 @@ mod tests {
         assert_eq!(
             ask(&reg, &mut cache, 7).unwrap_err().0,
             response_code::FILTER_DATA_NOT_EXIST
+        );
+        // A push consumer whose pulls say TAG with no expression (the Go client's): its
+        // group's registration decides, as in Java.
+        reg.register("g", &[sub("t", "a > 1", 8)], &mut cache);
+        let go = PullSubscription {
+            sub_version: 8,
+            ..pull(Some("TAG"), Some(""))
+        };
+        let go = PullSubscription {
+            own_subscription: false,
+            ..go
+        };
+        assert!(matches!(
+            pull_filter(&go, true, &mut cache, &reg),
+            Ok(TagFilter::Sql(_))
+        ));
+        // A lite pull's own TAG subscription is its own.
+        let lite = pull(Some("TAG"), Some("A"));
+        assert_eq!(
+            pull_filter(&lite, true, &mut cache, &reg),
+            Ok(TagFilter::parse(Some("A")))
         );
         // No SQL92 subscription left: forgotten.
         reg.register("g", &[], &mut cache);

@@ -69,6 +69,11 @@ struct Go {
 impl Go {
     /// `None` (with a message) when the tests are not enabled.
     fn start(test: &str) -> Option<Go> {
+        Self::start_with(test, "")
+    }
+
+    /// As `start`, with `extra` added to the broker's configuration.
+    fn start_with(test: &str, extra: &str) -> Option<Go> {
         let exe = program()?;
         let logs = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join("go-clients")
@@ -76,8 +81,9 @@ impl Go {
         let _ = std::fs::remove_dir_all(&logs);
         std::fs::create_dir_all(&logs).expect("log dir");
         // Transaction halves are checked a second after they are stored (not 6 s, then every 30 s).
-        let broker =
-            TestBroker::start_with("[transaction]\ntimeout_ms = 1000\ncheck_interval_ms = 1000");
+        let broker = TestBroker::start_with(&format!(
+            "[transaction]\ntimeout_ms = 1000\ncheck_interval_ms = 1000\n{extra}"
+        ));
         let namesrv = broker.namesrv_addr.clone().expect("name-server role on");
         Some(Go {
             exe,
@@ -181,4 +187,19 @@ fn transaction_commit_rollback_and_check() {
     };
     let got = go.run("transaction", "GoTx", 30);
     assert_eq!(num(&got, "committed"), 20, "{got:?}");
+}
+
+/// An SQL92 selector (`TAGS = 'TagA'`) on a broker with `enable_property_filter`: the v2.1.2 push
+/// consumer, whose pulls say TAG with no expression, gets exactly the TagA messages, each once:
+/// the broker filters by the group's registered subscription, as Java's does.
+#[test]
+fn sql92_push_consumer_gets_what_its_selector_selects() {
+    let Some(go) = Go::start_with("sql", "[broker]\nenable_property_filter = true") else {
+        return;
+    };
+    let sent = go.run("produce", "GoSql", 40);
+    assert_eq!(num(&sent, "sent"), 160);
+    let got = go.run("push-sql", "GoSql", 40);
+    assert_eq!(num(&got, "received"), 80);
+    assert_eq!(num(&got, "deliveries"), 80);
 }

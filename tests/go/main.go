@@ -67,7 +67,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|push-retry-delayed|pull-subscribe|transaction <namesrv> <topic> <count>")
+		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|push-retry-delayed|pull-subscribe|push-sql|transaction <namesrv> <topic> <count>")
 		os.Exit(2)
 	}
 	scenario, namesrv, topic := os.Args[1], os.Args[2], os.Args[3]
@@ -105,6 +105,8 @@ func main() {
 		result = push(namesrv, topic, count, key("sync", count/2), 900*time.Millisecond)
 	case "pull-subscribe":
 		result = pullSubscribe(namesrv, topic, count)
+	case "push-sql":
+		result = pushSQL(namesrv, topic, count)
 	case "transaction":
 		result = transaction(namesrv, topic, count)
 	default:
@@ -249,11 +251,18 @@ type tally struct {
 }
 
 func newTally(topic string, count int, retryKey string, minGap time.Duration) *tally {
+	return newTallyOf(topic, count, retryKey, minGap, "")
+}
+
+// newTallyOf expects only the messages tagged onlyTag (every TagA/TagB one when empty).
+func newTallyOf(topic string, count int, retryKey string, minGap time.Duration, onlyTag string) *tally {
 	t := &tally{topic: topic, retryKey: retryKey, minGap: minGap, expected: map[string]string{},
 		seen: map[string][]delivery{}, done: make(chan struct{})}
 	for _, mode := range modes {
 		for i := 0; i < count; i++ {
-			t.expected[key(mode, i)] = tag(i)
+			if onlyTag == "" || tag(i) == onlyTag {
+				t.expected[key(mode, i)] = tag(i)
+			}
 		}
 	}
 	t.want = len(t.expected)
@@ -383,6 +392,41 @@ func push(namesrv, topic string, count int, retryKey string, minGap time.Duratio
 	timedOut := t.wait()
 	elapsed := time.Since(start)
 	time.Sleep(settle) // anything delivered twice shows up now
+	_ = c.Shutdown()
+	return t.verify(timedOut, elapsed)
+}
+
+// pushSQL consumes with an SQL92 selector on the TAGS property (MessageSelector of type SQL92):
+// exactly the TagA messages arrive, once each. The v2.1.2 push consumer's pulls say TAG and carry
+// no expression, so the broker must filter by what the heartbeat registered, as Java's does.
+func pushSQL(namesrv, topic string, count int) string {
+	t := newTallyOf(topic, count, "", 0, "TagA")
+	listener := func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		for _, m := range msgs {
+			t.record(m)
+		}
+		return consumer.ConsumeSuccess, nil
+	}
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		consumer.WithGroupName("go_sql_cg_"+topic),
+		consumer.WithConsumerModel(consumer.Clustering),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		fail("new push consumer: %v", err)
+	}
+	selector := consumer.MessageSelector{Type: consumer.SQL92, Expression: "TAGS = 'TagA'"}
+	if err := c.Subscribe(topic, selector, listener); err != nil {
+		fail("subscribe: %v", err)
+	}
+	start := time.Now()
+	if err := c.Start(); err != nil {
+		fail("start push consumer: %v", err)
+	}
+	timedOut := t.wait()
+	elapsed := time.Since(start)
+	time.Sleep(settle) // a message the selector does not select would have come by now
 	_ = c.Shutdown()
 	return t.verify(timedOut, elapsed)
 }
