@@ -372,28 +372,38 @@ func push(namesrv, topic string, count int, retryKey string, minGap time.Duratio
 		}
 		return result, nil
 	}
-	c, err := rocketmq.NewPushConsumer(
-		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
-		consumer.WithGroupName("go_cg_"+topic),
-		consumer.WithConsumerModel(consumer.Clustering),
-		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-		consumer.WithConsumeMessageBatchMaxSize(1),
-	)
-	if err != nil {
-		fail("new push consumer: %v", err)
-	}
-	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: subscription}, listener); err != nil {
-		fail("subscribe: %v", err)
-	}
 	start := time.Now()
-	if err := c.Start(); err != nil {
-		fail("start push consumer: %v", err)
-	}
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: subscription}
+	c := startPush(namesrv, "go_cg_"+topic, topic, selector, listener, consumer.WithConsumeMessageBatchMaxSize(1))
 	timedOut := t.wait()
 	elapsed := time.Since(start)
 	time.Sleep(settle) // anything delivered twice shows up now
 	_ = c.Shutdown()
 	return t.verify(timedOut, elapsed)
+}
+
+// startPush starts a clustering push consumer of group, from the first offset, subscribed to
+// topic with selector; extra options (batch size) are appended.
+func startPush(namesrv, group, topic string, selector consumer.MessageSelector,
+	listener func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error),
+	extra ...consumer.Option) rocketmq.PushConsumer {
+	opts := append([]consumer.Option{
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		consumer.WithGroupName(group),
+		consumer.WithConsumerModel(consumer.Clustering),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	}, extra...)
+	c, err := rocketmq.NewPushConsumer(opts...)
+	if err != nil {
+		fail("new push consumer: %v", err)
+	}
+	if err := c.Subscribe(topic, selector, listener); err != nil {
+		fail("subscribe: %v", err)
+	}
+	if err := c.Start(); err != nil {
+		fail("start push consumer: %v", err)
+	}
+	return c
 }
 
 // pushSQL consumes with an SQL92 selector on the TAGS property (MessageSelector of type SQL92):
@@ -407,23 +417,9 @@ func pushSQL(namesrv, topic string, count int) string {
 		}
 		return consumer.ConsumeSuccess, nil
 	}
-	c, err := rocketmq.NewPushConsumer(
-		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
-		consumer.WithGroupName("go_sql_cg_"+topic),
-		consumer.WithConsumerModel(consumer.Clustering),
-		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
-	if err != nil {
-		fail("new push consumer: %v", err)
-	}
-	selector := consumer.MessageSelector{Type: consumer.SQL92, Expression: "TAGS = 'TagA'"}
-	if err := c.Subscribe(topic, selector, listener); err != nil {
-		fail("subscribe: %v", err)
-	}
 	start := time.Now()
-	if err := c.Start(); err != nil {
-		fail("start push consumer: %v", err)
-	}
+	selector := consumer.MessageSelector{Type: consumer.SQL92, Expression: "TAGS = 'TagA'"}
+	c := startPush(namesrv, "go_sql_cg_"+topic, topic, selector, listener)
 	timedOut := t.wait()
 	elapsed := time.Since(start)
 	time.Sleep(settle) // a message the selector does not select would have come by now
@@ -580,21 +576,7 @@ func transaction(namesrv, topic string, count int) string {
 		}
 		return consumer.ConsumeSuccess, nil
 	}
-	c, err := rocketmq.NewPushConsumer(
-		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
-		consumer.WithGroupName("go_txc_"+topic),
-		consumer.WithConsumerModel(consumer.Clustering),
-		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
-	if err != nil {
-		fail("new push consumer: %v", err)
-	}
-	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, listener); err != nil {
-		fail("subscribe: %v", err)
-	}
-	if err := c.Start(); err != nil {
-		fail("start push consumer: %v", err)
-	}
+	c := startPush(namesrv, "go_txc_"+topic, topic, consumer.MessageSelector{Type: consumer.TAG, Expression: "*"}, listener)
 	select {
 	case <-done:
 	case <-time.After(consumeTimeout):
