@@ -15,6 +15,7 @@ use actormq::client::{Client, OutgoingMessage};
 use actormq::cluster::register::{BrokerRegistration, TopicConfigWrapper, WireDataVersion};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::topic::TopicConfig;
+use common::answer::Answer;
 use common::TestBroker;
 
 fn req(code: i32, fields: &[(&'static str, &str)]) -> RemotingCommand {
@@ -59,51 +60,22 @@ fn route(topic: &str) -> RemotingCommand {
     req(request_code::GET_ROUTEINFO_BY_TOPIC, &[("topic", topic)])
 }
 
-/// What an answer says: code, remark, the `value` header and the body as JSON (or text).
-#[derive(Debug, PartialEq)]
-struct Answer {
-    code: i32,
-    remark: Option<String>,
-    value: Option<String>,
-    body: Option<serde_json::Value>,
-}
-
+/// An answer with its `value` header (GET_KV_CONFIG's).
 async fn ask(client: &Client, cmd: RemotingCommand) -> Answer {
-    let resp = client.request(cmd).await.expect("an answer");
-    let body = (!resp.body.is_empty()).then(|| {
-        serde_json::from_slice(&resp.body).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(&resp.body).into_owned())
-        })
-    });
-    Answer {
-        code: resp.code,
-        remark: resp.remark.clone().filter(|r| !r.is_empty()),
-        value: resp.ext("value").map(str::to_string),
-        body,
-    }
+    common::answer::ask(client, cmd, "value").await
 }
 
 fn success() -> Answer {
-    Answer {
-        code: response_code::SUCCESS,
-        remark: None,
-        value: None,
-        body: None,
-    }
+    Answer::success()
 }
 
 fn refused(code: i32, remark: &str) -> Answer {
-    Answer {
-        code,
-        remark: Some(remark.to_string()),
-        value: None,
-        body: None,
-    }
+    Answer::refused(code, remark)
 }
 
 fn value(v: &str) -> Answer {
     Answer {
-        value: Some(v.to_string()),
+        header: Some(v.to_string()),
         ..success()
     }
 }
@@ -233,7 +205,7 @@ async fn kv_codes_on_a_broker_name_server_role() {
     let big = "x".repeat(1 << 20);
     let odd = "line\nbreak \"quoted\" \\ é 中";
     assert_eq!(ask(&ns, put(odd, odd, &big)).await, success());
-    assert_eq!(ask(&ns, get(odd, odd)).await.value.as_deref(), Some(&*big));
+    assert_eq!(ask(&ns, get(odd, odd)).await.header.as_deref(), Some(&*big));
 
     let file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(broker.root().join("config/kvConfig.json")).unwrap())

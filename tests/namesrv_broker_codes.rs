@@ -20,6 +20,7 @@ use actormq::cluster::register::{
 use actormq::cluster::route_table::{ClusterInfo, TopicRouteData};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use actormq::topic::TopicConfig;
+use common::answer::Answer;
 use common::{wait_until_async, TestBroker};
 
 /// Expiry 3 s, scanned every 0.2 s.
@@ -132,44 +133,19 @@ fn compressed_registration(b: &BrokerRegistration, body: Vec<u8>) -> RemotingCom
     cmd
 }
 
-/// What an answer says: code, remark, the `changed` header and the body (JSON, or its text when
-/// it is not JSON, e.g. fastjson's bare keys).
-#[derive(Debug, PartialEq)]
-struct Answer {
-    code: i32,
-    remark: Option<String>,
-    changed: Option<String>,
-    body: Option<serde_json::Value>,
-}
-
+/// An answer with its `changed` header (QUERY_DATA_VERSION's).
 async fn ask(client: &Client, cmd: RemotingCommand) -> Answer {
-    let resp = client.request(cmd).await.expect("an answer");
-    let body = (!resp.body.is_empty()).then(|| {
-        serde_json::from_slice(&resp.body).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(&resp.body).into_owned())
-        })
-    });
-    Answer {
-        code: resp.code,
-        remark: resp.remark.clone().filter(|r| !r.is_empty()),
-        changed: resp.ext("changed").map(str::to_string),
-        body,
-    }
+    common::answer::ask(client, cmd, "changed").await
 }
 
 fn success() -> Answer {
-    Answer {
-        code: response_code::SUCCESS,
-        remark: None,
-        changed: None,
-        body: None,
-    }
+    Answer::success()
 }
 
 /// A QUERY_DATA_VERSION answer: `changed`, and the stored version as the body.
 fn data_version(changed: bool, stored: Option<&WireDataVersion>) -> Answer {
     Answer {
-        changed: Some(changed.to_string()),
+        header: Some(changed.to_string()),
         body: stored.map(|v| serde_json::to_value(v).unwrap()),
         ..success()
     }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod answer;
 pub mod java;
 pub mod java_server;
 pub mod scenario;
