@@ -131,6 +131,24 @@ pub(super) struct Thrown;
 type Eval<T> = Result<T, Thrown>;
 
 impl Node {
+    /// An AND (`wins` = false) or OR (`wins` = true) chain, left to right as Java evaluates it:
+    /// the first side equal to `wins` decides (the rest is not evaluated, so it throws nothing);
+    /// otherwise null if any side was null, else `!wins`.
+    fn connective<'a, P>(items: &[Node], props: &P, wins: bool) -> Eval<Option<bool>>
+    where
+        P: Fn(&str) -> Option<&'a str>,
+    {
+        let mut acc = Some(!wins);
+        for item in items {
+            match item.truth(props)? {
+                Some(b) if b == wins => return Ok(Some(wins)),
+                None => acc = None,
+                Some(_) => {}
+            }
+        }
+        Ok(acc)
+    }
+
     /// Java's `evaluate(context)` on a boolean expression: `TRUE`, `FALSE` or `null`.
     pub(super) fn truth<'a, P>(&self, props: &P) -> Eval<Option<bool>>
     where
@@ -140,36 +158,9 @@ impl Node {
             Node::BoolLiteral(b) => *b,
             Node::BoolCast(name) => props(name).map(|_| false),
             Node::Not(inner) => inner.truth(props)?.map(|b| !b),
-            Node::And(items) => {
-                // createAND: FALSE wins; else null if either side is null.
-                let mut acc = Some(true);
-                for item in items.iter() {
-                    if acc == Some(false) {
-                        break;
-                    }
-                    match item.truth(props)? {
-                        Some(false) => acc = Some(false),
-                        None => acc = None,
-                        Some(true) => {}
-                    }
-                }
-                acc
-            }
-            Node::Or(items) => {
-                // createOR: TRUE wins; else null if either side is null.
-                let mut acc = Some(false);
-                for item in items.iter() {
-                    if acc == Some(true) {
-                        break;
-                    }
-                    match item.truth(props)? {
-                        Some(true) => acc = Some(true),
-                        None => acc = None,
-                        Some(false) => {}
-                    }
-                }
-                acc
-            }
+            // createAND: FALSE wins; createOR: TRUE wins; else null if any side is null.
+            Node::And(items) => Self::connective(items, props, false)?,
+            Node::Or(items) => Self::connective(items, props, true)?,
             Node::Equal(operands) => {
                 let left = operands.0.value(props)?;
                 let right = operands.1.value(props)?;
