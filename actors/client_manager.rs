@@ -111,13 +111,6 @@ impl ClientManager {
                 group: c.group_name.clone(),
                 unit_mode: c.unit_mode,
             });
-            let subscriptions = c.filter_subscriptions();
-            if let Some(filters) = self.filters.as_ref().filter(|_| !subscriptions.is_empty()) {
-                filters.do_send(RegisterFilters {
-                    group: c.group_name.clone(),
-                    subscriptions,
-                });
-            }
         }
         let peer = Peer {
             addr: req.peer.to_string(),
@@ -126,7 +119,7 @@ impl ClientManager {
             connection: req.reply.connection(),
         };
         let changed = self.registry.heartbeat(&data, peer, Instant::now());
-        self.notify(changed);
+        self.publish_changes(changed);
         cmd.response_to(response_code::SUCCESS, None)
     }
 
@@ -139,7 +132,7 @@ impl ClientManager {
         };
         let (producers, consumers) = (cmd.ext("producerGroup"), cmd.ext("consumerGroup"));
         let changed = self.registry.unregister(client, producers, consumers);
-        self.notify(changed);
+        self.publish_changes(changed);
         cmd.response_to(response_code::SUCCESS, None)
     }
 
@@ -208,12 +201,29 @@ impl ClientManager {
             .spawn(ctx);
     }
 
-    /// Tells every live consumer of each group that the group's members changed.
-    fn notify(&mut self, groups: Vec<String>) {
+    /// After a registry change: NOTIFY_CONSUMER_IDS_CHANGED to the live consumers of `groups`,
+    /// and the changed subscriptions to the pull processor.
+    fn publish_changes(&mut self, groups: Vec<String>) {
+        self.register_filters();
         for group in groups {
             for connection in self.registry.consumer_connections(&group) {
                 self.opaque = self.opaque.wrapping_add(1);
                 connection.do_send(Push(notify_consumer_ids_changed(&group, self.opaque)));
+            }
+        }
+    }
+}
+
+impl ClientManager {
+    /// Tells the pull processor the subscriptions of each group whose clients' changed (what
+    /// its push consumers' pulls are filtered by).
+    fn register_filters(&mut self) {
+        for (group, subscriptions) in self.registry.take_subscription_changes() {
+            if let Some(filters) = &self.filters {
+                filters.do_send(RegisterFilters {
+                    group,
+                    subscriptions,
+                });
             }
         }
     }
@@ -237,7 +247,7 @@ impl Actor for ClientManager {
         ctx.run_interval(SWEEP_INTERVAL, |act, _| {
             let _tick = timer_tick::<ClientManager>();
             let changed = act.registry.sweep(Instant::now());
-            act.notify(changed);
+            act.publish_changes(changed);
         });
     }
 }

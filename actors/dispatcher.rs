@@ -23,7 +23,6 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{error, info};
 
-use super::connection::ReplyTo;
 use super::flusher::{FileTable, FilesChanged};
 use super::mailbox::CountedRecipient;
 use super::metrics::stats;
@@ -45,7 +44,10 @@ pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
 use actormq::topic::TopicTable;
 
 mod answer;
+mod long_poll;
 mod stats;
+use long_poll::Parked;
+pub use long_poll::ReleaseParked;
 pub use stats::ShipStats;
 
 /// How often written consume-queue entries are msynced (RocketMQ's `flushIntervalConsumeQueue`).
@@ -56,13 +58,6 @@ const CQ_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 const INDEX_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// How often consume queues that failed to take records are retried.
 const CQ_RETRY_INTERVAL: Duration = Duration::from_millis(500);
-
-/// What answers a parked pull: its prepared response, the way back and its timeout timer.
-struct Parked {
-    response: RemotingCommand,
-    reply: ReplyTo,
-    timer: SpawnHandle,
-}
 
 pub struct Dispatcher {
     reput: Reput,
@@ -166,66 +161,7 @@ impl Dispatcher {
                 });
             }
         }
-        if self.parked.is_empty() {
-            return;
-        }
-        for run in runs {
-            for (query, p) in self.parked.woken_by(&run) {
-                ctx.cancel_future(p.timer);
-                self.answer_pull(query, p.response, p.reply);
-            }
-        }
-    }
-
-    fn answer_pull(&mut self, q: PullQuery, response: RemotingCommand, reply: ReplyTo) {
-        let r = self.read(&q);
-        self.gets.pulled(&q, &r);
-        reply.send(pull_response(response, &q, r, &self.role));
-    }
-
-    fn pull(
-        &mut self,
-        q: PullQuery,
-        response: RemotingCommand,
-        reply: ReplyTo,
-        ctx: &mut Context<Self>,
-    ) {
-        if let Err((code, remark)) = self.topics.check_readable(&q.topic, q.queue_id) {
-            reply.send(refuse(response, code, remark));
-            return;
-        }
-        let r = self.read(&q);
-        self.gets.pulled(&q, &r);
-        let code = r.status.response_code(q.offset);
-        match q.suspend {
-            Some(timeout) if code == response_code::PULL_NOT_FOUND && !self.closing => {
-                self.park(q, response, reply, timeout, ctx)
-            }
-            _ => reply.send(pull_response(response, &q, r, &self.role)),
-        }
-    }
-
-    fn park(
-        &mut self,
-        query: PullQuery,
-        response: RemotingCommand,
-        reply: ReplyTo,
-        timeout: Duration,
-        ctx: &mut Context<Self>,
-    ) {
-        let (topic, queue_id, id) = (query.topic.clone(), query.queue_id, self.parked.next_id());
-        let timer = ctx.run_later(timeout, move |act, _| {
-            // Its `suspendTimeoutMillis` passed: answer with whatever is there now.
-            if let Some((query, p)) = act.parked.take(&topic, queue_id, id) {
-                act.answer_pull(query, p.response, p.reply);
-            }
-        });
-        let parked = Parked {
-            response,
-            reply,
-            timer,
-        };
-        self.parked.park(query, parked);
+        self.wake_parked(runs, ctx);
     }
 }
 
@@ -369,27 +305,6 @@ impl Handler<ReadQueue> for Dispatcher {
         let cq = self.queue(&q.topic, q.queue_id);
         let slice: QueueSlice = self.reader().read_queue(cq, q.from, q.max);
         MessageResult(slice)
-    }
-}
-
-/// Shutdown, first step: answer every parked pull now and park no more.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct ReleaseParked;
-
-impl Handler<ReleaseParked> for Dispatcher {
-    type Result = usize;
-
-    fn handle(&mut self, _: ReleaseParked, ctx: &mut Context<Self>) -> usize {
-        let _timer = stats().dispatcher.handling();
-        self.closing = true;
-        let parked = self.parked.drain();
-        let released = parked.len();
-        for (query, p) in parked {
-            ctx.cancel_future(p.timer);
-            self.answer_pull(query, p.response, p.reply);
-        }
-        released
     }
 }
 

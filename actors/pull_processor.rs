@@ -326,8 +326,9 @@ impl Handler<Request> for PullProcessor {
     }
 }
 
-/// A consumer group's SQL92 subscriptions, from its heartbeat (the `ClientManager`): what its
-/// pulls without an expression (a push consumer's) are filtered by.
+/// A consumer group's subscriptions, those of all its clients, from their heartbeats (the
+/// `ClientManager`, whenever they change): what its pulls without an expression (a push
+/// consumer's) are filtered by. Empty: the group has no consumer left.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct RegisterFilters {
@@ -340,10 +341,9 @@ impl Handler<RegisterFilters> for PullProcessor {
 
     fn handle(&mut self, m: RegisterFilters, _ctx: &mut Context<Self>) {
         let _timer = stats().pull_processor.handling();
-        if self.property_filter {
-            let cache = &mut self.selectors;
-            self.registered.register(&m.group, &m.subscriptions, cache);
-        }
+        let (on, cache) = (self.property_filter, &mut self.selectors);
+        self.registered
+            .register(&m.group, &m.subscriptions, on, cache);
     }
 }
 

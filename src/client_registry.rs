@@ -121,28 +121,30 @@ pub struct ConsumerData {
 }
 
 impl ConsumerData {
-    /// The subscriptions that are not TAG expressions (SQL92), for the broker's filter
-    /// registrations (Java's `ConsumerFilterManager.register` at each heartbeat).
-    pub fn filter_subscriptions(&self) -> Vec<HeartbeatSubscription> {
-        self.subscription_data_set
+    /// Every subscription of this heartbeat, TAG ones (`*`, a tag list) and selectors (SQL92),
+    /// for the pull processor's registrations: what a push consumer's pulls, which carry no
+    /// expression, are filtered by (Java's `ConsumerGroupInfo` and `ConsumerFilterManager`).
+    pub fn heartbeat_subscriptions(&self) -> Vec<HeartbeatSubscription> {
+        let text = |s: &Subscription, key: &str| {
+            s.fields
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let mut subs: Vec<HeartbeatSubscription> = self
+            .subscription_data_set
             .iter()
-            .filter_map(|s| {
-                let kind = s.fields.get("expressionType").and_then(Value::as_str)?;
-                if kind.is_empty() || kind == crate::subscription_filter::TAG {
-                    return None;
-                }
-                Some(HeartbeatSubscription {
-                    topic: s.topic.clone(),
-                    expression_type: kind.to_string(),
-                    expression: s
-                        .fields
-                        .get("subString")
-                        .and_then(Value::as_str)?
-                        .to_string(),
-                    sub_version: s.sub_version().unwrap_or(0),
-                })
+            .map(|s| HeartbeatSubscription {
+                topic: s.topic.clone(),
+                expression_type: text(s, "expressionType")
+                    .unwrap_or_else(|| crate::subscription_filter::TAG.to_string()),
+                expression: text(s, "subString").unwrap_or_else(|| "*".to_string()),
+                sub_version: s.sub_version().unwrap_or(0),
             })
-            .collect()
+            .collect();
+        subs.sort();
+        subs
     }
 }
 
@@ -190,6 +192,9 @@ struct ConsumerGroup<C> {
     consume_from_where: Option<Value>,
     /// Topic -> subscription.
     subscriptions: BTreeMap<String, Subscription>,
+    /// Client id -> what its last heartbeat subscribed to (each client's own, unlike
+    /// `subscriptions`, where the newest wins): what the group's pulls are filtered by.
+    client_subscriptions: BTreeMap<String, Vec<HeartbeatSubscription>>,
 }
 
 impl<C> ConsumerGroup<C> {
@@ -200,6 +205,7 @@ impl<C> ConsumerGroup<C> {
             message_model: None,
             consume_from_where: None,
             subscriptions: BTreeMap::new(),
+            client_subscriptions: BTreeMap::new(),
         }
     }
 
@@ -341,6 +347,9 @@ pub struct ClientRegistry<C> {
     producers: BTreeMap<String, BTreeMap<String, ClientChannel<C>>>,
     consumers: BTreeMap<String, ConsumerGroup<C>>,
     expiry: Duration,
+    /// Consumer groups whose clients' subscriptions changed since the last
+    /// [`take_subscription_changes`](Self::take_subscription_changes).
+    subscriptions_changed: BTreeSet<String>,
 }
 
 impl<C: ConnectionHandle> Default for ClientRegistry<C> {
@@ -356,6 +365,7 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
             expiry,
+            subscriptions_changed: BTreeSet::new(),
         }
     }
 
@@ -394,6 +404,13 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
                 info!(group = %c.group_name, client = %hb.client_id, addr = %channel.peer.addr, "consumer registered");
             }
             let resubscribed = group.update_subscriptions(&c.subscription_data_set);
+            let subs = c.heartbeat_subscriptions();
+            if group.client_subscriptions.get(&hb.client_id) != Some(&subs) {
+                group
+                    .client_subscriptions
+                    .insert(hb.client_id.clone(), subs);
+                self.subscriptions_changed.insert(c.group_name.clone());
+            }
             if (joined || resubscribed) && !group.is_broadcasting() {
                 notify.push(c.group_name.clone());
             }
@@ -426,6 +443,8 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
             if let Some(info) = self.consumers.get_mut(group) {
                 if info.clients.remove(client_id).is_some() {
                     log_gone("consumer", group, client_id, Gone::Unregistered);
+                    info.client_subscriptions.remove(client_id);
+                    self.subscriptions_changed.insert(group.to_string());
                     if !info.is_broadcasting() && info.clients.values().any(|c| c.is_live()) {
                         notify.push(group.to_string());
                     }
@@ -472,6 +491,13 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
                 None => true,
             });
             let lost = group.clients.len() != before;
+            if lost {
+                let clients = &group.clients;
+                group
+                    .client_subscriptions
+                    .retain(|id, _| clients.contains_key(id));
+                self.subscriptions_changed.insert(name.clone());
+            }
             if lost && !group.clients.is_empty() && !group.is_broadcasting() {
                 notify.push(name.clone());
             }
@@ -562,6 +588,25 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
             return Err(RegistryError::ProducerGroupNotExist(group.to_string()));
         }
         Ok(serde_json::to_vec(&ProducerConnection { connection_set })?)
+    }
+
+    /// The consumer groups whose clients' subscriptions changed (a client joined, left or
+    /// subscribed differently) since the last call, each with the subscriptions of all its
+    /// clients now (empty when none is left), sorted and without repeats.
+    pub fn take_subscription_changes(&mut self) -> Vec<(String, Vec<HeartbeatSubscription>)> {
+        std::mem::take(&mut self.subscriptions_changed)
+            .into_iter()
+            .map(|name| {
+                let mut subs: Vec<HeartbeatSubscription> = self
+                    .consumers
+                    .get(&name)
+                    .map(|g| g.client_subscriptions.values().flatten().cloned().collect())
+                    .unwrap_or_default();
+                subs.sort();
+                subs.dedup();
+                (name, subs)
+            })
+            .collect()
     }
 
     /// What consumer group `group` subscribes to, topic -> subscription (Java's

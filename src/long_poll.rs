@@ -10,7 +10,7 @@ use crate::store::consume_queue::DispatchRun;
 use crate::store::read::PullQuery;
 
 /// One parked pull: its id, what it asked for and what answers it.
-type Parked<T> = (u64, PullQuery, T);
+pub type Parked<T> = (u64, PullQuery, T);
 
 /// Pulls waiting for data, per topic and queue id.
 #[derive(Debug)]
@@ -38,12 +38,7 @@ impl<T> ParkedPulls<T> {
     pub fn park(&mut self, query: PullQuery, waiter: T) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.parked
-            .entry(query.topic.clone())
-            .or_default()
-            .entry(query.queue_id)
-            .or_default()
-            .push((id, query, waiter));
+        self.repark(id, query, waiter);
         id
     }
 
@@ -52,11 +47,37 @@ impl<T> ParkedPulls<T> {
         let list = self.parked.get_mut(topic)?.get_mut(&queue_id)?;
         let at = list.iter().position(|(i, _, _)| *i == id)?;
         let (_, query, waiter) = list.swap_remove(at);
+        self.forget_if_empty(topic, queue_id);
         Some((query, waiter))
     }
 
-    /// Takes out the pulls on `run`'s queue that one of its new entries satisfies.
-    pub fn woken_by(&mut self, run: &DispatchRun) -> Vec<(PullQuery, T)> {
+    /// Drops `topic`/`queue_id`'s list when nothing waits there any more (and the topic's when
+    /// none of its queues has a waiter), so [`is_empty`](Self::is_empty) tells the truth.
+    fn forget_if_empty(&mut self, topic: &str, queue_id: i32) {
+        let Some(ids) = self.parked.get_mut(topic) else {
+            return;
+        };
+        if ids.get(&queue_id).is_some_and(Vec::is_empty) {
+            ids.remove(&queue_id);
+        }
+        if ids.is_empty() {
+            self.parked.remove(topic);
+        }
+    }
+
+    /// Parks (again) under `id`: a pull [`woken_by`](Self::woken_by) new entries that its
+    /// records turned out not to satisfy keeps the id its timer names.
+    pub fn repark(&mut self, id: u64, query: PullQuery, waiter: T) {
+        self.parked
+            .entry(query.topic.clone())
+            .or_default()
+            .entry(query.queue_id)
+            .or_default()
+            .push((id, query, waiter));
+    }
+
+    /// Takes out the pulls on `run`'s queue that one of its new entries satisfies, with their ids.
+    pub fn woken_by(&mut self, run: &DispatchRun) -> Vec<Parked<T>> {
         let Some(ids) = self.parked.get_mut(&run.topic) else {
             return Vec::new();
         };
@@ -68,18 +89,12 @@ impl<T> ParkedPulls<T> {
         while i < list.len() {
             let filter = &list[i].1.filter;
             if run.entries.iter().any(|e| filter.matches(e.tags_code)) {
-                let (_, query, waiter) = list.swap_remove(i);
-                woken.push((query, waiter));
+                woken.push(list.swap_remove(i));
             } else {
                 i += 1;
             }
         }
-        if list.is_empty() {
-            ids.remove(&run.queue_id);
-            if ids.is_empty() {
-                self.parked.remove(&run.topic);
-            }
-        }
+        self.forget_if_empty(&run.topic, run.queue_id);
         woken
     }
 
@@ -144,17 +159,30 @@ mod tests {
         let woken: Vec<_> = p
             .woken_by(&run("T", 0, &["A"]))
             .into_iter()
-            .map(|w| w.1)
+            .map(|w| w.2)
             .collect();
         assert_eq!(woken, ["all"]);
         assert!(p.woken_by(&run("U", 0, &["B"])).is_empty(), "other topic");
         let woken: Vec<_> = p
             .woken_by(&run("T", 0, &["A", "B"]))
             .into_iter()
-            .map(|w| w.1)
+            .map(|w| w.2)
             .collect();
         assert_eq!(woken, ["only B"]);
         assert_eq!(p.drain().len(), 1);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn a_reparked_pull_keeps_its_id() {
+        let mut p = ParkedPulls::default();
+        let id = p.park(pull("T", 0, "*"), "w");
+        let (woken_id, mut query, waiter) = p.woken_by(&run("T", 0, &["A"])).pop().unwrap();
+        assert_eq!(woken_id, id);
+        query.offset = 1;
+        p.repark(woken_id, query, waiter);
+        let (query, waiter) = p.take("T", 0, id).unwrap();
+        assert_eq!((query.offset, waiter), (1, "w"));
         assert!(p.is_empty());
     }
 
@@ -164,6 +192,7 @@ mod tests {
         assert_eq!(p.next_id(), 0);
         let id = p.park(pull("T", 0, "*"), 7);
         assert_eq!(p.take("T", 0, id).map(|w| w.1), Some(7));
+        assert!(p.is_empty(), "nothing left waiting");
         assert!(p.take("T", 0, id).is_none());
         assert!(p.take("T", 3, 99).is_none());
     }

@@ -8,9 +8,10 @@
 //! A lite-pull consumer's pulls carry their subscription; a push consumer's do not (only
 //! `expressionType` and `subVersion`, unless `postSubscriptionWhenPull`), and the broker filters
 //! with what the group's heartbeats registered ([`RegisteredFilters`], fed by the
-//! `ClientManager`), as Java does with its `ConsumerFilterManager`. Compiled selectors are kept by
-//! their text ([`SelectorCache`]) instead of being compiled per pull. (A TAG pull without its
-//! subscription is served unfiltered: the client filters tags again itself.)
+//! `ClientManager`), as Java does with its `ConsumerGroupInfo` and `ConsumerFilterManager`: a TAG
+//! subscription's records of other tags are skipped on the broker (not sent, and a long poll is
+//! not woken by them). Compiled selectors are kept by their text ([`SelectorCache`]) instead of
+//! being compiled per pull.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -115,8 +116,9 @@ pub fn pull_filter(
         })
 }
 
-/// One non-TAG subscription from a heartbeat (`SubscriptionData`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One subscription from a consumer's heartbeat (`SubscriptionData`): `TAG` (`*` or a tag list)
+/// or a selector (`SQL92`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HeartbeatSubscription {
     pub topic: String,
     pub expression_type: String,
@@ -124,55 +126,93 @@ pub struct HeartbeatSubscription {
     pub sub_version: i64,
 }
 
-/// A group's registered selector for a topic: its `subVersion` and the compiled selector (`None`
-/// when it does not compile: Java then has no filter data for it).
-#[derive(Debug, Clone)]
-struct Registered {
-    sub_version: i64,
-    selector: Option<SqlSelector>,
+impl HeartbeatSubscription {
+    fn is_tag(&self) -> bool {
+        is_tag_type(Some(&self.expression_type))
+    }
 }
 
-/// The SQL92 selectors consumer groups registered with their heartbeats, group -> topic.
+/// What a group's pulls without their own expression are filtered by, for one topic.
+#[derive(Debug, Clone)]
+enum Registered {
+    /// Every live consumer of the group subscribes to the topic by tags: what any of them
+    /// takes (one client's tags never hide another's messages, even when a group's clients
+    /// disagree, which in Java loses the older client's messages). `sub_version` is the newest
+    /// of them: a pull naming a newer one comes from a subscription not heard of yet.
+    Tags { sub_version: i64, filter: TagFilter },
+    /// The newest subscription is a selector (Java's `ConsumerFilterManager`): its compiled
+    /// form, `None` when it does not compile (Java then has no filter data for it).
+    Selector {
+        sub_version: i64,
+        selector: Option<SqlSelector>,
+    },
+}
+
+/// The subscriptions consumer groups registered with their heartbeats, group -> topic.
 #[derive(Debug, Default)]
 pub struct RegisteredFilters {
     groups: HashMap<String, HashMap<String, Registered>>,
 }
 
-/// Most groups whose selectors are kept; past it the oldest registrations are dropped (a pull of
-/// a dropped group is refused until its next heartbeat, 30 s at most).
+/// Most groups whose subscriptions are kept; past it the registrations start over (a pull of a
+/// dropped group is served by its own expression, or refused if SQL92, until its next
+/// heartbeat, 30 s at most).
 const MAX_GROUPS: usize = 10_000;
 
 impl RegisteredFilters {
-    /// A heartbeat's non-TAG subscriptions for `group` replace what it registered before (only a
-    /// newer `subVersion` replaces a topic's, as Java's `ConsumerFilterManager`).
+    /// `subs`, the subscriptions of every live consumer of `group` (the `ClientManager` sends
+    /// them whenever one changes), replace what the group registered. Selectors are kept only
+    /// while `property_filter` is on (else SQL92 pulls are refused anyway).
     pub fn register(
         &mut self,
         group: &str,
         subs: &[HeartbeatSubscription],
+        property_filter: bool,
         cache: &mut SelectorCache,
     ) {
-        if subs.is_empty() {
+        let mut topics: HashMap<String, Registered> = HashMap::new();
+        let newest_first = {
+            let mut s: Vec<&HeartbeatSubscription> = subs
+                .iter()
+                .filter(|s| s.is_tag() || property_filter)
+                .collect();
+            s.sort_by_key(|s| std::cmp::Reverse(s.sub_version));
+            s
+        };
+        for sub in newest_first {
+            match topics.get_mut(&sub.topic) {
+                None => {
+                    let entry = if sub.is_tag() {
+                        Registered::Tags {
+                            sub_version: sub.sub_version,
+                            filter: TagFilter::parse(Some(&sub.expression)),
+                        }
+                    } else {
+                        Registered::Selector {
+                            sub_version: sub.sub_version,
+                            selector: (sub.expression_type == "SQL92")
+                                .then(|| cache.get_or_compile(&sub.expression).ok())
+                                .flatten()
+                                .map(SqlSelector),
+                        }
+                    };
+                    topics.insert(sub.topic.clone(), entry);
+                }
+                // An older client's tags widen the newest TAG subscription.
+                Some(Registered::Tags { filter, .. }) if sub.is_tag() => {
+                    let older = TagFilter::parse(Some(&sub.expression));
+                    *filter = std::mem::replace(filter, TagFilter::All).union(older);
+                }
+                // Under a selector the newest decides, as in Java.
+                Some(_) => {}
+            }
+        }
+        if topics.is_empty() {
             self.groups.remove(group);
             return;
         }
         if self.groups.len() >= MAX_GROUPS && !self.groups.contains_key(group) {
             self.groups.clear();
-        }
-        let old = self.groups.remove(group).unwrap_or_default();
-        let mut topics = HashMap::with_capacity(subs.len());
-        for sub in subs {
-            let kept = old
-                .get(&sub.topic)
-                .filter(|r| r.sub_version >= sub.sub_version)
-                .cloned();
-            let entry = kept.unwrap_or_else(|| Registered {
-                sub_version: sub.sub_version,
-                selector: (sub.expression_type == "SQL92")
-                    .then(|| cache.get_or_compile(&sub.expression).ok())
-                    .flatten()
-                    .map(SqlSelector),
-            });
-            topics.insert(sub.topic.clone(), entry);
         }
         self.groups.insert(group.to_string(), topics);
     }
@@ -182,7 +222,7 @@ impl RegisteredFilters {
         self.groups.is_empty()
     }
 
-    /// Whether the pull's group registered a selector for its topic.
+    /// Whether the pull's group registered a subscription for its topic.
     fn holds(&self, pull: &PullSubscription<'_>) -> bool {
         self.groups
             .get(pull.group)
@@ -191,21 +231,28 @@ impl RegisteredFilters {
 
     /// The registered filter for a pull without its own expression.
     fn lookup(&self, pull: &PullSubscription<'_>) -> Result<TagFilter, Refusal> {
-        let Some(r) = self.groups.get(pull.group).and_then(|g| g.get(pull.topic)) else {
-            return Err((
+        match self.groups.get(pull.group).and_then(|g| g.get(pull.topic)) {
+            None => Err((
                 response_code::SUBSCRIPTION_NOT_EXIST,
                 "the consumer's subscription not exist".to_string(),
-            ));
-        };
-        if r.sub_version < pull.sub_version {
-            return Err((
-                response_code::SUBSCRIPTION_NOT_LATEST,
-                "the consumer's subscription not latest".to_string(),
-            ));
-        }
-        match &r.selector {
-            Some(s) => Ok(TagFilter::Sql(s.clone())),
-            None => Err((
+            )),
+            // A subscription newer than any heard of: Java refuses it (SUBSCRIPTION_NOT_LATEST,
+            // the client retries in 3 s); TAG is served by the pull's own expression (none on a
+            // push consumer's pull: unfiltered), which every client filters again itself.
+            Some(Registered::Tags { sub_version, .. }) if *sub_version < pull.sub_version => {
+                Ok(TagFilter::parse(pull.expression))
+            }
+            Some(Registered::Tags { filter, .. }) => Ok(filter.clone()),
+            Some(Registered::Selector { sub_version, .. }) if *sub_version < pull.sub_version => {
+                Err((
+                    response_code::SUBSCRIPTION_NOT_LATEST,
+                    "the consumer's subscription not latest".to_string(),
+                ))
+            }
+            Some(Registered::Selector {
+                selector: Some(s), ..
+            }) => Ok(TagFilter::Sql(s.clone())),
+            Some(Registered::Selector { selector: None, .. }) => Err((
                 response_code::FILTER_DATA_NOT_EXIST,
                 "The broker's consumer filter data is not exist!Your expression may be wrong!"
                     .to_string(),
@@ -322,6 +369,76 @@ mod tests {
         }
     }
 
+    fn tags(topic: &str, expression: &str, sub_version: i64) -> HeartbeatSubscription {
+        HeartbeatSubscription {
+            expression_type: "TAG".into(),
+            ..sub(topic, expression, sub_version)
+        }
+    }
+
+    /// A push consumer's TAG pull (no expression, no SUBSCRIPTION flag) is filtered by what the
+    /// group's live consumers subscribe to together.
+    #[test]
+    fn tag_pulls_without_an_expression_use_what_the_group_subscribes_to() {
+        let mut cache = SelectorCache::default();
+        let mut reg = RegisteredFilters::default();
+        let push = |v: i64| PullSubscription {
+            sub_version: v,
+            own_subscription: false,
+            ..pull(Some("TAG"), None)
+        };
+        let ask = |reg: &RegisteredFilters, cache: &mut SelectorCache, v: i64| {
+            pull_filter(&push(v), false, cache, reg)
+        };
+        // Nothing registered: unfiltered (the client filters tags itself).
+        assert_eq!(ask(&reg, &mut cache, 5), Ok(TagFilter::All));
+        reg.register("g", &[tags("t", "A || B", 5)], false, &mut cache);
+        assert!(reg.holds(&push(5)));
+        assert_eq!(
+            ask(&reg, &mut cache, 5),
+            Ok(TagFilter::parse(Some("A || B")))
+        );
+        // Java's push consumers send subVersion, the Go client 0: both are covered.
+        assert_eq!(
+            ask(&reg, &mut cache, 0),
+            Ok(TagFilter::parse(Some("A || B")))
+        );
+        // A subscription newer than registered: its own expression (none: all).
+        assert_eq!(ask(&reg, &mut cache, 6), Ok(TagFilter::All));
+        // Two clients that disagree: what either takes.
+        reg.register(
+            "g",
+            &[tags("t", "A", 5), tags("t", "C", 3), tags("other", "*", 3)],
+            false,
+            &mut cache,
+        );
+        assert_eq!(
+            ask(&reg, &mut cache, 5),
+            Ok(TagFilter::parse(Some("A || C")))
+        );
+        reg.register(
+            "g",
+            &[tags("t", "A", 5), tags("t", "*", 3)],
+            false,
+            &mut cache,
+        );
+        assert_eq!(ask(&reg, &mut cache, 5), Ok(TagFilter::All));
+        // Selectors are not kept while property filters are off; tags are.
+        reg.register(
+            "g",
+            &[tags("t", "A", 5), sub("s", "a > 1", 5)],
+            false,
+            &mut cache,
+        );
+        assert!(!reg.holds(&PullSubscription {
+            topic: "s",
+            ..push(5)
+        }));
+        // The group's last consumer gone: nothing registered.
+        reg.register("g", &[], false, &mut cache);
+        assert!(reg.is_empty());
+    }
+
     /// A push consumer's pull names no expression: its group's registration is used, as Java's.
     #[test]
     fn pulls_without_an_expression_use_the_groups_registration() {
@@ -338,7 +455,7 @@ mod tests {
             ask(&reg, &mut cache, 5).unwrap_err().0,
             response_code::SUBSCRIPTION_NOT_EXIST
         );
-        reg.register("g", &[sub("t", "a > 1", 5)], &mut cache);
+        reg.register("g", &[sub("t", "a > 1", 5)], true, &mut cache);
         let f = ask(&reg, &mut cache, 5).unwrap();
         let TagFilter::Sql(s) = &f else {
             panic!("{f:?}")
@@ -349,20 +466,25 @@ mod tests {
             ask(&reg, &mut cache, 6).unwrap_err().0,
             response_code::SUBSCRIPTION_NOT_LATEST
         );
-        // An older heartbeat does not replace a newer registration.
-        reg.register("g", &[sub("t", "a > 7", 4)], &mut cache);
+        // Of two live clients, the newer subscription decides.
+        reg.register(
+            "g",
+            &[sub("t", "a > 1", 5), sub("t", "a > 7", 4)],
+            true,
+            &mut cache,
+        );
         assert_eq!(ask(&reg, &mut cache, 5).unwrap(), f);
-        reg.register("g", &[sub("t", "a > 7", 6)], &mut cache);
+        reg.register("g", &[sub("t", "a > 7", 6)], true, &mut cache);
         assert_ne!(ask(&reg, &mut cache, 6).unwrap(), f);
         // An expression that does not compile: no filter data.
-        reg.register("g", &[sub("t", "a >", 7)], &mut cache);
+        reg.register("g", &[sub("t", "a >", 7)], true, &mut cache);
         assert_eq!(
             ask(&reg, &mut cache, 7).unwrap_err().0,
             response_code::FILTER_DATA_NOT_EXIST
         );
         // A push consumer whose pulls say TAG with no expression (the Go client's): its
         // group's registration decides, as in Java.
-        reg.register("g", &[sub("t", "a > 1", 8)], &mut cache);
+        reg.register("g", &[sub("t", "a > 1", 8)], true, &mut cache);
         let go = PullSubscription {
             sub_version: 8,
             ..pull(Some("TAG"), Some(""))
@@ -382,7 +504,7 @@ mod tests {
             Ok(TagFilter::parse(Some("A")))
         );
         // No SQL92 subscription left: forgotten.
-        reg.register("g", &[], &mut cache);
+        reg.register("g", &[], true, &mut cache);
         assert_eq!(
             ask(&reg, &mut cache, 7).unwrap_err().0,
             response_code::SUBSCRIPTION_NOT_EXIST

@@ -71,6 +71,28 @@ async fn selected(client: &Client, expression: Option<&str>, sub_version: i64) -
     }
 }
 
+/// Client c1's heartbeat: a push consumer of group `cg` subscribed to `TOPIC` with an SQL92
+/// `expression` at `version`.
+fn heartbeat(version: i64, expression: &str) -> RemotingCommand {
+    let body = serde_json::json!({
+        "clientID": "c1",
+        "consumerDataSet": [{
+            "groupName": "cg",
+            "consumeType": "CONSUME_PASSIVELY",
+            "messageModel": "CLUSTERING",
+            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
+            "subscriptionDataSet": [{
+                "topic": TOPIC, "subString": expression, "expressionType": "SQL92",
+                "subVersion": version, "classFilterMode": false, "tagsSet": [], "codeSet": []
+            }],
+            "unitMode": false
+        }],
+        "producerDataSet": []
+    });
+    RemotingCommand::request(request_code::HEART_BEAT, 0)
+        .with_body(body.to_string().into_bytes().into())
+}
+
 #[tokio::test]
 async fn a_pull_gets_what_its_expression_selects() {
     let b = filtering_broker();
@@ -106,25 +128,6 @@ async fn a_push_consumers_pull_uses_its_groups_heartbeat() {
         "{:?}",
         resp.remark
     );
-    let heartbeat = |version: i64, expression: &str| {
-        let body = serde_json::json!({
-            "clientID": "c1",
-            "consumerDataSet": [{
-                "groupName": "cg",
-                "consumeType": "CONSUME_PASSIVELY",
-                "messageModel": "CLUSTERING",
-                "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
-                "subscriptionDataSet": [{
-                    "topic": TOPIC, "subString": expression, "expressionType": "SQL92",
-                    "subVersion": version, "classFilterMode": false, "tagsSet": [], "codeSet": []
-                }],
-                "unitMode": false
-            }],
-            "producerDataSet": []
-        });
-        RemotingCommand::request(request_code::HEART_BEAT, 0)
-            .with_body(body.to_string().into_bytes().into())
-    };
     let r = client.request(heartbeat(5, "a >= 9")).await.unwrap();
     assert_eq!(r.code, response_code::SUCCESS);
     common::wait_until_async(
@@ -194,4 +197,48 @@ async fn bad_expressions_and_brokers_without_property_filters_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.messages.len(), 2);
+}
+
+/// A long poll of a group whose selector takes `a >= 100` stays parked through a record it does
+/// not take and is answered with the one it does (Java keeps it parked too).
+#[tokio::test]
+async fn a_parked_push_pull_waits_through_records_its_selector_skips() {
+    let b = filtering_broker();
+    let client = b.client().await;
+    send(&client, 2).await;
+    client.request(heartbeat(5, "a >= 100")).await.unwrap();
+    common::wait_until_async(
+        std::time::Duration::from_secs(5),
+        "the registration",
+        || async { selected(&client, None, 5).await.is_empty() },
+    )
+    .await;
+    let puller = b.client().await;
+    let parked = tokio::spawn(async move {
+        let pull = sql_pull(2, None, 5)
+            .with_ext("sysFlag", actormq::protocol::pull_sys_flag::SUSPEND)
+            .with_ext("suspendTimeoutMillis", 10_000);
+        puller.request(pull).await.unwrap()
+    });
+    let one = |a: usize| OutgoingMessage {
+        queue_id: 0,
+        properties: vec![("a".into(), a.to_string())],
+        ..OutgoingMessage::new(TOPIC, format!("m-{a}"))
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    client.send(&one(7)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !parked.is_finished(),
+        "answered for a record the selector skips"
+    );
+    client.send(&one(100)).await.unwrap();
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), parked)
+        .await
+        .expect("the selected record wakes the pull")
+        .unwrap();
+    assert_eq!(resp.code, response_code::SUCCESS, "{:?}", resp.remark);
+    let r = parse_pull_response(&resp).unwrap();
+    let bodies: Vec<&[u8]> = r.messages.iter().map(|m| &m.body[..]).collect();
+    assert_eq!(bodies, [b"m-100"]);
 }

@@ -454,26 +454,71 @@ fn a_consumer_is_found_by_group_and_client_id_while_live() {
 }
 
 #[test]
-fn sql92_subscriptions_are_handed_out_for_filter_registration() {
+fn every_subscription_is_handed_out_for_registration() {
     let body = json!({
         "clientID": "c1",
         "consumerDataSet": [{
             "groupName": "g",
             "subscriptionDataSet": [
-                {"expressionType":"TAG","subString":"*","subVersion":1,"topic":"tagged"},
+                {"expressionType":"TAG","subString":"A || B","subVersion":1,"topic":"tagged"},
                 {"expressionType":"SQL92","subString":"a > 1","subVersion":7,"topic":"sql"},
-                {"subString":"*","subVersion":1,"topic":"untyped"}
+                {"subString":"*","topic":"untyped"}
             ]
         }]
     });
     let hb = HeartbeatData::decode(body.to_string().as_bytes()).unwrap();
+    let sub = |topic: &str, kind: &str, expression: &str, sub_version| HeartbeatSubscription {
+        topic: topic.into(),
+        expression_type: kind.into(),
+        expression: expression.into(),
+        sub_version,
+    };
     assert_eq!(
-        hb.consumer_data_set[0].filter_subscriptions(),
-        [HeartbeatSubscription {
-            topic: "sql".into(),
-            expression_type: "SQL92".into(),
-            expression: "a > 1".into(),
-            sub_version: 7,
-        }]
+        hb.consumer_data_set[0].heartbeat_subscriptions(),
+        [
+            sub("sql", "SQL92", "a > 1", 7),
+            sub("tagged", "TAG", "A || B", 1),
+            sub("untyped", "TAG", "*", 0),
+        ]
+    );
+}
+
+/// What the pull processor is told: a group's clients' subscriptions together, whenever a client
+/// joins, leaves or subscribes differently, and nothing for a heartbeat that changes nothing.
+#[test]
+fn subscription_changes_name_the_group_with_every_clients_subscriptions() {
+    let mut r = ClientRegistry::default();
+    let now = Instant::now();
+    let (a, b) = (Conn::new(1), Conn::new(2));
+    let topics =
+        |changes: Vec<(String, Vec<HeartbeatSubscription>)>| -> Vec<(String, Vec<String>)> {
+            changes
+                .into_iter()
+                .map(|(g, subs)| (g, subs.into_iter().map(|s| s.topic).collect()))
+                .collect()
+        };
+    r.heartbeat(&consumer_hb("c1", "g", &["T"]), peer(&a), now);
+    assert_eq!(
+        topics(r.take_subscription_changes()),
+        [("g".to_string(), vec!["T".to_string()])]
+    );
+    r.heartbeat(&consumer_hb("c1", "g", &["T"]), peer(&a), now);
+    assert!(r.take_subscription_changes().is_empty());
+    r.heartbeat(&consumer_hb("c2", "g", &["T", "U"]), peer(&b), now);
+    assert_eq!(
+        topics(r.take_subscription_changes()),
+        [("g".to_string(), vec!["T".to_string(), "U".to_string()])]
+    );
+    // c2 leaves: only c1's again; then c1's connection closes: nothing left.
+    r.unregister("c2", None, Some("g"));
+    assert_eq!(
+        topics(r.take_subscription_changes()),
+        [("g".to_string(), vec!["T".to_string()])]
+    );
+    a.close();
+    r.sweep(now);
+    assert_eq!(
+        topics(r.take_subscription_changes()),
+        [("g".to_string(), vec![])]
     );
 }

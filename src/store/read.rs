@@ -69,6 +69,23 @@ impl TagFilter {
         }
     }
 
+    /// A filter passing what either passes, for two TAG filters (an SQL92 selector is kept
+    /// only when both are the same one; with any other it is `All`, which drops nothing).
+    pub fn union(self, other: TagFilter) -> TagFilter {
+        match (self, other) {
+            (TagFilter::Codes(mut a), TagFilter::Codes(b)) => {
+                for code in b {
+                    if !a.contains(&code) {
+                        a.push(code);
+                    }
+                }
+                TagFilter::Codes(a)
+            }
+            (a, b) if a == b => a,
+            _ => TagFilter::All,
+        }
+    }
+
     /// Whether a consume-queue entry's tag code passes the filter (an SQL92 selector passes
     /// every entry here: it looks at the record, [`TagFilter::matches_record`]).
     pub fn matches(&self, tags_code: i64) -> bool {

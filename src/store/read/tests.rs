@@ -116,6 +116,17 @@ fn tag_filters() {
 }
 
 #[test]
+fn tag_filter_unions_pass_what_either_passes() {
+    let ab = TagFilter::parse(Some("TagA || TagB"));
+    let bc = TagFilter::parse(Some("TagB || TagC"));
+    let codes = |tags: &[&str]| TagFilter::Codes(tags.iter().map(|t| tags_hash_code(t)).collect());
+    assert_eq!(ab.clone().union(bc), codes(&["TagA", "TagB", "TagC"]));
+    assert_eq!(ab.clone().union(TagFilter::All), TagFilter::All);
+    assert_eq!(TagFilter::All.union(ab.clone()), TagFilter::All);
+    assert_eq!(ab.clone().union(ab.clone()), ab);
+}
+
+#[test]
 fn status_mapping() {
     use response_code::*;
     assert_eq!(GetStatus::Found.response_code(3), SUCCESS);
