@@ -64,6 +64,8 @@ pub struct AdminProcessor {
     permission: BrokerPermission,
     /// Applies a new permission (it owns what is registered).
     send: Option<Mailbox<SendProcessor>>,
+    /// The configuration file the broker started with, where a new permission is written back.
+    config_file: Option<std::path::PathBuf>,
     /// Fixed runtime-info entries: role, id, names, advertised addresses.
     cluster_info: Vec<(String, String)>,
     /// Answers `GET_BROKER_HA_STATUS`: the `HaServer` or the `HaClient` (`HaStatusFrom`).
@@ -83,6 +85,7 @@ impl AdminProcessor {
             broker_properties,
             permission: BrokerPermission::default(),
             send: None,
+            config_file: None,
             cluster_info,
             dispatcher: None,
             ha_status: None,
@@ -94,6 +97,12 @@ impl AdminProcessor {
     pub fn with_send(mut self, send: Mailbox<SendProcessor>, permission: BrokerPermission) -> Self {
         self.send = Some(send);
         self.permission = permission;
+        self
+    }
+
+    /// The file `UPDATE_BROKER_CONFIG` writes a new permission back to.
+    pub fn with_config_file(mut self, path: std::path::PathBuf) -> Self {
+        self.config_file = Some(path);
         self
     }
 

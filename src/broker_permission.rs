@@ -10,8 +10,9 @@
 //!
 //! Java's UPDATE_BROKER_CONFIG sets any known field by reflection and answers SUCCESS for the
 //! rest; actormq's configuration is its TOML file, so only `brokerPermission` can change while
-//! running (until restart; `broker.permission` keeps it), and a request naming any other key is
-//! refused whole, with the keys named, rather than answered SUCCESS and ignored.
+//! running (written back to the configuration file's `broker.permission`, `crate::config_update`),
+//! and a request naming any other key is refused whole, with the keys named, rather than answered
+//! SUCCESS and ignored.
 
 use std::fmt;
 

@@ -35,6 +35,10 @@ pub struct BrokerConfig {
     pub transaction: TransactionConfig,
     pub cluster: ClusterConfig,
     pub ha: HaConfig,
+    /// The file this was loaded from (`load`), where a setting changed while running is
+    /// written back (`crate::config_update`). Not a key of the file.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// `[server]`: the remoting listener.
@@ -104,7 +108,7 @@ pub struct BrokerIdentity {
     /// The broker's permission (RocketMQ's `brokerPermission`): 6 read and write, 4 read only (no
     /// sends are routed here; ordered topics and send-backs refuse them; pulls go on: how a broker
     /// is drained), 2 write only, 0 neither. `mqadmin updateBrokerConfig -k brokerPermission -v N`
-    /// changes it until restart. Default: 6.
+    /// changes it and writes it back here (as Java rewrites its broker.conf). Default: 6.
     pub permission: BrokerPermission,
     /// Serve SQL92 subscriptions (`MessageSelector.bySql`: an expression over each message's
     /// properties; RocketMQ's `enablePropertyFilter`). Off, as in Java: such a consumer is refused
@@ -619,8 +623,9 @@ impl BrokerConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let config = Self::parse(&text, path)?;
+        let mut config = Self::parse(&text, path)?;
         config.validate(path)?;
+        config.file = Some(path.to_path_buf());
         Ok(config)
     }
 

@@ -62,6 +62,7 @@ pub mod client;
 pub mod client_registry;
 pub mod cluster;
 pub mod config;
+pub mod config_update;
 pub mod consume_queue_query;
 pub mod consumer_offsets;
 pub mod filter;

@@ -172,6 +172,35 @@ async fn wait_for_pull_refusal(client: &Client, pull: RemotingCommand) -> Remoti
     }
 }
 
+/// As Java rewrites its broker.conf: the new permission is written to the configuration file
+/// (nothing else in it changes), so a drained broker is still drained after a restart.
+#[tokio::test]
+async fn a_new_permission_is_written_back_and_survives_a_restart() {
+    let mut b = TestBroker::start();
+    let client = b.client().await;
+    let before = std::fs::read_to_string(b.config_path()).unwrap();
+    let r = update_config(&client, "brokerPermission=4").await;
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let after = std::fs::read_to_string(b.config_path()).unwrap();
+    let parse = |text: &str| actormq::config::BrokerConfig::parse(text, &b.config_path()).unwrap();
+    let mut expected = parse(&before);
+    expected.broker.permission = parse("[broker]\npermission = 4\n").broker.permission;
+    assert_eq!(parse(&after), expected, "{after}");
+    let others: Vec<&str> = after.lines().filter(|l| *l != "permission = 4").collect();
+    assert_eq!(
+        others,
+        before.lines().collect::<Vec<_>>(),
+        "only the key is added"
+    );
+
+    b.stop();
+    b.restart_on_its_config();
+    let client = b.client().await;
+    assert!(broker_config(&client)
+        .await
+        .contains("brokerPermission=4\n"));
+}
+
 #[tokio::test]
 async fn keys_that_cannot_change_at_runtime_are_refused_whole() {
     let b = TestBroker::start();

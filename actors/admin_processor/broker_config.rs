@@ -1,7 +1,9 @@
 //! `GET_BROKER_CONFIG` (26, `mqadmin getBrokerConfig`): the effective configuration as properties
 //! text; `UPDATE_BROKER_CONFIG` (25, `mqadmin updateBrokerConfig`): `brokerPermission`, the one
 //! setting that changes while running (`actormq::broker_permission`). The new permission is applied
-//! by the `SendProcessor`, which owns what is registered, before the request is answered.
+//! by the `SendProcessor`, which owns what is registered, and written back to the configuration
+//! file (`actormq::config_update`, as Java persists its broker.conf) before the request is
+//! answered.
 
 use actix::prelude::*;
 use tracing::{info, warn};
@@ -10,6 +12,7 @@ use super::super::connection::Request;
 use super::super::send_processor::SetBrokerPermission;
 use super::AdminProcessor;
 use actormq::broker_permission::{plan_update, BROKER_PERMISSION};
+use actormq::config_update::persist_broker_permission;
 use actormq::protocol::{response_code, RemotingCommand};
 
 impl AdminProcessor {
@@ -43,13 +46,25 @@ impl AdminProcessor {
         };
         info!(peer = %req.peer, %permission, "updateBrokerConfig");
         self.permission = permission;
-        let send = self.send.clone();
+        let (send, file) = (self.send.clone(), self.config_file.clone());
         Box::pin(async move {
             let applied = match send {
                 Some(send) => send.send(SetBrokerPermission(permission)).await.is_ok(),
                 None => false,
             };
             let resp = if applied {
+                // As Java: a file that cannot be written is logged; the broker runs with the
+                // new permission all the same.
+                if let Some(file) = file {
+                    match persist_broker_permission(&file, permission) {
+                        Ok(()) => {
+                            info!(file = %file.display(), %permission, "brokerPermission written to the configuration file")
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "brokerPermission applied but not written to the configuration file: a restart goes back to the file's")
+                        }
+                    }
+                }
                 req.cmd.response_to(response_code::SUCCESS, None)
             } else {
                 let remark = "the broker is stopping: brokerPermission not applied".to_string();

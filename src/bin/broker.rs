@@ -942,6 +942,10 @@ fn start_processors(
     )
     .with_send(send.clone(), config.broker.permission)
     .with_dispatcher(store.dispatcher.clone());
+    let admin = match &config.file {
+        Some(file) => admin.with_config_file(file.clone()),
+        None => admin,
+    };
     let locks = LockProcessor::new(config.broker.rebalance_lock_max_live_ms, mailbox);
     Processors {
         send,

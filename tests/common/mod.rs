@@ -135,6 +135,10 @@ impl TestBroker {
             config_text(&self.root(), &self.extra_config),
         )
         .unwrap();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_actormq-broker"))
             .arg("--config")
             .arg(self.config_path())
@@ -224,6 +228,13 @@ impl TestBroker {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill the broker first");
         self.launch();
+    }
+
+    /// Restarts on the configuration file as the broker left it (what it wrote back included),
+    /// instead of writing it afresh.
+    pub fn restart_on_its_config(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the broker first");
+        self.spawn();
     }
 
     pub async fn client(&self) -> actormq::client::Client {
