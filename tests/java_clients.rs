@@ -1,5 +1,5 @@
-//! Stock RocketMQ Java clients against actormq (issue 12 item 6): `rocketmq-client` 4.9.8 and 5.3.3
-//! (the remoting API: DefaultMQProducer, DefaultLitePullConsumer, DefaultMQPushConsumer), with
+//! Stock RocketMQ Java clients against actormq (issue 12 item 6): `rocketmq-client` 4.9.8, 5.3.3
+//! and 5.5.0 (the remoting API: DefaultMQProducer, DefaultLitePullConsumer, DefaultMQPushConsumer), with
 //! actormq as their name server. Each scenario of `tests/java` runs as its own `java` process
 //! against the real broker binary; the Java program checks what it received and ends with
 //! `OK <scenario> key=value ...` (exit 0) or `FAIL <scenario>: why` (exit 1).
@@ -399,6 +399,13 @@ macro_rules! java_client_tests {
 java_client_tests!(v4_9_8, "4.9.8", {});
 
 java_client_tests!(v5_3_3, "5.3.3", {
+    #[test]
+    fn deliver_time_send_is_delivered_when_due() {
+        alone(V, "deliver_time", "deliver-time", 20);
+    }
+});
+
+java_client_tests!(v5_5_0, "5.5.0", {
     #[test]
     fn deliver_time_send_is_delivered_when_due() {
         alone(V, "deliver_time", "deliver-time", 20);
