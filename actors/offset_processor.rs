@@ -151,7 +151,9 @@ impl OffsetProcessor {
         Ok(match cmd.code {
             request_code::QUERY_CONSUMER_OFFSET => {
                 let group = h.str("consumerGroup")?;
-                match self.table.get(group, topic, queue_id) {
+                // A stored negative offset counts as none (Java: `offset >= 0`, else the rules
+                // below); ali-ons commits -1 for a queue at offset 0.
+                match self.table.get(group, topic, queue_id).filter(|o| *o >= 0) {
                     Some(offset) => Ok(cmd
                         .response_to(response_code::SUCCESS, None)
                         .with_ext("offset", offset)),

@@ -338,6 +338,60 @@ async fn a_group_without_an_offset_gets_zero_only_when_asked_and_in_memory() {
     .await;
 }
 
+/// A stored negative offset counts as none, as in Java's `queryConsumerOffset` (`offset >= 0`,
+/// else the not-found rules above). The Node.js client ali-ons commits -1 for every queue whose
+/// offset is 0 (`offsetTable.get(key) || -1`): answered as offset -1, it starts that queue at its
+/// end (`CONSUME_FROM_LAST_OFFSET`) and never sees what was sent while it was down.
+#[tokio::test]
+async fn a_stored_negative_offset_is_answered_as_no_offset() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_n(&client, "MinusOne", 8).await; // two messages on each of queues 0..3; 7 stays empty
+    let query = |queue_id: i32, zero: Option<bool>| {
+        let mut cmd = RemotingCommand::request(request_code::QUERY_CONSUMER_OFFSET, 0)
+            .with_ext("consumerGroup", "ali")
+            .with_ext("topic", "MinusOne")
+            .with_ext("queueId", queue_id);
+        if let Some(zero) = zero {
+            cmd = cmd.with_ext("setZeroIfNotFound", zero);
+        }
+        cmd
+    };
+    let answer = |cmd| async { client.request(cmd).await.unwrap() };
+    // Each queue gets a real offset first, then -1 (UPDATE_CONSUMER_OFFSET is oneway: wait for
+    // the answer to change).
+    for queue in [0, 7] {
+        client
+            .update_consumer_offset("ali", "MinusOne", queue, 2)
+            .await
+            .unwrap();
+        wait_until_async(Duration::from_secs(5), "offset 2", || async {
+            answer(query(queue, None)).await.ext("offset") == Some("2")
+        })
+        .await;
+        client
+            .update_consumer_offset("ali", "MinusOne", queue, -1)
+            .await
+            .unwrap();
+    }
+    // Queue 0 starts at 0 and that message is in memory: 0, as for a group without an offset.
+    wait_until_async(Duration::from_secs(5), "queue 0 answered 0", || async {
+        let r = answer(query(0, None)).await;
+        r.code == response_code::SUCCESS && r.ext("offset") == Some("0")
+    })
+    .await;
+    let r = answer(query(0, Some(false))).await;
+    assert_eq!(r.code, response_code::QUERY_NOT_FOUND, "{:?}", r.remark);
+    // Queue 7 is empty: not found.
+    let r = answer(query(7, None)).await;
+    assert_eq!(
+        (r.code, r.ext("offset")),
+        (response_code::QUERY_NOT_FOUND, None),
+        "{:?}",
+        r.remark
+    );
+}
+
 /// GET_CONSUME_STATS (208, `mqadmin consumerProgress`): for each topic the group has offsets for,
 /// every read queue with its end (brokerOffset), the group's offset and the store time of the
 /// message before it; a topic filter keeps one topic; an unknown group has an empty table.

@@ -26,7 +26,7 @@ use bytes::BytesMut;
 use super::offsets::DelayOffsets;
 use super::redeliver::{tags_code, to_real_topic};
 use super::{queue_id, DelayLevels, TRANS_HALF_TOPIC};
-use crate::store::message::{decode, encode, property, Decoded};
+use crate::store::message::{decode, encode, Decoded};
 use crate::store::read::{QueueSlice, QueuedRecord};
 
 /// Java's `DELAY_FOR_A_WHILE`: an empty queue or a failed append is looked at again after this.
@@ -37,8 +37,11 @@ pub const EMPTY_RECHECK_MS: i64 = 1000;
 pub const MAX_SLEEP_MS: i64 = 1000;
 /// Entries read from the store at once.
 pub const READ_BATCH: usize = 32;
-/// What the scheduler removes from a message going back to its real topic.
-pub const REMOVED_PROPERTIES: &[&str] = &[property::DELAY];
+/// What the scheduler removes from a message going back to its real topic: nothing. Java's
+/// `messageTimeUp` (5.3.3 and 4.9.8) builds the property string it stores before it clears `DELAY`
+/// from the property map, so the delivered record keeps `DELAY=<level>` (the cleared map only
+/// stops the put from scheduling it again; here the scheduler appends straight to the writer).
+pub const REMOVED_PROPERTIES: &[&str] = &[];
 
 /// What a level wants done next.
 #[derive(Debug, PartialEq)]
