@@ -24,6 +24,10 @@
 //! `GET_BROKER_HA_STATUS` (907, `mqadmin haStatus`): the `HaServer`'s or the `HaClient`'s
 //! `HARuntimeInfo` (`admin_processor/ha_status.rs`).
 //!
+//! `DELETE_EXPIRED_COMMITLOG` (329, `mqadmin deleteExpiredCommitLog`): the `Retention` actor
+//! deletes expired commit-log files at any hour for its next checks
+//! (`admin_processor/delete_expired.rs`).
+//!
 //! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot,
 //! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java) and
 //! the `Dispatcher` for the commit log's bounds (`AskStoreBounds`).
@@ -39,6 +43,7 @@ use super::dispatcher::{AskStoreBounds, Dispatcher, StoreBounds};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::{stats, Metrics, TakeSnapshot};
 use super::processor_table::Processor;
+use super::retention::DeleteExpiredManually;
 use super::scheduler::{DelayProgress, Scheduler};
 use super::send_processor::SendProcessor;
 use actormq::broker_permission::BrokerPermission;
@@ -46,6 +51,7 @@ use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
 
 mod broker_config;
+mod delete_expired;
 mod ha_status;
 mod view_stats;
 
@@ -70,6 +76,8 @@ pub struct AdminProcessor {
     cluster_info: Vec<(String, String)>,
     /// Answers `GET_BROKER_HA_STATUS`: the `HaServer` or the `HaClient` (`HaStatusFrom`).
     ha_status: Option<CountedRecipient<AskHaStatus>>,
+    /// Deletes expired commit-log files when asked (`DELETE_EXPIRED_COMMITLOG`).
+    retention: Option<CountedRecipient<DeleteExpiredManually>>,
 }
 
 impl AdminProcessor {
@@ -89,6 +97,7 @@ impl AdminProcessor {
             cluster_info,
             dispatcher: None,
             ha_status: None,
+            retention: None,
         }
     }
 
@@ -103,6 +112,12 @@ impl AdminProcessor {
     /// The file `UPDATE_BROKER_CONFIG` writes a new permission back to.
     pub fn with_config_file(mut self, path: std::path::PathBuf) -> Self {
         self.config_file = Some(path);
+        self
+    }
+
+    /// The `Retention` actor, which deletes expired commit-log files on `DELETE_EXPIRED_COMMITLOG`.
+    pub fn with_retention(mut self, retention: CountedRecipient<DeleteExpiredManually>) -> Self {
+        self.retention = Some(retention);
         self
     }
 
@@ -132,6 +147,7 @@ impl Processor for AdminProcessor {
         request_code::VIEW_BROKER_STATS_DATA,
         request_code::GET_BROKER_HA_STATUS,
         request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
+        request_code::DELETE_EXPIRED_COMMITLOG,
     ];
 }
 
@@ -145,6 +161,10 @@ impl Handler<Request> for AdminProcessor {
         }
         if req.cmd.code == request_code::GET_BROKER_HA_STATUS {
             return ha_status::answer(self.ha_status.clone(), req);
+        }
+        if req.cmd.code == request_code::DELETE_EXPIRED_COMMITLOG {
+            delete_expired::answer(self.retention.as_ref(), req);
+            return Box::pin(async {});
         }
         if req.cmd.code == request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER {
             // Java's `TopicList` with only `topicList` set (a null `brokerAddr` is left out).

@@ -9,7 +9,10 @@
 //! `QUERY_TOPIC_CONSUME_BY_WHO` (300: the groups online that subscribe to a topic and those with
 //! offsets on it, which it asks the `OffsetProcessor` for with [`GroupsWithOffsets`]; answered once
 //! that answer is in, without pausing this actor), GET_CONSUMER_RUNNING_INFO (307) and
-//! CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer named (`forward.rs`), and
+//! CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer named (`forward.rs`),
+//! INVOKE_BROKER_TO_GET_CONSUMER_STATUS (223, each consumer of a group asked for its offsets,
+//! `consumer_status.rs`), GET_ALL_PRODUCER_INFO (328) and QUERY_SUBSCRIPTION_BY_CONSUMER (345,
+//! `admin.rs`), and
 //! [`PushToProducer`] from the `TransactionChecker`, and [`AskSubscriptions`] from the
 //! `OffsetProcessor` (GET_BROKER_CONSUME_STATS and QUERY_CONSUME_QUEUE read the online groups'
 //! subscriptions; it tells that actor its address on start). Sends `EnsureRetryTopic` to the
@@ -25,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
+mod admin;
+mod consumer_status;
 mod forward;
 
 use super::connection::{Connection, Push, Request};
@@ -263,6 +268,9 @@ impl Processor for ClientManager {
         request_code::QUERY_TOPIC_CONSUME_BY_WHO,
         request_code::GET_CONSUMER_RUNNING_INFO,
         request_code::CONSUME_MESSAGE_DIRECTLY,
+        request_code::GET_ALL_PRODUCER_INFO,
+        request_code::QUERY_SUBSCRIPTION_BY_CONSUMER,
+        request_code::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
     ];
 }
 
@@ -280,6 +288,11 @@ impl Handler<Request> for ClientManager {
             request_code::GET_CONSUMER_RUNNING_INFO | request_code::CONSUME_MESSAGE_DIRECTLY => {
                 return self.call_consumer(req, ctx)
             }
+            request_code::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
+                return self.consumer_status(req, ctx)
+            }
+            request_code::GET_ALL_PRODUCER_INFO => self.admin_read(&req.cmd),
+            request_code::QUERY_SUBSCRIPTION_BY_CONSUMER => self.admin_read(&req.cmd),
             _ => self.list(&req.cmd),
         };
         req.reply.send(response);

@@ -8,7 +8,9 @@
 //! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`; so is
 //! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table,
 //! and, with the online consumers' subscriptions asked of the `ClientManager` first (`admin.rs`),
-//! `GET_BROKER_CONSUME_STATS` (317, every group's) and `QUERY_CONSUME_QUEUE` (321).
+//! `GET_BROKER_CONSUME_STATS` (317, every group's) and `QUERY_CONSUME_QUEUE` (321); the
+//! Dashboard's `QUERY_CONSUME_TIME_SPAN` (303) and `QUERY_TOPICS_BY_CONSUMER` (343) read one
+//! group's offsets (`by_group.rs`).
 //! An offset reset (`INVOKE_BROKER_TO_RESET_OFFSET`, 222, checked by the `SendProcessor`, which owns
 //! the topic and group tables) arrives as [`ResetOffsets`]: the `Dispatcher` computes the offsets,
 //! this actor commits them and marks the queues (the consumer's own commits for a marked queue are
@@ -42,6 +44,7 @@ use actormq::store::StoreError;
 use actormq::topic_stats::reset_offset_body;
 
 mod admin;
+mod by_group;
 
 pub use admin::SubscriptionSource;
 
@@ -232,6 +235,8 @@ impl Processor for OffsetProcessor {
         request_code::GET_BROKER_CONSUME_STATS,
         request_code::QUERY_CONSUME_QUEUE,
         request_code::CLONE_GROUP_OFFSET,
+        request_code::QUERY_CONSUME_TIME_SPAN,
+        request_code::QUERY_TOPICS_BY_CONSUMER,
     ];
 }
 
@@ -245,6 +250,10 @@ impl Handler<Request> for OffsetProcessor {
             request_code::GET_BROKER_CONSUME_STATS => return self.broker_consume_stats(req, ctx),
             request_code::QUERY_CONSUME_QUEUE => return self.query_consume_queue(req, ctx),
             request_code::CLONE_GROUP_OFFSET => return self.clone_group_offset(req, ctx),
+            request_code::QUERY_CONSUME_TIME_SPAN => return self.consume_time_span(req),
+            request_code::QUERY_TOPICS_BY_CONSUMER => {
+                return req.reply.send(self.topics_by_consumer(&req.cmd))
+            }
             _ => {}
         }
         if req.cmd.code == request_code::GET_ALL_CONSUMER_OFFSET {

@@ -91,6 +91,13 @@ pub enum QueryKind {
         topic: String,
         broker_name: String,
     },
+    /// `QUERY_CONSUME_TIME_SPAN`: per write queue of `topic`, the store times around the
+    /// group's `offsets` (queue -> committed offset) and the wait of its next message.
+    ConsumeTimeSpan {
+        topic: String,
+        offsets: std::collections::BTreeMap<i32, i64>,
+        broker_name: String,
+    },
     /// `QUERY_MESSAGE`: the records indexed under `topic#key` stored within `[begin, end]`.
     ByKey(KeyLookup),
     /// `GET_EARLIEST_MSG_STORETIME`: the store time of the queue's first entry, else -1.

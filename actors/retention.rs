@@ -12,13 +12,14 @@
 //! by itself.
 //!
 //! Every `check_interval_ms` it looks at the commit-log directory (each file's mtime) and at how
-//! full the store's disk is, and lets `store::retention::files_to_delete` decide. The writer owns
-//! the file table, so the retention actor only asks: `DeleteFilesBefore` makes the writer drop those
-//! files from its table (never the one being written) and publish the shorter table — the
-//! dispatcher then moves every consume queue's minimum past them — and hand the files back. The
-//! unlinking happens here, on this actor's own thread: deleting a 1 GiB file can take a while on
-//! some file systems, and neither the writer nor the network may wait for it. Readers that still
-//! hold a file (an answer being sent) keep its mapping until they drop it.
+//! full the store's disk is, and lets `store::retention::files_to_delete` decide; an admin's
+//! [`DeleteExpiredManually`] (329) lets the next checks delete expired files at any hour. The
+//! writer owns the file table, so the retention actor only asks: `DeleteFilesBefore` makes the
+//! writer drop those files from its table (never the one being written) and publish the shorter
+//! table — the dispatcher then moves every consume queue's minimum past them — and hand the files
+//! back. The unlinking happens here, on this actor's own thread: deleting a 1 GiB file can take a
+//! while on some file systems, and neither the writer nor the network may wait for it. Readers that
+//! still hold a file (an answer being sent) keep its mapping until they drop it.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -33,7 +34,9 @@ use super::metrics::stats;
 use actormq::config::RetentionConfig;
 use actormq::store::disk_space::{Change, DiskSpace, DiskUsage, FullBecause, Thresholds};
 use actormq::store::paths;
-use actormq::store::retention::{disk_used_percent, files_to_delete, local_hour, FileFacts};
+use actormq::store::retention::{
+    disk_used_percent, files_to_delete, local_hour, FileFacts, MANUAL_DELETE_CHECKS,
+};
 
 pub struct Retention {
     root: PathBuf,
@@ -52,6 +55,8 @@ pub struct Retention {
     measure_failed: bool,
     /// A deletion is under way (the writer has not answered yet): skip checks meanwhile.
     busy: bool,
+    /// Checks an admin's `DELETE_EXPIRED_COMMITLOG` still counts for ([`DeleteExpiredManually`]).
+    manual_checks_left: u32,
 }
 
 impl Retention {
@@ -72,6 +77,7 @@ impl Retention {
             disk_check_every,
             measure_failed: false,
             busy: false,
+            manual_checks_left: 0,
         }
     }
 
@@ -166,7 +172,14 @@ impl Retention {
             }
         };
         let now = SystemTime::now();
-        let (count, trigger) = files_to_delete(&files, now, local_hour(now), used, &self.config);
+        // As Java's `manualDeleteFileSeveralTimes`: each check spends one, whatever it finds.
+        let manual = self.manual_checks_left > 0;
+        self.manual_checks_left = self.manual_checks_left.saturating_sub(1);
+        if manual && self.manual_checks_left == 0 {
+            info!("retention: the manual deletion's checks are spent; back to delete_when");
+        }
+        let hour = local_hour(now);
+        let (count, trigger) = files_to_delete(&files, now, hour, manual, used, &self.config);
         let Some(trigger) = trigger else {
             return;
         };
@@ -269,5 +282,26 @@ impl Handler<OutOfSpace> for Retention {
         let _timer = stats().retention.handling();
         let change = self.disk.out_of_space(msg.needed);
         self.disk_changed(change);
+    }
+}
+
+/// `DELETE_EXPIRED_COMMITLOG` (329, `mqadmin deleteExpiredCommitLog`, from the
+/// `AdminProcessor`): for the next [`MANUAL_DELETE_CHECKS`] checks, expired files are deleted
+/// whatever the hour (Java's `executeDeleteFilesManually`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DeleteExpiredManually;
+
+impl Handler<DeleteExpiredManually> for Retention {
+    type Result = ();
+
+    fn handle(&mut self, _: DeleteExpiredManually, _ctx: &mut Context<Self>) {
+        let _timer = stats().retention.handling();
+        info!(
+            checks = MANUAL_DELETE_CHECKS,
+            "retention: expired commit-log files are deleted at any hour for the next checks \
+             (deleteExpiredCommitLog)"
+        );
+        self.manual_checks_left = MANUAL_DELETE_CHECKS;
     }
 }

@@ -2,9 +2,10 @@
 //! `SEND_MESSAGE_V2` (310), `SEND_BATCH_MESSAGE` (320), `CONSUMER_SEND_MSG_BACK` (36) and
 //! `END_TRANSACTION` (37, `end_transaction.rs`).
 //!
-//! Owns the topic table (auto-creating topics, the topic-admin codes 17/21/215, persisting
-//! `config/topics.json`) and the consumer-group table (`config/subscriptionGroup.json`), which a
-//! send-back and a send to `%RETRY%<group>` need together with the topics. A send-back asks the
+//! Owns the topic table (auto-creating topics, the topic-admin codes 17/18/21/215, persisting
+//! `config/topics.json`) and the consumer-group table (`config/subscriptionGroup.json`; the
+//! group-admin codes 200/201/207/225/352), which a send-back and a send to `%RETRY%<group>`
+//! need together with the topics. A send-back asks the
 //! `Dispatcher` for the original record (`LookMessage`, answered here with `MessageLooked`); the
 //! decisions and the new record are `actormq::retry`, and the record is appended like any send. Turning a request into records (queue choice, broker-added properties,
 //! record encoding, tag codes) is `actormq::send::SendPreparer`, pure and unit-tested; this actor
@@ -46,6 +47,7 @@ use actormq::subscription_group::{
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 mod end_transaction;
+mod lists;
 mod reply;
 mod send_back;
 mod tables;
@@ -318,9 +320,12 @@ impl Processor for SendProcessor {
         request_code::SEND_MESSAGE_V2,
         request_code::SEND_BATCH_MESSAGE,
         request_code::UPDATE_AND_CREATE_TOPIC,
+        request_code::UPDATE_AND_CREATE_TOPIC_LIST,
         request_code::GET_ALL_TOPIC_CONFIG,
         request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+        request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST,
+        request_code::GET_SUBSCRIPTIONGROUP_CONFIG,
         request_code::DELETE_TOPIC_IN_BROKER,
         request_code::DELETE_SUBSCRIPTIONGROUP,
         request_code::INVOKE_BROKER_TO_RESET_OFFSET,

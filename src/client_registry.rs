@@ -676,5 +676,7 @@ pub fn notify_consumer_ids_changed(group: &str, opaque: i32) -> RemotingCommand 
     cmd
 }
 
+mod admin;
+
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,8 @@
 //!   consume-queue entries it answers, and its body.
 //! - [`subscription_group`]: consumer-group settings (retry queues, max retries) and
 //!   `subscriptionGroup.json`.
+//! - [`config_lists`]: topic and group configurations created in batches (`mqadmin
+//!   updateTopicList`, `updateSubGroupList`): their bodies and checks.
 //! - [`transaction`]: transactional messages: the half record, END_TRANSACTION's commit and
 //!   rollback, the op records, the producer check-back and which halves still wait for it.
 //! - [`property_edit`]: a property string edited like Java's property map.
@@ -38,6 +40,8 @@
 //! - [`stats_items`]: per-topic and per-group put and get statistics over a minute, an hour and a
 //!   day, as `VIEW_BROKER_STATS_DATA` (`mqadmin statsAll`) reads them (RocketMQ's `StatsItem`).
 //! - [`consumer_offsets`]: each consumer group's committed offsets and `consumerOffset.json`.
+//! - [`consumer_status`]: `INVOKE_BROKER_TO_GET_CONSUMER_STATUS` (`mqadmin getConsumerStatus`):
+//!   which consumers are asked for their offsets, and their answers gathered into the broker's.
 //! - [`queue_locks`]: which client holds each queue of a consumer group (ordered consumption).
 //! - [`limits`]: connection bounds: frame budget, read/idle deadlines, reply backpressure,
 //!   connection cap and the rejected-request counters.
@@ -62,9 +66,11 @@ pub mod client;
 pub mod client_registry;
 pub mod cluster;
 pub mod config;
+pub mod config_lists;
 pub mod config_update;
 pub mod consume_queue_query;
 pub mod consumer_offsets;
+pub mod consumer_status;
 pub mod filter;
 pub mod ha;
 pub mod limits;

@@ -19,6 +19,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+/// The refusals of a lock body that Java's broker fails on (Java's own text, see
+/// [`crate::protocol::java_body`]).
+pub use crate::protocol::java_body::JavaBodyError as LockBodyError;
+
 /// RocketMQ's `MessageQueue`. Field order is fastjson's (alphabetical), so the JSON we write reads
 /// byte for byte as Java's; missing fields read as Java's defaults would (empty, 0).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,40 +71,13 @@ pub struct LockBatchResponse {
     pub lock_ok_mq_set: BTreeSet<MessageQueue>,
 }
 
-/// A request body Java's broker fails on. Java answers it `SYSTEM_ERROR` with the exception's text
-/// as the remark (the exception escapes the processor); `Display` is that text, with the field
-/// named in place of the JVM stack frame.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LockBodyError {
-    /// No body, or the JSON `null`: Java's decode returns `null` and the processor dereferences it.
-    #[error("java.lang.NullPointerException, the {body} is missing")]
-    Missing { body: &'static str },
-    /// The body is not the JSON Java's fastjson reads.
-    #[error("com.alibaba.fastjson.JSONException: {detail}, decoding {body}")]
-    Json { body: &'static str, detail: String },
-    /// A field the lock table dereferences is absent or `null`.
-    #[error("java.lang.NullPointerException, the field {body}.{field} is null")]
-    Null {
-        body: &'static str,
-        field: &'static str,
-    },
-}
-
 const LOCK_BODY: &str = "LockBatchRequestBody";
 const UNLOCK_BODY: &str = "UnlockBatchRequestBody";
 
 impl LockBatchRequest {
     /// Reads a request body as Java's `RemotingSerializable.decode` does, `body` naming the class.
     fn decode(bytes: &[u8], body: &'static str) -> Result<LockBatchRequest, LockBodyError> {
-        if bytes.is_empty() {
-            return Err(LockBodyError::Missing { body });
-        }
-        let parsed: Option<LockBatchRequest> =
-            serde_json::from_slice(bytes).map_err(|e| LockBodyError::Json {
-                body,
-                detail: e.to_string(),
-            })?;
-        parsed.ok_or(LockBodyError::Missing { body })
+        crate::protocol::java_body::decode(bytes, body)
     }
 }
 

@@ -3,13 +3,16 @@
 //! store time of its last message), and `GET_CONSUME_STATS` (208), its `ConsumeStats` (`mqadmin
 //! consumerProgress`: per queue a group's offset against the queue's end), the same for every
 //! group at once, `GET_BROKER_CONSUME_STATS` (317), its `ConsumeStatsList` (`mqadmin
-//! brokerConsumeStats`), and the offsets an `INVOKE_BROKER_TO_RESET_OFFSET` (222) set.
+//! brokerConsumeStats`), and the offsets an `INVOKE_BROKER_TO_RESET_OFFSET` (222) set;
+//! `QUERY_CONSUME_TIME_SPAN` (303, the Dashboard) in [`time_span`].
 //!
 //! The bodies are fastjson's form, keyed by the `MessageQueue` object itself
 //! (`{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{...}}}`): not JSON, but what the
 //! Java admin tools decode (`rocketmq-reference-2.md` §7), so it is written by hand here.
 
 use std::collections::BTreeMap;
+
+pub mod time_span;
 
 /// One queue's figures (`TopicOffset`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +179,7 @@ pub fn reset_offset_body(broker_name: &str, topic: &str, offsets: &[(i32, i64)])
 }
 
 /// A `MessageQueue` as fastjson writes it (keys sorted), as a map key.
-fn push_queue_key(out: &mut String, broker_name: &str, topic: &str, queue_id: i32) {
+pub(crate) fn push_queue_key(out: &mut String, broker_name: &str, topic: &str, queue_id: i32) {
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
     out.push_str(&format!(
         "{{\"brokerName\":{},\"queueId\":{queue_id},\"topic\":{}}}",

@@ -183,3 +183,92 @@ async fn a_critically_full_disk_deletes_fresh_files_but_never_the_active_one() {
 fn files_on_disk(broker: &TestBroker) -> usize {
     commit_log_files(broker).len()
 }
+
+/// Retention whose hour (`delete_when`) is twelve hours away, checking every 50 ms, files
+/// expired after an hour, and a disk never counted as full.
+fn retention_off_the_hour() -> String {
+    let hour = (actormq::store::retention::local_hour(SystemTime::now()) + 12) % 24;
+    format!(
+        "[retention]\ndelete_when = \"{hour:02}\"\ncheck_interval_ms = 50\n\
+         file_reserved_hours = 1\ndisk_max_used_percent = 100\ndisk_clean_forcibly_percent = 100\n"
+    )
+}
+
+/// A broker holding about three commit-log files, the first one aged past its reserved time.
+async fn broker_with_an_expired_file() -> (TestBroker, Client) {
+    let broker = TestBroker::start_with(&retention_off_the_hour());
+    let client = broker.client().await;
+    for i in 0..700 {
+        send(&client, "Old", body(i)).await;
+    }
+    assert!(commit_log_files(&broker).len() >= 3);
+    age_files_below(&broker, 1 << 20);
+    // Off the hour: an expired file stays, however often the check runs.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(commit_log_files(&broker)[0].0, 0);
+    (broker, client)
+}
+
+/// DELETE_EXPIRED_COMMITLOG (329), as Java's `executeDeleteFilesManually`: answered SUCCESS at
+/// once, then expired files go whatever the hour, for the next 20 checks only, and never a file
+/// that has not expired.
+#[tokio::test]
+async fn an_admin_deletes_expired_files_off_the_hour() {
+    use actormq::protocol::{request_code, RemotingCommand};
+    let (broker, client) = broker_with_an_expired_file().await;
+    let ask = || RemotingCommand::request(request_code::DELETE_EXPIRED_COMMITLOG, 0);
+    let r = client.request(ask()).await.unwrap();
+    assert_eq!(
+        (r.code, r.remark.as_deref()),
+        (response_code::SUCCESS, None)
+    );
+    let mib = 1 << 20;
+    common::wait_until(Duration::from_secs(10), "the expired file deleted", || {
+        commit_log_files(&broker)[0].0 == mib
+    })
+    .await;
+    // The second file has not expired: it stays.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(commit_log_files(&broker)[0].0, mib);
+    // After its 20 checks the request no longer counts: a file expiring now stays.
+    common::wait_until(Duration::from_secs(20), "the manual checks spent", || {
+        !broker
+            .log_lines("manual deletion's checks are spent")
+            .is_empty()
+    })
+    .await;
+    age_files_below(&broker, 2 * mib);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(commit_log_files(&broker)[0].0, mib);
+    let r = client.request(ask()).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS);
+    common::wait_until(
+        Duration::from_secs(10),
+        "the second expired file deleted",
+        || commit_log_files(&broker)[0].0 == 2 * mib,
+    )
+    .await;
+    assert!(client.min_offset("Old", 0).await.unwrap() > 0);
+}
+
+/// The stock `mqadmin deleteExpiredCommitLog -b <addr>` prints "success" and the expired file goes.
+#[tokio::test]
+async fn mqadmin_delete_expired_commit_log() {
+    let Some(lib) = common::java_server::server_lib("retention") else {
+        return;
+    };
+    let (broker, _client) = broker_with_an_expired_file().await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let args = ["deleteExpiredCommitLog", "-b", &broker.addr];
+    let out = common::java_server::mqadmin(&lib, namesrv, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("success"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::wait_until(Duration::from_secs(10), "the expired file deleted", || {
+        commit_log_files(&broker)[0].0 == 1 << 20
+    })
+    .await;
+}

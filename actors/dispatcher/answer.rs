@@ -1,7 +1,7 @@
 //! The one-shot reads the `Dispatcher` answers for the processors (`Query`): offsets, message
 //! lookups, topic config, key queries, consume stats (one group, 208, or every group, 317), raw
-//! consume-queue entries (321), the targets of an offset reset (`ResetTargets`); each against the
-//! queues and the commit log it owns.
+//! consume-queue entries (321), a group's consume time span (303), the targets of an offset reset
+//! (`ResetTargets`); each against the queues and the commit log it owns.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,7 @@ use super::*;
 use actormq::client_registry::Subscription;
 use actormq::consume_queue_query::{QueryConsumeQueue, QueryConsumeQueueBody};
 use actormq::consumer_offsets::TopicOffsets;
+use actormq::topic_stats::time_span::{queue_time_span, time_span_body};
 use actormq::topic_stats::{
     broker_consume_stats_body, consume_stats_body, topic_stats_body, GroupConsumeStats,
     QueueConsume, QueueStats,
@@ -86,6 +87,11 @@ impl Dispatcher {
             QueryKind::TopicStats { topic, broker_name } => {
                 self.topic_stats(&topic, &broker_name, response)
             }
+            QueryKind::ConsumeTimeSpan {
+                topic,
+                offsets,
+                broker_name,
+            } => self.consume_time_span(&topic, &offsets, &broker_name, response),
             QueryKind::TopicConfig { topic } => match self.topics.get(&topic) {
                 // Java answers the TopicConfig's own fields at the top level
                 // (`TopicConfigAndQueueMapping extends TopicConfig`; no mapping detail here).
@@ -220,9 +226,9 @@ impl Dispatcher {
         broker_name: &str,
         response: RemotingCommand,
     ) -> RemotingCommand {
-        let Some(config) = self.topics.get(topic) else {
-            let remark = format!("topic[{topic}] not exist");
-            return refuse(response, response_code::TOPIC_NOT_EXIST, remark);
+        let (config, response) = match self.known_topic(topic, response) {
+            Ok(found) => found,
+            Err(refused) => return refused,
         };
         let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
         let reader = self.reader();
@@ -244,6 +250,57 @@ impl Dispatcher {
             })
             .collect();
         response.with_body(topic_stats_body(broker_name, topic, &stats).into())
+    }
+}
+
+impl Dispatcher {
+    /// The topic's configuration and `response` to fill, or `response` refused as Java's
+    /// `selectTopicConfig` miss: TOPIC_NOT_EXIST `topic[<topic>] not exist`.
+    fn known_topic(
+        &self,
+        topic: &str,
+        response: RemotingCommand,
+    ) -> Result<(&actormq::topic::TopicConfig, RemotingCommand), RemotingCommand> {
+        match self.topics.get(topic) {
+            Some(config) => Ok((config, response)),
+            None => {
+                let remark = format!("topic[{topic}] not exist");
+                Err(refuse(response, response_code::TOPIC_NOT_EXIST, remark))
+            }
+        }
+    }
+
+    /// `queryConsumeTimeSpan`: per write queue of the topic, Java's `QueueTimeSpan` from the
+    /// queue's first and last store times and the group's committed offset (none: -1, as
+    /// Java's `queryOffset`); an unknown topic is TOPIC_NOT_EXIST with Java's remark.
+    fn consume_time_span(
+        &self,
+        topic: &str,
+        offsets: &BTreeMap<i32, i64>,
+        broker_name: &str,
+        response: RemotingCommand,
+    ) -> RemotingCommand {
+        let (config, response) = match self.known_topic(topic, response) {
+            Ok(found) => found,
+            Err(refused) => return refused,
+        };
+        let (reader, now_ms) = (self.reader(), actormq::store::now_ms());
+        let spans: Vec<_> = (0..config.write_queue_nums.max(0))
+            .map(|queue_id| {
+                let cq = self.queue(topic, queue_id);
+                // The store time of entry `i`, -1 when the queue does not hold it (as Java's
+                // `getMessageStoreTimeStamp`).
+                let store_time = |i: i64| {
+                    let entry = u64::try_from(i).ok().and_then(|i| cq?.get(i));
+                    entry.and_then(|e| reader.store_timestamp(&e)).unwrap_or(-1)
+                };
+                let earliest = cq.map_or(-1, |q| store_time(q.min_offset() as i64));
+                let max = cq.map_or(0, |q| q.max_offset() as i64);
+                let consumer = offsets.get(&queue_id).copied().unwrap_or(-1);
+                queue_time_span(queue_id, earliest, max, consumer, store_time, now_ms)
+            })
+            .collect();
+        response.with_body(time_span_body(broker_name, topic, &spans).into())
     }
 }
 

@@ -83,7 +83,7 @@ impl NameServer {
                     .table
                     .broker_member_group(h.opt_str("clusterName"), h.opt_str("brokerName"));
                 // Java's handler never clears the remark its response was created with.
-                let remark = Some("not set any response code".to_string());
+                let remark = Some(actormq::protocol::UNSET_RESPONSE_REMARK.to_string());
                 cmd.response_to(response_code::SUCCESS, remark)
                     .with_body(group.encode_response().into())
             }

@@ -1,7 +1,8 @@
-//! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215)
-//! and the group-admin ones (200, 201, 207, and the checks of an offset reset, 222),
-//! a slave's metadata sync from its master, the retry topics of groups that announce
-//! themselves, and the broker's permission (published with the topic table).
+//! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215;
+//! 18 in `lists.rs`) and the group-admin ones (200, 201, 207, and the checks of an offset reset,
+//! 222; 225 and 352 in `lists.rs`), a slave's metadata sync from its master, the retry topics
+//! of groups that announce themselves, and the broker's permission (published with the topic
+//! table).
 
 use super::*;
 
@@ -113,7 +114,7 @@ impl SendProcessor {
                 }
                 cmd.response_to(response_code::SUCCESS, None)
             }
-            _ => return None,
+            _ => return self.config_lists(cmd),
         })
     }
 }

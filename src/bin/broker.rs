@@ -941,7 +941,8 @@ fn start_processors(
         membership.runtime_info(config),
     )
     .with_send(send.clone(), config.broker.permission)
-    .with_dispatcher(store.dispatcher.clone());
+    .with_dispatcher(store.dispatcher.clone())
+    .with_retention(store.retention.recipient());
     let admin = match &config.file {
         Some(file) => admin.with_config_file(file.clone()),
         None => admin,

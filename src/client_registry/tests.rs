@@ -5,6 +5,8 @@ use serde_json::json;
 
 use super::*;
 
+mod admin;
+
 /// A connection handle whose "socket" a test closes by hand.
 #[derive(Debug, Clone)]
 struct Conn {

@@ -137,6 +137,29 @@ pub mod request_code {
     /// Broker -> requesting producer: the reply (`ReplyMessageRequestHeader`, body = its body).
     pub const PUSH_REPLY_MESSAGE_TO_CLIENT: i32 = 326;
     pub const LITE_PULL_MESSAGE: i32 = 361;
+    /// Broker: several topics created or updated at once, body `{"topicConfigList":[..]}`
+    /// (`mqadmin updateTopicList`).
+    pub const UPDATE_AND_CREATE_TOPIC_LIST: i32 = 18;
+    /// Broker -> consumer: the offsets it holds for a topic (`GetConsumerStatusBody`).
+    pub const GET_CONSUMER_STATUS_FROM_CLIENT: i32 = 221;
+    /// Broker: ask a group's consumers for their offsets of a topic (`mqadmin getConsumerStatus`).
+    pub const INVOKE_BROKER_TO_GET_CONSUMER_STATUS: i32 = 223;
+    /// Broker: several subscription groups created or updated at once, body
+    /// `{"groupConfigList":[..]}` (`mqadmin updateSubGroupList`).
+    pub const UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST: i32 = 225;
+    /// Broker: per write queue of a topic the store times a group's progress lies between (the
+    /// Dashboard).
+    pub const QUERY_CONSUME_TIME_SPAN: i32 = 303;
+    /// Broker: every producer group's clients (`mqadmin producer`).
+    pub const GET_ALL_PRODUCER_INFO: i32 = 328;
+    /// Broker: expired commit-log files deleted whatever the hour (`mqadmin deleteExpiredCommitLog`).
+    pub const DELETE_EXPIRED_COMMITLOG: i32 = 329;
+    /// Broker: the topics a group has offsets on (the Dashboard).
+    pub const QUERY_TOPICS_BY_CONSUMER: i32 = 343;
+    /// Broker: an online group's subscription of one topic (the Dashboard).
+    pub const QUERY_SUBSCRIPTION_BY_CONSUMER: i32 = 345;
+    /// Broker: one subscription group's configuration.
+    pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;
 
     /// The RocketMQ name of a request code (e.g. `"SEND_MESSAGE_V2"`), or `"UNKNOWN"`.
     /// Used as the bounded `code` label of `actormq_requests_total`.
@@ -217,6 +240,16 @@ pub mod request_code {
             PUSH_REPLY_MESSAGE_TO_CLIENT => "PUSH_REPLY_MESSAGE_TO_CLIENT",
             SEND_BATCH_MESSAGE => "SEND_BATCH_MESSAGE",
             LITE_PULL_MESSAGE => "LITE_PULL_MESSAGE",
+            UPDATE_AND_CREATE_TOPIC_LIST => "UPDATE_AND_CREATE_TOPIC_LIST",
+            GET_CONSUMER_STATUS_FROM_CLIENT => "GET_CONSUMER_STATUS_FROM_CLIENT",
+            INVOKE_BROKER_TO_GET_CONSUMER_STATUS => "INVOKE_BROKER_TO_GET_CONSUMER_STATUS",
+            UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST => "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST",
+            QUERY_CONSUME_TIME_SPAN => "QUERY_CONSUME_TIME_SPAN",
+            GET_ALL_PRODUCER_INFO => "GET_ALL_PRODUCER_INFO",
+            DELETE_EXPIRED_COMMITLOG => "DELETE_EXPIRED_COMMITLOG",
+            QUERY_TOPICS_BY_CONSUMER => "QUERY_TOPICS_BY_CONSUMER",
+            QUERY_SUBSCRIPTION_BY_CONSUMER => "QUERY_SUBSCRIPTION_BY_CONSUMER",
+            GET_SUBSCRIPTIONGROUP_CONFIG => "GET_SUBSCRIPTIONGROUP_CONFIG",
             _ => "UNKNOWN",
         }
     }
@@ -233,6 +266,8 @@ pub mod version {
     /// `V5_0_0`: from this broker version on, a compressed `RegisterBrokerBody` ends with the
     /// static-topic mappings.
     pub const V5_0_0: i32 = 413;
+    /// `V3_0_7_SNAPSHOT`: older consumers cannot answer GET_CONSUMER_STATUS_FROM_CLIENT.
+    pub const V3_0_7_SNAPSHOT: i32 = 28;
 }
 
 /// `PullSysFlag` bits of a pull request's `sysFlag` (`rocketmq-reference.md` §3.3).
@@ -250,6 +285,11 @@ pub mod pull_sys_flag {
 /// The remark RocketMQ answers with `SYSTEM_BUSY` when a request queue is full (and actormq when a
 /// mailbox is full or a connection has too many requests in flight).
 pub const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
+
+/// The remark `RemotingCommand.createResponseCommand` starts a response with; a Java handler that
+/// sets only the code (GET_BROKER_MEMBER_GROUP, UPDATE_AND_CREATE_TOPIC_LIST) answers SUCCESS
+/// with it.
+pub const UNSET_RESPONSE_REMARK: &str = "not set any response code";
 
 /// The remark of Java 5.x's `rejectRequest` answer (`SYSTEM_BUSY`), given to sends on a slave.
 pub const REJECT_REQUEST_REMARK: &str =
@@ -496,6 +536,7 @@ mod tests {
             request_code::name(313),
             "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST"
         );
+        assert_eq!(request_code::name(328), "GET_ALL_PRODUCER_INFO");
         assert_eq!(request_code::name(9999), "UNKNOWN");
         assert_eq!(response_code::name(2), "SYSTEM_BUSY");
         assert_eq!(response_code::name(1500), "GO_AWAY");

@@ -8,8 +8,15 @@
 //! serde reads into integer-keyed maps as usual; what actormq writes back is plain JSON, which
 //! fastjson reads too. Written by hand because it is one small, exactly specified rewrite of a
 //! format no crate reads ("JSON with fastjson's bare numeric keys").
+//!
+//! fastjson also writes a map keyed by an object with the object itself as the key
+//! (`{"messageQueueTable":{{"brokerName":"b","queueId":0,"topic":"T"}:5}}`, a Java client's
+//! `GetConsumerStatusBody`; apache/rocketmq#3389). [`FastValue::parse`] reads that form: objects
+//! entry by entry with keys of any kind, everything else through serde_json.
 
 use std::borrow::Cow;
+
+use serde_json::Value;
 
 /// Puts quotes around every object key that is a bare number (`{0:1}` -> `{"0":1}`), leaving
 /// strings and values alone. Text without such keys is returned unchanged and not copied.
@@ -88,9 +95,132 @@ pub fn quote_bare_keys(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// How deep [`FastValue::parse`] follows nested objects: far beyond any RocketMQ body, and a
+/// hostile body cannot exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
+/// A fastjson value whose objects may have keys that are not strings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FastValue {
+    /// An object: its entries in order, keys of any kind.
+    Object(Vec<(FastValue, FastValue)>),
+    /// Anything else, as JSON; an array is read as plain JSON (fastjson writes no object-keyed
+    /// map inside the arrays RocketMQ decodes this way).
+    Json(Value),
+}
+
+/// Text [`FastValue::parse`] does not read.
+#[derive(Debug, thiserror::Error)]
+pub enum FastjsonError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("expected {expected} at byte {at}")]
+    Syntax { expected: &'static str, at: usize },
+    #[error("objects nested deeper than {MAX_DEPTH}")]
+    TooDeep,
+}
+
+impl FastValue {
+    /// Reads `text`: one value, with only blanks after it.
+    pub fn parse(text: &str) -> Result<FastValue, FastjsonError> {
+        let (value, end) = Self::read(text, 0, 0)?;
+        let end = skip_blanks(text, end);
+        if end != text.len() {
+            return Err(FastjsonError::Syntax {
+                expected: "the end of the text",
+                at: end,
+            });
+        }
+        Ok(value)
+    }
+
+    /// The value of string key `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&FastValue> {
+        let FastValue::Object(entries) = self else {
+            return None;
+        };
+        entries.iter().find_map(|(k, v)| match k {
+            FastValue::Json(Value::String(s)) if s == key => Some(v),
+            _ => None,
+        })
+    }
+
+    /// As plain JSON: `None` if an object in it has a key that is not a string.
+    pub fn to_json(&self) -> Option<Value> {
+        match self {
+            FastValue::Json(v) => Some(v.clone()),
+            FastValue::Object(entries) => entries
+                .iter()
+                .map(|(k, v)| match k {
+                    FastValue::Json(Value::String(s)) => Some((s.clone(), v.to_json()?)),
+                    _ => None,
+                })
+                .collect::<Option<serde_json::Map<_, _>>>()
+                .map(Value::Object),
+        }
+    }
+
+    /// The value starting at or after byte `at` (blanks skipped), and the byte after it.
+    fn read(text: &str, at: usize, depth: usize) -> Result<(FastValue, usize), FastjsonError> {
+        let at = skip_blanks(text, at);
+        if text.as_bytes().get(at) != Some(&b'{') {
+            let mut values = serde_json::Deserializer::from_str(&text[at..]).into_iter::<Value>();
+            return match values.next() {
+                Some(Ok(v)) => Ok((FastValue::Json(v), at + values.byte_offset())),
+                Some(Err(e)) => Err(e.into()),
+                None => Err(FastjsonError::Syntax {
+                    expected: "a value",
+                    at,
+                }),
+            };
+        }
+        if depth >= MAX_DEPTH {
+            return Err(FastjsonError::TooDeep);
+        }
+        let mut entries = Vec::new();
+        let mut at = skip_blanks(text, at + 1);
+        if text.as_bytes().get(at) == Some(&b'}') {
+            return Ok((FastValue::Object(entries), at + 1));
+        }
+        loop {
+            let (key, after) = Self::read(text, at, depth + 1)?;
+            at = expect(text, after, b':', "':'")?;
+            let (value, after) = Self::read(text, at, depth + 1)?;
+            entries.push((key, value));
+            at = skip_blanks(text, after);
+            match text.as_bytes().get(at) {
+                Some(b',') => at += 1,
+                Some(b'}') => return Ok((FastValue::Object(entries), at + 1)),
+                _ => {
+                    return Err(FastjsonError::Syntax {
+                        expected: "',' or '}'",
+                        at,
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn skip_blanks(text: &str, at: usize) -> usize {
+    at + text.as_bytes()[at.min(text.len())..]
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count()
+}
+
+/// The byte after `want`, which must be the first non-blank at or after `at`.
+fn expect(text: &str, at: usize, want: u8, expected: &'static str) -> Result<usize, FastjsonError> {
+    let at = skip_blanks(text, at);
+    match text.as_bytes().get(at) {
+        Some(b) if *b == want => Ok(at + 1),
+        _ => Err(FastjsonError::Syntax { expected, at }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quote_bare_keys;
+    use super::*;
 
     #[test]
     fn bare_integer_keys_get_quotes() {
@@ -136,5 +266,70 @@ mod tests {
             quote_bare_keys(r#"[{1:2},{3:[4,5]}]"#),
             r#"[{"1":2},{"3":[4,5]}]"#
         );
+    }
+
+    /// A Java client's `GetConsumerStatusBody` as fastjson writes it: object keys, bare numbers.
+    #[test]
+    fn object_keyed_maps_are_read() {
+        let text = r#"{"consumerTable":{},"messageQueueTable":{{"brokerName":"b","queueId":0,"topic":"T"}:5, {"brokerName":"b","queueId":1,"topic":"T"} : -1},"n":[1,{"a":2}],7:"x"}"#;
+        let v = FastValue::parse(text).unwrap();
+        assert_eq!(v.get("consumerTable"), Some(&FastValue::Object(vec![])));
+        let Some(FastValue::Object(table)) = v.get("messageQueueTable") else {
+            panic!("{v:?}")
+        };
+        let entries: Vec<(Value, Value)> = table
+            .iter()
+            .map(|(k, v)| (k.to_json().unwrap(), v.to_json().unwrap()))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (
+                    serde_json::json!({"brokerName":"b","queueId":0,"topic":"T"}),
+                    serde_json::json!(5)
+                ),
+                (
+                    serde_json::json!({"brokerName":"b","queueId":1,"topic":"T"}),
+                    serde_json::json!(-1)
+                ),
+            ]
+        );
+        assert_eq!(
+            v.get("n").and_then(FastValue::to_json),
+            Some(serde_json::json!([1, {"a": 2}]))
+        );
+        // An object key makes the whole object non-JSON; a bare number key too.
+        assert_eq!(v.to_json(), None);
+        assert_eq!(v.get("missing"), None);
+        let plain = FastValue::parse(r#" {"a":{"b":null}} "#).unwrap();
+        assert_eq!(plain.to_json(), Some(serde_json::json!({"a":{"b":null}})));
+    }
+
+    #[test]
+    fn broken_text_is_an_error_not_a_panic() {
+        for bad in [
+            "",
+            "{",
+            "{\"a\"",
+            "{\"a\":",
+            "{\"a\":1",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{{}:1",
+            "{} x",
+            "[1,",
+            "{\"a\":1]",
+            "\u{0}",
+            "{\"a\":{{{",
+        ] {
+            assert!(FastValue::parse(bad).is_err(), "{bad:?}");
+        }
+        let deep = "{\"a\":".repeat(100) + "1" + &"}".repeat(100);
+        assert!(matches!(
+            FastValue::parse(&deep),
+            Err(FastjsonError::TooDeep)
+        ));
+        let fine = "{\"a\":".repeat(10) + "1" + &"}".repeat(10);
+        assert!(FastValue::parse(&fine).is_ok());
     }
 }

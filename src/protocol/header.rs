@@ -266,6 +266,19 @@ pub fn java_header(request_code: i32) -> (&'static str, Decode) {
         BROKER_HEARTBEAT => ("BrokerHeartbeatRequestHeader", Decode::Reflective),
         REGISTER_TOPIC_IN_NAMESRV => ("RegisterTopicRequestHeader", Decode::Reflective),
         GET_BROKER_MEMBER_GROUP => ("GetBrokerMemberGroupRequestHeader", Decode::Reflective),
+        QUERY_CONSUME_TIME_SPAN => ("QueryConsumeTimeSpanRequestHeader", Decode::Reflective),
+        QUERY_TOPICS_BY_CONSUMER => ("QueryTopicsByConsumerRequestHeader", Decode::Reflective),
+        QUERY_SUBSCRIPTION_BY_CONSUMER => (
+            "QuerySubscriptionByConsumerRequestHeader",
+            Decode::Reflective,
+        ),
+        GET_SUBSCRIPTIONGROUP_CONFIG => (
+            "GetSubscriptionGroupConfigRequestHeader",
+            Decode::Reflective,
+        ),
+        INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
+            ("GetConsumerStatusRequestHeader", Decode::Reflective)
+        }
         // GET_TOPIC_CONFIG (351), served by the pull processor.
         351 => ("GetTopicConfigRequestHeader", Decode::Reflective),
         _ => ("CommandCustomHeader", Decode::Reflective),

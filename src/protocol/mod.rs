@@ -14,12 +14,13 @@ pub mod command;
 pub mod ext_fields;
 pub mod fastjson;
 pub mod header;
+pub mod java_body;
 pub mod json_header;
 
 pub use bytestring::ByteString;
 pub use code::{
     pull_sys_flag, request_code, response_code, LanguageCode, SerializeType, OVERLOAD_REMARK,
-    REJECT_REQUEST_REMARK,
+    REJECT_REQUEST_REMARK, UNSET_RESPONSE_REMARK,
 };
 pub use codec::{ProtocolError, RemotingCodec, DEFAULT_MAX_FRAME_LEN};
 pub use command::*;

@@ -109,7 +109,7 @@ pub const INDEX_FILE_NAME_LEN: usize = 17;
 pub fn index_file_name(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
-    let tm = u64::try_from(secs).ok().and_then(local_tm);
+    let tm = Some(secs).filter(|s| *s >= 0).and_then(local_tm);
     match tm {
         Some(t) => format!(
             "{:04}{:02}{:02}{:02}{:02}{:02}{millis:03}",
@@ -129,9 +129,9 @@ pub fn is_index_file_name(name: &str) -> bool {
     name.len() == INDEX_FILE_NAME_LEN && name.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `secs` since the Unix epoch in the machine's local time zone (`localtime_r`, which honours
-/// `TZ`), as Java's `Calendar` sees it.
-pub fn local_tm(secs: u64) -> Option<libc::tm> {
+/// `secs` since the Unix epoch (before it when negative) in the machine's local time zone
+/// (`localtime_r`, which honours `TZ`), as Java's `Calendar` sees it.
+pub fn local_tm(secs: i64) -> Option<libc::tm> {
     let time = libc::time_t::try_from(secs).ok()?;
     // SAFETY: `libc::tm` is a plain C struct of integers and a pointer, for which all-zero
     // bytes are a valid value.

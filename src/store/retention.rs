@@ -2,7 +2,9 @@
 //! pure function of what the files and the disk look like, so the policy is testable without a
 //! clock or a full disk. The `Retention` actor gathers the facts and the `CommitLogWriter` deletes.
 //!
-//! A check deletes anything only when it is the hour (`delete_when`), the disk is fuller than
+//! A check deletes anything only when it is the hour (`delete_when`), an admin asked for it
+//! (`DELETE_EXPIRED_COMMITLOG`, `mqadmin deleteExpiredCommitLog`: Java's manual deletion, which
+//! counts for the next [`MANUAL_DELETE_CHECKS`] checks), the disk is fuller than
 //! `disk_max_used_percent`, or fuller than `disk_clean_forcibly_percent`. Then it walks the files
 //! oldest first and deletes while each is expired (last written more than `file_reserved_hours`
 //! ago) — or, above the forcible ratio, regardless of age — stopping at the first file it keeps and
@@ -26,18 +28,26 @@ pub struct FileFacts {
 pub enum Trigger {
     /// The configured hour came.
     Hour,
+    /// An admin asked (`DELETE_EXPIRED_COMMITLOG`): expired files go at any hour.
+    Manual,
     /// The disk is at or above `disk_max_used_percent`.
     DiskFull,
     /// The disk is at or above `disk_clean_forcibly_percent`: age does not matter.
     DiskCritical,
 }
 
+/// How many checks a `DELETE_EXPIRED_COMMITLOG` counts for (Java's
+/// `MAX_MANUAL_DELETE_FILE_TIMES`; one check every `check_interval_ms`, 10 s by default).
+pub const MANUAL_DELETE_CHECKS: u32 = 20;
+
 /// How many of `files` (oldest first) to delete now, and why; `(0, None)` when nothing goes.
-/// `hour` is the hour of the day `delete_when` is matched against ([`local_hour`] of `now`).
+/// `hour` is the hour of the day `delete_when` is matched against ([`local_hour`] of `now`);
+/// `manual` says an admin's deletion still counts for this check.
 pub fn files_to_delete(
     files: &[FileFacts],
     now: SystemTime,
     hour: usize,
+    manual: bool,
     disk_used_percent: f64,
     config: &RetentionConfig,
 ) -> (usize, Option<Trigger>) {
@@ -48,6 +58,8 @@ pub fn files_to_delete(
         Trigger::DiskFull
     } else if hours.get(hour).copied().unwrap_or(false) {
         Trigger::Hour
+    } else if manual {
+        Trigger::Manual
     } else {
         return (0, None);
     };
@@ -72,7 +84,7 @@ pub fn local_hour(t: SystemTime) -> usize {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let utc = ((secs / 3600) % 24) as usize;
-    super::paths::local_tm(secs)
+    super::paths::local_tm(i64::try_from(secs).unwrap_or(i64::MAX))
         .and_then(|tm| usize::try_from(tm.tm_hour).ok())
         .filter(|h| *h < 24)
         .unwrap_or(utc)
@@ -112,12 +124,12 @@ mod tests {
         let config = RetentionConfig::default(); // 72 h, at 04
         let f = files(now, &[100, 80, 10, 90, 75]);
         assert_eq!(
-            files_to_delete(&f, now, 4, 10.0, &config),
+            files_to_delete(&f, now, 4, false, 10.0, &config),
             (2, Some(Trigger::Hour))
         );
         let outside_the_hour = now + HOUR;
         assert_eq!(
-            files_to_delete(&f, outside_the_hour, 5, 10.0, &config),
+            files_to_delete(&f, outside_the_hour, 5, false, 10.0, &config),
             (0, None)
         );
     }
@@ -128,11 +140,11 @@ mod tests {
         let config = RetentionConfig::default();
         let f = files(now, &[100, 10, 5, 1]);
         assert_eq!(
-            files_to_delete(&f, now, 9, 80.0, &config),
+            files_to_delete(&f, now, 9, false, 80.0, &config),
             (1, Some(Trigger::DiskFull))
         );
         assert_eq!(
-            files_to_delete(&f, now, 9, 90.0, &config),
+            files_to_delete(&f, now, 9, false, 90.0, &config),
             (3, Some(Trigger::DiskCritical)),
             "never the newest file"
         );
@@ -146,9 +158,15 @@ mod tests {
             ..RetentionConfig::default()
         };
         let f = files(now, &[100, 100, 100, 100]);
-        assert_eq!(files_to_delete(&f, now, 4, 10.0, &config).0, 2);
-        assert_eq!(files_to_delete(&f[..1], now, 4, 99.0, &config), (0, None));
-        assert_eq!(files_to_delete(&[], now, 4, 99.0, &config), (0, None));
+        assert_eq!(files_to_delete(&f, now, 4, false, 10.0, &config).0, 2);
+        assert_eq!(
+            files_to_delete(&f[..1], now, 4, false, 99.0, &config),
+            (0, None)
+        );
+        assert_eq!(
+            files_to_delete(&[], now, 4, false, 99.0, &config),
+            (0, None)
+        );
     }
 
     /// The local hour is an hour of the day and moves with the clock (the test instant, early
@@ -161,6 +179,29 @@ mod tests {
         assert_eq!(local_hour(t + HOUR), (h + 1) % 24);
     }
 
+    /// An admin's deletion takes expired files at any hour, and only expired ones.
+    #[test]
+    fn a_manual_deletion_takes_expired_files_at_any_hour() {
+        let now = at_four_thirty() + HOUR * 3;
+        let config = RetentionConfig::default();
+        let f = files(now, &[100, 80, 10, 1]);
+        assert_eq!(files_to_delete(&f, now, 7, false, 10.0, &config), (0, None));
+        assert_eq!(
+            files_to_delete(&f, now, 7, true, 10.0, &config),
+            (2, Some(Trigger::Manual))
+        );
+        let fresh = files(now, &[10, 1]);
+        assert_eq!(
+            files_to_delete(&fresh, now, 7, true, 10.0, &config),
+            (0, None)
+        );
+        assert_eq!(
+            files_to_delete(&f, now, 7, true, 80.0, &config),
+            (2, Some(Trigger::DiskFull)),
+            "a full disk names itself"
+        );
+    }
+
     #[test]
     fn star_means_every_hour() {
         let config = RetentionConfig {
@@ -170,7 +211,7 @@ mod tests {
         let now = at_four_thirty() + HOUR * 7;
         let f = files(now, &[100, 1]);
         assert_eq!(
-            files_to_delete(&f, now, 11, 1.0, &config),
+            files_to_delete(&f, now, 11, false, 1.0, &config),
             (1, Some(Trigger::Hour))
         );
     }
