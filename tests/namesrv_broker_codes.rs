@@ -575,8 +575,8 @@ async fn answers_match_the_java_name_server() {
     let mut mislabelled = compressed_registration(&broker("broker-m", 0, 11), JAVA_BODY.to_vec());
     mislabelled.ext_fields.insert("compressed", "false");
     let j = ask(&java, mislabelled.clone()).await;
+    // (5.3.3's remark names a NullPointerException, 5.5.0's another failure.)
     assert_eq!(j.code, response_code::SYSTEM_ERROR, "{j:?}");
-    assert!(j.remark.unwrap().contains("NullPointerException"));
     assert_eq!(ask(&ours, mislabelled).await.code, response_code::SUCCESS);
 }
 
