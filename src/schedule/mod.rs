@@ -28,18 +28,27 @@ pub const SCHEDULE_TOPIC_QUEUE_NUMS: i32 = 18;
 /// A real topic the scheduler never delivers to (`ScheduleMessageService`: "\[BUG\] ... discard").
 pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 
-/// Topics a client may not send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`, the ones actormq
-/// has).
+/// Topics a client may not send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
 pub fn send_forbidden(topic: &str) -> bool {
-    topic == SCHEDULE_TOPIC
-        || topic == crate::transaction::HALF_TOPIC
-        || topic == crate::transaction::OP_TOPIC
+    [
+        SCHEDULE_TOPIC,
+        crate::transaction::HALF_TOPIC,
+        crate::transaction::OP_TOPIC,
+        "TRANS_CHECK_MAX_TIME_TOPIC",
+        "SELF_TEST_TOPIC",
+        "OFFSET_MOVED_EVENT",
+    ]
+    .contains(&topic)
 }
 
-/// Topics the broker owns (`TopicValidator.isSystemTopic`, the ones actormq has): topic admin
-/// (create, update, delete) refuses them.
+/// `TopicValidator.SYSTEM_TOPIC_PREFIX`: every topic named so is the broker's.
+const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
+
+/// Topics the broker owns (`TopicValidator.isSystemTopic`: its system topic set and the
+/// `rmq_sys_` prefix): topic admin (create, update, delete) refuses them, as Java does with its
+/// default `validateSystemTopicWhenUpdateTopic=true`.
 pub fn is_system_topic(topic: &str) -> bool {
-    send_forbidden(topic)
+    crate::topic::SYSTEM_TOPIC_SET.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
 }
 
 /// `SCHEDULE_TOPIC_XXXX` as Java's `TopicConfigManager` creates it at every start: 18 queues (more
@@ -57,4 +66,23 @@ pub fn queue_id(level: i32) -> i32 {
 /// The level a queue of [`SCHEDULE_TOPIC`] holds (`queueId2DelayLevel`).
 pub fn level_of_queue(queue_id: i32) -> i32 {
     queue_id + 1
+}
+
+#[cfg(test)]
+mod topic_rule_tests {
+    use super::*;
+
+    #[test]
+    fn system_topics_and_send_refusals_are_javas() {
+        for t in ["TBW102", "RMQ_SYS_TRACE_TOPIC", "CHECKPOINT_TOPIC", "rmq_sys_anything"] {
+            assert!(is_system_topic(t), "{t}");
+            assert!(!send_forbidden(t), "{t}");
+        }
+        for t in [SCHEDULE_TOPIC, "RMQ_SYS_TRANS_HALF_TOPIC", "OFFSET_MOVED_EVENT"] {
+            assert!(is_system_topic(t) && send_forbidden(t), "{t}");
+        }
+        for t in ["Orders", "%RETRY%g", "RMQ_SYS_", "rmq_sy"] {
+            assert!(!is_system_topic(t) && !send_forbidden(t), "{t}");
+        }
+    }
 }
