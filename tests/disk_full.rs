@@ -10,26 +10,17 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use actormq::client::{Client, ClientError, OutgoingMessage, PullRequest};
 use actormq::protocol::response_code;
+use common::small_disk::{write_file, Fs, SmallDisk};
 use common::TestBroker;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MIB: u64 = 1 << 20;
-const DISK_MIB: u64 = 64;
 const BODY: usize = 128 * 1024;
 const TOPIC: &str = "DiskFull";
-
-#[derive(Clone, Copy, Debug)]
-enum Fs {
-    Tmpfs,
-    Ext4,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Filler {
@@ -37,87 +28,6 @@ enum Filler {
     Broker,
     /// Another process fills the disk with a file, deleted to give space back.
     OtherProcess,
-}
-
-/// A small file system mounted under a temp dir for one test; unmounted when dropped.
-struct SmallDisk {
-    mount: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(())
-}
-
-impl SmallDisk {
-    fn mount(fs: Fs) -> Result<SmallDisk, String> {
-        // SAFETY: `geteuid` has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            return Err("not root, cannot mount a small file system".into());
-        }
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let mount = dir.path().join("mnt");
-        std::fs::create_dir(&mount).map_err(|e| e.to_string())?;
-        let target = mount.to_str().ok_or("non-UTF-8 temp path")?.to_string();
-        match fs {
-            Fs::Tmpfs => run(
-                "mount",
-                &[
-                    "-t",
-                    "tmpfs",
-                    "-o",
-                    &format!("size={DISK_MIB}m"),
-                    "tmpfs",
-                    &target,
-                ],
-            )?,
-            Fs::Ext4 => {
-                let image = dir.path().join("disk.img");
-                let f = std::fs::File::create(&image).map_err(|e| e.to_string())?;
-                f.set_len(DISK_MIB * MIB).map_err(|e| e.to_string())?;
-                let image = image.to_str().ok_or("non-UTF-8 temp path")?.to_string();
-                run("mkfs.ext4", &["-q", "-F", "-m", "0", &image])?;
-                run("mount", &["-o", "loop", &image, &target])?;
-            }
-        }
-        Ok(SmallDisk { mount, _dir: dir })
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.mount.join(name)
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
-    }
-}
-
-/// Writes `path` with up to `limit` bytes (until the disk is full when larger), synced.
-fn write_file(path: &Path, limit: u64) -> u64 {
-    let mut f = std::fs::File::create(path).unwrap();
-    let chunk = vec![0x5au8; 64 * 1024];
-    let mut written = 0;
-    while written < limit {
-        let n = chunk.len().min((limit - written) as usize);
-        if f.write_all(&chunk[..n]).is_err() {
-            break;
-        }
-        written += n as u64;
-    }
-    let _ = f.sync_all();
-    written
 }
 
 /// Message `i`'s body: `i`, then a pattern that depends on `i` (a damaged byte shows).
@@ -271,7 +181,7 @@ fn free_space(disk: &SmallDisk, filler: Filler, round: u32) {
 }
 
 async fn disk_full_case(fs: Fs, flush: &str, filler: Filler) {
-    let disk = match SmallDisk::mount(fs) {
+    let disk = match SmallDisk::mount(fs, 64) {
         Ok(d) => d,
         Err(why) => {
             eprintln!("SKIPPED disk_full {fs:?} {flush} {filler:?}: {why}");

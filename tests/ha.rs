@@ -1,8 +1,9 @@
 //! Master/slave replication between two real brokers (`docs/cluster.md`, "Replication"): the
 //! slave's commit log is byte-identical to the master's, every message is pullable from the
 //! slave, SYNC_MASTER answers only after the slave has the bytes, a killed master loses no acked
-//! message, a restarted slave catches up, a slave ahead of its master never diverges silently,
-//! and garbage on the HA port is refused without harm.
+//! message, a restarted slave catches up, a slave ahead of its master never diverges silently, a
+//! slave whose disk fills waits for space and catches up, and garbage on the HA port is refused
+//! without harm.
 
 mod common;
 
@@ -726,4 +727,58 @@ async fn a_slave_learns_its_master_from_the_name_server() {
     wait_caught_up(&master, &slave).await;
     assert_same_bytes(&master.root(), &slave.root());
     assert_eq!(pull_bodies(&slave).await, expected_bodies(n));
+}
+
+/// A slave whose disk fills up is a state, not a crash: it stays up with its log a prefix of the
+/// master's (nothing half-written, nothing skipped), the master keeps taking sends, and when space
+/// returns the slave catches up by itself, byte-identical again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_whose_disk_fills_waits_for_space_then_catches_up() {
+    use common::small_disk::{write_file, Fs, SmallDisk};
+    let disk = match SmallDisk::mount(Fs::Tmpfs, 32) {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("SKIPPED a slave's full disk: {why}");
+            return;
+        }
+    };
+    let ballast = disk.path("ballast");
+    write_file(&ballast, 16 << 20);
+    let master = master("ASYNC_MASTER");
+    create_topics(&master).await;
+    let root = disk.path("store").display().to_string();
+    let mut slave = TestBroker::start_with(&format!(
+        "{}\n[store]\nroot = {root:?}\ndisk_check_interval_ms = 100",
+        slave_of(&master)
+    ));
+    wait_topics(&slave).await;
+    // 20 MiB of messages, more than the slave's disk has room for.
+    let c = master.client().await;
+    for i in 0..320u32 {
+        let mut body = vec![(i % 251) as u8; 64 * 1024];
+        body[..4].copy_from_slice(&i.to_be_bytes());
+        let m = OutgoingMessage::new(TOPICS[0], body);
+        c.send(&m).await.expect("the master takes sends");
+    }
+    let end = log_end(&master.root());
+    wait_until(Duration::from_secs(20), "the slave to stop short", || {
+        !slave.log_lines("No space left on device").is_empty()
+    })
+    .await;
+    assert!(
+        log_end(&disk.path("store")) < end,
+        "the slave had room after all"
+    );
+    assert_same_prefix(
+        &master.root(),
+        &disk.path("store"),
+        log_end(&disk.path("store")),
+    );
+    std::fs::remove_file(&ballast).unwrap();
+    wait_until(Duration::from_secs(30), "the slave to catch up", || {
+        log_end(&disk.path("store")) == end
+    })
+    .await;
+    assert_same_bytes(&master.root(), &disk.path("store"));
+    assert_eq!(slave.stop(), Some(0), "a clean stop");
 }

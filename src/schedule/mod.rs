@@ -74,11 +74,20 @@ mod topic_rule_tests {
 
     #[test]
     fn system_topics_and_send_refusals_are_javas() {
-        for t in ["TBW102", "RMQ_SYS_TRACE_TOPIC", "CHECKPOINT_TOPIC", "rmq_sys_anything"] {
+        for t in [
+            "TBW102",
+            "RMQ_SYS_TRACE_TOPIC",
+            "CHECKPOINT_TOPIC",
+            "rmq_sys_anything",
+        ] {
             assert!(is_system_topic(t), "{t}");
             assert!(!send_forbidden(t), "{t}");
         }
-        for t in [SCHEDULE_TOPIC, "RMQ_SYS_TRANS_HALF_TOPIC", "OFFSET_MOVED_EVENT"] {
+        for t in [
+            SCHEDULE_TOPIC,
+            "RMQ_SYS_TRANS_HALF_TOPIC",
+            "OFFSET_MOVED_EVENT",
+        ] {
             assert!(is_system_topic(t) && send_forbidden(t), "{t}");
         }
         for t in ["Orders", "%RETRY%g", "RMQ_SYS_", "rmq_sy"] {

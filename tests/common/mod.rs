@@ -7,6 +7,7 @@ pub mod answer;
 pub mod java;
 pub mod java_server;
 pub mod scenario;
+pub mod small_disk;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
