@@ -259,6 +259,29 @@ macro_rules! java_client_tests {
                 assert!(num(&r, "first") < 400 && num(&r, "second") < 400, "{r:?}");
             }
 
+            /// Two MessageModel.BROADCASTING push consumers of one group, running at once:
+            /// each gets every message, none twice.
+            #[test]
+            fn broadcast_push_consumers_each_get_every_message() {
+                let Some(java) = Java::start(V, "broadcast") else {
+                    return;
+                };
+                let topic = "JavaBroadcast";
+                assert_eq!(num(&java.run("send-sync", topic, 200), "sent"), 200);
+                let (a, b) = std::thread::scope(|s| {
+                    let a = s.spawn(|| java.run("push-broadcast", topic, 200));
+                    let b = s.spawn(|| java.run("push-broadcast", topic, 200));
+                    (a.join().unwrap(), b.join().unwrap())
+                });
+                for got in [&a, &b] {
+                    assert_eq!(num(got, "received"), 200, "{got:?}");
+                    assert_eq!(num(got, "duplicates"), 0, "{got:?}");
+                }
+                let both_up = num(&a, "up_ms").max(num(&b, "up_ms"));
+                let first_down = num(&a, "down_ms").min(num(&b, "down_ms"));
+                assert!(both_up < first_down, "the two consumers did not run at once: {a:?} {b:?}");
+            }
+
             /// DELAY=1 (1 s with the default levels): never delivered before it is due.
             #[test]
             fn delay_level_send_is_delivered_when_due() {

@@ -75,6 +75,12 @@ pub fn command(
         // The client's own log: 4.9 reads the first property, 5.x the second.
         .arg(format!("-Drocketmq.client.logRoot={}", logs.display()))
         .arg(format!("-Drocketmq.log.root={}", logs.display()))
+        // A broadcasting consumer's own offsets: not in ~/.rocketmq_offsets, where a file left
+        // by an earlier run could hold offsets this broker never handed out.
+        .arg(format!(
+            "-Drocketmq.client.localOffsetStoreDir={}",
+            logs.join("offsets").display()
+        ))
         .arg("-jar")
         .arg(jar)
         .args([scenario, namesrv, topic, &count.to_string()]);

@@ -17,10 +17,35 @@
 //	push-retry-delayed  as push-retry, and the retry copy must not be stored (in %RETRY%, from
 //	            the delay schedule) before its delay level 1 (1 s) has passed. Needs delay levels too.
 //	pull-subscribe  as push, with the PullConsumer in subscribe mode (Poll, then ACK).
+//	push-sql    a push consumer with the SQL92 selector "TAGS = 'TagA'" (the broker needs
+//	            enable_property_filter) gets exactly the TagA messages produce sent, each once.
+//	pull-from   the PullConsumer's PullFrom at offsets the scenario keeps (v2.1.2 has no assign
+//	            mode): every queue from 0 to its end, every TagA/TagB message exactly once; then
+//	            UpdateOffset and PersistOffset commit each queue's end (the test reads them back
+//	            while the consumer holds on, with ACTORMQ_GO_HOLD=1 as in push-orderly).
 //	transaction  a TransactionProducer sends <count> messages: message i's local transaction
 //	            commits (i%3 == 0), rolls back (1) or stays unknown (2) until the broker's check
 //	            (CHECK_TRANSACTION_STATE) asks, which commits it. A push consumer must then get
 //	            exactly the committed ones (0 and 2), each once, and every unknown one was checked.
+//	produce-orderly  sync-sends <count> messages through the hash queue selector
+//	            (WithQueueSelector(NewHashQueueSelector()), sharding keys order-0..order-7): each
+//	            sharding key's messages in one queue, each queue's offsets rising in send order.
+//	push-orderly  an orderly push consumer (WithConsumerOrder(true): it locks its queues with
+//	            LOCK_BATCH_MQ before pulling them, unlocks them with UNLOCK_BATCH_MQ at shutdown)
+//	            reads what produce-orderly sent: each message once, one listener call at a time
+//	            per queue, each queue and each sharding key in send order. With ACTORMQ_GO_HOLD=1
+//	            it prints "holding" when done and waits for a line (or the end) on stdin before
+//	            shutting down, while the test looks at the broker's locks.
+//	push-delay  sends <count> messages with WithDelayTimeLevel(2) (5 s), then a push consumer
+//	            reads them: each once, as sent, and none stored in its topic (the copy's store
+//	            timestamp) or delivered before 5 s after its send began.
+//	push-broadcast  as push, with a broadcasting consumer (WithConsumerModel(BroadCasting)); it
+//	            also reports when it was up and down, so the test can run two at once and check
+//	            that they overlapped. Offsets go to $rocketmq.client.localOffsetStoreDir.
+//	push-dlq    sends <count> messages; a push consumer with WithMaxReconsumeTimes(2) answers
+//	            ConsumeRetryLater every time for message <count>/2: it must come 3 times
+//	            (reconsume times 0, 1, 2) and no more, then lie in %DLQ%<group> (the test reads it
+//	            there); everything else once.
 //
 // The last stdout line is machine-readable: `OK <scenario> key=value ...` (exit 0) or
 // `FAIL <scenario>: why` (exit 1). The client's own log goes to $ACTORMQ_GO_LOG when set (at info
@@ -67,7 +92,7 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	if len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients produce|push|push-retry|push-retry-delayed|pull-subscribe|push-sql|transaction <namesrv> <topic> <count>")
+		fmt.Fprintln(os.Stderr, "usage: actormq-go-clients <scenario> <namesrv> <topic> <count> (scenarios: see the top of main.go)")
 		os.Exit(2)
 	}
 	scenario, namesrv, topic := os.Args[1], os.Args[2], os.Args[3]
@@ -109,6 +134,18 @@ func main() {
 		result = pushSQL(namesrv, topic, count)
 	case "transaction":
 		result = transaction(namesrv, topic, count)
+	case "produce-orderly":
+		result = produceOrderly(namesrv, topic, count)
+	case "push-orderly":
+		result = pushOrderly(namesrv, topic, count)
+	case "push-delay":
+		result = pushDelay(namesrv, topic, count)
+	case "push-broadcast":
+		result = pushBroadcast(namesrv, topic, count)
+	case "push-dlq":
+		result = pushDLQ(namesrv, topic, count)
+	case "pull-from":
+		result = pullFrom(namesrv, topic, count)
 	default:
 		fail("unknown scenario")
 	}

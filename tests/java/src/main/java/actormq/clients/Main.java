@@ -52,6 +52,7 @@ public final class Main {
             case "pull-assign": return LitePull.assign(ctx);
             case "push": return Push.concurrently(ctx);
             case "push-restart": return Push.restart(ctx);
+            case "push-broadcast": return Push.broadcast(ctx);
             case "delay-level": return Push.delayLevel(ctx);
             case "deliver-time": return Push.deliverTime(ctx);
             case "push-reconsume-later": return Push.reconsumeLater(ctx);

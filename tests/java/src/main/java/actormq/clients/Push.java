@@ -83,6 +83,61 @@ final class Push {
     }
 
     /**
+     * MessageModel.BROADCASTING: every consumer of the group gets every message, once (the offsets
+     * are the client's own, in {@code rocketmq.client.localOffsetStoreDir}; the instance name, and
+     * so the client id and its offsets file, is this process's). The test runs two at once; each
+     * reports when it was up (start returned) and down (before shutdown), in Unix milliseconds.
+     */
+    static String broadcast(Ctx ctx) throws Exception {
+        Ctx.Tally tally = new Ctx.Tally(ctx.count);
+        Errors errors = new Errors();
+        DefaultMQPushConsumer c = create(ctx, "broadcast-" + ProcessHandle.current().pid());
+        setBroadcasting(c);
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+            for (MessageExt m : msgs) {
+                try {
+                    tally.add(ctx.check(m));
+                } catch (RuntimeException e) {
+                    errors.record(e);
+                }
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        long t0 = System.currentTimeMillis();
+        c.start();
+        long up = System.currentTimeMillis();
+        tally.await("broadcast push consumer");
+        long ms = System.currentTimeMillis() - t0;
+        Thread.sleep(1000); // anything delivered twice shows up now
+        long down = System.currentTimeMillis();
+        c.shutdown();
+        errors.check();
+        require(tally.duplicates() == 0, tally.duplicates() + " duplicate deliveries");
+        return "received=" + tally.distinct() + " duplicates=0 ms=" + ms + " up_ms=" + up + " down_ms=" + down;
+    }
+
+    /** setMessageModel(BROADCASTING): MessageModel moved from rocketmq-common (4.x) to rocketmq-remoting (5.x). */
+    static void setBroadcasting(DefaultMQPushConsumer c) throws Exception {
+        for (String name : new String[] {"org.apache.rocketmq.remoting.protocol.heartbeat.MessageModel",
+            "org.apache.rocketmq.common.protocol.heartbeat.MessageModel"}) {
+            Class<?> model;
+            try {
+                model = Class.forName(name);
+            } catch (ClassNotFoundException e) {
+                continue;
+            }
+            for (Object m : model.getEnumConstants()) {
+                if (((Enum<?>) m).name().equals("BROADCASTING")) {
+                    DefaultMQPushConsumer.class.getMethod("setMessageModel", model).invoke(c, m);
+                }
+            }
+            require(String.valueOf(c.getMessageModel()).equals("BROADCASTING"), "message model " + c.getMessageModel());
+            return;
+        }
+        throw new IllegalStateException("no MessageModel class in this client");
+    }
+
+    /**
      * A slow consumer (one thread, 5 ms a message) stops with a clean shutdown, which persists
      * its offsets, when it has about half the messages; what it had pulled but not consumed is
      * dropped. A second consumer of the same group must resume from the committed offsets:
