@@ -5,9 +5,11 @@
 # starts; only the read is counted.
 #   scripts/cg-consume.sh DIR LABEL [bench consume args...]
 # DIR holds target/release. Prints "LABEL messages=N ir_per_msg=M" and keeps the profile as
-# /tmp/cg-LABEL.out.
+# /tmp/cg-LABEL.out. CG_CLIENT_DIR (default DIR) names the build whose `actormq bench consume`
+# drives it (a newer client's options against an older broker).
 set -euo pipefail
 bin=$1/target/release; label=$2; shift 2
+cli=${CG_CLIENT_DIR:-$1}/target/release/actormq
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 printf '[server]\nlisten = "127.0.0.1:0"\n[store]\nroot = "%s/store"\n[log]\nlevel = "warn"\n[namesrv]\nlisten = "127.0.0.1:0"\n' "$root" > "$root/b.toml"
@@ -16,10 +18,10 @@ valgrind --tool=callgrind --callgrind-out-file="$root/cg.%p" \
 vpid=$!
 for _ in $(seq 600); do grep -q listening "$root/out" 2>/dev/null && break; sleep 0.1; done
 addr=$(sed -n 's/actormq listening on //p' "$root/out")
-"$bin/actormq" --broker "$addr" bench consume --topic Backlog --fill "${CG_FILL:-50000}" --json "$@" > /dev/null 2>&1
+"$cli" --broker "$addr" bench consume --topic Backlog --fill "${CG_FILL:-50000}" --json "$@" > /dev/null 2>&1
 sleep 1
 callgrind_control -z "$vpid" > /dev/null 2>&1
-json=$("$bin/actormq" --broker "$addr" bench consume --topic Backlog --json "$@" 2>/dev/null | tail -1)
+json=$("$cli" --broker "$addr" bench consume --topic Backlog --json "$@" 2>/dev/null | tail -1)
 callgrind_control -d "$vpid" > /dev/null 2>&1
 kill -INT "$vpid"; wait "$vpid" || true
 dump=$(ls "$root"/cg.*.1)

@@ -332,4 +332,18 @@ mod tests {
         let fine = "{\"a\":".repeat(10) + "1" + &"}".repeat(10);
         assert!(FastValue::parse(&fine).is_ok());
     }
+
+    proptest::proptest! {
+        /// A consumer's answer is untrusted input: whatever it holds, reading it never panics.
+        #[test]
+        fn any_text_is_read_or_refused(text in "[{}\\[\\]:,\"a-z0-9 .-]{0,64}") {
+            let _ = FastValue::parse(&text);
+            let _ = quote_bare_keys(&text);
+        }
+
+        #[test]
+        fn any_unicode_is_read_or_refused(text in "\\PC{0,48}") {
+            let _ = FastValue::parse(&text);
+        }
+    }
 }

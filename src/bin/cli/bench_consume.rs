@@ -6,6 +6,10 @@
 //! tag filter applies), up to the max offset seen at start. Reports messages and record bytes per
 //! second. Records are counted by walking their TOTALSIZE fields, not decoded, so the client's CPU
 //! stays out of the measurement as far as possible.
+//!
+//! `--push` pulls as a push consumer does: a consumer heartbeat first registers the group's `*`
+//! subscription of the topic, and the pulls carry no expression (no SUBSCRIPTION sys flag), so the
+//! broker looks the group's registered filter up for each one.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use actormq::client::{Client, OutgoingMessage, PullRequest};
-use actormq::protocol::response_code;
+use actormq::protocol::{request_code, response_code, RemotingCommand};
 
 #[derive(clap::Args)]
 pub struct ConsumeArgs {
@@ -38,6 +42,49 @@ pub struct ConsumeArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Pull as a push consumer: register the group by heartbeat, pull without an expression.
+    #[arg(long)]
+    push: bool,
+}
+
+/// The bench's consumer group.
+const GROUP: &str = "bench-consume";
+
+/// A push consumer's heartbeat: `GROUP` subscribes to `topic` with `*` at subVersion 1.
+fn heartbeat(topic: &str) -> RemotingCommand {
+    let body = serde_json::json!({
+        "clientID": format!("bench-consume@{}", std::process::id()),
+        "consumerDataSet": [{
+            "groupName": GROUP,
+            "consumeType": "CONSUME_PASSIVELY",
+            "messageModel": "CLUSTERING",
+            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
+            "subscriptionDataSet": [{
+                "topic": topic, "subString": "*", "expressionType": "TAG", "subVersion": 1,
+                "classFilterMode": false, "tagsSet": [], "codeSet": []
+            }],
+            "unitMode": false
+        }],
+        "producerDataSet": []
+    });
+    RemotingCommand::request(request_code::HEART_BEAT, 0)
+        .with_body(body.to_string().into_bytes().into())
+}
+
+/// The pull of `batch` messages of `queue` at `offset`, as a lite-pull (own `*` expression) or a
+/// push consumer (none) sends it.
+fn pull(topic: &str, queue: i32, offset: i64, batch: u32, push: bool) -> RemotingCommand {
+    let cmd = PullRequest {
+        max_msgs: batch,
+        ..PullRequest::new(GROUP, topic, queue, offset)
+    }
+    .to_command();
+    if !push {
+        return cmd;
+    }
+    let mut cmd = cmd.with_ext("sysFlag", 0).with_ext("subVersion", 1);
+    cmd.ext_fields.remove("subscription");
+    cmd
 }
 
 fn count_records(body: &Bytes) -> u64 {
@@ -85,6 +132,14 @@ pub async fn run(broker: &str, args: ConsumeArgs) -> anyhow::Result<()> {
     if args.fill > 0 {
         fill(&clients[0], &args, queues).await?;
     }
+    if args.push {
+        let r = clients[0].request(heartbeat(&args.topic)).await?;
+        anyhow::ensure!(
+            r.code == response_code::SUCCESS,
+            "heartbeat refused: {:?}",
+            r.remark
+        );
+    }
     let messages = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -107,18 +162,17 @@ pub async fn run(broker: &str, args: ConsumeArgs) -> anyhow::Result<()> {
         for _ in 0..args.inflight.max(1) {
             let (client, next) = (client.clone(), next.clone());
             let (messages, bytes, errors) = (messages.clone(), bytes.clone(), errors.clone());
-            let (topic, batch) = (args.topic.clone(), args.batch);
+            let (topic, batch, push) = (args.topic.clone(), args.batch, args.push);
             tasks.push(tokio::spawn(async move {
                 loop {
                     let offset = next.fetch_add(batch as i64, Ordering::Relaxed);
                     if offset >= max {
                         break;
                     }
-                    let request = PullRequest {
-                        max_msgs: batch,
-                        ..PullRequest::new("bench-consume", &topic, queue, offset)
-                    };
-                    match client.request(request.to_command()).await {
+                    match client
+                        .request(pull(&topic, queue, offset, batch, push))
+                        .await
+                    {
                         Ok(r) if r.code == response_code::SUCCESS => {
                             messages.fetch_add(count_records(&r.body), Ordering::Relaxed);
                             bytes.fetch_add(r.body.len() as u64, Ordering::Relaxed);
