@@ -131,14 +131,18 @@ async fn send_to(client: &Client, topic: &str, queue_id: i32, n: usize) -> Vec<i
     panic!("{n} messages of {topic}/{queue_id} not pulled back within 5 s");
 }
 
-/// Commits an offset (oneway), then reads it back so it has landed.
+/// Commits an offset (oneway), then reads it back until it has landed (a oneway request is not
+/// answered, so the query may overtake it on the Java broker, whose thread pools differ).
 async fn commit(client: &Client, group: &str, topic: &str, queue_id: i32, offset: i64) {
     client
         .update_consumer_offset(group, topic, queue_id, offset)
         .await
         .unwrap();
-    let stored = client.query_consumer_offset(group, topic, queue_id).await;
-    assert_eq!(stored.unwrap(), Some(offset));
+    common::wait_until_async(Duration::from_secs(5), "the committed offset", || async {
+        let stored = client.query_consumer_offset(group, topic, queue_id).await;
+        stored.unwrap() == Some(offset)
+    })
+    .await;
 }
 
 /// GET_ALL_PRODUCER_INFO: every group with a live producer, each producer as Java's
