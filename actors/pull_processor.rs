@@ -120,13 +120,17 @@ impl PullProcessor {
         }
         let h = ExtReader::for_request(cmd);
         let kind = h.opt_str("expressionType");
-        let own = || {
-            let flag = h.opt_str("sysFlag").and_then(|f| f.parse::<i32>().ok());
-            flag.is_some_and(|f| f & pull_sys_flag::SUBSCRIPTION != 0)
-        };
-        if is_tag_type(kind) && (self.registered.is_empty() || own()) {
-            // The common case, kept to the one lookup it took before SQL92 (a lite pull's own
-            // subscription, or nothing registered that could override it).
+        let tag = is_tag_type(kind);
+        // The common cases, kept to the header lookups they took before registrations: nothing
+        // registered that could override a TAG pull's own expression, or a lite pull's own one.
+        if tag && self.registered.is_empty() {
+            return Ok(Some(TagFilter::parse(h.opt_str("subscription"))));
+        }
+        let own = h
+            .opt_str("sysFlag")
+            .and_then(|f| f.parse::<i32>().ok())
+            .is_some_and(|f| f & pull_sys_flag::SUBSCRIPTION != 0);
+        if tag && own {
             return Ok(Some(TagFilter::parse(h.opt_str("subscription"))));
         }
         let pull = PullSubscription {
@@ -138,7 +142,7 @@ impl PullProcessor {
                 .opt_str("subVersion")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
-            own_subscription: own(),
+            own_subscription: own,
         };
         let (on, selectors) = (self.property_filter, &mut self.selectors);
         pull_filter(&pull, on, selectors, &self.registered).map(Some)

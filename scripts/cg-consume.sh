@@ -8,8 +8,8 @@
 # /tmp/cg-LABEL.out. CG_CLIENT_DIR (default DIR) names the build whose `actormq bench consume`
 # drives it (a newer client's options against an older broker).
 set -euo pipefail
-bin=$1/target/release; label=$2; shift 2
-cli=${CG_CLIENT_DIR:-$1}/target/release/actormq
+bin=$1/target/release; label=$2
+cli=${CG_CLIENT_DIR:-$1}/target/release/actormq; shift 2
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 printf '[server]\nlisten = "127.0.0.1:0"\n[store]\nroot = "%s/store"\n[log]\nlevel = "warn"\n[namesrv]\nlisten = "127.0.0.1:0"\n' "$root" > "$root/b.toml"

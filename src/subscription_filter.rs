@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::filter::Sql92Filter;
 use crate::protocol::response_code;
 use crate::store::read::{SqlSelector, TagFilter};
+use crate::FastMap;
 
 /// `ExpressionType.TAG`; an absent or empty type means it too (`ExpressionType.isTagType`).
 pub const TAG: &str = "TAG";
@@ -85,8 +86,8 @@ pub fn pull_filter(
     cache: &mut SelectorCache,
     registered: &RegisteredFilters,
 ) -> Result<TagFilter, Refusal> {
-    if !pull.own_subscription && registered.holds(pull) {
-        return registered.lookup(pull);
+    if let Some(r) = registered.find(pull).filter(|_| !pull.own_subscription) {
+        return r.filter_for(pull);
     }
     let kind = match pull.expression_type {
         Some(t) if !is_tag_type(Some(t)) => t,
@@ -148,10 +149,12 @@ enum Registered {
     },
 }
 
-/// The subscriptions consumer groups registered with their heartbeats, group -> topic.
+/// The subscriptions consumer groups registered with their heartbeats, group -> topic. Looked up
+/// on every push consumer's pull: foldhash, not SipHash (the keys come from heartbeats of
+/// clients the broker serves, and a group's map is bounded).
 #[derive(Debug, Default)]
 pub struct RegisteredFilters {
-    groups: HashMap<String, HashMap<String, Registered>>,
+    groups: FastMap<String, FastMap<String, Registered>>,
 }
 
 /// Most groups whose subscriptions are kept; past it the registrations start over (a pull of a
@@ -170,7 +173,7 @@ impl RegisteredFilters {
         property_filter: bool,
         cache: &mut SelectorCache,
     ) {
-        let mut topics: HashMap<String, Registered> = HashMap::new();
+        let mut topics: FastMap<String, Registered> = FastMap::default();
         let newest_first = {
             let mut s: Vec<&HeartbeatSubscription> = subs
                 .iter()
@@ -222,37 +225,47 @@ impl RegisteredFilters {
         self.groups.is_empty()
     }
 
-    /// Whether the pull's group registered a subscription for its topic.
+    /// What the pull's group registered for its topic.
+    fn find(&self, pull: &PullSubscription<'_>) -> Option<&Registered> {
+        self.groups.get(pull.group)?.get(pull.topic)
+    }
+
+    #[cfg(test)]
     fn holds(&self, pull: &PullSubscription<'_>) -> bool {
-        self.groups
-            .get(pull.group)
-            .is_some_and(|g| g.contains_key(pull.topic))
+        self.find(pull).is_some()
     }
 
     /// The registered filter for a pull without its own expression.
     fn lookup(&self, pull: &PullSubscription<'_>) -> Result<TagFilter, Refusal> {
-        match self.groups.get(pull.group).and_then(|g| g.get(pull.topic)) {
+        match self.find(pull) {
             None => Err((
                 response_code::SUBSCRIPTION_NOT_EXIST,
                 "the consumer's subscription not exist".to_string(),
             )),
+            Some(r) => r.filter_for(pull),
+        }
+    }
+}
+
+impl Registered {
+    /// The filter a pull without its own expression gets from this registration.
+    fn filter_for(&self, pull: &PullSubscription<'_>) -> Result<TagFilter, Refusal> {
+        match self {
             // A subscription newer than any heard of: Java refuses it (SUBSCRIPTION_NOT_LATEST,
             // the client retries in 3 s); TAG is served by the pull's own expression (none on a
             // push consumer's pull: unfiltered), which every client filters again itself.
-            Some(Registered::Tags { sub_version, .. }) if *sub_version < pull.sub_version => {
+            Registered::Tags { sub_version, .. } if *sub_version < pull.sub_version => {
                 Ok(TagFilter::parse(pull.expression))
             }
-            Some(Registered::Tags { filter, .. }) => Ok(filter.clone()),
-            Some(Registered::Selector { sub_version, .. }) if *sub_version < pull.sub_version => {
-                Err((
-                    response_code::SUBSCRIPTION_NOT_LATEST,
-                    "the consumer's subscription not latest".to_string(),
-                ))
-            }
-            Some(Registered::Selector {
+            Registered::Tags { filter, .. } => Ok(filter.clone()),
+            Registered::Selector { sub_version, .. } if *sub_version < pull.sub_version => Err((
+                response_code::SUBSCRIPTION_NOT_LATEST,
+                "the consumer's subscription not latest".to_string(),
+            )),
+            Registered::Selector {
                 selector: Some(s), ..
-            }) => Ok(TagFilter::Sql(s.clone())),
-            Some(Registered::Selector { selector: None, .. }) => Err((
+            } => Ok(TagFilter::Sql(s.clone())),
+            Registered::Selector { selector: None, .. } => Err((
                 response_code::FILTER_DATA_NOT_EXIST,
                 "The broker's consumer filter data is not exist!Your expression may be wrong!"
                     .to_string(),
