@@ -180,15 +180,7 @@ impl Go {
     where
         F: std::future::Future<Output = T>,
     {
-        let addr = self._broker.addr.clone();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let client = actormq::client::Client::connect(&addr).await.unwrap();
-            ask(client).await
-        })
+        common::with_client(&self._broker.addr, ask)
     }
 
     /// LOCK_BATCH_MQ (41) for every read queue of `topic`, in `group`, as `client_id`: the queue

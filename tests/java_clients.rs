@@ -76,15 +76,7 @@ impl Java {
     where
         F: std::future::Future<Output = T>,
     {
-        let addr = self._broker.addr.clone();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let client = actormq::client::Client::connect(&addr).await.unwrap();
-            ask(client).await
-        })
+        common::with_client(&self._broker.addr, ask)
     }
 
     /// The topic's read queue count, asked of the broker.

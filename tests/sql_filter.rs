@@ -7,7 +7,9 @@
 
 mod common;
 
-use actormq::client::{parse_pull_response, Client, OutgoingMessage, PullRequest};
+use actormq::client::{
+    consumer_heartbeat, parse_pull_response, Client, OutgoingMessage, PullRequest, Subscribe,
+};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use common::TestBroker;
 
@@ -74,23 +76,13 @@ async fn selected(client: &Client, expression: Option<&str>, sub_version: i64) -
 /// Client c1's heartbeat: a push consumer of group `cg` subscribed to `TOPIC` with an SQL92
 /// `expression` at `version`.
 fn heartbeat(version: i64, expression: &str) -> RemotingCommand {
-    let body = serde_json::json!({
-        "clientID": "c1",
-        "consumerDataSet": [{
-            "groupName": "cg",
-            "consumeType": "CONSUME_PASSIVELY",
-            "messageModel": "CLUSTERING",
-            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
-            "subscriptionDataSet": [{
-                "topic": TOPIC, "subString": expression, "expressionType": "SQL92",
-                "subVersion": version, "classFilterMode": false, "tagsSet": [], "codeSet": []
-            }],
-            "unitMode": false
-        }],
-        "producerDataSet": []
-    });
-    RemotingCommand::request(request_code::HEART_BEAT, 0)
-        .with_body(body.to_string().into_bytes().into())
+    let sub = Subscribe {
+        topic: TOPIC,
+        expression_type: "SQL92",
+        expression,
+        sub_version: version,
+    };
+    consumer_heartbeat("c1", "cg", &[sub])
 }
 
 #[tokio::test]

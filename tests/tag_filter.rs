@@ -10,7 +10,9 @@ mod common;
 
 use std::time::Duration;
 
-use actormq::client::{parse_pull_response, Client, OutgoingMessage, PullRequest};
+use actormq::client::{
+    consumer_heartbeat, parse_pull_response, Client, OutgoingMessage, PullRequest, Subscribe,
+};
 use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
 use common::TestBroker;
 
@@ -71,23 +73,13 @@ fn number(m: &actormq::client::ReceivedMessage) -> usize {
 
 /// Client `client`'s heartbeat: a push consumer of `GROUP` subscribed to `TOPIC` with `tags`.
 fn heartbeat(client: &str, tags: &str, sub_version: i64) -> RemotingCommand {
-    let body = serde_json::json!({
-        "clientID": client,
-        "consumerDataSet": [{
-            "groupName": GROUP,
-            "consumeType": "CONSUME_PASSIVELY",
-            "messageModel": "CLUSTERING",
-            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
-            "subscriptionDataSet": [{
-                "topic": TOPIC, "subString": tags, "expressionType": "TAG",
-                "subVersion": sub_version, "classFilterMode": false, "tagsSet": [], "codeSet": []
-            }],
-            "unitMode": false
-        }],
-        "producerDataSet": []
-    });
-    RemotingCommand::request(request_code::HEART_BEAT, 0)
-        .with_body(body.to_string().into_bytes().into())
+    let sub = Subscribe {
+        topic: TOPIC,
+        expression_type: "TAG",
+        expression: tags,
+        sub_version,
+    };
+    consumer_heartbeat(client, GROUP, &[sub])
 }
 
 fn numbers_with_tags(n: usize, tags: &[usize]) -> Vec<usize> {

@@ -74,6 +74,50 @@ impl PullRequest {
     }
 }
 
+/// One subscription of a consumer's heartbeat (Java's `SubscriptionData`).
+#[derive(Debug, Clone, Copy)]
+pub struct Subscribe<'a> {
+    pub topic: &'a str,
+    /// `TAG` or `SQL92`.
+    pub expression_type: &'a str,
+    /// `*`, `TagA || TagB`, or a selector.
+    pub expression: &'a str,
+    pub sub_version: i64,
+}
+
+/// HEART_BEAT (34) of the push consumer `client_id` of `group` (clustering, from the first
+/// offset) with `subscriptions`, as a Java client writes it: what registers the group's filters
+/// for its pulls without an expression.
+pub fn consumer_heartbeat(
+    client_id: &str,
+    group: &str,
+    subscriptions: &[Subscribe<'_>],
+) -> RemotingCommand {
+    let subs: Vec<serde_json::Value> = subscriptions
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "topic": s.topic, "subString": s.expression, "expressionType": s.expression_type,
+                "subVersion": s.sub_version, "classFilterMode": false, "tagsSet": [], "codeSet": []
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "clientID": client_id,
+        "consumerDataSet": [{
+            "groupName": group,
+            "consumeType": "CONSUME_PASSIVELY",
+            "messageModel": "CLUSTERING",
+            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
+            "subscriptionDataSet": subs,
+            "unitMode": false
+        }],
+        "producerDataSet": []
+    });
+    RemotingCommand::request(request_code::HEART_BEAT, 0)
+        .with_body(body.to_string().into_bytes().into())
+}
+
 /// A message read back from the broker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedMessage {

@@ -9,8 +9,8 @@ mod consumer;
 mod producer;
 
 pub use consumer::{
-    decode_messages, parse_pull_response, pull_sys_flag, PullRequest, PullResult, QueryResult,
-    ReceivedMessage, GET_TOPIC_CONFIG,
+    consumer_heartbeat, decode_messages, parse_pull_response, pull_sys_flag, PullRequest,
+    PullResult, QueryResult, ReceivedMessage, Subscribe, GET_TOPIC_CONFIG,
 };
 pub use producer::{
     parse_send_response, send_request as producer_request, OutgoingMessage, SendResult,

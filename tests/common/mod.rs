@@ -400,3 +400,19 @@ pub fn java_consumer_heartbeat(
     cmd.version = 479;
     cmd
 }
+
+/// Runs `ask` with a client of the broker at `addr`, on a runtime of its own: for plain `#[test]`s
+/// that wait for stock-client processes on their own thread.
+pub fn with_client<T, F>(addr: &str, ask: impl FnOnce(actormq::client::Client) -> F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let client = actormq::client::Client::connect(addr).await.unwrap();
+        ask(client).await
+    })
+}

@@ -453,22 +453,8 @@ func pullFrom(namesrv, topic string, count int) string {
 		fail("the queues of %s: %v %v", topic, mqs, err)
 	}
 	t := newTally(topic, count, "", 0)
-	c, err := rocketmq.NewPullConsumer(
-		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
-		consumer.WithGroupName("go_pf_"+topic),
-		consumer.WithConsumerModel(consumer.Clustering),
-		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
-	if err != nil {
-		fail("new pull consumer: %v", err)
-	}
-	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: subscription}); err != nil {
-		fail("subscribe: %v", err)
-	}
+	c := startPull(namesrv, "go_pf_"+topic, topic)
 	start := time.Now()
-	if err := c.Start(); err != nil {
-		fail("start pull consumer: %v", err)
-	}
 	ctx := context.Background()
 	ends := map[int]int64{}
 	committed := int64(0)

@@ -468,22 +468,8 @@ func pushSQL(namesrv, topic string, count int) string {
 // subscribe mode (rebalanced queues, Poll, ACK commits the offsets), exactly once.
 func pullSubscribe(namesrv, topic string, count int) string {
 	t := newTally(topic, count, "", 0)
-	c, err := rocketmq.NewPullConsumer(
-		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
-		consumer.WithGroupName("go_lg_"+topic),
-		consumer.WithConsumerModel(consumer.Clustering),
-		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
-	)
-	if err != nil {
-		fail("new pull consumer: %v", err)
-	}
-	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: subscription}); err != nil {
-		fail("subscribe: %v", err)
-	}
+	c := startPull(namesrv, "go_lg_"+topic, topic)
 	start := time.Now()
-	if err := c.Start(); err != nil {
-		fail("start pull consumer: %v", err)
-	}
 	ctx := context.Background()
 	stop := time.Now().Add(consumeTimeout)
 	timedOut := false
@@ -632,4 +618,25 @@ func transaction(namesrv, topic string, count int) string {
 		}
 	}
 	return fmt.Sprintf("committed=%d checked=%d", want, len(l.checked))
+}
+
+// startPull starts a clustering PullConsumer of group subscribed to topic with the tag
+// subscription, from the first offset.
+func startPull(namesrv, group, topic string) rocketmq.PullConsumer {
+	c, err := rocketmq.NewPullConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver([]string{namesrv})),
+		consumer.WithGroupName(group),
+		consumer.WithConsumerModel(consumer.Clustering),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		fail("new pull consumer: %v", err)
+	}
+	if err := c.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: subscription}); err != nil {
+		fail("subscribe: %v", err)
+	}
+	if err := c.Start(); err != nil {
+		fail("start pull consumer: %v", err)
+	}
+	return c
 }

@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use actormq::client::{Client, OutgoingMessage, PullRequest};
-use actormq::protocol::{request_code, response_code, RemotingCommand};
+use actormq::client::{consumer_heartbeat, Client, OutgoingMessage, PullRequest, Subscribe};
+use actormq::protocol::{response_code, RemotingCommand};
 
 #[derive(clap::Args)]
 pub struct ConsumeArgs {
@@ -52,23 +52,14 @@ const GROUP: &str = "bench-consume";
 
 /// A push consumer's heartbeat: `GROUP` subscribes to `topic` with `*` at subVersion 1.
 fn heartbeat(topic: &str) -> RemotingCommand {
-    let body = serde_json::json!({
-        "clientID": format!("bench-consume@{}", std::process::id()),
-        "consumerDataSet": [{
-            "groupName": GROUP,
-            "consumeType": "CONSUME_PASSIVELY",
-            "messageModel": "CLUSTERING",
-            "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
-            "subscriptionDataSet": [{
-                "topic": topic, "subString": "*", "expressionType": "TAG", "subVersion": 1,
-                "classFilterMode": false, "tagsSet": [], "codeSet": []
-            }],
-            "unitMode": false
-        }],
-        "producerDataSet": []
-    });
-    RemotingCommand::request(request_code::HEART_BEAT, 0)
-        .with_body(body.to_string().into_bytes().into())
+    let client_id = format!("bench-consume@{}", std::process::id());
+    let all = Subscribe {
+        topic,
+        expression_type: "TAG",
+        expression: "*",
+        sub_version: 1,
+    };
+    consumer_heartbeat(&client_id, GROUP, &[all])
 }
 
 /// The pull of `batch` messages of `queue` at `offset`, as a lite-pull (own `*` expression) or a

@@ -56,12 +56,9 @@ final class Push {
         }
     }
 
-    /** MessageListenerConcurrently: everything arrives, once. */
-    static String concurrently(Ctx ctx) throws Exception {
-        Ctx.Tally tally = new Ctx.Tally(ctx.count);
-        Errors errors = new Errors();
-        DefaultMQPushConsumer c = create(ctx, "push");
-        c.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+    /** A listener that checks and counts every message it gets, recording what fails. */
+    static MessageListenerConcurrently checking(Ctx ctx, Ctx.Tally tally, Errors errors) {
+        return (msgs, context) -> {
             for (MessageExt m : msgs) {
                 try {
                     tally.add(ctx.check(m));
@@ -70,7 +67,15 @@ final class Push {
                 }
             }
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
+        };
+    }
+
+    /** MessageListenerConcurrently: everything arrives, once. */
+    static String concurrently(Ctx ctx) throws Exception {
+        Ctx.Tally tally = new Ctx.Tally(ctx.count);
+        Errors errors = new Errors();
+        DefaultMQPushConsumer c = create(ctx, "push");
+        c.registerMessageListener(checking(ctx, tally, errors));
         long t0 = System.currentTimeMillis();
         c.start();
         tally.await("push consumer");
@@ -93,16 +98,7 @@ final class Push {
         Errors errors = new Errors();
         DefaultMQPushConsumer c = create(ctx, "broadcast-" + ProcessHandle.current().pid());
         setBroadcasting(c);
-        c.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
-            for (MessageExt m : msgs) {
-                try {
-                    tally.add(ctx.check(m));
-                } catch (RuntimeException e) {
-                    errors.record(e);
-                }
-            }
-            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
+        c.registerMessageListener(checking(ctx, tally, errors));
         long t0 = System.currentTimeMillis();
         c.start();
         long up = System.currentTimeMillis();
