@@ -217,9 +217,7 @@ impl ClientManager {
             }
         }
     }
-}
 
-impl ClientManager {
     /// Tells the pull processor the subscriptions of each group whose clients' changed (what
     /// its push consumers' pulls are filtered by).
     fn register_filters(&mut self) {

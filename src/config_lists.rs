@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::protocol::java_body::{self, JavaBodyError};
 use crate::protocol::response_code;
-use crate::schedule::is_system_topic;
+use crate::schedule::system_topic_conflict;
 use crate::send::Refusal;
 use crate::subscription_group::{validate_group_name, SubscriptionGroupConfig};
 use crate::topic::TopicConfig;
@@ -68,11 +68,8 @@ pub fn topic_list(body: &[u8]) -> Result<Vec<TopicConfig>, Refusal> {
         .map(|ListedTopic { config, attributes }| {
             let invalid = |remark: String| (response_code::INVALID_PARAMETER, remark);
             config.validate().map_err(invalid)?;
-            if is_system_topic(&config.topic_name) {
-                let name = &config.topic_name;
-                return Err(invalid(format!(
-                    "The topic[{name}] is conflict with system topic."
-                )));
+            if let Some(remark) = system_topic_conflict(&config.topic_name) {
+                return Err(invalid(remark));
             }
             // Java's `enableMixedMessageType` is off by default.
             let message_type = attributes.as_ref().and_then(|a| a.get("+message.type"));

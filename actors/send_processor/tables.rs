@@ -14,10 +14,8 @@ impl SendProcessor {
         let refuse = |code: i32, remark: String| cmd.response_to(code, Some(remark));
         let ext = ExtReader::for_request(cmd);
         let system_topic = |name: &str| {
-            schedule::is_system_topic(name).then(|| {
-                let remark = format!("The topic[{name}] is conflict with system topic.");
-                refuse(response_code::INVALID_PARAMETER, remark)
-            })
+            schedule::system_topic_conflict(name)
+                .map(|remark| refuse(response_code::INVALID_PARAMETER, remark))
         };
         Some(match cmd.code {
             request_code::UPDATE_AND_CREATE_TOPIC => {

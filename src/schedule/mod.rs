@@ -51,6 +51,11 @@ pub fn is_system_topic(topic: &str) -> bool {
     crate::topic::SYSTEM_TOPIC_SET.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
 }
 
+/// Java's remark refusing topic admin on `topic` when it is a system topic.
+pub fn system_topic_conflict(topic: &str) -> Option<String> {
+    is_system_topic(topic).then(|| format!("The topic[{topic}] is conflict with system topic."))
+}
+
 /// `SCHEDULE_TOPIC_XXXX` as Java's `TopicConfigManager` creates it at every start: 18 queues (more
 /// if more levels are configured, so every level has its queue), readable and writable.
 pub fn schedule_topic_config(levels: &DelayLevels) -> TopicConfig {
