@@ -155,7 +155,7 @@ impl Dispatcher {
             self.disk.do_send(OutOfSpace { needed });
         }
         for (topic, to) in &self.watchers {
-            for run in runs.iter().filter(|r| r.topic == *topic) {
+            for run in runs.iter().filter(|r| *r.topic == **topic) {
                 to.do_send(QueueGrew {
                     queue_id: run.queue_id,
                 });

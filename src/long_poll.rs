@@ -78,7 +78,7 @@ impl<T> ParkedPulls<T> {
 
     /// Takes out the pulls on `run`'s queue that one of its new entries satisfies, with their ids.
     pub fn woken_by(&mut self, run: &DispatchRun) -> Vec<Parked<T>> {
-        let Some(ids) = self.parked.get_mut(&run.topic) else {
+        let Some(ids) = self.parked.get_mut(&*run.topic) else {
             return Vec::new();
         };
         let Some(list) = ids.get_mut(&run.queue_id) else {

@@ -22,6 +22,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::error::{IoContext, Result, StoreError};
 use super::mapped_file::MappedFile;
@@ -118,11 +119,18 @@ impl CqEntry {
 /// consume queue needs to index them without re-reading the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DispatchRun {
-    pub topic: String,
+    /// Shared with the commit log's table of topics (one per topic, not one per run): no
+    /// allocation per send on the writer's thread, no free of it on the dispatcher's.
+    pub topic: Arc<str>,
     pub queue_id: i32,
     pub first_queue_offset: i64,
-    pub entries: Vec<CqEntry>,
+    /// Inline when the run is one record (a single send, or a replicated record between
+    /// records of other queues): most runs, and no allocation for them.
+    pub entries: RunEntries,
 }
+
+/// The entries of a [`DispatchRun`].
+pub type RunEntries = smallvec::SmallVec<[CqEntry; 1]>;
 
 impl DispatchRun {
     /// Commit-log offset just past the run's last record.

@@ -15,6 +15,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tracing::{debug, error, info, warn};
 
@@ -256,7 +257,8 @@ impl ConsumeQueues {
     /// Appends `run`'s entries to its consume queue (opening it on first use). Entries already
     /// there are skipped, so a run that failed half way can simply be indexed again.
     pub fn index(&mut self, run: &DispatchRun) -> Result<(), StoreError> {
-        if !paths::is_safe_dir_name(&run.topic) {
+        // A topic with queues here passed this check when its first queue was opened.
+        if !self.queues.contains_key(&*run.topic) && !paths::is_safe_dir_name(&run.topic) {
             // Only a damaged or foreign record gets here (sends check topic names): retrying
             // would never succeed, so the records stay in the commit log, unqueued.
             warn!(
@@ -342,7 +344,7 @@ pub struct Reput {
     held: VecDeque<DispatchRun>,
     /// Runs a queue could not take, per queue in arrival order; later runs for a stalled queue
     /// wait behind them.
-    stalled: FastMap<(String, i32), VecDeque<DispatchRun>>,
+    stalled: FastMap<(Arc<str>, i32), VecDeque<DispatchRun>>,
     /// A consume-queue file could not be created for lack of space since the last
     /// [`Reput::take_out_of_space`]: the bytes it needed.
     out_of_space: Option<u64>,
@@ -395,8 +397,18 @@ impl Reput {
 
     /// New runs from the commit log, in its order. Returns the runs indexed now.
     pub fn records(&mut self, runs: Vec<DispatchRun>) -> Vec<DispatchRun> {
-        self.held.extend(runs);
-        self.drain_held()
+        if self.flushed.is_some() || !self.held.is_empty() {
+            self.held.extend(runs);
+            return self.drain_held();
+        }
+        // Async flush, nothing held: every run is dispatched now, in order, and the ones indexed
+        // are returned in the vector they came in (collected in place: no copy, no allocation).
+        runs.into_iter()
+            .filter_map(|run| {
+                self.dispatched = self.dispatched.max(run.end());
+                self.dispatch(run)
+            })
+            .collect()
     }
 
     /// Sync-flush mode: the commit log is durable below `offset`. Returns the runs indexed now.
@@ -409,7 +421,7 @@ impl Reput {
 
     /// Dispatches the held runs the flushed offset covers (all of them in async mode).
     fn drain_held(&mut self) -> Vec<DispatchRun> {
-        let mut indexed = Vec::new();
+        let mut indexed = Vec::with_capacity(self.held.len());
         while let Some(run) = self.held.front() {
             if self.flushed.is_some_and(|f| run.end() > f) {
                 break;
@@ -432,7 +444,7 @@ impl Reput {
         match self.queues.index(&run) {
             Ok(()) => Some(run),
             Err(e) => {
-                error!(topic = run.topic, queue_id = run.queue_id, error = %e,
+                error!(topic = &*run.topic, queue_id = run.queue_id, error = %e,
                     "consume-queue append failed; the queue's records are held and retried");
                 self.note_failure(&e);
                 self.stalled
@@ -448,11 +460,11 @@ impl Reput {
     /// Returns the runs indexed now.
     pub fn retry_stalled(&mut self) -> Vec<DispatchRun> {
         let mut indexed = Vec::new();
-        let keys: Vec<(String, i32)> = self.stalled.keys().cloned().collect();
+        let keys: Vec<(Arc<str>, i32)> = self.stalled.keys().cloned().collect();
         for key in keys {
             while let Some(run) = self.stalled.get_mut(&key).and_then(VecDeque::pop_front) {
                 if let Err(e) = self.queues.index(&run) {
-                    debug!(topic = key.0, queue_id = key.1, error = %e, "consume queue still failing");
+                    debug!(topic = &*key.0, queue_id = key.1, error = %e, "consume queue still failing");
                     self.note_failure(&e);
                     self.stalled.get_mut(&key).expect("present").push_front(run);
                     break;
@@ -462,7 +474,7 @@ impl Reput {
             if self.stalled.get(&key).is_some_and(VecDeque::is_empty) {
                 self.stalled.remove(&key);
                 info!(
-                    topic = key.0,
+                    topic = &*key.0,
                     queue_id = key.1,
                     "consume queue caught up after failures"
                 );

@@ -796,14 +796,39 @@ pub fn tags_hash_code(tags: &str) -> i64 {
 /// Java's `String.hashCode` continued from `h` over `s`'s UTF-16 code units. Keys, unique keys
 /// and tags are nearly always ASCII, where a code unit is a byte: that path skips the UTF-16
 /// encoder (about a third of the instructions per character).
+///
+/// Eight bytes per step: `h * 31^8 + b0 * 31^7 + ... + b7` (wrapping, as Java's `int` is), the
+/// same value as eight steps of `h * 31 + b`, but its eight products do not wait for each other.
+/// Every index key (a unique key is 32 characters) and every tag is hashed this way, on a
+/// master's dispatcher and a slave's writer.
 pub fn java_hash_extend(h: i32, s: &str) -> i32 {
     let step = |h: i32, c: i32| h.wrapping_mul(31).wrapping_add(c);
-    if s.is_ascii() {
-        s.bytes().fold(h, |h, b| step(h, b as i32))
-    } else {
-        s.encode_utf16().fold(h, |h, c| step(h, c as i32))
+    if !s.is_ascii() {
+        return s.encode_utf16().fold(h, |h, c| step(h, c as i32));
     }
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    let mut h = h;
+    for chunk in &mut chunks {
+        let sum = chunk.iter().zip(POWERS_OF_31).fold(0i32, |sum, (&b, p)| {
+            sum.wrapping_add((b as i32).wrapping_mul(p))
+        });
+        h = h
+            .wrapping_mul(POWERS_OF_31[0].wrapping_mul(31))
+            .wrapping_add(sum);
+    }
+    chunks.remainder().iter().fold(h, |h, &b| step(h, b as i32))
 }
+
+/// `31^7, 31^6, ..., 31, 1`, wrapping as Java's `int`: the weights of eight bytes hashed at once.
+const POWERS_OF_31: [i32; 8] = {
+    let mut p = [1i32; 8];
+    let mut i = 7;
+    while i > 0 {
+        p[i - 1] = p[i].wrapping_mul(31);
+        i -= 1;
+    }
+    p
+};
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -1403,6 +1428,13 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        #[test]
+        fn java_hash_eight_at_a_time_is_the_char_by_char_hash(h in any::<i32>(), s in ".{0,40}", ascii in "[ -~]{0,70}") {
+            let naive = |h: i32, s: &str| s.encode_utf16().fold(h, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
+            prop_assert_eq!(java_hash_extend(h, &s), naive(h, &s));
+            prop_assert_eq!(java_hash_extend(h, &ascii), naive(h, &ascii));
+        }
+
         #[test]
         fn record_round_trip(m in arb_msg(), qo in any::<i64>(), po in any::<i64>(), ts in any::<i64>()) {
             let mut out = BytesMut::new();

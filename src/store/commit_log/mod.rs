@@ -26,7 +26,7 @@ use tracing::{debug, error, info, warn};
 pub use recover::{recover, RecoveredLog, Scan, CLEAN_START_SCANNED_FILES};
 pub use replica::ReplicaError;
 
-use super::consume_queue::{CqEntry, DispatchRun};
+use super::consume_queue::{CqEntry, DispatchRun, RunEntries};
 use super::index::IndexedKey;
 use super::mapped_file::{FileWriter, MappedFile};
 use super::message::{patch_offsets, write_blank};
@@ -155,7 +155,8 @@ pub struct CommitLog {
     write_offset: u64,
     /// Everything below it is in the file: shared with the flusher and the metrics.
     published: Arc<AtomicU64>,
-    queue_offsets: QueueOffsets,
+    /// Each topic's next queue offsets, and its name as the dispatch runs share it.
+    queue_offsets: FastMap<String, TopicQueues>,
     /// Files prepared ahead (by the allocator), in offset order.
     prepared: VecDeque<FileWriter>,
     /// Start offset of the furthest file asked for.
@@ -209,7 +210,11 @@ impl CommitLog {
             active,
             write_offset: log.write_offset,
             published: Arc::new(AtomicU64::new(log.write_offset)),
-            queue_offsets: log.queue_offsets,
+            queue_offsets: log
+                .queue_offsets
+                .into_iter()
+                .map(|(topic, next)| (topic.clone(), TopicQueues::new(topic, next)))
+                .collect(),
             prepared: VecDeque::new(),
             requested_upto: None,
             staged: Staged::default(),
@@ -351,9 +356,9 @@ impl CommitLog {
         }
         self.ensure_room(len)?;
         let store_timestamp = now_ms();
-        let queue_offset = self.next_queue_offsets(&topic, queue_id, count);
+        let (queue_offset, topic) = self.next_queue_offsets(&topic, queue_id, count);
         let (mut physical, mut queue, mut at) = (self.write_offset as i64, queue_offset, 0usize);
-        let mut entries = Vec::with_capacity(count as usize);
+        let mut entries = RunEntries::with_capacity(count as usize);
         while at + 4 <= records.len() {
             let head: [u8; 4] = records[at..at + 4].try_into().expect("4 bytes");
             let size = (i32::from_be_bytes(head).max(4) as usize).min(records.len() - at);
@@ -663,7 +668,7 @@ impl CommitLog {
         if let Some(next) = self
             .queue_offsets
             .get_mut(topic)
-            .and_then(|q| q.get_mut(&queue_id))
+            .and_then(|q| q.next.get_mut(&queue_id))
         {
             *next = (*next).min(first);
         }
@@ -697,23 +702,38 @@ impl CommitLog {
         (runs, Some(take_front(&mut self.to_index, keyed)))
     }
 
-    /// Reserves `count` consecutive queue offsets and returns the first.
-    fn next_queue_offsets(&mut self, topic: &str, queue_id: i32, count: u32) -> i64 {
-        self.with_queues(topic, |queues| {
-            let next = queues.entry(queue_id).or_insert(0);
+    /// Reserves `count` consecutive queue offsets and returns the first, with the topic's shared
+    /// name.
+    fn next_queue_offsets(&mut self, topic: &str, queue_id: i32, count: u32) -> (i64, Arc<str>) {
+        let name = || topic.into();
+        self.with_topic_queues(topic, name, |queues| {
+            let next = queues.next.entry(queue_id).or_insert(0);
             let first = *next;
             *next += count as i64;
-            first
+            (first, queues.name.clone())
         })
     }
 
-    /// Runs `f` on the next queue offsets of `topic`'s queues, created empty on first use (one
-    /// lookup, and the topic copied only then: this runs for every append).
-    fn with_queues<R>(&mut self, topic: &str, f: impl FnOnce(&mut FastMap<i32, i64>) -> R) -> R {
+    /// Runs `f` on `topic`'s queues, created empty (the topic named `name()`) on first use: one
+    /// lookup, and the topic copied only then (this runs for every append). A slave's runs of a
+    /// new topic already share a name, and pass it.
+    fn with_topic_queues<R>(
+        &mut self,
+        topic: &str,
+        name: impl FnOnce() -> Arc<str>,
+        f: impl FnOnce(&mut TopicQueues) -> R,
+    ) -> R {
         if let Some(queues) = self.queue_offsets.get_mut(topic) {
             return f(queues);
         }
-        f(self.queue_offsets.entry(topic.to_string()).or_default())
+        let queues = TopicQueues {
+            name: name(),
+            next: FastMap::default(),
+        };
+        f(self
+            .queue_offsets
+            .entry(topic.to_string())
+            .or_insert(queues))
     }
 
     /// Retention: drops the files that end at or below `before` from the table — never the file
@@ -741,6 +761,23 @@ impl CommitLog {
 }
 
 /// The first `n` items of `v`, taken out (the whole vector without a copy when that is all).
+/// One topic's queues in the log: the next queue offset of each, and the topic's name as every
+/// dispatch run of it shares it.
+#[derive(Debug)]
+struct TopicQueues {
+    name: Arc<str>,
+    next: FastMap<i32, i64>,
+}
+
+impl TopicQueues {
+    fn new(topic: String, next: FastMap<i32, i64>) -> TopicQueues {
+        TopicQueues {
+            name: topic.into(),
+            next,
+        }
+    }
+}
+
 fn take_front<T>(v: &mut Vec<T>, n: usize) -> Vec<T> {
     if n == v.len() {
         std::mem::take(v)

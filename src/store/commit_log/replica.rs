@@ -11,6 +11,8 @@
 //! become `DispatchRun`s exactly like local appends, so the dispatcher builds this broker's own
 //! consume queues from them; a partial trailing record waits for the rest of its bytes.
 
+use std::sync::Arc;
+
 use super::{AppendError, CommitLog, WriteMode};
 use crate::store::consume_queue::{CqEntry, DispatchRun};
 use crate::store::index::{push_keys, IndexedKey};
@@ -61,7 +63,7 @@ impl CommitLog {
         }
         let Parsed {
             runs,
-            mut keys,
+            keys,
             resume_at,
         } = self.parse_replicated(offset, bytes)?;
         let file_start = offset - in_file;
@@ -84,15 +86,19 @@ impl CommitLog {
             WriteMode::Staged => self.write_staged().map_err(ReplicaError::Write)?,
         }
         self.replica_parse_at = resume_at;
-        self.to_index.append(&mut keys);
-        for run in runs {
+        for run in &runs {
             let next = run.first_queue_offset + run.entries.len() as i64;
-            self.with_queues(&run.topic, |queues| {
-                let slot = queues.entry(run.queue_id).or_insert(0);
-                *slot = (*slot).max(next);
-            });
-            self.to_dispatch.push(run);
+            self.with_topic_queues(
+                &run.topic,
+                || run.topic.clone(),
+                |queues| {
+                    let slot = queues.next.entry(run.queue_id).or_insert(0);
+                    *slot = (*slot).max(next);
+                },
+            );
         }
+        append_moved(&mut self.to_dispatch, runs);
+        append_moved(&mut self.to_index, keys);
         Ok(self.write_offset)
     }
 
@@ -101,9 +107,12 @@ impl CommitLog {
     fn parse_replicated(&self, offset: u64, bytes: &[u8]) -> Result<Parsed, ReplicaError> {
         let parse_at = self.replica_parse_at.max(self.files_floor());
         let end = offset + bytes.len() as u64;
+        // Sized for the records a chunk of this many bytes usually holds, so that the vectors
+        // seldom grow (each growth copies every run so far).
+        let records = bytes.len() / TYPICAL_RECORD_BYTES + 1;
         let mut parsed = Parsed {
-            runs: Vec::new(),
-            keys: Vec::new(),
+            runs: Vec::with_capacity(records),
+            keys: Vec::with_capacity(if self.replica_index { records } else { 0 }),
             resume_at: parse_at,
         };
         if parse_at >= end {
@@ -199,8 +208,8 @@ impl CommitLog {
                         let (ts, flag) = (view.store_timestamp, view.sys_flag);
                         push_keys(view.topic, at as i64, ts, flag, &found, &mut parsed.keys);
                     }
-                    let runs = &mut parsed.runs;
-                    push_entry(runs, view.topic, view.queue_id, view.queue_offset, entry);
+                    let run = (view.queue_id, view.queue_offset, entry);
+                    push_entry(&mut parsed.runs, view.topic, run, |t| self.shared_topic(t));
                     at += size;
                     pos += size as usize;
                 }
@@ -208,6 +217,14 @@ impl CommitLog {
             }
         }
         Ok(at)
+    }
+
+    /// `topic`'s name as this log's dispatch runs share it (a new one for a topic not seen yet;
+    /// it is taken into the table with the chunk).
+    fn shared_topic(&self, topic: &str) -> Arc<str> {
+        self.queue_offsets
+            .get(topic)
+            .map_or_else(|| topic.into(), |queues| queues.name.clone())
     }
 
     /// Start of the oldest file (nothing below it can be parsed).
@@ -234,27 +251,44 @@ struct Parsed {
     resume_at: u64,
 }
 
+/// A small message's record (a 128-byte body, a topic and the client's usual properties): what
+/// the dispatch vectors of a chunk are sized by.
+const TYPICAL_RECORD_BYTES: usize = 192;
+
+/// Moves `from` to the end of `to`; when `to` is empty (the dispatcher took everything before),
+/// by taking `from`'s buffer instead of copying into `to`'s.
+fn append_moved<T>(to: &mut Vec<T>, mut from: Vec<T>) {
+    if to.is_empty() {
+        *to = from;
+    } else {
+        to.append(&mut from);
+    }
+}
+
 /// Adds a record to the last run if it continues it (same queue, next queue offset), else starts
-/// a new run.
+/// a new run, naming its topic as the last run does when they match, else `shared(topic)`.
 fn push_entry(
     runs: &mut Vec<DispatchRun>,
     topic: &str,
-    queue_id: i32,
-    queue_offset: i64,
-    e: CqEntry,
+    (queue_id, queue_offset, e): (i32, i64, CqEntry),
+    shared: impl FnOnce(&str) -> Arc<str>,
 ) {
+    let mut name = None;
     if let Some(last) = runs.last_mut() {
-        let next = last.first_queue_offset + last.entries.len() as i64;
-        if last.topic == topic && last.queue_id == queue_id && next == queue_offset {
-            last.entries.push(e);
-            return;
+        if &*last.topic == topic {
+            let next = last.first_queue_offset + last.entries.len() as i64;
+            if last.queue_id == queue_id && next == queue_offset {
+                last.entries.push(e);
+                return;
+            }
+            name = Some(last.topic.clone());
         }
     }
     runs.push(DispatchRun {
-        topic: topic.to_string(),
+        topic: name.unwrap_or_else(|| shared(topic)),
         queue_id,
         first_queue_offset: queue_offset,
-        entries: vec![e],
+        entries: smallvec::smallvec![e],
     });
 }
 

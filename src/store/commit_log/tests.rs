@@ -79,10 +79,7 @@ fn appends_get_consecutive_offsets_per_queue_and_are_patched_in() {
     );
     let runs = log.take_runs();
     assert_eq!(runs.len(), 3);
-    assert_eq!(
-        (runs[2].topic.as_str(), runs[2].first_queue_offset),
-        ("A", 1)
-    );
+    assert_eq!((&*runs[2].topic, runs[2].first_queue_offset), ("A", 1));
     assert_eq!(runs[2].entries[0].tags_code, tags_hash_code("t"));
     assert!(
         log.take_table_change().is_some(),
@@ -483,7 +480,7 @@ fn run_facts(
             r.entries.iter().enumerate().map(move |(i, e)| {
                 let q = r.first_queue_offset + i as i64;
                 (
-                    r.topic.clone(),
+                    r.topic.to_string(),
                     r.queue_id,
                     q,
                     e.commit_log_offset,
@@ -495,6 +492,23 @@ fn run_facts(
         .collect()
 }
 
+/// Every run of a topic shares one name (no string allocated per run, on a master's appends
+/// or a slave's parse).
+fn assert_one_name_per_topic(runs: &[crate::store::consume_queue::DispatchRun]) {
+    let mut names: Vec<&Arc<str>> = Vec::new();
+    for run in runs {
+        match names.iter().find(|n| n[..] == run.topic[..]) {
+            Some(name) => assert!(Arc::ptr_eq(name, &run.topic), "{} shared", run.topic),
+            None => names.push(&run.topic),
+        }
+    }
+    assert!(
+        names.len() >= 2 && runs.len() > names.len(),
+        "{}",
+        runs.len()
+    );
+}
+
 #[test]
 fn replicated_bytes_land_at_the_same_offsets_and_dispatch_the_same_records() {
     let (dm, ds) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -504,7 +518,9 @@ fn replicated_bytes_land_at_the_same_offsets_and_dispatch_the_same_records() {
         append(&mut master, if i % 3 == 0 { "A" } else { "B" }, 50 + i * 7).unwrap();
     }
     assert!(master.table().len() >= 3, "several rolls");
-    let master_runs = run_facts(&master.take_runs());
+    let runs = master.take_runs();
+    assert_one_name_per_topic(&runs);
+    let master_runs = run_facts(&runs);
     // Odd pieces split records (pieces of 1 and 7 bytes also split total-size fields and spread
     // a record over many chunks); each must start at the slave's own end.
     let modes = [WriteMode::Mapped, WriteMode::Staged];
@@ -520,7 +536,9 @@ fn replicated_bytes_land_at_the_same_offsets_and_dispatch_the_same_records() {
         }
         assert_eq!(slave.write_offset(), master.write_offset());
         assert_eq!(slave.published(), master.write_offset());
-        assert_eq!(run_facts(&slave.take_runs()), master_runs);
+        let runs = slave.take_runs();
+        assert_one_name_per_topic(&runs);
+        assert_eq!(run_facts(&runs), master_runs);
         for (m, s) in master.table().iter().zip(slave.table().iter()) {
             assert_eq!(m.start_offset(), s.start_offset());
             let n = m.readable_end();

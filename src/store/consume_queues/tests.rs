@@ -205,7 +205,7 @@ fn run(topic: &str, first_queue_offset: i64, physical: i64) -> DispatchRun {
         topic: topic.into(),
         queue_id: QUEUE,
         first_queue_offset,
-        entries: vec![CqEntry {
+        entries: smallvec::smallvec![CqEntry {
             commit_log_offset: physical,
             size: 100,
             tags_code: 0,

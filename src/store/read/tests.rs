@@ -422,7 +422,7 @@ fn an_entry_that_does_not_name_its_record_is_skipped() {
             topic: "T".into(),
             queue_id: QUEUE,
             first_queue_offset,
-            entries: vec![CqEntry {
+            entries: smallvec::smallvec![CqEntry {
                 commit_log_offset,
                 size,
                 tags_code: tags_hash_code("A"),
