@@ -1,8 +1,11 @@
 //! Micro-benchmarks of the per-message work on the send path that is not I/O: decoding a
 //! `SEND_MESSAGE_V2` frame, reading its header, encoding the stored record, and encoding the
-//! response frame; and on the read path, the check of a record before it is served. `cargo bench --bench codec`; compare against a saved baseline with
-//! `cargo bench --bench codec -- --save-baseline before` / `--baseline before`.
+//! response frame; on the read path, the check of a record before it is served; and what the index
+//! costs per record (the properties walk, Java's string hash of a key). `cargo bench --bench
+//! codec`; compare against a saved baseline with `cargo bench --bench codec -- --save-baseline
+//! before` / `--baseline before`.
 
+use std::hint::black_box;
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
@@ -13,7 +16,7 @@ use actormq::client::{producer_request, OutgoingMessage};
 use actormq::protocol::header::SendMessageRequestHeader;
 use actormq::protocol::{RemotingCodec, RemotingCommand};
 use actormq::store::consume_queue::CqEntry;
-use actormq::store::message::{encode, MessageToStore};
+use actormq::store::message::{encode, java_hash_extend, KnownProperties, MessageToStore};
 use actormq::store::read::verify_entry;
 
 /// A send request as actormq's client frames it: 128-byte body, tags, keys, UNIQ_KEY.
@@ -107,6 +110,24 @@ fn codec(c: &mut Criterion) {
             }
             body.extend_from_slice(&record)
         })
+    });
+
+    // What every record costs the index (a master's dispatcher, a slave's writer): one walk over
+    // its properties, then Java's `String.hashCode` of "topic#key" for its unique key.
+    let properties = message.properties.clone();
+    c.bench_function("scan a record's properties", |b| {
+        b.iter(|| KnownProperties::scan(black_box(&properties)).uniq_key)
+    });
+    let key = format!("{}#{}", message.topic, "7F000001B2B218B4AAC21C7E2C810001");
+    c.bench_function("Java hash of an index key, char by char (reference)", |b| {
+        b.iter(|| {
+            black_box(&key)
+                .bytes()
+                .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+        })
+    });
+    c.bench_function("Java hash of an index key (java_hash_extend)", |b| {
+        b.iter(|| java_hash_extend(0, black_box(&key)))
     });
 
     let response = send_response();

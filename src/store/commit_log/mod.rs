@@ -213,7 +213,10 @@ impl CommitLog {
             queue_offsets: log
                 .queue_offsets
                 .into_iter()
-                .map(|(topic, next)| (topic.clone(), TopicQueues::new(topic, next)))
+                .map(|(topic, next)| {
+                    let name = topic.as_str().into();
+                    (topic, TopicQueues { name, next })
+                })
                 .collect(),
             prepared: VecDeque::new(),
             requested_upto: None,
@@ -767,15 +770,6 @@ impl CommitLog {
 struct TopicQueues {
     name: Arc<str>,
     next: FastMap<i32, i64>,
-}
-
-impl TopicQueues {
-    fn new(topic: String, next: FastMap<i32, i64>) -> TopicQueues {
-        TopicQueues {
-            name: topic.into(),
-            next,
-        }
-    }
 }
 
 fn take_front<T>(v: &mut Vec<T>, n: usize) -> Vec<T> {
