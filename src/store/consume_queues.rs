@@ -404,10 +404,7 @@ impl Reput {
         // Async flush, nothing held: every run is dispatched now, in order, and the ones indexed
         // are returned in the vector they came in (collected in place: no copy, no allocation).
         runs.into_iter()
-            .filter_map(|run| {
-                self.dispatched = self.dispatched.max(run.end());
-                self.dispatch(run)
-            })
+            .filter_map(|run| self.dispatch(run))
             .collect()
     }
 
@@ -427,14 +424,15 @@ impl Reput {
                 break;
             }
             let run = self.held.pop_front().expect("checked");
-            self.dispatched = self.dispatched.max(run.end());
             indexed.extend(self.dispatch(run));
         }
         indexed
     }
 
-    /// Indexes one run, or queues it behind its stalled queue's earlier runs.
+    /// Indexes one run, or queues it behind its stalled queue's earlier runs; either way it counts
+    /// as handed to the queues.
     fn dispatch(&mut self, run: DispatchRun) -> Option<DispatchRun> {
+        self.dispatched = self.dispatched.max(run.end());
         if !self.stalled.is_empty() {
             if let Some(waiting) = self.stalled.get_mut(&(run.topic.clone(), run.queue_id)) {
                 waiting.push_back(run);
