@@ -28,6 +28,10 @@
 //! deletes expired commit-log files at any hour for its next checks
 //! (`admin_processor/delete_expired.rs`).
 //!
+//! `CLEAN_EXPIRED_CONSUMEQUEUE` (306, `mqadmin cleanExpiredCQ`) and `CLEAN_UNUSED_TOPIC` (316,
+//! `mqadmin cleanUnusedTopic`): the `Dispatcher` cleans its consume queues
+//! (`admin_processor/clean_queues.rs`).
+//!
 //! Owns nothing; receives `Request`s from connections; asks the `Metrics` actor for a snapshot,
 //! the `Scheduler` for the delay levels' progress (`scheduleMessageOffset_<level>`, as Java) and
 //! the `Dispatcher` for the commit log's bounds (`AskStoreBounds`).
@@ -51,6 +55,7 @@ use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
 
 mod broker_config;
+mod clean_queues;
 mod delete_expired;
 mod ha_status;
 mod view_stats;
@@ -148,6 +153,8 @@ impl Processor for AdminProcessor {
         request_code::GET_BROKER_HA_STATUS,
         request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
         request_code::DELETE_EXPIRED_COMMITLOG,
+        request_code::CLEAN_EXPIRED_CONSUMEQUEUE,
+        request_code::CLEAN_UNUSED_TOPIC,
     ];
 }
 
@@ -161,6 +168,14 @@ impl Handler<Request> for AdminProcessor {
         }
         if req.cmd.code == request_code::GET_BROKER_HA_STATUS {
             return ha_status::answer(self.ha_status.clone(), req);
+        }
+        if [
+            request_code::CLEAN_EXPIRED_CONSUMEQUEUE,
+            request_code::CLEAN_UNUSED_TOPIC,
+        ]
+        .contains(&req.cmd.code)
+        {
+            return clean_queues::answer(self.dispatcher.clone(), req);
         }
         if req.cmd.code == request_code::DELETE_EXPIRED_COMMITLOG {
             delete_expired::answer(self.retention.as_ref(), req);

@@ -44,8 +44,10 @@ pub use actormq::store::read::{PullQuery, TagFilter, MAX_PULL_BYTES};
 use actormq::topic::TopicTable;
 
 mod answer;
+mod clean;
 mod long_poll;
 mod stats;
+pub use clean::{CleanQueues, ClearTopic};
 use long_poll::Parked;
 pub use long_poll::ReleaseParked;
 pub use stats::ShipStats;

@@ -36,7 +36,7 @@ use super::mailbox::{CountedRecipient, Mailbox};
 use super::processor_table::Processor;
 use super::pull_processor::{ForgetResets, MarkReset};
 use super::query::forward;
-use actormq::consumer_offsets::{ConsumerOffsetTable, ResetMarks};
+use actormq::consumer_offsets::{ConsumerOffsetTable, OffsetsOf, ResetMarks};
 use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
@@ -362,27 +362,24 @@ impl Handler<ResetTaken> for OffsetProcessor {
     }
 }
 
-/// `DELETE_SUBSCRIPTIONGROUP` with `cleanOffset`: every offset of the group goes, and any reset
-/// waiting for it (Java's `removeOffset`).
+/// `DELETE_SUBSCRIPTIONGROUP` with `cleanOffset` (every offset of the group, Java's
+/// `removeOffset`) or `DELETE_TOPIC_IN_BROKER` (every group's offsets on the topic, Java's
+/// `cleanOffsetByTopic`): the offsets go, and any reset waiting for them.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct RemoveGroupOffsets {
-    pub group: String,
-}
+pub struct RemoveOffsets(pub OffsetsOf);
 
-impl Handler<RemoveGroupOffsets> for OffsetProcessor {
+impl Handler<RemoveOffsets> for OffsetProcessor {
     type Result = ();
 
-    fn handle(&mut self, m: RemoveGroupOffsets, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, RemoveOffsets(of): RemoveOffsets, _ctx: &mut Context<Self>) {
         let _timer = stats().offset_processor.handling();
-        self.resets.remove_group(&m.group);
+        self.resets.remove(&of);
         if let Some((_, forget)) = &self.pulls {
-            forget.do_send(ForgetResets {
-                group: m.group.clone(),
-            });
+            forget.do_send(ForgetResets(of.clone()));
         }
-        if self.table.remove_group(&m.group) {
-            info!(group = %m.group, "consumer offsets of the deleted group removed");
+        if self.table.remove(&of) {
+            info!(of = ?of, "consumer offsets removed");
             self.dirty = true;
         }
     }

@@ -34,7 +34,7 @@ use super::offset_processor::{CommitOffset, OffsetProcessor, ResetTaken};
 use super::processor_table::Processor;
 use super::query::forward;
 use actormq::broker_permission::BrokerPermission;
-use actormq::consumer_offsets::ResetMarks;
+use actormq::consumer_offsets::{OffsetsOf, ResetMarks};
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{pull_sys_flag, request_code, response_code, RemotingCommand};
 use actormq::store::index::{KeyLookup, DEFAULT_QUERY_MAX_NUM, UNIQUE_MSG_QUERY_FLAG};
@@ -382,18 +382,16 @@ impl Handler<MarkReset> for PullProcessor {
     }
 }
 
-/// A group deleted with its offsets: its waiting resets go too.
+/// A group or topic deleted with its offsets: its waiting resets go too.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ForgetResets {
-    pub group: String,
-}
+pub struct ForgetResets(pub OffsetsOf);
 
 impl Handler<ForgetResets> for PullProcessor {
     type Result = ();
 
     fn handle(&mut self, m: ForgetResets, _ctx: &mut Context<Self>) {
         let _timer = stats().pull_processor.handling();
-        self.resets.remove_group(&m.group);
+        self.resets.remove(&m.0);
     }
 }

@@ -22,15 +22,18 @@ use tracing::{debug, info, warn};
 use super::client_manager::ClientManager;
 use super::commit_log_writer::{Append, AppendDone, AppendError, CommitLogWriter};
 use super::connection::{ReplyTo, Request};
-use super::dispatcher::{Dispatcher, LookMessage, MessageLooked, ResetTargets, TopicsChanged};
+use super::dispatcher::{
+    ClearTopic, Dispatcher, LookMessage, MessageLooked, ResetTargets, TopicsChanged,
+};
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
-use super::offset_processor::{OffsetProcessor, RemoveGroupOffsets, ResetOffsets};
+use super::offset_processor::{OffsetProcessor, RemoveOffsets, ResetOffsets};
 use super::processor_table::Processor;
 use super::retention::OutOfSpace;
 use super::transaction_checker::TransactionChecker;
 use actormq::broker_permission::BrokerPermission;
 use actormq::config::{BrokerIdentity, BrokerRole};
+use actormq::consumer_offsets::OffsetsOf;
 use actormq::ha::slave_sync;
 use actormq::protocol::header::{ExtReader, HeaderError};
 use actormq::protocol::{

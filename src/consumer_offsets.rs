@@ -139,19 +139,32 @@ impl ConsumerOffsetTable {
         changed
     }
 
-    /// Forgets every offset of `group` (`DELETE_SUBSCRIPTIONGROUP` with `cleanOffset`, Java's
-    /// `removeOffset`); returns whether the table changed.
-    pub fn remove_group(&mut self, group: &str) -> bool {
+    /// Forgets every offset of a group (`DELETE_SUBSCRIPTIONGROUP` with `cleanOffset`, Java's
+    /// `removeOffset`) or on a topic (`DELETE_TOPIC_IN_BROKER`, Java's `cleanOffsetByTopic`);
+    /// returns whether the table changed.
+    pub fn remove(&mut self, of: &OffsetsOf) -> bool {
         let before = self.offset_table.len();
-        self.offset_table.retain(|k, _| !is_groups(k, group));
+        self.offset_table.retain(|k, _| !of.owns(k));
         self.offset_table.len() != before
     }
 }
 
-/// Whether the key `topic@group` is one of `group`'s.
-fn is_groups(key: &str, group: &str) -> bool {
-    key.split_once(KEY_SEPARATOR)
-        .is_some_and(|(_, g)| g == group)
+/// Whose offsets (and waiting resets) go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OffsetsOf {
+    Group(String),
+    Topic(String),
+}
+
+impl OffsetsOf {
+    /// Whether the key `topic@group` is one of these.
+    fn owns(&self, key: &str) -> bool {
+        key.split_once(KEY_SEPARATOR)
+            .is_some_and(|(t, g)| match self {
+                OffsetsOf::Group(group) => g == group,
+                OffsetsOf::Topic(topic) => t == topic,
+            })
+    }
 }
 
 /// Offsets an admin reset (`INVOKE_BROKER_TO_RESET_OFFSET`) that the group's consumer has not
@@ -193,8 +206,8 @@ impl ResetMarks {
         offset
     }
 
-    pub fn remove_group(&mut self, group: &str) {
-        self.marks.retain(|k, _| !is_groups(k, group));
+    pub fn remove(&mut self, of: &OffsetsOf) {
+        self.marks.retain(|k, _| !of.owns(k));
     }
 }
 
@@ -302,10 +315,30 @@ mod tests {
         t.commit("g", "B", 1, 7);
         t.commit("g2", "A", 0, 9);
         t.commit("x@g", "A", 0, 1);
-        assert!(t.remove_group("g"));
-        assert!(!t.remove_group("g"));
+        let g = OffsetsOf::Group("g".into());
+        assert!(t.remove(&g));
+        assert!(!t.remove(&g));
         let keys: Vec<&String> = t.offset_table.keys().collect();
         assert_eq!(keys, ["A@g2", "A@x@g"]);
+    }
+
+    #[test]
+    fn a_topic_is_removed_with_every_groups_offsets_on_it_and_only_it() {
+        let mut t = ConsumerOffsetTable::default();
+        t.commit("g", "A", 0, 5);
+        t.commit("g", "AB", 0, 5);
+        t.commit("h", "A", 1, 7);
+        t.commit("h", "B", 0, 9);
+        let a = OffsetsOf::Topic("A".into());
+        assert!(t.remove(&a));
+        assert!(!t.remove(&a));
+        let keys: Vec<&String> = t.offset_table.keys().collect();
+        assert_eq!(keys, ["AB@g", "B@h"]);
+        let mut m = ResetMarks::default();
+        m.mark("g", "A", 0, 3);
+        m.mark("g", "B", 0, 3);
+        m.remove(&a);
+        assert_eq!((m.get("g", "A", 0), m.get("g", "B", 0)), (None, Some(3)));
     }
 
     #[test]
@@ -319,7 +352,7 @@ mod tests {
         assert_eq!(m.get("g", "U", 1), None);
         assert_eq!(m.take("g", "T", 0), Some(3));
         assert_eq!(m.take("g", "T", 0), None);
-        m.remove_group("h");
+        m.remove(&OffsetsOf::Group("h".into()));
         assert_eq!(m.get("h", "T", 0), None);
         assert_eq!(m.take("g", "T", 1), Some(4));
         assert!(m.is_empty());

@@ -606,3 +606,41 @@ async fn mqadmin_export_metadata() {
     assert!(file.contains("\"ToolExport\""), "{file}");
     assert!(!file.contains("SCHEDULE_TOPIC_XXXX"), "{file}");
 }
+
+/// `mqadmin deleteTopic` empties the topic's queues on the broker (215), and `cleanExpiredCQ`
+/// (306) and `cleanUnusedTopic` (316) run to "success" against an actormq broker.
+#[tokio::test]
+async fn mqadmin_delete_topic_and_clean_queues() {
+    let Some(lib) = common::java_server::server_lib("admin_tools") else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    create_topic(&client, "ToolDel", 1, false).await;
+    send_to(&client, "ToolDel", 0, 3, "A").await;
+    let namesrv = broker.namesrv_addr.as_deref().expect("name server");
+    let run = |args: &[&str]| {
+        let out = common::java_server::mqadmin(&lib, namesrv, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success() && !stdout.contains("Exception"),
+            "{args:?}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let out = run(&["deleteTopic", "-t", "ToolDel", "-c", "DefaultCluster"]);
+    assert!(
+        out.contains("delete topic [ToolDel] from cluster [DefaultCluster] success"),
+        "{out}"
+    );
+    let span = (
+        client.min_offset("ToolDel", 0).await.unwrap(),
+        client.max_offset("ToolDel", 0).await.unwrap(),
+    );
+    assert_eq!(span, (3, 3));
+    for command in ["cleanExpiredCQ", "cleanUnusedTopic"] {
+        let out = run(&[command, "-b", &broker.addr]);
+        assert!(out.contains("success"), "{command}: {out}");
+    }
+}

@@ -255,3 +255,138 @@ async fn subscription_groups_are_created_and_updated() {
     assert_eq!(g["consumeTimeoutMinute"], 15, "kept as sent: {table}");
     assert!(table["subscriptionGroupTable"].get("bad group").is_none());
 }
+
+async fn delete_topic(client: &Client, topic: &str) {
+    let delete =
+        RemotingCommand::request(request_code::DELETE_TOPIC_IN_BROKER, 0).with_ext("topic", topic);
+    let resp = client.request(delete).await.unwrap();
+    assert_eq!(resp.code, response_code::SUCCESS);
+}
+
+async fn send_bodies(client: &Client, topic: &str, bodies: &[&str]) {
+    for body in bodies {
+        let msg = OutgoingMessage {
+            queue_id: 0,
+            ..OutgoingMessage::new(topic, body.to_string())
+        };
+        client.send(&msg).await.unwrap();
+    }
+}
+
+async fn bodies(client: &Client, topic: &str) -> Vec<String> {
+    let min = client.min_offset(topic, 0).await.unwrap();
+    let mut req = actormq::client::PullRequest::new("Reader", topic, 0, min);
+    req.max_msgs = 32;
+    let r = client.pull(&req).await.unwrap();
+    let found = r
+        .messages
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned());
+    found.collect()
+}
+
+/// Java's `deleteTopicInBroker`: a deleted topic's messages are out of reach and its consumer
+/// offsets gone, also after a restart (the commit log still holds the records), and a topic of
+/// the same name created again holds only what is sent to it afterwards.
+#[tokio::test]
+async fn a_deleted_topic_loses_its_messages_and_offsets_and_starts_empty_again() {
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    send_bodies(&client, "Doomed", &["a", "b", "c"]).await;
+    client
+        .update_consumer_offset("G", "Doomed", 0, 2)
+        .await
+        .unwrap();
+    // The oneway commit has landed once a query sees it.
+    common::wait_until_async(
+        std::time::Duration::from_secs(5),
+        "offset committed",
+        || async {
+            client
+                .query_consumer_offset("G", "Doomed", 0)
+                .await
+                .unwrap()
+                == Some(2)
+        },
+    )
+    .await;
+
+    delete_topic(&client, "Doomed").await;
+    assert!(table(&client).await.get("Doomed").is_none());
+    let (min, max) = (
+        client.min_offset("Doomed", 0).await.unwrap(),
+        client.max_offset("Doomed", 0).await.unwrap(),
+    );
+    assert_eq!((min, max), (3, 3), "emptied, the next offset kept");
+    assert_eq!(
+        client
+            .query_consumer_offset("G", "Doomed", 0)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Created again (by a send): only the new message.
+    send_bodies(&client, "Doomed", &["d"]).await;
+    assert_eq!(bodies(&client, "Doomed").await, ["d"]);
+
+    // A clean restart and a crash restart (which scans every record) bring nothing back.
+    drop(client);
+    broker.stop();
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(bodies(&client, "Doomed").await, ["d"]);
+    drop(client);
+    broker.kill9();
+    broker.restart();
+    let client = broker.client().await;
+    assert_eq!(bodies(&client, "Doomed").await, ["d"]);
+    send_bodies(&client, "Doomed", &["e"]).await;
+    assert_eq!(bodies(&client, "Doomed").await, ["d", "e"]);
+    assert_eq!(client.max_offset("Doomed", 0).await.unwrap(), 5);
+}
+
+/// `mqadmin cleanUnusedTopic` (316) empties the queues of topics no longer in the topic table
+/// (here: taken out of `topics.json` while the broker was down) and spares the rest;
+/// `mqadmin cleanExpiredCQ` (306) is answered SUCCESS.
+#[tokio::test]
+async fn clean_unused_topic_empties_the_queues_of_topics_not_in_the_table() {
+    let mut broker = TestBroker::start_with("[broker]\nauto_create_topic = false");
+    let client = broker.client().await;
+    for topic in ["Kept", "Unused"] {
+        let resp = client.request(create(topic, 1, 1, 6)).await.unwrap();
+        assert_eq!(resp.code, response_code::SUCCESS);
+        send_bodies(&client, topic, &["x"]).await;
+    }
+    drop(client);
+    broker.stop();
+    let path = broker.root().join("config/topics.json");
+    let mut topics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let table = topics["topicConfigTable"].as_object_mut().unwrap();
+    assert!(table.remove("Unused").is_some());
+    std::fs::write(&path, topics.to_string()).unwrap();
+    broker.restart();
+    let client = broker.client().await;
+    let span = |topic: &'static str| {
+        let client = &client;
+        async move {
+            let min = client.min_offset(topic, 0).await.unwrap();
+            (min, client.max_offset(topic, 0).await.unwrap())
+        }
+    };
+    assert_eq!(span("Unused").await, (0, 1));
+    for code in [
+        request_code::CLEAN_UNUSED_TOPIC,
+        request_code::CLEAN_EXPIRED_CONSUMEQUEUE,
+    ] {
+        let resp = client
+            .request(RemotingCommand::request(code, 0))
+            .await
+            .unwrap();
+        assert_eq!(resp.code, response_code::SUCCESS, "{code}");
+    }
+    assert_eq!(span("Unused").await, (1, 1), "emptied");
+    assert_eq!(span("Kept").await, (0, 1));
+    assert_eq!(bodies(&client, "Kept").await, ["x"]);
+}

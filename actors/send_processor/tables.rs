@@ -91,9 +91,7 @@ impl SendProcessor {
                 }
                 if ext.opt_java_bool("cleanOffset") == Some(true) {
                     if let Some(offsets) = &self.offsets {
-                        offsets.do_send(RemoveGroupOffsets {
-                            group: group.to_string(),
-                        });
+                        offsets.do_send(RemoveOffsets(OffsetsOf::Group(group.to_string())));
                     }
                 }
                 cmd.response_to(response_code::SUCCESS, None)
@@ -107,9 +105,16 @@ impl SendProcessor {
                     return Some(refused);
                 }
                 if self.topics.remove(name) {
-                    info!(topic = %name, "topic deleted; its stored messages stay until retention deletes their files");
+                    info!(topic = %name, "topic deleted");
                     self.publish_topics();
                 }
+                // As Java's `deleteTopicInBroker`, whether or not the table had it: every group's
+                // offsets on it go, and its consume queues are emptied (its records stay in the
+                // commit log until retention deletes their files, unreachable by queue).
+                if let Some(offsets) = &self.offsets {
+                    offsets.do_send(RemoveOffsets(OffsetsOf::Topic(name.to_string())));
+                }
+                self.dispatcher.do_send(ClearTopic(name.to_string()));
                 cmd.response_to(response_code::SUCCESS, None)
             }
             _ => return self.config_lists(cmd),

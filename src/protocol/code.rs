@@ -150,6 +150,11 @@ pub mod request_code {
     /// Broker: per write queue of a topic the store times a group's progress lies between (the
     /// Dashboard).
     pub const QUERY_CONSUME_TIME_SPAN: i32 = 303;
+    /// Broker: consume-queue files of deleted commit-log files removed now (`mqadmin cleanExpiredCQ`).
+    pub const CLEAN_EXPIRED_CONSUMEQUEUE: i32 = 306;
+    /// Broker: the consume queues of topics no longer in the topic table emptied (`mqadmin
+    /// cleanUnusedTopic`).
+    pub const CLEAN_UNUSED_TOPIC: i32 = 316;
     /// Broker: every producer group's clients (`mqadmin producer`).
     pub const GET_ALL_PRODUCER_INFO: i32 = 328;
     /// Broker: expired commit-log files deleted whatever the hour (`mqadmin deleteExpiredCommitLog`).
@@ -245,6 +250,8 @@ pub mod request_code {
             INVOKE_BROKER_TO_GET_CONSUMER_STATUS => "INVOKE_BROKER_TO_GET_CONSUMER_STATUS",
             UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST => "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST",
             QUERY_CONSUME_TIME_SPAN => "QUERY_CONSUME_TIME_SPAN",
+            CLEAN_EXPIRED_CONSUMEQUEUE => "CLEAN_EXPIRED_CONSUMEQUEUE",
+            CLEAN_UNUSED_TOPIC => "CLEAN_UNUSED_TOPIC",
             GET_ALL_PRODUCER_INFO => "GET_ALL_PRODUCER_INFO",
             DELETE_EXPIRED_COMMITLOG => "DELETE_EXPIRED_COMMITLOG",
             QUERY_TOPICS_BY_CONSUMER => "QUERY_TOPICS_BY_CONSUMER",

@@ -208,6 +208,7 @@ impl ConsumeQueue {
             }
             files.push(MappedFile::open_growable(&path, start, file_size)?);
         }
+        let min_logical = files.first().map_or(0, leading_blanks);
         let end_byte = match files.last_mut() {
             None => 0,
             Some(last) => {
@@ -228,7 +229,7 @@ impl ConsumeQueue {
             initial_bytes: layout.initial_bytes,
             files,
             max_index: end_byte / CQ_ENTRY_SIZE as u64,
-            min_logical: 0,
+            min_logical,
             flushed: AtomicU64::new(end_byte),
             puts: Tally::default(),
         })
@@ -342,6 +343,80 @@ impl ConsumeQueue {
         self.max_index = index;
         self.min_logical = index;
         Ok(())
+    }
+
+    /// Drops every entry but keeps the queue's next offset (a deleted topic's queues,
+    /// `DELETE_TOPIC_IN_BROKER`): afterwards `min_offset() == max_offset()` as it was, on disk
+    /// too. Queue offsets never go back (Java restarts a deleted topic's queues at 0; here the
+    /// commit log still holds the old records with their offsets, and recovery rebuilds a queue
+    /// from them whenever it holds fewer than they say — a queue restarted at 0 would get them
+    /// back). What is left is one file holding blank entries up to the next offset (as
+    /// [`ConsumeQueue::start_at`] writes, found again by `open`).
+    ///
+    /// Crash-safe at every step: the new file is written and synced under a temporary name, then
+    /// replaces the old files so that a crash leaves either the old queue (or its last file
+    /// alone) or the new one.
+    pub fn clear(&mut self) -> Result<()> {
+        if self.is_cleared() {
+            return Ok(());
+        }
+        let next = self.max_index;
+        if next == 0 {
+            for f in self.files.drain(..) {
+                f.destroy()?;
+            }
+            self.min_logical = 0;
+            return Ok(());
+        }
+        let byte = next * CQ_ENTRY_SIZE as u64;
+        let start = byte - byte % self.file_size;
+        let target = self.dir.join(paths::file_name(start));
+        let temp = self
+            .dir
+            .join(format!("{}.clearing", paths::file_name(start)));
+        let mut fresh =
+            MappedFile::create_growable(&temp, start, self.file_size, self.initial_bytes)?;
+        grow_for(&mut fresh, (byte - start) as usize)?;
+        let blanks: Vec<u8> = (start..byte)
+            .step_by(CQ_ENTRY_SIZE)
+            .flat_map(|_| BLANK_ENTRY.encode())
+            .collect();
+        fresh.write(0, &blanks)?;
+        fresh.flush()?;
+        drop(fresh);
+        let replaces_last = self.files.last().is_some_and(|f| f.start_offset() == start);
+        if replaces_last {
+            // Older files go first: a crash then leaves the old last file alone, still a queue.
+            let last = self.files.pop().expect("checked");
+            for f in self.files.drain(..) {
+                f.destroy()?;
+            }
+            drop(last);
+            std::fs::rename(&temp, &target).at(&target)?;
+        } else {
+            // The new file follows the old ones: a crash after the rename leaves them with an
+            // empty file after them, the same queue.
+            std::fs::rename(&temp, &target).at(&target)?;
+            for f in self.files.drain(..) {
+                f.destroy()?;
+            }
+        }
+        let mut file = MappedFile::open_growable(&target, start, self.file_size)?;
+        file.set_readable_end((byte - start) as usize);
+        self.files = vec![file];
+        self.min_logical = next;
+        self.flushed.store(byte, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the queue is as [`ConsumeQueue::clear`] leaves it: no file, or one file of blank
+    /// entries up to the next offset.
+    pub fn is_cleared(&self) -> bool {
+        match self.files.as_slice() {
+            [] => self.max_index == 0,
+            [only] => self.max_index > 0 && leading_blanks(only) >= self.max_index,
+            _ => false,
+        }
     }
 
     /// Creates (with the directory) the file holding logical byte `byte` and appends it to the
@@ -476,6 +551,18 @@ impl ConsumeQueue {
 /// Grows `f` so that its first `end` bytes are mapped: its length doubles until it covers `end`,
 /// capped at the full size (an `end` past the full size is the caller's bug and fails on write).
 /// Lengths stay `initial * 2^k`, so page multiples stay page multiples.
+/// Entries at the start of `first` (a queue's first file) that are blank: indexes below the
+/// queue's first record ([`ConsumeQueue::start_at`], [`ConsumeQueue::clear`]), so below its
+/// minimum after a reopen too.
+fn leading_blanks(first: &MappedFile) -> u64 {
+    let bytes = first.read(0, first.readable_end()).unwrap_or_default();
+    let blanks = bytes
+        .chunks_exact(CQ_ENTRY_SIZE)
+        .take_while(|c| CqEntry::decode(c) == BLANK_ENTRY)
+        .count();
+    first.start_offset() / CQ_ENTRY_SIZE as u64 + blanks as u64
+}
+
 fn grow_for(f: &mut MappedFile, end: usize) -> Result<()> {
     let mut len = f.mapped_len().max(1) as u64;
     while len < end as u64 && len < f.size() {

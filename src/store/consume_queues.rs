@@ -29,6 +29,9 @@ use super::{paths, StoreError};
 use crate::stats_items::Tally;
 use crate::FastMap;
 
+/// `MixAll.LMQ_PREFIX`: light message queue topics, which `cleanUnusedTopic` leaves alone.
+const LMQ_PREFIX: &str = "%LMQ%";
+
 /// Entries per consume-queue file (RocketMQ's `mapedFileSizeConsumeQueue` / 20): 6,000,000 bytes.
 pub const CQ_ENTRIES_PER_FILE: u64 = 300_000;
 
@@ -302,8 +305,8 @@ impl ConsumeQueues {
     /// Retention: every queue forgets the entries whose records lie below `commit_log_min` (the
     /// commit log's first offset after files were deleted); consumers asking for them get
     /// `OFFSET_TOO_SMALL` with the new minimum. Failures are logged: the entries then stay,
-    /// unreadable.
-    pub fn forget_below(&mut self, commit_log_min: u64) {
+    /// unreadable. Returns the files removed.
+    pub fn forget_below(&mut self, commit_log_min: u64) -> usize {
         let mut files = 0;
         for (topic, by_id) in self.queues.iter_mut() {
             for (queue_id, cq) in by_id.iter_mut() {
@@ -319,6 +322,66 @@ impl ConsumeQueues {
             commit_log_min,
             files, "consume queues moved past deleted commit-log files"
         );
+        files
+    }
+
+    /// Empties every queue of `topic` ([`ConsumeQueue::clear`]: each keeps its next offset, so
+    /// a topic created again continues there and a restart does not bring the old entries back);
+    /// a queue that never held an entry goes with its directory. Returns the queues emptied;
+    /// failures are logged and the other queues still emptied (a queue that failed is retried
+    /// by the next call).
+    pub fn clear_topic(&mut self, topic: &str) -> usize {
+        let Some(ids) = self.queues.get_mut(topic) else {
+            return 0;
+        };
+        let mut cleared = 0;
+        ids.retain(|queue_id, cq| match cq.clear() {
+            Ok(()) if cq.max_offset() == 0 => {
+                let _ = std::fs::remove_dir(cq.dir());
+                cleared += 1;
+                false
+            }
+            Ok(()) => {
+                cleared += 1;
+                true
+            }
+            Err(e) => {
+                error!(topic, queue_id, error = %e, "emptying a deleted topic's consume queue failed");
+                true
+            }
+        });
+        if ids.is_empty() {
+            self.queues.remove(topic);
+            let _ = std::fs::remove_dir(paths::consume_queue_root(&self.root).join(topic));
+        }
+        info!(
+            topic,
+            queues = cleared,
+            "consume queues of a deleted topic emptied"
+        );
+        cleared
+    }
+
+    /// Java's `cleanUnusedTopic` (`mqadmin cleanUnusedTopic`): empties the queues of every topic
+    /// that `is_kept` refuses (one no longer in the topic table), except the broker's own
+    /// (`is_system`) and LMQ topics. Topics already empty are left as they are. Returns the
+    /// topics emptied.
+    pub fn clear_unused(
+        &mut self,
+        is_kept: impl Fn(&str) -> bool,
+        is_system: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let unused: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|(t, _)| !is_kept(t) && !is_system(t) && !t.starts_with(LMQ_PREFIX))
+            .filter(|(_, ids)| ids.values().any(|cq| !cq.is_cleared()))
+            .map(|(t, _)| t.clone())
+            .collect();
+        for topic in &unused {
+            self.clear_topic(topic);
+        }
+        unused
     }
 
     /// msyncs every queue's written entries; failures are logged (the next flush tries again).

@@ -12,8 +12,9 @@ fn entry(i: u64) -> CqEntry {
 }
 
 /// A queue started at 1000 (files of 300 entries: its first file starts at 900) reads from
-/// 1000, survives a reopen (the blank entries before 1000 are not taken for the end), and
-/// retention moves its minimum past the blanks again; a queue with entries cannot be restarted.
+/// 1000, survives a reopen (the blank entries before 1000 are neither taken for the end nor
+/// read: the minimum is 1000 again), and retention leaves that minimum; a queue with entries
+/// cannot be restarted.
 #[test]
 fn start_at_begins_a_rebuilt_queue_at_its_first_surviving_record() {
     let d = tempfile::tempdir().unwrap();
@@ -34,11 +35,7 @@ fn start_at_begins_a_rebuilt_queue_at_its_first_surviving_record() {
 
     let mut q = ConsumeQueue::open(d.path().join("q"), CqLayout::new(300)).unwrap();
     assert_eq!(q.max_offset(), 1002);
-    assert_eq!(
-        q.min_offset(),
-        900,
-        "before retention runs: the file's start"
-    );
+    assert_eq!(q.min_offset(), 1000, "the blanks are below the minimum");
     q.truncate_from_physical(1002 * 100).unwrap();
     assert_eq!(
         q.max_offset(),
@@ -425,4 +422,52 @@ fn a_queue_offset_without_a_byte_offset_is_refused() {
     assert_eq!(q.get(MAX_QUEUE_OFFSET), Some(entry(1)));
     let err = q.append(MAX_QUEUE_OFFSET + 1, entry(2)).unwrap_err();
     assert!(err.to_string().contains("past the largest"), "{err}");
+}
+
+/// `clear` (a deleted topic): every entry goes, the next offset stays (on reopen too), whether
+/// the next offset lies inside the last file or exactly at its end; appends continue there.
+#[test]
+fn clear_drops_every_entry_and_keeps_the_next_offset() {
+    for n in [650u64, 600, 7] {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("q");
+        let mut q = ConsumeQueue::open(dir.clone(), CqLayout::new(300)).unwrap();
+        for i in 0..n {
+            q.append(i, entry(i)).unwrap();
+        }
+        q.clear().unwrap();
+        assert_eq!((q.min_offset(), q.max_offset()), (n, n), "n={n}");
+        assert_eq!(q.get(n - 1), None);
+        assert_eq!(q.file_count(), 1);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names.len(),
+            1,
+            "n={n}: only the new file, no temporary left: {names:?}"
+        );
+        q.append(n, entry(n)).unwrap();
+        q.flush().unwrap();
+        drop(q);
+
+        let q = ConsumeQueue::open(dir, CqLayout::new(300)).unwrap();
+        assert_eq!(
+            (q.min_offset(), q.max_offset()),
+            (n, n + 1),
+            "n={n} reopened"
+        );
+        assert_eq!(q.get(n), Some(entry(n)));
+        assert_eq!(q.get(n - 1), None);
+    }
+}
+
+#[test]
+fn clearing_an_empty_queue_removes_its_files() {
+    let d = tempfile::tempdir().unwrap();
+    let mut q = ConsumeQueue::open(d.path().join("q"), CqLayout::new(300)).unwrap();
+    q.clear().unwrap();
+    assert!(q.is_cleared());
+    assert_eq!((q.min_offset(), q.max_offset(), q.file_count()), (0, 0, 0));
 }

@@ -332,3 +332,93 @@ fn a_topic_that_is_no_directory_name_is_not_queued() {
     assert!(!paths::is_safe_dir_name("/abs") && !paths::is_safe_dir_name("a/b"));
     assert!(paths::is_safe_dir_name("%RETRY%group") && paths::is_safe_dir_name("TopicTest"));
 }
+
+/// `DELETE_TOPIC_IN_BROKER`: a deleted topic's queues are empty from then on — after a restart
+/// too, although the commit log still holds the records — and a topic created again continues at
+/// the next offset (so recovery never finds a queue with fewer entries than its records say).
+#[test]
+fn a_cleared_topic_stays_empty_across_a_restart_and_continues_at_its_next_offset() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = open_log(d.path());
+    let layout = CqLayout::new(4);
+    let mut reput = Reput::new(ConsumeQueues::new(d.path().into(), layout), 0, false);
+    // 10 records: the queue spans three 4-entry files.
+    for _ in 0..10 {
+        append(&mut log, "Gone");
+    }
+    let kept = append(&mut log, "Kept");
+    reput.records(log.take_runs());
+    let queues = reput.queues_mut();
+    assert_eq!(queues.clear_topic("Gone"), 1);
+    let cq = queues.get("Gone", QUEUE).unwrap();
+    assert_eq!((cq.min_offset(), cq.max_offset()), (10, 10));
+    assert_eq!(cq.get(9), None);
+    assert_eq!(
+        cq.file_count(),
+        1,
+        "one file of blanks holds the next offset"
+    );
+    assert!(cq.is_cleared());
+    assert_eq!(entries(queues, "Kept"), vec![(0, kept.physical_offset)]);
+    // Clearing again changes nothing.
+    assert_eq!(queues.clear_topic("Gone"), 1);
+    assert_eq!(queues.get("Gone", QUEUE).unwrap().file_count(), 1);
+
+    // The topic is created again: its next record continues at 10.
+    let again = append(&mut log, "Gone");
+    reput.records(log.take_runs());
+    assert_eq!(
+        entries(reput.queues(), "Gone"),
+        vec![(10, again.physical_offset)]
+    );
+    drop(reput);
+    drop(log);
+
+    // A crash restart scans every record (the old ones say the queue has 10 below): nothing
+    // comes back, nothing is rebuilt, and the next offset is 11.
+    let mut found = recovered(d.path());
+    let (queues, added) = recover_queues(d.path(), &mut found);
+    assert_eq!(added, 0);
+    assert_eq!(entries(&queues, "Gone"), vec![(10, again.physical_offset)]);
+    assert_eq!(found.queue_offsets["Gone"][&QUEUE], 11);
+}
+
+#[test]
+fn a_cleared_queue_that_never_held_an_entry_goes_with_its_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let mut queues = ConsumeQueues::new(d.path().into(), CqLayout::new(4));
+    queues.index(&run("Empty", 0, 0)).unwrap();
+    // A topic that is cleared with nothing in it, and one cleared before its first record.
+    let mut empty = ConsumeQueues::new(d.path().into(), CqLayout::new(4));
+    assert_eq!(empty.clear_topic("Never"), 0);
+    let dir = paths::consume_queue_root(d.path()).join("Empty");
+    assert!(dir.exists());
+    assert_eq!(queues.clear_topic("Empty"), 1);
+    // Its one entry is gone, its offset kept.
+    let cq = queues.get("Empty", QUEUE).unwrap();
+    assert_eq!((cq.min_offset(), cq.max_offset()), (1, 1));
+}
+
+/// `cleanUnusedTopic`: topics no longer in the table lose their entries; kept, system and LMQ
+/// topics do not.
+#[test]
+fn clear_unused_spares_kept_system_and_lmq_topics() {
+    let d = tempfile::tempdir().unwrap();
+    let mut queues = ConsumeQueues::new(d.path().into(), CqLayout::new(4));
+    for (i, topic) in ["Kept", "Dropped", "rmq_sys_x", "%LMQ%q"]
+        .iter()
+        .enumerate()
+    {
+        queues.index(&run(topic, 0, 100 * i as i64)).unwrap();
+    }
+    let cleared = queues.clear_unused(|t| t == "Kept", |t| t.starts_with("rmq_sys_"));
+    assert_eq!(cleared, vec!["Dropped".to_string()]);
+    for topic in ["Kept", "rmq_sys_x", "%LMQ%q"] {
+        assert_eq!(queues.get(topic, QUEUE).unwrap().min_offset(), 0, "{topic}");
+    }
+    assert_eq!(queues.get("Dropped", QUEUE).unwrap().min_offset(), 1);
+    // Already empty: not counted again.
+    assert!(queues
+        .clear_unused(|t| t == "Kept", |t| t.starts_with("rmq_sys_"))
+        .is_empty());
+}
