@@ -374,6 +374,11 @@ impl ConsumeQueue {
         let temp = self
             .dir
             .join(format!("{}.clearing", paths::file_name(start)));
+        // Left by a crash in an earlier clear (start-up never reads it): replaced.
+        match std::fs::remove_file(&temp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&temp),
+            _ => {}
+        }
         let mut fresh =
             MappedFile::create_growable(&temp, start, self.file_size, self.initial_bytes)?;
         grow_for(&mut fresh, (byte - start) as usize)?;
