@@ -354,19 +354,15 @@ impl ConsumeQueue {
     /// [`ConsumeQueue::start_at`] writes, found again by `open`).
     ///
     /// Crash-safe at every step: the new file is written and synced under a temporary name, then
-    /// replaces the old files so that a crash leaves either the old queue (or its last file
-    /// alone) or the new one.
+    /// replaces the old files so that a crash (or a failed unlink) leaves the old queue, the old
+    /// queue without some of its first files, or the new one: always contiguous files.
     pub fn clear(&mut self) -> Result<()> {
         if self.is_cleared() {
             return Ok(());
         }
         let next = self.max_index;
         if next == 0 {
-            for f in self.files.drain(..) {
-                f.destroy()?;
-            }
-            self.min_logical = 0;
-            return Ok(());
+            return self.destroy_first(self.files.len());
         }
         let byte = next * CQ_ENTRY_SIZE as u64;
         let start = byte - byte % self.file_size;
@@ -391,26 +387,29 @@ impl ConsumeQueue {
         drop(fresh);
         let replaces_last = self.files.last().is_some_and(|f| f.start_offset() == start);
         if replaces_last {
-            // Older files go first: a crash then leaves the old last file alone, still a queue.
-            let last = self.files.pop().expect("checked");
-            for f in self.files.drain(..) {
-                f.destroy()?;
-            }
-            drop(last);
-            std::fs::rename(&temp, &target).at(&target)?;
-        } else {
-            // The new file follows the old ones: a crash after the rename leaves them with an
-            // empty file after them, the same queue.
-            std::fs::rename(&temp, &target).at(&target)?;
-            for f in self.files.drain(..) {
-                f.destroy()?;
-            }
+            // The older files go first: a crash then leaves the old last file, still a queue.
+            self.destroy_first(self.files.len() - 1)?;
         }
+        std::fs::rename(&temp, &target).at(&target)?;
         let mut file = MappedFile::open_growable(&target, start, self.file_size)?;
         file.set_readable_end((byte - start) as usize);
-        self.files = vec![file];
+        if replaces_last {
+            // Its name now holds the new file.
+            self.files.pop();
+        }
+        self.files.push(file);
         self.min_logical = next;
         self.flushed.store(byte, Ordering::Relaxed);
+        // The new file follows whatever old files are left; they go.
+        self.destroy_first(self.files.len() - 1)
+    }
+
+    /// Destroys the first `n` files, oldest first, so that a failure (or a crash) leaves the
+    /// files after it: still contiguous.
+    fn destroy_first(&mut self, n: usize) -> Result<()> {
+        for _ in 0..n {
+            self.files.remove(0).destroy()?;
+        }
         Ok(())
     }
 
