@@ -335,11 +335,7 @@ impl ConsumeQueue {
         self.add_file_for(byte)?;
         let first = self.files.last_mut().expect("just added");
         grow_for(first, (byte - first.start_offset()) as usize)?;
-        let blanks: Vec<u8> = (first.start_offset()..byte)
-            .step_by(CQ_ENTRY_SIZE)
-            .flat_map(|_| BLANK_ENTRY.encode())
-            .collect();
-        first.write(0, &blanks)?;
+        first.write(0, &blanks(first.start_offset(), byte))?;
         self.max_index = index;
         self.min_logical = index;
         Ok(())
@@ -378,11 +374,7 @@ impl ConsumeQueue {
         let mut fresh =
             MappedFile::create_growable(&temp, start, self.file_size, self.initial_bytes)?;
         grow_for(&mut fresh, (byte - start) as usize)?;
-        let blanks: Vec<u8> = (start..byte)
-            .step_by(CQ_ENTRY_SIZE)
-            .flat_map(|_| BLANK_ENTRY.encode())
-            .collect();
-        fresh.write(0, &blanks)?;
+        fresh.write(0, &blanks(start, byte))?;
         fresh.flush()?;
         drop(fresh);
         let replaces_last = self.files.last().is_some_and(|f| f.start_offset() == start);
@@ -555,6 +547,14 @@ impl ConsumeQueue {
 /// Grows `f` so that its first `end` bytes are mapped: its length doubles until it covers `end`,
 /// capped at the full size (an `end` past the full size is the caller's bug and fails on write).
 /// Lengths stay `initial * 2^k`, so page multiples stay page multiples.
+/// Blank entries for the logical bytes `[from, to)`.
+fn blanks(from: u64, to: u64) -> Vec<u8> {
+    (from..to)
+        .step_by(CQ_ENTRY_SIZE)
+        .flat_map(|_| BLANK_ENTRY.encode())
+        .collect()
+}
+
 /// Entries at the start of `first` (a queue's first file) that are blank: indexes below the
 /// queue's first record ([`ConsumeQueue::start_at`], [`ConsumeQueue::clear`]), so below its
 /// minimum after a reopen too.
