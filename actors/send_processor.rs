@@ -43,6 +43,7 @@ use actormq::retry::{self, SendBackHeader, SendBackPlan, SendBackTarget};
 use actormq::schedule::{self, DelayLevels};
 use actormq::send::{
     ensure_topic, send_response, topic_not_persisted, Hosts, Prepared, Refusal, SendPreparer,
+    TraceSettings,
 };
 use actormq::subscription_group::{
     validate_group_name, SubscriptionGroupConfig, SubscriptionGroupTable,
@@ -101,6 +102,8 @@ pub struct SendProcessor {
     /// `brokerPermission`: registered with the topics (`TopicsChanged`), checked on send-backs
     /// here and on sends by the preparer.
     permission: BrokerPermission,
+    /// `MSG_REGION` and `TRACE_ON` of every send answer.
+    trace: TraceSettings,
 }
 
 impl SendProcessor {
@@ -124,6 +127,7 @@ impl SendProcessor {
             permission: broker.permission,
             send_backs: 0,
             delay_levels: broker.message_delay_level.clone(),
+            trace: TraceSettings::new(&broker),
             preparer: SendPreparer::new(broker, store_host.ip()),
             mailbox,
             topics_changed,
@@ -411,7 +415,7 @@ impl SendProcessor {
         });
         let response = req.cmd.response_to(response_code::SUCCESS, None);
         let (reply, store_host, queue_id) = (req.reply, self.store_host, prepared.reply_queue_id);
-        let (sizes, uniq_keys) = (prepared.sizes, prepared.uniq_keys);
+        let (sizes, uniq_keys, trace) = (prepared.sizes, prepared.uniq_keys, self.trace.clone());
         let count = sizes.len() as u32;
         let append = Append {
             wait_slave: prepared.wait_slave,
@@ -424,8 +428,9 @@ impl SendProcessor {
                 if let Some(report) = half {
                     report(&outcome);
                 }
-                let mut response =
-                    send_response(response, outcome, store_host, queue_id, &sizes, &uniq_keys);
+                let mut response = send_response(
+                    response, outcome, store_host, queue_id, &sizes, &uniq_keys, &trace,
+                );
                 if let Some(remark) = push_failure {
                     (response.code, response.remark) = (response_code::SYSTEM_ERROR, Some(remark));
                 }

@@ -115,6 +115,13 @@ pub struct BrokerIdentity {
     /// with Java's "The broker does not support consumer to filter message by SQL92". Default:
     /// false.
     pub enable_property_filter: bool,
+    /// Stored in every sent message's `MSG_REGION` property and in send answers (RocketMQ's
+    /// `regionId`): 5.x clients drop a consumer's trace records (`enableMsgTrace`) for messages
+    /// without it. Default: `DefaultRegion`.
+    pub region_id: String,
+    /// Stored in every sent message's `TRACE_ON` property and in send answers (RocketMQ's
+    /// `traceOn`): with false, clients do not trace this broker's messages. Default: true.
+    pub trace_on: bool,
 }
 
 /// `[store]`: where and how the commit log lives.
@@ -523,6 +530,8 @@ impl Default for BrokerIdentity {
             message_delay_level: DelayLevels::default(),
             permission: BrokerPermission::default(),
             enable_property_filter: false,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
         }
     }
 }
@@ -823,6 +832,14 @@ impl BrokerConfig {
         }
         if self.broker.name.is_empty() {
             return Err(invalid("broker.name", "\"\"".into(), "must not be empty"));
+        }
+        let region = &self.broker.region_id;
+        if region.is_empty() || region.contains(['\u{1}', '\u{2}']) {
+            return Err(invalid(
+                "broker.region_id",
+                format!("{region:?}"),
+                "must be a non-empty name (it is stored in every message's properties)",
+            ));
         }
         for (key, v) in [
             ("flush.interval_ms", self.flush.interval_ms),
@@ -1261,6 +1278,8 @@ mod tests {
         };
         assert!(check("[cluster]\nrole = \"SLAVE\"\nbroker_id = 1\n").is_ok());
         assert!(check("[cluster]\nrole = \"SYNC_MASTER\"\n").is_ok());
+        let e = check("[broker]\nregion_id = \"a\\u0002b\"\n").unwrap_err();
+        assert!(e.to_string().contains("broker.region_id"), "{e}");
         let e = check("[cluster]\nrole = \"SLAVE\"\n").unwrap_err();
         assert!(e.contains("cluster.broker_id = 0"), "{e}");
         let e = check("[cluster]\nnamesrv_addr = [\"nohost\"]\n").unwrap_err();

@@ -1,6 +1,6 @@
 //! The send path's pure part (RocketMQ's `SendMessageProcessor` before `putMessage`): a send request
 //! becomes encoded records (queue choice for `queueId < 0`, topic auto-creation, the broker-added
-//! properties `UNIQ_KEY` and `CLUSTER`, each record's consume-queue tag code), and an append's outcome
+//! properties `UNIQ_KEY`, `CLUSTER`, `MSG_REGION` and `TRACE_ON`, each record's consume-queue tag code), and an append's outcome
 //! becomes the SEND response. No actors: the `SendProcessor` owns a [`SendPreparer`] and the topic
 //! table and only routes, so everything here is unit-tested directly.
 
@@ -340,6 +340,14 @@ impl SendPreparer {
             }
         };
         push_property(&mut props, property::CLUSTER, &self.broker.cluster);
+        // As Java 5.x's send processor: 5.x clients trace a consumed message only with a region.
+        push_property(&mut props, property::MSG_REGION, &self.broker.region_id);
+        let trace_on = if self.broker.trace_on {
+            "true"
+        } else {
+            "false"
+        };
+        push_property(&mut props, property::TRACE_ON, trace_on);
         // Transactions: a half goes to the half topic as it is, never delayed or scheduled; its
         // commit is (END_TRANSACTION).
         if !prepared.batch && found.tran_msg.is_some() {
@@ -659,6 +667,7 @@ pub fn send_response(
     queue_id: i32,
     sizes: &[u32],
     uniq_keys: &[String],
+    trace: &TraceSettings,
 ) -> RemotingCommand {
     let appended = match outcome {
         Ok(a) => a,
@@ -693,10 +702,24 @@ pub fn send_response(
         appended.queue_offset.to_string(),
     );
     ext.insert(send_response::TRANSACTION_ID, uniq_keys.join(","));
-    ext.insert(
-        send_response::MSG_REGION,
-        ByteString::from_static("DefaultRegion"),
-    );
-    ext.insert(send_response::TRACE_ON, ByteString::from_static("true"));
+    ext.insert(send_response::MSG_REGION, trace.region_id.clone());
+    ext.insert(send_response::TRACE_ON, trace.trace_on.clone());
     response
+}
+
+/// `broker.region_id` and `broker.trace_on` as a send answer carries them (made once: cloning a
+/// `ByteString` copies no bytes).
+#[derive(Debug, Clone)]
+pub struct TraceSettings {
+    region_id: ByteString,
+    trace_on: ByteString,
+}
+
+impl TraceSettings {
+    pub fn new(broker: &BrokerIdentity) -> TraceSettings {
+        TraceSettings {
+            region_id: ByteString::from(broker.region_id.clone()),
+            trace_on: ByteString::from_static(if broker.trace_on { "true" } else { "false" }),
+        }
+    }
 }

@@ -274,6 +274,17 @@ macro_rules! java_client_tests {
                 assert!(both_up < first_down, "the two consumers did not run at once: {a:?} {b:?}");
             }
 
+            /// `enableMsgTrace` on a producer and a push consumer: their trace records (Pub,
+            /// SubAfter) reach RMQ_SYS_TRACE_TOPIC (auto-created from TBW102's route, as Java
+            /// does) and read back, one of each per message.
+            #[test]
+            fn message_trace_records_reach_the_trace_topic() {
+                let r = alone(V, "trace", "trace", 20);
+                if !r.is_empty() {
+                    assert_eq!((num(&r, "traced_pub"), num(&r, "traced_sub")), (20, 20), "{r:?}");
+                }
+            }
+
             /// DELAY=1 (1 s with the default levels): never delivered before it is due.
             #[test]
             fn delay_level_send_is_delivered_when_due() {

@@ -1187,6 +1187,8 @@ fn broker_properties(config: &BrokerConfig, membership: &Membership) -> String {
         ("brokerName", config.broker.name.clone()),
         ("brokerClusterName", config.broker.cluster.clone()),
         ("brokerId", config.cluster.broker_id.to_string()),
+        ("regionId", config.broker.region_id.clone()),
+        ("traceOn", config.broker.trace_on.to_string()),
         ("brokerRole", cluster::role_name(config).to_string()),
         ("listenPort", port(&me.broker_addr)),
         ("brokerIP1", host(&me.broker_addr)),

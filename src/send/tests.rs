@@ -258,6 +258,41 @@ fn the_broker_adds_uniq_key_when_absent_keeps_it_when_present_and_adds_cluster()
     assert_eq!(kept.tags_codes, vec![0]);
 }
 
+/// Java 5.x's send processor puts the broker's `regionId` and `traceOn` into every sent
+/// message's properties (replacing a client's) and into the answer; 5.x clients drop a
+/// consumer's trace records for a message without a region.
+#[test]
+fn the_broker_stores_its_region_and_trace_switch_in_every_message_and_answer() {
+    let broker = BrokerIdentity {
+        region_id: "eu-1".into(),
+        trace_on: false,
+        ..BrokerIdentity::default()
+    };
+    let mut p = SendPreparer::new(broker.clone(), STORE.ip());
+    let mut topics = TopicTable::default();
+    let sent = "MSG_REGION\u{1}client\u{2}TRACE_ON\u{1}true\u{2}TAGS\u{1}A\u{2}";
+    for properties in [None, Some(sent)] {
+        let prepared = p
+            .prepare(
+                &send(&header("T", 0, properties), b"x"),
+                HOSTS,
+                &mut topics,
+                &mut SubscriptionGroupTable::default(),
+            )
+            .unwrap();
+        let (_, props, _) = &records(&prepared)[0];
+        assert_eq!(find_property(props, property::MSG_REGION), Some("eu-1"));
+        assert_eq!(find_property(props, property::TRACE_ON), Some("false"));
+    }
+    let settings = TraceSettings::new(&broker);
+    let r = send_response(response(), Ok(appended(0)), STORE, 0, &[10], &[], &settings);
+    assert_eq!(r.ext(send_response::MSG_REGION), Some("eu-1"));
+    assert_eq!(r.ext(send_response::TRACE_ON), Some("false"));
+    let r = send_response(response(), Ok(appended(0)), STORE, 0, &[10], &[], &trace());
+    assert_eq!(r.ext(send_response::MSG_REGION), Some("DefaultRegion"));
+    assert_eq!(r.ext(send_response::TRACE_ON), Some("true"));
+}
+
 #[test]
 fn empty_and_oversized_bodies_are_illegal() {
     let mut p = preparer(true);
@@ -360,6 +395,10 @@ fn appended(physical_offset: i64) -> Appended {
     }
 }
 
+fn trace() -> TraceSettings {
+    TraceSettings::new(&BrokerIdentity::default())
+}
+
 fn response() -> RemotingCommand {
     RemotingCommand::request(request_code::SEND_MESSAGE_V2, 9)
         .response_to(response_code::SUCCESS, None)
@@ -368,7 +407,15 @@ fn response() -> RemotingCommand {
 #[test]
 fn a_stored_batch_is_answered_with_one_offset_id_per_record() {
     let keys = vec!["U1".to_string(), "U2".to_string()];
-    let r = send_response(response(), Ok(appended(1000)), STORE, 3, &[100, 200], &keys);
+    let r = send_response(
+        response(),
+        Ok(appended(1000)),
+        STORE,
+        3,
+        &[100, 200],
+        &keys,
+        &trace(),
+    );
     assert_eq!(r.code, response_code::SUCCESS);
     let ids = format!(
         "{},{}",
@@ -387,7 +434,7 @@ fn disk_full_is_answered_with_the_java_remark() {
     let e = AppendError::NotWritable {
         used_hundredths: 9_312,
     };
-    let r = send_response(response(), Err(e), STORE, 0, &[10], &["U".into()]);
+    let r = send_response(response(), Err(e), STORE, 0, &[10], &["U".into()], &trace());
     assert_eq!(r.code, 14);
     assert_eq!(
         r.remark.as_deref(),
@@ -451,13 +498,30 @@ fn append_failures_map_to_the_java_broker_codes() {
         ),
     ];
     for (error, code) in cases {
-        let r = send_response(response(), Err(error), STORE, 0, &[10], &["U".into()]);
+        let r = send_response(
+            response(),
+            Err(error),
+            STORE,
+            0,
+            &[10],
+            &["U".into()],
+            &trace(),
+        );
         assert_eq!(r.code, code);
         assert!(r.remark.is_some());
         assert_eq!(r.ext(send_response::MSG_ID), None, "nothing stored, no id");
     }
     assert_eq!(
-        send_response(response(), Err(AppendError::Busy), STORE, 0, &[], &[]).remark,
+        send_response(
+            response(),
+            Err(AppendError::Busy),
+            STORE,
+            0,
+            &[],
+            &[],
+            &trace()
+        )
+        .remark,
         Some(OVERLOAD_REMARK.to_string())
     );
 }
@@ -471,6 +535,7 @@ fn a_flush_timeout_still_carries_the_stored_ids() {
         0,
         &[10],
         &["U".into()],
+        &trace(),
     );
     assert_eq!(r.code, response_code::FLUSH_DISK_TIMEOUT);
     assert_eq!(

@@ -61,6 +61,7 @@ public final class Main {
             case "push-hold": return Push.hold(ctx);
             case "request-reply": return RequestReply.run(ctx);
             case "transaction": return Transaction.run(ctx);
+            case "trace": return Trace.run(ctx);
             case "sql-send": return SqlFilter.send(ctx);
             case "push-sql": return SqlFilter.push(ctx);
             case "push-sql-refused": return SqlFilter.refused(ctx);
