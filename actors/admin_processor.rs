@@ -53,6 +53,7 @@ use super::send_processor::SendProcessor;
 use actormq::broker_permission::BrokerPermission;
 use actormq::protocol::header::ExtReader;
 use actormq::protocol::{request_code, response_code};
+use actormq::runtime_info::{store_runtime_info, StoreFigures};
 
 mod broker_config;
 mod clean_queues;
@@ -246,13 +247,33 @@ impl Handler<Request> for AdminProcessor {
             // clusterList parses it outside any try.
             let disk = snap.gauge("disk_used_ratio");
             table.insert("commitLogDiskRatio".into(), format!("{disk:?}"));
+            let handle_max = |actor: &str| {
+                let m = snap.mailboxes.iter().find(|m| m.actor == actor);
+                m.map_or(0.0, |m| m.handle_seconds_max)
+            };
+            let uptime_ms = (snap.gauge("uptime_seconds") * 1000.0) as i64;
+            let figures = StoreFigures {
+                boot_unix_ms: actormq::store::now_ms() - uptime_ms,
+                put_max_secs: handle_max("commit_log_writer"),
+                get_max_secs: handle_max("dispatcher"),
+                written: max_offset,
+                flushed: snap.gauge("commitlog_flushed_offset_bytes") as u64,
+                dispatched: bounds.dispatched,
+                disk: bounds.disk,
+                disk_used_ratio: disk,
+                put_distribution: snap.put_distribution.clone(),
+            };
+            for (key, value) in store_runtime_info(&figures) {
+                table.insert(key.to_string(), value);
+            }
             for m in &snap.mailboxes {
-                let pool = match m.actor.as_str() {
-                    "send_processor" => Some("send"),
-                    "pull_processor" => Some("pull"),
-                    _ => None,
+                // The pull processor also serves the queries by key and id (Java's query pool).
+                let pools: &[&str] = match m.actor.as_str() {
+                    "send_processor" => &["send"],
+                    "pull_processor" => &["pull", "query"],
+                    _ => &[],
                 };
-                if let Some(pool) = pool {
+                for pool in pools {
                     let wait_ms = (m.head_wait_estimate_secs() * 1000.0).round() as u64;
                     for (field, value) in [
                         ("QueueSize", m.depth.to_string()),

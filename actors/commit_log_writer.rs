@@ -337,7 +337,9 @@ impl Handler<Append> for CommitLogWriter {
             self.check_out_of_space();
         }
         if let Ok(appended) = &result {
-            stats().puts.appended(u64::from(msg.count), appended.bytes);
+            stats()
+                .puts
+                .appended(u64::from(msg.count), appended.bytes, elapsed);
         }
         match (result, self.sync_flush) {
             (Ok(appended), Some(timeout)) => {

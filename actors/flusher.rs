@@ -84,6 +84,7 @@ impl Flusher {
             }
         }
         self.flushed = target;
+        stats().flushed_offset.store(target, Ordering::Relaxed);
     }
 }
 
@@ -91,6 +92,10 @@ impl Actor for Flusher {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        // Everything recovery found is on disk.
+        stats()
+            .flushed_offset
+            .store(self.flushed, Ordering::Relaxed);
         match self.config.mode {
             FlushMode::Async => {
                 let every = Duration::from_millis(self.config.interval_ms);

@@ -30,8 +30,8 @@ use super::mailbox::timer_tick;
 use actormq::config::BrokerConfig;
 use actormq::limits::ConnectionGuards;
 use actormq::metrics::{
-    store_totals, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats, PullCounters, PutCounters,
-    PEAK_WINDOW,
+    put_distribution_text, store_totals, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats,
+    PullCounters, PutCounters, PutMinutes, PEAK_WINDOW,
 };
 use actormq::rates::{FlowReport, RateSampler, Totals};
 use actormq::stats_items::{BrokerStats, DEFAULT_SAMPLE_INTERVAL_MS};
@@ -75,6 +75,8 @@ pub struct ActorStats {
     pub disk_used_hundredths: AtomicU64,
     /// 1 while the store takes new messages, 0 while its disk is full.
     pub store_writable: AtomicU64,
+    /// The commit log's flushed offset (the `Flusher`, after each flush).
+    pub flushed_offset: AtomicU64,
     /// Messages and bytes appended (the `CommitLogWriter`, per append).
     pub puts: PutCounters,
     /// Pull answers, found or not, and the messages they carried (the `Dispatcher`, per answer).
@@ -123,6 +125,7 @@ impl ActorStats {
             damaged_records_skipped: AtomicU64::new(0),
             disk_used_hundredths: AtomicU64::new(0),
             store_writable: AtomicU64::new(1),
+            flushed_offset: AtomicU64::new(0),
             puts: PutCounters::default(),
             pulls: PullCounters::default(),
         }
@@ -195,6 +198,8 @@ pub struct Metrics {
     rates: RateSampler,
     /// Per-topic and per-group statistics (`VIEW_BROKER_STATS_DATA`), sampled as they arrive.
     broker_stats: BrokerStats,
+    /// Appends per put-latency bucket in the last whole minute (`putMessageDistributeTime`).
+    put_minutes: PutMinutes,
 }
 
 impl Metrics {
@@ -212,6 +217,7 @@ impl Metrics {
             replication: HashMap::new(),
             rates: RateSampler::new(),
             broker_stats: BrokerStats::new("DefaultCluster", DEFAULT_SAMPLE_INTERVAL_MS),
+            put_minutes: PutMinutes::default(),
         }
     }
 
@@ -245,6 +251,10 @@ impl Actor for Metrics {
             let _tick = timer_tick::<Metrics>();
             act.sample_rates();
         });
+        ctx.run_interval(Duration::from_secs(60), |act, _| {
+            let _tick = timer_tick::<Metrics>();
+            act.put_minutes.rotate(stats().puts.latency_counts());
+        });
     }
 }
 
@@ -257,6 +267,8 @@ pub struct MetricsSnapshot {
     pub connections: Vec<MailboxSnapshot>,
     /// Message totals now, rates over 10 s / 60 s / 600 s, day totals.
     pub flow: FlowReport,
+    /// Appends per put-latency bucket in the last whole minute, as Java prints them.
+    pub put_distribution: String,
 }
 
 impl MetricsSnapshot {
@@ -360,6 +372,12 @@ impl Handler<TakeSnapshot> for Metrics {
                 self.written.load(Ordering::Acquire) as f64,
             ),
             gauge(
+                "commitlog_flushed_offset_bytes",
+                "gauge",
+                "Commit-log offset below which everything is flushed to disk.",
+                stats().flushed_offset.load(Ordering::Relaxed) as f64,
+            ),
+            gauge(
                 "damaged_records_skipped_total",
                 "counter",
                 "Records a read found damaged (body CRC, or not the record its consume-queue \
@@ -432,6 +450,7 @@ impl Handler<TakeSnapshot> for Metrics {
             mailboxes: self.mailboxes.iter().map(|m| m.snapshot()).collect(),
             gauges,
             flow,
+            put_distribution: put_distribution_text(self.put_minutes.last_minute()),
         })
     }
 }

@@ -182,6 +182,10 @@ pub struct AskStoreBounds;
 pub struct StoreBounds {
     pub min_offset: i64,
     pub earliest_store_time: i64,
+    /// End of the records handed to the consume queues (`dispatchBehindBytes`).
+    pub dispatched: u64,
+    /// The commit log's file system (`commitLogDirCapacity`), if it could be measured.
+    pub disk: Option<actormq::store::disk_space::DiskUsage>,
 }
 
 /// A store query with its prepared (SUCCESS) response and the way back to the connection.

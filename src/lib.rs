@@ -82,6 +82,7 @@ pub mod queue_locks;
 pub mod rates;
 pub mod reply;
 pub mod retry;
+pub mod runtime_info;
 pub mod schedule;
 pub mod send;
 pub mod stats_items;

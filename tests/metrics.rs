@@ -481,3 +481,106 @@ async fn runtime_info_names_the_oldest_messages_store_time() {
     let again = runtime_info(&client).await;
     assert_eq!(again["earliestMessageTimeStamp"], earliest.to_string());
 }
+
+/// rocketmq-exporter (the Prometheus exporter for RocketMQ, also behind SkyWalking's RocketMQ
+/// monitoring) builds its `BrokerRuntimeStats` from this table with `Long.parseLong` /
+/// `Double.parseDouble` on each key and splits a few on spaces: one missing key and the broker is
+/// not collected at all. Every key it reads, read as it reads it.
+#[tokio::test]
+async fn runtime_info_has_every_key_rocketmq_exporter_parses() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    client
+        .send(&OutgoingMessage::new("Exported", "x"))
+        .await
+        .unwrap();
+    let table = runtime_info(&client).await;
+    let get = |key: &str| {
+        table
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} missing"))
+            .as_str()
+    };
+    for key in [
+        "msgPutTotalTodayNow",
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "queryThreadPoolQueueHeadWaitTimeMills",
+        "msgGetTotalTodayNow",
+        "queryThreadPoolQueueSize",
+        "bootTimestamp",
+        "msgPutTotalYesterdayMorning",
+        "msgGetTotalYesterdayMorning",
+        "pullThreadPoolQueueSize",
+        "commitLogMinOffset",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "dispatchMaxBuffer",
+        "pageCacheLockTimeMills",
+        "commitLogMaxOffset",
+        "getMessageEntireTimeMax",
+        "msgPutTotalTodayMorning",
+        "putMessageTimesTotal",
+        "msgGetTotalTodayMorning",
+        "sendThreadPoolQueueSize",
+        "startAcceptSendRequestTimeStamp",
+        "putMessageEntireTimeMax",
+        "earliestMessageTimeStamp",
+        "remainTransientStoreBufferNumbs",
+        "queryThreadPoolQueueCapacity",
+        "dispatchBehindBytes",
+        "putMessageSizeTotal",
+        "sendThreadPoolQueueCapacity",
+        "pullThreadPoolQueueCapacity",
+    ] {
+        get(key)
+            .parse::<i64>()
+            .unwrap_or_else(|_| panic!("{key}: {:?}", get(key)));
+    }
+    assert!(get("brokerVersion").parse::<i32>().is_ok());
+    for key in [
+        "consumeQueueDiskRatio",
+        "commitLogDiskRatio",
+        "putMessageAverageSize",
+    ] {
+        assert!(get(key).parse::<f64>().is_ok(), "{key}: {:?}", get(key));
+    }
+    for key in [
+        "putTps",
+        "getMissTps",
+        "getTransferedTps",
+        "getTotalTps",
+        "getFoundTps",
+    ] {
+        assert!(
+            get(key).split(' ').all(|f| f.parse::<f64>().is_ok()),
+            "{key}"
+        );
+    }
+    for token in get("putMessageDistributeTime").split_whitespace() {
+        let (_, n) = token.split_once(':').expect("bucket:count");
+        n.parse::<i64>().unwrap();
+    }
+    let flush: Vec<&str> = get("remainHowManyDataToFlush").split(' ').collect();
+    assert!(
+        flush[0].parse::<f64>().is_ok() && flush.len() == 2,
+        "{flush:?}"
+    );
+    let cap: Vec<&str> = get("commitLogDirCapacity").split(' ').collect();
+    assert!(
+        cap[2].parse::<f64>().is_ok() && cap[6].parse::<f64>().is_ok(),
+        "{cap:?}"
+    );
+    assert!(cap[3].ends_with("B,") && cap[7].ends_with("B."), "{cap:?}");
+    for (key, value) in table
+        .iter()
+        .filter(|(k, _)| k.starts_with("scheduleMessageOffset"))
+    {
+        let parts: Vec<&str> = value.split(',').collect();
+        assert!(
+            parts.iter().all(|p| p.parse::<i64>().is_ok()),
+            "{key}: {value}"
+        );
+    }
+    let boot: i64 = get("bootTimestamp").parse().unwrap();
+    let now = actormq::store::now_ms();
+    assert!(boot <= now && now - boot < 600_000, "{boot} {now}");
+}

@@ -9,6 +9,7 @@ use super::*;
 use actormq::client_registry::Subscription;
 use actormq::consume_queue_query::{QueryConsumeQueue, QueryConsumeQueueBody};
 use actormq::consumer_offsets::TopicOffsets;
+use actormq::store::disk_space::DiskUsage;
 use actormq::topic_stats::time_span::{queue_time_span, time_span_body};
 use actormq::topic_stats::{
     broker_consume_stats_body, consume_stats_body, topic_stats_body, GroupConsumeStats,
@@ -351,9 +352,12 @@ impl Handler<AskStoreBounds> for Dispatcher {
     fn handle(&mut self, _: AskStoreBounds, _ctx: &mut Context<Self>) -> StoreBounds {
         let _timer = stats().dispatcher.handling();
         let reader = self.reader();
+        let disk = self.files.last().map(|f| DiskUsage::measure(f.path()));
         StoreBounds {
             min_offset: reader.min_offset().unwrap_or(0),
             earliest_store_time: reader.earliest_store_time(),
+            dispatched: self.reput.dispatched(),
+            disk: disk.and_then(Result::ok),
         }
     }
 }
