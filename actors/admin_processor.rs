@@ -261,7 +261,6 @@ impl Handler<Request> for AdminProcessor {
                 dispatched: bounds.dispatched,
                 disk: bounds.disk,
                 disk_used_ratio: disk,
-                put_distribution: snap.put_distribution.clone(),
             };
             for (key, value) in store_runtime_info(&figures) {
                 table.insert(key.to_string(), value);

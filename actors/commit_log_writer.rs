@@ -333,13 +333,9 @@ impl Handler<Append> for CommitLogWriter {
             // message to the dispatcher carry them all.
             ctx.notify(EndOfTurn);
         }
-        if result.is_err() {
-            self.check_out_of_space();
-        }
-        if let Ok(appended) = &result {
-            stats()
-                .puts
-                .appended(u64::from(msg.count), appended.bytes, elapsed);
+        match &result {
+            Ok(a) => stats().puts.appended(msg.count.into(), a.bytes, elapsed),
+            Err(_) => self.check_out_of_space(),
         }
         match (result, self.sync_flush) {
             (Ok(appended), Some(timeout)) => {

@@ -30,8 +30,8 @@ use super::mailbox::timer_tick;
 use actormq::config::BrokerConfig;
 use actormq::limits::ConnectionGuards;
 use actormq::metrics::{
-    put_distribution_text, store_totals, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats,
-    PullCounters, PutCounters, PutMinutes, PEAK_WINDOW,
+    store_totals, Gauge, MailboxRegistry, MailboxSnapshot, MailboxStats, PullCounters, PutCounters,
+    PEAK_WINDOW,
 };
 use actormq::rates::{FlowReport, RateSampler, Totals};
 use actormq::stats_items::{BrokerStats, DEFAULT_SAMPLE_INTERVAL_MS};
@@ -198,8 +198,6 @@ pub struct Metrics {
     rates: RateSampler,
     /// Per-topic and per-group statistics (`VIEW_BROKER_STATS_DATA`), sampled as they arrive.
     broker_stats: BrokerStats,
-    /// Appends per put-latency bucket in the last whole minute (`putMessageDistributeTime`).
-    put_minutes: PutMinutes,
 }
 
 impl Metrics {
@@ -217,7 +215,6 @@ impl Metrics {
             replication: HashMap::new(),
             rates: RateSampler::new(),
             broker_stats: BrokerStats::new("DefaultCluster", DEFAULT_SAMPLE_INTERVAL_MS),
-            put_minutes: PutMinutes::default(),
         }
     }
 
@@ -228,6 +225,8 @@ impl Metrics {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         self.rates.sample(at_ms, unix_ms, stats().store_totals());
+        self.rates
+            .sample_put_latency(at_ms, stats().puts.latency_counts());
     }
 }
 
@@ -251,10 +250,6 @@ impl Actor for Metrics {
             let _tick = timer_tick::<Metrics>();
             act.sample_rates();
         });
-        ctx.run_interval(Duration::from_secs(60), |act, _| {
-            let _tick = timer_tick::<Metrics>();
-            act.put_minutes.rotate(stats().puts.latency_counts());
-        });
     }
 }
 
@@ -267,8 +262,6 @@ pub struct MetricsSnapshot {
     pub connections: Vec<MailboxSnapshot>,
     /// Message totals now, rates over 10 s / 60 s / 600 s, day totals.
     pub flow: FlowReport,
-    /// Appends per put-latency bucket in the last whole minute, as Java prints them.
-    pub put_distribution: String,
 }
 
 impl MetricsSnapshot {
@@ -450,7 +443,6 @@ impl Handler<TakeSnapshot> for Metrics {
             mailboxes: self.mailboxes.iter().map(|m| m.snapshot()).collect(),
             gauges,
             flow,
-            put_distribution: put_distribution_text(self.put_minutes.last_minute()),
         })
     }
 }

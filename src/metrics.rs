@@ -258,16 +258,28 @@ fn put_latency_bucket(took: Duration) -> usize {
 }
 
 /// The put-latency counts of the last whole minute (Java's `lastPutMessageDistributeTime`, which
-/// its stats service swaps in once a minute): [`PutMinutes::rotate`] every minute.
+/// its stats service swaps in once a minute), from samples of the counters.
 #[derive(Debug, Clone, Default)]
 pub struct PutMinutes {
+    /// The minute (of the samples' clock) the counters were last taken in, and their values then.
+    minute: Option<u64>,
     at_last_rotation: [u64; PUT_LATENCY_BUCKETS],
     last_minute: [u64; PUT_LATENCY_BUCKETS],
 }
 
 impl PutMinutes {
-    /// A minute ended with the counters at `now`.
-    pub fn rotate(&mut self, now: [u64; PUT_LATENCY_BUCKETS]) {
+    /// The counters at `at_ms`: the first sample of a new minute ends the last one.
+    pub fn sample(&mut self, at_ms: u64, counts: [u64; PUT_LATENCY_BUCKETS]) {
+        let minute = at_ms / 60_000;
+        match self.minute {
+            Some(m) if m == minute => {}
+            Some(_) => self.rotate(counts),
+            None => self.at_last_rotation = counts,
+        }
+        self.minute = Some(minute);
+    }
+
+    fn rotate(&mut self, now: [u64; PUT_LATENCY_BUCKETS]) {
         self.last_minute = std::array::from_fn(|i| now[i].saturating_sub(self.at_last_rotation[i]));
         self.at_last_rotation = now;
     }
@@ -538,10 +550,13 @@ mod tests {
         );
         assert!(text.ends_with("[5~10s]:1 [10s~]:2 "), "{text}");
         // What rocketmq-exporter does with it: split on spaces, then on ':'.
+        // Minute 0 starts at these counts; one more append; minute 1's first sample ends it.
         let mut minutes = PutMinutes::default();
-        minutes.rotate(counts);
+        minutes.sample(500, counts);
         puts.appended(1, 10, Duration::ZERO);
-        minutes.rotate(puts.latency_counts());
+        minutes.sample(59_999, puts.latency_counts());
+        assert_eq!(minutes.last_minute(), &[0; PUT_LATENCY_BUCKETS]);
+        minutes.sample(60_000, puts.latency_counts());
         assert_eq!(minutes.last_minute()[..2], [1, 0]);
         let parsed: Vec<(&str, u64)> = text
             .split_whitespace()

@@ -15,6 +15,8 @@
 
 use std::collections::VecDeque;
 
+use crate::metrics::{put_distribution_text, PutMinutes, PUT_LATENCY_BUCKETS};
+
 /// Samples kept: one a second for 600 s, plus the newest (Java's `MAX_RECORDS_OF_SAMPLING + 1`).
 pub const MAX_SAMPLES: usize = 601;
 
@@ -69,6 +71,8 @@ pub struct FlowReport {
     pub today_morning: Totals,
     /// The totals at the day change before that one (all 0 before that).
     pub yesterday_morning: Totals,
+    /// Appends per put-latency bucket in the last whole minute (`putMessageDistributeTime`).
+    pub put_distribution: [u64; PUT_LATENCY_BUCKETS],
 }
 
 impl FlowReport {
@@ -111,6 +115,10 @@ impl FlowReport {
             ("putMessageSizeTotal", self.now.put_bytes.to_string()),
             // `{:?}` writes 12.0 and 12.5 as Java does (no exponent below 10^7 bytes).
             ("putMessageAverageSize", format!("{average_size:?}")),
+            (
+                "putMessageDistributeTime",
+                put_distribution_text(&self.put_distribution),
+            ),
         ]
     }
 }
@@ -131,6 +139,7 @@ pub struct RateSampler {
     day: Option<u64>,
     today_morning: Totals,
     yesterday_morning: Totals,
+    put_minutes: PutMinutes,
 }
 
 impl RateSampler {
@@ -187,12 +196,18 @@ impl RateSampler {
     }
 
     /// The report with `now` as the current totals.
+    /// The writer's put-latency counters at `at_ms` (the same clock as [`RateSampler::sample`]).
+    pub fn sample_put_latency(&mut self, at_ms: u64, counts: [u64; PUT_LATENCY_BUCKETS]) {
+        self.put_minutes.sample(at_ms, counts);
+    }
+
     pub fn report(&self, now: Totals) -> FlowReport {
         FlowReport {
             now,
             rates: WINDOWS_SECS.map(|w| self.rates(w)),
             today_morning: self.today_morning,
             yesterday_morning: self.yesterday_morning,
+            put_distribution: *self.put_minutes.last_minute(),
         }
     }
 }

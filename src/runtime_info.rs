@@ -25,8 +25,6 @@ pub struct StoreFigures {
     pub disk: Option<DiskUsage>,
     /// Fraction of that file system in use (Retention's last measurement).
     pub disk_used_ratio: f64,
-    /// `putMessageDistributeTime`, already formatted (`crate::metrics::put_distribution_text`).
-    pub put_distribution: String,
 }
 
 /// The keys, in Java's formats.
@@ -36,7 +34,6 @@ pub fn store_runtime_info(f: &StoreFigures) -> Vec<(&'static str, String)> {
         ("bootTimestamp", f.boot_unix_ms.to_string()),
         ("putMessageEntireTimeMax", ms(f.put_max_secs)),
         ("getMessageEntireTimeMax", ms(f.get_max_secs)),
-        ("putMessageDistributeTime", f.put_distribution.clone()),
         // Java 5.x declares it and never sets it.
         ("dispatchMaxBuffer", "0".into()),
         (
@@ -106,7 +103,6 @@ mod tests {
                 available: 60_000_000_000,
             }),
             disk_used_ratio: 0.76,
-            put_distribution: "[<=0ms]:1 ".into(),
             ..StoreFigures::default()
         };
         let info: std::collections::HashMap<_, _> =
