@@ -29,10 +29,11 @@ use super::connection::Request;
 use super::dispatcher::{
     Dispatcher, PullQuery, QueryKind, TagFilter, TopicsChanged, MAX_PULL_BYTES,
 };
-use super::mailbox::Mailbox;
+use super::mailbox::{CountedRecipient, Mailbox};
 use super::offset_processor::{CommitOffset, OffsetProcessor, ResetTaken};
 use super::processor_table::Processor;
 use super::query::forward;
+use super::send_processor::EnsureGroup;
 use actormq::broker_permission::BrokerPermission;
 use actormq::consumer_offsets::{OffsetsOf, ResetMarks};
 use actormq::protocol::header::{ExtReader, HeaderError};
@@ -42,6 +43,7 @@ use actormq::subscription_filter::{
     check_client_config, is_tag_type, pull_filter, HeartbeatSubscription, PullSubscription,
     Refusal, RegisteredFilters, SelectorCache,
 };
+use actormq::subscription_group::{GroupVerdict, PullGate};
 
 pub struct PullProcessor {
     dispatcher: Mailbox<Dispatcher>,
@@ -61,6 +63,9 @@ pub struct PullProcessor {
     selectors: SelectorCache,
     /// The SQL92 selectors consumer groups registered with their heartbeats (`RegisterFilters`).
     registered: RegisteredFilters,
+    /// The group table's snapshot (`GroupsChanged`; until the first, every group is served), and
+    /// where unknown groups are announced for creation.
+    groups: Option<(PullGate, CountedRecipient<EnsureGroup>)>,
 }
 
 impl PullProcessor {
@@ -80,6 +85,7 @@ impl PullProcessor {
             property_filter: false,
             selectors: SelectorCache::default(),
             registered: RegisteredFilters::default(),
+            groups: None,
         }
     }
 
@@ -110,6 +116,31 @@ impl PullProcessor {
         );
         let response = cmd.response_to(response_code::NO_PERMISSION, Some(remark));
         Some(response.with_ext("forbiddenType", 1))
+    }
+
+    /// `PullMessageProcessor`'s group checks: an unknown group is created on first use (and
+    /// announced to the table's owner) or refused, a disabled one refused.
+    fn refuse_group(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
+        let (gate, creator) = self.groups.as_mut().filter(|_| is_pull(cmd.code))?;
+        let group = cmd.ext("consumerGroup")?;
+        match gate.check(group) {
+            GroupVerdict::Serve => None,
+            GroupVerdict::ServeAndCreate => {
+                creator.do_send(EnsureGroup(group.to_string()));
+                None
+            }
+            GroupVerdict::Refuse {
+                code,
+                forbidden_type,
+                remark,
+            } => {
+                let response = cmd.response_to(code, Some(remark));
+                Some(match forbidden_type {
+                    Some(t) => response.with_ext("forbiddenType", t),
+                    None => response,
+                })
+            }
+        }
     }
 
     /// A pull's filter, from its `expressionType` and `subscription` (`None` for other codes); a
@@ -303,7 +334,10 @@ impl Handler<Request> for PullProcessor {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().pull_processor.handling();
-        if let Some(refusal) = self.refuse_pull(&req.cmd) {
+        if let Some(refusal) = self
+            .refuse_pull(&req.cmd)
+            .or_else(|| self.refuse_group(&req.cmd))
+        {
             req.reply.send(refusal);
             return;
         }
@@ -348,6 +382,23 @@ impl Handler<RegisterFilters> for PullProcessor {
         let (on, cache) = (self.property_filter, &mut self.selectors);
         self.registered
             .register(&m.group, &m.subscriptions, on, cache);
+    }
+}
+
+/// The group table changed (from the `SendProcessor`, which owns it; also once at its start).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct GroupsChanged {
+    pub gate: PullGate,
+    pub creator: CountedRecipient<EnsureGroup>,
+}
+
+impl Handler<GroupsChanged> for PullProcessor {
+    type Result = ();
+
+    fn handle(&mut self, m: GroupsChanged, _ctx: &mut Context<Self>) {
+        let _timer = stats().pull_processor.handling();
+        self.groups = Some((m.gate, m.creator));
     }
 }
 

@@ -29,6 +29,7 @@ use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
 use super::offset_processor::{OffsetProcessor, RemoveOffsets, ResetOffsets};
 use super::processor_table::Processor;
+use super::pull_processor::GroupsChanged;
 use super::retention::OutOfSpace;
 use super::transaction_checker::TransactionChecker;
 use actormq::broker_permission::BrokerPermission;
@@ -46,7 +47,7 @@ use actormq::send::{
     TraceSettings,
 };
 use actormq::subscription_group::{
-    validate_group_name, SubscriptionGroupConfig, SubscriptionGroupTable,
+    validate_group_name, PullGate, SubscriptionGroupConfig, SubscriptionGroupTable,
 };
 use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
@@ -56,7 +57,7 @@ mod reply;
 mod send_back;
 mod tables;
 
-pub use tables::{ApplyMasterTables, EnsureRetryTopic, SetBrokerPermission};
+pub use tables::{ApplyMasterTables, EnsureGroup, EnsureRetryTopic, SetBrokerPermission};
 
 /// Space a failed write of `topics.json` is taken to have needed (its temp copy; a table rarely
 /// exceeds this).
@@ -104,6 +105,12 @@ pub struct SendProcessor {
     permission: BrokerPermission,
     /// `MSG_REGION` and `TRACE_ON` of every send answer.
     trace: TraceSettings,
+    /// The pull path's snapshot of the group table goes there with every change, naming this
+    /// actor's `EnsureGroup` (where its pulls of unknown groups are announced).
+    pull_gate: Option<(
+        CountedRecipient<GroupsChanged>,
+        CountedRecipient<EnsureGroup>,
+    )>,
 }
 
 impl SendProcessor {
@@ -137,6 +144,7 @@ impl SendProcessor {
             store_host,
             offsets: None,
             clients: None,
+            pull_gate: None,
         }
     }
 
@@ -251,26 +259,6 @@ impl SendProcessor {
         });
     }
 
-    fn save_groups(&self) {
-        if let Err(e) = self.groups.save(&self.groups_path) {
-            warn!(error = %e, "persisting the subscription group table failed");
-        }
-    }
-
-    /// `findSubscriptionGroupConfig`, persisting a group it creates.
-    fn group(&mut self, group: &str) -> Result<SubscriptionGroupConfig, Refusal> {
-        let (config, created) = self
-            .groups
-            .find_or_create(group, self.auto_create_group)
-            .map_err(|e| (response_code::SUBSCRIPTION_GROUP_NOT_EXIST, e.to_string()))?;
-        let config = config.clone();
-        if created {
-            info!(group, "subscription group created");
-            self.save_groups();
-        }
-        Ok(config)
-    }
-
     /// `createTopicInSendMessageBackMethod`: creates `name` unless it exists, persisting and
     /// publishing the table (refused, and not created, if it cannot be persisted).
     fn ensure_topic(
@@ -317,6 +305,7 @@ impl Actor for SendProcessor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(self.mailbox);
+        self.publish_groups();
     }
 }
 

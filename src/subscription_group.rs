@@ -22,6 +22,27 @@ use crate::topic::DataVersion;
 /// RocketMQ's `TopicValidator.GROUP_MAX_LENGTH`.
 pub const GROUP_MAX_LEN: usize = 120;
 
+/// `MixAll.CID_RMQ_SYS_PREFIX`: a system group, created on first use even when
+/// `auto_create_subscription_group` is off (Java's `enableCreateSysGroup`, on by default).
+pub const SYS_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
+
+/// The groups every Java broker has (`SubscriptionGroupManager.init`; with 5.x's defaults, which
+/// let all of them consume by broadcast): the admin tools pull as `TOOLS_CONSUMER`, transactions'
+/// checks commit as `CID_RMQ_SYS_TRANS`, whatever `auto_create_subscription_group` says.
+const PREDEFINED_GROUPS: [&str; 8] = [
+    "TOOLS_CONSUMER",
+    "FILTERSRV_CONSUMER",
+    "SELF_TEST_C_GROUP",
+    "CID_ONS-HTTP-PROXY",
+    "CID_ONSAPI_PULL",
+    "CID_ONSAPI_PERMISSION",
+    "CID_ONSAPI_OWNER",
+    "CID_RMQ_SYS_TRANS",
+];
+
+mod pull_gate;
+pub use pull_gate::{GroupVerdict, PullGate};
+
 /// One group's settings (`SubscriptionGroupConfig`), Java's defaults in [`SubscriptionGroupConfig::new`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -110,6 +131,17 @@ impl SubscriptionGroupTable {
         load_json(path, "subscription group table")
     }
 
+    /// The table with Java's predefined groups added where absent (as a Java broker has them
+    /// before it reads its file; saved with the table's next change).
+    pub fn with_predefined(mut self) -> Self {
+        for name in PREDEFINED_GROUPS {
+            self.subscription_group_table
+                .entry(name.to_string())
+                .or_insert_with(|| SubscriptionGroupConfig::new(name));
+        }
+        self
+    }
+
     /// Writes the table atomically (temp file, rename, fsync).
     pub fn save(&self, path: &Path) -> Result<()> {
         save_json(path, self)
@@ -150,7 +182,7 @@ impl SubscriptionGroupTable {
     ) -> std::result::Result<(&SubscriptionGroupConfig, bool), GroupError> {
         let created = if self.subscription_group_table.contains_key(group) {
             false
-        } else if auto_create && validate_group_name(group).is_ok() {
+        } else if may_create(group, auto_create) && validate_group_name(group).is_ok() {
             let config = SubscriptionGroupConfig::new(group);
             self.subscription_group_table
                 .insert(group.to_string(), config);
@@ -166,6 +198,12 @@ impl SubscriptionGroupTable {
             .ok_or_else(|| GroupError::NotExist(group.to_string()))?;
         Ok((config, created))
     }
+}
+
+/// Whether an unknown group is created on first use: all are with `auto_create`, system groups
+/// always (`MixAll.isSysConsumerGroupAndEnableCreate`).
+pub fn may_create(group: &str, auto_create: bool) -> bool {
+    auto_create || group.starts_with(SYS_GROUP_PREFIX)
 }
 
 /// `TopicValidator.validateGroup`: not blank, at most 120 characters, `[%|a-zA-Z0-9_-]` only.

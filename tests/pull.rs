@@ -312,3 +312,77 @@ async fn sync_flush_mode_dispatches_flushed_records() {
     assert_eq!(r.messages.len(), 20);
     assert_eq!(r.max_offset, 20);
 }
+
+/// A pull's consumer group is checked as Java's `PullMessageProcessor` checks it: an unknown group
+/// is served and created (listed by GET_ALL_SUBSCRIPTIONGROUP_CONFIG, so `mqadmin
+/// resetOffsetByTime` and `getConsumerConfig` find it), a group disabled with
+/// `consumeEnable: false` is refused NO_PERMISSION (forbiddenType 2) until enabled again, and
+/// without auto-creation an unknown group is refused SUBSCRIPTION_GROUP_NOT_EXIST while Java's
+/// predefined groups (`TOOLS_CONSUMER`, the admin tools') are served.
+#[tokio::test]
+async fn pulls_check_their_consumer_group() {
+    use actormq::protocol::{request_code, RemotingCommand};
+    let mut broker = TestBroker::start();
+    let client = broker.client().await;
+    let send = OutgoingMessage {
+        queue_id: 0,
+        ..OutgoingMessage::new("GroupGate", b"m".to_vec())
+    };
+    client.send(&send).await.unwrap();
+    let raw_pull = |group: &str| PullRequest::new(group, "GroupGate", 0, 0).to_command();
+    async fn groups(client: &actormq::client::Client) -> serde_json::Value {
+        let cmd = RemotingCommand::request(request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, 0);
+        let r = client.request(cmd).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        v["subscriptionGroupTable"].clone()
+    }
+    let set_group = |enabled: bool| {
+        let body = format!("{{\"groupName\":\"gate_g\",\"consumeEnable\":{enabled}}}");
+        RemotingCommand::request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
+            .with_body(body.into_bytes().into())
+    };
+
+    assert!(groups(&client).await.get("gate_g").is_none());
+    let r = client.request(raw_pull("gate_g")).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while groups(&client).await.get("gate_g").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the pulled group was never created"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(groups(&client).await["gate_g"]["consumeEnable"], true);
+
+    let r = client.request(set_group(false)).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS);
+    let r = client.request(raw_pull("gate_g")).await.unwrap();
+    assert_eq!(r.code, response_code::NO_PERMISSION);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("subscription group no permission, gate_g")
+    );
+    assert_eq!(r.ext("forbiddenType"), Some("2"));
+    client.request(set_group(true)).await.unwrap();
+    let r = client.request(raw_pull("gate_g")).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    drop(client);
+
+    broker.stop();
+    broker.reconfigure("[broker]\nauto_create_subscription_group = false");
+    broker.restart();
+    let client = broker.client().await;
+    let r = client.request(raw_pull("gate_unknown")).await.unwrap();
+    assert_eq!(r.code, response_code::SUBSCRIPTION_GROUP_NOT_EXIST);
+    let remark = r.remark.unwrap_or_default();
+    assert!(
+        remark.starts_with("subscription group [gate_unknown] does not exist"),
+        "{remark}"
+    );
+    for served in ["gate_g", "TOOLS_CONSUMER"] {
+        let r = client.request(raw_pull(served)).await.unwrap();
+        assert_eq!(r.code, response_code::SUCCESS, "{served}: {:?}", r.remark);
+    }
+    assert!(groups(&client).await.get("gate_unknown").is_none());
+}

@@ -1,12 +1,55 @@
 //! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215;
 //! 18 in `lists.rs`) and the group-admin ones (200, 201, 207, and the checks of an offset reset,
 //! 222; 225 and 352 in `lists.rs`), a slave's metadata sync from its master, the retry topics
-//! of groups that announce themselves, and the broker's permission (published with the topic
-//! table).
+//! of groups that announce themselves, the groups that pulls announce, and the broker's
+//! permission (published with the topic table).
 
 use super::*;
 
 impl SendProcessor {
+    /// The `PullProcessor`, which checks pulls against the group table (`gate`), and this
+    /// actor's own `EnsureGroup`, where it announces unknown groups.
+    pub fn with_pull_gate(
+        mut self,
+        gate: CountedRecipient<GroupsChanged>,
+        me: CountedRecipient<EnsureGroup>,
+    ) -> Self {
+        self.pull_gate = Some((gate, me));
+        self
+    }
+
+    /// `findSubscriptionGroupConfig`, persisting a group it creates.
+    pub(super) fn group(&mut self, group: &str) -> Result<SubscriptionGroupConfig, Refusal> {
+        let (config, created) = self
+            .groups
+            .find_or_create(group, self.auto_create_group)
+            .map_err(|e| (response_code::SUBSCRIPTION_GROUP_NOT_EXIST, e.to_string()))?;
+        let config = config.clone();
+        if created {
+            info!(group, "subscription group created");
+            self.save_groups();
+        }
+        Ok(config)
+    }
+
+    /// Persists the group table and gives the pull path its new snapshot.
+    pub(super) fn save_groups(&self) {
+        if let Err(e) = self.groups.save(&self.groups_path) {
+            warn!(error = %e, "persisting the subscription group table failed");
+        }
+        self.publish_groups();
+    }
+
+    /// The pull path's snapshot of the group table ([`PullGate`]).
+    pub(super) fn publish_groups(&self) {
+        if let Some((gate, me)) = &self.pull_gate {
+            gate.do_send(GroupsChanged {
+                gate: PullGate::new(&self.groups, self.auto_create_group),
+                creator: me.clone(),
+            });
+        }
+    }
+
     /// The topic-admin codes, served here because this actor owns the topic table:
     /// `UPDATE_AND_CREATE_TOPIC` (17), `GET_ALL_TOPIC_CONFIG` (21), `DELETE_TOPIC_IN_BROKER` (215).
     /// `None` for every other code.
@@ -177,6 +220,23 @@ impl Handler<EnsureRetryTopic> for SendProcessor {
         let _timer = stats().send_processor.handling();
         if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
             debug!(group = %msg.group, %why, "no retry topic for this consumer group");
+        }
+    }
+}
+
+/// A pull named a group this broker does not know yet and creates on first use (Java's pull
+/// `findSubscriptionGroupConfig`): created and persisted, the pull path told.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EnsureGroup(pub String);
+
+impl Handler<EnsureGroup> for SendProcessor {
+    type Result = ();
+
+    fn handle(&mut self, EnsureGroup(group): EnsureGroup, _ctx: &mut Context<Self>) {
+        let _timer = stats().send_processor.handling();
+        if let Err((_, why)) = self.group(&group) {
+            debug!(%group, %why, "a pulled group could not be created");
         }
     }
 }

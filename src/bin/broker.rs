@@ -444,7 +444,8 @@ fn load_metadata(config: &BrokerConfig, root: &Path) -> anyhow::Result<Metadata>
     Ok(Metadata {
         topics: load_topics(config, root)?,
         offsets: ConsumerOffsetTable::load(&paths::consumer_offsets_json(root))?,
-        groups: SubscriptionGroupTable::load(&paths::subscription_group_json(root))?,
+        groups: SubscriptionGroupTable::load(&paths::subscription_group_json(root))?
+            .with_predefined(),
         kv_config,
     })
 }
@@ -918,7 +919,8 @@ fn start_processors(
         })
         .with_role(config.cluster.role)
         .with_offsets(offsets.clone())
-        .with_clients(manager.clone());
+        .with_clients(manager.clone())
+        .with_pull_gate(pull.recipient(), me.recipient());
         if config.cluster.role != BrokerRole::Slave {
             let checker = TransactionChecker::new(
                 &config.transaction,

@@ -113,3 +113,32 @@ fn a_removed_group_is_gone_and_moves_the_data_version_once() {
     assert!(!t.remove("cg"));
     assert_eq!(t.data_version.counter, before + 1);
 }
+
+#[test]
+fn system_groups_are_created_and_predefined_groups_exist_without_auto_create() {
+    let mut table = SubscriptionGroupTable::default();
+    assert!(table.find_or_create("app", false).is_err());
+    let (_, created) = table.find_or_create("CID_RMQ_SYS_X", false).unwrap();
+    assert!(created);
+    let table = table.with_predefined();
+    for name in PREDEFINED_GROUPS {
+        assert_eq!(
+            table.get(name).unwrap(),
+            &SubscriptionGroupConfig::new(name)
+        );
+    }
+    // What a file says of a predefined group is kept.
+    let mut custom = SubscriptionGroupTable::default();
+    custom.upsert(SubscriptionGroupConfig {
+        retry_max_times: 2,
+        ..SubscriptionGroupConfig::new("TOOLS_CONSUMER")
+    });
+    assert_eq!(
+        custom
+            .with_predefined()
+            .get("TOOLS_CONSUMER")
+            .unwrap()
+            .retry_max_times,
+        2
+    );
+}
