@@ -224,6 +224,7 @@ impl ClientManager {
         for (group, subscriptions) in self.registry.take_subscription_changes() {
             if let Some(filters) = &self.filters {
                 filters.do_send(RegisterFilters {
+                    broadcasting: self.registry.is_broadcasting(&group),
                     group,
                     subscriptions,
                 });

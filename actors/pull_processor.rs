@@ -45,6 +45,9 @@ use actormq::subscription_filter::{
 };
 use actormq::subscription_group::{GroupVerdict, PullGate};
 
+mod checks;
+use checks::{is_pull, own_subscription};
+
 pub struct PullProcessor {
     dispatcher: Mailbox<Dispatcher>,
     offsets: Mailbox<OffsetProcessor>,
@@ -104,45 +107,6 @@ impl PullProcessor {
         self
     }
 
-    /// `PullMessageProcessor`'s first check: a broker without read permission refuses pulls,
-    /// `forbiddenType` BROKER_FORBIDDEN (1).
-    fn refuse_pull(&self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
-        if !is_pull(cmd.code) || self.permission.readable() {
-            return None;
-        }
-        let remark = format!(
-            "the broker[{}] pulling message is forbidden",
-            self.broker_ip
-        );
-        let response = cmd.response_to(response_code::NO_PERMISSION, Some(remark));
-        Some(response.with_ext("forbiddenType", 1))
-    }
-
-    /// `PullMessageProcessor`'s group checks: an unknown group is created on first use (and
-    /// announced to the table's owner) or refused, a disabled one refused.
-    fn refuse_group(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
-        let (gate, creator) = self.groups.as_mut().filter(|_| is_pull(cmd.code))?;
-        let group = cmd.ext("consumerGroup")?;
-        match gate.check(group) {
-            GroupVerdict::Serve => None,
-            GroupVerdict::ServeAndCreate => {
-                creator.do_send(EnsureGroup(group.to_string()));
-                None
-            }
-            GroupVerdict::Refuse {
-                code,
-                forbidden_type,
-                remark,
-            } => {
-                let response = cmd.response_to(code, Some(remark));
-                Some(match forbidden_type {
-                    Some(t) => response.with_ext("forbiddenType", t),
-                    None => response,
-                })
-            }
-        }
-    }
-
     /// A pull's filter, from its `expressionType` and `subscription` (`None` for other codes); a
     /// subscription the broker does not serve is refused before anything else happens, as Java.
     fn subscription(&mut self, cmd: &RemotingCommand) -> Result<Option<TagFilter>, Refusal> {
@@ -157,10 +121,7 @@ impl PullProcessor {
         if tag && self.registered.is_empty() {
             return Ok(Some(TagFilter::parse(h.opt_str("subscription"))));
         }
-        let own = h
-            .opt_str("sysFlag")
-            .and_then(|f| f.parse::<i32>().ok())
-            .is_some_and(|f| f & pull_sys_flag::SUBSCRIPTION != 0);
+        let own = own_subscription(cmd);
         if tag && own {
             return Ok(Some(TagFilter::parse(h.opt_str("subscription"))));
         }
@@ -276,37 +237,6 @@ impl PullProcessor {
     }
 }
 
-fn is_pull(code: i32) -> bool {
-    matches!(
-        code,
-        request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
-    )
-}
-
-impl PullProcessor {
-    /// CHECK_CLIENT_CONFIG (46): a consumer about to start with a non-TAG subscription asks
-    /// whether the broker serves it (body `CheckClientRequestBody`: `subscriptionData` with
-    /// `expressionType` and `subString`). A body that is not one is SUCCESS, as Java's null body.
-    fn check_client_config(&self, cmd: &RemotingCommand) -> RemotingCommand {
-        let body: serde_json::Value = serde_json::from_slice(&cmd.body).unwrap_or_default();
-        let sub = &body["subscriptionData"];
-        let refusal = sub.is_object().then(|| {
-            check_client_config(
-                sub["expressionType"].as_str(),
-                sub["subString"].as_str(),
-                self.property_filter,
-            )
-        });
-        match refusal.flatten() {
-            None => cmd.response_to(response_code::SUCCESS, None),
-            Some((code, remark)) => {
-                debug!(group = ?body["group"].as_str(), %remark, "client config refused");
-                cmd.response_to(code, Some(remark))
-            }
-        }
-    }
-}
-
 impl Actor for PullProcessor {
     type Context = Context<Self>;
 
@@ -372,6 +302,8 @@ impl Handler<Request> for PullProcessor {
 pub struct RegisterFilters {
     pub group: String,
     pub subscriptions: Vec<HeartbeatSubscription>,
+    /// The group's consumers consume by broadcast (`MessageModel.BROADCASTING`).
+    pub broadcasting: bool,
 }
 
 impl Handler<RegisterFilters> for PullProcessor {
@@ -382,6 +314,8 @@ impl Handler<RegisterFilters> for PullProcessor {
         let (on, cache) = (self.property_filter, &mut self.selectors);
         self.registered
             .register(&m.group, &m.subscriptions, on, cache);
+        let broadcasting = m.broadcasting && !m.subscriptions.is_empty();
+        self.registered.set_broadcasting(&m.group, broadcasting);
     }
 }
 

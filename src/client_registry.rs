@@ -347,7 +347,7 @@ pub struct ClientRegistry<C> {
     producers: BTreeMap<String, BTreeMap<String, ClientChannel<C>>>,
     consumers: BTreeMap<String, ConsumerGroup<C>>,
     expiry: Duration,
-    /// Consumer groups whose clients' subscriptions changed since the last
+    /// Consumer groups whose clients' subscriptions (or message model) changed since the last
     /// [`take_subscription_changes`](Self::take_subscription_changes).
     subscriptions_changed: BTreeSet<String>,
 }
@@ -394,8 +394,13 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
                 .entry(c.group_name.clone())
                 .or_insert_with(ConsumerGroup::new);
             group.consume_type = c.consume_type.clone();
+            let was_broadcasting = group.is_broadcasting();
             group.message_model = c.message_model.clone();
             group.consume_from_where = c.consume_from_where.clone();
+            // The pull path hears of the group's model with its subscriptions.
+            if group.is_broadcasting() != was_broadcasting {
+                self.subscriptions_changed.insert(c.group_name.clone());
+            }
             let joined = group
                 .clients
                 .insert(hb.client_id.clone(), channel.clone())
@@ -607,6 +612,13 @@ impl<C: ConnectionHandle> ClientRegistry<C> {
                 (name, subs)
             })
             .collect()
+    }
+
+    /// Whether consumer group `group`'s consumers said `MessageModel.BROADCASTING`.
+    pub fn is_broadcasting(&self, group: &str) -> bool {
+        self.consumers
+            .get(group)
+            .is_some_and(|g| g.is_broadcasting())
     }
 
     /// What consumer group `group` subscribes to, topic -> subscription (Java's

@@ -155,6 +155,9 @@ enum Registered {
 #[derive(Debug, Default)]
 pub struct RegisteredFilters {
     groups: FastMap<String, FastMap<String, Registered>>,
+    /// The groups whose consumers said `MessageModel.BROADCASTING` (a group's
+    /// `consumeBroadcastEnable` can refuse their pulls).
+    broadcasting: std::collections::HashSet<String>,
 }
 
 /// Most groups whose subscriptions are kept; past it the registrations start over (a pull of a
@@ -218,6 +221,20 @@ impl RegisteredFilters {
             self.groups.clear();
         }
         self.groups.insert(group.to_string(), topics);
+    }
+
+    /// Whether `group`'s consumers consume by broadcast (they said so in their heartbeats).
+    pub fn set_broadcasting(&mut self, group: &str, broadcasting: bool) {
+        if !broadcasting {
+            self.broadcasting.remove(group);
+        } else if !self.broadcasting.contains(group) {
+            self.broadcasting.insert(group.to_string());
+        }
+    }
+
+    /// Whether `group`'s live consumers consume by broadcast.
+    pub fn is_broadcasting(&self, group: &str) -> bool {
+        self.broadcasting.contains(group)
     }
 
     /// Whether nothing is registered (then no pull needs a lookup).

@@ -386,3 +386,111 @@ async fn pulls_check_their_consumer_group() {
     }
     assert!(groups(&client).await.get("gate_unknown").is_none());
 }
+
+/// A broadcasting consumer's pulls (by its heartbeat's subscription, no expression of their own)
+/// are refused NO_PERMISSION with forbiddenType 4 when its group does not allow broadcast
+/// (`consumeBroadcastEnable` false), as Java refuses them; clustering consumers of such a group,
+/// and pulls carrying their own subscription, are served.
+#[tokio::test]
+async fn broadcast_pulls_follow_the_groups_consume_broadcast_enable() {
+    use actormq::protocol::{pull_sys_flag, request_code, RemotingCommand};
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    let send = OutgoingMessage {
+        queue_id: 0,
+        ..OutgoingMessage::new("CastT", b"m".to_vec())
+    };
+    client.send(&send).await.unwrap();
+    let heartbeat = |group: &str, model: &str| {
+        let hb = common::java_consumer_heartbeat(
+            "cast@1",
+            group,
+            &["CastT"],
+            "CONSUME_FROM_FIRST_OFFSET",
+            None,
+        );
+        let mut body: serde_json::Value = serde_json::from_slice(&hb.body).unwrap();
+        body["consumerDataSet"][0]["messageModel"] = model.into();
+        hb.with_body(body.to_string().into_bytes().into())
+    };
+    for (group, broadcast) in [("cast_no", false), ("cast_yes", true)] {
+        let body = format!("{{\"groupName\":\"{group}\",\"consumeBroadcastEnable\":{broadcast}}}");
+        let cmd = RemotingCommand::request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
+            .with_body(body.into_bytes().into());
+        assert_eq!(
+            client.request(cmd).await.unwrap().code,
+            response_code::SUCCESS
+        );
+    }
+    let push_pull = |group: &str| {
+        PullRequest::new(group, "CastT", 0, 0)
+            .to_command()
+            .with_ext("sysFlag", 0)
+    };
+    let own_pull = |group: &str| {
+        PullRequest::new(group, "CastT", 0, 0)
+            .to_command()
+            .with_ext("sysFlag", pull_sys_flag::SUBSCRIPTION)
+    };
+    // Heartbeats are handled in order with the pulls on this connection's processors only
+    // eventually: wait until the registration shows.
+    async fn code_eventually(
+        client: &actormq::client::Client,
+        cmd: &RemotingCommand,
+        want: i32,
+    ) -> RemotingCommand {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let r = client.request(cmd.clone()).await.unwrap();
+            if r.code == want || Instant::now() > deadline {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    assert_eq!(
+        client
+            .request(heartbeat("cast_no", "CLUSTERING"))
+            .await
+            .unwrap()
+            .code,
+        response_code::SUCCESS
+    );
+    let r = code_eventually(&client, &push_pull("cast_no"), response_code::SUCCESS).await;
+    assert_eq!(r.code, response_code::SUCCESS, "clustering: {:?}", r.remark);
+
+    assert_eq!(
+        client
+            .request(heartbeat("cast_no", "BROADCASTING"))
+            .await
+            .unwrap()
+            .code,
+        response_code::SUCCESS
+    );
+    let r = code_eventually(&client, &push_pull("cast_no"), response_code::NO_PERMISSION).await;
+    assert_eq!(r.code, response_code::NO_PERMISSION, "{:?}", r.remark);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("the consumer group[cast_no] can not consume by broadcast way")
+    );
+    assert_eq!(r.ext("forbiddenType"), Some("4"));
+    let r = client.request(own_pull("cast_no")).await.unwrap();
+    assert_eq!(
+        r.code,
+        response_code::SUCCESS,
+        "own subscription: {:?}",
+        r.remark
+    );
+
+    assert_eq!(
+        client
+            .request(heartbeat("cast_yes", "BROADCASTING"))
+            .await
+            .unwrap()
+            .code,
+        response_code::SUCCESS
+    );
+    let r = code_eventually(&client, &push_pull("cast_yes"), response_code::SUCCESS).await;
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+}

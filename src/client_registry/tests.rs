@@ -524,3 +524,27 @@ fn subscription_changes_name_the_group_with_every_clients_subscriptions() {
         [("g".to_string(), vec![])]
     );
 }
+
+/// A group that turns to broadcasting (or back) is a change the pull path hears of, with its
+/// subscriptions: its `consumeBroadcastEnable` decides its pulls.
+#[test]
+fn a_changed_message_model_is_a_subscription_change() {
+    let mut r = ClientRegistry::default();
+    let now = Instant::now();
+    let a = Conn::new(1);
+    let mut hb = consumer_hb("c1", "g", &["T"]);
+    r.heartbeat(&hb, peer(&a), now);
+    r.take_subscription_changes();
+    assert!(!r.is_broadcasting("g"));
+    hb.consumer_data_set[0].message_model = Some(json!("BROADCASTING"));
+    r.heartbeat(&hb, peer(&a), now);
+    let changed: Vec<String> = r
+        .take_subscription_changes()
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect();
+    assert_eq!(changed, ["g"]);
+    assert!(r.is_broadcasting("g"));
+    r.heartbeat(&hb, peer(&a), now);
+    assert!(r.take_subscription_changes().is_empty());
+}
