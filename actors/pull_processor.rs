@@ -12,8 +12,9 @@
 //! holds the offset resets (`INVOKE_BROKER_TO_RESET_OFFSET`) no pull has seen yet ([`MarkReset`],
 //! from the `OffsetProcessor`): the next pull of such a queue by that group is answered
 //! PULL_OFFSET_MOVED to the reset offset (Java 5.2+'s server-side reset). A broker without read
-//! permission (`brokerPermission`, from `TopicsChanged`) refuses pulls here, and a pull's
-//! subscription becomes its filter (`actormq::subscription_filter`: TAG, or SQL92 with
+//! permission (`brokerPermission`, from `TopicsChanged`) refuses pulls here, a pull's consumer
+//! group is checked against the `SendProcessor`'s snapshot of the group table (`GroupsChanged`;
+//! `checks.rs`), and a pull's subscription becomes its filter (`actormq::subscription_filter`: TAG, or SQL92 with
 //! `broker.enable_property_filter`, compiled once per expression). Runs on the
 //! system arbiter beside the connections, so parsing costs no thread hop; a full dispatcher mailbox
 //! answers `SYSTEM_BUSY` at once.
@@ -64,7 +65,8 @@ pub struct PullProcessor {
     property_filter: bool,
     /// Compiled SQL92 selectors, by text.
     selectors: SelectorCache,
-    /// The SQL92 selectors consumer groups registered with their heartbeats (`RegisterFilters`).
+    /// What consumer groups registered with their heartbeats (`RegisterFilters`): subscriptions
+    /// (SQL92 selectors compiled) and which groups consume by broadcast.
     registered: RegisteredFilters,
     /// The group table's snapshot (`GroupsChanged`; until the first, every group is served), and
     /// where unknown groups are announced for creation.
