@@ -432,8 +432,8 @@ async fn broadcast_pulls_follow_the_groups_consume_broadcast_enable() {
             .to_command()
             .with_ext("sysFlag", pull_sys_flag::SUBSCRIPTION)
     };
-    // Heartbeats are handled in order with the pulls on this connection's processors only
-    // eventually: wait until the registration shows.
+    // A heartbeat reaches the pull processor through the ClientManager, so a pull sent right
+    // after it may not see it yet: ask again until the answer changes (or 5 s pass).
     async fn code_eventually(
         client: &actormq::client::Client,
         cmd: &RemotingCommand,
