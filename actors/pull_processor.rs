@@ -142,11 +142,12 @@ impl PullProcessor {
         pull_filter(&pull, on, selectors, &self.registered).map(Some)
     }
 
-    /// Parses the request into a query (a pull with `filter`); a pull with COMMIT_OFFSET also
-    /// stores the offset.
+    /// Parses the request into a query (a pull with `filter`, of `group`, its `consumerGroup`);
+    /// a pull with COMMIT_OFFSET also stores the offset.
     fn query(
         &mut self,
         cmd: &RemotingCommand,
+        group: Option<&str>,
         filter: Option<TagFilter>,
     ) -> Result<QueryKind, HeaderError> {
         let h = ExtReader::for_request(cmd);
@@ -181,7 +182,11 @@ impl PullProcessor {
                 queue_id: h.parse("queueId")?,
             },
             _ => {
-                let group = h.str("consumerGroup")?;
+                // Missing: the lookup again, for Java's refusal of a missing field.
+                let group = match group {
+                    Some(group) => group,
+                    None => h.str("consumerGroup")?,
+                };
                 let topic = h.str("topic")?.to_string();
                 let queue_id: i32 = h.parse("queueId")?;
                 let offset: i64 = h.parse("queueOffset")?;
@@ -266,9 +271,13 @@ impl Handler<Request> for PullProcessor {
 
     fn handle(&mut self, req: Request, _ctx: &mut Context<Self>) {
         let _timer = stats().pull_processor.handling();
+        // Read once: the group check and the pull's query both need it.
+        let group = is_pull(req.cmd.code)
+            .then(|| req.cmd.ext("consumerGroup"))
+            .flatten();
         if let Some(refusal) = self
             .refuse_pull(&req.cmd)
-            .or_else(|| self.refuse_group(&req.cmd))
+            .or_else(|| self.refuse_group(&req.cmd, group))
         {
             req.reply.send(refusal);
             return;
@@ -284,7 +293,7 @@ impl Handler<Request> for PullProcessor {
                 return;
             }
         };
-        let kind = match self.query(&req.cmd, filter) {
+        let kind = match self.query(&req.cmd, group, filter) {
             Ok(kind) => kind,
             Err(e) => {
                 let response = req.cmd.response_to(e.response_code(), Some(e.to_string()));

@@ -21,9 +21,14 @@ impl PullProcessor {
     /// `PullMessageProcessor`'s group checks: an unknown group is created on first use (and
     /// announced to the table's owner) or refused, a disabled one refused, and a broadcasting
     /// consumer's pull refused where the group does not allow broadcast.
-    pub(super) fn refuse_group(&mut self, cmd: &RemotingCommand) -> Option<RemotingCommand> {
-        let (gate, creator) = self.groups.as_mut().filter(|_| is_pull(cmd.code))?;
-        let group = cmd.ext("consumerGroup")?;
+    /// `group` is the pull's `consumerGroup` header (`None` for other codes and when missing).
+    pub(super) fn refuse_group(
+        &mut self,
+        cmd: &RemotingCommand,
+        group: Option<&str>,
+    ) -> Option<RemotingCommand> {
+        let (gate, creator) = self.groups.as_mut()?;
+        let group = group?;
         let registered = &self.registered;
         // A pull by its heartbeat's subscription (Java's `hasSubscriptionFlag` unset) of a
         // broadcasting consumer.
