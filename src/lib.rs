@@ -78,6 +78,7 @@ pub mod long_poll;
 pub mod metrics;
 pub mod property_edit;
 pub mod protocol;
+pub mod put_latency;
 pub mod queue_locks;
 pub mod rates;
 pub mod reply;

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::put_latency;
 use crate::rates::Totals;
 
 /// Length of one peak-depth window: `peak_depth` is the largest depth in the last one to two of them.
@@ -205,13 +206,23 @@ impl Drop for HandleTimer<'_> {
 /// message, and two counters on one line would bounce it between the cores on every add (false
 /// sharing). 128, not 64: x86's adjacent-line prefetcher fetches lines in pairs (crossbeam's
 /// `CachePadded` uses 128 for the same reason).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(128))]
 pub struct PutCounters {
     messages: AtomicU64,
     bytes: AtomicU64,
-    /// Appends per [`PUT_LATENCY_BOUNDS_MS`] bucket of their time in the writer.
-    latency: [AtomicU64; PUT_LATENCY_BUCKETS],
+    /// Appends per [`put_latency::BOUNDS_MS`] bucket of their time in the writer.
+    latency: [AtomicU64; put_latency::BUCKETS],
+}
+
+impl Default for PutCounters {
+    fn default() -> Self {
+        PutCounters {
+            messages: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
 }
 
 impl PutCounters {
@@ -220,83 +231,13 @@ impl PutCounters {
     pub fn appended(&self, messages: u64, bytes: u64, took: Duration) {
         self.messages.fetch_add(messages, Relaxed);
         self.bytes.fetch_add(bytes, Relaxed);
-        self.latency[put_latency_bucket(took)].fetch_add(1, Relaxed);
+        self.latency[put_latency::bucket(took)].fetch_add(1, Relaxed);
     }
 
     /// Appends so far per put-latency bucket.
-    pub fn latency_counts(&self) -> [u64; PUT_LATENCY_BUCKETS] {
+    pub fn latency_counts(&self) -> [u64; put_latency::BUCKETS] {
         std::array::from_fn(|i| self.latency[i].load(Relaxed))
     }
-}
-
-/// Java's put-latency buckets (`StoreStatsService.PUT_MESSAGE_ENTIRE_TIME_MAX_DESC`): an append
-/// of `ms` whole milliseconds is counted in the first bucket whose bound exceeds it (0 ms in the
-/// first, 10 s and over in the last).
-pub const PUT_LATENCY_BOUNDS_MS: [u64; PUT_LATENCY_BUCKETS - 1] = [
-    1, 10, 50, 100, 200, 500, 1_000, 2_000, 3_000, 4_000, 5_000, 10_000,
-];
-pub const PUT_LATENCY_BUCKETS: usize = 13;
-const PUT_LATENCY_NAMES: [&str; PUT_LATENCY_BUCKETS] = [
-    "[<=0ms]",
-    "[0~10ms]",
-    "[10~50ms]",
-    "[50~100ms]",
-    "[100~200ms]",
-    "[200~500ms]",
-    "[500ms~1s]",
-    "[1~2s]",
-    "[2~3s]",
-    "[3~4s]",
-    "[4~5s]",
-    "[5~10s]",
-    "[10s~]",
-];
-
-fn put_latency_bucket(took: Duration) -> usize {
-    let ms = took.as_millis().min(u64::MAX as u128) as u64;
-    PUT_LATENCY_BOUNDS_MS.partition_point(|&bound| bound <= ms)
-}
-
-/// The put-latency counts of the last whole minute (Java's `lastPutMessageDistributeTime`, which
-/// its stats service swaps in once a minute), from samples of the counters.
-#[derive(Debug, Clone, Default)]
-pub struct PutMinutes {
-    /// The minute (of the samples' clock) the counters were last taken in, and their values then.
-    minute: Option<u64>,
-    at_last_rotation: [u64; PUT_LATENCY_BUCKETS],
-    last_minute: [u64; PUT_LATENCY_BUCKETS],
-}
-
-impl PutMinutes {
-    /// The counters at `at_ms`: the first sample of a new minute ends the last one.
-    pub fn sample(&mut self, at_ms: u64, counts: [u64; PUT_LATENCY_BUCKETS]) {
-        let minute = at_ms / 60_000;
-        match self.minute {
-            Some(m) if m == minute => {}
-            Some(_) => self.rotate(counts),
-            None => self.at_last_rotation = counts,
-        }
-        self.minute = Some(minute);
-    }
-
-    fn rotate(&mut self, now: [u64; PUT_LATENCY_BUCKETS]) {
-        self.last_minute = std::array::from_fn(|i| now[i].saturating_sub(self.at_last_rotation[i]));
-        self.at_last_rotation = now;
-    }
-
-    pub fn last_minute(&self) -> &[u64; PUT_LATENCY_BUCKETS] {
-        &self.last_minute
-    }
-}
-
-/// `putMessageDistributeTime` as Java formats it: `[<=0ms]:3 [0~10ms]:1 ... [10s~]:0 ` (each
-/// bucket followed by a space), which monitoring tools split on spaces and colons.
-pub fn put_distribution_text(counts: &[u64; PUT_LATENCY_BUCKETS]) -> String {
-    let mut out = String::with_capacity(200);
-    for (name, n) in PUT_LATENCY_NAMES.iter().zip(counts) {
-        let _ = write!(out, "{name}:{n} ");
-    }
-    out
 }
 
 /// The store's counters on the pull path, bumped by the `Dispatcher` once per pull answer; on
@@ -533,41 +474,6 @@ fn escape_label_value(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn put_latencies_fall_in_javas_buckets_and_print_as_java_does() {
-        let puts = PutCounters::default();
-        for ms in [0, 0, 1, 9, 10, 49, 999, 1_000, 9_999, 10_000, 60_000] {
-            puts.appended(1, 10, Duration::from_millis(ms));
-        }
-        puts.appended(1, 10, Duration::from_micros(999));
-        let counts = puts.latency_counts();
-        assert_eq!(counts, [3, 2, 2, 0, 0, 0, 1, 1, 0, 0, 0, 1, 2]);
-        let text = put_distribution_text(&counts);
-        assert!(
-            text.starts_with("[<=0ms]:3 [0~10ms]:2 [10~50ms]:2 [50~100ms]:0 "),
-            "{text}"
-        );
-        assert!(text.ends_with("[5~10s]:1 [10s~]:2 "), "{text}");
-        // What rocketmq-exporter does with it: split on spaces, then on ':'.
-        // Minute 0 starts at these counts; one more append; minute 1's first sample ends it.
-        let mut minutes = PutMinutes::default();
-        minutes.sample(500, counts);
-        puts.appended(1, 10, Duration::ZERO);
-        minutes.sample(59_999, puts.latency_counts());
-        assert_eq!(minutes.last_minute(), &[0; PUT_LATENCY_BUCKETS]);
-        minutes.sample(60_000, puts.latency_counts());
-        assert_eq!(minutes.last_minute()[..2], [1, 0]);
-        let parsed: Vec<(&str, u64)> = text
-            .split_whitespace()
-            .map(|t| {
-                t.split_once(':')
-                    .map(|(k, v)| (k, v.parse().unwrap()))
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(parsed.len(), PUT_LATENCY_BUCKETS);
-    }
 
     use super::*;
 

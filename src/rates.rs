@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use crate::metrics::{put_distribution_text, PutMinutes, PUT_LATENCY_BUCKETS};
+use crate::put_latency::{self, PutMinutes};
 
 /// Samples kept: one a second for 600 s, plus the newest (Java's `MAX_RECORDS_OF_SAMPLING + 1`).
 pub const MAX_SAMPLES: usize = 601;
@@ -61,7 +61,7 @@ impl Rates {
 }
 
 /// Everything the runtime info reports about message flow, at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FlowReport {
     /// The counters now (read when the report was asked for, not at the last sample).
     pub now: Totals,
@@ -71,8 +71,9 @@ pub struct FlowReport {
     pub today_morning: Totals,
     /// The totals at the day change before that one (all 0 before that).
     pub yesterday_morning: Totals,
-    /// Appends per put-latency bucket in the last whole minute (`putMessageDistributeTime`).
-    pub put_distribution: [u64; PUT_LATENCY_BUCKETS],
+    /// Appends per put-latency bucket in the last whole minute ([`put_latency::BOUNDS_MS`]):
+    /// `putMessageDistributeTime`, `putLatency99`, `putLatency999`.
+    pub put_latency: [u64; put_latency::BUCKETS],
 }
 
 impl FlowReport {
@@ -117,7 +118,15 @@ impl FlowReport {
             ("putMessageAverageSize", format!("{average_size:?}")),
             (
                 "putMessageDistributeTime",
-                put_distribution_text(&self.put_distribution),
+                put_latency::distribution_text(&put_latency::coarse(&self.put_latency)),
+            ),
+            (
+                "putLatency99",
+                format!("{:.2}", put_latency::quantile_ms(&self.put_latency, 0.99)),
+            ),
+            (
+                "putLatency999",
+                format!("{:.2}", put_latency::quantile_ms(&self.put_latency, 0.999)),
             ),
         ]
     }
@@ -197,7 +206,7 @@ impl RateSampler {
 
     /// The report with `now` as the current totals.
     /// The writer's put-latency counters at `at_ms` (the same clock as [`RateSampler::sample`]).
-    pub fn sample_put_latency(&mut self, at_ms: u64, counts: [u64; PUT_LATENCY_BUCKETS]) {
+    pub fn sample_put_latency(&mut self, at_ms: u64, counts: [u64; put_latency::BUCKETS]) {
         self.put_minutes.sample(at_ms, counts);
     }
 
@@ -207,7 +216,7 @@ impl RateSampler {
             rates: WINDOWS_SECS.map(|w| self.rates(w)),
             today_morning: self.today_morning,
             yesterday_morning: self.yesterday_morning,
-            put_distribution: *self.put_minutes.last_minute(),
+            put_latency: *self.put_minutes.last_minute(),
         }
     }
 }

@@ -536,10 +536,14 @@ async fn runtime_info_has_every_key_rocketmq_exporter_parses() {
             .unwrap_or_else(|_| panic!("{key}: {:?}", get(key)));
     }
     assert!(get("brokerVersion").parse::<i32>().is_ok());
+    // Its defaults are -1 for the last two (absent from older brokers); Java formats them
+    // `%.2f` of the last whole minute, 0.00 before one has passed.
     for key in [
         "consumeQueueDiskRatio",
         "commitLogDiskRatio",
         "putMessageAverageSize",
+        "putLatency99",
+        "putLatency999",
     ] {
         assert!(get(key).parse::<f64>().is_ok(), "{key}: {:?}", get(key));
     }
