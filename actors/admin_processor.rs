@@ -152,6 +152,7 @@ impl Processor for AdminProcessor {
         request_code::UPDATE_BROKER_CONFIG,
         request_code::VIEW_BROKER_STATS_DATA,
         request_code::GET_BROKER_HA_STATUS,
+        request_code::GET_BROKER_EPOCH_CACHE,
         request_code::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
         request_code::DELETE_EXPIRED_COMMITLOG,
         request_code::CLEAN_EXPIRED_CONSUMEQUEUE,
@@ -190,6 +191,16 @@ impl Handler<Request> for AdminProcessor {
                 .response_to(response_code::SUCCESS, None)
                 .with_body(body.to_string().into_bytes().into());
             req.reply.send(resp);
+            return Box::pin(async {});
+        }
+        if req.cmd.code == request_code::GET_BROKER_EPOCH_CACHE {
+            // Java's answer outside controller mode (epochs belong to DLedger-controller
+            // replication; actormq replicates by the classic HA protocol only).
+            let remark = "this request only for controllerMode ".to_string();
+            req.reply.send(
+                req.cmd
+                    .response_to(response_code::SYSTEM_ERROR, Some(remark)),
+            );
             return Box::pin(async {});
         }
         if req.cmd.code == request_code::GET_BROKER_CONFIG {

@@ -121,6 +121,9 @@ pub mod request_code {
     /// A master's slave connections or a slave's link to its master (`HARuntimeInfo`, `mqadmin
     /// haStatus`).
     pub const GET_BROKER_HA_STATUS: i32 = 907;
+    /// A controller-mode broker's epoch entries (`mqadmin getBrokerEpoch`); refused by a broker
+    /// not in controller mode, as actormq is not.
+    pub const GET_BROKER_EPOCH_CACHE: i32 = 1007;
     /// Every subscription group's offsets against its topics' queue ends, in one answer
     /// (`mqadmin brokerConsumeStats`).
     pub const GET_BROKER_CONSUME_STATS: i32 = 317;
@@ -236,6 +239,7 @@ pub mod request_code {
             GET_CONSUMER_RUNNING_INFO => "GET_CONSUMER_RUNNING_INFO",
             VIEW_BROKER_STATS_DATA => "VIEW_BROKER_STATS_DATA",
             GET_BROKER_HA_STATUS => "GET_BROKER_HA_STATUS",
+            GET_BROKER_EPOCH_CACHE => "GET_BROKER_EPOCH_CACHE",
             GET_BROKER_CONSUME_STATS => "GET_BROKER_CONSUME_STATS",
             QUERY_CONSUME_QUEUE => "QUERY_CONSUME_QUEUE",
             CONSUME_MESSAGE_DIRECTLY => "CONSUME_MESSAGE_DIRECTLY",
