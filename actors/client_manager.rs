@@ -17,7 +17,7 @@
 //! `OffsetProcessor` (GET_BROKER_CONSUME_STATS and QUERY_CONSUME_QUEUE read the online groups'
 //! subscriptions; it tells that actor its address on start). Sends `EnsureRetryTopic` to the
 //! SendProcessor for each consumer group (the group and `%RETRY%<group>` are created, as
-//! RocketMQ's heartbeat does), and `Push` to connections: a transaction check to one producer, or
+//! RocketMQ's heartbeat does, and the heartbeat is answered from there once they exist), and `Push` to connections: a transaction check to one producer, or
 //! `NOTIFY_CONSUMER_IDS_CHANGED` (40) to every live consumer of a group whose members changed, so
 //! they rebalance at once instead of on their 20 s timer. A sweep every [`SWEEP_INTERVAL`] forgets
 //! clients whose connection closed (Java's channel-close event) or that stopped heartbeating for
@@ -103,20 +103,19 @@ impl ClientManager {
         self
     }
 
-    fn heartbeat(&mut self, req: &Request) -> RemotingCommand {
+    /// HEART_BEAT (34). Answered once the `SendProcessor` has each consumer group and its retry
+    /// topic (the answer rides on the last `EnsureRetryTopic`), as Java creates both before it
+    /// answers: what the client sends next (an offset commit, a send-back) finds them.
+    fn heartbeat(&mut self, req: Request) {
         let cmd = &req.cmd;
         let data = match HeartbeatData::decode(&cmd.body) {
             Ok(d) => d,
             Err(e) => {
-                return cmd.response_to(response_code::INVALID_PARAMETER, Some(e.to_string()));
+                let response =
+                    cmd.response_to(response_code::INVALID_PARAMETER, Some(e.to_string()));
+                return req.reply.send(response);
             }
         };
-        for c in &data.consumer_data_set {
-            self.topics.do_send(EnsureRetryTopic {
-                group: c.group_name.clone(),
-                unit_mode: c.unit_mode,
-            });
-        }
         let peer = Peer {
             addr: req.peer.to_string(),
             language: cmd.language,
@@ -125,7 +124,18 @@ impl ClientManager {
         };
         let changed = self.registry.heartbeat(&data, peer, Instant::now());
         self.publish_changes(changed);
-        cmd.response_to(response_code::SUCCESS, None)
+        let mut answer = Some((req.reply, cmd.response_to(response_code::SUCCESS, None)));
+        let last = data.consumer_data_set.len().saturating_sub(1);
+        for (i, c) in data.consumer_data_set.iter().enumerate() {
+            self.topics.do_send(EnsureRetryTopic {
+                group: c.group_name.clone(),
+                unit_mode: c.unit_mode,
+                answer: if i == last { answer.take() } else { None },
+            });
+        }
+        if let Some((reply, response)) = answer {
+            reply.send(response);
+        }
     }
 
     fn unregister(&mut self, cmd: &RemotingCommand) -> RemotingCommand {
@@ -279,7 +289,7 @@ impl Handler<Request> for ClientManager {
     fn handle(&mut self, req: Request, ctx: &mut Context<Self>) {
         let _timer = stats().client_manager.handling();
         let response = match req.cmd.code {
-            request_code::HEART_BEAT => self.heartbeat(&req),
+            request_code::HEART_BEAT => return self.heartbeat(req),
             request_code::UNREGISTER_CLIENT => self.unregister(&req.cmd),
             request_code::QUERY_TOPIC_CONSUME_BY_WHO => {
                 return self.topic_consume_by_who(req, ctx);

@@ -2,8 +2,9 @@
 //! `AdminBrokerProcessor`).
 //!
 //! Owns the consumer offset table (`config/consumerOffset.json`): answers `QUERY_CONSUMER_OFFSET`
-//! (14) and `UPDATE_CONSUMER_OFFSET` (15, usually oneway) itself, and takes `CommitOffset` from the
-//! `PullProcessor` (pulls with the COMMIT_OFFSET flag). Queue offsets live with the consume queues,
+//! (14) and `UPDATE_CONSUMER_OFFSET` (15, usually oneway; its group and topic must exist,
+//! `commits.rs`) itself, and takes `CommitOffset` from the `PullProcessor` (pulls with the
+//! COMMIT_OFFSET flag). Queue offsets live with the consume queues,
 //! so `SEARCH_OFFSET_BY_TIMESTAMP` (29), `GET_MAX_OFFSET` (30) and `GET_MIN_OFFSET` (31) are parsed
 //! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`; so is
 //! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table,
@@ -45,8 +46,10 @@ use actormq::topic_stats::reset_offset_body;
 
 mod admin;
 mod by_group;
+mod commits;
 
 pub use admin::SubscriptionSource;
+pub use commits::{CommitChecked, GroupsKnown};
 
 /// How often a changed table is written (RocketMQ's `flushConsumerOffsetInterval`).
 const PERSIST_INTERVAL: Duration = Duration::from_secs(5);
@@ -67,6 +70,8 @@ pub struct OffsetProcessor {
     resets: ResetMarks,
     /// Where resets go to be answered on the next pull (set once the PullProcessor exists).
     pulls: Option<(CountedRecipient<MarkReset>, CountedRecipient<ForgetResets>)>,
+    /// What a commit's group and topic are checked against.
+    commit_gate: commits::CommitGate,
 }
 
 impl OffsetProcessor {
@@ -87,6 +92,7 @@ impl OffsetProcessor {
             clients: None,
             resets: ResetMarks::default(),
             pulls: None,
+            commit_gate: Default::default(),
         }
     }
 
@@ -143,7 +149,7 @@ impl OffsetProcessor {
         Ok(())
     }
 
-    /// Answers 14 / 15 here; returns the query to forward for 29 / 30 / 31.
+    /// Answers 14 here; returns the query to forward for 29 / 30 / 31.
     fn handle_request(
         &mut self,
         cmd: &RemotingCommand,
@@ -175,19 +181,6 @@ impl OffsetProcessor {
                         queue_id,
                     }),
                 }
-            }
-            request_code::UPDATE_CONSUMER_OFFSET => {
-                let group = h.str("consumerGroup")?;
-                let offset: i64 = h.parse("commitOffset")?;
-                if self.resets.get(group, topic, queue_id).is_some() {
-                    // Java's remark; the client's offset predates the reset.
-                    return Ok(Ok(cmd.response_to(
-                        response_code::SUCCESS,
-                        Some("Offset has been previously reset".into()),
-                    )));
-                }
-                self.commit(group, topic, queue_id, offset);
-                Ok(cmd.response_to(response_code::SUCCESS, None))
             }
             request_code::GET_MAX_OFFSET => Err(QueryKind::MaxOffset {
                 topic: topic.to_string(),
@@ -251,6 +244,7 @@ impl Handler<Request> for OffsetProcessor {
             request_code::QUERY_CONSUME_QUEUE => return self.query_consume_queue(req, ctx),
             request_code::CLONE_GROUP_OFFSET => return self.clone_group_offset(req, ctx),
             request_code::QUERY_CONSUME_TIME_SPAN => return self.consume_time_span(req),
+            request_code::UPDATE_CONSUMER_OFFSET => return self.update_offset(req, false),
             request_code::QUERY_TOPICS_BY_CONSUMER => {
                 return req.reply.send(self.topics_by_consumer(&req.cmd))
             }
@@ -274,7 +268,7 @@ impl Handler<Request> for OffsetProcessor {
     }
 }
 
-/// A pull with the COMMIT_OFFSET flag carried the consumer's offset.
+/// A pull with the COMMIT_OFFSET flag carried the consumer's offset (stored if the topic exists).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CommitOffset {
@@ -289,7 +283,13 @@ impl Handler<CommitOffset> for OffsetProcessor {
 
     fn handle(&mut self, m: CommitOffset, _ctx: &mut Context<Self>) {
         let _timer = stats().offset_processor.handling();
-        self.commit(&m.group, &m.topic, m.queue_id, m.offset);
+        // A pull of a topic the broker does not have is refused (TOPIC_NOT_EXIST, by the
+        // Dispatcher) and stores nothing, as Java checks the topic first: a consumer still
+        // pulling after its topic was deleted does not bring the offsets back. The group passed
+        // the pull's checks (created on first use or known).
+        if self.commit_gate.has_topic(&m.topic) {
+            self.commit(&m.group, &m.topic, m.queue_id, m.offset);
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use super::dispatcher::{
 };
 use super::mailbox::{CountedRecipient, Mailbox};
 use super::metrics::stats;
-use super::offset_processor::{OffsetProcessor, RemoveOffsets, ResetOffsets};
+use super::offset_processor::{GroupsKnown, OffsetProcessor, RemoveOffsets, ResetOffsets};
 use super::processor_table::Processor;
 use super::pull_processor::GroupsChanged;
 use super::retention::OutOfSpace;
@@ -53,10 +53,12 @@ use actormq::topic::{validate_topic_name, TopicConfig, TopicTable};
 
 mod end_transaction;
 mod lists;
+mod offsets;
 mod reply;
 mod send_back;
 mod tables;
 
+pub use offsets::CheckCommit;
 pub use tables::{ApplyMasterTables, EnsureGroup, EnsureRetryTopic, SetBrokerPermission};
 
 /// Space a failed write of `topics.json` is taken to have needed (its temp copy; a table rarely
@@ -105,12 +107,10 @@ pub struct SendProcessor {
     permission: BrokerPermission,
     /// `MSG_REGION` and `TRACE_ON` of every send answer.
     trace: TraceSettings,
-    /// The pull path's snapshot of the group table goes there with every change, naming this
-    /// actor's `EnsureGroup` (where its pulls of unknown groups are announced).
-    pull_gate: Option<(
-        CountedRecipient<GroupsChanged>,
-        CountedRecipient<EnsureGroup>,
-    )>,
+    /// With every change of the group table, the pull path's snapshot of it goes there, and the
+    /// `OffsetProcessor` gets its names; both name this actor (`me`), where pulls announce unknown
+    /// groups and commits of unknown groups are checked.
+    group_snapshots: Option<(CountedRecipient<GroupsChanged>, Mailbox<SendProcessor>)>,
 }
 
 impl SendProcessor {
@@ -144,7 +144,7 @@ impl SendProcessor {
             store_host,
             offsets: None,
             clients: None,
-            pull_gate: None,
+            group_snapshots: None,
         }
     }
 

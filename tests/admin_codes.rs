@@ -131,9 +131,11 @@ async fn send_to(client: &Client, topic: &str, queue_id: i32, n: usize) -> Vec<i
     panic!("{n} messages of {topic}/{queue_id} not pulled back within 5 s");
 }
 
-/// Commits an offset (oneway), then reads it back until it has landed (a oneway request is not
-/// answered, so the query may overtake it on the Java broker, whose thread pools differ).
+/// Commits an offset (oneway) of `group`, created first (a commit needs its group, as Java
+/// 5.2+), then reads it back until it has landed (a oneway request is not answered, so the query
+/// may overtake it on the Java broker, whose thread pools differ).
 async fn commit(client: &Client, group: &str, topic: &str, queue_id: i32, offset: i64) {
+    client.create_subscription_group(group).await.unwrap();
     client
         .update_consumer_offset(group, topic, queue_id, offset)
         .await
@@ -197,6 +199,9 @@ async fn producer_table_lists_live_producers_by_group() {
 async fn topics_and_subscription_of_a_group() {
     let broker = TestBroker::start();
     let admin = broker.client().await;
+    for topic in ["DashA", "DashB", "DashC"] {
+        create_topic(&admin, topic, 2).await;
+    }
     commit(&admin, "dash_cg", "DashA", 0, 3).await;
     commit(&admin, "dash_cg", "DashB", 1, 1).await;
     commit(&admin, "other_cg", "DashC", 0, 1).await;

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use actormq::client::Client;
+use actormq::client::{Client, OutgoingMessage};
 use actormq::protocol::{request_code, response_code, RemotingCommand};
 use common::TestBroker;
 use serde_json::{json, Value};
@@ -333,6 +333,10 @@ async fn topic_consume_by_who_names_subscribers_and_groups_with_offsets() {
         .unwrap();
     assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
     for (group, topic) in [("who_offsets", "WhoTopic"), ("who_other", "OtherTopic")] {
+        // A commit needs its topic and its group (Java 5.2+).
+        let created = OutgoingMessage::new(topic, "m");
+        client.send(&created).await.unwrap();
+        client.create_subscription_group(group).await.unwrap();
         client
             .update_consumer_offset(group, topic, 0, 3)
             .await

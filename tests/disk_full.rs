@@ -235,6 +235,7 @@ async fn disk_full_case(fs: Fs, flush: &str, filler: Filler) {
         Err(response_code::SERVICE_NOT_AVAILABLE)
     );
     acked.check_readable(&client).await;
+    client.create_subscription_group("cg").await.unwrap();
     client
         .update_consumer_offset("cg", TOPIC, 0, 3)
         .await

@@ -478,6 +478,7 @@ async fn a_slave_syncs_topics_offsets_delay_offsets_and_groups_from_its_master()
     let master = master("ASYNC_MASTER");
     create_topics(&master).await;
     let c = master.client().await;
+    c.create_subscription_group("SyncGroup").await.unwrap();
     c.update_consumer_offset("SyncGroup", "HaA", 1, 7)
         .await
         .unwrap();

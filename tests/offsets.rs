@@ -36,6 +36,8 @@ async fn consumer_offsets_survive_a_clean_restart() {
     let mut broker = TestBroker::start();
     let client = broker.client().await;
     send_n(&client, "OffTopic", 8).await;
+    // Java 5.2+ stores commits of groups and topics that exist only.
+    client.create_subscription_group("cg").await.unwrap();
     assert_eq!(
         client
             .query_consumer_offset("cg", "OffTopic", 0)
@@ -110,6 +112,8 @@ async fn consumer_offsets_survive_a_clean_restart() {
 async fn consumer_offsets_survive_kill9() {
     let mut broker = TestBroker::start();
     let client = broker.client().await;
+    send_n(&client, "KillTopic", 4).await;
+    client.create_subscription_group("cg").await.unwrap();
     client
         .update_consumer_offset("cg", "KillTopic", 3, 42)
         .await
@@ -328,6 +332,7 @@ async fn a_group_without_an_offset_gets_zero_only_when_asked_and_in_memory() {
     let r = answer(query(7, None)).await;
     assert_eq!(r.code, response_code::QUERY_NOT_FOUND, "{:?}", r.remark);
     // A stored offset wins either way.
+    client.create_subscription_group("fresh").await.unwrap();
     client
         .update_consumer_offset("fresh", "ZeroTopic", 0, 3)
         .await
@@ -347,6 +352,7 @@ async fn a_stored_negative_offset_is_answered_as_no_offset() {
     let broker = TestBroker::start();
     let client = broker.client().await;
     send_n(&client, "MinusOne", 8).await; // two messages on each of queues 0..3; 7 stays empty
+    client.create_subscription_group("ali").await.unwrap();
     let query = |queue_id: i32, zero: Option<bool>| {
         let mut cmd = RemotingCommand::request(request_code::QUERY_CONSUMER_OFFSET, 0)
             .with_ext("consumerGroup", "ali")
@@ -401,6 +407,7 @@ async fn consume_stats_compare_the_groups_offsets_with_the_queue_ends() {
     let client = broker.client().await;
     let per_queue = send_n(&client, "Progress", 8).await;
     send_n(&client, "Other", 4).await;
+    client.create_subscription_group("cg").await.unwrap();
     client
         .update_consumer_offset("cg", "Progress", 0, 1)
         .await
@@ -463,16 +470,6 @@ async fn consume_stats_compare_the_groups_offsets_with_the_queue_ends() {
     assert_eq!(none, "{\"consumeTps\":0.0,\"offsetTable\":{}}");
 }
 
-/// Creates subscription group `group` (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, as `mqadmin
-/// updateSubGroup` does).
-async fn create_group(client: &actormq::client::Client, group: &str) {
-    let body = format!("{{\"groupName\":\"{group}\"}}");
-    let cmd = RemotingCommand::request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
-        .with_body(body.into_bytes().into());
-    let r = client.request(cmd).await.unwrap();
-    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
-}
-
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body.
 async fn group_table(client: &actormq::client::Client) -> String {
     let cmd = RemotingCommand::request(request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, 0);
@@ -504,7 +501,7 @@ async fn an_offset_reset_moves_the_next_pull_and_outranks_stale_commits() {
         .as_millis() as i64;
     tokio::time::sleep(Duration::from_millis(30)).await;
     send_n(&client, "ResetT", 4).await;
-    create_group(&client, "rg").await;
+    client.create_subscription_group("rg").await.unwrap();
     for q in 0..4 {
         client
             .update_consumer_offset("rg", "ResetT", q, 2)
@@ -637,7 +634,8 @@ async fn deleting_a_group_removes_its_config_and_with_clean_offset_its_offsets()
     let client = broker.client().await;
     send_n(&client, "DelA", 4).await;
     send_n(&client, "DelB", 4).await;
-    create_group(&client, "dg").await;
+    client.create_subscription_group("dg").await.unwrap();
+    client.create_subscription_group("keep").await.unwrap();
     for (group, topic) in [("dg", "DelA"), ("dg", "DelB"), ("keep", "DelA")] {
         client
             .update_consumer_offset(group, topic, 0, 1)
@@ -658,7 +656,7 @@ async fn deleting_a_group_removes_its_config_and_with_clean_offset_its_offsets()
         Some(1)
     );
 
-    create_group(&client, "dg").await;
+    client.create_subscription_group("dg").await.unwrap();
     let r = client.request(delete(true)).await.unwrap();
     assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
     wait_until_async(
@@ -703,5 +701,92 @@ async fn deleting_a_group_removes_its_config_and_with_clean_offset_its_offsets()
             .await
             .unwrap(),
         Some(1)
+    );
+}
+
+/// UPDATE_CONSUMER_OFFSET (15) answered, not oneway, so the test sees the broker's answer.
+async fn commit(
+    client: &actormq::client::Client,
+    group: &str,
+    topic: &str,
+    offset: i64,
+) -> RemotingCommand {
+    let cmd = RemotingCommand::request(request_code::UPDATE_CONSUMER_OFFSET, 0)
+        .with_ext("consumerGroup", group)
+        .with_ext("topic", topic)
+        .with_ext("queueId", 0)
+        .with_ext("commitOffset", offset);
+    client.request(cmd).await.unwrap()
+}
+
+/// As Java 5.2+ (`ConsumerManageProcessor.updateConsumerOffset`): a commit needs its group
+/// (SUBSCRIPTION_GROUP_NOT_EXIST, checked first) and its topic (TOPIC_NOT_EXIST), so a consumer
+/// still committing after its topic was deleted does not bring offsets back, by
+/// UPDATE_CONSUMER_OFFSET or by a pull's COMMIT_OFFSET; a group born of a pull a moment ago can
+/// commit at once.
+#[tokio::test]
+async fn a_commit_needs_its_group_and_its_topic() {
+    let broker = TestBroker::start();
+    let client = broker.client().await;
+    send_n(&client, "CommitT", 8).await;
+
+    let r = commit(&client, "nobody", "NoSuchTopic", 1).await;
+    assert_eq!(r.code, response_code::SUBSCRIPTION_GROUP_NOT_EXIST);
+    assert_eq!(r.remark.as_deref(), Some("Group nobody not exist!"));
+    client.create_subscription_group("cg").await.unwrap();
+    let r = commit(&client, "cg", "NoSuchTopic", 1).await;
+    assert_eq!(r.code, response_code::TOPIC_NOT_EXIST);
+    assert_eq!(r.remark.as_deref(), Some("Topic NoSuchTopic not exist!"));
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "NoSuchTopic", 0)
+            .await
+            .unwrap(),
+        None
+    );
+    let r = commit(&client, "cg", "CommitT", 1).await;
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "CommitT", 0)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+
+    // A group the broker first hears of in a pull (created on first use) commits right after.
+    let pulled = client
+        .pull(&PullRequest::new("pulled", "CommitT", 0, 0))
+        .await
+        .unwrap();
+    assert!(!pulled.messages.is_empty());
+    let r = commit(&client, "pulled", "CommitT", 2).await;
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(
+        client
+            .query_consumer_offset("pulled", "CommitT", 0)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+
+    let delete = RemotingCommand::request(request_code::DELETE_TOPIC_IN_BROKER, 0)
+        .with_ext("topic", "CommitT");
+    let r = client.request(delete).await.unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    let r = commit(&client, "cg", "CommitT", 3).await;
+    assert_eq!(r.code, response_code::TOPIC_NOT_EXIST, "{:?}", r.remark);
+    // Nor does a pull that carries the offset (COMMIT_OFFSET): refused, nothing stored.
+    let pull = PullRequest {
+        commit_offset: Some(3),
+        ..PullRequest::new("cg", "CommitT", 0, 0)
+    };
+    assert!(client.pull(&pull).await.is_err());
+    assert_eq!(
+        client
+            .query_consumer_offset("cg", "CommitT", 0)
+            .await
+            .unwrap(),
+        None
     );
 }

@@ -580,6 +580,10 @@ async fn mqadmin_topic_list_with_consumer_groups() {
     let hb = client_heartbeat("who-other", "who_list_other", "WhoOtherTopic", "who_pg");
     assert_eq!(client.request(hb).await.unwrap().code, 0);
     client
+        .create_subscription_group("who_list_offsets")
+        .await
+        .unwrap();
+    client
         .update_consumer_offset("who_list_offsets", "WhoListTopic", 0, 1)
         .await
         .unwrap();

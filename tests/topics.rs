@@ -293,6 +293,7 @@ async fn a_deleted_topic_loses_its_messages_and_offsets_and_starts_empty_again()
     let mut broker = TestBroker::start();
     let client = broker.client().await;
     send_bodies(&client, "Doomed", &["a", "b", "c"]).await;
+    client.create_subscription_group("G").await.unwrap();
     client
         .update_consumer_offset("G", "Doomed", 0, 2)
         .await

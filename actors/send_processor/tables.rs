@@ -1,6 +1,5 @@
 //! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215;
-//! 18 in `lists.rs`) and the group-admin ones (200, 201, 207, and the checks of an offset reset,
-//! 222; 225 and 352 in `lists.rs`), a slave's metadata sync from its master, the retry topics
+//! 18 in `lists.rs`) and the group-admin ones (200, 201, 207; 225 and 352 in `lists.rs`), a slave's metadata sync from its master, the retry topics
 //! of groups that announce themselves, the groups that pulls announce, and the broker's
 //! permission (published with the topic table).
 
@@ -8,13 +7,14 @@ use super::*;
 
 impl SendProcessor {
     /// The `PullProcessor`, which checks pulls against the group table (`gate`), and this
-    /// actor's own `EnsureGroup`, where it announces unknown groups.
-    pub fn with_pull_gate(
+    /// actor (`me`), where pulls announce unknown groups and the `OffsetProcessor` has commits of
+    /// groups it does not know checked.
+    pub fn with_group_snapshots(
         mut self,
         gate: CountedRecipient<GroupsChanged>,
-        me: CountedRecipient<EnsureGroup>,
+        me: Mailbox<SendProcessor>,
     ) -> Self {
-        self.pull_gate = Some((gate, me));
+        self.group_snapshots = Some((gate, me));
         self
     }
 
@@ -40,12 +40,21 @@ impl SendProcessor {
         self.publish_groups();
     }
 
-    /// The pull path's snapshot of the group table ([`PullGate`]).
+    /// The pull path's snapshot of the group table ([`PullGate`]), and the names the
+    /// `OffsetProcessor` checks commits against.
     pub(super) fn publish_groups(&self) {
-        if let Some((gate, me)) = &self.pull_gate {
-            gate.do_send(GroupsChanged {
-                gate: PullGate::new(&self.groups, self.auto_create_group),
-                creator: me.clone(),
+        let Some((gate, me)) = &self.group_snapshots else {
+            return;
+        };
+        gate.do_send(GroupsChanged {
+            gate: PullGate::new(&self.groups, self.auto_create_group),
+            creator: me.recipient(),
+        });
+        if let Some(offsets) = &self.offsets {
+            let names = self.groups.subscription_group_table.keys().cloned();
+            offsets.do_send(GroupsKnown {
+                groups: std::sync::Arc::new(names.collect()),
+                owner: me.recipient(),
             });
         }
     }
@@ -205,12 +214,14 @@ impl Handler<ApplyMasterTables> for SendProcessor {
 }
 
 /// A consumer group announced itself (heartbeat): create the group if unknown and its
-/// `%RETRY%<group>` topic with the group's `retryQueueNums` queues, as Java's heartbeat does.
+/// `%RETRY%<group>` topic with the group's `retryQueueNums` queues, as Java's heartbeat does,
+/// then send the heartbeat's `answer` if this is its last group.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct EnsureRetryTopic {
     pub group: String,
     pub unit_mode: bool,
+    pub answer: Option<(ReplyTo, RemotingCommand)>,
 }
 
 impl Handler<EnsureRetryTopic> for SendProcessor {
@@ -220,6 +231,9 @@ impl Handler<EnsureRetryTopic> for SendProcessor {
         let _timer = stats().send_processor.handling();
         if let Err((_, why)) = self.retry_topic_of(&msg.group, msg.unit_mode) {
             debug!(group = %msg.group, %why, "no retry topic for this consumer group");
+        }
+        if let Some((reply, response)) = msg.answer {
+            reply.send(response);
         }
     }
 }
@@ -262,68 +276,5 @@ impl Handler<SetBrokerPermission> for SendProcessor {
         self.preparer.set_permission(p);
         self.topics.touch();
         self.publish_topics();
-    }
-}
-
-impl SendProcessor {
-    /// `INVOKE_BROKER_TO_RESET_OFFSET` (222, `mqadmin resetOffsetByTime`), as Java 5.2+ does it on
-    /// the broker (`useServerSideResetOffset`): refused on a slave, for an unknown topic
-    /// (TOPIC_NOT_EXIST) or group (SUBSCRIPTION_GROUP_NOT_EXIST), which this actor's tables
-    /// answer; the `OffsetProcessor` does the reset and answers.
-    pub(super) fn reset_offset(&mut self, req: Request) {
-        let cmd = &req.cmd;
-        let refuse = |code: i32, remark: String| req.cmd.response_to(code, Some(remark));
-        let parsed = (|| {
-            let ext = ExtReader::for_request(cmd);
-            let topic = ext.str("topic")?.to_string();
-            let group = ext.str("group")?.to_string();
-            let timestamp: i64 = ext.parse("timestamp")?;
-            // Required by Java's header; the server-side reset does not use it.
-            ext.java_bool("isForce")?;
-            let queue_id: i32 = ext.opt_parse("queueId")?.unwrap_or(-1);
-            let offset: Option<i64> = ext.opt_parse("offset")?;
-            Ok::<_, HeaderError>((
-                group,
-                ResetTargets {
-                    topic,
-                    queue_id,
-                    timestamp,
-                    offset,
-                },
-            ))
-        })();
-        let response = match parsed {
-            Err(e) => refuse(e.response_code(), e.to_string()),
-            Ok(_) if self.slave => refuse(
-                response_code::SYSTEM_ERROR,
-                "Can not reset offset in slave broker".into(),
-            ),
-            Ok((_, t)) if self.topics.get(&t.topic).is_none() => refuse(
-                response_code::TOPIC_NOT_EXIST,
-                format!("Topic {} does not exist", t.topic),
-            ),
-            Ok((group, _)) if self.groups.get(&group).is_none() => refuse(
-                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
-                format!("Group {group} does not exist"),
-            ),
-            Ok((group, targets)) => match &self.offsets {
-                Some(offsets) => {
-                    info!(group, topic = %targets.topic, timestamp = targets.timestamp,
-                        queue_id = targets.queue_id, peer = %req.peer, "offset reset asked");
-                    let response = cmd.response_to(response_code::SUCCESS, None);
-                    return offsets.do_send(ResetOffsets {
-                        group,
-                        targets,
-                        response,
-                        reply: req.reply,
-                    });
-                }
-                None => refuse(
-                    response_code::SYSTEM_ERROR,
-                    "offsets are not served by this broker".into(),
-                ),
-            },
-        };
-        req.reply.send(response);
     }
 }

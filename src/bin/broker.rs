@@ -887,13 +887,15 @@ fn start_processors(
         let offsets = OffsetProcessor::new(offsets, offsets_path, dispatcher.clone(), mailbox)
             .with_broker_name(&config.broker.name)
             .with_broker_addr(&membership.registration.broker_addr)
-            .with_pulls(pulls.recipient(), pulls.recipient());
+            .with_pulls(pulls.recipient(), pulls.recipient())
+            .with_topics(Arc::new(tables.topics.clone()));
         pull = Some(pulls);
         offsets
     });
     let offsets = Mailbox::new(offsets);
     let pull = pull.expect("set while the OffsetProcessor was created");
     topic_watchers.push(pull.recipient());
+    topic_watchers.push(offsets.recipient());
     // The SendProcessor, the ClientManager and the TransactionChecker name each other: the first
     // is created with its address known, and builds the other two with it.
     let mut clients = None;
@@ -920,7 +922,7 @@ fn start_processors(
         .with_role(config.cluster.role)
         .with_offsets(offsets.clone())
         .with_clients(manager.clone())
-        .with_pull_gate(pull.recipient(), me.recipient());
+        .with_group_snapshots(pull.recipient(), me.clone());
         if config.cluster.role != BrokerRole::Slave {
             let checker = TransactionChecker::new(
                 &config.transaction,

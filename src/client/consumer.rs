@@ -306,6 +306,19 @@ impl Client {
         self.oneway(cmd).await
     }
 
+    /// `UPDATE_AND_CREATE_SUBSCRIPTIONGROUP` with the group's defaults, as `mqadmin updateSubGroup
+    /// -g GROUP` sends it: a group must exist before its offsets can be committed (Java 5.2+).
+    pub async fn create_subscription_group(&self, group: &str) -> Result<(), ClientError> {
+        let body = serde_json::json!({ "groupName": group }).to_string();
+        let cmd = RemotingCommand::request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
+            .with_body(body.into_bytes().into());
+        let resp = self.request(cmd).await?;
+        match resp.code {
+            response_code::SUCCESS => Ok(()),
+            _ => Err(ClientError::from_response(&resp)),
+        }
+    }
+
     /// `VIEW_MESSAGE_BY_ID`: the record at a commit-log offset (from an offset msgId).
     pub async fn view_message(
         &self,
