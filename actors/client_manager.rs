@@ -23,7 +23,8 @@
 //! clients whose connection closed (Java's channel-close event) or that stopped heartbeating for
 //! 120 s. Runs on the system arbiter; the state is the registry's, this file only routes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -71,6 +72,8 @@ pub struct ClientManager {
     broker_name: String,
     /// Told each heartbeat's SQL92 subscriptions (the `PullProcessor` filters by them).
     filters: Option<CountedRecipient<RegisterFilters>>,
+    /// Groups whose `notifyConsumerIdsChangedEnable` is false (`QuietGroups`).
+    quiet: Arc<HashSet<String>>,
 }
 
 impl ClientManager {
@@ -87,6 +90,7 @@ impl ClientManager {
             dispatcher: None,
             broker_name: String::new(),
             filters: None,
+            quiet: Arc::default(),
         }
     }
 
@@ -123,7 +127,7 @@ impl ClientManager {
             connection: req.reply.connection(),
         };
         let changed = self.registry.heartbeat(&data, peer, Instant::now());
-        self.publish_changes(changed);
+        self.publish_changes(changed, true);
         let mut answer = Some((req.reply, cmd.response_to(response_code::SUCCESS, None)));
         let last = data.consumer_data_set.len().saturating_sub(1);
         for (i, c) in data.consumer_data_set.iter().enumerate() {
@@ -147,7 +151,7 @@ impl ClientManager {
         };
         let (producers, consumers) = (cmd.ext("producerGroup"), cmd.ext("consumerGroup"));
         let changed = self.registry.unregister(client, producers, consumers);
-        self.publish_changes(changed);
+        self.publish_changes(changed, true);
         cmd.response_to(response_code::SUCCESS, None)
     }
 
@@ -218,9 +222,18 @@ impl ClientManager {
 
     /// After a registry change: NOTIFY_CONSUMER_IDS_CHANGED to the live consumers of `groups`,
     /// and the changed subscriptions to the pull processor.
-    fn publish_changes(&mut self, groups: Vec<String>) {
+    /// Tells each changed group's consumers (NOTIFY_CONSUMER_IDS_CHANGED), so they rebalance at
+    /// once (the registry leaves broadcasting groups out). Changes `by_client` (a heartbeat, an
+    /// unregistration) are not told to a group that turned it off
+    /// (`notifyConsumerIdsChangedEnable` false: operators do, so that a large group's members do
+    /// not all rebalance whenever one restarts), as Java 5.x's `ConsumerManager`; a closed
+    /// connection or an expired client is told all the same, as Java's channel-close and scan.
+    fn publish_changes(&mut self, groups: Vec<String>, by_client: bool) {
         self.register_filters();
         for group in groups {
+            if by_client && self.quiet.contains(&group) {
+                continue;
+            }
             for connection in self.registry.consumer_connections(&group) {
                 self.opaque = self.opaque.wrapping_add(1);
                 connection.do_send(Push(notify_consumer_ids_changed(&group, self.opaque)));
@@ -261,7 +274,7 @@ impl Actor for ClientManager {
         ctx.run_interval(SWEEP_INTERVAL, |act, _| {
             let _tick = timer_tick::<ClientManager>();
             let changed = act.registry.sweep(Instant::now());
-            act.publish_changes(changed);
+            act.publish_changes(changed, false);
         });
     }
 }
@@ -374,5 +387,20 @@ impl Handler<AskSubscriptions> for ClientManager {
             (!subscriptions.is_empty()).then_some((group, subscriptions))
         });
         MessageResult(found.collect())
+    }
+}
+
+/// The groups whose `notifyConsumerIdsChangedEnable` is false, from the `SendProcessor` (which
+/// owns the group table) with every change of the table.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct QuietGroups(pub Arc<HashSet<String>>);
+
+impl Handler<QuietGroups> for ClientManager {
+    type Result = ();
+
+    fn handle(&mut self, QuietGroups(quiet): QuietGroups, _ctx: &mut Context<Self>) {
+        let _timer = stats().client_manager.handling();
+        self.quiet = quiet;
     }
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use actix::prelude::*;
 use tracing::{debug, info, warn};
 
-use super::client_manager::ClientManager;
+use super::client_manager::{ClientManager, QuietGroups};
 use super::commit_log_writer::{Append, AppendDone, AppendError, CommitLogWriter};
 use super::connection::{ReplyTo, Request};
 use super::dispatcher::{

@@ -224,6 +224,89 @@ async fn a_joining_or_leaving_consumer_makes_the_others_rebalance() {
     assert_eq!(consumer_ids(&a, "ng").await, ["client-a"]);
 }
 
+/// Whether a push has reached `pushes` before the answer to a request on the same connection
+/// (a repeated heartbeat, which changes nothing): the broker enqueues a push on a connection
+/// before anything it does later, so what is not there then was not sent.
+async fn pushed_yet(
+    client: &Client,
+    client_id: &str,
+    group: &str,
+    pushes: &mut Receiver<RemotingCommand>,
+) -> bool {
+    let r = client
+        .request(heartbeat(client_id, group, "T", None))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+    pushes.try_recv().is_ok()
+}
+
+/// As Java 5.x's `ConsumerManager`: a group with `notifyConsumerIdsChangedEnable` false
+/// (`mqadmin updateSubGroup -n false`) is not told of its members' heartbeats and
+/// unregistrations, nor is a broadcasting group; a member whose connection closes is told to every
+/// group all the same (Java's channel-close event).
+#[tokio::test]
+async fn groups_that_turned_it_off_and_broadcasting_groups_are_not_told_of_joins() {
+    let broker = TestBroker::start();
+    let admin = broker.client().await;
+    let quiet = json!({"groupName": "quiet", "notifyConsumerIdsChangedEnable": false});
+    let create = RemotingCommand::request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
+        .with_body(quiet.to_string().into());
+    assert_eq!(
+        admin.request(create).await.unwrap().code,
+        response_code::SUCCESS
+    );
+
+    let (a, mut pushes_a) = consumer(&broker, "client-a", "quiet", None).await;
+    let (b, _pushes_b) = consumer(&broker, "client-b", "quiet", None).await;
+    assert!(
+        !pushed_yet(&a, "client-a", "quiet", &mut pushes_a).await,
+        "a join was told"
+    );
+    let unregister = RemotingCommand::request(request_code::UNREGISTER_CLIENT, 0)
+        .with_ext("clientID", "client-b")
+        .with_ext("consumerGroup", "quiet");
+    assert_eq!(
+        b.request(unregister).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    assert!(
+        !pushed_yet(&a, "client-a", "quiet", &mut pushes_a).await,
+        "a leave was told"
+    );
+
+    // Broadcasting: each member reads every queue, nobody rebalances.
+    let broadcast = |id: &str| {
+        let hb = heartbeat(id, "bc", "T", None);
+        let body = String::from_utf8(hb.body.to_vec()).unwrap();
+        hb.with_body(body.replace("CLUSTERING", "BROADCASTING").into())
+    };
+    let mut c = broker.client().await;
+    let mut pushes_c = c.take_pushes().unwrap();
+    assert_eq!(
+        c.request(broadcast("client-c")).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    let d = broker.client().await;
+    assert_eq!(
+        d.request(broadcast("client-d")).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    assert_eq!(
+        c.request(broadcast("client-c")).await.unwrap().code,
+        response_code::SUCCESS
+    );
+    assert!(
+        pushes_c.try_recv().is_err(),
+        "a broadcasting group was told of a join"
+    );
+
+    // A closed connection is told, whatever the group's setting.
+    let (e, _pushes_e) = consumer(&broker, "client-e", "quiet", None).await;
+    drop(e);
+    assert_notify(&next_push(&mut pushes_a).await, "quiet");
+}
+
 /// A reply to a request message (SEND_REPLY_MESSAGE_V2, 325) names its requester in
 /// `REPLY_TO_CLIENT`: the broker pushes it to that producer's connection
 /// (PUSH_REPLY_MESSAGE_TO_CLIENT, 326, every header field in full, the body as sent) and stores it

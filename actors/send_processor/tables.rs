@@ -40,9 +40,16 @@ impl SendProcessor {
         self.publish_groups();
     }
 
-    /// The pull path's snapshot of the group table ([`PullGate`]), and the names the
-    /// `OffsetProcessor` checks commits against.
+    /// The pull path's snapshot of the group table ([`PullGate`]), the names the
+    /// `OffsetProcessor` checks commits against, and the groups the `ClientManager` does not tell
+    /// of their members' heartbeats.
     pub(super) fn publish_groups(&self) {
+        if let Some(clients) = &self.clients {
+            let quiet = self.groups.subscription_group_table.iter();
+            let quiet = quiet.filter(|(_, c)| !c.notify_consumer_ids_changed_enable);
+            let quiet = quiet.map(|(name, _)| name.clone()).collect();
+            clients.do_send(QuietGroups(std::sync::Arc::new(quiet)));
+        }
         let Some((gate, me)) = &self.group_snapshots else {
             return;
         };
