@@ -17,9 +17,11 @@
 //! `OffsetProcessor` (GET_BROKER_CONSUME_STATS and QUERY_CONSUME_QUEUE read the online groups'
 //! subscriptions; it tells that actor its address on start). Sends `EnsureRetryTopic` to the
 //! SendProcessor for each consumer group (the group and `%RETRY%<group>` are created, as
-//! RocketMQ's heartbeat does, and the heartbeat is answered from there once they exist), and `Push` to connections: a transaction check to one producer, or
-//! `NOTIFY_CONSUMER_IDS_CHANGED` (40) to every live consumer of a group whose members changed, so
-//! they rebalance at once instead of on their 20 s timer. A sweep every [`SWEEP_INTERVAL`] forgets
+//! RocketMQ's heartbeat does, and the heartbeat is answered from there once they exist), and
+//! `Push` to connections: a transaction check to one producer, or `NOTIFY_CONSUMER_IDS_CHANGED`
+//! (40) to every live consumer of a group whose members changed, so they rebalance at once
+//! instead of on their 20 s timer (not for joins and leaves of a group that turned it off,
+//! [`QuietGroups`]). A sweep every [`SWEEP_INTERVAL`] forgets
 //! clients whose connection closed (Java's channel-close event) or that stopped heartbeating for
 //! 120 s. Runs on the system arbiter; the state is the registry's, this file only routes.
 
@@ -220,10 +222,9 @@ impl ClientManager {
             .spawn(ctx);
     }
 
-    /// After a registry change: NOTIFY_CONSUMER_IDS_CHANGED to the live consumers of `groups`,
-    /// and the changed subscriptions to the pull processor.
-    /// Tells each changed group's consumers (NOTIFY_CONSUMER_IDS_CHANGED), so they rebalance at
-    /// once (the registry leaves broadcasting groups out). Changes `by_client` (a heartbeat, an
+    /// After a registry change: the changed subscriptions to the pull processor, and
+    /// NOTIFY_CONSUMER_IDS_CHANGED to the live consumers of `groups`, so they rebalance at once
+    /// (the registry leaves broadcasting groups out). Changes `by_client` (a heartbeat, an
     /// unregistration) are not told to a group that turned it off
     /// (`notifyConsumerIdsChangedEnable` false: operators do, so that a large group's members do
     /// not all rebalance whenever one restarts), as Java 5.x's `ConsumerManager`; a closed

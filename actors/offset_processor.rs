@@ -4,8 +4,8 @@
 //! Owns the consumer offset table (`config/consumerOffset.json`): answers `QUERY_CONSUMER_OFFSET`
 //! (14) and `UPDATE_CONSUMER_OFFSET` (15, usually oneway; its group and topic must exist,
 //! `commits.rs`) itself, and takes `CommitOffset` from the `PullProcessor` (pulls with the
-//! COMMIT_OFFSET flag). Queue offsets live with the consume queues,
-//! so `SEARCH_OFFSET_BY_TIMESTAMP` (29), `GET_MAX_OFFSET` (30) and `GET_MIN_OFFSET` (31) are parsed
+//! COMMIT_OFFSET flag). Queue offsets live with the consume queues, so
+//! `SEARCH_OFFSET_BY_TIMESTAMP` (29), `GET_MAX_OFFSET` (30) and `GET_MIN_OFFSET` (31) are parsed
 //! here and forwarded to the `Dispatcher`, which answers through the request's `ReplyTo`; so is
 //! `GET_CONSUME_STATS` (208, `mqadmin consumerProgress`), with the group's offsets from the table,
 //! and, with the online consumers' subscriptions asked of the `ClientManager` first (`admin.rs`),

@@ -38,8 +38,14 @@ impl Handler<CheckCommit> for SendProcessor {
                 debug!(peer = %req.peer, %remark, "consumer offset commit refused");
                 req.reply.send(req.cmd.response_to(code, Some(remark)));
             }
-            // Unreachable in a broker: the OffsetProcessor is the one that asked.
-            (None, None) => {}
+            // Not in a broker (the OffsetProcessor is the one that asked), but never unanswered.
+            (None, None) => {
+                let remark = "offsets are not served by this broker".to_string();
+                req.reply.send(
+                    req.cmd
+                        .response_to(response_code::SYSTEM_ERROR, Some(remark)),
+                );
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The tables this actor owns, from outside the send path: the topic-admin codes (17, 21, 215;
-//! 18 in `lists.rs`) and the group-admin ones (200, 201, 207; 225 and 352 in `lists.rs`), a slave's metadata sync from its master, the retry topics
-//! of groups that announce themselves, the groups that pulls announce, and the broker's
-//! permission (published with the topic table).
+//! 18 in `lists.rs`) and the group-admin ones (200, 201, 207; 225 and 352 in `lists.rs`), a
+//! slave's metadata sync from its master, the retry topics of groups that announce themselves
+//! (answering their heartbeats), the groups that pulls announce, the snapshots of the group table
+//! other actors keep, and the broker's permission (published with the topic table).
 
 use super::*;
 
