@@ -717,13 +717,7 @@ async fn mqadmin_delete_sub_group() {
     let broker = TestBroker::start();
     let client = broker.client().await;
     send_keyed(&client, "DelGroupTopic", 4).await;
-    let body = r#"{"groupName":"del_cg"}"#;
-    let create = actormq::protocol::RemotingCommand::request(
-        actormq::protocol::request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-        0,
-    )
-    .with_body(body.to_string().into());
-    assert_eq!(client.request(create).await.unwrap().code, 0);
+    client.create_subscription_group("del_cg").await.unwrap();
     client
         .update_consumer_offset("del_cg", "DelGroupTopic", 0, 1)
         .await
